@@ -1,0 +1,358 @@
+//! The [`ImageCatalog`] trait and the types of its surface.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::model::{BackendKind, Image, ImageId};
+use crate::query::ListQuery;
+
+/// The lazy stream of a listing: nothing is sent before the first poll, no
+/// further request after it is dropped, and it ends after an error.
+pub type ImageStream = BoxStream<'static, Result<Image>>;
+
+/// How a backend pages through its catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum PagingStyle {
+    /// `start`/`offset` plus `limit`.
+    Offset,
+    /// The id of the last image seen (or a `next` link).
+    Marker,
+}
+
+/// Where the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PageToken {
+    /// An offset into the ordered catalog.
+    Offset(u64),
+    /// The id of the last image seen.
+    Marker(String),
+    /// A next-page link given by the server.
+    Link(String),
+}
+
+impl PageToken {
+    /// Whether the token carries nothing (an empty marker or link), which the
+    /// pagination engine treats as a server fault.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            PageToken::Offset(_) => false,
+            PageToken::Marker(s) | PageToken::Link(s) => s.is_empty(),
+        }
+    }
+}
+
+impl fmt::Display for PageToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PageToken::Offset(n) => write!(f, "offset {n}"),
+            PageToken::Marker(m) => write!(f, "marker {m:?}"),
+            PageToken::Link(l) => write!(f, "link {l:?}"),
+        }
+    }
+}
+
+/// One page of a listing, as an adapter returns it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Page {
+    /// The images of this page, in the server's order.
+    pub images: Vec<Image>,
+    /// Where the next page starts; `None` when this was the last page.
+    pub next: Option<PageToken>,
+    /// How many images the whole listing holds, when the server says.
+    pub total: Option<u64>,
+}
+
+impl Page {
+    /// A page with its images and the token of the next page.
+    pub fn new(images: Vec<Image>, next: Option<PageToken>) -> Self {
+        Page {
+            images,
+            next,
+            total: None,
+        }
+    }
+
+    /// Sets the total the server reported (builder style).
+    pub fn with_total(mut self, total: u64) -> Self {
+        self.total = Some(total);
+        self
+    }
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Deleted {
+    /// The image was deleted by this call.
+    Deleted,
+    /// The image was already deleted (or gone after a retried request).
+    AlreadyDeleted,
+}
+
+/// How `get` is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum GetSupport {
+    /// The backend has a show call.
+    Native,
+    /// Emulated by walking the listing until the id is found.
+    Emulated,
+}
+
+/// Which [`ListQuery`] filters a backend's server applies itself. The
+/// pagination engine applies every filter on the client anyway; these flags
+/// say which ones also shrink the traffic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ServerFilters {
+    /// Exact name.
+    pub name: bool,
+    /// Status.
+    pub status: bool,
+    /// Visibility.
+    pub visibility: bool,
+    /// Owner.
+    pub owner: bool,
+    /// Excluding deleted images.
+    pub deleted: bool,
+}
+
+impl ServerFilters {
+    /// No filter is applied by the server.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Sets the name flag (builder style).
+    pub fn name(mut self, yes: bool) -> Self {
+        self.name = yes;
+        self
+    }
+
+    /// Sets the status flag (builder style).
+    pub fn status(mut self, yes: bool) -> Self {
+        self.status = yes;
+        self
+    }
+
+    /// Sets the visibility flag (builder style).
+    pub fn visibility(mut self, yes: bool) -> Self {
+        self.visibility = yes;
+        self
+    }
+
+    /// Sets the owner flag (builder style).
+    pub fn owner(mut self, yes: bool) -> Self {
+        self.owner = yes;
+        self
+    }
+
+    /// Sets the deleted flag (builder style).
+    pub fn deleted(mut self, yes: bool) -> Self {
+        self.deleted = yes;
+        self
+    }
+}
+
+/// What a catalog can do, as data (in the manner of OpenDAL's `Capability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// How the backend pages.
+    pub paging: PagingStyle,
+    /// Whether pages report the listing's total (allows read-ahead).
+    pub reports_total: bool,
+    /// The page size used when the query sets none.
+    pub default_page_size: u32,
+    /// The largest page size the backend accepts.
+    pub max_page_size: u32,
+    /// How `get` is served.
+    pub get: GetSupport,
+    /// Whether `delete` is available.
+    pub delete: bool,
+    /// Whether a deleted image stays visible with status `deleted`.
+    pub soft_delete: bool,
+    /// Which filters the server applies.
+    pub server_filters: ServerFilters,
+}
+
+impl Capabilities {
+    /// Capabilities with the given paging style and default page size, a
+    /// native `get`, `delete`, and nothing else.
+    pub fn new(paging: PagingStyle, default_page_size: u32, max_page_size: u32) -> Self {
+        Capabilities {
+            paging,
+            reports_total: false,
+            default_page_size,
+            max_page_size,
+            get: GetSupport::Native,
+            delete: true,
+            soft_delete: false,
+            server_filters: ServerFilters::none(),
+        }
+    }
+
+    /// Sets `reports_total` (builder style).
+    pub fn reports_total(mut self, yes: bool) -> Self {
+        self.reports_total = yes;
+        self
+    }
+
+    /// Sets how `get` is served (builder style).
+    pub fn get(mut self, get: GetSupport) -> Self {
+        self.get = get;
+        self
+    }
+
+    /// Sets `delete` (builder style).
+    pub fn delete(mut self, yes: bool) -> Self {
+        self.delete = yes;
+        self
+    }
+
+    /// Sets `soft_delete` (builder style).
+    pub fn soft_delete(mut self, yes: bool) -> Self {
+        self.soft_delete = yes;
+        self
+    }
+
+    /// Sets the server-side filters (builder style).
+    pub fn server_filters(mut self, filters: ServerFilters) -> Self {
+        self.server_filters = filters;
+        self
+    }
+
+    /// The page size to request for a query: its own, clamped to
+    /// `1..=max_page_size`, or the default.
+    pub fn page_size_for(&self, query: &ListQuery) -> u32 {
+        query
+            .page_size
+            .unwrap_or(self.default_page_size)
+            .clamp(1, self.max_page_size.max(1))
+    }
+}
+
+/// Who a catalog is: backend, endpoint (never with a secret) and capabilities.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CatalogInfo {
+    /// The backend.
+    pub backend: BackendKind,
+    /// The endpoint, without credentials.
+    pub endpoint: String,
+    /// What the catalog can do.
+    pub capabilities: Capabilities,
+}
+
+impl CatalogInfo {
+    /// A new description.
+    pub fn new(backend: BackendKind, endpoint: impl Into<String>, capabilities: Capabilities) -> Self {
+        CatalogInfo {
+            backend,
+            endpoint: endpoint.into(),
+            capabilities,
+        }
+    }
+}
+
+/// One machine-image catalog: list, inspect and delete images the same way
+/// on every cloud. Dyn-compatible: tools hold catalogs as
+/// `Arc<dyn ImageCatalog>`. Conveniences live in
+/// [`ImageCatalogExt`](crate::ImageCatalogExt).
+///
+/// ```
+/// use futures::TryStreamExt;
+/// use imagecat_core::{ImageCatalog, InMemoryCatalog, ListQuery};
+/// use std::sync::Arc;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> imagecat_core::Result<()> {
+/// let catalog: Arc<dyn ImageCatalog> = Arc::new(InMemoryCatalog::with_samples(10));
+/// let images: Vec<_> = catalog.list(ListQuery::new().page_size(3)).try_collect().await?;
+/// assert_eq!(images.len(), 10);
+/// let first = catalog.get(&images[0].id).await?;
+/// assert_eq!(first, images[0]);
+/// # Ok(())
+/// # }
+/// ```
+#[async_trait]
+pub trait ImageCatalog: fmt::Debug + Send + Sync {
+    /// The backend, endpoint and capabilities.
+    fn info(&self) -> CatalogInfo;
+
+    /// Fetches one page; `token` is `None` for the first page. Adapters
+    /// implement this; users normally call [`ImageCatalog::list`].
+    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page>;
+
+    /// Lists every image matching the query as a lazy stream (see
+    /// [`ImageStream`]). Adapters implement it with [`crate::paginate`].
+    fn list(&self, query: ListQuery) -> ImageStream;
+
+    /// Fetches one image by id.
+    async fn get(&self, id: &ImageId) -> Result<Image>;
+
+    /// Deletes one image.
+    async fn delete(&self, id: &ImageId) -> Result<Deleted>;
+}
+
+/// A catalog held behind dynamic dispatch, the way tools share one.
+pub type DynImageCatalog = Arc<dyn ImageCatalog>;
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl<T: ImageCatalog + ?Sized> ImageCatalog for Arc<T> {
+    fn info(&self) -> CatalogInfo {
+        (**self).info()
+    }
+
+    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+        (**self).list_page(query, token).await
+    }
+
+    fn list(&self, query: ListQuery) -> ImageStream {
+        (**self).list(query)
+    }
+
+    async fn get(&self, id: &ImageId) -> Result<Image> {
+        (**self).get(id).await
+    }
+
+    async fn delete(&self, id: &ImageId) -> Result<Deleted> {
+        (**self).delete(id).await
+    }
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl<T: ImageCatalog + ?Sized> ImageCatalog for Box<T> {
+    fn info(&self) -> CatalogInfo {
+        (**self).info()
+    }
+
+    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+        (**self).list_page(query, token).await
+    }
+
+    fn list(&self, query: ListQuery) -> ImageStream {
+        (**self).list(query)
+    }
+
+    async fn get(&self, id: &ImageId) -> Result<Image> {
+        (**self).get(id).await
+    }
+
+    async fn delete(&self, id: &ImageId) -> Result<Deleted> {
+        (**self).delete(id).await
+    }
+}

@@ -1,0 +1,375 @@
+//! [`InMemoryCatalog`]: the reference backend of the conformance suite, the
+//! backend of the examples, and a test double with fault hooks.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+
+use crate::catalog::{
+    Capabilities, CatalogInfo, Deleted, ImageCatalog, ImageStream, Page, PageToken, PagingStyle,
+};
+use crate::error::{Error, Result};
+use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
+use crate::paging::{PagingOptions, paginate};
+use crate::query::ListQuery;
+
+const BACKEND: BackendKind = BackendKind::Memory;
+
+/// Makes the error a fault hook returns.
+type ErrorFactory = Arc<dyn Fn() -> Error + Send + Sync>;
+
+#[derive(Default)]
+struct Faults {
+    fail_next: u32,
+    make_error: Option<ErrorFactory>,
+    repeat_token: bool,
+    empty_token: bool,
+}
+
+struct State {
+    images: Vec<Image>,
+    faults: Faults,
+}
+
+/// An image catalog held in memory.
+///
+/// Deterministic order (insertion order), a configurable page size, offset
+/// or marker paging, soft or hard delete, and hooks to inject faults. It
+/// validates ids like a real backend: 1–255 characters of `[A-Za-z0-9._-]`.
+#[derive(Clone)]
+pub struct InMemoryCatalog {
+    state: Arc<Mutex<State>>,
+    requests: Arc<AtomicU64>,
+    paging: PagingStyle,
+    page_size: u32,
+    soft_delete: bool,
+    options: PagingOptions,
+}
+
+impl fmt::Debug for InMemoryCatalog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InMemoryCatalog")
+            .field("images", &self.lock().images.len())
+            .field("paging", &self.paging)
+            .field("page_size", &self.page_size)
+            .field("soft_delete", &self.soft_delete)
+            .finish()
+    }
+}
+
+impl Default for InMemoryCatalog {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
+}
+
+impl InMemoryCatalog {
+    /// A catalog holding these images, in this order, with marker paging,
+    /// pages of 25 and hard delete.
+    pub fn new(images: Vec<Image>) -> Self {
+        InMemoryCatalog {
+            state: Arc::new(Mutex::new(State {
+                images,
+                faults: Faults::default(),
+            })),
+            requests: Arc::new(AtomicU64::new(0)),
+            paging: PagingStyle::Marker,
+            page_size: 25,
+            soft_delete: false,
+            options: PagingOptions::default(),
+        }
+    }
+
+    /// A catalog seeded with `n` deterministic sample images (see [`sample_image`]).
+    pub fn with_samples(n: usize) -> Self {
+        Self::new((0..n).map(sample_image).collect())
+    }
+
+    /// Uses offset paging with a reported total instead of markers.
+    pub fn offset_paging(mut self, yes: bool) -> Self {
+        self.paging = if yes {
+            PagingStyle::Offset
+        } else {
+            PagingStyle::Marker
+        };
+        self
+    }
+
+    /// Sets the default page size.
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = size.max(1);
+        self
+    }
+
+    /// Keeps deleted images, with status `deleted`, instead of removing them.
+    pub fn soft_delete(mut self, yes: bool) -> Self {
+        self.soft_delete = yes;
+        self
+    }
+
+    /// Sets the pagination engine's options.
+    pub fn paging_options(mut self, options: PagingOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Adds an image at the end (or replaces the image with the same id).
+    pub fn insert(&self, image: Image) {
+        let mut state = self.lock();
+        match state.images.iter_mut().find(|i| i.id == image.id) {
+            Some(slot) => *slot = image,
+            None => state.images.push(image),
+        }
+    }
+
+    /// Removes an image without a delete call (catalog churn in tests).
+    pub fn remove(&self, id: &ImageId) -> Option<Image> {
+        let mut state = self.lock();
+        let at = state.images.iter().position(|i| &i.id == id)?;
+        Some(state.images.remove(at))
+    }
+
+    /// Every image held, in order, deleted ones included.
+    pub fn snapshot(&self) -> Vec<Image> {
+        self.lock().images.clone()
+    }
+
+    /// How many requests (`list_page`, `get`, `delete`) reached the catalog.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    /// Makes the next `n` requests fail with the error `make` returns.
+    pub fn fail_next(&self, n: u32, make: impl Fn() -> Error + Send + Sync + 'static) {
+        let mut state = self.lock();
+        state.faults.fail_next = n;
+        state.faults.make_error = Some(Arc::new(make));
+    }
+
+    /// Makes every page answer with the token it was asked for (a server that
+    /// never advances).
+    pub fn repeat_token(&self, yes: bool) {
+        self.lock().faults.repeat_token = yes;
+    }
+
+    /// Makes every page answer with an empty next token.
+    pub fn empty_token(&self, yes: bool) {
+        self.lock().faults.empty_token = yes;
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a request and returns the state, or the injected fault.
+    fn begin(&self) -> Result<MutexGuard<'_, State>> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        let mut state = self.lock();
+        if state.faults.fail_next > 0 {
+            state.faults.fail_next -= 1;
+            let make = state.faults.make_error.clone();
+            return Err(make.map(|m| m()).unwrap_or_else(|| Error::Transport {
+                backend: BACKEND,
+                message: "injected fault".into(),
+                source: None,
+            }));
+        }
+        Ok(state)
+    }
+}
+
+/// Checks a memory id: 1–255 characters of `[A-Za-z0-9._-]`.
+fn validate_id(id: &ImageId) -> Result<()> {
+    let s = id.as_str();
+    let ok = !s.is_empty()
+        && s.len() <= 255
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            BACKEND,
+            format!("invalid image id {s:?}: expected 1-255 characters of [A-Za-z0-9._-]"),
+        ))
+    }
+}
+
+#[async_trait]
+impl ImageCatalog for InMemoryCatalog {
+    fn info(&self) -> CatalogInfo {
+        CatalogInfo::new(
+            BACKEND,
+            "memory:",
+            Capabilities::new(self.paging, self.page_size, 10_000)
+                .reports_total(self.paging == PagingStyle::Offset)
+                .soft_delete(self.soft_delete),
+        )
+    }
+
+    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+        let page_size = self.info().capabilities.page_size_for(query) as usize;
+        let state = self.begin()?;
+        let start = match &token {
+            None => 0,
+            Some(PageToken::Offset(o)) => usize::try_from(*o).unwrap_or(usize::MAX),
+            Some(PageToken::Marker(m)) => {
+                let at = state.images.iter().position(|i| i.id.as_str() == m);
+                match at {
+                    Some(at) => at + 1,
+                    None => {
+                        return Err(Error::invalid_input(
+                            BACKEND,
+                            format!("marker {m:?} is not in the catalog"),
+                        ));
+                    }
+                }
+            }
+            Some(other) => {
+                return Err(Error::invalid_input(
+                    BACKEND,
+                    format!("unsupported page token {other}"),
+                ));
+            }
+        };
+        let len = state.images.len();
+        let start = start.min(len);
+        let end = start.saturating_add(page_size).min(len);
+        let images: Vec<Image> = state.images[start..end].to_vec();
+        let mut next = if end < len {
+            Some(match self.paging {
+                PagingStyle::Offset => PageToken::Offset(end as u64),
+                _ => PageToken::Marker(images.last().map(|i| i.id.to_string()).unwrap_or_default()),
+            })
+        } else {
+            None
+        };
+        if state.faults.repeat_token {
+            next = Some(token.unwrap_or(PageToken::Marker(String::new())));
+            if next == Some(PageToken::Marker(String::new())) {
+                next = images.first().map(|i| PageToken::Marker(i.id.to_string()));
+            }
+        }
+        if state.faults.empty_token {
+            next = Some(PageToken::Marker(String::new()));
+        }
+        let page = Page::new(images, next);
+        Ok(match self.paging {
+            PagingStyle::Offset => page.with_total(len as u64),
+            _ => page,
+        })
+    }
+
+    fn list(&self, query: ListQuery) -> ImageStream {
+        paginate(Arc::new(self.clone()), query, self.options)
+    }
+
+    async fn get(&self, id: &ImageId) -> Result<Image> {
+        validate_id(id)?;
+        let state = self.begin()?;
+        state
+            .images
+            .iter()
+            .find(|i| &i.id == id)
+            .cloned()
+            .ok_or_else(|| Error::not_found(BACKEND, id))
+    }
+
+    async fn delete(&self, id: &ImageId) -> Result<Deleted> {
+        validate_id(id)?;
+        let mut state = self.begin()?;
+        let at = state
+            .images
+            .iter()
+            .position(|i| &i.id == id)
+            .ok_or_else(|| Error::not_found(BACKEND, id))?;
+        let image = &mut state.images[at];
+        if image.protected == Some(true) {
+            return Err(Error::PermissionDenied {
+                backend: BACKEND,
+                code: None,
+                message: format!("image {id} is protected and cannot be deleted"),
+            });
+        }
+        if image.status == ImageStatus::Deleted {
+            return Ok(Deleted::AlreadyDeleted);
+        }
+        if self.soft_delete {
+            image.status = ImageStatus::Deleted;
+            image.native_status = "deleted".into();
+        } else {
+            state.images.remove(at);
+        }
+        Ok(Deleted::Deleted)
+    }
+}
+
+/// The deterministic sample image number `i`: id `img-00042`, names such as
+/// `ubuntu-22.04-42`, mostly active, every third public, owners `acct-0`…`acct-3`,
+/// one hour apart from 2024-01-01, every tenth protected.
+pub fn sample_image(i: usize) -> Image {
+    const FAMILIES: [&str; 4] = ["ubuntu-22.04", "centos-7", "debian-12", "web-base"];
+    let (status, native) = match i % 11 {
+        5 => (ImageStatus::Queued, "queued"),
+        7 => (ImageStatus::Saving, "saving"),
+        _ => (ImageStatus::Active, "active"),
+    };
+    let epoch: DateTime<Utc> = DateTime::from_timestamp(1_704_067_200, 0).expect("valid epoch");
+    let mut image = Image::new(format!("img-{i:05}"), BACKEND, status, native)
+        .with_name(format!("{}-{i}", FAMILIES[i % FAMILIES.len()]))
+        .with_visibility(if i % 3 == 0 {
+            Visibility::Public
+        } else {
+            Visibility::Private
+        })
+        .with_owner(format!("acct-{}", i % 4))
+        .with_created_at(epoch + ChronoDuration::hours(i as i64))
+        .with_size_bytes(1_073_741_824 + (i as u64) * 4096)
+        .with_protected(i % 10 == 0)
+        .with_property("os_type", "linux");
+    image.updated_at = image.created_at;
+    image.disk_format = Some("qcow2".into());
+    image.arch = Some("x86_64".into());
+    image.min_disk_gb = Some(20);
+    image.min_ram_mb = Some(512);
+    image
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::TryStreamExt;
+
+    #[tokio::test]
+    async fn marker_paging_lists_everything_once() {
+        let cat = InMemoryCatalog::with_samples(30).page_size(4);
+        let ids: Vec<_> = cat
+            .list(ListQuery::new())
+            .map_ok(|i| i.id)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 30);
+        assert_eq!(cat.requests(), 8);
+    }
+
+    #[tokio::test]
+    async fn faults_and_deletes() {
+        let cat = InMemoryCatalog::with_samples(3);
+        cat.fail_next(1, || Error::not_found(BACKEND, &"x".into()));
+        assert!(cat.get(&"img-00001".into()).await.is_err());
+        assert!(cat.get(&"img-00001".into()).await.is_ok());
+        assert!(matches!(
+            cat.delete(&"img-00000".into()).await,
+            Err(Error::PermissionDenied { .. })
+        ));
+        assert_eq!(cat.delete(&"img-00001".into()).await.unwrap(), Deleted::Deleted);
+        assert!(matches!(
+            cat.delete(&"img-00001".into()).await,
+            Err(Error::NotFound { .. })
+        ));
+    }
+}

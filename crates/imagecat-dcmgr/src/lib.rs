@@ -1,0 +1,1 @@
+//! imagecat-dcmgr (work in progress).

@@ -1,0 +1,1 @@
+//! imagecat-http (work in progress).

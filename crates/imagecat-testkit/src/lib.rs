@@ -1,0 +1,1 @@
+//! imagecat-testkit (work in progress).

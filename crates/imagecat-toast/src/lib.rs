@@ -1,0 +1,1 @@
+//! imagecat-toast (work in progress).

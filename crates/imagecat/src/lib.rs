@@ -1,0 +1,1 @@
+//! imagecat (work in progress).
