@@ -257,7 +257,11 @@ pub struct CatalogInfo {
 
 impl CatalogInfo {
     /// A new description.
-    pub fn new(backend: BackendKind, endpoint: impl Into<String>, capabilities: Capabilities) -> Self {
+    pub fn new(
+        backend: BackendKind,
+        endpoint: impl Into<String>,
+        capabilities: Capabilities,
+    ) -> Self {
         CatalogInfo {
             backend,
             endpoint: endpoint.into(),

@@ -208,7 +208,10 @@ fn snippet_part(snippet: &str) -> String {
 }
 
 fn join_ids(ids: &[ImageId]) -> String {
-    ids.iter().map(ImageId::as_str).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(ImageId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Error {
@@ -326,7 +329,10 @@ mod tests {
             code: "110".into(),
             message: "DatabaseError: boom".into(),
         };
-        assert_eq!(e.to_string(), "dcmgr: API error [110] (HTTP 400): DatabaseError: boom");
+        assert_eq!(
+            e.to_string(),
+            "dcmgr: API error [110] (HTTP 400): DatabaseError: boom"
+        );
         assert_eq!(e.kind(), ErrorKind::Api);
     }
 

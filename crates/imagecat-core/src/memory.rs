@@ -366,7 +366,10 @@ mod tests {
             cat.delete(&"img-00000".into()).await,
             Err(Error::PermissionDenied { .. })
         ));
-        assert_eq!(cat.delete(&"img-00001".into()).await.unwrap(), Deleted::Deleted);
+        assert_eq!(
+            cat.delete(&"img-00001".into()).await.unwrap(),
+            Deleted::Deleted
+        );
         assert!(matches!(
             cat.delete(&"img-00001".into()).await,
             Err(Error::NotFound { .. })

@@ -418,7 +418,11 @@ mod tests {
 
     #[test]
     fn status_serialises_as_unified_word_and_round_trips() {
-        for s in [ImageStatus::Active, ImageStatus::Failed, ImageStatus::Deleted] {
+        for s in [
+            ImageStatus::Active,
+            ImageStatus::Failed,
+            ImageStatus::Deleted,
+        ] {
             let text = serde_json::to_string(&s).unwrap();
             assert_eq!(text, format!("\"{}\"", s.as_str()));
             assert_eq!(serde_json::from_str::<ImageStatus>(&text).unwrap(), s);

@@ -5,8 +5,8 @@
 //! - nothing is sent before the first poll, and nothing after the stream is
 //!   dropped or `limit` images were yielded;
 //! - it ends with an error, never a loop, on an empty or repeated token, an
-//!   offset that does not advance, a marker page with no new image, or more
-//!   pages than the ceiling;
+//!   offset that does not advance, a page with no new image, or more pages
+//!   than the ceiling;
 //! - an id already yielded by this listing is dropped;
 //! - every [`ListQuery`] filter is applied on the client, whatever the server did;
 //! - for offset paging with a known total, up to `read_ahead` pages are
@@ -214,7 +214,10 @@ impl Engine {
         let on_page = images.len();
         let mut fresh = 0usize;
         for image in images {
-            if self.seen_ids.insert(self.hasher.hash_one(image.id.as_str())) {
+            if self
+                .seen_ids
+                .insert(self.hasher.hash_one(image.id.as_str()))
+            {
                 fresh += 1;
                 if self.query.matches(&image) {
                     self.buffer.push_back(image);
@@ -237,30 +240,26 @@ impl Engine {
                 format!("the server returned {next} twice; stopping instead of looping"),
             ));
         }
-        match (&token, &next) {
-            (_, PageToken::Offset(to)) => {
-                let from = match token {
-                    Some(PageToken::Offset(from)) => from,
-                    _ => 0,
-                };
-                if *to <= from {
-                    return Err(Error::paging(
-                        self.backend,
-                        format!("the page at offset {from} made no progress (next offset {to})"),
-                    ));
-                }
-                self.step.get_or_insert(to - from);
+        if on_page > 0 && fresh == 0 {
+            return Err(Error::paging(
+                self.backend,
+                format!(
+                    "a page of {on_page} images brought no new image; stopping instead of looping"
+                ),
+            ));
+        }
+        if let PageToken::Offset(to) = next {
+            let from = match token {
+                Some(PageToken::Offset(from)) => from,
+                _ => 0,
+            };
+            if to <= from {
+                return Err(Error::paging(
+                    self.backend,
+                    format!("the page at offset {from} made no progress (next offset {to})"),
+                ));
             }
-            _ => {
-                if on_page > 0 && fresh == 0 {
-                    return Err(Error::paging(
-                        self.backend,
-                        format!(
-                            "a page of {on_page} images brought no new image; stopping instead of looping"
-                        ),
-                    ));
-                }
-            }
+            self.step.get_or_insert(to - from);
         }
         self.cursor = Cursor::At(next);
         self.plan_read_ahead();
@@ -298,7 +297,12 @@ impl Engine {
             }) => last + step,
             _ => at,
         };
-        let budget = self.options.max_pages.saturating_sub(self.pages);
+        let mut budget = self.options.max_pages.saturating_sub(self.pages);
+        if let Some(limit) = self.query.limit {
+            // Never speculate past the pages the limit can still need.
+            let wanted = limit.saturating_sub(self.yielded + self.buffer.len() as u64);
+            budget = budget.min(wanted.div_ceil(step.max(1)));
+        }
         while self.pending.len() < self.options.read_ahead
             && planned < total
             && (self.pending.len() as u64) < budget

@@ -140,8 +140,7 @@ impl ListQuery {
         if image.status == ImageStatus::Deleted && !self.wants_deleted() {
             return false;
         }
-        if !self.statuses.is_empty() && !self.statuses.iter().any(|s| status_eq(s, &image.status))
-        {
+        if !self.statuses.is_empty() && !self.statuses.iter().any(|s| status_eq(s, &image.status)) {
             return false;
         }
         if let Some(v) = self.visibility {
@@ -187,7 +186,11 @@ mod tests {
         assert!(q.matches(&img("web", ImageStatus::Active)));
         assert!(!q.matches(&img("web-1", ImageStatus::Active)));
         // an unparsable glob is matched exactly
-        assert!(ListQuery::new().name("[").matches(&img("[", ImageStatus::Active)));
+        assert!(
+            ListQuery::new()
+                .name("[")
+                .matches(&img("[", ImageStatus::Active))
+        );
     }
 
     #[test]

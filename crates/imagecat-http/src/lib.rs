@@ -1,1 +1,23 @@
-//! imagecat-http (work in progress).
+//! What every imagecat HTTP adapter shares, so no adapter has its own copy:
+//!
+//! - [`HttpClient`]: rustls only, HTTPS unless allowed otherwise, redirects
+//!   only to the same host (a token never follows a redirect elsewhere),
+//!   connect and per-attempt timeouts, a time budget per operation, a body
+//!   cap enforced while the body streams in, and retries with exponential
+//!   backoff and jitter that honour `Retry-After`;
+//! - [`HttpResponse`]: the body, error snippets of at most 2 KiB, and the
+//!   status-to-error mapping;
+//! - [`SecretString`]: credentials that never appear in Debug output;
+//! - [`endpoint`]: parsing and displaying endpoints.
+
+mod client;
+pub mod endpoint;
+mod response;
+mod secret;
+
+pub use client::{HttpClient, HttpOptions, Idempotency, RetryPolicy};
+pub use response::{HttpResponse, SNIPPET_LIMIT, parse_retry_after, snippet};
+pub use secret::SecretString;
+
+pub use reqwest;
+pub use url::Url;

@@ -1,1 +1,23 @@
-//! imagecat-testkit (work in progress).
+//! Test kit of imagecat: the conformance suite every backend runs, and
+//! emulators of each backend's API (axum on loopback) with fault injection.
+//!
+//! - [`conformance`]: cases over a [`conformance::Fixture`], and `run_all`;
+//! - [`memory_fixture`]: the suite's fixture over [`imagecat_core::InMemoryCatalog`];
+//! - `server`, `faults` (feature `server`): the emulator harness;
+//! - `toast`, `dcmgr` (features of the same names): the emulators.
+
+pub mod conformance;
+mod memory_fixture;
+
+#[cfg(feature = "server")]
+pub mod faults;
+#[cfg(feature = "server")]
+pub mod server;
+
+#[cfg(feature = "toast")]
+pub mod toast;
+
+#[cfg(feature = "dcmgr")]
+pub mod dcmgr;
+
+pub use memory_fixture::memory_fixture;

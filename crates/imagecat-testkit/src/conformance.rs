@@ -1,0 +1,454 @@
+//! The conformance suite every backend runs: plain `pub async fn`s over a
+//! [`Fixture`], selected by capability, and [`run_all`], which runs them in
+//! order (mutating cases last) and reports skipped cases visibly.
+//!
+//! Each case returns `Err(description)` instead of panicking, so one run
+//! reports every failure.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use imagecat_core::{
+    Deleted, ErrorKind, Image, ImageCatalog, ImageCatalogExt, ImageId, ImageStatus, ListQuery,
+};
+
+/// What a case found: `Ok(())`, or what went wrong.
+pub type CaseResult = Result<(), String>;
+
+/// What `get` of a deleted image does on this backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterDelete {
+    /// The image is still shown, with status `deleted` (soft delete).
+    ShownAsDeleted,
+    /// The image is gone: `NotFound`.
+    NotFound,
+}
+
+/// What a second delete of the same image returns on this backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondDelete {
+    /// `Ok(Deleted::AlreadyDeleted)`.
+    AlreadyDeleted,
+    /// `Err` of kind `NotFound`.
+    NotFound,
+}
+
+/// A catalog under test, seeded with known images, and what the suite needs
+/// to know about it. Build a fresh one for every [`run_all`]: the delete
+/// cases change it.
+pub struct Fixture {
+    /// The catalog under test.
+    pub catalog: Arc<dyn ImageCatalog>,
+    /// How many image requests (list, get, delete) the backend has received so far.
+    pub requests: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// The ids a default listing (`ListQuery::new()`) must yield, in order.
+    /// At least 20, so that page sizes 1, 2 and 7 take several pages.
+    pub expected: Vec<ImageId>,
+    /// Two or more ids that may be deleted.
+    pub deletable: Vec<ImageId>,
+    /// A well-formed id of no image.
+    pub missing: ImageId,
+    /// Ids the backend must refuse before sending anything.
+    pub invalid: Vec<ImageId>,
+    /// A seeded image with a status word no mapping knows, and that word.
+    pub unknown_status: Option<(ImageId, String)>,
+    /// What `get` of a deleted image does.
+    pub after_delete: AfterDelete,
+    /// What a second delete returns.
+    pub second_delete: SecondDelete,
+    /// A catalog over the same data whose server ignores the paging token
+    /// (so it repeats pages), if the backend's emulator can do that.
+    pub lying: Option<Arc<dyn ImageCatalog>>,
+    /// Strings that must never appear in `Debug` or `info()` (tokens, passwords).
+    pub secrets: Vec<String>,
+}
+
+impl fmt::Debug for Fixture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fixture")
+            .field("catalog", &self.catalog.info().backend)
+            .field("expected", &self.expected.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fixture {
+    fn requests(&self) -> u64 {
+        (self.requests)()
+    }
+}
+
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err(format!($($fmt)+));
+        }
+    };
+}
+
+async fn ids_of(catalog: &dyn ImageCatalog, query: ListQuery) -> Result<Vec<ImageId>, String> {
+    catalog
+        .list(query)
+        .map_ok(|i| i.id)
+        .try_collect()
+        .await
+        .map_err(|e| format!("listing failed: {e}"))
+}
+
+async fn all_images(catalog: &dyn ImageCatalog) -> Result<Vec<Image>, String> {
+    catalog
+        .collect(ListQuery::new().include_deleted(true))
+        .await
+        .map_err(|e| format!("listing failed: {e}"))
+}
+
+fn without_native(mut image: Image) -> Image {
+    image.native = None;
+    image
+}
+
+/// The list is complete, in order, and each id appears once, for page sizes
+/// 1, 2, 7 and the backend's default.
+pub async fn list_is_complete_for_every_page_size(fx: &Fixture) -> CaseResult {
+    for size in [None, Some(1), Some(2), Some(7)] {
+        let mut q = ListQuery::new();
+        q.page_size = size;
+        let got = ids_of(fx.catalog.as_ref(), q).await?;
+        let unique: HashSet<_> = got.iter().collect();
+        ensure!(
+            unique.len() == got.len(),
+            "page size {size:?}: an id appeared twice"
+        );
+        ensure!(
+            got == fx.expected,
+            "page size {size:?}: got {} ids, expected {} (first difference at {:?})",
+            got.len(),
+            fx.expected.len(),
+            got.iter().zip(&fx.expected).position(|(a, b)| a != b)
+        );
+    }
+    Ok(())
+}
+
+/// `limit` caps the images yielded and stops fetching once reached.
+pub async fn limit_is_respected_and_stops_fetching(fx: &Fixture) -> CaseResult {
+    let before = fx.requests();
+    let got = ids_of(fx.catalog.as_ref(), ListQuery::new().page_size(2).limit(3)).await?;
+    let sent = fx.requests() - before;
+    ensure!(got.len() == 3, "limit 3 yielded {} images", got.len());
+    ensure!(
+        got[..] == fx.expected[..3],
+        "limit 3 yielded other images than the first three"
+    );
+    ensure!(
+        sent <= 2,
+        "limit 3 at page size 2 needs 2 requests, {sent} were sent"
+    );
+    Ok(())
+}
+
+/// Every filter gives the same answer as filtering the full list.
+pub async fn filters_match_the_full_list(fx: &Fixture) -> CaseResult {
+    let all = all_images(fx.catalog.as_ref()).await?;
+    ensure!(!all.is_empty(), "the catalog is empty");
+    let some = &all[all.len() / 2];
+    let mut queries = vec![
+        ListQuery::new(),
+        ListQuery::new().include_deleted(true),
+        ListQuery::new().status(ImageStatus::Active),
+        ListQuery::new().status(ImageStatus::Deleted),
+        ListQuery::new()
+            .status(ImageStatus::Queued)
+            .status(ImageStatus::Saving),
+    ];
+    if let Some(v) = some.visibility {
+        queries.push(ListQuery::new().visibility(v));
+    }
+    if let Some(owner) = &some.owner {
+        queries.push(ListQuery::new().owner(owner.clone()));
+    }
+    if let Some(name) = &some.name {
+        queries.push(ListQuery::new().name_exact(name.clone()));
+        if let Some(prefix) = name.get(..name.len().min(3)) {
+            queries.push(
+                ListQuery::new()
+                    .name(&format!("{prefix}*"))
+                    .include_deleted(true),
+            );
+        }
+    }
+    for q in queries {
+        let want: Vec<ImageId> = all
+            .iter()
+            .filter(|i| q.matches(i))
+            .map(|i| i.id.clone())
+            .collect();
+        let got = ids_of(fx.catalog.as_ref(), q.clone()).await?;
+        ensure!(
+            got == want,
+            "query {q:?}: got {} images, the filtered full list has {}",
+            got.len(),
+            want.len()
+        );
+    }
+    Ok(())
+}
+
+/// `get` returns the listed image, field by field.
+pub async fn get_equals_the_listed_image(fx: &Fixture) -> CaseResult {
+    let all = all_images(fx.catalog.as_ref()).await?;
+    ensure!(!all.is_empty(), "the catalog is empty");
+    for listed in [&all[0], &all[all.len() / 2], &all[all.len() - 1]] {
+        let got = fx
+            .catalog
+            .get(&listed.id)
+            .await
+            .map_err(|e| format!("get {} failed: {e}", listed.id))?;
+        ensure!(
+            without_native(got.clone()) == without_native(listed.clone()),
+            "get {} differs from the listing:\n got    {got:?}\n listed {listed:?}",
+            listed.id
+        );
+    }
+    Ok(())
+}
+
+/// A well-formed id of no image is `NotFound`.
+pub async fn missing_id_is_not_found(fx: &Fixture) -> CaseResult {
+    match fx.catalog.get(&fx.missing).await {
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        other => Err(format!("get of a missing id gave {other:?}")),
+    }
+}
+
+/// An invalid id is `InvalidInput` for `get` and `delete`, and sends nothing.
+pub async fn invalid_id_is_refused_before_sending(fx: &Fixture) -> CaseResult {
+    ensure!(!fx.invalid.is_empty(), "the fixture names no invalid id");
+    let before = fx.requests();
+    for id in &fx.invalid {
+        match fx.catalog.get(id).await {
+            Err(e) if e.kind() == ErrorKind::InvalidInput => {}
+            other => return Err(format!("get {id:?} gave {other:?}")),
+        }
+        match fx.catalog.delete(id).await {
+            Err(e) if e.kind() == ErrorKind::InvalidInput => {}
+            other => return Err(format!("delete {id:?} gave {other:?}")),
+        }
+    }
+    let sent = fx.requests() - before;
+    ensure!(sent == 0, "{sent} requests were sent for invalid ids");
+    Ok(())
+}
+
+/// An unknown status is tolerated, and its word kept in `native_status`.
+pub async fn unknown_status_is_kept(fx: &Fixture) -> CaseResult {
+    let Some((id, word)) = &fx.unknown_status else {
+        return Err("skip: the fixture seeds no unknown status".into());
+    };
+    let all = all_images(fx.catalog.as_ref()).await?;
+    let image = all
+        .iter()
+        .find(|i| &i.id == id)
+        .ok_or_else(|| format!("{id} is not listed"))?;
+    ensure!(
+        image.status == ImageStatus::Unknown(word.clone()),
+        "status of {id} is {:?}",
+        image.status
+    );
+    ensure!(
+        &image.native_status == word,
+        "native_status is {:?}",
+        image.native_status
+    );
+    Ok(())
+}
+
+/// A server that ignores the paging token ends the listing with an error,
+/// not a hang or an endless stream.
+pub async fn repeated_pages_end_in_an_error(fx: &Fixture) -> CaseResult {
+    let Some(lying) = &fx.lying else {
+        return Err("skip: the fixture has no lying server".into());
+    };
+    let listing = async {
+        let mut stream = lying.list(ListQuery::new().page_size(2));
+        let mut yielded = 0usize;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(_) => yielded += 1,
+                Err(e) => return Ok((yielded, e)),
+            }
+        }
+        Err(format!(
+            "the listing ended without an error after {yielded} images"
+        ))
+    };
+    // A guard so a hang fails the case instead of the whole run.
+    let (yielded, error) = tokio::time::timeout(Duration::from_secs(60), listing)
+        .await
+        .map_err(|_| "the listing hung".to_owned())??;
+    ensure!(
+        error.kind() == ErrorKind::InvalidResponse,
+        "the listing ended with {error} instead of an invalid-response error"
+    );
+    ensure!(
+        yielded <= 2,
+        "{yielded} images were yielded from repeated pages"
+    );
+    Ok(())
+}
+
+/// Dropping a stream stops its requests.
+pub async fn dropping_the_stream_stops_requests(fx: &Fixture) -> CaseResult {
+    let before = fx.requests();
+    let mut stream = fx.catalog.list(ListQuery::new().page_size(1));
+    ensure!(
+        fx.requests() == before,
+        "a request was sent before the first poll"
+    );
+    let first = stream.next().await;
+    ensure!(matches!(first, Some(Ok(_))), "the first item was {first:?}");
+    drop(stream);
+    // Two full round trips after the drop, so any fetch still running would show.
+    for _ in 0..2 {
+        let _ = fx.catalog.get(&fx.missing).await;
+    }
+    let sent = fx.requests() - before;
+    let full_listing = fx.expected.len() as u64;
+    // At most the first page, the pages in flight when dropped (read-ahead 8)
+    // and the probes: far below a full listing at page size 1.
+    ensure!(
+        sent < full_listing,
+        "{sent} requests were sent after taking one image; a full listing takes {full_listing}"
+    );
+    Ok(())
+}
+
+/// `Debug` of the catalog and its info hold no secret.
+pub async fn debug_holds_no_secret(fx: &Fixture) -> CaseResult {
+    let shown = format!("{:?} {:?} {:#?}", fx.catalog, fx.catalog.info(), fx.catalog);
+    for secret in &fx.secrets {
+        ensure!(
+            !shown.contains(secret.as_str()),
+            "a secret appears in Debug or info()"
+        );
+    }
+    Ok(())
+}
+
+/// Delete, then get behaves as the backend documents, and the default
+/// listing no longer shows the image.
+pub async fn delete_then_get(fx: &Fixture) -> CaseResult {
+    if !fx.catalog.info().capabilities.delete {
+        return Err("skip: the backend cannot delete".into());
+    }
+    let id = fx.deletable.first().ok_or("skip: no deletable image")?;
+    let done = fx
+        .catalog
+        .delete(id)
+        .await
+        .map_err(|e| format!("delete {id}: {e}"))?;
+    ensure!(done == Deleted::Deleted, "delete {id} gave {done:?}");
+    match (fx.after_delete, fx.catalog.get(id).await) {
+        (AfterDelete::ShownAsDeleted, Ok(image)) if image.status == ImageStatus::Deleted => {}
+        (AfterDelete::NotFound, Err(e)) if e.kind() == ErrorKind::NotFound => {}
+        (want, got) => return Err(format!("get after delete gave {got:?}, expected {want:?}")),
+    }
+    let listed = ids_of(fx.catalog.as_ref(), ListQuery::new()).await?;
+    ensure!(!listed.contains(id), "{id} is still in the default listing");
+    Ok(())
+}
+
+/// Deleting twice gives what the backend documents.
+pub async fn delete_twice(fx: &Fixture) -> CaseResult {
+    if !fx.catalog.info().capabilities.delete {
+        return Err("skip: the backend cannot delete".into());
+    }
+    let id = fx
+        .deletable
+        .get(1)
+        .ok_or("skip: no second deletable image")?;
+    let first = fx
+        .catalog
+        .delete(id)
+        .await
+        .map_err(|e| format!("delete {id}: {e}"))?;
+    ensure!(first == Deleted::Deleted, "first delete gave {first:?}");
+    match (fx.second_delete, fx.catalog.delete(id).await) {
+        (SecondDelete::AlreadyDeleted, Ok(Deleted::AlreadyDeleted)) => Ok(()),
+        (SecondDelete::NotFound, Err(e)) if e.kind() == ErrorKind::NotFound => Ok(()),
+        (want, got) => Err(format!("second delete gave {got:?}, expected {want:?}")),
+    }
+}
+
+/// What [`run_all`] found.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Cases that passed.
+    pub passed: Vec<&'static str>,
+    /// Cases skipped, with the reason.
+    pub skipped: Vec<(&'static str, String)>,
+    /// Cases that failed, with what went wrong.
+    pub failed: Vec<(&'static str, String)>,
+}
+
+impl Report {
+    /// Panics with every failure if any case failed.
+    pub fn assert_passed(&self) {
+        assert!(self.failed.is_empty(), "conformance failures:\n{self}");
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "conformance: {} passed, {} failed, {} skipped",
+            self.passed.len(),
+            self.failed.len(),
+            self.skipped.len()
+        )?;
+        for (name, why) in &self.skipped {
+            writeln!(f, "  SKIPPED {name}: {why}")?;
+        }
+        for (name, why) in &self.failed {
+            writeln!(f, "  FAILED  {name}: {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs every case on the fixture (read-only cases first, deletes last),
+/// prints the report (skipped cases included) and returns it.
+pub async fn run_all(fx: &Fixture) -> Report {
+    let mut report = Report::default();
+    macro_rules! case {
+        ($name:ident) => {
+            let outcome = $name(fx).await;
+            let name = stringify!($name);
+            match outcome {
+                Ok(()) => report.passed.push(name),
+                Err(why) if why.starts_with("skip: ") => report
+                    .skipped
+                    .push((name, why["skip: ".len()..].to_owned())),
+                Err(why) => report.failed.push((name, why)),
+            }
+        };
+    }
+    case!(list_is_complete_for_every_page_size);
+    case!(limit_is_respected_and_stops_fetching);
+    case!(filters_match_the_full_list);
+    case!(get_equals_the_listed_image);
+    case!(missing_id_is_not_found);
+    case!(invalid_id_is_refused_before_sending);
+    case!(unknown_status_is_kept);
+    case!(repeated_pages_end_in_an_error);
+    case!(dropping_the_stream_stops_requests);
+    case!(debug_holds_no_secret);
+    case!(delete_then_get);
+    case!(delete_twice);
+    println!("{report}");
+    report
+}

@@ -1,0 +1,1 @@
+//! Emulator of the Wakame-vdc DCMGR images API (work in progress).

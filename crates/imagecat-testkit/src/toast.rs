@@ -1,0 +1,1 @@
+//! Emulator of the NHN Cloud (TOAST) Compute Image API v1.0 (work in progress).
