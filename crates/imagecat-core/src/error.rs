@@ -97,6 +97,19 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A paging marker no longer names an image (it was deleted during the
+    /// listing). The pagination engine resumes from an earlier image.
+    #[error("{backend}: paging marker {marker:?} is gone{}: {message}", code_part(.code))]
+    StaleMarker {
+        /// The backend.
+        backend: BackendKind,
+        /// The marker sent.
+        marker: String,
+        /// The backend's error code, if any.
+        code: Option<String>,
+        /// The backend's message.
+        message: String,
+    },
     /// The capability is missing, or the backend's feature is not compiled in.
     #[error("{}not supported: {message}", backend_part(.backend))]
     NotSupported {
@@ -222,7 +235,7 @@ impl Error {
             Error::Ambiguous { .. } => ErrorKind::Ambiguous,
             Error::Unauthenticated { .. } => ErrorKind::Unauthenticated,
             Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
-            Error::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Error::InvalidInput { .. } | Error::StaleMarker { .. } => ErrorKind::InvalidInput,
             Error::NotSupported { .. } => ErrorKind::NotSupported,
             Error::RateLimited { .. } => ErrorKind::RateLimited,
             Error::Timeout { .. } => ErrorKind::Timeout,
@@ -253,6 +266,7 @@ impl Error {
             | Error::Unauthenticated { backend, .. }
             | Error::PermissionDenied { backend, .. }
             | Error::InvalidInput { backend, .. }
+            | Error::StaleMarker { backend, .. }
             | Error::RateLimited { backend, .. }
             | Error::Timeout { backend, .. }
             | Error::Transport { backend, .. }

@@ -221,10 +221,12 @@ impl ImageCatalog for InMemoryCatalog {
                 match at {
                     Some(at) => at + 1,
                     None => {
-                        return Err(Error::invalid_input(
-                            BACKEND,
-                            format!("marker {m:?} is not in the catalog"),
-                        ));
+                        return Err(Error::StaleMarker {
+                            backend: BACKEND,
+                            marker: m.clone(),
+                            code: None,
+                            message: "no image has this id".into(),
+                        });
                     }
                 }
             }

@@ -9,6 +9,9 @@
 //!   than the ceiling;
 //! - an id already yielded by this listing is dropped;
 //! - every [`ListQuery`] filter is applied on the client, whatever the server did;
+//! - when a marker vanished during the listing ([`Error::StaleMarker`]), it
+//!   resumes from the image before it on the last page, a bounded number of
+//!   times (an image deleted during a listing cannot end it);
 //! - for offset paging with a known total, up to `read_ahead` pages are
 //!   fetched concurrently and yielded in order; a page whose `next` does not
 //!   match the plan (a short page, a shrinking catalog) cancels the
@@ -24,6 +27,8 @@ use tokio::task::JoinHandle;
 
 use crate::catalog::{ImageCatalog, ImageStream, Page, PageToken};
 use crate::error::{Error, Result};
+#[cfg(test)]
+use crate::model::ImageId;
 use crate::model::{BackendKind, Image};
 use crate::query::ListQuery;
 
@@ -84,6 +89,8 @@ pub fn paginate(
         total: None,
         step: None,
         pending: VecDeque::new(),
+        last_page: LastPage::default(),
+        resumes: 0,
     };
     futures::stream::unfold(engine, |mut engine| async move {
         engine.next_item().await.map(|item| (item, engine))
@@ -101,6 +108,17 @@ enum Cursor {
     /// No further page.
     Done,
 }
+
+/// The most recent page: the token that fetched it and its ids, in order,
+/// the fallbacks when its last id (the next marker) vanishes.
+#[derive(Default)]
+struct LastPage {
+    token: Option<PageToken>,
+    ids: Vec<String>,
+}
+
+/// How many times one listing may resume after a vanished marker.
+const MAX_RESUMES: u32 = 16;
 
 /// A spawned page fetch, aborted when dropped.
 struct Fetch {
@@ -132,6 +150,8 @@ struct Engine {
     step: Option<u64>,
     /// Speculative fetches, in offset order; the front is for `cursor`.
     pending: VecDeque<Fetch>,
+    last_page: LastPage,
+    resumes: u32,
 }
 
 impl Engine {
@@ -152,6 +172,7 @@ impl Engine {
             };
             let page = match self.fetch(token.clone()).await {
                 Ok(page) => page,
+                Err(Error::StaleMarker { marker, .. }) if self.resume_before(&marker) => continue,
                 Err(e) => {
                     self.finish();
                     return Some(Err(e));
@@ -162,6 +183,30 @@ impl Engine {
                 return Some(Err(e));
             }
         }
+    }
+
+    /// Moves the cursor to the image before `marker` on the last page (or to
+    /// the token of that page), if the resume budget allows.
+    fn resume_before(&mut self, marker: &str) -> bool {
+        if self.resumes >= MAX_RESUMES {
+            return false;
+        }
+        let ids = &mut self.last_page.ids;
+        let Some(at) = ids.iter().position(|id| id == marker) else {
+            return false;
+        };
+        ids.truncate(at);
+        let resume = match ids.last() {
+            Some(previous) => Some(PageToken::Marker(previous.clone())),
+            None => self.last_page.token.clone(),
+        };
+        self.resumes += 1;
+        tracing::debug!(backend = %self.backend, marker, resume = ?resume, "marker vanished; resuming");
+        self.cursor = match resume {
+            Some(token) => Cursor::At(token),
+            None => Cursor::First,
+        };
+        true
     }
 
     fn finish(&mut self) {
@@ -213,6 +258,13 @@ impl Engine {
         }
         let on_page = images.len();
         let mut fresh = 0usize;
+        if matches!(next, Some(PageToken::Marker(_))) {
+            self.last_page.token = token.clone();
+            self.last_page.ids.clear();
+            self.last_page
+                .ids
+                .extend(images.iter().map(|i| i.id.as_str().to_owned()));
+        }
         for image in images {
             if self
                 .seen_ids
@@ -324,6 +376,26 @@ mod tests {
     use super::*;
     use crate::memory::InMemoryCatalog;
     use futures::TryStreamExt;
+
+    #[tokio::test]
+    async fn a_vanished_marker_resumes_from_the_image_before_it() {
+        let cat = InMemoryCatalog::with_samples(10);
+        let mut stream = cat.list(ListQuery::new().page_size(3));
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            got.push(stream.try_next().await.unwrap().unwrap().id);
+        }
+        // The next marker is the third image; delete it and the second too.
+        cat.remove(&got[2]).unwrap();
+        cat.remove(&got[1]).unwrap();
+        while let Some(image) = stream.try_next().await.unwrap() {
+            got.push(image.id);
+        }
+        let want: Vec<_> = (0..10)
+            .map(|i| ImageId::new(format!("img-{i:05}")))
+            .collect();
+        assert_eq!(got, want);
+    }
 
     #[tokio::test]
     async fn offset_read_ahead_keeps_order() {
