@@ -226,9 +226,12 @@ impl Engine {
                 ),
             ));
         }
-        if let (Some(token), Some(front)) = (&token, self.pending.front()) {
-            if &front.token == token {
-                let mut fetch = self.pending.pop_front().expect("front exists");
+        let planned = self
+            .pending
+            .front()
+            .is_some_and(|f| Some(&f.token) == token.as_ref());
+        if planned {
+            if let Some(mut fetch) = self.pending.pop_front() {
                 return match (&mut fetch.handle).await {
                     Ok(result) => result,
                     Err(e) => Err(Error::Transport {
