@@ -93,7 +93,10 @@ impl Config {
     /// Reads a config file.
     pub fn from_path(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::config(None, format!("cannot read config file {}: {e}", path.display()))
+            Error::config(
+                None,
+                format!("cannot read config file {}: {e}", path.display()),
+            )
         })?;
         let mut config = Self::from_toml(&text).map_err(|e| match e {
             Error::Config { message, .. } => {
@@ -142,7 +145,11 @@ impl Config {
             None,
             format!(
                 "no catalog named {name_or_url:?}{source}; known names: {}",
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
             ),
         ))
     }

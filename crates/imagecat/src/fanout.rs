@@ -96,7 +96,10 @@ mod tests {
         )
         .collect()
         .await;
-        let ok = items.iter().filter(|i| matches!(i, Ok(t) if t.catalog == "good")).count();
+        let ok = items
+            .iter()
+            .filter(|i| matches!(i, Ok(t) if t.catalog == "good"))
+            .count();
         let errs: Vec<_> = items.iter().filter_map(|i| i.as_ref().err()).collect();
         assert_eq!(ok, 30);
         assert_eq!(errs.len(), 1);

@@ -184,18 +184,24 @@ fn open_memory(url: &Url) -> Result<DynImageCatalog> {
     let params = query_params(url, Some(BackendKind::Memory), &["images"])?;
     let images = match param(&params, "images") {
         Some(n) => n.parse::<usize>().map_err(|_| {
-            Error::config(Some(BackendKind::Memory), format!("images={n:?} is not a count"))
+            Error::config(
+                Some(BackendKind::Memory),
+                format!("images={n:?} is not a count"),
+            )
         })?,
         None => 12,
     };
-    Ok(Arc::new(InMemoryCatalog::with_samples(images).soft_delete(true)))
+    Ok(Arc::new(
+        InMemoryCatalog::with_samples(images).soft_delete(true),
+    ))
 }
 
 #[cfg(feature = "toast")]
 fn open_toast(url: &Url, options: &OpenOptions) -> Result<DynImageCatalog> {
     let backend = BackendKind::Toast;
     let params = query_params(url, Some(backend), &["appkey"])?;
-    let mut builder = imagecat_toast::ToastBuilder::from_env().endpoint(http_endpoint(url, backend)?);
+    let mut builder =
+        imagecat_toast::ToastBuilder::from_env().endpoint(http_endpoint(url, backend)?);
     if let Some(appkey) = param(&params, "appkey") {
         builder = builder.appkey(appkey);
     }
@@ -228,7 +234,8 @@ fn open_toast(_url: &Url, _options: &OpenOptions) -> Result<DynImageCatalog> {
 fn open_dcmgr(url: &Url, options: &OpenOptions) -> Result<DynImageCatalog> {
     let backend = BackendKind::Dcmgr;
     let params = query_params(url, Some(backend), &["account"])?;
-    let mut builder = imagecat_dcmgr::DcmgrBuilder::from_env().endpoint(http_endpoint(url, backend)?);
+    let mut builder =
+        imagecat_dcmgr::DcmgrBuilder::from_env().endpoint(http_endpoint(url, backend)?);
     if let Some(account) = param(&params, "account") {
         builder = builder.account(account);
     }
