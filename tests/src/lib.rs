@@ -1,1 +1,1 @@
-//! End-to-end tests live in `tests/`; this library is empty.
+//! End-to-end tests of imagecat live in `tests/tests/`; this library is empty.
