@@ -252,7 +252,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
-            Error::InvalidResponse { status, .. } => status.is_some_and(|s| s >= 500 || s < 300),
+            Error::InvalidResponse { status, .. } => {
+                status.is_some_and(|s| !(300..500).contains(&s))
+            }
             Error::Api { status, .. } => status.is_some_and(|s| s >= 500),
             _ => false,
         }

@@ -1,1 +1,47 @@
-//! imagecat-toast (work in progress).
+//! NHN Cloud (TOAST) Compute Image API v1.0 backend of imagecat.
+//!
+//! The API: `GET {base}/v1.0/appkeys/{appkey}/images?limit={n}&marker={id}`
+//! and `DELETE {base}/v1.0/appkeys/{appkey}/images?id={uuid}` with the
+//! header `X-Auth-Token`; tokens from
+//! `POST {base}/v1.0/appkeys/{appkey}/tokens`. Every answer is an envelope
+//! `{"header":{"isSuccessful","resultCode","resultMessage"}, …}`, and
+//! failures come back as HTTP 200 with `isSuccessful: false`.
+//!
+//! The crate is laid out as the request flows:
+//!
+//! - `config`: [`ToastBuilder`] (endpoint, appkey, credentials, options);
+//! - `auth`: the token source (static token, or username and API password
+//!   exchanged for cached tokens renewed before they expire, single flight,
+//!   re-obtained once when refused);
+//! - `catalog`: [`ToastCatalog`], the [`imagecat_core::ImageCatalog`]
+//!   (marker paging, `get` by walking the listing, `delete`);
+//! - `wire`: the envelope, the `resultCode` → error mapping and the image
+//!   and token documents;
+//! - `lenient`: decoders for fields the real server may send in more than
+//!   one form.
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use imagecat_core::{ImageCatalog, ListQuery};
+//! use imagecat_toast::ToastCatalog;
+//!
+//! # async fn run() -> imagecat_core::Result<()> {
+//! let catalog = ToastCatalog::builder()
+//!     .appkey("my-appkey")
+//!     .token(std::env::var("TOKEN").unwrap_or_default().into())
+//!     .build()?;
+//! let images: Vec<_> = catalog.list(ListQuery::new()).try_collect().await?;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod catalog;
+mod config;
+mod lenient;
+mod wire;
+
+pub use catalog::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastCatalog};
+pub use config::{
+    DEFAULT_ENDPOINT, DEFAULT_RENEW_MARGIN, ENV_APPKEY, ENV_ENDPOINT, ENV_PASSWORD, ENV_TOKEN,
+    ENV_USERNAME, ToastBuilder,
+};

@@ -1,0 +1,399 @@
+//! [`ToastCatalog`]: the [`ImageCatalog`] over the v1.0 API.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use imagecat_core::futures::StreamExt;
+use imagecat_core::{
+    BackendKind, Capabilities, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, Image,
+    ImageCatalog, ImageId, ImageStream, ListQuery, Page, PageToken, PagingOptions, PagingStyle,
+    Result, ServerFilters, paginate,
+};
+use imagecat_http::reqwest::{Client, Method, RequestBuilder};
+use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
+
+use crate::auth::{Token, TokenSource};
+use crate::config::ToastBuilder;
+use crate::wire;
+
+const BACKEND: BackendKind = BackendKind::Toast;
+
+/// Images per request when the query sets no page size.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// The largest page size sent (Glance's `api_limit_max`).
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+const AUTH_HEADER: &str = "X-Auth-Token";
+
+/// An NHN Cloud (TOAST) Compute Image API v1.0 catalog. Cheap to clone
+/// (clones share the HTTP client and the token cache).
+///
+/// - `list`: marker paging with an explicit `limit`; works whether the
+///   server includes the marker image in the next page (as the docs say) or
+///   not (as Glance does);
+/// - `get`: emulated, the API has no show call: walks the listing and stops
+///   at the image;
+/// - `delete`: `DELETE …/images?id={uuid}`.
+#[derive(Clone)]
+pub struct ToastCatalog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: HttpClient,
+    base: Url,
+    appkey: String,
+    images_url: Url,
+    auth: TokenSource,
+    paging: PagingOptions,
+    /// Learnt from the first page that started with its marker image: the
+    /// server includes the marker, so one more image is asked for.
+    marker_inclusive: AtomicBool,
+}
+
+impl fmt::Debug for ToastCatalog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToastCatalog")
+            .field("endpoint", &endpoint::display(&self.inner.base))
+            .field("appkey", &self.inner.appkey)
+            .field("auth", &self.inner.auth)
+            .field("paging", &self.inner.paging)
+            .field(
+                "marker_inclusive",
+                &self.inner.marker_inclusive.load(Ordering::Relaxed),
+            )
+            .finish()
+    }
+}
+
+/// Validates an image id as a UUID and returns its canonical form
+/// (hyphenated, lower case): `InvalidInput` before any request otherwise.
+pub(crate) fn canonical_id(id: &ImageId) -> Result<String> {
+    uuid::Uuid::try_parse(id.as_str())
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| {
+            Error::invalid_input(
+                BACKEND,
+                format!(
+                    "invalid image id {:?}: a TOAST image id is a UUID",
+                    id.as_str()
+                ),
+            )
+        })
+}
+
+/// The capabilities of every TOAST catalog.
+fn capabilities() -> Capabilities {
+    Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        .reports_total(false)
+        .get(GetSupport::Emulated)
+        .delete(true)
+        .soft_delete(false)
+        .server_filters(ServerFilters::none())
+}
+
+impl ToastCatalog {
+    /// A builder (see [`ToastBuilder`]).
+    pub fn builder() -> ToastBuilder {
+        ToastBuilder::new()
+    }
+
+    pub(crate) fn from_parts(
+        http: HttpClient,
+        base: Url,
+        appkey: String,
+        images_url: Url,
+        auth: TokenSource,
+        paging: PagingOptions,
+    ) -> Self {
+        ToastCatalog {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                appkey,
+                images_url,
+                auth,
+                paging,
+                marker_inclusive: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The API base URL (scheme, host, port and base path).
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// The appkey.
+    pub fn appkey(&self) -> &str {
+        &self.inner.appkey
+    }
+
+    /// Sends one request with the current token; when the token is refused
+    /// and can be renewed, renews it and sends the request once more. A
+    /// second refusal is `Unauthenticated`.
+    async fn authed<T>(
+        &self,
+        what: &str,
+        idempotency: Idempotency,
+        method: Method,
+        url: &Url,
+        handle: impl Fn(HttpResponse) -> Result<T>,
+    ) -> Result<T> {
+        let inner = &self.inner;
+        let token = inner.auth.current(&inner.http).await?;
+        let first = self
+            .send_with(what, idempotency, &method, url, &token, &handle)
+            .await;
+        match first {
+            Err(e) if e.kind() == ErrorKind::Unauthenticated && inner.auth.can_renew() => {
+                tracing::debug!(backend = %BACKEND, error = %e, "token refused; obtaining a new one");
+                let Some(renewed) = inner.auth.renew(&inner.http, &token).await? else {
+                    return Err(e);
+                };
+                match self
+                    .send_with(what, idempotency, &method, url, &renewed, &handle)
+                    .await
+                {
+                    Err(Error::Unauthenticated {
+                        backend,
+                        code,
+                        message,
+                    }) => Err(Error::Unauthenticated {
+                        backend,
+                        code,
+                        message: format!("{message} (refused again after re-authentication)"),
+                    }),
+                    other => other,
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn send_with<T>(
+        &self,
+        what: &str,
+        idempotency: Idempotency,
+        method: &Method,
+        url: &Url,
+        token: &Token,
+        handle: &impl Fn(HttpResponse) -> Result<T>,
+    ) -> Result<T> {
+        let build = |client: &Client| -> RequestBuilder {
+            client
+                .request(method.clone(), url.clone())
+                .header(AUTH_HEADER, token.header().clone())
+        };
+        self.inner.http.send(what, idempotency, build, handle).await
+    }
+
+    /// One `GET …/images?limit=N[&marker=ID]`, decoded.
+    async fn fetch_page(&self, limit: u32, marker: Option<&str>) -> Result<Vec<Image>> {
+        let mut url = self.inner.images_url.clone();
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.append_pair("limit", &limit.to_string());
+            if let Some(marker) = marker {
+                pairs.append_pair("marker", marker);
+            }
+        }
+        self.authed(
+            "list images",
+            Idempotency::Idempotent,
+            Method::GET,
+            &url,
+            |response| wire::decode_list(&response),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl ImageCatalog for ToastCatalog {
+    fn info(&self) -> CatalogInfo {
+        CatalogInfo::new(BACKEND, endpoint::display(&self.inner.base), capabilities())
+    }
+
+    /// One page: `limit` is the page size (one more once the server is known
+    /// to include the marker image); the marker is the last id of the
+    /// previous page; a first image equal to the marker is dropped; the page
+    /// is the last when it is empty or shorter than the `limit` sent.
+    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+        let page_size = capabilities().page_size_for(query);
+        let marker = match token {
+            None => None,
+            Some(PageToken::Marker(marker)) => Some(marker),
+            Some(other) => {
+                return Err(Error::invalid_input(
+                    BACKEND,
+                    format!("unsupported page token {other}: TOAST pages by marker"),
+                ));
+            }
+        };
+        let marker = marker.as_deref();
+        let inclusive = || self.inner.marker_inclusive.load(Ordering::Relaxed);
+        let mut limit = if marker.is_some() && inclusive() {
+            (page_size + 1).min(MAX_PAGE_SIZE)
+        } else {
+            page_size
+        };
+        let mut asked_again = false;
+        loop {
+            let mut images = self
+                .fetch_page(limit, marker)
+                .await
+                .map_err(|e| stale_marker(e, marker))?;
+            let received = images.len();
+            let last = images.last().map(|i| i.id.to_string());
+            let starts_with_marker =
+                marker.is_some_and(|m| images.first().is_some_and(|i| i.id.as_str() == m));
+            if starts_with_marker {
+                images.remove(0);
+                if !inclusive() {
+                    tracing::debug!(backend = %BACKEND, "the server includes the marker image in the next page");
+                    self.inner.marker_inclusive.store(true, Ordering::Relaxed);
+                }
+                // A full page that held only the marker (an inclusive server
+                // at limit 1): ask once more for one image past it.
+                if images.is_empty() && received as u32 >= limit && !asked_again {
+                    asked_again = true;
+                    limit = (limit + 1).min(MAX_PAGE_SIZE);
+                    continue;
+                }
+            }
+            let next = if received == 0 || (received as u32) < limit {
+                None
+            } else {
+                last.map(PageToken::Marker)
+            };
+            return Ok(Page::new(images, next));
+        }
+    }
+
+    fn list(&self, query: ListQuery) -> ImageStream {
+        paginate(Arc::new(self.clone()), query, self.inner.paging)
+    }
+
+    /// Walks the listing (deleted images included) and stops at the image.
+    async fn get(&self, id: &ImageId) -> Result<Image> {
+        let wanted = canonical_id(id)?;
+        let mut stream = self.list(ListQuery::new().include_deleted(true));
+        while let Some(item) = stream.next().await {
+            let image = item?;
+            if image.id.as_str().eq_ignore_ascii_case(&wanted) {
+                return Ok(image);
+            }
+        }
+        Err(Error::not_found(BACKEND, id))
+    }
+
+    /// `DELETE …/images?id={uuid}`; a retried request that finds the image
+    /// gone reports `AlreadyDeleted`.
+    async fn delete(&self, id: &ImageId) -> Result<Deleted> {
+        let wanted = canonical_id(id)?;
+        let mut url = self.inner.images_url.clone();
+        url.query_pairs_mut().append_pair("id", &wanted);
+        self.authed(
+            "delete image",
+            Idempotency::NotIdempotent,
+            Method::DELETE,
+            &url,
+            delete_outcome,
+        )
+        .await
+    }
+}
+
+/// What a delete answer means: success is `Deleted`; not found is
+/// `AlreadyDeleted` when the answer is to a retried request (the first one
+/// may have deleted the image), `NotFound` otherwise.
+fn delete_outcome(response: HttpResponse) -> Result<Deleted> {
+    match wire::decode_ack(&response) {
+        Ok(()) => Ok(Deleted::Deleted),
+        Err(e) if e.kind() == ErrorKind::NotFound && response.attempt > 1 => {
+            Ok(Deleted::AlreadyDeleted)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A list request whose marker the server refuses (`30400`: Glance's 400
+/// "Invalid marker", relayed) means the marker image vanished during the
+/// listing: the pagination engine resumes from an earlier image.
+fn stale_marker(error: Error, marker: Option<&str>) -> Error {
+    match (error, marker) {
+        (Error::Api { code, message, .. }, Some(marker)) if code == "30400" => Error::StaleMarker {
+            backend: BACKEND,
+            marker: marker.to_owned(),
+            code: Some(code),
+            message,
+        },
+        (error, _) => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imagecat_http::reqwest::StatusCode;
+    use imagecat_http::reqwest::header::HeaderMap;
+
+    fn response(attempt: u32, body: &str) -> HttpResponse {
+        HttpResponse {
+            backend: BACKEND,
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: body.as_bytes().to_vec().into(),
+            attempt,
+        }
+    }
+
+    #[test]
+    fn a_retried_delete_that_finds_the_image_gone_is_already_deleted() {
+        let gone = r#"{"header":{"isSuccessful":false,"resultCode":30404,"resultMessage":"Image with identifier x not found"}}"#;
+        let ok = r#"{"header":{"isSuccessful":true,"resultCode":0,"resultMessage":"SUCCESS"}}"#;
+        assert_eq!(delete_outcome(response(1, ok)).unwrap(), Deleted::Deleted);
+        assert_eq!(delete_outcome(response(3, ok)).unwrap(), Deleted::Deleted);
+        assert_eq!(
+            delete_outcome(response(2, gone)).unwrap(),
+            Deleted::AlreadyDeleted
+        );
+        let e = delete_outcome(response(1, gone)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        let protected = r#"{"header":{"isSuccessful":false,"resultCode":30403,"resultMessage":"Image is protected"}}"#;
+        let e = delete_outcome(response(2, protected)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+    }
+
+    #[test]
+    fn ids_must_be_uuids() {
+        for bad in [
+            "",
+            "x&id=y",
+            "../images",
+            "not-a-uuid",
+            "6f2c1b4e-0c2a-4f0e-9d35-1f7c2a8e9b1",
+        ] {
+            let e = canonical_id(&ImageId::new(bad)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
+        }
+        assert_eq!(
+            canonical_id(&ImageId::new("6F2C1B4E-0C2A-4F0E-9D35-1F7C2A8E9B10")).unwrap(),
+            "6f2c1b4e-0c2a-4f0e-9d35-1f7c2a8e9b10"
+        );
+    }
+
+    #[test]
+    fn capabilities_say_marker_paging_and_emulated_get() {
+        let caps = capabilities();
+        assert_eq!(caps.paging, PagingStyle::Marker);
+        assert!(!caps.reports_total);
+        assert_eq!(caps.get, GetSupport::Emulated);
+        assert!(caps.delete && !caps.soft_delete);
+        assert_eq!(caps.page_size_for(&ListQuery::new()), 100);
+        assert_eq!(caps.page_size_for(&ListQuery::new().page_size(5000)), 1000);
+    }
+}
