@@ -32,9 +32,24 @@ async fn list_in_every_format_matches_the_catalog() {
     assert_eq!(ids, want);
     let first = &json.json()[0];
     for field in [
-        "id", "name", "status", "native_status", "visibility", "owner", "created_at", "updated_at",
-        "size_bytes", "min_disk_gb", "min_ram_mb", "disk_format", "arch", "checksum", "protected",
-        "description", "properties", "backend",
+        "id",
+        "name",
+        "status",
+        "native_status",
+        "visibility",
+        "owner",
+        "created_at",
+        "updated_at",
+        "size_bytes",
+        "min_disk_gb",
+        "min_ram_mb",
+        "disk_format",
+        "arch",
+        "checksum",
+        "protected",
+        "description",
+        "properties",
+        "backend",
     ] {
         assert!(first.get(field).is_some(), "missing {field} in {first}");
     }
@@ -53,7 +68,11 @@ async fn list_in_every_format_matches_the_catalog() {
 
     let csv = imagecat(&["-c", &url, "-o", "csv", "list"], &[]).await;
     let mut rows = csv.stdout.lines();
-    assert!(rows.next().unwrap().starts_with("id,name,status,native_status,visibility"));
+    assert!(
+        rows.next()
+            .unwrap()
+            .starts_with("id,name,status,native_status,visibility")
+    );
     assert_eq!(rows.count(), want.len());
 
     let yaml = imagecat(&["-c", &url, "-o", "yaml", "list"], &[]).await;
@@ -63,12 +82,24 @@ async fn list_in_every_format_matches_the_catalog() {
     let table = imagecat(&["-c", &url, "list"], &[]).await;
     let mut lines = table.stdout.lines();
     let header = lines.next().unwrap();
-    for column in ["ID", "NAME", "STATUS", "VISIBILITY", "SIZE", "CREATED", "BACKEND"] {
+    for column in [
+        "ID",
+        "NAME",
+        "STATUS",
+        "VISIBILITY",
+        "SIZE",
+        "CREATED",
+        "BACKEND",
+    ] {
         assert!(header.contains(column), "{header}");
     }
     assert_eq!(lines.count(), want.len());
 
-    let raw = imagecat(&["-c", &url, "-o", "json", "list", "--raw", "--limit", "1"], &[]).await;
+    let raw = imagecat(
+        &["-c", &url, "-o", "json", "list", "--raw", "--limit", "1"],
+        &[],
+    )
+    .await;
     assert_eq!(raw.json()[0]["native"]["id"], want[0].as_str());
 }
 
@@ -76,10 +107,38 @@ async fn list_in_every_format_matches_the_catalog() {
 async fn list_filters_limit_and_sort() {
     let emu = dcmgr(60).await;
     let url = emu.catalog_url(Some(ACCOUNT));
-    let run = imagecat(&["-c", &url, "-o", "json", "list", "--limit", "7", "--page-size", "3"], &[]).await;
+    let run = imagecat(
+        &[
+            "-c",
+            &url,
+            "-o",
+            "json",
+            "list",
+            "--limit",
+            "7",
+            "--page-size",
+            "3",
+        ],
+        &[],
+    )
+    .await;
     assert_eq!(run.json().as_array().unwrap().len(), 7);
 
-    let run = imagecat(&["-c", &url, "-o", "json", "list", "--status", "active", "--visibility", "public"], &[]).await;
+    let run = imagecat(
+        &[
+            "-c",
+            &url,
+            "-o",
+            "json",
+            "list",
+            "--status",
+            "active",
+            "--visibility",
+            "public",
+        ],
+        &[],
+    )
+    .await;
     let all = run.json();
     assert!(!all.as_array().unwrap().is_empty());
     for image in all.as_array().unwrap() {
@@ -118,7 +177,10 @@ async fn ndjson_lines_leave_before_the_last_page_is_fetched() {
     // We have not read further, so the pipe's backpressure holds the CLI
     // back: the first line was out long before the 300th page.
     let pages_so_far = emu.server().request_count();
-    assert!(pages_so_far < 300, "{pages_so_far} pages were fetched before the first line");
+    assert!(
+        pages_so_far < 300,
+        "{pages_so_far} pages were fetched before the first line"
+    );
     let mut count = 1;
     while lines.next_line().await.unwrap().is_some() {
         count += 1;
@@ -137,11 +199,20 @@ async fn show_latest_and_info() {
     assert_eq!(show.code, 0, "{}", show.stderr);
     assert_eq!(show.json()["id"], id.as_str());
     let table = imagecat(&["-c", &url, "show", &id], &[]).await;
-    assert!(table.stdout.lines().any(|l| l.starts_with("id") && l.contains(&id)), "{}", table.stdout);
+    assert!(
+        table
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("id") && l.contains(&id)),
+        "{}",
+        table.stdout
+    );
 
     let latest = imagecat(&["-c", &url, "-o", "json", "latest"], &[]).await;
     assert_eq!(latest.code, 0, "{}", latest.stderr);
-    let all = imagecat(&["-c", &url, "-o", "json", "list"], &[]).await.json();
+    let all = imagecat(&["-c", &url, "-o", "json", "list"], &[])
+        .await
+        .json();
     let newest = all
         .as_array()
         .unwrap()
@@ -231,17 +302,36 @@ async fn exit_codes_name_the_failure() {
     assert_eq!(bad_key.code, 2, "{}", bad_key.stderr);
     assert!(bad_key.stderr.contains("appkey"), "{}", bad_key.stderr);
 
-    let denied = imagecat(&["-c", &url, "list"], &[("IMAGECAT_TOAST_TOKEN", "wrong-token")]).await;
+    let denied = imagecat(
+        &["-c", &url, "list"],
+        &[("IMAGECAT_TOAST_TOKEN", "wrong-token")],
+    )
+    .await;
     assert_eq!(denied.code, 4, "{}", denied.stderr);
     // one line naming the catalog, the backend and its code
-    let line = denied.stderr.lines().find(|l| l.starts_with("imagecat:")).unwrap();
-    assert!(line.contains(&url) && line.contains("toast") && line.contains("[-3]"), "{line}");
+    let line = denied
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("imagecat:"))
+        .unwrap();
+    assert!(
+        line.contains(&url) && line.contains("toast") && line.contains("[-3]"),
+        "{line}"
+    );
 
     let token = emu.config().token.clone();
-    let invalid = imagecat(&["-c", &url, "show", "not-a-uuid"], &[("IMAGECAT_TOAST_TOKEN", &token)]).await;
+    let invalid = imagecat(
+        &["-c", &url, "show", "not-a-uuid"],
+        &[("IMAGECAT_TOAST_TOKEN", &token)],
+    )
+    .await;
     assert_eq!(invalid.code, 5, "{}", invalid.stderr);
 
-    let missing = imagecat(&["-c", &url, "show", &emu.missing_id()], &[("IMAGECAT_TOAST_TOKEN", &token)]).await;
+    let missing = imagecat(
+        &["-c", &url, "show", &emu.missing_id()],
+        &[("IMAGECAT_TOAST_TOKEN", &token)],
+    )
+    .await;
     assert_eq!(missing.code, 3, "{}", missing.stderr);
 }
 
@@ -271,7 +361,10 @@ token = "not-the-token"
     .unwrap();
     let config = file.path().to_str().unwrap().to_owned();
     let token = t.config().token.clone();
-    let envs = [("IMAGECAT_CONFIG", config.as_str()), ("E2E_TOAST_TOKEN", token.as_str())];
+    let envs = [
+        ("IMAGECAT_CONFIG", config.as_str()),
+        ("E2E_TOAST_TOKEN", token.as_str()),
+    ];
 
     let both = imagecat(&["-c", "lab", "-c", "kr1", "-o", "json", "list"], &envs).await;
     assert_eq!(both.code, 0, "{}", both.stderr);
@@ -282,14 +375,27 @@ token = "not-the-token"
         .iter()
         .map(|i| i["catalog"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(catalogs, HashSet::from(["lab".to_owned(), "kr1".to_owned()]));
-    let from_lab = both.json().as_array().unwrap().iter().filter(|i| i["catalog"] == "lab").count();
+    assert_eq!(
+        catalogs,
+        HashSet::from(["lab".to_owned(), "kr1".to_owned()])
+    );
+    let from_lab = both
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["catalog"] == "lab")
+        .count();
     assert_eq!(from_lab, d.default_listing(Some(ACCOUNT)).len());
 
     let partial = imagecat(&["-c", "lab", "-c", "broken", "-o", "json", "list"], &envs).await;
     assert_eq!(partial.code, 6, "{}", partial.stderr);
     assert_eq!(partial.json().as_array().unwrap().len(), from_lab);
-    let errors: Vec<&str> = partial.stderr.lines().filter(|l| l.starts_with("imagecat: broken")).collect();
+    let errors: Vec<&str> = partial
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("imagecat: broken"))
+        .collect();
     assert_eq!(errors.len(), 1, "{}", partial.stderr);
     assert!(!partial.stderr.contains("not-the-token"));
 
@@ -312,7 +418,10 @@ async fn secrets_never_reach_the_output_even_at_trace_level() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("TRACE") || run.stderr.contains("DEBUG"), "no logs at -vvv");
+    assert!(
+        run.stderr.contains("TRACE") || run.stderr.contains("DEBUG"),
+        "no logs at -vvv"
+    );
     let issued = emu.issued_tokens();
     assert!(!issued.is_empty());
     for secret in issued.iter().chain([&config.password]) {
@@ -334,7 +443,11 @@ async fn emulate_prints_its_url_first_and_serves_it() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = lines.next_line().await.unwrap().expect("the catalog URL");
     assert!(url.starts_with("dcmgr+http://127.0.0.1:"), "{url}");
-    let run = imagecat(&["-c", &url, "-o", "json", "list", "--include-deleted"], &[]).await;
+    let run = imagecat(
+        &["-c", &url, "-o", "json", "list", "--include-deleted"],
+        &[],
+    )
+    .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.json().as_array().unwrap().len() >= 20);
     child.kill().await.unwrap();
@@ -343,9 +456,17 @@ async fn emulate_prints_its_url_first_and_serves_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_runs_end_to_end() {
     let run = imagecat(&["demo"], &[]).await;
-    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     for step in ["1.", "2.", "3.", "4.", "5.", "Done."] {
-        assert!(run.stdout.contains(step), "missing step {step}:\n{}", run.stdout);
+        assert!(
+            run.stdout.contains(step),
+            "missing step {step}:\n{}",
+            run.stdout
+        );
     }
     assert!(run.stdout.contains("is gone"), "{}", run.stdout);
     assert!(run.stdout.contains("refused as expected"), "{}", run.stdout);

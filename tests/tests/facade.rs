@@ -15,7 +15,8 @@ async fn urls_open_every_backend_behind_one_trait() {
     let d = dcmgr(30).await;
     let t = toast(30).await;
     let token = Credentials::token(SecretString::new(t.config().token.clone()));
-    let toast_cat = imagecat::open_with(&t.catalog_url(), &OpenOptions::new().credentials(token)).unwrap();
+    let toast_cat =
+        imagecat::open_with(&t.catalog_url(), &OpenOptions::new().credentials(token)).unwrap();
     let dcmgr_cat = imagecat::open(&d.catalog_url(Some(d.own_account()))).unwrap();
     assert_eq!(toast_cat.info().backend, BackendKind::Toast);
     assert_eq!(dcmgr_cat.info().backend, BackendKind::Dcmgr);
@@ -25,7 +26,10 @@ async fn urls_open_every_backend_behind_one_trait() {
     let ids: Vec<String> = from_dcmgr.iter().map(|i| i.id.to_string()).collect();
     assert_eq!(ids, d.default_listing(Some(d.own_account())));
 
-    let from_toast = toast_cat.collect(ListQuery::new().include_deleted(true)).await.unwrap();
+    let from_toast = toast_cat
+        .collect(ListQuery::new().include_deleted(true))
+        .await
+        .unwrap();
     let ids: Vec<String> = from_toast.iter().map(|i| i.id.to_string()).collect();
     assert_eq!(ids, t.listed_ids());
 }
@@ -43,8 +47,14 @@ async fn fan_out_tags_images_and_reports_the_failing_catalog() {
         ),
     ];
     let items: Vec<_> = list_all(&catalogs, &ListQuery::new()).collect().await;
-    let images = items.iter().filter_map(|i| i.as_ref().ok()).collect::<Vec<_>>();
-    let errors = items.iter().filter_map(|i| i.as_ref().err()).collect::<Vec<_>>();
+    let images = items
+        .iter()
+        .filter_map(|i| i.as_ref().ok())
+        .collect::<Vec<_>>();
+    let errors = items
+        .iter()
+        .filter_map(|i| i.as_ref().err())
+        .collect::<Vec<_>>();
     assert_eq!(images.len(), d.default_listing(None).len());
     assert!(images.iter().all(|i| i.catalog == "lab"));
     assert_eq!(errors.len(), 1);

@@ -1,1 +1,43 @@
-//! imagecat-dcmgr (work in progress).
+//! The Wakame-vdc DCMGR images backend of imagecat.
+//!
+//! DCMGR serves machine images (`wmi-…` ids) under `/api/12.03/images`;
+//! servers from before 2014 answer under `/api/images` in an older layout.
+//! [`DcmgrCatalog`] reads both without being told which:
+//!
+//! - index: a JSON array holding one `{"total","start","limit","results"}`
+//!   object (12.03) or the bare `{"owner_total","start","limit","result"}`
+//!   object (legacy), with `total`/`owner_total` and `results`/`result` in
+//!   any combination;
+//! - images: the 24-key 12.03 document, or the legacy one whose `source`
+//!   and `features` are YAML strings.
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use imagecat_core::{ImageCatalog, ListQuery};
+//! use imagecat_dcmgr::DcmgrCatalog;
+//!
+//! # async fn demo() -> imagecat_core::Result<()> {
+//! let catalog = DcmgrCatalog::builder()
+//!     .endpoint("https://dcmgr.example.com:9001") // base /api/12.03
+//!     .account("a-shpoolxx")
+//!     .build()?;
+//! let images: Vec<_> = catalog.list(ListQuery::new()).try_collect().await?;
+//! # let _ = images;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Modules: `config` (builder, environment, id checks), `wire` (both
+//! layouts, decoded leniently), `catalog` (the [`imagecat_core::ImageCatalog`]
+//! impl), `error` (DCMGR codes to imagecat errors).
+
+mod catalog;
+mod config;
+mod error;
+mod wire;
+
+pub use catalog::DcmgrCatalog;
+pub use config::{
+    ACCOUNT_HEADER, DEFAULT_BASE, DEFAULT_PAGE_SIZE, DcmgrBuilder, ENV_ACCOUNT, ENV_ENDPOINT,
+    MAX_PAGE_SIZE, validate_account, validate_image_id,
+};

@@ -21,7 +21,14 @@ pub fn imagecat_bin() -> PathBuf {
         }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = std::process::Command::new(cargo)
-            .args(["build", "-p", "imagecat-cli", "--bin", "imagecat", "--message-format=json"])
+            .args([
+                "build",
+                "-p",
+                "imagecat-cli",
+                "--bin",
+                "imagecat",
+                "--message-format=json",
+            ])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stderr(Stdio::inherit())
             .output()
@@ -48,8 +55,12 @@ pub struct Run {
 impl Run {
     /// stdout parsed as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -88,9 +99,12 @@ pub async fn imagecat(args: &[&str], envs: &[(&str, &str)]) -> Run {
 
 /// A DCMGR 12.03 emulator with `images` seeded images.
 pub async fn dcmgr(images: usize) -> DcmgrEmulator {
-    DcmgrEmulator::start(DcmgrEmulatorConfig::v1203().images(images), ServeOptions::default())
-        .await
-        .expect("the DCMGR emulator starts")
+    DcmgrEmulator::start(
+        DcmgrEmulatorConfig::v1203().images(images),
+        ServeOptions::default(),
+    )
+    .await
+    .expect("the DCMGR emulator starts")
 }
 
 /// A TOAST emulator with `images` seeded images.

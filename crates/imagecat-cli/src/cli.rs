@@ -1,0 +1,214 @@
+//! The command line, as clap parses it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use imagecat::{ImageStatus, ListQuery, Visibility};
+
+/// List, inspect and delete machine images across clouds.
+#[derive(Debug, Parser)]
+#[command(name = "imagecat", version, about, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// A catalog URL (toast://…, dcmgr://…, memory:) or a name from the config
+    /// file; repeat it to list several catalogs at once.
+    #[arg(
+        short = 'c',
+        long = "catalog",
+        global = true,
+        env = "IMAGECAT_CATALOG",
+        value_delimiter = ',',
+        value_name = "SPEC|NAME"
+    )]
+    pub(crate) catalogs: Vec<String>,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Format::Table)]
+    pub(crate) output: Format,
+
+    /// More logging on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON array (one object for show/info).
+    Json,
+    /// One JSON object per line, written as pages arrive.
+    Ndjson,
+    /// Comma-separated values with a header.
+    Csv,
+    /// YAML.
+    Yaml,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List images.
+    List(ListArgs),
+    /// Show one image.
+    Show {
+        /// The image id.
+        id: String,
+        /// Include the backend's native record.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Delete images (asks on a terminal; --yes otherwise).
+    Delete {
+        /// The image ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Do not ask; required when stdin is not a terminal.
+        #[arg(short = 'y', long)]
+        yes: bool,
+        /// Only say what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the newest matching image, or fail with "not found".
+    Latest {
+        /// Filters.
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Include the backend's native record.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Show the backend, endpoint (no secrets) and capabilities.
+    Info,
+    /// Run an emulator in the foreground; prints its catalog URL first.
+    Emulate(crate::emulate::EmulateArgs),
+    /// The embedded demo: both emulators in-process, listed, shown, deleted.
+    Demo,
+}
+
+/// Filters shared by list and latest.
+#[derive(Debug, Args)]
+pub(crate) struct FilterArgs {
+    /// Name, exact or a glob (`web-*`).
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) name: Option<String>,
+    /// Keep these statuses (repeatable).
+    #[arg(long, value_enum, value_name = "S")]
+    pub(crate) status: Vec<StatusArg>,
+    /// Keep this visibility.
+    #[arg(long, value_enum)]
+    pub(crate) visibility: Option<VisibilityArg>,
+    /// Keep this owner's images.
+    #[arg(long, value_name = "O")]
+    pub(crate) owner: Option<String>,
+}
+
+/// Arguments of `list`.
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Filters.
+    #[command(flatten)]
+    pub(crate) filter: FilterArgs,
+    /// Also list deleted images.
+    #[arg(long)]
+    pub(crate) include_deleted: bool,
+    /// Stop after N images (per catalog).
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<u64>,
+    /// Images per request.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) page_size: Option<u32>,
+    /// Sort the output (collects the whole listing first).
+    #[arg(long, value_enum)]
+    pub(crate) sort: Option<SortKey>,
+    /// Include the backend's native record.
+    #[arg(long)]
+    pub(crate) raw: bool,
+}
+
+/// Unified statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StatusArg {
+    /// Reserved, no data yet.
+    Queued,
+    /// Data being written.
+    Saving,
+    /// Ready.
+    Active,
+    /// Administrators only.
+    Deactivated,
+    /// Creation failed.
+    Failed,
+    /// Deleted.
+    Deleted,
+    /// Any status no mapping knows.
+    Unknown,
+}
+
+/// Visibilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum VisibilityArg {
+    /// Public.
+    Public,
+    /// Private.
+    Private,
+    /// Shared.
+    Shared,
+    /// Community.
+    Community,
+}
+
+/// Sort keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SortKey {
+    /// Newest first.
+    Created,
+    /// By name.
+    Name,
+}
+
+impl FilterArgs {
+    /// The query these filters describe.
+    pub(crate) fn query(&self) -> ListQuery {
+        let mut q = ListQuery::new();
+        if let Some(name) = &self.name {
+            q = q.name(name);
+        }
+        for s in &self.status {
+            q = q.status(match s {
+                StatusArg::Queued => ImageStatus::Queued,
+                StatusArg::Saving => ImageStatus::Saving,
+                StatusArg::Active => ImageStatus::Active,
+                StatusArg::Deactivated => ImageStatus::Deactivated,
+                StatusArg::Failed => ImageStatus::Failed,
+                StatusArg::Deleted => ImageStatus::Deleted,
+                StatusArg::Unknown => ImageStatus::Unknown("unknown".into()),
+            });
+        }
+        if let Some(v) = self.visibility {
+            q = q.visibility(match v {
+                VisibilityArg::Public => Visibility::Public,
+                VisibilityArg::Private => Visibility::Private,
+                VisibilityArg::Shared => Visibility::Shared,
+                VisibilityArg::Community => Visibility::Community,
+            });
+        }
+        if let Some(owner) = &self.owner {
+            q = q.owner(owner.clone());
+        }
+        q
+    }
+}
+
+impl ListArgs {
+    /// The query of a `list` command.
+    pub(crate) fn query(&self) -> ListQuery {
+        let mut q = self.filter.query().include_deleted(self.include_deleted);
+        q.limit = self.limit;
+        q.page_size = self.page_size;
+        q
+    }
+}

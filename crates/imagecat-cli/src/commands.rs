@@ -1,0 +1,290 @@
+//! The catalog commands: list, show, delete, latest, info.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::time::Instant;
+
+use futures::{FutureExt, StreamExt};
+use imagecat::{
+    Config, Deleted, Error, ErrorKind, Image, ImageCatalogExt, ImageId, NamedCatalog, list_all,
+};
+
+use crate::cli::{Format, ListArgs, SortKey};
+use crate::exit::{CliError, ExitCode};
+use crate::output::{ImageWriter, Row, write_info, write_one};
+
+/// Opens every `--catalog`: URLs directly, names through the config file.
+pub(crate) fn open_catalogs(specs: &[String]) -> Result<Vec<NamedCatalog>, CliError> {
+    if specs.is_empty() {
+        return Err(CliError::usage(
+            "no catalog given: pass --catalog SPEC|NAME or set IMAGECAT_CATALOG (try `imagecat demo`)",
+        ));
+    }
+    let needs_config = specs.iter().any(|s| !s.contains(':'));
+    let config = if needs_config {
+        Config::load().map_err(|e| CliError::from_error(None, e))?
+    } else {
+        Config::default()
+    };
+    specs
+        .iter()
+        .map(|spec| {
+            config
+                .open(spec)
+                .map(|catalog| NamedCatalog::new(spec.clone(), catalog))
+                .map_err(|e| CliError::from_error(Some(spec), e))
+        })
+        .collect()
+}
+
+/// Progress on stderr, only when stderr is a terminal.
+struct Progress {
+    enabled: bool,
+    started: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let now = Instant::now();
+        Progress {
+            enabled: io::stderr().is_terminal(),
+            started: now,
+            last: now,
+        }
+    }
+
+    fn tick(&mut self, images: u64) {
+        if !self.enabled || self.last.elapsed().as_millis() < 250 {
+            return;
+        }
+        self.last = Instant::now();
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        eprint!(
+            "\r\x1b[2K{images} images, {:.0} images/s, {secs:.1}s",
+            images as f64 / secs
+        );
+    }
+
+    fn done(&self) {
+        if self.enabled && self.last != self.started {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+/// `list`: streams (json, ndjson, csv) or collects (table, yaml, --sort).
+pub(crate) async fn list(
+    catalogs: &[NamedCatalog],
+    format: Format,
+    args: &ListArgs,
+) -> Result<(), CliError> {
+    let query = args.query();
+    let several = catalogs.len() > 1;
+    let stdout = io::stdout().lock();
+    let mut writer = ImageWriter::new(io::BufWriter::new(stdout), format, several)?;
+    let mut stream = list_all(catalogs, &query);
+    let mut failures: Vec<CliError> = Vec::new();
+    let mut sorted: Vec<Row> = Vec::new();
+    let mut progress = Progress::new();
+    let mut seen = 0u64;
+    loop {
+        // Flush what we have whenever the next image is not ready yet, so
+        // lines go out as pages arrive without a write per line.
+        let item = match stream.next().now_or_never() {
+            Some(item) => item,
+            None => {
+                writer.flush()?;
+                stream.next().await
+            }
+        };
+        let Some(item) = item else { break };
+        match item {
+            Ok(tagged) => {
+                seen += 1;
+                progress.tick(seen);
+                let row = Row::new(tagged.image, several.then_some(tagged.catalog), args.raw);
+                if args.sort.is_some() {
+                    sorted.push(row);
+                } else {
+                    writer.write(row)?;
+                }
+            }
+            Err(e) => {
+                let failure = CliError::from_error(Some(&e.catalog), e.error);
+                failure.report_now();
+                failures.push(failure);
+            }
+        }
+    }
+    progress.done();
+    if let Some(key) = args.sort {
+        match key {
+            SortKey::Created => sorted.sort_by(|a, b| b.image.created_at.cmp(&a.image.created_at)),
+            SortKey::Name => sorted.sort_by(|a, b| a.image.name.cmp(&b.image.name)),
+        }
+        for row in sorted {
+            writer.write(row)?;
+        }
+    }
+    writer.finish()?;
+    finish_fan_out(catalogs.len(), failures)
+}
+
+/// The exit of a fan-out: the catalog's own error when there was one
+/// catalog, code 6 when only some of several failed.
+fn finish_fan_out(total: usize, mut failures: Vec<CliError>) -> Result<(), CliError> {
+    match failures.len() {
+        0 => Ok(()),
+        n if n == total && n == 1 => Err(failures.remove(0).already_reported()),
+        n if n == total => Err(CliError::new(
+            ExitCode::Failure,
+            format!("all {n} catalogs failed"),
+        )),
+        n => Err(CliError::new(
+            ExitCode::PartialFanOut,
+            format!("{n} of {total} catalogs failed; the others were listed"),
+        )),
+    }
+}
+
+/// `show ID`: the image from the first catalog that has it.
+pub(crate) async fn show(
+    catalogs: &[NamedCatalog],
+    format: Format,
+    id: &str,
+    raw: bool,
+) -> Result<(), CliError> {
+    let id = ImageId::new(id);
+    let mut last = None;
+    for named in catalogs {
+        match named.catalog.get(&id).await {
+            Ok(image) => {
+                let row = Row::new(image, (catalogs.len() > 1).then(|| named.name.clone()), raw);
+                return Ok(write_one(&mut io::stdout().lock(), format, row)?);
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound && catalogs.len() > 1 => {
+                last = Some(CliError::from_error(Some(&named.name), e));
+            }
+            Err(e) => return Err(CliError::from_error(Some(&named.name), e)),
+        }
+    }
+    Err(last.unwrap_or_else(|| CliError::new(ExitCode::NotFound, format!("no image {id}"))))
+}
+
+/// `latest`: the newest image matching the filters across the catalogs.
+pub(crate) async fn latest(
+    catalogs: &[NamedCatalog],
+    format: Format,
+    query: imagecat::ListQuery,
+    raw: bool,
+) -> Result<(), CliError> {
+    let mut best: Option<(String, Image)> = None;
+    let mut last_error = None;
+    for named in catalogs {
+        match named.catalog.latest(query.clone()).await {
+            Ok(image) => {
+                if best
+                    .as_ref()
+                    .is_none_or(|(_, b)| image.created_at > b.created_at)
+                {
+                    best = Some((named.name.clone(), image));
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                last_error = Some(CliError::from_error(Some(&named.name), e));
+            }
+            Err(e) => return Err(CliError::from_error(Some(&named.name), e)),
+        }
+    }
+    match best {
+        Some((name, image)) => {
+            let row = Row::new(image, (catalogs.len() > 1).then_some(name), raw);
+            Ok(write_one(&mut io::stdout().lock(), format, row)?)
+        }
+        None => Err(last_error
+            .unwrap_or_else(|| CliError::new(ExitCode::NotFound, "no image matches".into()))),
+    }
+}
+
+/// `info`.
+pub(crate) fn info(catalogs: &[NamedCatalog], format: Format) -> Result<(), CliError> {
+    let infos: Vec<_> = catalogs
+        .iter()
+        .map(|n| (n.name.clone(), n.catalog.info()))
+        .collect();
+    Ok(write_info(&mut io::stdout().lock(), format, &infos)?)
+}
+
+/// `delete ID…`: never on a guess. One catalog only; each image is looked
+/// up first; protected images are refused; asks on a terminal, requires
+/// `--yes` otherwise; `--dry-run` only says what it would do.
+pub(crate) async fn delete(
+    catalogs: &[NamedCatalog],
+    ids: &[String],
+    yes: bool,
+    dry_run: bool,
+) -> Result<(), CliError> {
+    let [named] = catalogs else {
+        return Err(CliError::usage(
+            "delete works on exactly one catalog; pass a single --catalog",
+        ));
+    };
+    let interactive = io::stdin().is_terminal();
+    if !yes && !dry_run && !interactive {
+        return Err(CliError::usage(
+            "refusing to delete without --yes: stdin is not a terminal to ask on",
+        ));
+    }
+    let mut first_failure: Option<CliError> = None;
+    for id in ids {
+        let outcome = delete_one(named, &ImageId::new(id.as_str()), yes, dry_run).await;
+        if let Err(e) = outcome {
+            e.report_now();
+            first_failure.get_or_insert(e.already_reported());
+        }
+    }
+    first_failure.map_or(Ok(()), Err)
+}
+
+async fn delete_one(
+    named: &NamedCatalog,
+    id: &ImageId,
+    yes: bool,
+    dry_run: bool,
+) -> Result<(), CliError> {
+    let fail = |e: Error| CliError::from_error(Some(&named.name), e);
+    let image = named.catalog.get(id).await.map_err(fail)?;
+    let label = format!(
+        "{id} ({}, {})",
+        image.name.as_deref().unwrap_or("unnamed"),
+        image.status
+    );
+    if image.protected == Some(true) {
+        return Err(CliError::new(
+            ExitCode::Denied,
+            format!("{}: refusing to delete protected image {label}", named.name),
+        ));
+    }
+    if dry_run {
+        println!("would delete {label} from {}", named.name);
+        return Ok(());
+    }
+    if !yes && !confirm(&format!("Delete image {label} from {}? [y/N] ", named.name))? {
+        println!("skipped {id}");
+        return Ok(());
+    }
+    match named.catalog.delete(id).await.map_err(fail)? {
+        Deleted::AlreadyDeleted => println!("{id} was already deleted"),
+        _ => println!("deleted {label}"),
+    }
+    Ok(())
+}
+
+fn confirm(prompt: &str) -> io::Result<bool> {
+    let mut stderr = io::stderr();
+    stderr.write_all(prompt.as_bytes())?;
+    stderr.flush()?;
+    let mut answer = String::new();
+    io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}

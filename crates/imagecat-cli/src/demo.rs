@@ -1,0 +1,174 @@
+//! `imagecat demo`: the embedded default. Starts both emulators in-process
+//! on loopback, opens them through the facade like any real cloud, lists
+//! across both, shows one image, deletes one and lists again.
+
+use std::io;
+
+use futures::TryStreamExt;
+use imagecat::{
+    Credentials, Deleted, ImageCatalogExt, ListQuery, NamedCatalog, OpenOptions, SecretString,
+    list_all,
+};
+use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_testkit::server::ServeOptions;
+use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig};
+
+use crate::cli::Format;
+use crate::exit::{CliError, ExitCode};
+use crate::output::{ImageWriter, Row, write_one};
+
+const ACCOUNT: &str = "a-shpoolxx";
+
+fn failed(what: &str, e: impl std::fmt::Display) -> CliError {
+    CliError::new(ExitCode::Failure, format!("demo: {what}: {e}"))
+}
+
+/// Runs the demo.
+pub(crate) async fn run() -> Result<(), CliError> {
+    println!("imagecat demo: two emulated clouds on loopback; no account or network needed.\n");
+
+    let toast_config = ToastEmulatorConfig {
+        images: 8,
+        ..ToastEmulatorConfig::default()
+    };
+    let toast = ToastEmulator::start(toast_config.clone(), ServeOptions::default())
+        .await
+        .map_err(|e| failed("starting the TOAST emulator", e))?;
+    let dcmgr = DcmgrEmulator::start(
+        DcmgrEmulatorConfig {
+            images: 8,
+            ..DcmgrEmulatorConfig::default()
+        },
+        ServeOptions::default(),
+    )
+    .await
+    .map_err(|e| failed("starting the DCMGR emulator", e))?;
+
+    let toast_url = toast.catalog_url();
+    let dcmgr_url = dcmgr.catalog_url(Some(ACCOUNT));
+    println!("1. Started the emulators and opened them through imagecat::open_with:");
+    println!(
+        "   NHN Cloud (TOAST)  {toast_url}   (token exchanged for user {})",
+        toast_config.username
+    );
+    println!("   Wakame-vdc DCMGR   {dcmgr_url}\n");
+
+    let credentials = Credentials::password(
+        toast_config.username.clone(),
+        SecretString::new(toast_config.password.clone()),
+    );
+    let toast_catalog =
+        imagecat::open_with(&toast_url, &OpenOptions::new().credentials(credentials))
+            .map_err(|e| CliError::from_error(Some("toast"), e))?;
+    let dcmgr_catalog =
+        imagecat::open(&dcmgr_url).map_err(|e| CliError::from_error(Some("dcmgr"), e))?;
+    let catalogs = vec![
+        NamedCatalog::new("toast", toast_catalog.clone()),
+        NamedCatalog::new("dcmgr", dcmgr_catalog.clone()),
+    ];
+
+    println!("2. Listing both catalogs at once (fan-out, one model):");
+    let images: Vec<_> = list_all(&catalogs, &ListQuery::new())
+        .try_collect()
+        .await
+        .map_err(|e| CliError::from_error(Some(&e.catalog), e.error))?;
+    let mut writer = ImageWriter::new(io::stdout().lock(), Format::Table, true)?;
+    for tagged in &images {
+        writer.write(Row::new(
+            tagged.image.clone(),
+            Some(tagged.catalog.clone()),
+            false,
+        ))?;
+    }
+    writer.finish()?;
+    let from = |name: &str| images.iter().filter(|t| t.catalog == name).count();
+    println!(
+        "   {} images: {} from toast, {} from dcmgr\n",
+        images.len(),
+        from("toast"),
+        from("dcmgr")
+    );
+
+    let victim = images
+        .iter()
+        .find(|t| {
+            t.catalog == "dcmgr"
+                && t.image.owner.as_deref() == Some(ACCOUNT)
+                && t.image.status == imagecat::ImageStatus::Active
+        })
+        .ok_or_else(|| failed("finding an image of our own", "none listed"))?
+        .image
+        .clone();
+    println!("3. Showing image {} from dcmgr:", victim.id);
+    let shown = dcmgr_catalog
+        .get(&victim.id)
+        .await
+        .map_err(|e| CliError::from_error(Some("dcmgr"), e))?;
+    write_one(
+        &mut io::stdout().lock(),
+        Format::Table,
+        Row::new(shown, None, false),
+    )?;
+    println!();
+
+    println!("4. Deleting:");
+    let outcome = dcmgr_catalog
+        .delete(&victim.id)
+        .await
+        .map_err(|e| CliError::from_error(Some("dcmgr"), e))?;
+    println!(
+        "   dcmgr {}: {}",
+        victim.id,
+        if outcome == Deleted::Deleted {
+            "deleted"
+        } else {
+            "was already deleted"
+        }
+    );
+    let again = dcmgr_catalog
+        .delete(&victim.id)
+        .await
+        .map_err(|e| CliError::from_error(Some("dcmgr"), e))?;
+    println!(
+        "   dcmgr {} again: {}",
+        victim.id,
+        if again == Deleted::AlreadyDeleted {
+            "already deleted (a repeat delete is safe)"
+        } else {
+            "deleted"
+        }
+    );
+    if let Some(protected) = images
+        .iter()
+        .find(|t| t.catalog == "toast" && t.image.protected == Some(true))
+    {
+        match toast_catalog.delete(&protected.image.id).await {
+            Err(e) => println!("   toast {}: refused as expected: {e}", protected.image.id),
+            Ok(d) => println!("   toast {}: unexpectedly {d:?}", protected.image.id),
+        }
+    }
+    println!();
+
+    println!("5. Listing dcmgr again:");
+    let after = dcmgr_catalog
+        .collect(ListQuery::new())
+        .await
+        .map_err(|e| CliError::from_error(Some("dcmgr"), e))?;
+    let gone = !after.iter().any(|i| i.id == victim.id);
+    println!(
+        "   {} images (was {}); {} {}",
+        after.len(),
+        from("dcmgr"),
+        victim.id,
+        if gone {
+            "is gone (soft-deleted: --include-deleted shows it as deleted)"
+        } else {
+            "is STILL listed"
+        }
+    );
+    if !gone {
+        return Err(failed("checking the delete", "the image is still listed"));
+    }
+    println!("\nDone. Try: imagecat emulate dcmgr   (and point --catalog at the URL it prints)");
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! `imagecat emulate`: one emulator in the foreground, its catalog URL as
+//! the first line of stdout.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
+use imagecat_testkit::faults::{FaultKind, FaultPlan};
+use imagecat_testkit::server::ServeOptions;
+use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
+
+use crate::exit::CliError;
+
+/// Which API to emulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Backend {
+    /// NHN Cloud (TOAST) Compute Image API v1.0.
+    Toast,
+    /// Wakame-vdc DCMGR images API.
+    Dcmgr,
+}
+
+/// TOAST marker semantics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MarkerArg {
+    /// The marker image starts the next page (as the TOAST docs say).
+    Inclusive,
+    /// The next page starts after the marker (as Glance does).
+    Exclusive,
+}
+
+/// DCMGR API layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LayoutArg {
+    /// Current servers: /api/12.03, array-wrapped `results` and `total`.
+    V1203,
+    /// The older wiki layout: /api, `result` and `owner_total`.
+    Legacy,
+}
+
+/// Arguments of `emulate`.
+#[derive(Debug, Args)]
+pub(crate) struct EmulateArgs {
+    /// The API to emulate.
+    #[arg(value_enum)]
+    backend: Backend,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// How many generated images the catalog holds.
+    #[arg(long, default_value_t = 1000)]
+    images: usize,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// TOAST: marker semantics.
+    #[arg(long, value_enum, default_value_t = MarkerArg::Exclusive)]
+    marker: MarkerArg,
+    /// DCMGR: API layout.
+    #[arg(long, value_enum, default_value_t = LayoutArg::V1203)]
+    layout: LayoutArg,
+    /// DCMGR: the account put in the printed catalog URL.
+    #[arg(long, default_value = "a-shpoolxx")]
+    account: String,
+    /// Latency added to every response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Probability (0..1) that a request gets a fault.
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Fault kinds drawn from: 500, 502, 503, 429, reset, truncate, slow, shape.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "500,502,503,429,reset,truncate,slow,shape"
+    )]
+    faults: Vec<String>,
+    /// Seed of the fault draws (the same seed replays the same faults).
+    #[arg(long, default_value_t = 0)]
+    fault_seed: u64,
+    /// How long a `slow` fault waits, in milliseconds.
+    #[arg(long, default_value_t = 40_000)]
+    slow_ms: u64,
+}
+
+impl EmulateArgs {
+    fn serve_options(&self) -> Result<ServeOptions, CliError> {
+        let kinds = self
+            .faults
+            .iter()
+            .map(|name| {
+                FaultKind::parse(name).ok_or_else(|| {
+                    CliError::usage(&format!(
+                        "unknown fault kind {name:?}; known: 500, 502, 503, 429, reset, truncate, slow, shape"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if !(0.0..=1.0).contains(&self.fault_rate) {
+            return Err(CliError::usage("--fault-rate must be between 0 and 1"));
+        }
+        Ok(ServeOptions {
+            listen: Some(self.listen),
+            latency: Duration::from_millis(self.latency_ms),
+            faults: FaultPlan::new(self.fault_rate, &kinds, self.fault_seed)
+                .slow_delay(Duration::from_millis(self.slow_ms)),
+        })
+    }
+}
+
+/// Runs the emulator until Ctrl-C.
+pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
+    let serve = args.serve_options()?;
+    let bind_error =
+        |e: std::io::Error| CliError::usage(&format!("cannot listen on {}: {e}", args.listen));
+    // Keep the emulator alive until Ctrl-C; it stops when dropped.
+    let _running: Box<dyn std::any::Any> = match args.backend {
+        Backend::Toast => {
+            let config = ToastEmulatorConfig {
+                images: args.images,
+                seed: args.seed,
+                marker: match args.marker {
+                    MarkerArg::Inclusive => MarkerMode::Inclusive,
+                    MarkerArg::Exclusive => MarkerMode::Exclusive,
+                },
+                ..ToastEmulatorConfig::default()
+            };
+            let emulator = ToastEmulator::start(config.clone(), serve)
+                .await
+                .map_err(bind_error)?;
+            announce(&emulator.catalog_url())?;
+            eprintln!(
+                "TOAST emulator with {} images; credentials: IMAGECAT_TOAST_TOKEN={} or IMAGECAT_TOAST_USERNAME={} IMAGECAT_TOAST_PASSWORD={}",
+                args.images, config.token, config.username, config.password
+            );
+            Box::new(emulator)
+        }
+        Backend::Dcmgr => {
+            let config = DcmgrEmulatorConfig {
+                layout: match args.layout {
+                    LayoutArg::V1203 => Layout::V1203,
+                    LayoutArg::Legacy => Layout::Legacy,
+                },
+                images: args.images,
+                seed: args.seed,
+                ..DcmgrEmulatorConfig::default()
+            };
+            let emulator = DcmgrEmulator::start(config, serve)
+                .await
+                .map_err(bind_error)?;
+            announce(&emulator.catalog_url(Some(&args.account)))?;
+            eprintln!(
+                "DCMGR emulator with {} images (no credentials needed)",
+                args.images
+            );
+            Box::new(emulator)
+        }
+    };
+    eprintln!("serving until Ctrl-C");
+    tokio::signal::ctrl_c().await.map_err(|e| {
+        CliError::new(
+            crate::exit::ExitCode::Failure,
+            format!("cannot wait for Ctrl-C: {e}"),
+        )
+    })?;
+    Ok(())
+}
+
+fn announce(url: &str) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{url}")?;
+    stdout.flush()?;
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Exit codes and the one-line error report.
+
+use std::error::Error as _;
+
+use imagecat::{Error, ErrorKind};
+
+/// The process exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExitCode {
+    /// 0: success (also when the reader of our output went away).
+    Success = 0,
+    /// 1: any other failure.
+    Failure = 1,
+    /// 2: usage or configuration.
+    Usage = 2,
+    /// 3: not found.
+    NotFound = 3,
+    /// 4: unauthenticated or permission denied (a protected image included).
+    Denied = 4,
+    /// 5: invalid input (a bad id).
+    InvalidInput = 5,
+    /// 6: a fan-out in which some catalogs failed.
+    PartialFanOut = 6,
+}
+
+impl ExitCode {
+    /// The code for an error kind.
+    pub(crate) fn for_kind(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::NotFound => ExitCode::NotFound,
+            ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => ExitCode::Denied,
+            ErrorKind::InvalidInput => ExitCode::InvalidInput,
+            ErrorKind::Config | ErrorKind::NotSupported => ExitCode::Usage,
+            _ => ExitCode::Failure,
+        }
+    }
+}
+
+/// A failure of the CLI: a code, one line, and the cause chain for `-v`.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    code: ExitCode,
+    line: String,
+    causes: Vec<String>,
+    reported: bool,
+}
+
+impl CliError {
+    /// A failure with a code and a line.
+    pub(crate) fn new(code: ExitCode, line: String) -> Self {
+        CliError {
+            code,
+            line,
+            causes: Vec::new(),
+            reported: false,
+        }
+    }
+
+    /// A usage error (exit 2).
+    pub(crate) fn usage(line: &str) -> Self {
+        Self::new(ExitCode::Usage, line.to_owned())
+    }
+
+    /// A catalog error: the line names the catalog, the backend and carries
+    /// the backend's code and message (the error's `Display` does).
+    pub(crate) fn from_error(catalog: Option<&str>, error: Error) -> Self {
+        let line = match catalog {
+            Some(name) => format!("{name}: {error}"),
+            None => error.to_string(),
+        };
+        let mut causes = Vec::new();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            causes.push(cause.to_string());
+            source = cause.source();
+        }
+        CliError {
+            code: ExitCode::for_kind(error.kind()),
+            line,
+            causes,
+            reported: false,
+        }
+    }
+
+    /// The exit code.
+    pub(crate) fn code(&self) -> ExitCode {
+        self.code
+    }
+
+    /// Prints the error now (fan-out: the others go on).
+    pub(crate) fn report_now(&self) {
+        eprintln!("imagecat: {}", self.line);
+        if crate::verbosity() > 0 {
+            for cause in &self.causes {
+                eprintln!("  caused by: {cause}");
+            }
+        }
+    }
+
+    /// Marks the error as printed already.
+    pub(crate) fn already_reported(mut self) -> Self {
+        self.reported = true;
+        self
+    }
+
+    /// Prints the error unless it was printed already.
+    pub(crate) fn report(&self) {
+        if !self.reported {
+            self.report_now();
+        }
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            // `imagecat list | head`: the reader has what it wanted.
+            return CliError::new(ExitCode::Success, String::new()).already_reported();
+        }
+        CliError::new(ExitCode::Failure, format!("output failed: {e}"))
+    }
+}

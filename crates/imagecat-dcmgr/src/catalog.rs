@@ -1,0 +1,428 @@
+//! [`DcmgrCatalog`]: the [`ImageCatalog`] over a DCMGR server.
+
+use std::fmt;
+use std::sync::Arc;
+
+use imagecat_core::{
+    BackendKind, Capabilities, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, Image,
+    ImageCatalog, ImageId, ImageStatus, ImageStream, ListQuery, Page, PageToken, PagingOptions,
+    PagingStyle, Result, ServerFilters, Visibility, async_trait, paginate,
+};
+use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
+
+use crate::config::{
+    ACCOUNT_HEADER, DEFAULT_PAGE_SIZE, DcmgrBuilder, MAX_PAGE_SIZE, validate_image_id,
+};
+use crate::error;
+use crate::wire;
+
+const BACKEND: BackendKind = BackendKind::Dcmgr;
+
+/// A Wakame-vdc DCMGR image catalog (`/api/12.03/images`, or the legacy
+/// `/api/images`). A cheap clone: clones share one HTTP client.
+///
+/// - listing: offset paging (`start`, `limit` on every request), pages read
+///   ahead using the reported total, both layouts read without being told;
+/// - `get`: `GET {base}/images/{id}`;
+/// - `delete`: a soft delete (`DELETE {base}/images/{id}`), after a `GET`
+///   that tells an already deleted image apart.
+#[derive(Clone)]
+pub struct DcmgrCatalog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: HttpClient,
+    base: Url,
+    account: Option<String>,
+    paging: PagingOptions,
+}
+
+impl fmt::Debug for DcmgrCatalog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DcmgrCatalog")
+            .field("endpoint", &endpoint::display(&self.inner.base))
+            .field("account", &self.inner.account)
+            .field("paging", &self.inner.paging)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one DELETE answered.
+enum DeleteOutcome {
+    Deleted,
+    GoneOnRetry,
+}
+
+impl DcmgrCatalog {
+    /// A builder.
+    pub fn builder() -> DcmgrBuilder {
+        DcmgrBuilder::new()
+    }
+
+    pub(crate) fn new(
+        http: HttpClient,
+        base: Url,
+        account: Option<String>,
+        paging: PagingOptions,
+    ) -> Self {
+        DcmgrCatalog {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                account,
+                paging,
+            }),
+        }
+    }
+
+    /// The account sent as `X-VDC-Account-UUID`, if any.
+    pub fn account(&self) -> Option<&str> {
+        self.inner.account.as_deref()
+    }
+
+    /// The API base URL (`…/api/12.03` or `…/api`).
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// The HTTP options in force.
+    pub fn http_options(&self) -> &HttpOptions {
+        self.inner.http.options()
+    }
+
+    fn capabilities() -> Capabilities {
+        Capabilities::new(PagingStyle::Offset, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+            .reports_total(true)
+            .get(GetSupport::Native)
+            .delete(true)
+            .soft_delete(true)
+            .server_filters(ServerFilters::none().deleted(true).owner(true))
+    }
+
+    fn request(
+        &self,
+        builder: imagecat_http::reqwest::RequestBuilder,
+    ) -> imagecat_http::reqwest::RequestBuilder {
+        let builder = builder.header("accept", "application/json");
+        match &self.inner.account {
+            Some(account) => builder.header(ACCOUNT_HEADER, account.as_str()),
+            None => builder,
+        }
+    }
+
+    /// The index URL for one page of a query.
+    fn index_url(&self, query: &ListQuery, start: u64, limit: u32) -> Result<Url> {
+        let mut url = endpoint::join_segments(BACKEND, &self.inner.base, &["images"])?;
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.append_pair("start", &start.to_string());
+            pairs.append_pair("limit", &limit.to_string());
+            if let Some(state) = state_filter(query) {
+                pairs.append_pair("state", state);
+            }
+            match &self.inner.account {
+                // `account_id = me OR is_public = 1`: own and public images.
+                // Asking for one's own images only, the OR is left out.
+                Some(me) => {
+                    if query.owner.as_deref() != Some(me.as_str()) {
+                        pairs.append_pair("is_public", "true");
+                    }
+                }
+                // No header: the administrator's view; `account_id` and
+                // `is_public` filter (never both: the server ORs them).
+                None => {
+                    if let Some(owner) = &query.owner {
+                        pairs.append_pair("account_id", owner);
+                    } else {
+                        match query.visibility {
+                            Some(Visibility::Public) => {
+                                pairs.append_pair("is_public", "true");
+                            }
+                            Some(Visibility::Private) => {
+                                pairs.append_pair("is_public", "false");
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        Ok(url)
+    }
+
+    fn image_url(&self, id: &ImageId) -> Result<Url> {
+        validate_image_id(id)?;
+        endpoint::join_segments(BACKEND, &self.inner.base, &["images", id.as_str()])
+    }
+}
+
+/// The server's `state` filter for a query: `alive` unless deleted images
+/// are wanted, `available` or `deleted` when exactly that status is asked
+/// for. Legacy servers ignore it; the engine's client-side filter decides.
+fn state_filter(query: &ListQuery) -> Option<&'static str> {
+    match query.statuses.as_slice() {
+        [ImageStatus::Active] => Some("available"),
+        [ImageStatus::Deleted] => Some("deleted"),
+        _ if query.wants_deleted() => None,
+        _ => Some("alive"),
+    }
+}
+
+/// Builds the page from a decoded index answering `start`.
+fn page_of(response: &HttpResponse, start: u64) -> Result<Page> {
+    let index = wire::decode_index(&response.body).map_err(|e| response.invalid(e))?;
+    if let Some(echoed) = index.start {
+        if echoed != start {
+            return Err(response.invalid(format!(
+                "asked for the page at start={start}, the server answered start={echoed}"
+            )));
+        }
+    }
+    let len = index.results.len() as u64;
+    let mut images = Vec::with_capacity(index.results.len());
+    for (n, raw) in index.results.into_iter().enumerate() {
+        let image = wire::decode_image(raw).map_err(|e| {
+            response.invalid(format!("image {n} of the page at start={start}: {e}"))
+        })?;
+        images.push(image);
+    }
+    let end = start.saturating_add(len);
+    // An empty page ends the listing. Reaching the total ends it too, unless
+    // the page holds more than the total allows: then the total is wrong and
+    // paging goes on until an empty page (the engine stops a server that
+    // repeats itself).
+    let next = match index.total {
+        _ if len == 0 => None,
+        Some(total) if end == total => None,
+        _ => Some(PageToken::Offset(end)),
+    };
+    let page = Page::new(images, next);
+    Ok(match index.total {
+        Some(total) => page.with_total(total),
+        None => page,
+    })
+}
+
+/// What a DELETE answer means. A 404 on a retried attempt means the image
+/// went away while we were retrying (our first attempt may have deleted it):
+/// already deleted, not an error.
+fn delete_outcome(response: &HttpResponse, id: &ImageId) -> Result<DeleteOutcome> {
+    if !response.status.is_success() {
+        let error = error::from_response(response);
+        if response.attempt > 1 && error.kind() == ErrorKind::NotFound {
+            return Ok(DeleteOutcome::GoneOnRetry);
+        }
+        return Err(error);
+    }
+    let ids = wire::decode_destroyed(&response.body).map_err(|e| response.invalid(e))?;
+    if !ids.iter().any(|d| d.eq_ignore_ascii_case(id.as_str())) {
+        return Err(response.invalid(format!("asked to delete {id}, the server answered {ids:?}")));
+    }
+    Ok(DeleteOutcome::Deleted)
+}
+
+fn ensure_success(response: &HttpResponse) -> Result<()> {
+    if response.status.is_success() {
+        Ok(())
+    } else {
+        Err(error::from_response(response))
+    }
+}
+
+#[async_trait]
+impl ImageCatalog for DcmgrCatalog {
+    fn info(&self) -> CatalogInfo {
+        CatalogInfo::new(
+            BACKEND,
+            endpoint::display(&self.inner.base),
+            Self::capabilities(),
+        )
+    }
+
+    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+        let start = match token {
+            None => 0,
+            Some(PageToken::Offset(start)) => start,
+            Some(other) => {
+                return Err(Error::invalid_input(
+                    BACKEND,
+                    format!("DCMGR pages by offset; {other} is not an offset"),
+                ));
+            }
+        };
+        let limit = Self::capabilities().page_size_for(query);
+        let url = self.index_url(query, start, limit)?;
+        self.inner
+            .http
+            .send(
+                "list images",
+                Idempotency::Idempotent,
+                |client| self.request(client.get(url.clone())),
+                |response| {
+                    ensure_success(&response)?;
+                    page_of(&response, start)
+                },
+            )
+            .await
+    }
+
+    fn list(&self, query: ListQuery) -> ImageStream {
+        paginate(Arc::new(self.clone()), query, self.inner.paging)
+    }
+
+    async fn get(&self, id: &ImageId) -> Result<Image> {
+        let url = self.image_url(id)?;
+        self.inner
+            .http
+            .send(
+                "get image",
+                Idempotency::Idempotent,
+                |client| self.request(client.get(url.clone())),
+                |response| {
+                    ensure_success(&response)?;
+                    let image =
+                        wire::decode_show(&response.body).map_err(|e| response.invalid(e))?;
+                    if !image.id.as_str().eq_ignore_ascii_case(id.as_str()) {
+                        return Err(response.invalid(format!(
+                            "asked for image {id}, the server answered with {}",
+                            image.id
+                        )));
+                    }
+                    Ok(image)
+                },
+            )
+            .await
+    }
+
+    async fn delete(&self, id: &ImageId) -> Result<Deleted> {
+        let url = self.image_url(id)?;
+        // DELETE answers 200 even for a deleted image, so look first.
+        let current = self.get(id).await?;
+        if current.status == ImageStatus::Deleted {
+            return Ok(Deleted::AlreadyDeleted);
+        }
+        let outcome = self
+            .inner
+            .http
+            .send(
+                "delete image",
+                Idempotency::NotIdempotent,
+                |client| self.request(client.delete(url.clone())),
+                |response| delete_outcome(&response, id),
+            )
+            .await?;
+        Ok(match outcome {
+            DeleteOutcome::Deleted => Deleted::Deleted,
+            DeleteOutcome::GoneOnRetry => Deleted::AlreadyDeleted,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imagecat_http::reqwest::StatusCode;
+    use imagecat_http::reqwest::header::HeaderMap;
+
+    fn response(status: u16, body: &str, attempt: u32) -> HttpResponse {
+        HttpResponse {
+            backend: BACKEND,
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: body.to_owned().into(),
+            attempt,
+        }
+    }
+
+    #[test]
+    fn delete_answers() {
+        let id = ImageId::new("wmi-4yalh576");
+        let gone = r#"{"error":"Dcmgr::Endpoints::Errors::UnknownUUIDResource","message":"wmi-4yalh576","code":"100"}"#;
+        assert!(matches!(
+            delete_outcome(&response(200, r#"["wmi-4yalh576"]"#, 1), &id),
+            Ok(DeleteOutcome::Deleted)
+        ));
+        assert!(matches!(
+            delete_outcome(&response(404, gone, 2), &id),
+            Ok(DeleteOutcome::GoneOnRetry)
+        ));
+        let first = delete_outcome(&response(404, gone, 1), &id).err().unwrap();
+        assert_eq!(first.kind(), ErrorKind::NotFound);
+        let other = delete_outcome(&response(200, r#"["wmi-other"]"#, 1), &id)
+            .err()
+            .unwrap();
+        assert_eq!(other.kind(), ErrorKind::InvalidResponse);
+        let html = delete_outcome(&response(404, "<h1>Not Found</h1>", 2), &id)
+            .err()
+            .unwrap();
+        assert_eq!(html.kind(), ErrorKind::InvalidResponse);
+    }
+
+    #[test]
+    fn page_ends() {
+        let page = |body: &str, start| page_of(&response(200, body, 1), start);
+        let doc = r#"{"id":"wmi-a"}"#;
+        // Full pages until the total.
+        let p = page(
+            &format!(r#"[{{"total":3,"start":0,"limit":2,"results":[{doc},{{"id":"wmi-b"}}]}}]"#),
+            0,
+        )
+        .unwrap();
+        assert_eq!(p.next, Some(PageToken::Offset(2)));
+        assert_eq!(p.total, Some(3));
+        let p = page(
+            &format!(r#"[{{"total":3,"start":2,"limit":2,"results":[{doc}]}}]"#),
+            2,
+        )
+        .unwrap();
+        assert_eq!(p.next, None);
+        // An empty page ends, whatever the total says.
+        let p = page(r#"[{"total":30,"start":10,"limit":250,"results":[]}]"#, 10).unwrap();
+        assert_eq!(p.next, None);
+        // More than the total allows: the total is wrong, keep going.
+        let p = page(
+            &format!(r#"{{"owner_total":1,"start":0,"result":[{doc},{{"id":"wmi-b"}}]}}"#),
+            0,
+        )
+        .unwrap();
+        assert_eq!(p.next, Some(PageToken::Offset(2)));
+        // No total: keep going until an empty page.
+        let p = page(&format!(r#"{{"result":[{doc}]}}"#), 5).unwrap();
+        assert_eq!((p.next, p.total), (Some(PageToken::Offset(6)), None));
+        // A page that answers another start is refused.
+        let e = page(
+            &format!(r#"[{{"total":9,"start":0,"results":[{doc}]}}]"#),
+            4,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+        assert!(e.to_string().contains("start=4"), "{e}");
+    }
+
+    #[test]
+    fn state_filters() {
+        assert_eq!(state_filter(&ListQuery::new()), Some("alive"));
+        assert_eq!(state_filter(&ListQuery::new().include_deleted(true)), None);
+        assert_eq!(
+            state_filter(&ListQuery::new().status(ImageStatus::Active)),
+            Some("available")
+        );
+        assert_eq!(
+            state_filter(&ListQuery::new().status(ImageStatus::Deleted)),
+            Some("deleted")
+        );
+        assert_eq!(
+            state_filter(
+                &ListQuery::new()
+                    .status(ImageStatus::Deleted)
+                    .status(ImageStatus::Active)
+            ),
+            None
+        );
+        assert_eq!(
+            state_filter(&ListQuery::new().status(ImageStatus::Queued)),
+            Some("alive")
+        );
+    }
+}

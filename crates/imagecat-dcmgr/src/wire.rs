@@ -1,0 +1,864 @@
+//! The wire format of DCMGR: the index page in both layouts, one image
+//! document in both layouts, and the error body, decoded leniently and fast.
+//!
+//! - index: a JSON array holding one object (12.03) or the bare object (the
+//!   wiki's legacy layout); `results` or `result`; `total` or `owner_total`;
+//! - image: the 24-key 12.03 document or the 13-key legacy one, whose
+//!   `source` and `features` are YAML strings;
+//! - error: `{"error", "message", "code"}` with `code` a string (a number is
+//!   accepted too).
+//!
+//! Each element of `results` is kept as its raw JSON text (the native record)
+//! and decoded by a hand-written map visitor: known keys into typed fields,
+//! every other key into the string properties, without building a
+//! `serde_json::Value` tree.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use imagecat_core::{BackendKind, Image, ImageStatus, NativeRecord, Visibility};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// One page of the index, whatever the layout.
+#[derive(Debug)]
+pub(crate) struct IndexPage {
+    /// `total` (12.03) or `owner_total` (legacy), when present.
+    pub(crate) total: Option<u64>,
+    /// The echoed `start`, when present.
+    pub(crate) start: Option<u64>,
+    /// The images, each as its raw JSON text.
+    pub(crate) results: Vec<Box<RawValue>>,
+}
+
+/// Decodes an index body: `[{…}]` or `{…}`.
+pub(crate) fn decode_index(body: &[u8]) -> Result<IndexPage, String> {
+    match first_byte(body) {
+        Some(b'[') => {
+            let mut objects: Vec<IndexObject> = serde_json::from_slice(body)
+                .map_err(|e| format!("cannot decode the index: {e}"))?;
+            if objects.len() != 1 {
+                return Err(format!(
+                    "expected an array holding one index object, got {} elements",
+                    objects.len()
+                ));
+            }
+            objects.remove(0).into_page()
+        }
+        Some(b'{') => serde_json::from_slice::<IndexObject>(body)
+            .map_err(|e| format!("cannot decode the index: {e}"))?
+            .into_page(),
+        _ => Err("expected a JSON object, or an array holding one, as the index".to_owned()),
+    }
+}
+
+fn first_byte(body: &[u8]) -> Option<u8> {
+    body.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+/// The index object as read, before checks.
+#[derive(Default)]
+struct IndexObject {
+    total: Option<u64>,
+    owner_total: Option<u64>,
+    start: Option<u64>,
+    results: Option<Vec<Box<RawValue>>>,
+    result: Option<Vec<Box<RawValue>>>,
+}
+
+impl IndexObject {
+    fn into_page(self) -> Result<IndexPage, String> {
+        let results = self
+            .results
+            .or(self.result)
+            .ok_or_else(|| "the index object has neither `results` nor `result`".to_owned())?;
+        Ok(IndexPage {
+            total: self.total.or(self.owner_total),
+            start: self.start,
+            results,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for IndexObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = IndexObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a DCMGR index object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IndexObject, A::Error> {
+                let mut out = IndexObject::default();
+                while let Some(key) = map.next_key::<IndexKey>()? {
+                    match key {
+                        IndexKey::Total => out.total = map.next_value::<LenientU64>()?.0,
+                        IndexKey::OwnerTotal => {
+                            out.owner_total = map.next_value::<LenientU64>()?.0;
+                        }
+                        IndexKey::Start => out.start = map.next_value::<LenientU64>()?.0,
+                        IndexKey::Results => out.results = map.next_value()?,
+                        IndexKey::Result => out.result = map.next_value()?,
+                        IndexKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+enum IndexKey {
+    Total,
+    OwnerTotal,
+    Start,
+    Results,
+    Result,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for IndexKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = IndexKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<IndexKey, E> {
+                Ok(match v {
+                    "total" => IndexKey::Total,
+                    "owner_total" => IndexKey::OwnerTotal,
+                    "start" => IndexKey::Start,
+                    "results" => IndexKey::Results,
+                    "result" => IndexKey::Result,
+                    _ => IndexKey::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+/// Decodes one image document (raw JSON text) into the unified model,
+/// keeping the text as the native record.
+pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, String> {
+    let doc: Doc = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+    let mut image = doc.into_image()?;
+    image.native = Some(NativeRecord::from_raw(raw));
+    Ok(image)
+}
+
+/// Decodes a show body (one image object).
+pub(crate) fn decode_show(body: &[u8]) -> Result<Image, String> {
+    if first_byte(body) != Some(b'{') {
+        return Err("expected a JSON object as the image".to_owned());
+    }
+    let raw: Box<RawValue> =
+        serde_json::from_slice(body).map_err(|e| format!("cannot decode the image: {e}"))?;
+    decode_image(raw)
+}
+
+/// Maps a DCMGR state word to the unified status.
+///
+/// | DCMGR | unified |
+/// |---|---|
+/// | init, pending | queued |
+/// | creating | saving |
+/// | available | active |
+/// | deleted | deleted |
+/// | anything else | unknown |
+pub(crate) fn status_from_state(state: &str) -> ImageStatus {
+    match state {
+        "init" | "pending" => ImageStatus::Queued,
+        "creating" => ImageStatus::Saving,
+        "available" => ImageStatus::Active,
+        "deleted" => ImageStatus::Deleted,
+        other => ImageStatus::Unknown(other.to_owned()),
+    }
+}
+
+/// One image document as read: the unified fields typed, the rest as
+/// property strings.
+#[derive(Default)]
+struct Doc {
+    id: Option<String>,
+    display_name: Option<String>,
+    account_id: Option<String>,
+    state: Option<String>,
+    file_format: Option<String>,
+    md5sum: Option<String>,
+    arch: Option<String>,
+    description: Option<String>,
+    is_public: Option<bool>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    properties: BTreeMap<String, String>,
+}
+
+impl Doc {
+    fn into_image(self) -> Result<Image, String> {
+        let id = non_empty(self.id).ok_or("an image has no `id`")?;
+        let native = self.state.unwrap_or_default();
+        let status = status_from_state(&native);
+        let mut image = Image::new(id, BackendKind::Dcmgr, status, native);
+        image.name = non_empty(self.display_name);
+        image.visibility = self.is_public.map(|public| {
+            if public {
+                Visibility::Public
+            } else {
+                Visibility::Private
+            }
+        });
+        image.owner = non_empty(self.account_id);
+        image.disk_format = non_empty(self.file_format);
+        image.checksum = non_empty(self.md5sum);
+        image.arch = non_empty(self.arch);
+        image.description = non_empty(self.description);
+        image.created_at = time_field("created_at", self.created_at)?;
+        image.updated_at = time_field("updated_at", self.updated_at)?;
+        image.properties = self.properties;
+        Ok(image)
+    }
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+fn time_field(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, String> {
+    match non_empty(value) {
+        None => Ok(None),
+        Some(text) => parse_time(&text)
+            .map(Some)
+            .ok_or_else(|| format!("`{name}` is not a timestamp: {text:?}")),
+    }
+}
+
+/// Parses a DCMGR timestamp as UTC: `2015-04-08T07:06:20Z` (12.03), any
+/// RFC 3339 time, Ruby's `2012-03-01 08:14:51 UTC`, a numeric offset
+/// (`+0900`, `+09:00`), fractional seconds, or no zone at all (taken as UTC,
+/// the server's database zone).
+pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Some(t) = parse_exact_utc(text) {
+        return Some(t);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.to_utc());
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f %z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(text, fmt) {
+            return Some(t.to_utc());
+        }
+    }
+    let naive = text
+        .strip_suffix("UTC")
+        .or_else(|| text.strip_suffix('Z'))
+        .unwrap_or(text)
+        .trim_end();
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(naive, fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    None
+}
+
+/// The fast path for exactly `YYYY-MM-DDTHH:MM:SSZ`.
+fn parse_exact_utc(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || b[19] != b'Z' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    let time = date.and_hms_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?)?;
+    Some(time.and_utc())
+}
+
+impl<'de> Deserialize<'de> for Doc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Doc;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a DCMGR image object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc, A::Error> {
+                let mut doc = Doc::default();
+                while let Some(key) = map.next_key::<DocKey>()? {
+                    match key {
+                        DocKey::Id => doc.id = map.next_value::<LenientString>()?.0,
+                        DocKey::Uuid => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                        DocKey::DisplayName => {
+                            doc.display_name = map.next_value::<LenientString>()?.0;
+                        }
+                        DocKey::AccountId => {
+                            doc.account_id = map.next_value::<LenientString>()?.0;
+                        }
+                        DocKey::State => doc.state = map.next_value::<LenientString>()?.0,
+                        DocKey::FileFormat => {
+                            doc.file_format = map.next_value::<LenientString>()?.0;
+                        }
+                        DocKey::Md5sum => doc.md5sum = map.next_value::<LenientString>()?.0,
+                        DocKey::Arch => doc.arch = map.next_value::<LenientString>()?.0,
+                        DocKey::Description => {
+                            doc.description = map.next_value::<LenientString>()?.0;
+                        }
+                        DocKey::IsPublic => doc.is_public = map.next_value::<LenientBool>()?.0,
+                        DocKey::CreatedAt => {
+                            doc.created_at = map.next_value::<LenientString>()?.0;
+                        }
+                        DocKey::UpdatedAt => {
+                            doc.updated_at = map.next_value::<LenientString>()?.0;
+                        }
+                        DocKey::Other(name) => {
+                            let raw: &RawValue = map.next_value()?;
+                            match property_text(raw).map_err(de::Error::custom)? {
+                                Some(text) => {
+                                    doc.properties.insert(name, text);
+                                }
+                                None => {
+                                    doc.properties.remove(&name);
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(doc)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+enum DocKey {
+    Id,
+    Uuid,
+    DisplayName,
+    AccountId,
+    State,
+    FileFormat,
+    Md5sum,
+    Arch,
+    Description,
+    IsPublic,
+    CreatedAt,
+    UpdatedAt,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for DocKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = DocKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DocKey, E> {
+                Ok(match v {
+                    "id" => DocKey::Id,
+                    "uuid" => DocKey::Uuid,
+                    "display_name" => DocKey::DisplayName,
+                    "account_id" => DocKey::AccountId,
+                    "state" => DocKey::State,
+                    "file_format" => DocKey::FileFormat,
+                    "md5sum" => DocKey::Md5sum,
+                    "arch" => DocKey::Arch,
+                    "description" => DocKey::Description,
+                    "is_public" => DocKey::IsPublic,
+                    "created_at" => DocKey::CreatedAt,
+                    "updated_at" => DocKey::UpdatedAt,
+                    other => DocKey::Other(other.to_owned()),
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+/// The property text of a value: a string as-is, `null` as absent, anything
+/// else as compact JSON text.
+fn property_text(raw: &RawValue) -> Result<Option<String>, serde_json::Error> {
+    let text = raw.get().trim();
+    match text.as_bytes().first() {
+        None | Some(b'n') => Ok(None),
+        Some(b'"') => {
+            if text.contains('\\') {
+                serde_json::from_str::<String>(text).map(Some)
+            } else {
+                Ok(Some(text[1..text.len() - 1].to_owned()))
+            }
+        }
+        Some(b'[' | b'{') => Ok(Some(minify(text))),
+        Some(_) => Ok(Some(text.to_owned())),
+    }
+}
+
+/// Removes the whitespace outside strings from valid JSON text, keeping the
+/// key order and every byte inside strings.
+fn minify(text: &str) -> String {
+    if !text
+        .bytes()
+        .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+    {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !matches!(c, ' ' | '\n' | '\r' | '\t') {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A string field that may come as a string, a number, a boolean or null.
+struct LenientString(Option<String>);
+
+impl<'de> Deserialize<'de> for LenientString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = LenientString;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, a number, a boolean or null")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LenientString, E> {
+                Ok(LenientString(Some(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<LenientString, E> {
+                Ok(LenientString(Some(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LenientString, E> {
+                Ok(LenientString(Some(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LenientString, E> {
+                Ok(LenientString(Some(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<LenientString, E> {
+                Ok(LenientString(Some(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<LenientString, E> {
+                Ok(LenientString(Some(v.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LenientString, E> {
+                Ok(LenientString(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<LenientString, E> {
+                Ok(LenientString(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A boolean that may come as `true`/`false`, `1`/`0`, their strings, or null.
+struct LenientBool(Option<bool>);
+
+impl<'de> Deserialize<'de> for LenientBool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = LenientBool;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false, 1, 0, one of those as a string, or null")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<LenientBool, E> {
+                Ok(LenientBool(Some(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LenientBool, E> {
+                match v {
+                    0 => Ok(LenientBool(Some(false))),
+                    1 => Ok(LenientBool(Some(true))),
+                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LenientBool, E> {
+                match v {
+                    0 => Ok(LenientBool(Some(false))),
+                    1 => Ok(LenientBool(Some(true))),
+                    _ => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LenientBool, E> {
+                match v.trim() {
+                    "true" | "1" => Ok(LenientBool(Some(true))),
+                    "false" | "0" => Ok(LenientBool(Some(false))),
+                    "" => Ok(LenientBool(None)),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LenientBool, E> {
+                Ok(LenientBool(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<LenientBool, E> {
+                Ok(LenientBool(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A count that may come as a number, a string of digits, or null.
+struct LenientU64(Option<u64>);
+
+impl<'de> Deserialize<'de> for LenientU64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = LenientU64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-negative integer, as a number or a string, or null")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LenientU64, E> {
+                Ok(LenientU64(Some(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LenientU64, E> {
+                u64::try_from(v)
+                    .map(|v| LenientU64(Some(v)))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<LenientU64, E> {
+                if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
+                    Ok(LenientU64(Some(v as u64)))
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Float(v), &self))
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LenientU64, E> {
+                let t = v.trim();
+                if t.is_empty() {
+                    return Ok(LenientU64(None));
+                }
+                t.parse::<u64>()
+                    .map(|v| LenientU64(Some(v)))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LenientU64, E> {
+                Ok(LenientU64(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<LenientU64, E> {
+                Ok(LenientU64(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The error body `{"error", "message", "code"}`.
+#[derive(Debug, Default)]
+pub(crate) struct ErrorBody {
+    /// The error class name.
+    pub(crate) error: Option<String>,
+    /// The message.
+    pub(crate) message: Option<String>,
+    /// The code, as a string.
+    pub(crate) code: Option<String>,
+}
+
+/// Decodes an error body; `None` when the body is no JSON object with a code.
+pub(crate) fn decode_error(body: &[u8]) -> Option<ErrorBody> {
+    if first_byte(body) != Some(b'{') {
+        return None;
+    }
+    let parsed: ErrorBody = serde_json::from_slice(body).ok()?;
+    parsed.code.as_ref()?;
+    Some(parsed)
+}
+
+impl<'de> Deserialize<'de> for ErrorBody {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ErrorBody;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a DCMGR error object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ErrorBody, A::Error> {
+                let mut out = ErrorBody::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "error" => out.error = map.next_value::<LenientString>()?.0,
+                        "message" => out.message = map.next_value::<LenientString>()?.0,
+                        "code" => out.code = map.next_value::<LenientString>()?.0,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Decodes a destroy body: a JSON array of id strings (`["wmi-…"]`).
+pub(crate) fn decode_destroyed(body: &[u8]) -> Result<Vec<String>, String> {
+    struct Ids(Vec<String>);
+    impl<'de> Deserialize<'de> for Ids {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Ids;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an array of ids")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Ids, A::Error> {
+                    let mut ids = Vec::new();
+                    while let Some(id) = seq.next_element::<LenientString>()? {
+                        ids.extend(id.0);
+                    }
+                    Ok(Ids(ids))
+                }
+            }
+            d.deserialize_seq(V)
+        }
+    }
+    serde_json::from_slice::<Ids>(body)
+        .map(|ids| ids.0)
+        .map_err(|e| format!("expected an array of ids as the destroy answer: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).unwrap()
+    }
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+    }
+
+    #[test]
+    fn timestamps_with_and_without_zone() {
+        let want = utc(2015, 4, 8, 7, 6, 20);
+        for text in [
+            "2015-04-08T07:06:20Z",
+            "2015-04-08T07:06:20.000Z",
+            "2015-04-08T07:06:20+00:00",
+            "2015-04-08T16:06:20+09:00",
+            "2015-04-08 07:06:20 UTC",
+            "2015-04-08 07:06:20.000000000 Z",
+            "2015-04-08 07:06:20 +0000",
+            "2015-04-08 16:06:20 +0900",
+            "2015-04-08 16:06:20 +09:00",
+            "2015-04-08T07:06:20",
+            "2015-04-08 07:06:20",
+            " 2015-04-08T07:06:20Z ",
+        ] {
+            assert_eq!(parse_time(text), Some(want), "{text}");
+        }
+        for bad in [
+            "",
+            "yesterday",
+            "2015-13-08T07:06:20Z",
+            "2015-04-08",
+            "2015-04-08T25:00:00Z",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn states_map_as_designed() {
+        for (word, want) in [
+            ("init", ImageStatus::Queued),
+            ("pending", ImageStatus::Queued),
+            ("creating", ImageStatus::Saving),
+            ("available", ImageStatus::Active),
+            ("deleted", ImageStatus::Deleted),
+            ("frozen", ImageStatus::Unknown("frozen".into())),
+            ("", ImageStatus::Unknown(String::new())),
+        ] {
+            assert_eq!(status_from_state(word), want, "{word}");
+        }
+    }
+
+    #[test]
+    fn index_in_every_layout() {
+        let bodies = [
+            r#"[{"total":3,"start":0,"limit":2,"results":[{"id":"wmi-a"},{"id":"wmi-b"}]}]"#,
+            r#"{"total":3,"start":0,"limit":2,"results":[{"id":"wmi-a"},{"id":"wmi-b"}]}"#,
+            r#"{"owner_total":3,"start":0,"limit":null,"result":[{"id":"wmi-a"},{"id":"wmi-b"}]}"#,
+            r#"[{"owner_total":"3","start":"0","limit":"2","results":[{"id":"wmi-a"},{"id":"wmi-b"}]}]"#,
+            " \n [ { \"result\" : [ {\"id\":\"wmi-a\"} , {\"id\":\"wmi-b\"} ] , \"owner_total\" : 3 , \"start\":0 } ] ",
+        ];
+        for body in bodies {
+            let page = decode_index(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e}"));
+            assert_eq!(page.total, Some(3), "{body}");
+            assert_eq!(page.start, Some(0), "{body}");
+            assert_eq!(page.results.len(), 2, "{body}");
+            assert_eq!(page.results[1].get(), r#"{"id":"wmi-b"}"#);
+        }
+        let no_total = decode_index(br#"{"results":[]}"#).unwrap();
+        assert_eq!(no_total.total, None);
+        assert!(no_total.results.is_empty());
+    }
+
+    #[test]
+    fn bad_index_bodies_are_errors() {
+        for body in [
+            "",
+            "null",
+            "<h1>Not Found</h1>",
+            "[]",
+            "[{\"results\":[]},{\"results\":[]}]",
+            "{\"unexpected\":{\"shape\":[1,2,3]}}",
+            "{\"total\":-1,\"results\":[]}",
+            "{\"total\":1.5,\"results\":[]}",
+            "{\"total\":\"many\",\"results\":[]}",
+            "{\"results\":{\"id\":\"wmi-a\"}}",
+            "{\"results\":null}",
+            "[{\"total\":3,\"results\":[",
+            "\"text\"",
+        ] {
+            assert!(decode_index(body.as_bytes()).is_err(), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn lenient_types() {
+        let doc = r#"{"id":"wmi-x","is_public":1,"display_name":42,"state":"available",
+            "boot_dev_type":"2","is_cacheable":0,"description":null,"arch":null,
+            "account_id":"a-x","created_at":null,"updated_at":"","md5sum":""}"#;
+        let image = decode_image(raw(doc)).unwrap();
+        assert_eq!(image.visibility, Some(Visibility::Public));
+        assert_eq!(image.name.as_deref(), Some("42"));
+        assert_eq!(image.description, None);
+        assert_eq!(image.arch, None);
+        assert_eq!(image.created_at, None);
+        assert_eq!(image.updated_at, None);
+        assert_eq!(image.checksum, None);
+        assert_eq!(image.properties["boot_dev_type"], "2");
+        assert_eq!(image.properties["is_cacheable"], "0");
+        for (value, want) in [
+            ("true", Some(Visibility::Public)),
+            ("false", Some(Visibility::Private)),
+            ("0", Some(Visibility::Private)),
+            ("\"true\"", Some(Visibility::Public)),
+            ("\"0\"", Some(Visibility::Private)),
+            ("null", None),
+        ] {
+            let doc = format!(r#"{{"id":"wmi-x","is_public":{value}}}"#);
+            assert_eq!(decode_image(raw(&doc)).unwrap().visibility, want, "{value}");
+        }
+        for bad in ["2", "\"yes\"", "[]", "{}"] {
+            let doc = format!(r#"{{"id":"wmi-x","is_public":{bad}}}"#);
+            assert!(decode_image(raw(&doc)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_documents_are_errors_not_panics() {
+        for doc in [
+            r#"{}"#,
+            r#"{"id":null}"#,
+            r#"{"id":""}"#,
+            r#"{"id":["wmi-x"]}"#,
+            r#"{"id":"wmi-x","created_at":"later"}"#,
+            r#"{"id":"wmi-x","state":{"word":"available"}}"#,
+            r#"[]"#,
+            r#""wmi-x""#,
+        ] {
+            assert!(decode_image(raw(doc)).is_err(), "{doc}");
+        }
+        assert!(decode_show(b"").is_err());
+        assert!(decode_show(b"[{\"id\":\"wmi-x\"}]").is_err());
+        assert!(decode_show(b"{\"id\":\"wmi-x\"").is_err());
+    }
+
+    #[test]
+    fn properties_are_strings_or_compact_json() {
+        let doc = r#"{
+            "id": "wmi-x",
+            "features": { "virtio": true, "note": "a  b" },
+            "labels": [ ],
+            "os_type": "lin\"ux",
+            "root_device": null,
+            "volumes": [{"backup_object_id": "bo-1"}],
+            "size": 1.5,
+            "source": "---\n:uri: http://x/y.raw.gz\n:type: http\n"
+        }"#;
+        let image = decode_image(raw(doc)).unwrap();
+        let p = &image.properties;
+        assert_eq!(p["features"], r#"{"virtio":true,"note":"a  b"}"#);
+        assert_eq!(p["labels"], "[]");
+        assert_eq!(p["os_type"], "lin\"ux");
+        assert_eq!(p["volumes"], r#"[{"backup_object_id":"bo-1"}]"#);
+        assert_eq!(p["size"], "1.5");
+        assert_eq!(p["source"], "---\n:uri: http://x/y.raw.gz\n:type: http\n");
+        assert!(!p.contains_key("root_device"));
+        assert!(!p.contains_key("id"));
+        assert_eq!(image.native.as_ref().unwrap().as_str(), doc);
+    }
+
+    #[test]
+    fn error_bodies() {
+        let e = decode_error(
+            br#"{"error":"Dcmgr::Endpoints::Errors::UnknownUUIDResource","message":"wmi-nothere1","code":"100"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.code.as_deref(), Some("100"));
+        assert_eq!(e.message.as_deref(), Some("wmi-nothere1"));
+        let e = decode_error(br#"{"message":"limit","code":143}"#).unwrap();
+        assert_eq!(e.code.as_deref(), Some("143"));
+        for body in [
+            &b""[..],
+            b"<h1>Not Found</h1>",
+            b"{}",
+            b"{\"error\":\"x\"}",
+            b"[1]",
+        ] {
+            assert!(decode_error(body).is_none());
+        }
+    }
+
+    #[test]
+    fn destroy_bodies() {
+        assert_eq!(
+            decode_destroyed(br#"["wmi-4yalh576"]"#).unwrap(),
+            ["wmi-4yalh576"]
+        );
+        assert!(decode_destroyed(b"{}").is_err());
+        assert!(decode_destroyed(b"").is_err());
+    }
+}
