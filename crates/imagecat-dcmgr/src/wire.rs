@@ -16,8 +16,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use imagecat_core::{BackendKind, Image, ImageStatus, NativeRecord, Visibility};
+use imagecat_http::lenient::{LenientBool, LenientText, LenientU64, parse_timestamp};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -234,63 +235,10 @@ fn non_empty(s: Option<String>) -> Option<String> {
 fn time_field(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, String> {
     match non_empty(value) {
         None => Ok(None),
-        Some(text) => parse_time(&text)
+        Some(text) => parse_timestamp(&text)
             .map(Some)
             .ok_or_else(|| format!("`{name}` is not a timestamp: {text:?}")),
     }
-}
-
-/// Parses a DCMGR timestamp as UTC: `2015-04-08T07:06:20Z` (12.03), any
-/// RFC 3339 time, Ruby's `2012-03-01 08:14:51 UTC`, a numeric offset
-/// (`+0900`, `+09:00`), fractional seconds, or no zone at all (taken as UTC,
-/// the server's database zone).
-pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    if let Some(t) = parse_exact_utc(text) {
-        return Some(t);
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.to_utc());
-    }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f %z",
-        "%Y-%m-%d %H:%M:%S%.f%z",
-        "%Y-%m-%dT%H:%M:%S%.f%z",
-    ] {
-        if let Ok(t) = DateTime::parse_from_str(text, fmt) {
-            return Some(t.to_utc());
-        }
-    }
-    let naive = text
-        .strip_suffix("UTC")
-        .or_else(|| text.strip_suffix('Z'))
-        .unwrap_or(text)
-        .trim_end();
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(naive, fmt) {
-            return Some(t.and_utc());
-        }
-    }
-    None
-}
-
-/// The fast path for exactly `YYYY-MM-DDTHH:MM:SSZ`.
-fn parse_exact_utc(text: &str) -> Option<DateTime<Utc>> {
-    let b = text.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
-        return None;
-    }
-    if b[16] != b':' || b[19] != b'Z' {
-        return None;
-    }
-    let num = |from: usize, to: usize| -> Option<u32> {
-        b[from..to].iter().try_fold(0u32, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
-    };
-    let date = NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
-    let time = date.and_hms_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?)?;
-    Some(time.and_utc())
 }
 
 impl<'de> Deserialize<'de> for Doc {
@@ -305,31 +253,31 @@ impl<'de> Deserialize<'de> for Doc {
                 let mut doc = Doc::default();
                 while let Some(key) = map.next_key::<DocKey>()? {
                     match key {
-                        DocKey::Id => doc.id = map.next_value::<LenientString>()?.0,
+                        DocKey::Id => doc.id = map.next_value::<LenientText>()?.0,
                         DocKey::Uuid => {
                             map.next_value::<IgnoredAny>()?;
                         }
                         DocKey::DisplayName => {
-                            doc.display_name = map.next_value::<LenientString>()?.0;
+                            doc.display_name = map.next_value::<LenientText>()?.0;
                         }
                         DocKey::AccountId => {
-                            doc.account_id = map.next_value::<LenientString>()?.0;
+                            doc.account_id = map.next_value::<LenientText>()?.0;
                         }
-                        DocKey::State => doc.state = map.next_value::<LenientString>()?.0,
+                        DocKey::State => doc.state = map.next_value::<LenientText>()?.0,
                         DocKey::FileFormat => {
-                            doc.file_format = map.next_value::<LenientString>()?.0;
+                            doc.file_format = map.next_value::<LenientText>()?.0;
                         }
-                        DocKey::Md5sum => doc.md5sum = map.next_value::<LenientString>()?.0,
-                        DocKey::Arch => doc.arch = map.next_value::<LenientString>()?.0,
+                        DocKey::Md5sum => doc.md5sum = map.next_value::<LenientText>()?.0,
+                        DocKey::Arch => doc.arch = map.next_value::<LenientText>()?.0,
                         DocKey::Description => {
-                            doc.description = map.next_value::<LenientString>()?.0;
+                            doc.description = map.next_value::<LenientText>()?.0;
                         }
                         DocKey::IsPublic => doc.is_public = map.next_value::<LenientBool>()?.0,
                         DocKey::CreatedAt => {
-                            doc.created_at = map.next_value::<LenientString>()?.0;
+                            doc.created_at = map.next_value::<LenientText>()?.0;
                         }
                         DocKey::UpdatedAt => {
-                            doc.updated_at = map.next_value::<LenientString>()?.0;
+                            doc.updated_at = map.next_value::<LenientText>()?.0;
                         }
                         DocKey::Other(name) => {
                             let raw: &RawValue = map.next_value()?;
@@ -447,139 +395,6 @@ fn minify(text: &str) -> String {
     out
 }
 
-/// A string field that may come as a string, a number, a boolean or null.
-struct LenientString(Option<String>);
-
-impl<'de> Deserialize<'de> for LenientString {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = LenientString;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string, a number, a boolean or null")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<LenientString, E> {
-                Ok(LenientString(Some(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<LenientString, E> {
-                Ok(LenientString(Some(v)))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LenientString, E> {
-                Ok(LenientString(Some(v.to_string())))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LenientString, E> {
-                Ok(LenientString(Some(v.to_string())))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<LenientString, E> {
-                Ok(LenientString(Some(v.to_string())))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<LenientString, E> {
-                Ok(LenientString(Some(v.to_string())))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<LenientString, E> {
-                Ok(LenientString(None))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<LenientString, E> {
-                Ok(LenientString(None))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A boolean that may come as `true`/`false`, `1`/`0`, their strings, or null.
-struct LenientBool(Option<bool>);
-
-impl<'de> Deserialize<'de> for LenientBool {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = LenientBool;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("true, false, 1, 0, one of those as a string, or null")
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<LenientBool, E> {
-                Ok(LenientBool(Some(v)))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LenientBool, E> {
-                match v {
-                    0 => Ok(LenientBool(Some(false))),
-                    1 => Ok(LenientBool(Some(true))),
-                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
-                }
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LenientBool, E> {
-                match v {
-                    0 => Ok(LenientBool(Some(false))),
-                    1 => Ok(LenientBool(Some(true))),
-                    _ => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
-                }
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<LenientBool, E> {
-                match v.trim() {
-                    "true" | "1" => Ok(LenientBool(Some(true))),
-                    "false" | "0" => Ok(LenientBool(Some(false))),
-                    "" => Ok(LenientBool(None)),
-                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
-                }
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<LenientBool, E> {
-                Ok(LenientBool(None))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<LenientBool, E> {
-                Ok(LenientBool(None))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A count that may come as a number, a string of digits, or null.
-struct LenientU64(Option<u64>);
-
-impl<'de> Deserialize<'de> for LenientU64 {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = LenientU64;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a non-negative integer, as a number or a string, or null")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LenientU64, E> {
-                Ok(LenientU64(Some(v)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LenientU64, E> {
-                u64::try_from(v)
-                    .map(|v| LenientU64(Some(v)))
-                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<LenientU64, E> {
-                if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
-                    Ok(LenientU64(Some(v as u64)))
-                } else {
-                    Err(E::invalid_value(de::Unexpected::Float(v), &self))
-                }
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<LenientU64, E> {
-                let t = v.trim();
-                if t.is_empty() {
-                    return Ok(LenientU64(None));
-                }
-                t.parse::<u64>()
-                    .map(|v| LenientU64(Some(v)))
-                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<LenientU64, E> {
-                Ok(LenientU64(None))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<LenientU64, E> {
-                Ok(LenientU64(None))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// The error body `{"error", "message", "code"}`.
 #[derive(Debug, Default)]
 pub(crate) struct ErrorBody {
@@ -613,9 +428,9 @@ impl<'de> Deserialize<'de> for ErrorBody {
                 let mut out = ErrorBody::default();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
-                        "error" => out.error = map.next_value::<LenientString>()?.0,
-                        "message" => out.message = map.next_value::<LenientString>()?.0,
-                        "code" => out.code = map.next_value::<LenientString>()?.0,
+                        "error" => out.error = map.next_value::<LenientText>()?.0,
+                        "message" => out.message = map.next_value::<LenientText>()?.0,
+                        "code" => out.code = map.next_value::<LenientText>()?.0,
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -641,7 +456,7 @@ pub(crate) fn decode_destroyed(body: &[u8]) -> Result<Vec<String>, String> {
                 }
                 fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Ids, A::Error> {
                     let mut ids = Vec::new();
-                    while let Some(id) = seq.next_element::<LenientString>()? {
+                    while let Some(id) = seq.next_element::<LenientText>()? {
                         ids.extend(id.0);
                     }
                     Ok(Ids(ids))
@@ -685,7 +500,7 @@ mod tests {
             "2015-04-08 07:06:20",
             " 2015-04-08T07:06:20Z ",
         ] {
-            assert_eq!(parse_time(text), Some(want), "{text}");
+            assert_eq!(parse_timestamp(text), Some(want), "{text}");
         }
         for bad in [
             "",
@@ -694,7 +509,7 @@ mod tests {
             "2015-04-08",
             "2015-04-08T25:00:00Z",
         ] {
-            assert_eq!(parse_time(bad), None, "{bad}");
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
     }
 

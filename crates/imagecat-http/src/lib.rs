@@ -8,10 +8,12 @@
 //! - [`HttpResponse`]: the body, error snippets of at most 2 KiB, and the
 //!   status-to-error mapping;
 //! - [`SecretString`]: credentials that never appear in Debug output;
-//! - [`endpoint`]: parsing and displaying endpoints.
+//! - [`endpoint`]: parsing and displaying endpoints;
+//! - [`lenient`]: serde decoders for fields real servers send in several forms.
 
 mod client;
 pub mod endpoint;
+pub mod lenient;
 mod response;
 mod secret;
 

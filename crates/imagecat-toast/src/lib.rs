@@ -37,7 +37,6 @@
 mod auth;
 mod catalog;
 mod config;
-mod lenient;
 mod wire;
 
 pub use catalog::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastCatalog};

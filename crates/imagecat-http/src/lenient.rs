@@ -1,15 +1,21 @@
-//! Lenient field decoders for what the real server may send in more than one
-//! form (the docs quote every placeholder, and Glance v1 serialises naive
-//! timestamps):
+//! Lenient field decoders, shared by every adapter, for what real servers
+//! send in more than one form (TOAST's docs quote every placeholder, Glance
+//! v1 serialises naive timestamps, DCMGR's Ruby writes `… UTC`):
 //!
 //! - booleans: `true`/`false`, the strings `"true"`/`"false"` (any case),
 //!   `0`/`1` and `"0"`/`"1"`;
 //! - unsigned integers: a JSON integer, an integral float (`20.0`), or a
 //!   string holding one; negative or fractional values are errors;
 //! - timestamps: RFC 3339 with or without a fraction, and with or without a
-//!   zone (no zone means UTC), `T` or a space between date and time;
+//!   zone (no zone means UTC), `T` or a space between date and time, and
+//!   Ruby's ` UTC` or ` +0900` after a space;
 //! - result codes: a number or a string, kept as text;
-//! - property values: strings as they are, anything else as its JSON text.
+//! - property values: strings as they are, anything else as its JSON text;
+//! - text fields that may be any scalar ([`LenientText`]).
+//!
+//! Use the functions with `#[serde(deserialize_with = "…")]`, or the
+//! newtypes ([`LenientBool`], [`LenientU64`], [`LenientText`]) from a
+//! hand-written `Visitor`.
 //!
 //! `null` (and an empty string, for numbers and timestamps) is `None`.
 //! Anything else (an object where a number belongs, `"abc"` as a size) is an
@@ -23,7 +29,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// `Option<bool>` from a bool, `"true"`/`"false"`, `0`/`1` or null.
-pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Option<bool>;
@@ -69,7 +75,7 @@ pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, 
 }
 
 /// `Option<u64>` from an integer, an integral float, a numeric string or null.
-pub(crate) fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Option<u64>;
@@ -117,7 +123,7 @@ pub(crate) fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D:
 }
 
 /// `Option<String>` from a string or null; any other type is an error.
-pub(crate) fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Option<String>;
@@ -141,7 +147,7 @@ pub(crate) fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>
 }
 
 /// A result code (number or string) as trimmed text, or `None` for null.
-pub(crate) fn opt_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub fn opt_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Option<String>;
@@ -177,7 +183,7 @@ pub(crate) fn opt_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>
 
 /// `Option<DateTime<Utc>>` from a timestamp string (see [`parse_timestamp`]),
 /// an empty string or null.
-pub(crate) fn opt_timestamp<'de, D: Deserializer<'de>>(
+pub fn opt_timestamp<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
     struct V;
@@ -206,9 +212,77 @@ pub(crate) fn opt_timestamp<'de, D: Deserializer<'de>>(
     d.deserialize_any(V)
 }
 
+/// `Option<bool>` as [`opt_bool`] reads it, for hand-written visitors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LenientBool(pub Option<bool>);
+
+impl<'de> serde::Deserialize<'de> for LenientBool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        opt_bool(d).map(LenientBool)
+    }
+}
+
+/// `Option<u64>` as [`opt_u64`] reads it, for hand-written visitors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LenientU64(pub Option<u64>);
+
+impl<'de> serde::Deserialize<'de> for LenientU64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        opt_u64(d).map(LenientU64)
+    }
+}
+
+/// `Option<String>` from a string, a number, a boolean or null (see
+/// [`opt_scalar_text`]), for hand-written visitors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LenientText(pub Option<String>);
+
+impl<'de> serde::Deserialize<'de> for LenientText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        opt_scalar_text(d).map(LenientText)
+    }
+}
+
+/// `Option<String>` from a string, a number or a boolean (as text) or null;
+/// arrays and objects are errors.
+pub fn opt_scalar_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string, a number, a boolean or null")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
+}
+
 /// The `properties` object: string values as they are, other values as their
 /// JSON text (`true`, `20`, `{"a":1}`, `null`); a null object is empty.
-pub(crate) fn properties<'de, D: Deserializer<'de>>(
+pub fn properties<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<BTreeMap<String, String>, D::Error> {
     struct V;
@@ -248,9 +322,10 @@ fn property_text(raw: &RawValue) -> Result<String, serde_json::Error> {
     }
 }
 
-/// Parses a timestamp: `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH:MM|±HHMM|±HH]`.
+/// Parses a timestamp:
+/// `YYYY-MM-DD[T ]HH:MM:SS[.fraction][ ][Z|UTC|±HH:MM|±HHMM|±HH]`.
 /// No zone means UTC. More than nine fraction digits are cut to nanoseconds.
-pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     let s = text.trim().as_bytes();
     if s.len() < 19 {
         return None;
@@ -293,8 +368,13 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     // A leap second (60) is folded into the last second of the minute.
     let time = NaiveTime::from_hms_nano_opt(hour, minute, second.min(59), nanos)?;
     let naive = NaiveDateTime::new(date, time);
-    let offset_secs: i32 = match &s[at..] {
-        [] | [b'Z'] | [b'z'] => 0,
+    // Ruby writes the zone after a space: `… UTC`, `… +0900`.
+    let zone = match &s[at..] {
+        [b' ', rest @ ..] if !rest.is_empty() => rest,
+        rest => rest,
+    };
+    let offset_secs: i32 = match zone {
+        [] | [b'Z'] | [b'z'] | [b'U', b'T', b'C'] => 0,
         [sign @ (b'+' | b'-'), rest @ ..] => {
             let (h, m) = match rest {
                 [h1, h2] => (two(*h1, *h2)?, 0),
@@ -415,6 +495,8 @@ mod tests {
                 "2017-05-16T03:17:50.000001Z",
             ),
             ("2017-05-15T22:17:50-05", "2017-05-16T03:17:50Z"),
+            ("2017-05-16 03:17:50 UTC", "2017-05-16T03:17:50Z"),
+            ("2017-05-16 12:17:50 +0900", "2017-05-16T03:17:50Z"),
             (
                 "2017-05-16T03:17:50.1234567891234Z",
                 "2017-05-16T03:17:50.123456789Z",
@@ -429,7 +511,8 @@ mod tests {
             "2017-05-16T25:17:50",
             "2017-05-16T03:17:50.",
             "2017-05-16T03:17:50+9",
-            "2017-05-16T03:17:50 UTC",
+            "2017-05-16T03:17:50  UTC",
+            "2017-05-16T03:17:50 PST",
             "2017/05/16T03:17:50",
             "２０１７-05-16T03:17:50",
         ] {
