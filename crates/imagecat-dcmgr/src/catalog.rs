@@ -170,7 +170,7 @@ fn state_filter(query: &ListQuery) -> Option<&'static str> {
 }
 
 /// Builds the page from a decoded index answering `start`.
-fn page_of(response: &HttpResponse, start: u64) -> Result<Page> {
+pub(crate) fn page_of(response: &HttpResponse, start: u64) -> Result<Page> {
     let index = wire::decode_index(&response.body).map_err(|e| response.invalid(e))?;
     if let Some(echoed) = index.start {
         if echoed != start {

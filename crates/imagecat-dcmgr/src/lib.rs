@@ -41,3 +41,17 @@ pub use config::{
     ACCOUNT_HEADER, DEFAULT_BASE, DEFAULT_PAGE_SIZE, DcmgrBuilder, ENV_ACCOUNT, ENV_ENDPOINT,
     MAX_PAGE_SIZE, validate_account, validate_image_id,
 };
+
+/// Decodes the body of an index answer (either layout) for the page at
+/// `start` exactly as the catalog does, errors included: for fixtures,
+/// fuzzing and benchmarks.
+pub fn decode_index_body(body: &[u8], start: u64) -> imagecat_core::Result<imagecat_core::Page> {
+    catalog::page_of(
+        &imagecat_http::HttpResponse::from_body(
+            imagecat_core::BackendKind::Dcmgr,
+            200,
+            body.to_vec(),
+        ),
+        start,
+    )
+}

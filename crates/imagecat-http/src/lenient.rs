@@ -183,9 +183,7 @@ pub fn opt_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
 
 /// `Option<DateTime<Utc>>` from a timestamp string (see [`parse_timestamp`]),
 /// an empty string or null.
-pub fn opt_timestamp<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<DateTime<Utc>>, D::Error> {
+pub fn opt_timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Option<DateTime<Utc>>;
@@ -282,9 +280,7 @@ pub fn opt_scalar_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>
 
 /// The `properties` object: string values as they are, other values as their
 /// JSON text (`true`, `20`, `{"a":1}`, `null`); a null object is empty.
-pub fn properties<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<String, String>, D::Error> {
+pub fn properties<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = BTreeMap<String, String>;

@@ -28,6 +28,23 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// A response made from a body, as if the server had answered it with
+    /// `status` and a JSON content type (fixtures, fuzzing, benchmarks).
+    pub fn from_body(backend: BackendKind, status: u16, body: impl Into<Bytes>) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            reqwest::header::HeaderValue::from_static("application/json"),
+        );
+        HttpResponse {
+            backend,
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            headers,
+            body: body.into(),
+            attempt: 1,
+        }
+    }
+
     /// The content type, if any.
     pub fn content_type(&self) -> Option<String> {
         self.headers

@@ -17,8 +17,7 @@
 //!   (marker paging, `get` by walking the listing, `delete`);
 //! - `wire`: the envelope, the `resultCode` → error mapping and the image
 //!   and token documents;
-//! - `lenient`: decoders for fields the real server may send in more than
-//!   one form.
+//! - lenient decoding is shared with other adapters: `imagecat_http::lenient`.
 //!
 //! ```no_run
 //! use futures::TryStreamExt;
@@ -44,3 +43,14 @@ pub use config::{
     DEFAULT_ENDPOINT, DEFAULT_RENEW_MARGIN, ENV_APPKEY, ENV_ENDPOINT, ENV_PASSWORD, ENV_TOKEN,
     ENV_USERNAME, ToastBuilder,
 };
+
+/// Decodes the body of a list answer (`{"header":…,"images":[…]}`) into
+/// images exactly as the catalog does for every page, errors included: for
+/// fixtures, fuzzing and benchmarks.
+pub fn decode_list_body(body: &[u8]) -> imagecat_core::Result<Vec<imagecat_core::Image>> {
+    wire::decode_list(&imagecat_http::HttpResponse::from_body(
+        imagecat_core::BackendKind::Toast,
+        200,
+        body.to_vec(),
+    ))
+}
