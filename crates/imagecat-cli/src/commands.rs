@@ -119,7 +119,7 @@ pub(crate) async fn list(
     progress.done();
     if let Some(key) = args.sort {
         match key {
-            SortKey::Created => sorted.sort_by(|a, b| b.image.created_at.cmp(&a.image.created_at)),
+            SortKey::Created => sorted.sort_by_key(|row| std::cmp::Reverse(row.image.created_at)),
             SortKey::Name => sorted.sort_by(|a, b| a.image.name.cmp(&b.image.name)),
         }
         for row in sorted {

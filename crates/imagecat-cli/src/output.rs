@@ -40,7 +40,7 @@ pub(crate) struct ImageWriter<W: Write> {
 /// Where rows go: the output itself, or a CSV writer over it.
 enum Sink<W: Write> {
     Plain(W),
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
 }
 
 impl<W: Write> std::fmt::Debug for ImageWriter<W> {
@@ -82,7 +82,7 @@ impl<W: Write> ImageWriter<W> {
                     header.push("catalog");
                 }
                 csv.write_record(&header).map_err(io::Error::other)?;
-                Sink::Csv(csv)
+                Sink::Csv(Box::new(csv))
             }
             Format::Json => {
                 out.write_all(b"[")?;
