@@ -81,7 +81,7 @@ impl<W: Write> ImageWriter<W> {
                 if with_catalog {
                     header.push("catalog");
                 }
-                csv.write_record(&header).map_err(io::Error::other)?;
+                csv.write_record(&header).map_err(csv_io)?;
                 Sink::Csv(Box::new(csv))
             }
             Format::Json => {
@@ -104,7 +104,7 @@ impl<W: Write> ImageWriter<W> {
         match (&mut self.sink, self.format) {
             (Sink::Csv(csv), _) => csv
                 .write_record(csv_record(&row, self.with_catalog))
-                .map_err(io::Error::other)?,
+                .map_err(csv_io)?,
             (Sink::Plain(out), Format::Json) => {
                 out.write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
                 serde_json::to_writer_pretty(&mut *out, &row)?;
@@ -147,6 +147,15 @@ impl<W: Write> ImageWriter<W> {
     }
 }
 
+/// A CSV error as an I/O error, keeping the kind (a closed pipe stays
+/// `BrokenPipe`, which ends the output quietly).
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
@@ -160,8 +169,8 @@ fn csv_record(row: &Row, with_catalog: bool) -> Vec<String> {
         i.native_status.clone(),
         opt(&i.visibility),
         opt(&i.owner),
-        i.created_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-        i.updated_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        i.created_at.map(rfc3339).unwrap_or_default(),
+        i.updated_at.map(rfc3339).unwrap_or_default(),
         opt(&i.size_bytes),
         opt(&i.min_disk_gb),
         opt(&i.min_ram_mb),
@@ -176,6 +185,11 @@ fn csv_record(row: &Row, with_catalog: bool) -> Vec<String> {
         rec.push(opt(&row.catalog));
     }
     rec
+}
+
+/// RFC 3339 in UTC with `Z`, as in the JSON output.
+fn rfc3339(t: imagecat::chrono::DateTime<imagecat::chrono::Utc>) -> String {
+    t.to_rfc3339_opts(imagecat::chrono::SecondsFormat::AutoSi, true)
 }
 
 /// `1.5 GiB`-style sizes.
@@ -408,9 +422,9 @@ pub(crate) fn write_info(
                 .collect();
             if format == Format::Csv {
                 let mut csv = csv::Writer::from_writer(out);
-                csv.write_record(&header).map_err(io::Error::other)?;
+                csv.write_record(&header).map_err(csv_io)?;
                 for row in cells {
-                    csv.write_record(&row).map_err(io::Error::other)?;
+                    csv.write_record(&row).map_err(csv_io)?;
                 }
                 csv.flush()
             } else {
