@@ -20,4 +20,7 @@ pub mod toast;
 #[cfg(feature = "dcmgr")]
 pub mod dcmgr;
 
+#[cfg(feature = "glance")]
+pub mod glance;
+
 pub use memory_fixture::memory_fixture;
