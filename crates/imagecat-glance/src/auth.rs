@@ -1,0 +1,515 @@
+//! Tokens: a static token, or Keystone password authentication (v2.0 as
+//! NHN Cloud's identity service takes it, or v3), with the image endpoint
+//! taken from the token's service catalog when none is configured.
+//!
+//! Issued tokens are cached and renewed once `expires − margin` has passed,
+//! single flight (see [`crate::token_cache`]); a token the image service
+//! refuses is replaced once.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use imagecat_core::{BackendKind, Error, Result};
+use imagecat_http::reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use imagecat_http::{HttpClient, HttpResponse, Idempotency, SecretString, Url};
+use serde_json::json;
+
+use crate::token_cache::{Renewable, TokenCache};
+use crate::wire::{self, CatalogEndpoint, IssuedToken};
+
+const BACKEND: BackendKind = BackendKind::Glance;
+
+/// A token ready to be sent, with the image endpoint its catalog names.
+pub(crate) struct Token {
+    /// The `X-Auth-Token` value, marked sensitive.
+    header: HeaderValue,
+    /// When to stop using it; `None` for "until refused".
+    renew_at: Option<DateTime<Utc>>,
+    /// The image endpoint from the service catalog (already normalised).
+    pub(crate) endpoint: Option<Url>,
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("id", &"[redacted]")
+            .field("renew_at", &self.renew_at)
+            .field("endpoint", &self.endpoint.as_ref().map(Url::as_str))
+            .finish()
+    }
+}
+
+impl Renewable for Token {
+    fn renew_at(&self) -> Option<DateTime<Utc>> {
+        self.renew_at
+    }
+}
+
+impl Token {
+    /// The header value to send as `X-Auth-Token`.
+    pub(crate) fn header(&self) -> &HeaderValue {
+        &self.header
+    }
+
+    fn from_secret(secret: &SecretString) -> Option<Self> {
+        Some(Token {
+            header: secret.header_value()?,
+            renew_at: None,
+            endpoint: None,
+        })
+    }
+}
+
+/// The Keystone v2.0 tenant a token is scoped to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum V2Scope {
+    /// `tenantId` (what NHN Cloud documents).
+    TenantId(String),
+    /// `tenantName`.
+    TenantName(String),
+}
+
+/// The Keystone v3 project a token is scoped to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum V3Scope {
+    /// A project by name, in a domain (by name).
+    Name {
+        /// The project name.
+        project: String,
+        /// The project's domain name.
+        domain: String,
+    },
+    /// A project by id.
+    Id(String),
+}
+
+/// Keystone password authentication.
+#[derive(Clone)]
+pub(crate) enum Identity {
+    /// `POST {auth_url}/tokens` (v2.0).
+    V2 {
+        tokens_url: Url,
+        scope: V2Scope,
+        username: String,
+        password: SecretString,
+    },
+    /// `POST {auth_url}/auth/tokens` (v3).
+    V3 {
+        tokens_url: Url,
+        username: String,
+        user_domain: String,
+        scope: V3Scope,
+        password: SecretString,
+    },
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Identity::V2 {
+                tokens_url,
+                scope,
+                username,
+                ..
+            } => f
+                .debug_struct("KeystoneV2")
+                .field("tokens_url", &tokens_url.as_str())
+                .field("scope", scope)
+                .field("username", username)
+                .field("password", &"[redacted]")
+                .finish(),
+            Identity::V3 {
+                tokens_url,
+                username,
+                user_domain,
+                scope,
+                ..
+            } => f
+                .debug_struct("KeystoneV3")
+                .field("tokens_url", &tokens_url.as_str())
+                .field("username", username)
+                .field("user_domain", user_domain)
+                .field("scope", scope)
+                .field("password", &"[redacted]")
+                .finish(),
+        }
+    }
+}
+
+impl Identity {
+    fn tokens_url(&self) -> &Url {
+        match self {
+            Identity::V2 { tokens_url, .. } | Identity::V3 { tokens_url, .. } => tokens_url,
+        }
+    }
+
+    fn request_body(&self) -> serde_json::Value {
+        match self {
+            Identity::V2 {
+                scope,
+                username,
+                password,
+                ..
+            } => {
+                let credentials = json!({
+                    "username": username,
+                    "password": password.expose_secret(),
+                });
+                match scope {
+                    V2Scope::TenantId(id) => {
+                        json!({"auth": {"tenantId": id, "passwordCredentials": credentials}})
+                    }
+                    V2Scope::TenantName(name) => {
+                        json!({"auth": {"tenantName": name, "passwordCredentials": credentials}})
+                    }
+                }
+            }
+            Identity::V3 {
+                username,
+                user_domain,
+                scope,
+                password,
+                ..
+            } => {
+                let project = match scope {
+                    V3Scope::Name { project, domain } => {
+                        json!({"name": project, "domain": {"name": domain}})
+                    }
+                    V3Scope::Id(id) => json!({"id": id}),
+                };
+                json!({"auth": {
+                    "identity": {
+                        "methods": ["password"],
+                        "password": {"user": {
+                            "name": username,
+                            "domain": {"name": user_domain},
+                            "password": password.expose_secret(),
+                        }},
+                    },
+                    "scope": {"project": project},
+                }})
+            }
+        }
+    }
+}
+
+/// Where tokens come from, and the cached one.
+pub(crate) struct Auth {
+    identity: Option<Identity>,
+    has_static: bool,
+    region: Option<String>,
+    margin: Duration,
+    cache: TokenCache<Token>,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth")
+            .field("static_token", &self.has_static.then_some("[redacted]"))
+            .field("identity", &self.identity)
+            .field("region", &self.region)
+            .field("renew_margin", &self.margin)
+            .finish()
+    }
+}
+
+impl Auth {
+    /// A source with an optional static token (used until refused) and an
+    /// optional Keystone identity (used to obtain and renew tokens).
+    pub(crate) fn new(
+        static_token: Option<&SecretString>,
+        identity: Option<Identity>,
+        region: Option<String>,
+        margin: Duration,
+    ) -> Result<Self> {
+        let initial = match static_token {
+            Some(secret) => Some(Token::from_secret(secret).ok_or_else(|| {
+                Error::config(
+                    Some(BACKEND),
+                    "the token holds characters that cannot be sent in an HTTP header",
+                )
+            })?),
+            None => None,
+        };
+        if initial.is_none() && identity.is_none() {
+            return Err(Error::config(
+                Some(BACKEND),
+                "no credentials: set a token (OS_TOKEN) or Keystone credentials (OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, a project)",
+            ));
+        }
+        Ok(Auth {
+            has_static: initial.is_some(),
+            identity,
+            region,
+            margin,
+            cache: TokenCache::new(initial),
+        })
+    }
+
+    /// Whether a refused token can be replaced.
+    pub(crate) fn can_renew(&self) -> bool {
+        self.identity.is_some()
+    }
+
+    /// The Keystone URL tokens come from, if any.
+    pub(crate) fn identity_url(&self) -> Option<&Url> {
+        self.identity.as_ref().map(Identity::tokens_url)
+    }
+
+    /// The image endpoint named by the token held now, if any.
+    pub(crate) fn catalog_endpoint(&self) -> Option<Url> {
+        self.cache.peek().and_then(|t| t.endpoint.clone())
+    }
+
+    /// The token to send (cached while fresh).
+    pub(crate) async fn current(
+        &self,
+        http: &HttpClient,
+        need_endpoint: bool,
+    ) -> Result<Arc<Token>> {
+        self.cache
+            .current(self.can_renew(), || self.fetch(http, need_endpoint))
+            .await
+    }
+
+    /// A replacement for a refused token, or `None` when there is no
+    /// Keystone identity to obtain one.
+    pub(crate) async fn renew(
+        &self,
+        http: &HttpClient,
+        refused: &Arc<Token>,
+        need_endpoint: bool,
+    ) -> Result<Option<Arc<Token>>> {
+        if self.identity.is_none() {
+            return Ok(None);
+        }
+        self.cache
+            .renew(refused, || self.fetch(http, need_endpoint))
+            .await
+            .map(Some)
+    }
+
+    async fn fetch(&self, http: &HttpClient, need_endpoint: bool) -> Result<Token> {
+        let Some(identity) = &self.identity else {
+            return Err(Error::config(
+                Some(BACKEND),
+                "no Keystone credentials to obtain a token",
+            ));
+        };
+        let body = serde_json::to_vec(&identity.request_body()).map_err(|e| {
+            Error::config(
+                Some(BACKEND),
+                format!("cannot encode the token request: {e}"),
+            )
+        })?;
+        tracing::debug!(backend = %BACKEND, identity = ?identity, "requesting a token");
+        let issued = http
+            .send(
+                "obtain a Keystone token",
+                Idempotency::Idempotent,
+                |client| {
+                    client
+                        .post(identity.tokens_url().clone())
+                        .header(CONTENT_TYPE, "application/json")
+                        .header(ACCEPT, "application/json")
+                        .body(body.clone())
+                },
+                |response| {
+                    if !response.status.is_success() {
+                        return Err(token_error(&response));
+                    }
+                    match identity {
+                        Identity::V2 { .. } => wire::decode_v2_token(&response),
+                        Identity::V3 { .. } => wire::decode_v3_token(&response),
+                    }
+                },
+            )
+            .await?;
+        let IssuedToken {
+            id,
+            expires,
+            image_endpoints,
+        } = issued;
+        let endpoint = if need_endpoint {
+            let text = pick_endpoint(&image_endpoints, self.region.as_deref())?;
+            Some(crate::config::image_base(&text)?)
+        } else {
+            None
+        };
+        let renew_at = expires.map(|expires| {
+            let margin = chrono::Duration::from_std(self.margin).unwrap_or(chrono::Duration::MAX);
+            expires
+                .checked_sub_signed(margin)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        });
+        let header =
+            SecretString::new(id)
+                .header_value()
+                .ok_or_else(|| Error::InvalidResponse {
+                    backend: BACKEND,
+                    status: None,
+                    content_type: None,
+                    message:
+                        "the issued token holds characters that cannot be sent in an HTTP header"
+                            .to_owned(),
+                    snippet: String::new(),
+                })?;
+        Ok(Token {
+            header,
+            renew_at,
+            endpoint,
+        })
+    }
+}
+
+/// The error of a refused token request: Keystone's own message, prefixed.
+fn token_error(response: &HttpResponse) -> Error {
+    let e = crate::catalog::error_for(response, None);
+    match e {
+        Error::Unauthenticated {
+            backend,
+            code,
+            message,
+        } => Error::Unauthenticated {
+            backend,
+            code,
+            message: format!("Keystone refused the credentials: {message}"),
+        },
+        other => other,
+    }
+}
+
+/// The image endpoint for `region` among a catalog's public image endpoints:
+/// the one of that region; without a region, the only one. `Config` errors
+/// name what the catalog offers.
+pub(crate) fn pick_endpoint(endpoints: &[CatalogEndpoint], region: Option<&str>) -> Result<String> {
+    let regions = || {
+        let mut names: Vec<&str> = endpoints
+            .iter()
+            .map(|e| e.region.as_deref().unwrap_or("(no region)"))
+            .collect();
+        names.dedup();
+        names.join(", ")
+    };
+    if endpoints.is_empty() {
+        return Err(Error::config(
+            Some(BACKEND),
+            "the token's service catalog has no public endpoint of type \"image\"; set the image endpoint (OS_IMAGE_URL)",
+        ));
+    }
+    match region {
+        Some(region) => endpoints
+            .iter()
+            .find(|e| {
+                e.region
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(region))
+            })
+            .map(|e| e.url.clone())
+            .ok_or_else(|| {
+                Error::config(
+                    Some(BACKEND),
+                    format!(
+                        "the service catalog has no image endpoint in region {region:?} (it has: {})",
+                        regions()
+                    ),
+                )
+            }),
+        None => {
+            let mut urls: Vec<&str> = endpoints.iter().map(|e| e.url.as_str()).collect();
+            urls.sort_unstable();
+            urls.dedup();
+            match urls.as_slice() {
+                [one] => Ok((*one).to_owned()),
+                _ => Err(Error::config(
+                    Some(BACKEND),
+                    format!(
+                        "the service catalog has image endpoints in several regions ({}); choose one (OS_REGION_NAME)",
+                        regions()
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imagecat_core::ErrorKind;
+
+    fn ep(region: &str, url: &str) -> CatalogEndpoint {
+        CatalogEndpoint {
+            region: Some(region.into()),
+            url: url.into(),
+        }
+    }
+
+    #[test]
+    fn endpoints_are_picked_by_region() {
+        let eps = [
+            ep(
+                "KR1",
+                "https://kr1-api-image-infrastructure.nhncloudservice.com",
+            ),
+            ep(
+                "KR2",
+                "https://kr2-api-image-infrastructure.nhncloudservice.com",
+            ),
+        ];
+        assert_eq!(
+            pick_endpoint(&eps, Some("kr2")).unwrap(),
+            "https://kr2-api-image-infrastructure.nhncloudservice.com"
+        );
+        let e = pick_endpoint(&eps, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("KR1, KR2"), "{e}");
+        let e = pick_endpoint(&eps, Some("JP1")).unwrap_err();
+        assert!(e.to_string().contains("JP1"), "{e}");
+        assert_eq!(
+            pick_endpoint(&eps[..1], None).unwrap(),
+            "https://kr1-api-image-infrastructure.nhncloudservice.com"
+        );
+        assert_eq!(
+            pick_endpoint(&[], None).unwrap_err().kind(),
+            ErrorKind::Config
+        );
+    }
+
+    #[test]
+    fn request_bodies_follow_each_keystone_version() {
+        let v2 = Identity::V2 {
+            tokens_url: Url::parse("https://id/v2.0/tokens").unwrap(),
+            scope: V2Scope::TenantId("t-1".into()),
+            username: "me@example.com".into(),
+            password: SecretString::new("s3cret-pw"),
+        };
+        assert_eq!(
+            v2.request_body(),
+            json!({"auth":{"tenantId":"t-1","passwordCredentials":{"username":"me@example.com","password":"s3cret-pw"}}})
+        );
+        let v3 = Identity::V3 {
+            tokens_url: Url::parse("https://id/v3/auth/tokens").unwrap(),
+            username: "me".into(),
+            user_domain: "Default".into(),
+            scope: V3Scope::Name {
+                project: "p".into(),
+                domain: "Default".into(),
+            },
+            password: SecretString::new("s3cret-pw"),
+        };
+        let body = v3.request_body();
+        assert_eq!(body["auth"]["identity"]["methods"], json!(["password"]));
+        assert_eq!(
+            body["auth"]["identity"]["password"]["user"],
+            json!({"name":"me","domain":{"name":"Default"},"password":"s3cret-pw"})
+        );
+        assert_eq!(
+            body["auth"]["scope"],
+            json!({"project":{"name":"p","domain":{"name":"Default"}}})
+        );
+        assert!(!format!("{v2:?} {v3:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,76 @@
+//! OpenStack Image v2 (Glance) backend of imagecat: NHN Cloud's current
+//! Image API (`https://{kr1|kr2|kr3|jp1}-api-image-infrastructure.nhncloudservice.com`)
+//! and every OpenStack cloud.
+//!
+//! The API: `GET {base}/v2/images?limit={n}&marker={id}` (paged by the
+//! `next` link), `GET {base}/v2/images/{id}` and
+//! `DELETE {base}/v2/images/{id}` with the header `X-Auth-Token`. Tokens
+//! are static or come from Keystone v2.0 (`tenantId` +
+//! `passwordCredentials`, as NHN Cloud's identity service takes them) or v3
+//! (user, project and domains); the image endpoint may come from the
+//! token's service catalog.
+//!
+//! The crate is laid out as the request flows:
+//!
+//! - `config`: [`GlanceBuilder`] (endpoint, credentials, region, options,
+//!   the `OS_*` environment);
+//! - `auth`: the token source (static, Keystone v2.0 or v3, the service
+//!   catalog's image endpoint) over `token_cache` (cached, renewed before
+//!   expiry, single flight, re-obtained once when refused);
+//! - `catalog`: [`GlanceCatalog`], the [`imagecat_core::ImageCatalog`]
+//!   (marker paging by `next` links, server-side filters, error mapping);
+//! - `wire`: image, page, error and token documents.
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use imagecat_core::{ImageCatalog, ListQuery};
+//! use imagecat_glance::GlanceCatalog;
+//!
+//! # async fn run() -> imagecat_core::Result<()> {
+//! // OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_REGION_NAME, …
+//! let catalog = GlanceCatalog::builder_from_env().build()?;
+//! let images: Vec<_> = catalog.list(ListQuery::new()).try_collect().await?;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod catalog;
+mod config;
+mod token_cache;
+mod wire;
+
+pub use catalog::{DEFAULT_PAGE_SIZE, GlanceCatalog, MAX_PAGE_SIZE};
+pub use config::{
+    DEFAULT_DOMAIN, DEFAULT_RENEW_MARGIN, ENV_ENDPOINT, ENV_OS_IMAGE_URL, GlanceBuilder,
+};
+
+/// NHN Cloud's public Image API v2 endpoints, by region (the `image`
+/// entries of its Keystone service catalog).
+pub const NHN_ENDPOINTS: [(&str, &str); 4] = [
+    (
+        "KR1",
+        "https://kr1-api-image-infrastructure.nhncloudservice.com",
+    ),
+    (
+        "KR2",
+        "https://kr2-api-image-infrastructure.nhncloudservice.com",
+    ),
+    (
+        "KR3",
+        "https://kr3-api-image-infrastructure.nhncloudservice.com",
+    ),
+    (
+        "JP1",
+        "https://jp1-api-image-infrastructure.nhncloudservice.com",
+    ),
+];
+
+/// NHN Cloud's Keystone v2.0 identity endpoint (one for every region).
+pub const NHN_IDENTITY_URL: &str = "https://api-identity-infrastructure.nhncloudservice.com/v2.0";
+
+impl GlanceCatalog {
+    /// [`GlanceBuilder::from_env`]: the OpenStack environment convention.
+    pub fn builder_from_env() -> GlanceBuilder {
+        GlanceBuilder::from_env()
+    }
+}

@@ -1,0 +1,137 @@
+//! A cache of one token, renewed proactively and single flight.
+//!
+//! Backend-agnostic on purpose (the TOAST adapter has the same logic in its
+//! `auth` module): it knows nothing of Keystone, only that a token has a
+//! time after which it should be replaced, and that fetching one is an
+//! async operation that at most one task runs at a time.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use imagecat_core::Result;
+
+/// A token that knows when it should be replaced.
+pub(crate) trait Renewable {
+    /// When to stop using it; `None` for "until the server refuses it".
+    fn renew_at(&self) -> Option<DateTime<Utc>>;
+
+    /// Whether it can still be used at `now`.
+    fn fresh(&self, now: DateTime<Utc>) -> bool {
+        self.renew_at().is_none_or(|at| now < at)
+    }
+}
+
+/// The cached token, and the lock held while one is fetched.
+pub(crate) struct TokenCache<T> {
+    cached: Mutex<Option<Arc<T>>>,
+    fetching: tokio::sync::Mutex<()>,
+}
+
+impl<T: Renewable> TokenCache<T> {
+    /// A cache holding `initial` (a static token), or nothing.
+    pub(crate) fn new(initial: Option<T>) -> Self {
+        TokenCache {
+            cached: Mutex::new(initial.map(Arc::new)),
+            fetching: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The token held now, fresh or not.
+    pub(crate) fn peek(&self) -> Option<Arc<T>> {
+        self.cached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn store(&self, token: Arc<T>) {
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(token);
+    }
+
+    /// The token to send: the cached one while fresh (or when it cannot be
+    /// renewed), otherwise one fetched by `fetch`, once however many tasks
+    /// ask at the same moment.
+    pub(crate) async fn current<F, Fut>(&self, can_fetch: bool, fetch: F) -> Result<Arc<T>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let seen = self.peek();
+        if let Some(token) = &seen {
+            if token.fresh(Utc::now()) || !can_fetch {
+                return Ok(Arc::clone(token));
+            }
+        }
+        let _flight = self.fetching.lock().await;
+        if let Some(token) = self.peek() {
+            let replaced = seen.as_ref().is_none_or(|s| !Arc::ptr_eq(s, &token));
+            // Another task fetched while this one waited: use its token even
+            // if it is already within the margin (no second fetch).
+            if replaced || token.fresh(Utc::now()) || !can_fetch {
+                return Ok(token);
+            }
+        }
+        let token = Arc::new(fetch().await?);
+        self.store(Arc::clone(&token));
+        Ok(token)
+    }
+
+    /// A replacement for `refused`: fetched by `fetch`, unless another task
+    /// already replaced the same refused token (then that one is returned).
+    pub(crate) async fn renew<F, Fut>(&self, refused: &Arc<T>, fetch: F) -> Result<Arc<T>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let _flight = self.fetching.lock().await;
+        if let Some(token) = self.peek() {
+            if !Arc::ptr_eq(&token, refused) {
+                return Ok(token);
+            }
+        }
+        let token = Arc::new(fetch().await?);
+        self.store(Arc::clone(&token));
+        Ok(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    struct T(Option<DateTime<Utc>>, u32);
+
+    impl Renewable for T {
+        fn renew_at(&self) -> Option<DateTime<Utc>> {
+            self.0
+        }
+    }
+
+    #[tokio::test]
+    async fn fresh_tokens_are_reused_stale_ones_refetched_once() {
+        let fetches = AtomicU32::new(0);
+        let fetch = || async {
+            let n = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(T(Some(Utc::now() + chrono::Duration::hours(1)), n))
+        };
+        let cache = TokenCache::new(None);
+        let a = cache.current(true, fetch).await.unwrap();
+        let b = cache.current(true, fetch).await.unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // A stale token (renew time passed) is replaced.
+        let stale = TokenCache::new(Some(T(Some(Utc::now() - chrono::Duration::seconds(1)), 0)));
+        let c = stale.current(true, fetch).await.unwrap();
+        assert_eq!(c.1, 2);
+        // Without a way to fetch, the stale token is still used.
+        let stale = TokenCache::new(Some(T(Some(Utc::now() - chrono::Duration::seconds(1)), 0)));
+        assert_eq!(stale.current(false, fetch).await.unwrap().1, 0);
+        // Two renewals of the same refused token fetch once.
+        let r1 = cache.renew(&a, fetch).await.unwrap();
+        let r2 = cache.renew(&a, fetch).await.unwrap();
+        assert!(Arc::ptr_eq(&r1, &r2));
+        assert_eq!(fetches.load(Ordering::SeqCst), 3);
+    }
+}
