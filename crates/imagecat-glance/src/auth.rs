@@ -3,7 +3,7 @@
 //! taken from the token's service catalog when none is configured.
 //!
 //! Issued tokens are cached and renewed once `expires − margin` has passed,
-//! single flight (see [`crate::token_cache`]); a token the image service
+//! single flight (see [`imagecat_http::TokenCache`]); a token the image service
 //! refuses is replaced once.
 
 use std::fmt;
@@ -16,8 +16,8 @@ use imagecat_http::reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, SecretString, Url};
 use serde_json::json;
 
-use crate::token_cache::{Renewable, TokenCache};
 use crate::wire::{self, CatalogEndpoint, IssuedToken};
+use imagecat_http::{Renewable, TokenCache};
 
 const BACKEND: BackendKind = BackendKind::Glance;
 

@@ -15,7 +15,7 @@
 //! - `config`: [`GlanceBuilder`] (endpoint, credentials, region, options,
 //!   the `OS_*` environment);
 //! - `auth`: the token source (static, Keystone v2.0 or v3, the service
-//!   catalog's image endpoint) over `token_cache` (cached, renewed before
+//!   catalog's image endpoint) over `imagecat_http::TokenCache` (cached, renewed before
 //!   expiry, single flight, re-obtained once when refused);
 //! - `catalog`: [`GlanceCatalog`], the [`imagecat_core::ImageCatalog`]
 //!   (marker paging by `next` links, server-side filters, error mapping);
@@ -36,7 +36,6 @@
 mod auth;
 mod catalog;
 mod config;
-mod token_cache;
 mod wire;
 
 pub use catalog::{DEFAULT_PAGE_SIZE, GlanceCatalog, MAX_PAGE_SIZE};

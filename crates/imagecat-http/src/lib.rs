@@ -8,6 +8,7 @@
 //! - [`HttpResponse`]: the body, error snippets of at most 2 KiB, and the
 //!   status-to-error mapping;
 //! - [`SecretString`]: credentials that never appear in Debug output;
+//! - [`TokenCache`]: a token renewed before it expires, single flight;
 //! - [`endpoint`]: parsing and displaying endpoints;
 //! - [`lenient`]: serde decoders for fields real servers send in several forms.
 
@@ -16,10 +17,12 @@ pub mod endpoint;
 pub mod lenient;
 mod response;
 mod secret;
+mod token_cache;
 
 pub use client::{HttpClient, HttpOptions, Idempotency, RetryPolicy};
 pub use response::{HttpResponse, SNIPPET_LIMIT, parse_retry_after, snippet};
 pub use secret::SecretString;
+pub use token_cache::{Renewable, TokenCache};
 
 pub use reqwest;
 pub use url::Url;

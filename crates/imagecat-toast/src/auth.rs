@@ -9,13 +9,13 @@
 //! password cannot be renewed.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use imagecat_core::{BackendKind, Error, Result};
 use imagecat_http::reqwest::header::{CONTENT_TYPE, HeaderValue};
-use imagecat_http::{HttpClient, Idempotency, SecretString, Url};
+use imagecat_http::{HttpClient, Idempotency, Renewable, SecretString, TokenCache, Url};
 use serde::Serialize;
 
 use crate::wire;
@@ -45,15 +45,17 @@ impl Token {
         &self.header
     }
 
-    fn fresh(&self, now: DateTime<Utc>) -> bool {
-        self.renew_at.is_none_or(|at| now < at)
-    }
-
     fn from_secret(secret: &SecretString, renew_at: Option<DateTime<Utc>>) -> Option<Self> {
         Some(Token {
             header: secret.header_value()?,
             renew_at,
         })
+    }
+}
+
+impl Renewable for Token {
+    fn renew_at(&self) -> Option<DateTime<Utc>> {
+        self.renew_at
     }
 }
 
@@ -90,9 +92,7 @@ pub(crate) struct TokenSource {
     has_static: bool,
     tokens_url: Url,
     margin: Duration,
-    cached: Mutex<Option<Arc<Token>>>,
-    /// Held while a token is being fetched (single flight).
-    fetching: tokio::sync::Mutex<()>,
+    cache: TokenCache<Token>,
 }
 
 impl fmt::Debug for TokenSource {
@@ -116,14 +116,12 @@ impl TokenSource {
         margin: Duration,
     ) -> Result<Self> {
         let initial = match static_token {
-            Some(secret) => Some(Arc::new(Token::from_secret(secret, None).ok_or_else(
-                || {
-                    Error::config(
-                        Some(BACKEND),
-                        "the token holds characters that cannot be sent in an HTTP header",
-                    )
-                },
-            )?)),
+            Some(secret) => Some(Token::from_secret(secret, None).ok_or_else(|| {
+                Error::config(
+                    Some(BACKEND),
+                    "the token holds characters that cannot be sent in an HTTP header",
+                )
+            })?),
             None => None,
         };
         if initial.is_none() && grant.is_none() {
@@ -137,8 +135,7 @@ impl TokenSource {
             grant,
             tokens_url,
             margin,
-            cached: Mutex::new(initial),
-            fetching: tokio::sync::Mutex::new(()),
+            cache: TokenCache::new(initial),
         })
     }
 
@@ -147,38 +144,12 @@ impl TokenSource {
         self.grant.is_some()
     }
 
-    fn cached(&self) -> Option<Arc<Token>> {
-        self.cached
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    fn store(&self, token: Arc<Token>) {
-        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(token);
-    }
-
     /// The token to send: the cached one while fresh, otherwise a new one
     /// (fetched once however many tasks ask at the same moment).
     pub(crate) async fn current(&self, http: &HttpClient) -> Result<Arc<Token>> {
-        let seen = self.cached();
-        if let Some(token) = &seen {
-            if token.fresh(Utc::now()) || self.grant.is_none() {
-                return Ok(Arc::clone(token));
-            }
-        }
-        let _flight = self.fetching.lock().await;
-        if let Some(token) = self.cached() {
-            let replaced = seen.as_ref().is_none_or(|s| !Arc::ptr_eq(s, &token));
-            // Another task fetched while this one waited: use its token even
-            // if it is already within the margin (no second fetch).
-            if replaced || token.fresh(Utc::now()) {
-                return Ok(token);
-            }
-        }
-        let token = self.fetch(http).await?;
-        self.store(Arc::clone(&token));
-        Ok(token)
+        self.cache
+            .current(self.can_renew(), || self.fetch(http))
+            .await
     }
 
     /// A replacement for a token the server refused, or `None` when there is
@@ -189,21 +160,16 @@ impl TokenSource {
         http: &HttpClient,
         refused: &Arc<Token>,
     ) -> Result<Option<Arc<Token>>> {
-        if self.grant.is_none() {
+        if !self.can_renew() {
             return Ok(None);
         }
-        let _flight = self.fetching.lock().await;
-        if let Some(token) = self.cached() {
-            if !Arc::ptr_eq(&token, refused) {
-                return Ok(Some(token));
-            }
-        }
-        let token = self.fetch(http).await?;
-        self.store(Arc::clone(&token));
-        Ok(Some(token))
+        self.cache
+            .renew(refused, || self.fetch(http))
+            .await
+            .map(Some)
     }
 
-    async fn fetch(&self, http: &HttpClient) -> Result<Arc<Token>> {
+    async fn fetch(&self, http: &HttpClient) -> Result<Token> {
         let Some(grant) = &self.grant else {
             return Err(Error::config(
                 Some(BACKEND),
@@ -267,6 +233,6 @@ impl TokenSource {
                     snippet: String::new(),
                 }
             })?;
-        Ok(Arc::new(token))
+        Ok(token)
     }
 }

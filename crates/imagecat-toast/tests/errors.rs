@@ -368,8 +368,9 @@ async fn a_marker_is_sent_only_as_the_marker_query_value() {
         )
         .await
         .unwrap_err();
-    // The emulator answers an unknown marker as Glance does (400, relayed as 30400).
-    assert_eq!(e.kind(), ErrorKind::Api);
+    // The emulator answers an unknown marker as Glance does (400, relayed as
+    // 30400): a stale marker, which the engine would resume from.
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
     assert!(e.to_string().contains("[30400]"), "{e}");
     let requests = emu.server().requests();
     assert_eq!(

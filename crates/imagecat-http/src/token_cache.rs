@@ -1,9 +1,9 @@
 //! A cache of one token, renewed proactively and single flight.
 //!
-//! Backend-agnostic on purpose (the TOAST adapter has the same logic in its
-//! `auth` module): it knows nothing of Keystone, only that a token has a
-//! time after which it should be replaced, and that fetching one is an
-//! async operation that at most one task runs at a time.
+//! Shared by every adapter that exchanges credentials for tokens (TOAST's
+//! token API, Keystone for Glance): it knows nothing of either, only that a
+//! token has a time after which it should be replaced, and that fetching one
+//! is an async operation that at most one task runs at a time.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use imagecat_core::Result;
 
 /// A token that knows when it should be replaced.
-pub(crate) trait Renewable {
+pub trait Renewable {
     /// When to stop using it; `None` for "until the server refuses it".
     fn renew_at(&self) -> Option<DateTime<Utc>>;
 
@@ -23,14 +23,27 @@ pub(crate) trait Renewable {
 }
 
 /// The cached token, and the lock held while one is fetched.
-pub(crate) struct TokenCache<T> {
+pub struct TokenCache<T> {
     cached: Mutex<Option<Arc<T>>>,
     fetching: tokio::sync::Mutex<()>,
 }
 
+impl<T> std::fmt::Debug for TokenCache<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = self
+            .cached
+            .lock()
+            .map(|c| c.is_some())
+            .unwrap_or_else(|e| e.into_inner().is_some());
+        f.debug_struct("TokenCache")
+            .field("token", &held.then_some("[redacted]"))
+            .finish()
+    }
+}
+
 impl<T: Renewable> TokenCache<T> {
     /// A cache holding `initial` (a static token), or nothing.
-    pub(crate) fn new(initial: Option<T>) -> Self {
+    pub fn new(initial: Option<T>) -> Self {
         TokenCache {
             cached: Mutex::new(initial.map(Arc::new)),
             fetching: tokio::sync::Mutex::new(()),
@@ -38,7 +51,7 @@ impl<T: Renewable> TokenCache<T> {
     }
 
     /// The token held now, fresh or not.
-    pub(crate) fn peek(&self) -> Option<Arc<T>> {
+    pub fn peek(&self) -> Option<Arc<T>> {
         self.cached
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -52,7 +65,7 @@ impl<T: Renewable> TokenCache<T> {
     /// The token to send: the cached one while fresh (or when it cannot be
     /// renewed), otherwise one fetched by `fetch`, once however many tasks
     /// ask at the same moment.
-    pub(crate) async fn current<F, Fut>(&self, can_fetch: bool, fetch: F) -> Result<Arc<T>>
+    pub async fn current<F, Fut>(&self, can_fetch: bool, fetch: F) -> Result<Arc<T>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
@@ -79,7 +92,7 @@ impl<T: Renewable> TokenCache<T> {
 
     /// A replacement for `refused`: fetched by `fetch`, unless another task
     /// already replaced the same refused token (then that one is returned).
-    pub(crate) async fn renew<F, Fut>(&self, refused: &Arc<T>, fetch: F) -> Result<Arc<T>>
+    pub async fn renew<F, Fut>(&self, refused: &Arc<T>, fetch: F) -> Result<Arc<T>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
