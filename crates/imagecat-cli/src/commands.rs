@@ -127,6 +127,9 @@ pub(crate) async fn list(
         }
     }
     writer.finish()?;
+    if seen == 0 && failures.is_empty() && format == Format::Table {
+        eprintln!("no images match");
+    }
     finish_fan_out(catalogs.len(), failures)
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
 use imagecat_testkit::faults::{FaultKind, FaultPlan};
+use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
 use imagecat_testkit::server::ServeOptions;
 use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
 
@@ -20,6 +21,8 @@ pub(crate) enum Backend {
     Toast,
     /// Wakame-vdc DCMGR images API.
     Dcmgr,
+    /// OpenStack Image v2 (Glance).
+    Glance,
 }
 
 /// TOAST marker semantics.
@@ -153,6 +156,19 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
             announce(&emulator.catalog_url(Some(&args.account)))?;
             eprintln!(
                 "DCMGR emulator with {} images (no credentials needed)",
+                args.images
+            );
+            Box::new(emulator)
+        }
+        Backend::Glance => {
+            let config = GlanceEmulatorConfig::default().images(args.images as u64);
+            let token = config.token.clone().unwrap_or_default();
+            let emulator = GlanceEmulator::start(config, serve)
+                .await
+                .map_err(bind_error)?;
+            announce(&emulator.catalog_url())?;
+            eprintln!(
+                "Glance emulator with {} images; credentials: OS_TOKEN={token}",
                 args.images
             );
             Box::new(emulator)

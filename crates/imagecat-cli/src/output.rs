@@ -213,6 +213,9 @@ fn dash(s: String) -> String {
 }
 
 fn write_table(out: &mut impl Write, rows: &[Row], with_catalog: bool) -> io::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let mut header = vec![
         "ID",
         "NAME",

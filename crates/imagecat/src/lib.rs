@@ -18,3 +18,7 @@ pub use imagecat_toast as toast;
 /// The Wakame-vdc DCMGR backend (feature `dcmgr`).
 #[cfg(feature = "dcmgr")]
 pub use imagecat_dcmgr as dcmgr;
+
+/// The OpenStack Image v2 (Glance) backend (feature `glance`).
+#[cfg(feature = "glance")]
+pub use imagecat_glance as glance;

@@ -8,10 +8,20 @@ use imagecat_http::{HttpOptions, SecretString};
 use url::Url;
 
 /// The schemes `open` knows, whether or not their backend is compiled in.
-pub const KNOWN_SCHEMES: [&str; 5] = ["toast", "toast+http", "dcmgr", "dcmgr+http", "memory"];
+pub const KNOWN_SCHEMES: [&str; 7] = [
+    "toast",
+    "toast+http",
+    "dcmgr",
+    "dcmgr+http",
+    "glance",
+    "glance+http",
+    "memory",
+];
 
 /// Credentials for a catalog, given by the config file or the caller
-/// (never by the URL).
+/// (never by the URL). TOAST takes a token or a user name and API password;
+/// Glance takes a token (Keystone password auth comes from the `OS_*`
+/// environment); DCMGR needs none.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Credentials {
@@ -88,6 +98,8 @@ impl OpenOptions {
 ///
 /// - `toast://HOST[:PORT][/BASE]?appkey=KEY` (HTTPS), `toast+http://…` (plain HTTP);
 /// - `dcmgr://HOST[:PORT][/BASE][?account=a-…]` (HTTPS), `dcmgr+http://…`;
+/// - `glance://HOST[:PORT][/BASE][?region=R]` (HTTPS), `glance+http://…`
+///   (the image endpoint; credentials from `OS_*` or the config file);
 /// - `memory:` or `memory:?images=N`, an in-memory catalog of sample images.
 ///
 /// An unknown scheme or query key is a `Config` error listing the valid
@@ -116,6 +128,7 @@ pub fn open_with(spec: &str, options: &OpenOptions) -> Result<DynImageCatalog> {
         "memory" => open_memory(&url),
         "toast" | "toast+http" => open_toast(&url, options),
         "dcmgr" | "dcmgr+http" => open_dcmgr(&url, options),
+        "glance" | "glance+http" => open_glance(&url, options),
         other => Err(Error::config(
             None,
             format!(
@@ -159,7 +172,10 @@ fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
 }
 
 /// The adapter endpoint (`https://host:port/base`) of a catalog URL.
-#[cfg_attr(not(any(feature = "toast", feature = "dcmgr")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "toast", feature = "dcmgr", feature = "glance")),
+    allow(dead_code)
+)]
 fn http_endpoint(url: &Url, backend: BackendKind) -> Result<String> {
     let plain = url.scheme().ends_with("+http");
     let host = url
@@ -257,6 +273,36 @@ fn open_dcmgr(_url: &Url, _options: &OpenOptions) -> Result<DynImageCatalog> {
     })
 }
 
+#[cfg(feature = "glance")]
+fn open_glance(url: &Url, options: &OpenOptions) -> Result<DynImageCatalog> {
+    let backend = BackendKind::Glance;
+    let params = query_params(url, Some(backend), &["region"])?;
+    let mut builder =
+        imagecat_glance::GlanceBuilder::from_env().endpoint(http_endpoint(url, backend)?);
+    if let Some(region) = param(&params, "region") {
+        builder = builder.region(region);
+    }
+    if let Some(token) = &options.credentials.token {
+        builder = builder.token(token.clone());
+    }
+    if let Some(http) = &options.http {
+        builder = builder.http_options(http.clone());
+    }
+    if let Some(paging) = options.paging {
+        builder = builder.paging_options(paging);
+    }
+    Ok(Arc::new(builder.build()?))
+}
+
+#[cfg(not(feature = "glance"))]
+fn open_glance(_url: &Url, _options: &OpenOptions) -> Result<DynImageCatalog> {
+    Err(Error::NotSupported {
+        backend: Some(BackendKind::Glance),
+        message: "the glance backend is not compiled in; enable the `glance` feature of imagecat"
+            .into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +339,14 @@ mod tests {
         let e = open("dcmgr://h").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotSupported);
         assert!(e.to_string().contains("`dcmgr` feature"), "{e}");
+    }
+
+    #[cfg(not(feature = "glance"))]
+    #[test]
+    fn glance_without_its_feature_is_not_supported() {
+        let e = open("glance://h").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotSupported);
+        assert!(e.to_string().contains("`glance` feature"), "{e}");
     }
 
     #[test]
