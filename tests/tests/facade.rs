@@ -35,6 +35,32 @@ async fn urls_open_every_backend_behind_one_trait() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn glance_urls_open_the_openstack_backend() {
+    use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
+    use imagecat_testkit::server::ServeOptions;
+    let g = GlanceEmulator::start(
+        GlanceEmulatorConfig::default().images(45),
+        ServeOptions::default(),
+    )
+    .await
+    .unwrap();
+    let token = g.config().token.clone().unwrap();
+    let options = OpenOptions::new().credentials(Credentials::token(SecretString::new(token)));
+    let catalog = imagecat::open_with(&g.catalog_url(), &options).unwrap();
+    assert_eq!(catalog.info().backend, BackendKind::Glance);
+    let ids: Vec<String> = catalog
+        .collect(ListQuery::new().page_size(10))
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id.to_string())
+        .collect();
+    assert_eq!(ids, g.listed_ids());
+    let e = imagecat::open(&format!("{}?regoin=KR1", g.catalog_url())).unwrap_err();
+    assert!(e.to_string().contains("valid keys: region"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fan_out_tags_images_and_reports_the_failing_catalog() {
     let d = dcmgr(25).await;
     let t = toast(10).await;
