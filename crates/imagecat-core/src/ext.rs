@@ -113,3 +113,107 @@ pub trait ImageCatalogExt: ImageCatalog {
 }
 
 impl<T: ImageCatalog + ?Sized> ImageCatalogExt for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{InMemoryCatalog, sample_image};
+    use crate::model::{BackendKind, ImageId};
+    use std::time::Duration;
+
+    fn named(id: &str, name: &str, hour: i64) -> Image {
+        let epoch = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        Image::new(id, BackendKind::Memory, ImageStatus::Active, "active")
+            .with_name(name)
+            .with_created_at(epoch + chrono::Duration::hours(hour))
+    }
+
+    #[tokio::test]
+    async fn find_by_name_is_unique_missing_or_ambiguous() {
+        let cat = InMemoryCatalog::new(vec![
+            named("a", "web-1", 1),
+            named("b", "web-2", 2),
+            named("c", "db-1", 3),
+        ]);
+        assert_eq!(
+            cat.find_by_name("db-1").await.unwrap().id,
+            ImageId::new("c")
+        );
+        let missing = cat.find_by_name("cache").await.unwrap_err();
+        assert_eq!(missing.kind(), ErrorKind::NotFound);
+        match cat.find_by_name("web-*").await.unwrap_err() {
+            Error::Ambiguous {
+                candidates, name, ..
+            } => {
+                assert_eq!(name, "web-*");
+                assert_eq!(candidates, vec![ImageId::new("a"), ImageId::new("b")]);
+            }
+            other => panic!("expected Ambiguous, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn latest_is_the_newest_match_and_images_without_a_date_rank_last() {
+        let mut undated = named("z", "web-9", 0);
+        undated.created_at = None;
+        let cat = InMemoryCatalog::new(vec![
+            named("a", "web-1", 5),
+            undated,
+            named("b", "web-2", 9),
+            named("c", "db-1", 20),
+        ]);
+        let newest = cat.latest(ListQuery::new().name("web-*")).await.unwrap();
+        assert_eq!(newest.id, ImageId::new("b"));
+        let none = cat.latest(ListQuery::new().name("nope")).await.unwrap_err();
+        assert_eq!(none.kind(), ErrorKind::NotFound);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_for_status_polls_until_the_status_or_the_deadline() {
+        let mut saving = sample_image(1);
+        saving.status = ImageStatus::Saving;
+        let cat = InMemoryCatalog::new(vec![saving.clone()]);
+        let writer = cat.clone();
+        // The image turns active after 3 s of (virtual) time.
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let mut active = saving;
+            active.status = ImageStatus::Active;
+            writer.insert(active);
+        });
+        let id = ImageId::new("img-00001");
+        let image = cat
+            .wait_for_status(&id, ImageStatus::Active, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(image.status, ImageStatus::Active);
+
+        let timeout = cat
+            .wait_for_status(&id, ImageStatus::Deleted, Duration::from_secs(20))
+            .await
+            .unwrap_err();
+        assert_eq!(timeout.kind(), ErrorKind::Timeout);
+        assert!(
+            timeout.to_string().contains("did not reach status deleted"),
+            "{timeout}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_for_status_stops_when_the_image_fails() {
+        let mut failed = sample_image(2);
+        failed.status = ImageStatus::Failed;
+        failed.native_status = "killed".into();
+        let cat = InMemoryCatalog::new(vec![failed]);
+        let e = cat
+            .wait_for_status(
+                &ImageId::new("img-00002"),
+                ImageStatus::Active,
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Api);
+        assert!(e.to_string().contains("killed"), "{e}");
+    }
+}
