@@ -14,12 +14,14 @@
 
 mod client;
 pub mod endpoint;
+mod ids;
 pub mod lenient;
 mod response;
 mod secret;
 mod token_cache;
 
 pub use client::{HttpClient, HttpOptions, Idempotency, RetryPolicy};
+pub use ids::canonical_uuid;
 pub use response::{HttpResponse, SNIPPET_LIMIT, parse_retry_after, snippet};
 pub use secret::SecretString;
 pub use token_cache::{Renewable, TokenCache};
