@@ -428,6 +428,24 @@ async fn secrets_never_reach_the_output_even_at_trace_level() {
         assert!(!run.stdout.contains(secret.as_str()), "a secret in stdout");
         assert!(!run.stderr.contains(secret.as_str()), "a secret in stderr");
     }
+
+    // A wrong password: refused, and still never printed.
+    let wrong = "wrong-SECRET-api-password";
+    let run = imagecat(
+        &["-vvv", "-c", &url, "-o", "json", "list"],
+        &[
+            ("IMAGECAT_TOAST_USERNAME", &config.username),
+            ("IMAGECAT_TOAST_PASSWORD", wrong),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("[50401]"), "{}", run.stderr);
+    assert!(run.stderr.contains("TRACE"), "no logs at -vvv");
+    for secret in [wrong, config.password.as_str()] {
+        assert!(!run.stdout.contains(secret), "a secret in stdout");
+        assert!(!run.stderr.contains(secret), "a secret in stderr");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use imagecat_testkit::churn::Churn;
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
 use imagecat_testkit::faults::{FaultKind, FaultPlan};
 use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
@@ -86,9 +87,22 @@ pub(crate) struct EmulateArgs {
     /// How long a `slow` fault waits, in milliseconds.
     #[arg(long, default_value_t = 40_000)]
     slow_ms: u64,
+    /// TOAST, DCMGR: catalog churn; after each list request, create this many
+    /// images (the newest, listed first) and delete as many random existing
+    /// ones (DCMGR: soft deletes).
+    #[arg(long, default_value_t = 0)]
+    churn_per_request: usize,
+    /// Seed of the churn draws (the same seed replays the same changes).
+    #[arg(long, default_value_t = 0)]
+    churn_seed: u64,
 }
 
 impl EmulateArgs {
+    /// The churn, if `--churn-per-request` is above 0.
+    fn churn(&self) -> Option<Churn> {
+        (self.churn_per_request > 0).then(|| Churn::new(self.churn_per_request, self.churn_seed))
+    }
+
     fn serve_options(&self) -> Result<ServeOptions, CliError> {
         let kinds = self
             .faults
@@ -116,6 +130,11 @@ impl EmulateArgs {
 /// Runs the emulator until Ctrl-C.
 pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
     let serve = args.serve_options()?;
+    if args.backend == Backend::Glance && args.churn().is_some() {
+        return Err(CliError::usage(
+            "--churn-per-request is emulated by the toast and dcmgr emulators only",
+        ));
+    }
     let bind_error =
         |e: std::io::Error| CliError::usage(&format!("cannot listen on {}: {e}", args.listen));
     // Keep the emulator alive until Ctrl-C; it stops when dropped.
@@ -128,6 +147,7 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
                     MarkerArg::Inclusive => MarkerMode::Inclusive,
                     MarkerArg::Exclusive => MarkerMode::Exclusive,
                 },
+                churn: args.churn(),
                 ..ToastEmulatorConfig::default()
             };
             let emulator = ToastEmulator::start(config.clone(), serve)
@@ -148,6 +168,7 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
                 },
                 images: args.images,
                 seed: args.seed,
+                churn: args.churn(),
                 ..DcmgrEmulatorConfig::default()
             };
             let emulator = DcmgrEmulator::start(config, serve)

@@ -5,8 +5,9 @@
 //! - nothing is sent before the first poll, and nothing after the stream is
 //!   dropped or `limit` images were yielded;
 //! - it ends with an error, never a loop, on an empty or repeated token, an
-//!   offset that does not advance, a page with no new image, or more pages
-//!   than the ceiling;
+//!   offset that does not advance, a page with no new image (unless its
+//!   total shows an offset listing's catalog changed), or more pages than
+//!   the ceiling;
 //! - an id already yielded by this listing is dropped;
 //! - every [`ListQuery`] filter is applied on the client, whatever the server did;
 //! - when a marker vanished during the listing ([`Error::StaleMarker`]), it
@@ -15,7 +16,12 @@
 //! - for offset paging with a known total, up to `read_ahead` pages are
 //!   fetched concurrently and yielded in order; a page whose `next` does not
 //!   match the plan (a short page, a shrinking catalog) cancels the
-//!   speculative fetches and paging resumes from what the server said.
+//!   speculative fetches and paging resumes from what the server said;
+//! - once a page reports a total other than the page before it (the catalog
+//!   changed during the listing), read-ahead stops for the rest of the
+//!   listing, and a speculative page with the new total is fetched again:
+//!   it may have been served before the page ahead of it, and pages served
+//!   out of order while images are created at the front skip images.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashSet, VecDeque};
@@ -91,6 +97,7 @@ pub fn paginate(
         pending: VecDeque::new(),
         last_page: LastPage::default(),
         resumes: 0,
+        sequential: false,
     };
     futures::stream::unfold(engine, |mut engine| async move {
         engine.next_item().await.map(|item| (item, engine))
@@ -152,6 +159,8 @@ struct Engine {
     pending: VecDeque<Fetch>,
     last_page: LastPage,
     resumes: u32,
+    /// Set once the catalog changed during the listing: no more read-ahead.
+    sequential: bool,
 }
 
 impl Engine {
@@ -170,7 +179,8 @@ impl Engine {
                 Cursor::First => None,
                 Cursor::At(token) => Some(token.clone()),
             };
-            let page = match self.fetch(token.clone()).await {
+            let (fetched, speculative) = self.fetch(token.clone()).await;
+            let page = match fetched {
                 Ok(page) => page,
                 Err(Error::StaleMarker { marker, .. }) if self.resume_before(&marker) => continue,
                 Err(e) => {
@@ -178,6 +188,11 @@ impl Engine {
                     return Some(Err(e));
                 }
             };
+            if self.catalog_changed(&page) && speculative {
+                // Fetched concurrently with the page before it, it may have
+                // been served first: ask again, now after that page.
+                continue;
+            }
             if let Err(e) = self.accept(token, page) {
                 self.finish();
                 return Some(Err(e));
@@ -209,22 +224,38 @@ impl Engine {
         true
     }
 
+    /// Whether `page` reports another total than the page before it; if so,
+    /// read-ahead stops for the rest of the listing.
+    fn catalog_changed(&mut self, page: &Page) -> bool {
+        let changed =
+            matches!((page.total, self.total), (Some(now), Some(before)) if now != before);
+        if changed && !self.sequential {
+            tracing::debug!(backend = %self.backend, before = ?self.total, now = ?page.total, "the catalog changed during the listing; reading on without read-ahead");
+            self.sequential = true;
+            self.pending.clear();
+        }
+        changed
+    }
+
     fn finish(&mut self) {
         self.cursor = Cursor::Done;
         self.pending.clear();
         self.buffer.clear();
     }
 
-    async fn fetch(&mut self, token: Option<PageToken>) -> Result<Page> {
+    /// Fetches the page at `token`: the result, and whether it was fetched
+    /// speculatively (read ahead, concurrently with the page before it).
+    async fn fetch(&mut self, token: Option<PageToken>) -> (Result<Page>, bool) {
         self.pages += 1;
         if self.pages > self.options.max_pages {
-            return Err(Error::paging(
+            let error = Error::paging(
                 self.backend,
                 format!(
                     "listing stopped at the page ceiling of {} pages; raise PagingOptions::max_pages if the catalog is that large",
                     self.options.max_pages
                 ),
-            ));
+            );
+            return (Err(error), false);
         }
         let planned = self
             .pending
@@ -232,7 +263,7 @@ impl Engine {
             .is_some_and(|f| Some(&f.token) == token.as_ref());
         if planned {
             if let Some(mut fetch) = self.pending.pop_front() {
-                return match (&mut fetch.handle).await {
+                let result = match (&mut fetch.handle).await {
                     Ok(result) => result,
                     Err(e) => Err(Error::Transport {
                         backend: self.backend,
@@ -240,11 +271,12 @@ impl Engine {
                         source: None,
                     }),
                 };
+                return (result, true);
             }
         }
         self.pending.clear();
         tracing::debug!(backend = %self.backend, page = self.pages, token = ?token, "fetching page");
-        self.source.list_page(&self.query, token).await
+        (self.source.list_page(&self.query, token).await, false)
     }
 
     /// Checks a page against everything seen so far, buffers its new
@@ -256,6 +288,8 @@ impl Engine {
             total,
         } = page;
         tracing::debug!(backend = %self.backend, images = images.len(), next = ?next, total = ?total, "page received");
+        // The catalog changed since the page before (its total moved).
+        let moved = total.is_some() && self.total.is_some() && total != self.total;
         if total.is_some() {
             self.total = total;
         }
@@ -295,13 +329,22 @@ impl Engine {
                 format!("the server returned {next} twice; stopping instead of looping"),
             ));
         }
+        // A page of images already yielded: a server that ignores the
+        // offset or the marker, unless the catalog changed under an offset
+        // listing (images created at the front push pages already read
+        // down); the offset still advances, so that listing ends at the
+        // total or at the page ceiling.
         if on_page > 0 && fresh == 0 {
-            return Err(Error::paging(
-                self.backend,
-                format!(
-                    "a page of {on_page} images brought no new image; stopping instead of looping"
-                ),
-            ));
+            if moved && matches!(next, PageToken::Offset(_)) {
+                tracing::debug!(backend = %self.backend, "a page brought no new image while the catalog grew; reading on");
+            } else {
+                return Err(Error::paging(
+                    self.backend,
+                    format!(
+                        "a page of {on_page} images brought no new image; stopping instead of looping"
+                    ),
+                ));
+            }
         }
         if let PageToken::Offset(to) = next {
             let from = match token {
@@ -334,7 +377,8 @@ impl Engine {
             self.pending.clear();
             return;
         };
-        if self.options.read_ahead <= 1 {
+        if self.options.read_ahead <= 1 || self.sequential {
+            self.pending.clear();
             return;
         }
         let at = *at;
@@ -411,5 +455,167 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(got, want);
+    }
+
+    /// An offset catalog whose page at offset 2 is served only after the
+    /// page at offset 4, with an image created at the front in between: the
+    /// read-ahead pages are served out of order while the catalog grows.
+    #[derive(Debug)]
+    struct OutOfOrder {
+        ids: std::sync::Mutex<Vec<String>>,
+        page_four_served: tokio::sync::Notify,
+        waited: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl ImageCatalog for OutOfOrder {
+        fn info(&self) -> crate::CatalogInfo {
+            crate::CatalogInfo::new(
+                BackendKind::Memory,
+                "memory:",
+                crate::Capabilities::new(crate::PagingStyle::Offset, 2, 2).reports_total(true),
+            )
+        }
+
+        async fn list_page(&self, _: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+            let start = match token {
+                Some(PageToken::Offset(o)) => o as usize,
+                _ => 0,
+            };
+            if start == 2 && !self.waited.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                self.page_four_served.notified().await;
+            }
+            let mut ids = self.ids.lock().unwrap();
+            let images: Vec<Image> = ids
+                .iter()
+                .skip(start)
+                .take(2)
+                .map(|id| {
+                    Image::new(
+                        id.clone(),
+                        BackendKind::Memory,
+                        crate::ImageStatus::Active,
+                        "active",
+                    )
+                })
+                .collect();
+            let total = ids.len() as u64;
+            let end = (start + images.len()) as u64;
+            if start == 4 {
+                ids.insert(0, "new".to_owned());
+                self.page_four_served.notify_one();
+            }
+            let next = (end < total && !images.is_empty()).then_some(PageToken::Offset(end));
+            Ok(Page::new(images, next).with_total(total))
+        }
+
+        fn list(&self, _: ListQuery) -> ImageStream {
+            unreachable!()
+        }
+
+        async fn get(&self, _: &ImageId) -> Result<Image> {
+            unreachable!()
+        }
+
+        async fn delete(&self, _: &ImageId) -> Result<crate::Deleted> {
+            unreachable!()
+        }
+    }
+
+    #[tokio::test]
+    async fn read_ahead_served_out_of_order_while_the_catalog_grows_skips_nothing() {
+        let ids: Vec<String> = "abcdefgh".chars().map(String::from).collect();
+        let source = Arc::new(OutOfOrder {
+            ids: std::sync::Mutex::new(ids.clone()),
+            page_four_served: tokio::sync::Notify::new(),
+            waited: std::sync::atomic::AtomicBool::new(false),
+        });
+        let got: Vec<String> = paginate(
+            source,
+            ListQuery::new().include_deleted(true),
+            PagingOptions::default().read_ahead(4),
+        )
+        .map_ok(|i| i.id.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+        assert_eq!(got, ids);
+    }
+
+    /// An offset catalog that gains a page of images at the front after its
+    /// first page is served: the second page repeats the first.
+    #[derive(Debug)]
+    struct Growing {
+        ids: std::sync::Mutex<Vec<String>>,
+    }
+
+    #[async_trait::async_trait]
+    impl ImageCatalog for Growing {
+        fn info(&self) -> crate::CatalogInfo {
+            crate::CatalogInfo::new(
+                BackendKind::Memory,
+                "memory:",
+                crate::Capabilities::new(crate::PagingStyle::Offset, 2, 2).reports_total(true),
+            )
+        }
+
+        async fn list_page(&self, _: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+            let start = match token {
+                Some(PageToken::Offset(o)) => o as usize,
+                _ => 0,
+            };
+            let mut ids = self.ids.lock().unwrap();
+            let page: Vec<Image> = ids
+                .iter()
+                .skip(start)
+                .take(2)
+                .map(|id| {
+                    Image::new(
+                        id.clone(),
+                        BackendKind::Memory,
+                        crate::ImageStatus::Active,
+                        "active",
+                    )
+                })
+                .collect();
+            let total = ids.len() as u64;
+            let end = (start + page.len()) as u64;
+            if start == 0 {
+                ids.insert(0, "new1".to_owned());
+                ids.insert(0, "new2".to_owned());
+            }
+            let next = (end < total && !page.is_empty()).then_some(PageToken::Offset(end));
+            Ok(Page::new(page, next).with_total(total))
+        }
+
+        fn list(&self, _: ListQuery) -> ImageStream {
+            unreachable!()
+        }
+
+        async fn get(&self, _: &ImageId) -> Result<Image> {
+            unreachable!()
+        }
+
+        async fn delete(&self, _: &ImageId) -> Result<crate::Deleted> {
+            unreachable!()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_repeated_offset_page_of_a_growing_catalog_is_skipped_not_an_error() {
+        let ids: Vec<String> = "abcdef".chars().map(String::from).collect();
+        let source = Arc::new(Growing {
+            ids: std::sync::Mutex::new(ids.clone()),
+        });
+        let got: Vec<String> = paginate(
+            source,
+            ListQuery::new().include_deleted(true),
+            PagingOptions::default().read_ahead(1),
+        )
+        .map_ok(|i| i.id.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+        assert_eq!(got, ids);
     }
 }

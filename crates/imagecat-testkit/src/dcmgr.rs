@@ -26,6 +26,11 @@
 //!   Ruby's `to_i` (a missing or non-positive limit means no limit);
 //!   another account's image is 403 `"105"` unless it is public (show).
 //!
+//! With [`DcmgrEmulatorConfig::churn`], every index request is followed by
+//! catalog churn: new images of the first account (the newest ids, so
+//! listed first) and soft deletions of random existing images, as DELETE
+//! does; [`DcmgrEmulator::churn_log`] tells what changed.
+//!
 //! The data is derived from the index of each image and the seed, so a
 //! catalog of any size costs nothing until listed: listing computes the
 //! ordered indices of the requested scope once (O(n), then cached) and each
@@ -47,6 +52,7 @@ use chrono::{DateTime, Datelike, Duration as ChronoDuration, Timelike, Utc};
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 
+use crate::churn::{Churn, ChurnLog, ChurnStep, Draws};
 use crate::server::{EmulatorServer, ServeOptions};
 
 /// Which API layout the emulator serves.
@@ -102,6 +108,8 @@ pub struct DcmgrEmulatorConfig {
     /// Legacy layout only: answer `[{"owner_total",…,"results":[…]}]` (what
     /// the 11.12 code emitted) instead of the wiki's bare object with `result`.
     pub legacy_wrapped: bool,
+    /// Images created and soft-deleted after each index request. Default none.
+    pub churn: Option<Churn>,
 }
 
 impl Default for DcmgrEmulatorConfig {
@@ -121,6 +129,7 @@ impl Default for DcmgrEmulatorConfig {
             wrong_total: None,
             max_limit: None,
             legacy_wrapped: false,
+            churn: None,
         }
     }
 }
@@ -167,6 +176,12 @@ impl DcmgrEmulatorConfig {
     /// Makes the server report a wrong total.
     pub fn wrong_total(mut self, total: Option<u64>) -> Self {
         self.wrong_total = total;
+        self
+    }
+
+    /// Sets the churn after each index request.
+    pub fn churn(mut self, churn: Option<Churn>) -> Self {
+        self.churn = churn;
         self
     }
 
@@ -564,6 +579,7 @@ struct Data {
     removed: HashSet<u32>,
     named: HashMap<String, u32>,
     scopes: HashMap<ScopeKey, Arc<Vec<u32>>>,
+    churn: ChurnLog,
 }
 
 struct Inner {
@@ -671,6 +687,54 @@ impl Inner {
         list
     }
 
+    /// One churn step: `inserts` new images of the first account, each the
+    /// newest (first listed), and `deletes` soft deletions of random images
+    /// that exist and are not deleted yet.
+    fn churn(&self, data: &mut Data, churn: Churn) {
+        let step = data.churn.steps.len() as u64;
+        let mut done = ChurnStep::default();
+        let mut draws = Draws::new(churn.seed, step);
+        for _ in 0..churn.inserts {
+            let id = loop {
+                // `wmi-c` and 8 base-36 digits: never a generated id (8 digits).
+                let id = format!("wmi-c{}", base36_8(draws.below(ID_SPACE)));
+                if !data.named.contains_key(&id) {
+                    break id;
+                }
+            };
+            let mut image = EmulatedImage::new(id.clone(), self.config().own_account());
+            image.display_name = format!("churn-{step}");
+            let i = data.slots;
+            data.slots += 1;
+            data.named.insert(id.clone(), i);
+            data.overlay.insert(i, image);
+            self.changed(data, i);
+            done.inserted.push(id);
+        }
+        for _ in 0..churn.deletes {
+            if data.slots == 0 {
+                break;
+            }
+            // Rejection sampling: uniform among the images not deleted yet.
+            for _ in 0..64 {
+                let i = draws.below(u64::from(data.slots)) as u32;
+                if data.removed.contains(&i) {
+                    continue;
+                }
+                let mut image = self.image_at(data, i);
+                if image.state == "deleted" {
+                    continue;
+                }
+                soft_delete(&mut image);
+                done.deleted.push(image.id.clone());
+                data.overlay.insert(i, image);
+                self.changed(data, i);
+                break;
+            }
+        }
+        data.churn.steps.push(done);
+    }
+
     /// Brings the cached scopes up to date after image `i` changed (was
     /// inserted, updated or removed): O(log n) plus a move of the tail per
     /// cached scope, instead of recomputing them.
@@ -734,6 +798,7 @@ impl DcmgrEmulator {
                 removed: HashSet::new(),
                 named,
                 scopes: HashMap::new(),
+                churn: ChurnLog::default(),
             }),
             request_ids: AtomicU64::new(1),
         });
@@ -812,6 +877,11 @@ impl DcmgrEmulator {
         };
         data.overlay.insert(index, image);
         self.inner.changed(&mut data, index);
+    }
+
+    /// What churn changed so far (empty without [`DcmgrEmulatorConfig::churn`]).
+    pub fn churn_log(&self) -> ChurnLog {
+        self.inner.lock().churn.clone()
     }
 
     /// Changes the state word of an image; false when there is no such image.
@@ -1088,7 +1158,13 @@ fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap) -> Resp
     };
     let params = query_params(uri);
     match (method, target) {
-        (&Method::GET, None) => index(inner, &account, &params),
+        (&Method::GET, None) => {
+            let response = index(inner, &account, &params);
+            if let Some(churn) = inner.config().churn {
+                inner.churn(&mut inner.lock(), churn);
+            }
+            response
+        }
         (&Method::GET, Some(id)) => show_or_destroy(inner, &account, &id, false),
         (&Method::DELETE, Some(id)) => show_or_destroy(inner, &account, &id, true),
         _ => route_miss(),

@@ -132,6 +132,8 @@ impl FaultPlan {
 pub(crate) struct FaultState {
     plan: FaultPlan,
     seen: Mutex<HashMap<String, u64>>,
+    /// The faults injected so far, in order.
+    injected: Mutex<Vec<FaultKind>>,
 }
 
 impl FaultState {
@@ -139,7 +141,16 @@ impl FaultState {
         FaultState {
             plan,
             seen: Mutex::new(HashMap::new()),
+            injected: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The faults injected so far, in order.
+    pub(crate) fn injected(&self) -> Vec<FaultKind> {
+        self.injected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The fault for this request, if one is drawn.
@@ -163,6 +174,10 @@ impl FaultState {
         }
         let kind = self.plan.kinds[(draw % self.plan.kinds.len() as u64) as usize];
         tracing::debug!(fault = kind.name(), %line, "injecting fault");
+        self.injected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(kind);
         Some(ActiveFault {
             kind,
             slow_delay: self.plan.slow_delay,

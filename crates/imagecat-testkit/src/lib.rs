@@ -4,11 +4,14 @@
 //! - [`conformance`]: cases over a [`conformance::Fixture`], and `run_all`;
 //! - [`memory_fixture`]: the suite's fixture over [`imagecat_core::InMemoryCatalog`];
 //! - `server`, `faults` (feature `server`): the emulator harness;
-//! - `toast`, `dcmgr` (features of the same names): the emulators.
+//! - `toast`, `dcmgr` (features of the same names): the emulators, and
+//!   `churn`, the catalog churn they can emulate.
 
 pub mod conformance;
 mod memory_fixture;
 
+#[cfg(any(feature = "toast", feature = "dcmgr"))]
+pub mod churn;
 #[cfg(feature = "server")]
 pub mod faults;
 #[cfg(feature = "server")]

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::faults::{FaultPlan, FaultState};
+use crate::faults::{FaultKind, FaultPlan, FaultState};
 
 /// One request as the emulator received it, before any decoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +63,7 @@ struct Shared {
 pub struct EmulatorServer {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<RecordedRequest>>>,
+    faults: Arc<FaultState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -81,10 +82,11 @@ impl EmulatorServer {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let log = Arc::new(Mutex::new(Vec::new()));
+        let faults = Arc::new(FaultState::new(options.faults));
         let shared = Shared {
             log: Arc::clone(&log),
             latency: options.latency,
-            faults: Arc::new(FaultState::new(options.faults)),
+            faults: Arc::clone(&faults),
         };
         let app = router.layer(middleware::from_fn_with_state(shared, record_and_disturb));
         let (tx, rx) = oneshot::channel::<()>();
@@ -99,6 +101,7 @@ impl EmulatorServer {
         Ok(EmulatorServer {
             addr,
             log,
+            faults,
             shutdown: Some(tx),
             task,
         })
@@ -128,6 +131,11 @@ impl EmulatorServer {
     pub fn request_counter(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
         let log = Arc::clone(&self.log);
         move || log.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
+    }
+
+    /// The faults injected so far, in the order they were drawn.
+    pub fn injected_faults(&self) -> Vec<FaultKind> {
+        self.faults.injected()
     }
 
     /// Forgets the requests received so far.

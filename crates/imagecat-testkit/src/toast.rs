@@ -16,7 +16,10 @@
 //!   `limit` (25) and silent clamp (1000); marker paging that excludes the
 //!   marker (Glance) or includes it (the docs), chosen at start;
 //! - timestamps as Glance v1 writes them: no zone, six fraction digits;
-//! - tokens that expire after `token_ttl`, and a static token that does not.
+//! - tokens that expire after `token_ttl`, and a static token that does not;
+//! - optional catalog churn ([`ToastEmulatorConfig::churn`]): after each list
+//!   request, new images (the newest, so listed first) and deletions of
+//!   random existing ones, logged in [`ToastEmulator::churn_log`].
 //!
 //! Data of any size is derived from the index: image `i` (0 is the newest)
 //! has its index encoded in its UUID, so a marker maps back to its position
@@ -45,6 +48,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::churn::{Churn, ChurnLog, ChurnStep, Draws};
 use crate::server::{EmulatorServer, ServeOptions, json_bytes_response};
 
 /// Whether the page after a marker starts with the marker image.
@@ -90,6 +94,8 @@ pub struct ToastEmulatorConfig {
     /// Writes `isPublic`, `protected`, `minDisk`, `minRam` and `size` as
     /// strings, as the docs' response template quotes them.
     pub quoted_scalars: bool,
+    /// Images created and deleted after each list request. Default none.
+    pub churn: Option<Churn>,
 }
 
 impl Default for ToastEmulatorConfig {
@@ -108,6 +114,7 @@ impl Default for ToastEmulatorConfig {
             default_limit: 25,
             max_limit: 1000,
             quoted_scalars: false,
+            churn: None,
         }
     }
 }
@@ -189,6 +196,8 @@ struct Store {
     issued: u64,
     canned_images: VecDeque<Canned>,
     canned_tokens: VecDeque<Canned>,
+    /// What churn changed so far.
+    churn: ChurnLog,
 }
 
 #[derive(Debug)]
@@ -198,6 +207,8 @@ struct Emu {
     state: Mutex<Store>,
     /// Image requests (list, delete) that reached a handler.
     image_requests: AtomicU64,
+    /// List requests refused because their marker image is gone.
+    stale_markers: AtomicU64,
 }
 
 /// The creation time of seeded image 0, in microseconds since the epoch
@@ -861,6 +872,59 @@ impl Emu {
         }
     }
 
+    /// One churn step: `inserts` new images, newer than every other, and
+    /// `deletes` random existing images removed (seeded or inserted alike).
+    fn churn(&self, state: &mut Store, churn: Churn) {
+        let step = state.churn.steps.len() as u64;
+        let mut done = ChurnStep::default();
+        let mut draws = Draws::new(churn.seed, step);
+        for _ in 0..churn.inserts {
+            let newest = state
+                .inserted
+                .first()
+                .map_or(T0_MICROS, |i| micros_of(&i.created_at).max(T0_MICROS));
+            let (hi, lo) = (draws.next_u64(), draws.next_u64());
+            let id = uuid::Builder::from_random_bytes(
+                ((u128::from(hi) << 64) | u128::from(lo)).to_be_bytes(),
+            )
+            .into_uuid()
+            .hyphenated()
+            .to_string();
+            let mut image = ToastImage::new(id.clone(), format!("churn-{step}"));
+            let at = at_micros(newest + STEP_MICROS);
+            image.created_at = at;
+            image.updated_at = Some(at);
+            // Newest of all: first in listing order.
+            state.inserted.insert(0, image);
+            done.inserted.push(id);
+        }
+        for _ in 0..churn.deletes {
+            let n = self.seeded_len() as u64 + state.inserted.len() as u64;
+            if n == 0 {
+                break;
+            }
+            // Rejection sampling over seeded indices and inserted images:
+            // uniform among the live ones.
+            for _ in 0..64 {
+                let pick = draws.below(n);
+                if let Some(image) = usize::try_from(pick)
+                    .ok()
+                    .and_then(|p| p.checked_sub(self.seeded_len()))
+                {
+                    let id = state.inserted.remove(image).id;
+                    done.deleted.push(id);
+                    break;
+                }
+                let index = pick as usize;
+                if state.deleted.insert(index) {
+                    done.deleted.push(self.ids.id(index));
+                    break;
+                }
+            }
+        }
+        state.churn.steps.push(done);
+    }
+
     /// `None` when the token is good; the refusal otherwise.
     fn check_auth(&self, state: &Store, appkey: &str, headers: &HeaderMap) -> Option<Response> {
         if appkey != self.config.appkey {
@@ -909,13 +973,28 @@ async fn list_images(
 ) -> Response {
     emu.image_requests.fetch_add(1, Ordering::SeqCst);
     let mut state = emu.lock();
+    let response = list_answer(&emu, &mut state, path, query, &headers);
+    if let Some(churn) = emu.config.churn {
+        emu.churn(&mut state, churn);
+    }
+    response
+}
+
+/// The answer to one list request (the state is locked).
+fn list_answer(
+    emu: &Emu,
+    state: &mut Store,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    query: Result<Pairs, axum::extract::rejection::QueryRejection>,
+    headers: &HeaderMap,
+) -> Response {
     if let Some(c) = state.canned_images.pop_front() {
         return canned(c);
     }
     let Ok(Path(appkey)) = path else {
         return failure(-3, "Permission denied : invalid appkey");
     };
-    if let Some(refused) = emu.check_auth(&state, &appkey, &headers) {
+    if let Some(refused) = emu.check_auth(state, &appkey, headers) {
         return refused;
     }
     let Ok(Query(pairs)) = query else {
@@ -940,7 +1019,8 @@ async fn list_images(
             if !is_uuid(m) {
                 return failure(30400, "Invalid marker format");
             }
-            let Some((key, seeded)) = emu.key_of(&state, m) else {
+            let Some((key, seeded)) = emu.key_of(state, m) else {
+                emu.stale_markers.fetch_add(1, Ordering::SeqCst);
                 return failure(30400, "Invalid marker. Image could not be found.");
             };
             Start::Marker {
@@ -951,11 +1031,10 @@ async fn list_images(
         }
     };
     // Serialise under the lock: the rows borrow the overlay.
-    let state = &mut *state;
     let rows = emu.page(state, &start, limit);
     let body = serde_json::to_vec(&ListBody {
         header: SUCCESS,
-        images: Rows { emu: &emu, rows },
+        images: Rows { emu, rows },
     })
     .unwrap_or_default();
     json_bytes_response(200, body)
@@ -1155,6 +1234,7 @@ impl ToastEmulator {
             },
             state: Mutex::new(Store::default()),
             image_requests: AtomicU64::new(0),
+            stale_markers: AtomicU64::new(0),
         });
         let router = Router::new()
             .route(
@@ -1321,6 +1401,17 @@ impl ToastEmulator {
         state.inserted.len() != before
     }
 
+    /// What churn changed so far (empty without [`ToastEmulatorConfig::churn`]).
+    pub fn churn_log(&self) -> ChurnLog {
+        self.emu.lock().churn.clone()
+    }
+
+    /// How many list requests were refused because their marker image was
+    /// gone (`30400`).
+    pub fn stale_marker_count(&self) -> u64 {
+        self.emu.stale_markers.load(Ordering::SeqCst)
+    }
+
     /// Expires every issued token now (the static token stays valid).
     pub fn expire_tokens(&self) {
         let now = Instant::now();
@@ -1404,6 +1495,7 @@ mod tests {
             },
             state: Mutex::new(Store::default()),
             image_requests: AtomicU64::new(0),
+            stale_markers: AtomicU64::new(0),
         }
     }
 

@@ -298,8 +298,30 @@ pub(crate) fn decode_list(response: &HttpResponse) -> Result<Vec<Image>, Error> 
     Ok(images)
 }
 
-/// Decodes a token answer.
+/// Decodes a token answer. A successful answer that cannot be decoded may
+/// still hold a token, so its error shows neither the body nor the decoder's
+/// message (which can quote a value).
 pub(crate) fn decode_token(response: &HttpResponse) -> Result<IssuedToken, Error> {
+    decode_token_body(response).map_err(|e| match e {
+        Error::InvalidResponse {
+            backend,
+            status,
+            content_type,
+            ..
+        } if response.status.is_success() => Error::InvalidResponse {
+            backend,
+            status,
+            content_type,
+            message:
+                "the token answer cannot be decoded (its body is not shown: it may hold a token)"
+                    .to_owned(),
+            snippet: String::new(),
+        },
+        other => other,
+    })
+}
+
+fn decode_token_body(response: &HttpResponse) -> Result<IssuedToken, Error> {
     let body = decode_enveloped::<TokenBody>(response, |b| b.header.as_ref())?;
     let token = body.access.and_then(|a| a.token);
     let Some(token) = token else {

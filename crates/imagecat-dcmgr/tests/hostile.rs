@@ -1,0 +1,510 @@
+//! Hostile input: random and mutated index pages of both layouts fed to the
+//! decoder (never a panic; a typed error naming the backend, or correct
+//! images), a body over the cap, and owner filters and accounts that never
+//! change a request's path or query.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use futures::TryStreamExt;
+use imagecat_core::{
+    BackendKind, Error, ErrorKind, Image, ImageCatalog, ImageStatus, ListQuery, PageToken,
+    Visibility,
+};
+use imagecat_dcmgr::{DcmgrCatalog, decode_index_body};
+use imagecat_http::{HttpOptions, SNIPPET_LIMIT};
+use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
+use proptest::prelude::*;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+fn check_error(e: &Error) {
+    assert_eq!(e.backend(), Some(BackendKind::Dcmgr), "{e}");
+    assert!(e.to_string().starts_with("dcmgr: "), "{e}");
+    if let Error::InvalidResponse { snippet, .. } = e {
+        assert!(
+            snippet.len() <= SNIPPET_LIMIT + '…'.len_utf8(),
+            "{}",
+            snippet.len()
+        );
+    }
+}
+
+fn check_images(images: &[Image]) {
+    for image in images {
+        assert_eq!(image.backend, BackendKind::Dcmgr);
+        assert!(!image.id.as_str().is_empty());
+        let native = image.native.as_ref().expect("the native record is kept");
+        let raw: Box<RawValue> = serde_json::from_str(native.as_str()).expect("the record is JSON");
+        assert!(raw.get().starts_with('{'));
+    }
+}
+
+/// Decodes, and checks whatever comes out; the page when there is one.
+fn check(body: &[u8], start: u64) -> Option<imagecat_core::Page> {
+    match decode_index_body(body, start) {
+        Ok(page) => {
+            check_images(&page.images);
+            let end = start + page.images.len() as u64;
+            match &page.next {
+                None => {}
+                Some(PageToken::Offset(next)) => assert_eq!(*next, end),
+                Some(other) => panic!("an offset listing answered {other}"),
+            }
+            Some(page)
+        }
+        Err(e) => {
+            check_error(&e);
+            None
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Model {
+    id: String,
+    name: String,
+    account: String,
+    state: String,
+    public: bool,
+    file_format: String,
+    md5sum: String,
+    description: String,
+    created: (i64, bool),
+    extra: BTreeMap<String, String>,
+}
+
+impl Model {
+    fn wire(&self) -> Value {
+        let at = chrono::DateTime::from_timestamp(self.created.0, 0).unwrap();
+        let created = if self.created.1 {
+            at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        } else {
+            at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+        };
+        let mut doc = json!({
+            "id": self.id,
+            "uuid": self.id,
+            "display_name": self.name,
+            "account_id": self.account,
+            "state": self.state,
+            "is_public": self.public,
+            "file_format": self.file_format,
+            "md5sum": self.md5sum,
+            "arch": "x86_64",
+            "description": self.description,
+            "created_at": created,
+            "updated_at": null,
+            "deleted_at": null,
+        });
+        for (k, v) in &self.extra {
+            doc[k] = json!(v);
+        }
+        doc
+    }
+
+    fn assert_decoded(&self, image: &Image) {
+        let text = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        assert_eq!(image.id.as_str(), self.id);
+        assert_eq!(image.name, text(&self.name));
+        assert_eq!(image.owner, text(&self.account));
+        assert_eq!(image.native_status, self.state);
+        let status = match self.state.as_str() {
+            "init" | "pending" => ImageStatus::Queued,
+            "creating" => ImageStatus::Saving,
+            "available" => ImageStatus::Active,
+            "deleted" => ImageStatus::Deleted,
+            other => ImageStatus::Unknown(other.to_owned()),
+        };
+        assert_eq!(image.status, status);
+        let visibility = if self.public {
+            Visibility::Public
+        } else {
+            Visibility::Private
+        };
+        assert_eq!(image.visibility, Some(visibility));
+        assert_eq!(image.disk_format, text(&self.file_format));
+        assert_eq!(image.checksum, text(&self.md5sum));
+        assert_eq!(image.description, text(&self.description));
+        assert_eq!(image.arch.as_deref(), Some("x86_64"));
+        assert_eq!(
+            image.created_at.map(|t| t.timestamp()),
+            Some(self.created.0)
+        );
+        assert_eq!(image.updated_at, None);
+        let mut extra = self.extra.clone();
+        // `deleted_at: null` is absent, `uuid` is the id.
+        extra.remove("deleted_at");
+        assert_eq!(image.properties, extra);
+    }
+}
+
+fn model() -> impl Strategy<Value = Model> {
+    (
+        (
+            "wmi-[A-Za-z0-9_]{1,20}",
+            any::<String>(),
+            "(a-[a-z0-9]{1,8})?",
+        ),
+        prop_oneof![
+            Just("available".to_owned()),
+            Just("deleted".to_owned()),
+            Just("init".to_owned()),
+            Just("creating".to_owned()),
+            any::<String>(),
+        ],
+        any::<bool>(),
+        (any::<String>(), "[0-9a-f]{0,32}", any::<String>()),
+        (0i64..253_402_300_799, any::<bool>()),
+        proptest::collection::btree_map("x_[a-z_]{0,8}", any::<String>(), 0..4),
+    )
+        .prop_map(
+            |(
+                (id, name, account),
+                state,
+                public,
+                (file_format, md5sum, description),
+                created,
+                extra,
+            )| Model {
+                id,
+                name,
+                account,
+                state,
+                public,
+                file_format,
+                md5sum,
+                description,
+                created,
+                extra,
+            },
+        )
+}
+
+/// An index page in either layout.
+fn index(legacy: bool, total: u64, start: u64, results: &[Value]) -> Vec<u8> {
+    let results = Value::Array(results.to_vec());
+    let body = if legacy {
+        json!({"owner_total": total, "start": start, "limit": 250, "result": results})
+    } else {
+        json!([{"total": total, "start": start, "limit": 250, "results": results}])
+    };
+    serde_json::to_vec(&body).unwrap()
+}
+
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<u64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|f| json!(f)),
+        any::<String>().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(any::<String>(), inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+const IMAGE_FIELDS: [&str; 12] = [
+    "id",
+    "uuid",
+    "display_name",
+    "account_id",
+    "state",
+    "is_public",
+    "file_format",
+    "md5sum",
+    "arch",
+    "description",
+    "created_at",
+    "updated_at",
+];
+
+const INDEX_FIELDS: [&str; 7] = [
+    "total",
+    "owner_total",
+    "start",
+    "results",
+    "result",
+    "limit",
+    "other",
+];
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Flip(usize, u8),
+    Insert(usize, u8),
+    Remove(usize),
+    Truncate(usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (any::<usize>(), any::<u8>()).prop_map(|(at, b)| Edit::Flip(at, b)),
+        (
+            any::<usize>(),
+            prop_oneof![any::<u8>(), Just(0xff), Just(0xc3), Just(b'"'), Just(b'[')]
+        )
+            .prop_map(|(at, b)| Edit::Insert(at, b)),
+        any::<usize>().prop_map(Edit::Remove),
+        any::<usize>().prop_map(Edit::Truncate),
+    ]
+}
+
+fn apply(body: &mut Vec<u8>, edit: &Edit) {
+    let len = body.len().max(1);
+    match *edit {
+        Edit::Flip(at, b) if !body.is_empty() => body[at % len] ^= b | 1,
+        Edit::Insert(at, b) => body.insert(at % (body.len() + 1), b),
+        Edit::Remove(at) if !body.is_empty() => {
+            body.remove(at % len);
+        }
+        Edit::Truncate(at) => body.truncate(at % (body.len() + 1)),
+        _ => {}
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn well_formed_pages_of_both_layouts_decode_exactly(
+        models in proptest::collection::vec(model(), 0..5),
+        legacy in any::<bool>(),
+        start in 0u64..1000,
+        more in 0u64..3,
+    ) {
+        let docs: Vec<Value> = models.iter().map(Model::wire).collect();
+        let total = start + models.len() as u64 + more;
+        let page = check(&index(legacy, total, start, &docs), start).expect("a well-formed page decodes");
+        prop_assert_eq!(page.total, Some(total));
+        prop_assert_eq!(page.images.len(), models.len());
+        for (model, image) in models.iter().zip(&page.images) {
+            model.assert_decoded(image);
+        }
+        let end = start + models.len() as u64;
+        let want = (!models.is_empty() && end != total).then_some(PageToken::Offset(end));
+        prop_assert_eq!(page.next, want);
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_is_an_error_or_a_lenient_value(
+        model in model(),
+        legacy in any::<bool>(),
+        image_field in proptest::option::of(0..IMAGE_FIELDS.len()),
+        index_field in 0..INDEX_FIELDS.len(),
+        value in any_json(),
+    ) {
+        let mut doc = model.wire();
+        let mut object = json!({"total": 5, "start": 0, "results": []});
+        match image_field {
+            Some(f) => doc[IMAGE_FIELDS[f]] = value,
+            None => object[INDEX_FIELDS[index_field]] = value,
+        }
+        if object["results"].as_array().is_some_and(Vec::is_empty) {
+            object["results"] = json!([doc]);
+        }
+        let body = if legacy { object.to_string() } else { json!([object]).to_string() };
+        if let Some(page) = check(body.as_bytes(), 0) {
+            if image_field.is_some_and(|f| IMAGE_FIELDS[f] != "id") && !page.images.is_empty() {
+                prop_assert_eq!(page.images[0].id.as_str(), model.id.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn mutated_pages_never_panic(
+        models in proptest::collection::vec(model(), 1..4),
+        legacy in any::<bool>(),
+        edits in proptest::collection::vec(edit(), 1..8),
+    ) {
+        let docs: Vec<Value> = models.iter().map(Model::wire).collect();
+        let mut body = index(legacy, 10, 0, &docs);
+        for e in &edits {
+            apply(&mut body, e);
+        }
+        check(&body, 0);
+    }
+
+    #[test]
+    fn random_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512), start in any::<u64>()) {
+        if let Err(e) = decode_index_body(&body, start) {
+            check_error(&e);
+            prop_assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+        }
+    }
+
+    #[test]
+    fn random_text_of_json_tokens_never_panics(tokens in proptest::collection::vec(
+        prop_oneof![
+            Just("{"), Just("}"), Just("["), Just("]"), Just(","), Just(":"), Just("\"total\""),
+            Just("\"results\""), Just("\"result\""), Just("\"start\""), Just("\"id\""),
+            Just("\"wmi-a\""), Just("0"), Just("null"), Just("18446744073709551616"), Just("1e999"),
+            Just("-1"), Just("\"\\ud800\""),
+        ],
+        0..40,
+    ), start in 0u64..3) {
+        check(tokens.concat().as_bytes(), start);
+    }
+}
+
+#[test]
+fn huge_totals_and_starts_are_errors_or_exact() {
+    let doc = r#"{"id":"wmi-a"}"#;
+    for (total, start, want) in [
+        ("18446744073709551615", "0", Some(Some(u64::MAX))),
+        ("18446744073709551616", "0", None),
+        ("1e400", "0", None),
+        ("-1", "0", None),
+        ("1.5", "0", None),
+        ("\"7\"", "0", Some(Some(7))),
+        ("null", "0", Some(None)),
+        ("5", "18446744073709551616", None),
+        ("5", "-1", None),
+    ] {
+        for legacy in [false, true] {
+            let body = if legacy {
+                format!(r#"{{"owner_total":{total},"start":{start},"result":[{doc}]}}"#)
+            } else {
+                format!(r#"[{{"total":{total},"start":{start},"results":[{doc}]}}]"#)
+            };
+            match (check(body.as_bytes(), 0), want) {
+                (Some(page), Some(total)) => assert_eq!(page.total, total, "{body}"),
+                (None, None) => {}
+                (got, want) => panic!("{body}: {got:?}, wanted {want:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_or_ignored_never_a_stack_overflow() {
+    for depth in [64, 200, 10_000, 100_000] {
+        let arrays = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let objects = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+        for nested in [&arrays, &objects] {
+            let bodies = [
+                nested.clone(),
+                format!(r#"[{{"total":1,"results":{nested}}}]"#),
+                format!(r#"[{{"total":1,"results":[{{"id":"wmi-a","labels":{nested}}}]}}]"#),
+                format!(r#"[{{"total":1,"results":[{{"id":"wmi-a","display_name":{nested}}}]}}]"#),
+                format!(r#"{{"owner_total":1,"other":{nested},"result":[{{"id":"wmi-a"}}]}}"#),
+            ];
+            for body in bodies {
+                check(body.as_bytes(), 0);
+            }
+        }
+    }
+}
+
+#[test]
+fn invalid_utf8_in_a_page_is_an_invalid_response() {
+    for bad in [&b"\xff"[..], b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"] {
+        let mut body = br#"[{"total":1,"results":[{"id":"wmi-a","display_name":""#.to_vec();
+        body.extend_from_slice(bad);
+        body.extend_from_slice(br#""}]}]"#);
+        let e = decode_index_body(&body, 0).unwrap_err();
+        check_error(&e);
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_cap_is_an_invalid_response_not_an_allocation() {
+    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let catalog = DcmgrCatalog::builder()
+        .endpoint(emu.endpoint())
+        .http_options(HttpOptions::default().max_body_bytes(2048))
+        .build()
+        .unwrap();
+    // A page of 20 images is about 20 KiB.
+    let e = catalog
+        .list_page(&ListQuery::new().page_size(20), None)
+        .await
+        .unwrap_err();
+    check_error(&e);
+    assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
+    assert!(
+        e.to_string().contains("exceeds the cap of 2048 bytes"),
+        "{e}"
+    );
+    assert!(!e.is_retryable());
+    assert_eq!(emu.server().request_count(), 1);
+    let page = catalog
+        .list_page(&ListQuery::new().page_size(1), None)
+        .await
+        .unwrap();
+    assert_eq!(page.images.len(), 1);
+}
+
+#[tokio::test]
+async fn a_hostile_owner_filter_is_one_query_value() {
+    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let catalog = common::catalog(&emu, None);
+    let hostile = "a-x&is_public=true&state=deleted&start=9#f/../../instances %2F\u{e9}";
+    let got: Vec<Image> = catalog
+        .list(ListQuery::new().owner(hostile))
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(got.is_empty(), "no image has that owner");
+    let requests = emu.server().requests();
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!(r.path, "/api/12.03/images");
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(r.query.as_deref().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["start", "limit", "state", "account_id"],
+        "{:?}",
+        r.query
+    );
+    assert_eq!(pairs[3].1, hostile);
+    assert_eq!(pairs[2].1, "alive");
+    assert_eq!(r.header("x-vdc-account-uuid"), None);
+}
+
+#[tokio::test]
+async fn a_hostile_account_is_refused_before_any_request() {
+    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let long = format!("a-{}", "x".repeat(256));
+    for account in [
+        "a-x\r\nX-VDC-Account-UUID: a-admin",
+        "a-x&y=1",
+        "a-../../images",
+        "a-x y",
+        "a-",
+        "b-shpoolxx",
+        "a-é",
+        long.as_str(),
+    ] {
+        let e = DcmgrCatalog::builder()
+            .endpoint(emu.endpoint())
+            .account(account)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{account:?}");
+        check_error(&e);
+    }
+    assert_eq!(emu.server().request_count(), 0);
+    // A well-formed account goes out only as the header.
+    let catalog = common::catalog(&emu, Some("a-shpoolxx"));
+    catalog
+        .list_page(&ListQuery::new().page_size(1), None)
+        .await
+        .unwrap();
+    let r = &emu.server().requests()[0];
+    assert_eq!(r.path, "/api/12.03/images");
+    assert_eq!(r.header("x-vdc-account-uuid"), Some("a-shpoolxx"));
+    assert!(!r.query.as_deref().unwrap_or("").contains("shpoolxx"));
+}

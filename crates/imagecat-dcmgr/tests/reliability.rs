@@ -1,0 +1,468 @@
+//! Reliability against the emulator in both layouts: faults of every kind on
+//! many pages (read ahead), their replay by seed, slow and hopeless servers,
+//! and what offset paging guarantees under catalog churn.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures::StreamExt;
+use imagecat_core::{Error, ErrorKind, ImageCatalog, ListQuery, PagingOptions};
+use imagecat_dcmgr::DcmgrCatalog;
+use imagecat_http::{HttpOptions, RetryPolicy};
+use imagecat_testkit::churn::Churn;
+use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
+use imagecat_testkit::faults::{FaultKind, FaultPlan};
+use imagecat_testkit::server::ServeOptions;
+
+/// Short timeouts, tiny backoff, enough attempts.
+fn fast_http(attempts: u32) -> HttpOptions {
+    HttpOptions::default()
+        .request_timeout(Duration::from_millis(300))
+        .total_timeout(Duration::from_secs(30))
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(attempts)
+                .backoff(Duration::from_millis(1), Duration::from_millis(4))
+                .max_retry_after(Duration::from_millis(4)),
+        )
+}
+
+fn every_fault(rate: f64, seed: u64) -> FaultPlan {
+    FaultPlan::new(rate, &FaultKind::ALL, seed)
+        .slow_delay(Duration::from_secs(3))
+        .retry_after_secs(1)
+}
+
+fn config(layout: Layout, images: usize) -> DcmgrEmulatorConfig {
+    match layout {
+        Layout::V1203 => DcmgrEmulatorConfig::v1203(),
+        Layout::Legacy => DcmgrEmulatorConfig::legacy(),
+    }
+    .images(images)
+}
+
+/// The account sent: the legacy server requires one (and then lists that
+/// account's images only); 12.03 is listed as the administrator.
+fn account(layout: Layout) -> Option<&'static str> {
+    (layout == Layout::Legacy).then_some("a-shpoolxx")
+}
+
+async fn start_with(config: DcmgrEmulatorConfig, faults: FaultPlan) -> DcmgrEmulator {
+    DcmgrEmulator::start(
+        config,
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        },
+    )
+    .await
+    .expect("the emulator starts")
+}
+
+fn catalog(emu: &DcmgrEmulator, http: HttpOptions, read_ahead: usize) -> DcmgrCatalog {
+    let mut builder = DcmgrCatalog::builder()
+        .endpoint(emu.endpoint())
+        .http_options(http)
+        .paging_options(PagingOptions::default().read_ahead(read_ahead));
+    if let Some(account) = account(emu.config().layout) {
+        builder = builder.account(account);
+    }
+    builder.build().unwrap()
+}
+
+/// A whole listing under a guard (a hang fails the test): the ids yielded,
+/// and the error that ended it, if any.
+async fn listing(catalog: &DcmgrCatalog, query: ListQuery) -> (Vec<String>, Option<Error>) {
+    let run = async {
+        let mut stream = catalog.list(query);
+        let mut ids = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(image) => ids.push(image.id.to_string()),
+                Err(e) => {
+                    assert!(
+                        stream.next().await.is_none(),
+                        "the stream ends after an error"
+                    );
+                    return (ids, Some(e));
+                }
+            }
+        }
+        (ids, None)
+    };
+    tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the listing never hangs")
+}
+
+/// The `start` of every index request, in the order received.
+fn starts(emu: &DcmgrEmulator) -> Vec<u64> {
+    emu.server()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .filter_map(|r| {
+            r.query
+                .as_deref()?
+                .split('&')
+                .find_map(|p| p.strip_prefix("start="))?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+const LAYOUTS: [Layout; 2] = [Layout::V1203, Layout::Legacy];
+const PAGE: u32 = 3;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_percent_faults_of_every_kind_change_nothing_in_both_layouts() {
+    // Seeds under which every kind is drawn at least once. The legacy
+    // server lists one account's images only (about half).
+    for (layout, images, seed) in [(Layout::V1203, 170, 1), (Layout::Legacy, 330, 11)] {
+        let clean = start_with(config(layout, images), FaultPlan::none()).await;
+        let faulty = start_with(config(layout, images), every_fault(0.2, seed)).await;
+        let query = ListQuery::new().page_size(PAGE);
+        let (want, error) = listing(&catalog(&clean, fast_http(10), 8), query.clone()).await;
+        assert!(error.is_none(), "{error:?}");
+        let pages = clean.server().request_count();
+        assert!(pages >= 50, "{layout:?}: {pages} pages");
+
+        let (got, error) = listing(&catalog(&faulty, fast_http(10), 8), query).await;
+        assert!(error.is_none(), "{layout:?}: {error:?}");
+        assert_eq!(got, want, "{layout:?}: exactly the ids of a fault-free run");
+        let injected = faulty.server().injected_faults();
+        assert_eq!(
+            faulty.server().request_count(),
+            pages + injected.len(),
+            "{layout:?}: every fault cost one more request, nothing else did"
+        );
+        let kinds: HashSet<FaultKind> = injected.iter().copied().collect();
+        assert_eq!(
+            kinds.len(),
+            FaultKind::ALL.len(),
+            "{layout:?}: every kind: {kinds:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_replays_the_same_faults_and_another_seed_does_not() {
+    // Without `slow` and with a generous timeout no request times out by
+    // accident. Pages are read ahead, so requests arrive in any order: the
+    // log is compared as a multiset.
+    let kinds: Vec<FaultKind> = FaultKind::ALL
+        .into_iter()
+        .filter(|k| *k != FaultKind::Slow)
+        .collect();
+    let http = fast_http(10).request_timeout(Duration::from_secs(10));
+    let mut logs = Vec::new();
+    for seed in [7, 7, 8] {
+        let plan = FaultPlan::new(0.2, &kinds, seed).retry_after_secs(1);
+        let emu = start_with(config(Layout::V1203, 90), plan).await;
+        let (ids, error) = listing(
+            &catalog(&emu, http.clone(), 8),
+            ListQuery::new().page_size(PAGE).include_deleted(true),
+        )
+        .await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(ids, emu.listing(None, true));
+        assert!(!emu.server().injected_faults().is_empty());
+        let mut log: Vec<_> = emu
+            .server()
+            .requests()
+            .into_iter()
+            .map(|r| (r.method, r.path, r.query))
+            .collect();
+        log.sort();
+        let mut faults: Vec<_> = emu.server().injected_faults();
+        faults.sort_by_key(|k| k.name());
+        logs.push((log, faults));
+    }
+    assert_eq!(
+        logs[0], logs[1],
+        "the same seed, the same requests and faults"
+    );
+    assert_ne!(logs[0].0, logs[2].0, "another seed, other faults");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_slower_than_the_timeout_is_retried_and_never_hangs_the_listing() {
+    let emu = start_with(
+        config(Layout::V1203, 30),
+        FaultPlan::new(0.3, &[FaultKind::Slow], 5).slow_delay(Duration::from_secs(3)),
+    )
+    .await;
+    let (ids, error) = listing(
+        &catalog(&emu, fast_http(10), 8),
+        ListQuery::new().page_size(PAGE).include_deleted(true),
+    )
+    .await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids, emu.listing(None, true));
+    let slow = emu.server().injected_faults().len();
+    assert!(slow >= 1, "some pages were slow");
+    // 10 pages, plus one retry per slow answer.
+    assert_eq!(emu.server().request_count(), 10 + slow);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hopeless_server_ends_the_listing_with_attempts_and_time() {
+    for layout in LAYOUTS {
+        let emu = start_with(
+            config(layout, 30),
+            FaultPlan::new(1.0, &FaultKind::ALL, 3).slow_delay(Duration::from_secs(3)),
+        )
+        .await;
+        let (ids, error) = listing(
+            &catalog(&emu, fast_http(3), 8),
+            ListQuery::new().page_size(PAGE),
+        )
+        .await;
+        assert!(ids.is_empty());
+        let e = error.expect("the listing fails");
+        let text = e.to_string();
+        assert!(text.starts_with("dcmgr: "), "{text}");
+        let spent = text
+            .split_once("(gave up after 3 attempts in ")
+            .and_then(|(_, rest)| rest.split_once("s)"))
+            .and_then(|(secs, _)| secs.parse::<f64>().ok());
+        assert!(spent.is_some(), "{layout:?}: attempts and time in {text}");
+        assert!(e.is_retryable(), "{layout:?}: {e}");
+        assert_eq!(emu.server().request_count(), 3, "{layout:?}");
+    }
+}
+
+/// A listing under churn: what it yielded, the ids listed before it, and
+/// what churn changed.
+struct ChurnRun {
+    got: Vec<String>,
+    error: Option<Error>,
+    before: Vec<String>,
+    log: imagecat_testkit::churn::ChurnLog,
+    starts: Vec<u64>,
+}
+
+async fn churn_run(
+    layout: Layout,
+    images: usize,
+    churn: Churn,
+    include_deleted: bool,
+    read_ahead: usize,
+    page: u32,
+) -> ChurnRun {
+    let emu = start_with(config(layout, images).churn(Some(churn)), FaultPlan::none()).await;
+    let before = emu.listing(account(layout), include_deleted);
+    let (got, error) = listing(
+        &catalog(&emu, fast_http(3), read_ahead),
+        ListQuery::new()
+            .page_size(page)
+            .include_deleted(include_deleted),
+    )
+    .await;
+    ChurnRun {
+        got,
+        error,
+        before,
+        log: emu.churn_log(),
+        starts: starts(&emu),
+    }
+}
+
+impl ChurnRun {
+    fn assert_no_duplicate(&self, what: &str) -> HashSet<&String> {
+        let unique: HashSet<&String> = self.got.iter().collect();
+        assert_eq!(unique.len(), self.got.len(), "{what}: no id twice");
+        unique
+    }
+
+    /// The images of `before` that churn never deleted and the listing did
+    /// not return.
+    fn missed(&self) -> Vec<String> {
+        let got: HashSet<&String> = self.got.iter().collect();
+        self.log
+            .survivors(&self.before)
+            .into_iter()
+            .filter(|id| !got.contains(id))
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_deleted_images_included_offset_paging_returns_every_image_under_churn() {
+    for layout in LAYOUTS {
+        for seed in [1, 2] {
+            let what = format!("{layout:?} {seed}");
+            let run = churn_run(layout, 200, Churn::new(2, seed), true, 8, 5).await;
+            assert!(
+                run.error.is_none(),
+                "{what}: the listing ends well: {:?}",
+                run.error
+            );
+            assert!(
+                run.log.steps.len() >= 10,
+                "{what}: {} steps",
+                run.log.steps.len()
+            );
+            let got = run.assert_no_duplicate(&what);
+            // Deletes are soft: every image listed before is still there,
+            // and every one is returned.
+            let missed: Vec<_> = run.before.iter().filter(|id| !got.contains(id)).collect();
+            assert!(missed.is_empty(), "{what}: missed {missed:?}");
+            let inserted: HashSet<String> = run.log.inserted().into_iter().collect();
+            let before: HashSet<&String> = run.before.iter().collect();
+            assert!(
+                run.got
+                    .iter()
+                    .all(|id| before.contains(id) || inserted.contains(id)),
+                "{what}: nothing else"
+            );
+            // The total grew under the read-ahead: a page read ahead was asked
+            // for again, after the page before it.
+            let asked: HashSet<u64> = run.starts.iter().copied().collect();
+            assert!(asked.len() < run.starts.len(), "{what}: {:?}", run.starts);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_server_lists_deleted_images_so_its_default_listing_misses_nothing() {
+    for seed in [1, 2] {
+        let run = churn_run(Layout::Legacy, 400, Churn::new(2, seed), false, 8, 5).await;
+        assert!(run.error.is_none(), "{seed}: {:?}", run.error);
+        run.assert_no_duplicate("legacy");
+        assert_eq!(run.missed(), Vec::<String>::new(), "{seed}");
+    }
+}
+
+/// What a sequential offset pager yields from a catalog that starts as
+/// `alive` and changes by `log` after each request: page `n` is served after
+/// the first `n` churn steps, at the offset where page `n - 1` ended; an
+/// image already yielded is dropped; the listing ends when a page reaches
+/// the total (or is empty).
+fn sequential_model(
+    mut alive: Vec<String>,
+    log: &imagecat_testkit::churn::ChurnLog,
+    page: usize,
+) -> Vec<String> {
+    let mut yielded = Vec::new();
+    let mut seen = HashSet::new();
+    let mut start = 0;
+    for step in 0.. {
+        let end = (start + page).min(alive.len());
+        let rows = alive.get(start..end).unwrap_or(&[]).to_vec();
+        for id in &rows {
+            if seen.insert(id.clone()) {
+                yielded.push(id.clone());
+            }
+        }
+        if rows.is_empty() || end == alive.len() {
+            break;
+        }
+        start = end;
+        let changes = &log.steps[step];
+        for id in &changes.inserted {
+            alive.insert(0, id.clone());
+        }
+        alive.retain(|id| !changes.deleted.contains(id));
+    }
+    yielded
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_listing_misses_exactly_the_images_that_slid_behind_a_page_boundary() {
+    // 12.03 lists with `state=alive`: a deleted image leaves the listing and
+    // the images after it move one place up. Read one page at a time, the
+    // listing is exactly what the offsets give: an image is missed when
+    // deletions before it, between two pages, move it from the next page
+    // into one already read; at most one image per deletion.
+    let mut missed_any = false;
+    for (seed, churn) in [
+        (1, Churn::new(2, 1).inserts(0)),
+        (2, Churn::new(1, 2)),
+        (3, Churn::new(2, 3)),
+    ] {
+        let run = churn_run(Layout::V1203, 200, churn, false, 1, 5).await;
+        assert!(run.error.is_none(), "{seed}: {:?}", run.error);
+        run.assert_no_duplicate("sequential");
+        assert_eq!(
+            run.got,
+            sequential_model(run.before.clone(), &run.log, 5),
+            "{seed}"
+        );
+        let missed = run.missed();
+        let deleted = run.log.deleted().len();
+        assert!(
+            missed.len() <= deleted,
+            "{seed}: {} missed, {deleted} deleted",
+            missed.len()
+        );
+        missed_any |= !missed.is_empty();
+    }
+    assert!(missed_any, "deletions made the default listing miss images");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_ahead_under_deletions_misses_no_more_than_one_image_per_deletion() {
+    // Deletions only: every one changes the total, so the first page read
+    // ahead after it is asked for again and paging goes on one page at a
+    // time; the bound of the sequential pager holds.
+    for seed in [1, 2, 3] {
+        let run = churn_run(
+            Layout::V1203,
+            200,
+            Churn::new(2, seed).inserts(0),
+            false,
+            8,
+            5,
+        )
+        .await;
+        assert!(run.error.is_none(), "{seed}: {:?}", run.error);
+        run.assert_no_duplicate("read ahead");
+        let missed = run.missed();
+        assert!(
+            missed.len() <= run.log.deleted().len(),
+            "{seed}: {missed:?}"
+        );
+    }
+    // As many creations as deletions: the total does not move, so a change
+    // cannot be seen; with fewer new images between two pages than a page
+    // holds, no duplicate, and the listing ends.
+    for seed in [4, 5] {
+        let run = churn_run(Layout::V1203, 300, Churn::new(1, seed), false, 8, 20).await;
+        assert!(run.error.is_none(), "{seed}: {:?}", run.error);
+        run.assert_no_duplicate("read ahead");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_growing_by_a_page_per_request_ends_at_the_page_ceiling() {
+    // Each page finds the one before it again, pushed down by a page of new
+    // images: offsets cannot catch up with the total, and the page ceiling
+    // ends the listing instead of reading forever.
+    for read_ahead in [1, 8] {
+        let emu = start_with(
+            config(Layout::V1203, 100).churn(Some(Churn::new(5, 1).deletes(0))),
+            FaultPlan::none(),
+        )
+        .await;
+        let catalog = DcmgrCatalog::builder()
+            .endpoint(emu.endpoint())
+            .http_options(fast_http(3))
+            .paging_options(
+                PagingOptions::default()
+                    .read_ahead(read_ahead)
+                    .max_pages(30),
+            )
+            .build()
+            .unwrap();
+        let (got, error) = listing(&catalog, ListQuery::new().page_size(5)).await;
+        let e = error.expect("the listing fails");
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
+        assert!(e.to_string().contains("page ceiling of 30 pages"), "{e}");
+        let unique: HashSet<&String> = got.iter().collect();
+        assert_eq!(unique.len(), got.len(), "no id twice");
+    }
+}

@@ -1,0 +1,490 @@
+//! Hostile input: random and mutated list pages fed to the decoder (never a
+//! panic; a typed error naming the backend, or a correct image), a body over
+//! the cap, and ids from a server page that never change a request's path
+//! or query.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Auth, builder, start_default};
+use futures::StreamExt;
+use imagecat_core::{
+    BackendKind, Error, ErrorKind, Image, ImageCatalog, ImageStatus, ListQuery, Visibility,
+};
+use imagecat_http::{HttpOptions, RetryPolicy, SNIPPET_LIMIT};
+use imagecat_toast::decode_list_body;
+use proptest::prelude::*;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+const SUCCESS: &str = r#"{"isSuccessful":true,"resultCode":0,"resultMessage":"SUCCESS"}"#;
+
+/// An error as the decoder must report one: typed, naming TOAST, with a
+/// bounded snippet.
+fn check_error(e: &Error) {
+    assert_eq!(e.backend(), Some(BackendKind::Toast), "{e}");
+    assert!(e.to_string().starts_with("toast: "), "{e}");
+    if let Error::InvalidResponse { snippet, .. } = e {
+        assert!(
+            snippet.len() <= SNIPPET_LIMIT + '…'.len_utf8(),
+            "{}",
+            snippet.len()
+        );
+    }
+}
+
+/// Images as the decoder must return them: TOAST's, with an id, and the
+/// native record holding that image.
+fn check_images(images: &[Image]) {
+    for image in images {
+        assert_eq!(image.backend, BackendKind::Toast);
+        assert!(!image.id.as_str().is_empty());
+        let native = image.native.as_ref().expect("the native record is kept");
+        // The record is the image's JSON object (read without recursion:
+        // it may nest deeper than a `Value` is allowed to).
+        let raw: Box<RawValue> = serde_json::from_str(native.as_str()).expect("the record is JSON");
+        assert!(raw.get().starts_with('{'));
+    }
+}
+
+fn check(body: &[u8]) {
+    match decode_list_body(body) {
+        Ok(images) => check_images(&images),
+        Err(e) => check_error(&e),
+    }
+}
+
+/// One image of the model, and the way each field is written.
+#[derive(Debug, Clone)]
+struct Model {
+    id: String,
+    name: Option<String>,
+    status: String,
+    public: bool,
+    protected: bool,
+    min_disk: u64,
+    min_ram: u64,
+    size: Option<u64>,
+    properties: BTreeMap<String, String>,
+    /// Numbers and booleans as strings, as the docs' template writes them.
+    quoted: bool,
+}
+
+impl Model {
+    fn wire(&self) -> Value {
+        let scalar = |v: Value| {
+            if self.quoted {
+                Value::String(match &v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+            } else {
+                v
+            }
+        };
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "isPublic": scalar(json!(self.public)),
+            "protected": scalar(json!(self.protected)),
+            "minDisk": scalar(json!(self.min_disk)),
+            "minRam": scalar(json!(self.min_ram)),
+            "size": self.size.map(|s| scalar(json!(s))),
+            "diskFormat": "qcow2",
+            "createdAt": "2019-01-22T08:41:09.166563",
+            "updatedAt": null,
+            "properties": self.properties,
+        })
+    }
+
+    fn assert_decoded(&self, image: &Image) {
+        assert_eq!(image.id.as_str(), self.id);
+        assert_eq!(image.name, self.name);
+        assert_eq!(image.native_status, self.status);
+        assert_eq!(image.status, ImageStatus::from_glance(&self.status));
+        let visibility = if self.public {
+            Visibility::Public
+        } else {
+            Visibility::Private
+        };
+        assert_eq!(image.visibility, Some(visibility));
+        assert_eq!(image.protected, Some(self.protected));
+        assert_eq!(image.min_disk_gb, Some(self.min_disk));
+        assert_eq!(image.min_ram_mb, Some(self.min_ram));
+        assert_eq!(image.size_bytes, self.size);
+        assert_eq!(image.properties, self.properties);
+        assert_eq!(image.arch.as_ref(), self.properties.get("os_architecture"));
+        assert_eq!(image.updated_at, None);
+        assert!(image.created_at.is_some());
+    }
+}
+
+fn model() -> impl Strategy<Value = Model> {
+    (
+        "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+        proptest::option::of(any::<String>()),
+        prop_oneof![
+            Just("active".to_owned()),
+            Just("queued".to_owned()),
+            Just("killed".to_owned()),
+            Just("pending_delete".to_owned()),
+            any::<String>(),
+        ],
+        any::<(bool, bool, bool)>(),
+        (
+            any::<u64>(),
+            any::<u64>(),
+            proptest::option::of(any::<u64>()),
+        ),
+        proptest::collection::btree_map(
+            prop_oneof![Just("os_architecture".to_owned()), any::<String>()],
+            any::<String>(),
+            0..4,
+        ),
+    )
+        .prop_map(
+            |(
+                id,
+                name,
+                status,
+                (public, protected, quoted),
+                (min_disk, min_ram, size),
+                properties,
+            )| {
+                Model {
+                    id,
+                    name,
+                    status,
+                    public,
+                    protected,
+                    min_disk,
+                    min_ram,
+                    size,
+                    properties,
+                    quoted,
+                }
+            },
+        )
+}
+
+fn page(images: &[Value]) -> Vec<u8> {
+    format!(
+        r#"{{"header":{SUCCESS},"images":{}}}"#,
+        Value::Array(images.to_vec())
+    )
+    .into_bytes()
+}
+
+/// Any JSON value, nested a few levels.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<u64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|f| json!(f)),
+        any::<String>().prop_map(Value::String),
+        Just(json!(-1)),
+        Just(json!("18446744073709551616")),
+        Just(json!(1.5)),
+    ];
+    leaf.prop_recursive(4, 32, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(any::<String>(), inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+const FIELDS: [&str; 13] = [
+    "id",
+    "name",
+    "status",
+    "isPublic",
+    "protected",
+    "minDisk",
+    "minRam",
+    "size",
+    "diskFormat",
+    "createdAt",
+    "updatedAt",
+    "properties",
+    "header",
+];
+
+/// Raw numbers no JSON library should trust: too large, negative,
+/// fractional, exponents.
+const NUMBERS: [&str; 8] = [
+    "18446744073709551616",
+    "340282366920938463463374607431768211456",
+    "-1",
+    "1.5",
+    "1e400",
+    "-0",
+    "1E2",
+    "99999999999999999999999999999999999999999999999999",
+];
+
+/// One edit of a body.
+#[derive(Debug, Clone)]
+enum Edit {
+    Flip(usize, u8),
+    Insert(usize, u8),
+    Remove(usize),
+    Truncate(usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (any::<usize>(), any::<u8>()).prop_map(|(at, b)| Edit::Flip(at, b)),
+        (
+            any::<usize>(),
+            prop_oneof![any::<u8>(), Just(0xff), Just(0xc3), Just(b'"'), Just(b'{')]
+        )
+            .prop_map(|(at, b)| Edit::Insert(at, b)),
+        any::<usize>().prop_map(Edit::Remove),
+        any::<usize>().prop_map(Edit::Truncate),
+    ]
+}
+
+fn apply(body: &mut Vec<u8>, edit: &Edit) {
+    let len = body.len().max(1);
+    match *edit {
+        Edit::Flip(at, b) if !body.is_empty() => body[at % len] ^= b | 1,
+        Edit::Insert(at, b) => body.insert(at % (body.len() + 1), b),
+        Edit::Remove(at) if !body.is_empty() => {
+            body.remove(at % len);
+        }
+        Edit::Truncate(at) => body.truncate(at % (body.len() + 1)),
+        _ => {}
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn well_formed_pages_decode_to_exactly_their_images(models in proptest::collection::vec(model(), 0..5)) {
+        let wire: Vec<Value> = models.iter().map(Model::wire).collect();
+        let images = decode_list_body(&page(&wire)).expect("a well-formed page decodes");
+        prop_assert_eq!(images.len(), models.len());
+        for (model, image) in models.iter().zip(&images) {
+            model.assert_decoded(image);
+        }
+        check_images(&images);
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_is_an_error_or_a_lenient_value(
+        model in model(),
+        field in 0..FIELDS.len(),
+        value in any_json(),
+    ) {
+        let mut doc = model.wire();
+        let body = if FIELDS[field] == "header" {
+            format!(r#"{{"header":{value},"images":[{doc}]}}"#).into_bytes()
+        } else {
+            doc[FIELDS[field]] = value;
+            page(&[doc])
+        };
+        match decode_list_body(&body) {
+            Ok(images) => {
+                check_images(&images);
+                if FIELDS[field] != "id" {
+                    prop_assert_eq!(images[0].id.as_str(), model.id.as_str());
+                }
+            }
+            Err(e) => check_error(&e),
+        }
+    }
+
+    #[test]
+    fn huge_and_odd_numbers_are_errors_or_exact(model in model(), field in 3..8usize, number in 0..NUMBERS.len()) {
+        let text = model.wire().to_string();
+        let key = format!("\"{}\":", FIELDS[field]);
+        let at = text.find(&key).unwrap() + key.len();
+        let end = at + text[at..].find([',', '}']).unwrap();
+        let body = page(&[]);
+        let doc = format!("{}{}{}", &text[..at], NUMBERS[number], &text[end..]);
+        let body = String::from_utf8(body).unwrap().replace("[]", &format!("[{doc}]"));
+        // Only a number that fits is taken, and taken exactly.
+        let exact: Option<u64> = match NUMBERS[number] {
+            "-0" => Some(0),
+            "1E2" => Some(100),
+            n => n.parse().ok(),
+        };
+        match decode_list_body(body.as_bytes()) {
+            Ok(images) => {
+                check_images(&images);
+                let taken = match FIELDS[field] {
+                    "minDisk" => images[0].min_disk_gb,
+                    "minRam" => images[0].min_ram_mb,
+                    "size" => images[0].size_bytes,
+                    _ => exact,
+                };
+                prop_assert!(exact.is_some(), "{} was taken as {:?}", NUMBERS[number], taken);
+                prop_assert_eq!(taken, exact);
+            }
+            Err(e) => check_error(&e),
+        }
+    }
+
+    #[test]
+    fn mutated_pages_never_panic(models in proptest::collection::vec(model(), 1..4), edits in proptest::collection::vec(edit(), 1..8)) {
+        let wire: Vec<Value> = models.iter().map(Model::wire).collect();
+        let mut body = page(&wire);
+        for e in &edits {
+            apply(&mut body, e);
+        }
+        check(&body);
+    }
+
+    #[test]
+    fn random_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        match decode_list_body(&body) {
+            Ok(images) => check_images(&images),
+            Err(e) => {
+                check_error(&e);
+                prop_assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+            }
+        }
+    }
+
+    #[test]
+    fn random_text_of_json_tokens_never_panics(tokens in proptest::collection::vec(
+        prop_oneof![
+            Just("{"), Just("}"), Just("["), Just("]"), Just(","), Just(":"), Just("\"header\""),
+            Just("\"images\""), Just("\"id\""), Just("\"isSuccessful\""), Just("true"), Just("null"),
+            Just("\"x\""), Just("1e999"), Just("-"), Just("\"\\ud800\""), Just(SUCCESS),
+        ],
+        0..40,
+    )) {
+        check(tokens.concat().as_bytes());
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_or_ignored_never_a_stack_overflow() {
+    for depth in [64, 200, 10_000, 100_000] {
+        let deep =
+            |open: &str, close: &str| format!("{}1{}", open.repeat(depth), close.repeat(depth));
+        let arrays = deep("[", "]");
+        let objects = deep("{\"a\":", "}");
+        for nested in [&arrays, &objects] {
+            let bodies = [
+                nested.clone(),
+                format!(r#"{{"header":{SUCCESS},"images":{nested}}}"#),
+                format!(
+                    r#"{{"header":{SUCCESS},"images":[{{"id":"a","properties":{{"k":{nested}}}}}]}}"#
+                ),
+                format!(r#"{{"header":{SUCCESS},"images":[{{"id":"a","extra":{nested}}}]}}"#),
+                format!(r#"{{"header":{SUCCESS},"images":[{{"id":"a","name":{nested}}}]}}"#),
+            ];
+            for body in bodies {
+                check(body.as_bytes());
+            }
+        }
+    }
+}
+
+#[test]
+fn invalid_utf8_in_a_page_is_an_invalid_response() {
+    for bad in [&b"\xff"[..], b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"] {
+        let mut body = br#"{"header":{"isSuccessful":true},"images":[{"id":"a","name":""#.to_vec();
+        body.extend_from_slice(bad);
+        body.extend_from_slice(br#""}]}"#);
+        let e = decode_list_body(&body).unwrap_err();
+        check_error(&e);
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_cap_is_an_invalid_response_not_an_allocation() {
+    let emu = start_default().await;
+    let catalog = builder(&emu, Auth::Token)
+        .http_options(HttpOptions::default().max_body_bytes(2048))
+        .build()
+        .unwrap();
+    // A page of 25 images is about 15 KiB.
+    let e = catalog
+        .list_page(&ListQuery::new().page_size(25), None)
+        .await
+        .unwrap_err();
+    check_error(&e);
+    assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
+    assert!(
+        e.to_string().contains("exceeds the cap of 2048 bytes"),
+        "{e}"
+    );
+    assert!(
+        !e.is_retryable(),
+        "a body over the cap is not sent for again"
+    );
+    assert_eq!(emu.server().request_count(), 1);
+    // A small page fits.
+    let page = catalog
+        .list_page(&ListQuery::new().page_size(1), None)
+        .await
+        .unwrap();
+    assert_eq!(page.images.len(), 1);
+}
+
+#[tokio::test]
+async fn ids_from_a_server_page_never_change_the_path_or_the_query() {
+    let emu = start_default().await;
+    let catalog = builder(&emu, Auth::Token)
+        .http_options(HttpOptions::default().retry(RetryPolicy::none()))
+        .build()
+        .unwrap();
+    let hostile = [
+        "a&limit=1000",
+        "b/../../tokens?x=1#frag",
+        "c%26marker%3Dd\u{0}\r\nX-Auth-Token: stolen",
+    ];
+    let docs: Vec<Value> = hostile
+        .iter()
+        .map(|id| json!({"id": id, "status": "active"}))
+        .collect();
+    emu.push_response(200, String::from_utf8(page(&docs)).unwrap());
+    let mut stream = catalog.list(ListQuery::new().page_size(3));
+    let mut got = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(image) => got.push(image.id.to_string()),
+            Err(e) => {
+                check_error(&e);
+                break;
+            }
+        }
+    }
+    assert_eq!(&got[..3], hostile);
+    let requests = emu.server().requests();
+    assert!(requests.len() >= 2);
+    let mut markers = Vec::new();
+    for r in &requests {
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.path, "/compute/v1.0/appkeys/emulator-appkey/images");
+        assert_eq!(r.header("x-auth-token"), Some("emulator-token"));
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(r.query.as_deref().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        assert_eq!(
+            pairs[0],
+            ("limit".to_owned(), "3".to_owned()),
+            "{:?}",
+            r.query
+        );
+        assert!(pairs.len() <= 2, "{:?}", r.query);
+        if let Some((key, marker)) = pairs.get(1) {
+            assert_eq!(key, "marker");
+            markers.push(marker.clone());
+        }
+    }
+    // The hostile last id went out as one marker value, intact.
+    assert_eq!(markers.first().map(String::as_str), Some(hostile[2]));
+}
