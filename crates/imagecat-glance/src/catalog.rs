@@ -279,34 +279,18 @@ impl GlanceCatalog {
         let inner = &self.inner;
         let need_endpoint = inner.endpoint.is_none();
         let token = inner.auth.current(&inner.http, need_endpoint).await?;
-        let first = self
-            .send_with(what, idempotency, &method, &make_url, &token, &handle)
-            .await;
-        match first {
-            Err(e) if e.kind() == ErrorKind::Unauthenticated && inner.auth.can_renew() => {
-                tracing::debug!(backend = %BACKEND, error = %e, "token refused; obtaining a new one");
-                let Some(renewed) = inner.auth.renew(&inner.http, &token, need_endpoint).await?
-                else {
-                    return Err(e);
-                };
-                match self
-                    .send_with(what, idempotency, &method, &make_url, &renewed, &handle)
-                    .await
-                {
-                    Err(Error::Unauthenticated {
-                        backend,
-                        code,
-                        message,
-                    }) => Err(Error::Unauthenticated {
-                        backend,
-                        code,
-                        message: format!("{message} (refused again after re-authentication)"),
-                    }),
-                    other => other,
+        imagecat_http::send_reauthenticating(
+            token,
+            |token| {
+                let (method, make_url, handle) = (&method, &make_url, &handle);
+                async move {
+                    self.send_with(what, idempotency, method, make_url, &token, handle)
+                        .await
                 }
-            }
-            other => other,
-        }
+            },
+            |refused| async move { inner.auth.renew(&inner.http, &refused, need_endpoint).await },
+        )
+        .await
     }
 
     async fn send_with<T>(

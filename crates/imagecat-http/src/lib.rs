@@ -24,7 +24,7 @@ pub use client::{HttpClient, HttpOptions, Idempotency, RetryPolicy};
 pub use ids::canonical_uuid;
 pub use response::{HttpResponse, SNIPPET_LIMIT, parse_retry_after, snippet};
 pub use secret::SecretString;
-pub use token_cache::{Renewable, TokenCache};
+pub use token_cache::{Renewable, TokenCache, send_reauthenticating};
 
 pub use reqwest;
 pub use url::Url;

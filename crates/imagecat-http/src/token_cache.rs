@@ -109,6 +109,44 @@ impl<T: Renewable> TokenCache<T> {
     }
 }
 
+/// Sends a request with `token`; when the server refuses it
+/// (`Unauthenticated`), asks `renew` once for a replacement (`None`: it
+/// cannot be renewed) and sends again. A second refusal stays
+/// `Unauthenticated` and says so. This is the re-authentication rule of
+/// every token-based adapter.
+pub async fn send_reauthenticating<K, T, S, SF, R, RF>(
+    token: Arc<K>,
+    send: S,
+    renew: R,
+) -> Result<T>
+where
+    S: Fn(Arc<K>) -> SF,
+    SF: Future<Output = Result<T>>,
+    R: FnOnce(Arc<K>) -> RF,
+    RF: Future<Output = Result<Option<Arc<K>>>>,
+{
+    let refused = match send(Arc::clone(&token)).await {
+        Err(e) if e.kind() == imagecat_core::ErrorKind::Unauthenticated => e,
+        other => return other,
+    };
+    tracing::debug!(error = %refused, "token refused; obtaining a new one");
+    let Some(renewed) = renew(token).await? else {
+        return Err(refused);
+    };
+    match send(renewed).await {
+        Err(imagecat_core::Error::Unauthenticated {
+            backend,
+            code,
+            message,
+        }) => Err(imagecat_core::Error::Unauthenticated {
+            backend,
+            code,
+            message: format!("{message} (refused again after re-authentication)"),
+        }),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +158,53 @@ mod tests {
         fn renew_at(&self) -> Option<DateTime<Utc>> {
             self.0
         }
+    }
+
+    fn refused() -> imagecat_core::Error {
+        imagecat_core::Error::Unauthenticated {
+            backend: imagecat_core::BackendKind::Toast,
+            code: Some("-3".into()),
+            message: "Permission denied".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_renewed_once_and_a_second_refusal_says_so() {
+        let sent = AtomicU32::new(0);
+        // Refused with token 0, accepted with token 1.
+        let ok = send_reauthenticating(
+            Arc::new(T(None, 0)),
+            |t: Arc<T>| {
+                sent.fetch_add(1, Ordering::SeqCst);
+                async move { if t.1 == 0 { Err(refused()) } else { Ok(t.1) } }
+            },
+            |_| async { Ok(Some(Arc::new(T(None, 1)))) },
+        )
+        .await
+        .unwrap();
+        assert_eq!((ok, sent.load(Ordering::SeqCst)), (1, 2));
+        // Refused twice: one renewal, then an error that says so.
+        let e = send_reauthenticating(
+            Arc::new(T(None, 0)),
+            |_: Arc<T>| async { Err::<u32, _>(refused()) },
+            |_| async { Ok(Some(Arc::new(T(None, 1)))) },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("refused again after re-authentication"),
+            "{e}"
+        );
+        // Nothing to renew with: the first refusal as it was.
+        let e = send_reauthenticating(
+            Arc::new(T(None, 0)),
+            |_: Arc<T>| async { Err::<u32, _>(refused()) },
+            |_| async { Ok(None) },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.to_string(), refused().to_string());
     }
 
     #[tokio::test]

@@ -133,33 +133,18 @@ impl ToastCatalog {
     ) -> Result<T> {
         let inner = &self.inner;
         let token = inner.auth.current(&inner.http).await?;
-        let first = self
-            .send_with(what, idempotency, &method, url, &token, &handle)
-            .await;
-        match first {
-            Err(e) if e.kind() == ErrorKind::Unauthenticated && inner.auth.can_renew() => {
-                tracing::debug!(backend = %BACKEND, error = %e, "token refused; obtaining a new one");
-                let Some(renewed) = inner.auth.renew(&inner.http, &token).await? else {
-                    return Err(e);
-                };
-                match self
-                    .send_with(what, idempotency, &method, url, &renewed, &handle)
-                    .await
-                {
-                    Err(Error::Unauthenticated {
-                        backend,
-                        code,
-                        message,
-                    }) => Err(Error::Unauthenticated {
-                        backend,
-                        code,
-                        message: format!("{message} (refused again after re-authentication)"),
-                    }),
-                    other => other,
+        imagecat_http::send_reauthenticating(
+            token,
+            |token| {
+                let (method, handle) = (&method, &handle);
+                async move {
+                    self.send_with(what, idempotency, method, url, &token, handle)
+                        .await
                 }
-            }
-            other => other,
-        }
+            },
+            |refused| async move { inner.auth.renew(&inner.http, &refused).await },
+        )
+        .await
     }
 
     async fn send_with<T>(
