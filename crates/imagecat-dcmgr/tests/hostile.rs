@@ -9,43 +9,20 @@ use std::collections::BTreeMap;
 
 use futures::TryStreamExt;
 use imagecat_core::{
-    BackendKind, Error, ErrorKind, Image, ImageCatalog, ImageStatus, ListQuery, PageToken,
-    Visibility,
+    BackendKind, ErrorKind, Image, ImageCatalog, ImageStatus, ListQuery, PageToken, Visibility,
 };
 use imagecat_dcmgr::{DcmgrCatalog, decode_index_body};
-use imagecat_http::{HttpOptions, SNIPPET_LIMIT};
+use imagecat_http::HttpOptions;
 use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
+use imagecat_testkit::hostile::{any_json, apply, check_error, check_images, edit};
 use proptest::prelude::*;
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
-
-fn check_error(e: &Error) {
-    assert_eq!(e.backend(), Some(BackendKind::Dcmgr), "{e}");
-    assert!(e.to_string().starts_with("dcmgr: "), "{e}");
-    if let Error::InvalidResponse { snippet, .. } = e {
-        assert!(
-            snippet.len() <= SNIPPET_LIMIT + '…'.len_utf8(),
-            "{}",
-            snippet.len()
-        );
-    }
-}
-
-fn check_images(images: &[Image]) {
-    for image in images {
-        assert_eq!(image.backend, BackendKind::Dcmgr);
-        assert!(!image.id.as_str().is_empty());
-        let native = image.native.as_ref().expect("the native record is kept");
-        let raw: Box<RawValue> = serde_json::from_str(native.as_str()).expect("the record is JSON");
-        assert!(raw.get().starts_with('{'));
-    }
-}
 
 /// Decodes, and checks whatever comes out; the page when there is one.
 fn check(body: &[u8], start: u64) -> Option<imagecat_core::Page> {
     match decode_index_body(body, start) {
         Ok(page) => {
-            check_images(&page.images);
+            check_images(&page.images, BackendKind::Dcmgr);
             let end = start + page.images.len() as u64;
             match &page.next {
                 None => {}
@@ -55,7 +32,7 @@ fn check(body: &[u8], start: u64) -> Option<imagecat_core::Page> {
             Some(page)
         }
         Err(e) => {
-            check_error(&e);
+            check_error(&e, BackendKind::Dcmgr);
             None
         }
     }
@@ -193,24 +170,6 @@ fn index(legacy: bool, total: u64, start: u64, results: &[Value]) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap()
 }
 
-fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        any::<u64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_map(|f| json!(f)),
-        any::<String>().prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 32, 4, |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            proptest::collection::btree_map(any::<String>(), inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
-
 const IMAGE_FIELDS: [&str; 12] = [
     "id",
     "uuid",
@@ -235,40 +194,6 @@ const INDEX_FIELDS: [&str; 7] = [
     "limit",
     "other",
 ];
-
-#[derive(Debug, Clone)]
-enum Edit {
-    Flip(usize, u8),
-    Insert(usize, u8),
-    Remove(usize),
-    Truncate(usize),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    prop_oneof![
-        (any::<usize>(), any::<u8>()).prop_map(|(at, b)| Edit::Flip(at, b)),
-        (
-            any::<usize>(),
-            prop_oneof![any::<u8>(), Just(0xff), Just(0xc3), Just(b'"'), Just(b'[')]
-        )
-            .prop_map(|(at, b)| Edit::Insert(at, b)),
-        any::<usize>().prop_map(Edit::Remove),
-        any::<usize>().prop_map(Edit::Truncate),
-    ]
-}
-
-fn apply(body: &mut Vec<u8>, edit: &Edit) {
-    let len = body.len().max(1);
-    match *edit {
-        Edit::Flip(at, b) if !body.is_empty() => body[at % len] ^= b | 1,
-        Edit::Insert(at, b) => body.insert(at % (body.len() + 1), b),
-        Edit::Remove(at) if !body.is_empty() => {
-            body.remove(at % len);
-        }
-        Edit::Truncate(at) => body.truncate(at % (body.len() + 1)),
-        _ => {}
-    }
-}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
@@ -335,7 +260,7 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512), start in any::<u64>()) {
         if let Err(e) = decode_index_body(&body, start) {
-            check_error(&e);
+            check_error(&e, BackendKind::Dcmgr);
             prop_assert_eq!(e.kind(), ErrorKind::InvalidResponse);
         }
     }
@@ -410,7 +335,7 @@ fn invalid_utf8_in_a_page_is_an_invalid_response() {
         body.extend_from_slice(bad);
         body.extend_from_slice(br#""}]}]"#);
         let e = decode_index_body(&body, 0).unwrap_err();
-        check_error(&e);
+        check_error(&e, BackendKind::Dcmgr);
         assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
     }
 }
@@ -428,7 +353,7 @@ async fn a_body_over_the_cap_is_an_invalid_response_not_an_allocation() {
         .list_page(&ListQuery::new().page_size(20), None)
         .await
         .unwrap_err();
-    check_error(&e);
+    check_error(&e, BackendKind::Dcmgr);
     assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
     assert!(
         e.to_string().contains("exceeds the cap of 2048 bytes"),
@@ -494,7 +419,7 @@ async fn a_hostile_account_is_refused_before_any_request() {
             .build()
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config, "{account:?}");
-        check_error(&e);
+        check_error(&e, BackendKind::Dcmgr);
     }
     assert_eq!(emu.server().request_count(), 0);
     // A well-formed account goes out only as the header.

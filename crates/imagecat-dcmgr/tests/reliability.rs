@@ -7,33 +7,14 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use futures::StreamExt;
-use imagecat_core::{Error, ErrorKind, ImageCatalog, ListQuery, PagingOptions};
+use imagecat_core::{Error, ErrorKind, ListQuery, PagingOptions};
 use imagecat_dcmgr::DcmgrCatalog;
-use imagecat_http::{HttpOptions, RetryPolicy};
+use imagecat_http::HttpOptions;
 use imagecat_testkit::churn::Churn;
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
 use imagecat_testkit::faults::{FaultKind, FaultPlan};
+use imagecat_testkit::listing::{every_fault, fast_http, listing};
 use imagecat_testkit::server::ServeOptions;
-
-/// Short timeouts, tiny backoff, enough attempts.
-fn fast_http(attempts: u32) -> HttpOptions {
-    HttpOptions::default()
-        .request_timeout(Duration::from_millis(300))
-        .total_timeout(Duration::from_secs(30))
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(attempts)
-                .backoff(Duration::from_millis(1), Duration::from_millis(4))
-                .max_retry_after(Duration::from_millis(4)),
-        )
-}
-
-fn every_fault(rate: f64, seed: u64) -> FaultPlan {
-    FaultPlan::new(rate, &FaultKind::ALL, seed)
-        .slow_delay(Duration::from_secs(3))
-        .retry_after_secs(1)
-}
 
 fn config(layout: Layout, images: usize) -> DcmgrEmulatorConfig {
     match layout {
@@ -70,31 +51,6 @@ fn catalog(emu: &DcmgrEmulator, http: HttpOptions, read_ahead: usize) -> DcmgrCa
         builder = builder.account(account);
     }
     builder.build().unwrap()
-}
-
-/// A whole listing under a guard (a hang fails the test): the ids yielded,
-/// and the error that ended it, if any.
-async fn listing(catalog: &DcmgrCatalog, query: ListQuery) -> (Vec<String>, Option<Error>) {
-    let run = async {
-        let mut stream = catalog.list(query);
-        let mut ids = Vec::new();
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(image) => ids.push(image.id.to_string()),
-                Err(e) => {
-                    assert!(
-                        stream.next().await.is_none(),
-                        "the stream ends after an error"
-                    );
-                    return (ids, Some(e));
-                }
-            }
-        }
-        (ids, None)
-    };
-    tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("the listing never hangs")
 }
 
 /// The `start` of every index request, in the order received.

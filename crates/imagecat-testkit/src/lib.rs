@@ -8,6 +8,9 @@
 //!   `churn`, the catalog churn they can emulate.
 
 pub mod conformance;
+#[cfg(feature = "hostile")]
+pub mod hostile;
+pub mod listing;
 mod memory_fixture;
 
 #[cfg(any(feature = "toast", feature = "dcmgr"))]

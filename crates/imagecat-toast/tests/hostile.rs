@@ -10,48 +10,22 @@ use std::collections::BTreeMap;
 use common::{Auth, builder, start_default};
 use futures::StreamExt;
 use imagecat_core::{
-    BackendKind, Error, ErrorKind, Image, ImageCatalog, ImageStatus, ListQuery, Visibility,
+    BackendKind, ErrorKind, Image, ImageCatalog, ImageStatus, ListQuery, Visibility,
 };
-use imagecat_http::{HttpOptions, RetryPolicy, SNIPPET_LIMIT};
+use imagecat_http::{HttpOptions, RetryPolicy};
+use imagecat_testkit::hostile::{
+    HOSTILE_NUMBERS, any_json, apply, check_error, check_images, edit,
+};
 use imagecat_toast::decode_list_body;
 use proptest::prelude::*;
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 const SUCCESS: &str = r#"{"isSuccessful":true,"resultCode":0,"resultMessage":"SUCCESS"}"#;
 
-/// An error as the decoder must report one: typed, naming TOAST, with a
-/// bounded snippet.
-fn check_error(e: &Error) {
-    assert_eq!(e.backend(), Some(BackendKind::Toast), "{e}");
-    assert!(e.to_string().starts_with("toast: "), "{e}");
-    if let Error::InvalidResponse { snippet, .. } = e {
-        assert!(
-            snippet.len() <= SNIPPET_LIMIT + '…'.len_utf8(),
-            "{}",
-            snippet.len()
-        );
-    }
-}
-
-/// Images as the decoder must return them: TOAST's, with an id, and the
-/// native record holding that image.
-fn check_images(images: &[Image]) {
-    for image in images {
-        assert_eq!(image.backend, BackendKind::Toast);
-        assert!(!image.id.as_str().is_empty());
-        let native = image.native.as_ref().expect("the native record is kept");
-        // The record is the image's JSON object (read without recursion:
-        // it may nest deeper than a `Value` is allowed to).
-        let raw: Box<RawValue> = serde_json::from_str(native.as_str()).expect("the record is JSON");
-        assert!(raw.get().starts_with('{'));
-    }
-}
-
 fn check(body: &[u8]) {
     match decode_list_body(body) {
-        Ok(images) => check_images(&images),
-        Err(e) => check_error(&e),
+        Ok(images) => check_images(&images, BackendKind::Toast),
+        Err(e) => check_error(&e, BackendKind::Toast),
     }
 }
 
@@ -177,28 +151,6 @@ fn page(images: &[Value]) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Any JSON value, nested a few levels.
-fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        any::<u64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_map(|f| json!(f)),
-        any::<String>().prop_map(Value::String),
-        Just(json!(-1)),
-        Just(json!("18446744073709551616")),
-        Just(json!(1.5)),
-    ];
-    leaf.prop_recursive(4, 32, 4, |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            proptest::collection::btree_map(any::<String>(), inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
-
 const FIELDS: [&str; 13] = [
     "id",
     "name",
@@ -215,54 +167,6 @@ const FIELDS: [&str; 13] = [
     "header",
 ];
 
-/// Raw numbers no JSON library should trust: too large, negative,
-/// fractional, exponents.
-const NUMBERS: [&str; 8] = [
-    "18446744073709551616",
-    "340282366920938463463374607431768211456",
-    "-1",
-    "1.5",
-    "1e400",
-    "-0",
-    "1E2",
-    "99999999999999999999999999999999999999999999999999",
-];
-
-/// One edit of a body.
-#[derive(Debug, Clone)]
-enum Edit {
-    Flip(usize, u8),
-    Insert(usize, u8),
-    Remove(usize),
-    Truncate(usize),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    prop_oneof![
-        (any::<usize>(), any::<u8>()).prop_map(|(at, b)| Edit::Flip(at, b)),
-        (
-            any::<usize>(),
-            prop_oneof![any::<u8>(), Just(0xff), Just(0xc3), Just(b'"'), Just(b'{')]
-        )
-            .prop_map(|(at, b)| Edit::Insert(at, b)),
-        any::<usize>().prop_map(Edit::Remove),
-        any::<usize>().prop_map(Edit::Truncate),
-    ]
-}
-
-fn apply(body: &mut Vec<u8>, edit: &Edit) {
-    let len = body.len().max(1);
-    match *edit {
-        Edit::Flip(at, b) if !body.is_empty() => body[at % len] ^= b | 1,
-        Edit::Insert(at, b) => body.insert(at % (body.len() + 1), b),
-        Edit::Remove(at) if !body.is_empty() => {
-            body.remove(at % len);
-        }
-        Edit::Truncate(at) => body.truncate(at % (body.len() + 1)),
-        _ => {}
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -274,7 +178,7 @@ proptest! {
         for (model, image) in models.iter().zip(&images) {
             model.assert_decoded(image);
         }
-        check_images(&images);
+        check_images(&images, BackendKind::Toast);
     }
 
     #[test]
@@ -292,43 +196,43 @@ proptest! {
         };
         match decode_list_body(&body) {
             Ok(images) => {
-                check_images(&images);
+                check_images(&images, BackendKind::Toast);
                 if FIELDS[field] != "id" {
                     prop_assert_eq!(images[0].id.as_str(), model.id.as_str());
                 }
             }
-            Err(e) => check_error(&e),
+            Err(e) => check_error(&e, BackendKind::Toast),
         }
     }
 
     #[test]
-    fn huge_and_odd_numbers_are_errors_or_exact(model in model(), field in 3..8usize, number in 0..NUMBERS.len()) {
+    fn huge_and_odd_numbers_are_errors_or_exact(model in model(), field in 3..8usize, number in 0..HOSTILE_NUMBERS.len()) {
         let text = model.wire().to_string();
         let key = format!("\"{}\":", FIELDS[field]);
         let at = text.find(&key).unwrap() + key.len();
         let end = at + text[at..].find([',', '}']).unwrap();
         let body = page(&[]);
-        let doc = format!("{}{}{}", &text[..at], NUMBERS[number], &text[end..]);
+        let doc = format!("{}{}{}", &text[..at], HOSTILE_NUMBERS[number], &text[end..]);
         let body = String::from_utf8(body).unwrap().replace("[]", &format!("[{doc}]"));
         // Only a number that fits is taken, and taken exactly.
-        let exact: Option<u64> = match NUMBERS[number] {
+        let exact: Option<u64> = match HOSTILE_NUMBERS[number] {
             "-0" => Some(0),
             "1E2" => Some(100),
             n => n.parse().ok(),
         };
         match decode_list_body(body.as_bytes()) {
             Ok(images) => {
-                check_images(&images);
+                check_images(&images, BackendKind::Toast);
                 let taken = match FIELDS[field] {
                     "minDisk" => images[0].min_disk_gb,
                     "minRam" => images[0].min_ram_mb,
                     "size" => images[0].size_bytes,
                     _ => exact,
                 };
-                prop_assert!(exact.is_some(), "{} was taken as {:?}", NUMBERS[number], taken);
+                prop_assert!(exact.is_some(), "{} was taken as {:?}", HOSTILE_NUMBERS[number], taken);
                 prop_assert_eq!(taken, exact);
             }
-            Err(e) => check_error(&e),
+            Err(e) => check_error(&e, BackendKind::Toast),
         }
     }
 
@@ -345,9 +249,9 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
         match decode_list_body(&body) {
-            Ok(images) => check_images(&images),
+            Ok(images) => check_images(&images, BackendKind::Toast),
             Err(e) => {
-                check_error(&e);
+                check_error(&e, BackendKind::Toast);
                 prop_assert_eq!(e.kind(), ErrorKind::InvalidResponse);
             }
         }
@@ -397,7 +301,7 @@ fn invalid_utf8_in_a_page_is_an_invalid_response() {
         body.extend_from_slice(bad);
         body.extend_from_slice(br#""}]}"#);
         let e = decode_list_body(&body).unwrap_err();
-        check_error(&e);
+        check_error(&e, BackendKind::Toast);
         assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
     }
 }
@@ -414,7 +318,7 @@ async fn a_body_over_the_cap_is_an_invalid_response_not_an_allocation() {
         .list_page(&ListQuery::new().page_size(25), None)
         .await
         .unwrap_err();
-    check_error(&e);
+    check_error(&e, BackendKind::Toast);
     assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
     assert!(
         e.to_string().contains("exceeds the cap of 2048 bytes"),
@@ -456,7 +360,7 @@ async fn ids_from_a_server_page_never_change_the_path_or_the_query() {
         match item {
             Ok(image) => got.push(image.id.to_string()),
             Err(e) => {
-                check_error(&e);
+                check_error(&e, BackendKind::Toast);
                 break;
             }
         }

@@ -9,34 +9,14 @@ use std::time::Duration;
 
 use common::{Auth, MODES, builder};
 use futures::StreamExt;
-use imagecat_core::{Error, ImageCatalog, ListQuery};
-use imagecat_http::{HttpOptions, RetryPolicy};
+use imagecat_core::{ImageCatalog, ListQuery};
+use imagecat_http::HttpOptions;
 use imagecat_testkit::churn::Churn;
 use imagecat_testkit::faults::{FaultKind, FaultPlan};
+use imagecat_testkit::listing::{every_fault, fast_http, listing};
 use imagecat_testkit::server::ServeOptions;
 use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
 use imagecat_toast::ToastCatalog;
-
-/// Short timeouts, tiny backoff, enough attempts: a 20 % fault rate never
-/// exhausts them, and a slow answer costs 300 ms.
-fn fast_http(attempts: u32) -> HttpOptions {
-    HttpOptions::default()
-        .request_timeout(Duration::from_millis(300))
-        .total_timeout(Duration::from_secs(30))
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(attempts)
-                .backoff(Duration::from_millis(1), Duration::from_millis(4))
-                .max_retry_after(Duration::from_millis(4)),
-        )
-}
-
-/// Faults of every kind; a slow answer waits far longer than the timeout.
-fn every_fault(rate: f64, seed: u64) -> FaultPlan {
-    FaultPlan::new(rate, &FaultKind::ALL, seed)
-        .slow_delay(Duration::from_secs(3))
-        .retry_after_secs(1)
-}
 
 fn config(marker: MarkerMode, images: usize) -> ToastEmulatorConfig {
     ToastEmulatorConfig {
@@ -60,31 +40,6 @@ async fn start_with(config: ToastEmulatorConfig, faults: FaultPlan) -> ToastEmul
 
 fn catalog(emu: &ToastEmulator, auth: Auth, http: HttpOptions) -> ToastCatalog {
     builder(emu, auth).http_options(http).build().unwrap()
-}
-
-/// A whole listing, with a guard so that a hang fails the test instead of
-/// stalling it: the ids yielded, and the error that ended it, if any.
-async fn listing(catalog: &ToastCatalog, query: ListQuery) -> (Vec<String>, Option<Error>) {
-    let run = async {
-        let mut stream = catalog.list(query);
-        let mut ids = Vec::new();
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(image) => ids.push(image.id.to_string()),
-                Err(e) => {
-                    assert!(
-                        stream.next().await.is_none(),
-                        "the stream ends after an error"
-                    );
-                    return (ids, Some(e));
-                }
-            }
-        }
-        (ids, None)
-    };
-    tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("the listing never hangs")
 }
 
 /// The `(method, path, query)` of every request received.

@@ -1,0 +1,58 @@
+//! Helpers for reliability tests of any backend: a whole listing under a
+//! hang guard, client options that fail fast, and a fault plan of every kind.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use imagecat_core::{Error, ImageCatalog, ListQuery};
+use imagecat_http::{HttpOptions, RetryPolicy};
+
+#[cfg(feature = "server")]
+use crate::faults::{FaultKind, FaultPlan};
+
+/// A whole listing under a guard (a hang fails the test): the ids yielded,
+/// and the error that ended it, if any; asserts the stream ends after an error.
+pub async fn listing(catalog: &dyn ImageCatalog, query: ListQuery) -> (Vec<String>, Option<Error>) {
+    let run = async {
+        let mut stream = catalog.list(query);
+        let mut ids = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(image) => ids.push(image.id.to_string()),
+                Err(e) => {
+                    assert!(
+                        stream.next().await.is_none(),
+                        "the stream ends after an error"
+                    );
+                    return (ids, Some(e));
+                }
+            }
+        }
+        (ids, None)
+    };
+    tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the listing never hangs")
+}
+
+/// Client options for tests: 300 ms per attempt, 30 s per operation,
+/// `attempts` attempts with 1–4 ms of backoff and `Retry-After` clamped to 4 ms.
+pub fn fast_http(attempts: u32) -> HttpOptions {
+    HttpOptions::default()
+        .request_timeout(Duration::from_millis(300))
+        .total_timeout(Duration::from_secs(30))
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(attempts)
+                .backoff(Duration::from_millis(1), Duration::from_millis(4))
+                .max_retry_after(Duration::from_millis(4)),
+        )
+}
+
+/// Faults of every kind at `rate`, slow ones 3 s (ten times [`fast_http`]'s timeout).
+#[cfg(feature = "server")]
+pub fn every_fault(rate: f64, seed: u64) -> FaultPlan {
+    FaultPlan::new(rate, &FaultKind::ALL, seed)
+        .slow_delay(Duration::from_secs(3))
+        .retry_after_secs(1)
+}
