@@ -51,7 +51,9 @@ impl<W: Write> std::fmt::Debug for ImageWriter<W> {
     }
 }
 
-const CSV_HEADER: [&str; 17] = [
+/// An image's fields in the order of the model: the CSV columns, and the
+/// lines of `show` (which adds `catalog` and `native` when present).
+const IMAGE_FIELDS: [&str; 18] = [
     "id",
     "name",
     "status",
@@ -69,6 +71,7 @@ const CSV_HEADER: [&str; 17] = [
     "protected",
     "description",
     "properties",
+    "backend",
 ];
 
 impl<W: Write> ImageWriter<W> {
@@ -77,7 +80,7 @@ impl<W: Write> ImageWriter<W> {
         let sink = match format {
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(out);
-                let mut header: Vec<&str> = CSV_HEADER.to_vec();
+                let mut header: Vec<&str> = IMAGE_FIELDS.to_vec();
                 if with_catalog {
                     header.push("catalog");
                 }
@@ -180,6 +183,7 @@ fn csv_record(row: &Row, with_catalog: bool) -> Vec<String> {
         opt(&i.protected),
         opt(&i.description),
         serde_json::to_string(&i.properties).unwrap_or_default(),
+        i.backend.to_string(),
     ];
     if with_catalog {
         rec.push(opt(&row.catalog));
@@ -315,38 +319,15 @@ pub(crate) fn write_one(out: &mut impl Write, format: Format, row: Row) -> io::R
     }
 }
 
-/// The fields of an image in the order of the model.
-const FIELD_ORDER: [&str; 20] = [
-    "id",
-    "name",
-    "status",
-    "native_status",
-    "visibility",
-    "owner",
-    "created_at",
-    "updated_at",
-    "size_bytes",
-    "min_disk_gb",
-    "min_ram_mb",
-    "disk_format",
-    "arch",
-    "checksum",
-    "protected",
-    "description",
-    "properties",
-    "backend",
-    "catalog",
-    "native",
-];
-
 /// `FIELD  VALUE` lines of one image, in the model's order.
 fn write_vertical(out: &mut impl Write, row: &Row) -> io::Result<()> {
     let value = serde_json::to_value(row)?;
     let Some(map) = value.as_object() else {
         return Ok(());
     };
-    let rows: Vec<Vec<String>> = FIELD_ORDER
+    let rows: Vec<Vec<String>> = IMAGE_FIELDS
         .iter()
+        .chain(&["catalog", "native"])
         .filter_map(|&k| map.get(k).map(|v| (k, v)))
         .map(|(k, v)| {
             let shown = match v {
