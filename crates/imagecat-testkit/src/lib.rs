@@ -12,6 +12,8 @@ pub mod conformance;
 pub mod hostile;
 pub mod listing;
 mod memory_fixture;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 
 #[cfg(any(feature = "toast", feature = "dcmgr"))]
 pub mod churn;

@@ -8,98 +8,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
 use common::{Auth, builder, no_retries, start_default};
 use futures::TryStreamExt;
-use imagecat_core::{Error, ErrorKind, ImageCatalog, ImageId, ListQuery};
+use imagecat_core::{ErrorKind, ImageCatalog, ImageId, ListQuery};
 use imagecat_http::SecretString;
+use imagecat_testkit::secrets::{Shown, assert_hidden, capture_logs, captured_text};
 use imagecat_testkit::toast::ToastEmulator;
-
-/// Everything logged by this test binary.
-fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
-    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUFFER.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&buffer);
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_target(true)
-            .with_writer(move || Sink(Arc::clone(&sink)))
-            .try_init()
-            .expect("the capture is the only subscriber of this binary");
-        log::set_logger(Box::leak(Box::new(LogCapture(Arc::clone(&buffer)))))
-            .expect("the capture is the only logger of this binary");
-        log::set_max_level(log::LevelFilter::Trace);
-        buffer
-    })
-}
-
-fn captured_text() -> String {
-    String::from_utf8_lossy(&captured().lock().unwrap()).into_owned()
-}
-
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The `log` records (reqwest logs through `log`, not `tracing`).
-struct LogCapture(Arc<Mutex<Vec<u8>>>);
-
-impl log::Log for LogCapture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        let line = format!(
-            "LOG {} {}: {}\n",
-            record.level(),
-            record.target(),
-            record.args()
-        );
-        self.0.lock().unwrap().extend_from_slice(line.as_bytes());
-    }
-
-    fn flush(&self) {}
-}
-
-/// Every error's Display and Debug, for the final check.
-#[derive(Default)]
-struct Shown(Vec<String>);
-
-impl Shown {
-    fn error(&mut self, e: &Error) {
-        self.0.push(format!("{e} {e:?} {e:#?}"));
-    }
-
-    fn debug(&mut self, value: &impl std::fmt::Debug) {
-        self.0.push(format!("{value:?} {value:#?}"));
-    }
-}
-
-/// Asserts that no secret is in what was shown or logged.
-fn assert_hidden(secrets: &[String], shown: &Shown) {
-    let logs = captured_text();
-    for secret in secrets {
-        assert!(!secret.is_empty());
-        assert!(!logs.contains(secret.as_str()), "{secret} in the logs");
-        for text in &shown.0 {
-            assert!(!text.contains(secret.as_str()), "{secret} in {text}");
-        }
-    }
-}
 
 fn secrets_of(emu: &ToastEmulator) -> Vec<String> {
     let config = emu.config();
@@ -110,7 +24,7 @@ fn secrets_of(emu: &ToastEmulator) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_exchange_a_listing_and_a_renewal_leave_no_secret_at_trace_level() {
-    captured();
+    capture_logs();
     let emu = start_default().await;
     let mut shown = Shown::default();
     let catalog = builder(&emu, Auth::Password).build().unwrap();
@@ -156,7 +70,7 @@ async fn a_token_exchange_a_listing_and_a_renewal_leave_no_secret_at_trace_level
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_keep_the_password_and_tokens_out_of_errors_and_logs() {
-    captured();
+    capture_logs();
     let emu = start_default().await;
     let mut shown = Shown::default();
     let wrong_password = "wrong-SECRET-password-1";
@@ -193,7 +107,7 @@ async fn refusals_keep_the_password_and_tokens_out_of_errors_and_logs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_answer_that_cannot_be_decoded_never_shows_its_token() {
-    captured();
+    capture_logs();
     let emu = start_default().await;
     let mut shown = Shown::default();
     // A token the server issued, with an expiry of a type nobody expected:
