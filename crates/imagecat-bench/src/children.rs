@@ -123,21 +123,21 @@ fn ids_on_wire(ctx: &Ctx, emulator: &Emulator, images: usize) -> Res<u64> {
     }
 }
 
-/// The bytes of the engine's id set (a hashbrown set of 64-bit hashes) at
-/// its peak for `n` ids: its last table (the smallest power-of-two bucket
-/// count whose 7/8 holds `n`, 9 bytes a bucket) and, during that last
-/// growth, the table it grew from.
+/// The engine's bound on recent ids kept in its hash set before a merge
+/// (`IdSet::MERGE_AT` in imagecat-core's paging engine).
+const RECENT_IDS: u64 = 1 << 15;
+
+/// The bytes of the engine's id set for `n` ids: a sorted vector of 64-bit
+/// hashes (8 bytes an id) plus a hash set of at most [`RECENT_IDS`] recent
+/// ones (a hashbrown table: the smallest power-of-two bucket count whose
+/// 7/8 holds them, 9 bytes a bucket).
 fn id_set_peak_bytes(n: u64) -> u64 {
+    let recent = n.min(RECENT_IDS);
     let mut buckets = 8u64;
-    while buckets * 7 / 8 < n {
+    while buckets * 7 / 8 < recent {
         buckets *= 2;
     }
-    let table = |b: u64| b * 9 + 16;
-    if buckets > 8 {
-        table(buckets) + table(buckets / 2)
-    } else {
-        table(buckets)
-    }
+    8 * n.saturating_sub(recent) + buckets * 9 + 16
 }
 
 /// 3. Peak RSS of `imagecat -o ndjson list` as the catalog grows.
@@ -205,7 +205,7 @@ pub(crate) fn memory(ctx: &mut Ctx) -> Res<()> {
         ));
     }
     table.note("Images/s counts the catalog's images (the listing yields those not deleted); the time includes the process start.");
-    table.note("The id set is the pagination engine's memory of the ids yielded (\"never a duplicate\", docs/reliability.md): 64-bit hashes in a hash set, computed here at its peak (last table plus the one it grew from during its last growth); it is the only part that grows with the catalog.");
+    table.note("The id set is the pagination engine's memory of the ids yielded (\"never a duplicate\", docs/reliability.md): 64-bit hashes, 8 bytes an id in a sorted vector plus a bounded hash set of recent ones; it is the only part that grows with the catalog.");
     table.print();
     Ok(())
 }
@@ -314,15 +314,10 @@ mod tests {
 
     #[test]
     fn id_set_sizes() {
-        // 1,000,000 ids: 2^21 buckets after growing from 2^20.
+        // 1,000,000 ids: 8 bytes each in the vector, 2^16 buckets of recent ones.
         assert_eq!(
             id_set_peak_bytes(1_000_000),
-            (1 << 21) * 9 + 16 + (1 << 20) * 9 + 16
-        );
-        // 900,000 fit in 2^20 buckets (917,504).
-        assert_eq!(
-            id_set_peak_bytes(900_000),
-            (1 << 20) * 9 + 16 + (1 << 19) * 9 + 16
+            8 * (1_000_000 - (1 << 15)) + (1 << 16) * 9 + 16
         );
         assert_eq!(id_set_peak_bytes(3), 8 * 9 + 16);
     }
