@@ -104,6 +104,12 @@ pub(crate) struct FilterArgs {
     /// Keep this owner's images.
     #[arg(long, value_name = "O")]
     pub(crate) owner: Option<String>,
+    /// Keep images of at least this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) size_min: Option<u64>,
+    /// Keep images of at most this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) size_max: Option<u64>,
 }
 
 /// Arguments of `list`.
@@ -198,6 +204,9 @@ impl FilterArgs {
         }
         if let Some(owner) = &self.owner {
             q = q.owner(owner.clone());
+        }
+        if self.size_min.is_some() || self.size_max.is_some() {
+            q = q.size_range(self.size_min, self.size_max);
         }
         q
     }

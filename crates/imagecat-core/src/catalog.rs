@@ -126,6 +126,8 @@ pub struct ServerFilters {
     pub owner: bool,
     /// Excluding deleted images.
     pub deleted: bool,
+    /// Size range.
+    pub size: bool,
 }
 
 impl ServerFilters {
@@ -161,6 +163,12 @@ impl ServerFilters {
     /// Sets the deleted flag (builder style).
     pub fn deleted(mut self, yes: bool) -> Self {
         self.deleted = yes;
+        self
+    }
+
+    /// Sets the size-range flag (builder style).
+    pub fn size(mut self, yes: bool) -> Self {
+        self.size = yes;
         self
     }
 }

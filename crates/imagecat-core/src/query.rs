@@ -67,6 +67,12 @@ pub struct ListQuery {
     pub visibility: Option<Visibility>,
     /// Keep only images of this owner.
     pub owner: Option<String>,
+    /// Keep only images of at least this many bytes (images without a
+    /// size are left out, as Glance does).
+    pub size_min: Option<u64>,
+    /// Keep only images of at most this many bytes (images without a size
+    /// are left out).
+    pub size_max: Option<u64>,
     /// Also list deleted images (default false). Asking for the `deleted`
     /// status includes them too.
     pub include_deleted: bool,
@@ -109,6 +115,14 @@ impl ListQuery {
     /// Keep only this owner's images.
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
         self.owner = Some(owner.into());
+        self
+    }
+
+    /// Keep only images whose size in bytes is within `min..=max`
+    /// (either bound optional).
+    pub fn size_range(mut self, min: Option<u64>, max: Option<u64>) -> Self {
+        self.size_min = min;
+        self.size_max = max;
         self
     }
 
@@ -158,6 +172,16 @@ impl ListQuery {
                 return false;
             }
         }
+        if self.size_min.is_some() || self.size_max.is_some() {
+            let Some(size) = image.size_bytes else {
+                return false;
+            };
+            if self.size_min.is_some_and(|min| size < min)
+                || self.size_max.is_some_and(|max| size > max)
+            {
+                return false;
+            }
+        }
         true
     }
 }
@@ -191,6 +215,24 @@ mod tests {
                 .name("[")
                 .matches(&img("[", ImageStatus::Active))
         );
+    }
+
+    #[test]
+    fn size_range_keeps_sized_images_within_bounds() {
+        let sized = |n| img("a", ImageStatus::Active).with_size_bytes(n);
+        let q = ListQuery::new().size_range(Some(10), Some(20));
+        assert!(q.matches(&sized(10)) && q.matches(&sized(20)));
+        assert!(!q.matches(&sized(9)) && !q.matches(&sized(21)));
+        assert!(
+            !q.matches(&img("a", ImageStatus::Active)),
+            "no size, no match"
+        );
+        assert!(
+            ListQuery::new()
+                .size_range(None, Some(5))
+                .matches(&sized(0))
+        );
+        assert!(ListQuery::new().matches(&img("a", ImageStatus::Active)));
     }
 
     #[test]

@@ -79,7 +79,8 @@ fn capabilities() -> Capabilities {
                 .status(true)
                 .visibility(true)
                 .owner(true)
-                .deleted(true),
+                .deleted(true)
+                .size(true),
         )
 }
 
@@ -169,6 +170,12 @@ pub(crate) fn server_filters(query: &ListQuery) -> Vec<(&'static str, String)> {
     }
     if let Some(owner) = query.owner.as_ref().filter(|o| !o.is_empty()) {
         pairs.push(("owner", owner.clone()));
+    }
+    if let Some(min) = query.size_min {
+        pairs.push(("size_min", min.to_string()));
+    }
+    if let Some(max) = query.size_max {
+        pairs.push(("size_max", max.to_string()));
     }
     pairs
 }

@@ -320,6 +320,35 @@ async fn a_vanished_marker_resumes_from_the_image_before_it() {
 }
 
 #[tokio::test]
+async fn a_size_range_is_sent_to_glance_and_gives_the_filtered_full_list() {
+    let emu = emulator(GlanceEmulatorConfig::default().images(120)).await;
+    let catalog = static_catalog(&emu, fast_http());
+    let all = catalog.collect(ListQuery::new()).await.unwrap();
+    let mut sizes: Vec<u64> = all.iter().filter_map(|i| i.size_bytes).collect();
+    sizes.sort_unstable();
+    let (min, max) = (sizes[sizes.len() / 4], sizes[sizes.len() * 3 / 4]);
+    emu.server().clear_requests();
+    let q = ListQuery::new().size_range(Some(min), Some(max));
+    let got: Vec<_> = catalog
+        .collect(q.clone())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    let want: Vec<_> = all
+        .iter()
+        .filter(|i| q.matches(i))
+        .map(|i| i.id.clone())
+        .collect();
+    assert!(!want.is_empty() && want.len() < all.len());
+    assert_eq!(got, want);
+    let first = query_of(&emu.server().requests()[0]);
+    assert_eq!(param(&first, "size_min"), Some(min.to_string().as_str()));
+    assert_eq!(param(&first, "size_max"), Some(max.to_string().as_str()));
+}
+
+#[tokio::test]
 async fn filters_glance_applies_are_sent_to_it() {
     let emu = emulator(GlanceEmulatorConfig::default().images(200)).await;
     let catalog = static_catalog(&emu, fast_http());

@@ -170,6 +170,10 @@ pub async fn filters_match_the_full_list(fx: &Fixture) -> CaseResult {
     if let Some(owner) = &some.owner {
         queries.push(ListQuery::new().owner(owner.clone()));
     }
+    if let Some(size) = all.iter().find_map(|i| i.size_bytes) {
+        queries.push(ListQuery::new().size_range(Some(size), None));
+        queries.push(ListQuery::new().size_range(None, Some(size)));
+    }
     if let Some(name) = &some.name {
         queries.push(ListQuery::new().name_exact(name.clone()));
         if let Some(prefix) = name.get(..name.len().min(3)) {

@@ -427,6 +427,8 @@ struct Filters {
     visibility: Option<String>,
     owner: Option<String>,
     hidden: Option<bool>,
+    size_min: Option<u64>,
+    size_max: Option<u64>,
     properties: Vec<(String, String)>,
 }
 
@@ -463,6 +465,17 @@ impl Filters {
         }
         if image.hidden != self.hidden.unwrap_or(false) {
             return false;
+        }
+        // SQL `size >= min`: an image without a size never matches.
+        if let Some(min) = self.size_min {
+            if image.size.is_none_or(|s| s < min) {
+                return false;
+            }
+        }
+        if let Some(max) = self.size_max {
+            if image.size.is_none_or(|s| s > max) {
+                return false;
+            }
         }
         self.properties
             .iter()
@@ -758,6 +771,13 @@ async fn list_images(
             }
             "owner" => filters.owner = Some(value.clone()),
             "os_hidden" => filters.hidden = Some(value.eq_ignore_ascii_case("true")),
+            "size_min" | "size_max" => match value.trim().parse::<u64>() {
+                Ok(n) if key == "size_min" => filters.size_min = Some(n),
+                Ok(n) => filters.size_max = Some(n),
+                Err(_) => {
+                    return webob_error(&headers, 400, &format!("Invalid value for {key}"));
+                }
+            },
             "sort_key" if value == "created_at" => {}
             "sort_dir" if value == "desc" => {}
             "sort_key" | "sort_dir" | "sort" => {
