@@ -49,7 +49,9 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::server::{EmulatorServer, ServeOptions, json_bytes_response};
+use crate::server::{
+    Canned, EmulatorServer, ServeOptions, encode_query_value, json_bytes_response, normalize_base,
+};
 
 /// The prefix of every seeded image id; the last 12 hex digits are the index.
 const SEEDED_PREFIX: &str = "9a1ace00-0000-4000-8000-";
@@ -389,14 +391,6 @@ fn seeded_key(i: u64) -> Key {
     }
 }
 
-/// A canned answer for the next image request.
-#[derive(Debug, Clone)]
-struct Canned {
-    status: u16,
-    content_type: String,
-    body: Vec<u8>,
-}
-
 #[derive(Debug, Default)]
 struct Store {
     /// Seeded indices deleted or removed.
@@ -682,33 +676,10 @@ fn keystone_error(status: u16, title: &str, message: &str) -> Response {
     response
 }
 
-fn canned(c: Canned) -> Response {
-    Response::builder()
-        .status(c.status)
-        .header("content-type", c.content_type)
-        .body(Body::from(c.body))
-        .unwrap_or_default()
-}
-
-/// Percent-encodes a query component as Python's `urlencode` does.
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else if b == b' ' {
-            out.push('+');
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
 fn urlencode(pairs: &[(String, String)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .map(|(k, v)| format!("{}={}", encode_query_value(k), encode_query_value(v)))
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -725,7 +696,7 @@ async fn list_images(
     emu.image_requests.fetch_add(1, Ordering::SeqCst);
     let mut state = emu.lock();
     if let Some(c) = state.canned.pop_front() {
-        return canned(c);
+        return c.into_response();
     }
     if let Some(refused) = emu.check_auth(&state, &headers) {
         return refused;
@@ -832,7 +803,7 @@ async fn show_image(
     emu.image_requests.fetch_add(1, Ordering::SeqCst);
     let mut state = emu.lock();
     if let Some(c) = state.canned.pop_front() {
-        return canned(c);
+        return c.into_response();
     }
     if let Some(refused) = emu.check_auth(&state, &headers) {
         return refused;
@@ -854,7 +825,7 @@ async fn delete_image(
     emu.image_requests.fetch_add(1, Ordering::SeqCst);
     let mut state = emu.lock();
     if let Some(c) = state.canned.pop_front() {
-        return canned(c);
+        return c.into_response();
     }
     if let Some(refused) = emu.check_auth(&state, &headers) {
         return refused;
@@ -1019,12 +990,7 @@ impl GlanceEmulator {
         config: GlanceEmulatorConfig,
         options: ServeOptions,
     ) -> std::io::Result<Self> {
-        let base = config.base_path.trim_end_matches('/').to_owned();
-        let base = if base.is_empty() || base.starts_with('/') {
-            base
-        } else {
-            format!("/{base}")
-        };
+        let base = normalize_base(&config.base_path);
         let emu = Arc::new(Emu {
             config: GlanceEmulatorConfig {
                 base_path: base.clone(),

@@ -208,3 +208,38 @@ pub fn json_bytes_response(status: u16, body: Vec<u8>) -> Response {
         .body(Body::from(body))
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
+
+/// A canned answer an emulator serves before its next real one (tests use
+/// them for bodies no real handler would write).
+#[derive(Debug, Clone)]
+pub(crate) struct Canned {
+    pub(crate) status: u16,
+    pub(crate) content_type: String,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Canned {
+    /// The answer as a response.
+    pub(crate) fn into_response(self) -> Response {
+        Response::builder()
+            .status(self.status)
+            .header("content-type", self.content_type)
+            .body(Body::from(self.body))
+            .unwrap_or_default()
+    }
+}
+
+/// An emulator's base path: empty, or `/…` without a trailing `/`.
+pub(crate) fn normalize_base(path: &str) -> String {
+    let base = path.trim_end_matches('/');
+    if base.is_empty() || base.starts_with('/') {
+        base.to_owned()
+    } else {
+        format!("/{base}")
+    }
+}
+
+/// Percent-encodes a query value (`application/x-www-form-urlencoded`).
+pub(crate) fn encode_query_value(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

@@ -49,7 +49,9 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::churn::{Churn, ChurnLog, ChurnStep, Draws};
-use crate::server::{EmulatorServer, ServeOptions, json_bytes_response};
+use crate::server::{
+    Canned, EmulatorServer, ServeOptions, encode_query_value, json_bytes_response, normalize_base,
+};
 
 /// Whether the page after a marker starts with the marker image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -175,14 +177,6 @@ impl ToastImage {
 pub struct ToastEmulator {
     server: EmulatorServer,
     emu: Arc<Emu>,
-}
-
-/// An answer queued by a test, served instead of the next real one.
-#[derive(Debug, Clone)]
-struct Canned {
-    status: u16,
-    content_type: String,
-    body: Vec<u8>,
 }
 
 #[derive(Debug, Default)]
@@ -659,14 +653,6 @@ fn success() -> Response {
     )
 }
 
-fn canned(c: Canned) -> Response {
-    Response::builder()
-        .status(c.status)
-        .header("content-type", c.content_type)
-        .body(axum::body::Body::from(c.body))
-        .unwrap_or_default()
-}
-
 /// The page's rows, serialised lazily as a JSON array.
 struct Rows<'a> {
     emu: &'a Emu,
@@ -989,7 +975,7 @@ fn list_answer(
     headers: &HeaderMap,
 ) -> Response {
     if let Some(c) = state.canned_images.pop_front() {
-        return canned(c);
+        return c.into_response();
     }
     let Ok(Path(appkey)) = path else {
         return failure(-3, "Permission denied : invalid appkey");
@@ -1049,7 +1035,7 @@ async fn delete_image(
     emu.image_requests.fetch_add(1, Ordering::SeqCst);
     let mut state = emu.lock();
     if let Some(c) = state.canned_images.pop_front() {
-        return canned(c);
+        return c.into_response();
     }
     let Ok(Path(appkey)) = path else {
         return failure(-3, "Permission denied : invalid appkey");
@@ -1135,7 +1121,7 @@ async fn issue_token(
 ) -> Response {
     let mut state = emu.lock();
     if let Some(c) = state.canned_tokens.pop_front() {
-        return canned(c);
+        return c.into_response();
     }
     match path {
         Ok(Path(appkey)) if appkey == emu.config.appkey => {}
@@ -1201,31 +1187,13 @@ async fn unknown_route() -> Response {
     json_bytes_response(404, body)
 }
 
-/// Percent-encodes a query value (everything but unreserved characters).
-fn encode_query_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
 impl ToastEmulator {
     /// Starts the emulator on 127.0.0.1 with an ephemeral port.
     pub async fn start(
         config: ToastEmulatorConfig,
         options: ServeOptions,
     ) -> std::io::Result<Self> {
-        let base = config.base_path.trim_end_matches('/').to_owned();
-        let base = if base.is_empty() || base.starts_with('/') {
-            base
-        } else {
-            format!("/{base}")
-        };
+        let base = normalize_base(&config.base_path);
         let emu = Arc::new(Emu {
             ids: IdScheme::new(config.seed),
             config: ToastEmulatorConfig {
@@ -1584,7 +1552,7 @@ mod tests {
 
     #[test]
     fn query_values_are_percent_encoded() {
-        assert_eq!(encode_query_value("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(encode_query_value("a b&c=d/é"), "a+b%26c%3Dd%2F%C3%A9");
         assert_eq!(encode_query_value("emulator-appkey"), "emulator-appkey");
     }
 }
