@@ -13,7 +13,9 @@ use imagecat_http::HttpOptions;
 use imagecat_testkit::churn::Churn;
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
 use imagecat_testkit::faults::{FaultKind, FaultPlan};
-use imagecat_testkit::listing::{every_fault, fast_http, listing};
+use imagecat_testkit::listing::{
+    assert_each_fault_cost_one_request, every_fault, fast_http, listing,
+};
 use imagecat_testkit::server::ServeOptions;
 
 fn config(layout: Layout, images: usize) -> DcmgrEmulatorConfig {
@@ -89,18 +91,7 @@ async fn twenty_percent_faults_of_every_kind_change_nothing_in_both_layouts() {
         let (got, error) = listing(&catalog(&faulty, fast_http(10), 8), query).await;
         assert!(error.is_none(), "{layout:?}: {error:?}");
         assert_eq!(got, want, "{layout:?}: exactly the ids of a fault-free run");
-        let injected = faulty.server().injected_faults();
-        assert_eq!(
-            faulty.server().request_count(),
-            pages + injected.len(),
-            "{layout:?}: every fault cost one more request, nothing else did"
-        );
-        let kinds: HashSet<FaultKind> = injected.iter().copied().collect();
-        assert_eq!(
-            kinds.len(),
-            FaultKind::ALL.len(),
-            "{layout:?}: every kind: {kinds:?}"
-        );
+        assert_each_fault_cost_one_request(faulty.server(), pages, &format!("{layout:?}"));
     }
 }
 

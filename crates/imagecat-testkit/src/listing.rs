@@ -9,6 +9,8 @@ use imagecat_http::{HttpOptions, RetryPolicy};
 
 #[cfg(feature = "server")]
 use crate::faults::{FaultKind, FaultPlan};
+#[cfg(feature = "server")]
+use crate::server::EmulatorServer;
 
 /// A whole listing under a guard (a hang fails the test): the ids yielded,
 /// and the error that ended it, if any; asserts the stream ends after an error.
@@ -55,4 +57,23 @@ pub fn every_fault(rate: f64, seed: u64) -> FaultPlan {
     FaultPlan::new(rate, &FaultKind::ALL, seed)
         .slow_delay(Duration::from_secs(3))
         .retry_after_secs(1)
+}
+
+/// Asserts that a faulty emulator served exactly `clean_pages` plus one
+/// request per injected fault (every fault cost one retry, nothing else
+/// did), and that every fault kind was injected at least once.
+#[cfg(feature = "server")]
+pub fn assert_each_fault_cost_one_request(faulty: &EmulatorServer, clean_pages: usize, what: &str) {
+    let injected = faulty.injected_faults();
+    assert_eq!(
+        faulty.request_count(),
+        clean_pages + injected.len(),
+        "{what}: every fault cost one more request, and nothing else did"
+    );
+    let kinds: std::collections::HashSet<FaultKind> = injected.iter().copied().collect();
+    assert_eq!(
+        kinds.len(),
+        FaultKind::ALL.len(),
+        "{what}: every kind: {kinds:?}"
+    );
 }

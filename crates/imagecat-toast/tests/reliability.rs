@@ -13,7 +13,9 @@ use imagecat_core::{ImageCatalog, ListQuery};
 use imagecat_http::HttpOptions;
 use imagecat_testkit::churn::Churn;
 use imagecat_testkit::faults::{FaultKind, FaultPlan};
-use imagecat_testkit::listing::{every_fault, fast_http, listing};
+use imagecat_testkit::listing::{
+    assert_each_fault_cost_one_request, every_fault, fast_http, listing,
+};
 use imagecat_testkit::server::ServeOptions;
 use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
 use imagecat_toast::ToastCatalog;
@@ -89,19 +91,7 @@ async fn twenty_percent_faults_of_every_kind_change_nothing_in_both_marker_modes
         let (got, error) = listing(&catalog(&faulty, Auth::Token, fast_http(10)), query).await;
         assert!(error.is_none(), "{mode:?}: {error:?}");
         assert_eq!(got, want, "{mode:?}: exactly the ids of a fault-free run");
-        let injected = faulty.server().injected_faults();
-        // Every fault cost one more request, and nothing else did.
-        assert_eq!(
-            faulty.server().request_count(),
-            pages + injected.len(),
-            "{mode:?}"
-        );
-        let kinds: HashSet<FaultKind> = injected.iter().copied().collect();
-        assert_eq!(
-            kinds.len(),
-            FaultKind::ALL.len(),
-            "{mode:?}: every kind: {kinds:?}"
-        );
+        assert_each_fault_cost_one_request(faulty.server(), pages, &format!("{mode:?}"));
     }
 }
 
