@@ -11,6 +11,8 @@
 
 use std::collections::HashSet;
 
+use crate::emulators::seed::{GOLDEN, finalize};
+
 /// Images created and deleted after every list request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Churn {
@@ -106,26 +108,20 @@ pub(crate) struct Draws {
 impl Draws {
     pub(crate) fn new(seed: u64, step: u64) -> Self {
         Draws {
-            state: mix(seed ^ mix(step.wrapping_add(0x6368_7572_6e00))),
+            state: finalize(seed ^ finalize(step.wrapping_add(0x6368_7572_6e00))),
         }
     }
 
     /// The next 64 random bits.
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        mix(self.state)
+        self.state = self.state.wrapping_add(GOLDEN);
+        finalize(self.state)
     }
 
     /// A draw in `0..n` (`n` > 0).
     pub(crate) fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
-}
-
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -22,13 +22,15 @@ pub mod faults;
 #[cfg(feature = "server")]
 pub mod server;
 
+#[cfg(feature = "server")]
+pub mod emulators;
 #[cfg(feature = "toast")]
-pub mod toast;
+pub use emulators::toast;
 
 #[cfg(feature = "dcmgr")]
-pub mod dcmgr;
+pub use emulators::dcmgr;
 
 #[cfg(feature = "glance")]
-pub mod glance;
+pub use emulators::glance;
 
 pub use memory_fixture::memory_fixture;

@@ -53,6 +53,7 @@ use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 
 use crate::churn::{Churn, ChurnLog, ChurnStep, Draws};
+use crate::emulators::seed::splitmix64;
 use crate::server::{EmulatorServer, ServeOptions};
 
 /// Which API layout the emulator serves.
@@ -299,13 +300,6 @@ const ID_SPACE: u64 = 2_821_109_907_456;
 /// 2013-01-01T00:00:00Z.
 const EPOCH: i64 = 1_356_998_400;
 
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 { a } else { gcd(b, a % b) }
 }
@@ -334,12 +328,12 @@ struct IdCodec {
 
 impl IdCodec {
     fn new(seed: u64) -> Self {
-        let mut mul = mix(seed ^ 0xD1B5_4A32_D192_ED03) % ID_SPACE;
+        let mut mul = splitmix64(seed ^ 0xD1B5_4A32_D192_ED03) % ID_SPACE;
         mul = mul.max(2);
         while gcd(mul, ID_SPACE) != 1 {
             mul += 1;
         }
-        let add = mix(seed.wrapping_add(7)) % ID_SPACE;
+        let add = splitmix64(seed.wrapping_add(7)) % ID_SPACE;
         IdCodec {
             mul,
             inv: mod_inverse(mul, ID_SPACE),
@@ -410,7 +404,7 @@ struct Seeded {
 
 impl Seeded {
     fn hash(&self, i: u32) -> u64 {
-        mix(self.config.seed ^ mix(u64::from(i)))
+        splitmix64(self.config.seed ^ splitmix64(u64::from(i)))
     }
 
     fn other_account(&self, h: u64) -> usize {
@@ -508,10 +502,10 @@ impl Seeded {
             parent_image_id: ((h >> 46) % 3 == 0).then(|| "wmi-centos1d64".to_owned()),
             service_type: if (h >> 48) % 10 == 0 { "lb" } else { "std" }.to_owned(),
             display_name: format!("{family}-{i}"),
-            backup_object_id: Some(format!("bo-{}", base36_8(mix(h) % ID_SPACE))),
+            backup_object_id: Some(format!("bo-{}", base36_8(splitmix64(h) % ID_SPACE))),
             deleted_at,
             volumes: if (h >> 50) % 10 == 0 {
-                vec![format!("bo-{}", base36_8(mix(h ^ 1) % ID_SPACE))]
+                vec![format!("bo-{}", base36_8(splitmix64(h ^ 1) % ID_SPACE))]
             } else {
                 Vec::new()
             },
@@ -526,7 +520,7 @@ impl Seeded {
             } else {
                 Vec::new()
             },
-            md5sum: format!("{:016x}{:016x}", mix(h ^ 2), mix(h ^ 3)),
+            md5sum: format!("{:016x}{:016x}", splitmix64(h ^ 2), splitmix64(h ^ 3)),
             source_uri: String::new(),
         };
         match i {

@@ -49,6 +49,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::emulators::seed::splitmix64;
 use crate::server::{
     Canned, EmulatorServer, ServeOptions, encode_query_value, json_bytes_response, normalize_base,
 };
@@ -230,7 +231,10 @@ impl GlanceImage {
             created_at: now,
             updated_at: now,
             size: Some(1024),
-            checksum: Some(format!("{:032x}", mix(now.timestamp_micros() as u64))),
+            checksum: Some(format!(
+                "{:032x}",
+                splitmix64(now.timestamp_micros() as u64)
+            )),
             os_hash_value: None,
             min_disk: 0,
             min_ram: 0,
@@ -291,13 +295,6 @@ fn stamp(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// The id of seeded image `i`.
 pub fn seeded_id(i: u64) -> String {
     format!("{SEEDED_PREFIX}{i:012x}")
@@ -314,7 +311,7 @@ fn seeded_index(id: &str) -> Option<u64> {
 
 /// Seeded image `i`, derived from `i` alone.
 fn seeded_image(i: u64) -> GlanceImage {
-    let h = mix(i);
+    let h = splitmix64(i);
     let status = match i % 20 {
         3 => "queued",
         7 => "saving",
@@ -362,10 +359,10 @@ fn seeded_image(i: u64) -> GlanceImage {
         created_at,
         updated_at: created_at + chrono::Duration::seconds(60),
         size: has_data.then_some((i + 1) * 1_048_576),
-        checksum: has_data.then(|| format!("{:016x}{:016x}", h, mix(h))),
+        checksum: has_data.then(|| format!("{:016x}{:016x}", h, splitmix64(h))),
         os_hash_value: has_data.then(|| {
             (0..8).fold(String::new(), |mut s, k| {
-                let _ = write!(s, "{:016x}", mix(h ^ k));
+                let _ = write!(s, "{:016x}", splitmix64(h ^ k));
                 s
             })
         }),
@@ -607,8 +604,8 @@ impl Emu {
         state.issued += 1;
         let id = format!(
             "gAAAA{:016x}{:016x}",
-            mix(state.issued ^ 0x6b65_7973_746f_6e65),
-            mix(state.issued)
+            splitmix64(state.issued ^ 0x6b65_7973_746f_6e65),
+            splitmix64(state.issued)
         );
         let ttl =
             chrono::Duration::from_std(self.config.token_ttl).unwrap_or(chrono::Duration::MAX);
