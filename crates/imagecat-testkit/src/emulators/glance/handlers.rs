@@ -1,0 +1,286 @@
+//! The Glance emulator's axum handlers: images, versions, Keystone v2 and
+//! v3 tokens.
+
+use super::*;
+
+pub(super) type Pairs = Query<Vec<(String, String)>>;
+
+pub(super) async fn list_images(
+    State(emu): State<Arc<Emu>>,
+    query: Result<Pairs, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    emu.image_requests.fetch_add(1, Ordering::SeqCst);
+    let mut state = emu.lock();
+    if let Some(c) = state.canned.pop_front() {
+        return c.into_response();
+    }
+    if let Some(refused) = emu.check_auth(&state, &headers) {
+        return refused;
+    }
+    let Ok(Query(pairs)) = query else {
+        return webob_error(&headers, 400, "Invalid query string");
+    };
+    let mut limit = emu.config.default_limit as usize;
+    let mut marker = None;
+    let mut filters = Filters::default();
+    for (key, value) in &pairs {
+        match key.as_str() {
+            "limit" => match value.trim().parse::<i64>() {
+                Ok(n) if n < 0 => {
+                    return webob_error(&headers, 400, "limit param must be positive");
+                }
+                Ok(n) => limit = (n as u64).min(u64::from(emu.config.max_limit)) as usize,
+                Err(_) => {
+                    return webob_error(&headers, 400, "limit param must be an integer");
+                }
+            },
+            "marker" => marker = Some(value.clone()),
+            "name" => match filter_values(value) {
+                Ok(v) => filters.names = Some(v),
+                Err(e) => return webob_error(&headers, 400, &e),
+            },
+            "status" => match filter_values(value) {
+                Ok(v) => filters.statuses = Some(v),
+                Err(e) => return webob_error(&headers, 400, &e),
+            },
+            "visibility" => {
+                if !matches!(
+                    value.as_str(),
+                    "public" | "private" | "shared" | "community" | "all"
+                ) {
+                    return webob_error(
+                        &headers,
+                        400,
+                        &format!("Invalid visibility value: {value}"),
+                    );
+                }
+                filters.visibility = Some(value.clone());
+            }
+            "owner" => filters.owner = Some(value.clone()),
+            "os_hidden" => filters.hidden = Some(value.eq_ignore_ascii_case("true")),
+            "size_min" | "size_max" => match value.trim().parse::<u64>() {
+                Ok(n) if key == "size_min" => filters.size_min = Some(n),
+                Ok(n) => filters.size_max = Some(n),
+                Err(_) => {
+                    return webob_error(&headers, 400, &format!("Invalid value for {key}"));
+                }
+            },
+            "sort_key" if value == "created_at" => {}
+            "sort_dir" if value == "desc" => {}
+            "sort_key" | "sort_dir" | "sort" => {
+                return webob_error(
+                    &headers,
+                    400,
+                    "the emulator serves only the default sort (created_at desc)",
+                );
+            }
+            "member_status" => {}
+            _ => filters.properties.push((key.clone(), value.clone())),
+        }
+    }
+    let after = match marker.as_deref() {
+        Some(m) if !emu.config.ignore_marker => match emu.find(&state, m) {
+            Some(image) => Some(image.key()),
+            None => return webob_error(&headers, 400, &format!("No image found with ID {m}")),
+        },
+        _ => None,
+    };
+    let images = emu.page(&state, after.as_ref(), limit, &filters);
+    drop(state);
+    let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "marker").collect();
+    let mut body = Map::new();
+    body.insert(
+        "images".into(),
+        Value::Array(images.iter().map(GlanceImage::to_json).collect()),
+    );
+    let first = if rest.is_empty() {
+        "/v2/images".to_owned()
+    } else {
+        format!("/v2/images?{}", urlencode(&rest))
+    };
+    body.insert("first".into(), json!(first));
+    body.insert("schema".into(), json!("/v2/schemas/images"));
+    if let (Some(last), true) = (images.last(), limit > 0 && images.len() == limit) {
+        let mut next = rest;
+        next.push(("marker".to_owned(), last.id.clone()));
+        body.insert(
+            "next".into(),
+            json!(format!("/v2/images?{}", urlencode(&next))),
+        );
+    }
+    json_bytes_response(200, serde_json::to_vec(&body).unwrap_or_default())
+}
+
+pub(super) async fn show_image(
+    State(emu): State<Arc<Emu>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    emu.image_requests.fetch_add(1, Ordering::SeqCst);
+    let mut state = emu.lock();
+    if let Some(c) = state.canned.pop_front() {
+        return c.into_response();
+    }
+    if let Some(refused) = emu.check_auth(&state, &headers) {
+        return refused;
+    }
+    match emu.find(&state, &id) {
+        Some(image) => {
+            let body = serde_json::to_vec(&image.to_json()).unwrap_or_default();
+            json_bytes_response(200, body)
+        }
+        None => webob_error(&headers, 404, &format!("No image found with ID {id}")),
+    }
+}
+
+pub(super) async fn delete_image(
+    State(emu): State<Arc<Emu>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    emu.image_requests.fetch_add(1, Ordering::SeqCst);
+    let mut state = emu.lock();
+    if let Some(c) = state.canned.pop_front() {
+        return c.into_response();
+    }
+    if let Some(refused) = emu.check_auth(&state, &headers) {
+        return refused;
+    }
+    let Some(image) = emu.find(&state, &id) else {
+        return webob_error(
+            &headers,
+            404,
+            &format!("Failed to find image {id} to delete"),
+        );
+    };
+    if image.protected {
+        return webob_error(
+            &headers,
+            403,
+            &format!("Image {id} is protected and cannot be deleted."),
+        );
+    }
+    if let Some(i) = emu.live_seeded(&state, &id) {
+        state.deleted.insert(i);
+        state.patched.remove(&i);
+    } else {
+        state.inserted.remove(&image.key());
+    }
+    Response::builder()
+        .status(204)
+        .body(Body::empty())
+        .unwrap_or_default()
+}
+
+pub(super) async fn versions(State(emu): State<Arc<Emu>>) -> Response {
+    let href = format!("{}/v2/", emu.endpoint());
+    let body = json!({"versions": [
+        {"id": "v2.15", "status": "CURRENT", "links": [{"rel": "self", "href": href}]},
+    ]});
+    json_bytes_response(300, serde_json::to_vec(&body).unwrap_or_default())
+}
+
+pub(super) async fn not_found(headers: HeaderMap) -> Response {
+    webob_error(&headers, 404, "The resource could not be found.")
+}
+
+pub(super) fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |v, k| v.get(*k))?.as_str()
+}
+
+pub(super) async fn keystone_v2(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
+    let Some(user) = &emu.config.keystone else {
+        return keystone_error(404, "Not Found", "The resource could not be found.");
+    };
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return keystone_error(400, "Bad Request", "Malformed request body");
+    };
+    let auth = &request["auth"];
+    let username = str_at(auth, &["passwordCredentials", "username"]);
+    let password = str_at(auth, &["passwordCredentials", "password"]);
+    let tenant_ok = match (str_at(auth, &["tenantId"]), str_at(auth, &["tenantName"])) {
+        (Some(id), _) => id == user.project_id,
+        (None, Some(name)) => name == user.project_name,
+        (None, None) => false,
+    };
+    if username != Some(user.username.as_str())
+        || password != Some(user.password.as_str())
+        || !tenant_ok
+    {
+        return keystone_error(401, "Unauthorized", KEYSTONE_401);
+    }
+    let (id, expires) = emu.issue(&mut emu.lock());
+    let endpoint = emu.endpoint();
+    let body = json!({"access": {
+        "token": {
+            "id": id,
+            "expires": expires.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "issued_at": Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+            "tenant": {"id": user.project_id, "name": user.project_name, "enabled": true},
+        },
+        "serviceCatalog": [
+            {"type": "identity", "name": "keystone", "endpoints": [
+                {"region": emu.config.region, "publicURL": format!("{endpoint}/identity/v2.0")}]},
+            {"type": "image", "name": "glance", "endpoints": [
+                {"region": emu.config.region, "publicURL": endpoint},
+                {"region": "OtherRegion", "publicURL": "http://127.0.0.1:9/other-region"}]},
+        ],
+        "user": {"id": "emu-user", "username": user.username, "name": user.username,
+                 "roles": [{"name": "member"}], "roles_links": []},
+        "metadata": {"roles": [], "is_admin": 0},
+    }});
+    json_bytes_response(200, serde_json::to_vec(&body).unwrap_or_default())
+}
+
+pub(super) async fn keystone_v3(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
+    let Some(user) = &emu.config.keystone else {
+        return keystone_error(404, "Not Found", "The resource could not be found.");
+    };
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return keystone_error(400, "Bad Request", "Malformed request body");
+    };
+    let identity = &request["auth"]["identity"];
+    let methods_ok = identity["methods"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|m| m == "password"));
+    let u = &identity["password"]["user"];
+    let user_ok = str_at(u, &["name"]) == Some(user.username.as_str())
+        && str_at(u, &["password"]) == Some(user.password.as_str())
+        && str_at(u, &["domain", "name"]) == Some(user.user_domain.as_str());
+    let project = &request["auth"]["scope"]["project"];
+    let project_ok = match str_at(project, &["id"]) {
+        Some(id) => id == user.project_id,
+        None => {
+            str_at(project, &["name"]) == Some(user.project_name.as_str())
+                && str_at(project, &["domain", "name"]) == Some(user.project_domain.as_str())
+        }
+    };
+    if !(methods_ok && user_ok && project_ok) {
+        return keystone_error(401, "Unauthorized", KEYSTONE_401);
+    }
+    let (id, expires) = emu.issue(&mut emu.lock());
+    let endpoint = emu.endpoint();
+    let region = &emu.config.region;
+    let body = json!({"token": {
+        "methods": ["password"],
+        "expires_at": expires.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        "issued_at": Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        "user": {"id": "emu-user", "name": user.username, "domain": {"id": "default", "name": user.user_domain}},
+        "project": {"id": user.project_id, "name": user.project_name, "domain": {"id": "default", "name": user.project_domain}},
+        "roles": [{"id": "r1", "name": "member"}],
+        "catalog": [
+            {"type": "identity", "name": "keystone", "endpoints": [
+                {"interface": "public", "region": region, "region_id": region, "url": format!("{endpoint}/identity")}]},
+            {"type": "image", "name": "glance", "endpoints": [
+                {"interface": "internal", "region": region, "region_id": region, "url": "http://127.0.0.1:9/internal"},
+                {"interface": "public", "region": region, "region_id": region, "url": endpoint},
+                {"interface": "public", "region": "OtherRegion", "region_id": "OtherRegion", "url": "http://127.0.0.1:9/other-region"}]},
+        ],
+    }});
+    let mut response = json_bytes_response(201, serde_json::to_vec(&body).unwrap_or_default());
+    if let Ok(v) = id.parse() {
+        response.headers_mut().insert("x-subject-token", v);
+    }
+    response
+}
