@@ -20,6 +20,8 @@ pub mod churn;
 #[cfg(feature = "server")]
 pub mod faults;
 #[cfg(feature = "server")]
+pub mod scenarios;
+#[cfg(feature = "server")]
 pub mod server;
 
 #[cfg(feature = "server")]

@@ -539,3 +539,23 @@ impl GlanceEmulator {
         self.server.stop().await;
     }
 }
+
+impl crate::emulators::Emulator for GlanceEmulator {
+    const BACKEND: &'static str = "glance";
+
+    fn server(&self) -> &EmulatorServer {
+        &self.server
+    }
+
+    fn endpoint(&self) -> String {
+        GlanceEmulator::endpoint(self)
+    }
+
+    fn catalog_url(&self) -> String {
+        GlanceEmulator::catalog_url(self)
+    }
+
+    async fn stop(self) {
+        GlanceEmulator::stop(self).await;
+    }
+}

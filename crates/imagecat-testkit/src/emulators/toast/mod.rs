@@ -479,3 +479,23 @@ impl ToastEmulator {
         self.server.stop().await;
     }
 }
+
+impl crate::emulators::Emulator for ToastEmulator {
+    const BACKEND: &'static str = "toast";
+
+    fn server(&self) -> &EmulatorServer {
+        &self.server
+    }
+
+    fn endpoint(&self) -> String {
+        ToastEmulator::endpoint(self)
+    }
+
+    fn catalog_url(&self) -> String {
+        ToastEmulator::catalog_url(self)
+    }
+
+    async fn stop(self) {
+        ToastEmulator::stop(self).await;
+    }
+}
