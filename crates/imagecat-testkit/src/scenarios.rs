@@ -238,7 +238,7 @@ pub async fn hostile_ids_never_change_the_path_or_the_query<R: Rig>() -> Outcome
     let hostile = [
         "a&limit=1000",
         "b/../../tokens?x=1#frag",
-        "c%26marker%3Dd\u{0}\r\nX-Auth-Token: stolen",
+        "c%26marker%3dd\u{0}\r\nx-auth-token: stolen",
     ];
     R::push_page(&emu, &hostile)?;
     let catalog = R::catalog(&emu, HttpOptions::default().retry(RetryPolicy::none()));

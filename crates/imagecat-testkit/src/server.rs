@@ -211,6 +211,7 @@ pub fn json_bytes_response(status: u16, body: Vec<u8>) -> Response {
 
 /// A canned answer an emulator serves before its next real one (tests use
 /// them for bodies no real handler would write).
+#[cfg(any(feature = "toast", feature = "glance"))]
 #[derive(Debug, Clone)]
 pub(crate) struct Canned {
     pub(crate) status: u16,
@@ -218,6 +219,7 @@ pub(crate) struct Canned {
     pub(crate) body: Vec<u8>,
 }
 
+#[cfg(any(feature = "toast", feature = "glance"))]
 impl Canned {
     /// The answer as a response.
     pub(crate) fn into_response(self) -> Response {
@@ -230,6 +232,7 @@ impl Canned {
 }
 
 /// An emulator's base path: empty, or `/…` without a trailing `/`.
+#[cfg(any(feature = "toast", feature = "glance"))]
 pub(crate) fn normalize_base(path: &str) -> String {
     let base = path.trim_end_matches('/');
     if base.is_empty() || base.starts_with('/') {
@@ -240,6 +243,7 @@ pub(crate) fn normalize_base(path: &str) -> String {
 }
 
 /// Percent-encodes a query value (`application/x-www-form-urlencoded`).
+#[cfg(any(feature = "toast", feature = "glance"))]
 pub(crate) fn encode_query_value(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
