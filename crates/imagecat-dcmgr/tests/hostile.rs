@@ -1,7 +1,8 @@
 //! Hostile input: random and mutated index pages of both layouts fed to the
 //! decoder (never a panic; a typed error naming the backend, or correct
-//! images), a body over the cap, and owner filters and accounts that never
-//! change a request's path or query.
+//! images), and owner filters and accounts that never
+//! change a request's path or query. A body over the cap is a testkit
+//! scenario, run in `tests/scenarios.rs`.
 
 mod common;
 
@@ -12,7 +13,6 @@ use imagecat_core::{
     BackendKind, ErrorKind, Image, ImageCatalog, ImageStatus, ListQuery, PageToken, Visibility,
 };
 use imagecat_dcmgr::{DcmgrCatalog, decode_index_body};
-use imagecat_http::HttpOptions;
 use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
 use imagecat_testkit::hostile::{any_json, apply, check_error, check_images, edit};
 use proptest::prelude::*;
@@ -338,34 +338,6 @@ fn invalid_utf8_in_a_page_is_an_invalid_response() {
         check_error(&e, BackendKind::Dcmgr);
         assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
     }
-}
-
-#[tokio::test]
-async fn a_body_over_the_cap_is_an_invalid_response_not_an_allocation() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
-    let catalog = DcmgrCatalog::builder()
-        .endpoint(emu.endpoint())
-        .http_options(HttpOptions::default().max_body_bytes(2048))
-        .build()
-        .unwrap();
-    // A page of 20 images is about 20 KiB.
-    let e = catalog
-        .list_page(&ListQuery::new().page_size(20), None)
-        .await
-        .unwrap_err();
-    check_error(&e, BackendKind::Dcmgr);
-    assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
-    assert!(
-        e.to_string().contains("exceeds the cap of 2048 bytes"),
-        "{e}"
-    );
-    assert!(!e.is_retryable());
-    assert_eq!(emu.server().request_count(), 1);
-    let page = catalog
-        .list_page(&ListQuery::new().page_size(1), None)
-        .await
-        .unwrap();
-    assert_eq!(page.images.len(), 1);
 }
 
 #[tokio::test]

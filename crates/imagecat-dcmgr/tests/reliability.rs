@@ -1,21 +1,18 @@
-//! Reliability against the emulator in both layouts: faults of every kind on
-//! many pages (read ahead), their replay by seed, slow and hopeless servers,
-//! and what offset paging guarantees under catalog churn.
+//! Reliability against the emulator in both layouts: what offset paging
+//! guarantees under catalog churn. Faults, their replay, slow and hopeless
+//! servers are testkit scenarios (`tests/scenarios.rs`).
 
 mod common;
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use imagecat_core::{Error, ErrorKind, ListQuery, PagingOptions};
 use imagecat_dcmgr::DcmgrCatalog;
 use imagecat_http::HttpOptions;
 use imagecat_testkit::churn::Churn;
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
-use imagecat_testkit::faults::{FaultKind, FaultPlan};
-use imagecat_testkit::listing::{
-    assert_each_fault_cost_one_request, every_fault, fast_http, listing,
-};
+use imagecat_testkit::faults::FaultPlan;
+use imagecat_testkit::listing::{fast_http, listing};
 use imagecat_testkit::server::ServeOptions;
 
 fn config(layout: Layout, images: usize) -> DcmgrEmulatorConfig {
@@ -73,114 +70,6 @@ fn starts(emu: &DcmgrEmulator) -> Vec<u64> {
 }
 
 const LAYOUTS: [Layout; 2] = [Layout::V1203, Layout::Legacy];
-const PAGE: u32 = 3;
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twenty_percent_faults_of_every_kind_change_nothing_in_both_layouts() {
-    // Seeds under which every kind is drawn at least once. The legacy
-    // server lists one account's images only (about half).
-    for (layout, images, seed) in [(Layout::V1203, 170, 1), (Layout::Legacy, 330, 11)] {
-        let clean = start_with(config(layout, images), FaultPlan::none()).await;
-        let faulty = start_with(config(layout, images), every_fault(0.2, seed)).await;
-        let query = ListQuery::new().page_size(PAGE);
-        let (want, error) = listing(&catalog(&clean, fast_http(10), 8), query.clone()).await;
-        assert!(error.is_none(), "{error:?}");
-        let pages = clean.server().request_count();
-        assert!(pages >= 50, "{layout:?}: {pages} pages");
-
-        let (got, error) = listing(&catalog(&faulty, fast_http(10), 8), query).await;
-        assert!(error.is_none(), "{layout:?}: {error:?}");
-        assert_eq!(got, want, "{layout:?}: exactly the ids of a fault-free run");
-        assert_each_fault_cost_one_request(faulty.server(), pages, &format!("{layout:?}"));
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_seed_replays_the_same_faults_and_another_seed_does_not() {
-    // Without `slow` and with a generous timeout no request times out by
-    // accident. Pages are read ahead, so requests arrive in any order: the
-    // log is compared as a multiset.
-    let kinds: Vec<FaultKind> = FaultKind::ALL
-        .into_iter()
-        .filter(|k| *k != FaultKind::Slow)
-        .collect();
-    let http = fast_http(10).request_timeout(Duration::from_secs(10));
-    let mut logs = Vec::new();
-    for seed in [7, 7, 8] {
-        let plan = FaultPlan::new(0.2, &kinds, seed).retry_after_secs(1);
-        let emu = start_with(config(Layout::V1203, 90), plan).await;
-        let (ids, error) = listing(
-            &catalog(&emu, http.clone(), 8),
-            ListQuery::new().page_size(PAGE).include_deleted(true),
-        )
-        .await;
-        assert!(error.is_none(), "{error:?}");
-        assert_eq!(ids, emu.listing(None, true));
-        assert!(!emu.server().injected_faults().is_empty());
-        let mut log: Vec<_> = emu
-            .server()
-            .requests()
-            .into_iter()
-            .map(|r| (r.method, r.path, r.query))
-            .collect();
-        log.sort();
-        let mut faults: Vec<_> = emu.server().injected_faults();
-        faults.sort_by_key(|k| k.name());
-        logs.push((log, faults));
-    }
-    assert_eq!(
-        logs[0], logs[1],
-        "the same seed, the same requests and faults"
-    );
-    assert_ne!(logs[0].0, logs[2].0, "another seed, other faults");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_slower_than_the_timeout_is_retried_and_never_hangs_the_listing() {
-    let emu = start_with(
-        config(Layout::V1203, 30),
-        FaultPlan::new(0.3, &[FaultKind::Slow], 5).slow_delay(Duration::from_secs(3)),
-    )
-    .await;
-    let (ids, error) = listing(
-        &catalog(&emu, fast_http(10), 8),
-        ListQuery::new().page_size(PAGE).include_deleted(true),
-    )
-    .await;
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(ids, emu.listing(None, true));
-    let slow = emu.server().injected_faults().len();
-    assert!(slow >= 1, "some pages were slow");
-    // 10 pages, plus one retry per slow answer.
-    assert_eq!(emu.server().request_count(), 10 + slow);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hopeless_server_ends_the_listing_with_attempts_and_time() {
-    for layout in LAYOUTS {
-        let emu = start_with(
-            config(layout, 30),
-            FaultPlan::new(1.0, &FaultKind::ALL, 3).slow_delay(Duration::from_secs(3)),
-        )
-        .await;
-        let (ids, error) = listing(
-            &catalog(&emu, fast_http(3), 8),
-            ListQuery::new().page_size(PAGE),
-        )
-        .await;
-        assert!(ids.is_empty());
-        let e = error.expect("the listing fails");
-        let text = e.to_string();
-        assert!(text.starts_with("dcmgr: "), "{text}");
-        let spent = text
-            .split_once("(gave up after 3 attempts in ")
-            .and_then(|(_, rest)| rest.split_once("s)"))
-            .and_then(|(secs, _)| secs.parse::<f64>().ok());
-        assert!(spent.is_some(), "{layout:?}: attempts and time in {text}");
-        assert!(e.is_retryable(), "{layout:?}: {e}");
-        assert_eq!(emu.server().request_count(), 3, "{layout:?}");
-    }
-}
 
 /// A listing under churn: what it yielded, the ids listed before it, and
 /// what churn changed.
