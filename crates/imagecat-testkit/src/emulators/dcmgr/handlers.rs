@@ -40,36 +40,16 @@ pub(super) fn route_miss() -> Response {
         .unwrap_or_default()
 }
 
-pub(super) fn percent_decode(text: &str, plus_is_space: bool) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' && i + 2 < bytes.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if plus_is_space && b == b'+' { b' ' } else { b });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// A raw path segment, percent-decoded (`+` stays `+`).
+pub(super) fn decode_segment(raw: &str) -> String {
+    percent_decode_str(raw).decode_utf8_lossy().into_owned()
 }
 
 /// Rack's view of the query: the last value of each key wins.
 pub(super) fn query_params(uri: &Uri) -> HashMap<String, String> {
-    let mut params = HashMap::new();
-    if let Some(query) = uri.query() {
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            params.insert(percent_decode(k, true), percent_decode(v, true));
-        }
-    }
-    params
+    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
 }
 
 /// The account the header names (`None` without the header), or the error answer.
@@ -110,13 +90,26 @@ pub(super) fn account_of(
     Ok(Some(text))
 }
 
-pub(super) async fn handle(
-    State(inner): State<Arc<Inner>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let mut response = route(&inner, &method, &uri, &headers);
+/// The routes: `{base}/images[.json]` (GET: index) and
+/// `{base}/images/{id}[.json]` (GET: show, DELETE: destroy); every other
+/// path or method is Sinatra's route miss. Every answer carries a request id.
+pub(super) fn routes(base: &str, inner: Arc<Inner>) -> Router {
+    let index = get(index_route).head(wrong_method).fallback(wrong_method);
+    let one = get(show)
+        .delete(destroy)
+        .head(wrong_method_on_one)
+        .fallback(wrong_method_on_one);
+    Router::new()
+        .route(&format!("{base}/images"), index.clone())
+        .route(&format!("{base}/images.json"), index)
+        .route(&format!("{base}/images/{{id}}"), one)
+        .fallback(|| async { route_miss() })
+        .layer(map_response_with_state(Arc::clone(&inner), with_request_id))
+        .with_state(inner)
+}
+
+/// Stamps the next request id on an answer.
+async fn with_request_id(State(inner): State<Arc<Inner>>, mut response: Response) -> Response {
     let id = inner.request_ids.fetch_add(1, Ordering::Relaxed);
     if let Ok(value) = format!("{id:016x}").parse() {
         response.headers_mut().insert("x-vdc-request-id", value);
@@ -124,43 +117,70 @@ pub(super) async fn handle(
     response
 }
 
-pub(super) fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
-    let base = inner.config().layout.base();
-    let Some(rest) = uri
-        .path()
-        .strip_prefix(base)
-        .and_then(|r| r.strip_prefix('/'))
-    else {
-        return route_miss();
-    };
-    let rest = rest.strip_suffix(".json").unwrap_or(rest);
-    let target = if rest == "images" {
-        None
-    } else if let Some(id) = rest
-        .strip_prefix("images/")
-        .filter(|id| !id.is_empty() && !id.contains('/'))
-    {
-        Some(percent_decode(id, false))
-    } else {
-        return route_miss();
-    };
-    let account = match account_of(inner, headers) {
+/// The id a `{base}/images/{id}[.json]` path names, decoded, if any.
+fn target(params: &RawPathParams) -> Option<String> {
+    let raw = params.iter().next().map(|(_, v)| v).unwrap_or("");
+    let raw = raw.strip_suffix(".json").unwrap_or(raw);
+    (!raw.is_empty()).then(|| decode_segment(raw))
+}
+
+async fn index_route(State(inner): State<Arc<Inner>>, uri: Uri, headers: HeaderMap) -> Response {
+    let account = match account_of(&inner, &headers) {
         Ok(account) => account,
         Err(response) => return *response,
     };
-    let params = query_params(uri);
-    match (method, target) {
-        (&Method::GET, None) => {
-            let response = index(inner, &account, &params);
-            if let Some(churn) = inner.config().churn {
-                inner.churn(&mut inner.lock(), churn);
-            }
-            response
-        }
-        (&Method::GET, Some(id)) => show_or_destroy(inner, &account, &id, false),
-        (&Method::DELETE, Some(id)) => show_or_destroy(inner, &account, &id, true),
-        _ => route_miss(),
+    let response = index(&inner, &account, &query_params(&uri));
+    if let Some(churn) = inner.config().churn {
+        inner.churn(&mut inner.lock(), churn);
     }
+    response
+}
+
+async fn show(
+    State(inner): State<Arc<Inner>>,
+    params: RawPathParams,
+    headers: HeaderMap,
+) -> Response {
+    one(&inner, &params, &headers, false)
+}
+
+async fn destroy(
+    State(inner): State<Arc<Inner>>,
+    params: RawPathParams,
+    headers: HeaderMap,
+) -> Response {
+    one(&inner, &params, &headers, true)
+}
+
+fn one(inner: &Inner, params: &RawPathParams, headers: &HeaderMap, destroy: bool) -> Response {
+    let Some(id) = target(params) else {
+        return route_miss();
+    };
+    match account_of(inner, headers) {
+        Ok(account) => show_or_destroy(inner, &account, &id, destroy),
+        Err(response) => *response,
+    }
+}
+
+/// A method no route has: the account is checked first, as DCMGR's before
+/// filter does, then the route miss.
+async fn wrong_method(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    match account_of(&inner, &headers) {
+        Ok(_) => route_miss(),
+        Err(response) => *response,
+    }
+}
+
+/// [`wrong_method`] on `{base}/images/{id}`: an empty id is a route miss first.
+async fn wrong_method_on_one(
+    State(inner): State<Arc<Inner>>,
+    params: RawPathParams,
+    headers: HeaderMap,
+) -> Response {
+    if target(&params).is_none() {
+        return route_miss();
+    }
+    wrong_method(State(inner), headers).await
 }
 
 /// `/^\d+$/`, read as a saturating u64.

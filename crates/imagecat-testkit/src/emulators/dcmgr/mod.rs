@@ -45,12 +45,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri};
+use axum::extract::{RawPathParams, State};
+use axum::http::{HeaderMap, Uri};
+use axum::middleware::map_response_with_state;
 use axum::response::Response;
+use axum::routing::get;
 use chrono::{DateTime, Datelike, Duration as ChronoDuration, Timelike, Utc};
+use percent_encoding::percent_decode_str;
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
+use url::form_urlencoded;
 
 use self::data::*;
 use self::handlers::*;
@@ -346,9 +350,7 @@ impl DcmgrEmulator {
             }),
             request_ids: AtomicU64::new(1),
         });
-        let router = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&inner));
+        let router = routes(inner.config().layout.base(), Arc::clone(&inner));
         let server = EmulatorServer::start_with(router, options).await?;
         Ok(DcmgrEmulator { server, inner })
     }

@@ -31,9 +31,17 @@ fn ruby_integers() {
 
 #[test]
 fn percent_decoding() {
-    assert_eq!(percent_decode("wmi-a%3Fx%3D1", false), "wmi-a?x=1");
-    assert_eq!(percent_decode("a+b%2", true), "a b%2");
-    assert_eq!(percent_decode("%", false), "%");
+    assert_eq!(decode_segment("wmi-a%3Fx%3D1"), "wmi-a?x=1");
+    assert_eq!(decode_segment("a+b%2"), "a+b%2");
+    assert_eq!(decode_segment("%"), "%");
+    let uri: Uri = "/images?a=1&b=x+y%2&a=2".parse().unwrap();
+    let params = query_params(&uri);
+    assert_eq!(
+        params.get("a").map(String::as_str),
+        Some("2"),
+        "the last wins"
+    );
+    assert_eq!(params.get("b").map(String::as_str), Some("x y%2"));
 }
 
 #[test]
