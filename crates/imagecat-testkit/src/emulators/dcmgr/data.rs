@@ -1,94 +1,9 @@
-//! Seeded data of the DCMGR emulator: the id codec and the images derived
-//! from their index.
+//! Seeded data of the DCMGR emulator: the images derived from their index.
 
 use super::*;
 
-pub(super) const BASE36: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-/// 36^8: the space of generated ids.
-pub(super) const ID_SPACE: u64 = 2_821_109_907_456;
 /// 2013-01-01T00:00:00Z.
 pub(super) const EPOCH: i64 = 1_356_998_400;
-
-pub(super) fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 { a } else { gcd(b, a % b) }
-}
-
-pub(super) fn mod_inverse(a: u64, m: u64) -> u64 {
-    let (mut t, mut new_t) = (0i128, 1i128);
-    let (mut r, mut new_r) = (m as i128, a as i128);
-    while new_r != 0 {
-        let q = r / new_r;
-        (t, new_t) = (new_t, t - q * new_t);
-        (r, new_r) = (new_r, r - q * new_r);
-    }
-    if t < 0 {
-        t += m as i128;
-    }
-    t as u64
-}
-
-/// A bijection between image indices and 8-character base-36 ids.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct IdCodec {
-    pub(super) mul: u64,
-    pub(super) inv: u64,
-    pub(super) add: u64,
-}
-
-impl IdCodec {
-    pub(super) fn new(seed: u64) -> Self {
-        let mut mul = splitmix64(seed ^ 0xD1B5_4A32_D192_ED03) % ID_SPACE;
-        mul = mul.max(2);
-        while gcd(mul, ID_SPACE) != 1 {
-            mul += 1;
-        }
-        let add = splitmix64(seed.wrapping_add(7)) % ID_SPACE;
-        IdCodec {
-            mul,
-            inv: mod_inverse(mul, ID_SPACE),
-            add,
-        }
-    }
-
-    pub(super) fn encode(&self, index: u32) -> String {
-        let mut x = ((u128::from(index) * u128::from(self.mul) + u128::from(self.add))
-            % u128::from(ID_SPACE)) as u64;
-        let mut out = *b"wmi-00000000";
-        for slot in out[4..].iter_mut().rev() {
-            *slot = BASE36[(x % 36) as usize];
-            x /= 36;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    pub(super) fn decode(&self, id: &str) -> Option<u64> {
-        let rest = id.strip_prefix("wmi-")?;
-        if rest.len() != 8 {
-            return None;
-        }
-        let mut x = 0u64;
-        for b in rest.bytes() {
-            let digit = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'z' => b - b'a' + 10,
-                _ => return None,
-            };
-            x = x * 36 + u64::from(digit);
-        }
-        let shifted =
-            (u128::from(x) + u128::from(ID_SPACE) - u128::from(self.add)) % u128::from(ID_SPACE);
-        Some(((shifted * u128::from(self.inv)) % u128::from(ID_SPACE)) as u64)
-    }
-}
-
-pub(super) fn base36_8(mut x: u64) -> String {
-    let mut out = [b'0'; 8];
-    for slot in out.iter_mut().rev() {
-        *slot = BASE36[(x % 36) as usize];
-        x /= 36;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
 
 /// The fields of a seeded image that scoping needs, cheaply.
 #[derive(Debug, Clone, Copy)]

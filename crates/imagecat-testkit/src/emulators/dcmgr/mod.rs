@@ -61,7 +61,7 @@ use self::handlers::*;
 use self::model::*;
 use self::wire::*;
 use crate::churn::{Churn, ChurnLog, ChurnStep, Draws};
-use crate::emulators::seed::splitmix64;
+use crate::emulators::seed::{ID_SPACE, IdCodec, base36_8, splitmix64};
 use crate::server::{EmulatorServer, ServeOptions};
 
 mod data;

@@ -9,49 +9,6 @@ pub(super) const STEP_MICROS: i64 = 61_000_123;
 /// Seeded indices are encoded in the last 48 bits of the UUID.
 pub(super) const MAX_SEEDED: usize = 1 << 48;
 
-/// Seeded ids: a per-seed prefix `xxxxxxxx-xxxx-4xxx-yxxx-` and the index,
-/// scrambled by a per-seed mask, in the last 12 hex digits.
-#[derive(Debug, Clone)]
-pub(super) struct IdScheme {
-    pub(super) prefix: String,
-    pub(super) mask: u64,
-}
-
-impl IdScheme {
-    pub(super) fn new(seed: u64) -> Self {
-        let h = splitmix64(seed ^ 0x0074_6F61_7374);
-        let g = splitmix64(h);
-        let prefix = format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-",
-            (h >> 32) as u32,
-            (h >> 16) as u16,
-            (h & 0x0fff) as u16,
-            0x8000 | ((g >> 48) as u16 & 0x3fff)
-        );
-        IdScheme {
-            prefix,
-            mask: g & 0xffff_ffff_ffff,
-        }
-    }
-
-    pub(super) fn id(&self, index: usize) -> String {
-        let mut s = String::with_capacity(36);
-        s.push_str(&self.prefix);
-        let _ = write!(s, "{:012x}", (index as u64 ^ self.mask) & 0xffff_ffff_ffff);
-        s
-    }
-
-    /// The seeded index an id encodes (whether or not it is in range).
-    pub(super) fn index_of(&self, id: &str) -> Option<usize> {
-        let tail = id.strip_prefix(&self.prefix)?;
-        if tail.len() != 12 || !tail.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return None;
-        }
-        let n = u64::from_str_radix(tail, 16).ok()?;
-        usize::try_from(n ^ self.mask).ok()
-    }
-}
-
 /// Where a listing position is, for ordering: newer first, then greater id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct Key {

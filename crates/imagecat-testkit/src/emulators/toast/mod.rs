@@ -33,7 +33,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -52,7 +52,7 @@ use self::data::*;
 use self::handlers::*;
 use self::wire::*;
 use crate::churn::{Churn, ChurnLog, ChurnStep, Draws};
-use crate::emulators::seed::splitmix64;
+use crate::emulators::seed::{IdScheme, splitmix64};
 use crate::server::{
     Canned, EmulatorServer, ServeOptions, encode_query_value, json_bytes_response, normalize_base,
 };
