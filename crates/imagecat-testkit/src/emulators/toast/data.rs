@@ -3,6 +3,8 @@
 
 use super::*;
 
+/// The creation time of seeded image 0, in microseconds since the epoch
+/// (2024-06-01T00:00:00Z); image `i` is `i` steps older.
 pub(super) const T0_MICROS: i64 = 1_717_200_000_000_000;
 /// 61.000123 s between seeded images, so fractions vary.
 pub(super) const STEP_MICROS: i64 = 61_000_123;

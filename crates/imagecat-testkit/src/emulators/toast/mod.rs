@@ -215,9 +215,6 @@ struct Emu {
     stale_markers: AtomicU64,
 }
 
-/// The creation time of seeded image 0, in microseconds since the epoch
-/// (2024-06-01T00:00:00Z); image `i` is `i` steps older.
-
 impl ToastEmulator {
     /// Starts the emulator on 127.0.0.1 with an ephemeral port.
     pub async fn start(
