@@ -4,8 +4,12 @@
 //! - [`conformance`]: cases over a [`conformance::Fixture`], and `run_all`;
 //! - [`memory_fixture`]: the suite's fixture over [`imagecat_core::InMemoryCatalog`];
 //! - `server`, `faults` (feature `server`): the emulator harness;
-//! - `toast`, `dcmgr` (features of the same names): the emulators, and
-//!   `churn`, the catalog churn they can emulate.
+//! - `emulators` (feature `server`): `seed` (shared mixer and id codecs),
+//!   the `Emulator` trait, and `toast`, `dcmgr`, `glance` (features of the
+//!   same names, re-exported at the root); `churn`, the catalog churn they
+//!   can emulate;
+//! - `scenarios` (feature `server`): reliability and hostile-server cases
+//!   over a `Rig`, and `scenario_tests!`, one test per case.
 
 pub mod conformance;
 #[cfg(feature = "hostile")]
