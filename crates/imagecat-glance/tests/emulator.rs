@@ -731,15 +731,7 @@ async fn keystone_refusals_and_catalog_regions() {
 
 #[tokio::test]
 async fn listings_survive_faults() {
-    let kinds = [
-        FaultKind::Status500,
-        FaultKind::Status502,
-        FaultKind::Status503,
-        FaultKind::RateLimited,
-        FaultKind::Reset,
-        FaultKind::Truncated,
-        FaultKind::WrongShape,
-    ];
+    let kinds = FaultKind::all_but_slow();
     let options = ServeOptions {
         faults: FaultPlan::new(0.3, &kinds, 7).retry_after_secs(0),
         ..ServeOptions::default()

@@ -50,6 +50,15 @@ impl FaultKind {
         FaultKind::WrongShape,
     ];
 
+    /// Every kind but [`FaultKind::Slow`]: with a generous timeout, no
+    /// request can then time out by accident.
+    pub fn all_but_slow() -> Vec<FaultKind> {
+        FaultKind::ALL
+            .into_iter()
+            .filter(|k| *k != FaultKind::Slow)
+            .collect()
+    }
+
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
         match self {

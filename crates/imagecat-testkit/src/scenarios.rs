@@ -101,10 +101,7 @@ pub async fn faults_of_every_kind_change_nothing<R: Rig>() -> Outcome {
 pub async fn the_same_seed_replays_the_same_faults<R: Rig>() -> Outcome {
     // Without `slow` and with a generous timeout no request can time out
     // by accident, so the log depends on the seed alone.
-    let kinds: Vec<FaultKind> = FaultKind::ALL
-        .into_iter()
-        .filter(|k| *k != FaultKind::Slow)
-        .collect();
+    let kinds = FaultKind::all_but_slow();
     let http = fast_http(10).request_timeout(Duration::from_secs(10));
     let mut runs = Vec::new();
     for seed in [7, 7, 8] {
