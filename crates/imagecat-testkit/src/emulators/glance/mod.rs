@@ -533,11 +533,6 @@ impl GlanceEmulator {
         let emu = Arc::clone(&self.emu);
         move || emu.image_requests.load(Ordering::SeqCst)
     }
-
-    /// Stops serving.
-    pub async fn stop(self) {
-        self.server.stop().await;
-    }
 }
 
 impl crate::emulators::Emulator for GlanceEmulator {
@@ -556,6 +551,6 @@ impl crate::emulators::Emulator for GlanceEmulator {
     }
 
     async fn stop(self) {
-        GlanceEmulator::stop(self).await;
+        self.server.stop().await;
     }
 }

@@ -470,11 +470,6 @@ impl ToastEmulator {
         let emu = Arc::clone(&self.emu);
         move || emu.image_requests.load(Ordering::SeqCst)
     }
-
-    /// Stops serving.
-    pub async fn stop(self) {
-        self.server.stop().await;
-    }
 }
 
 impl crate::emulators::Emulator for ToastEmulator {
@@ -493,6 +488,6 @@ impl crate::emulators::Emulator for ToastEmulator {
     }
 
     async fn stop(self) {
-        ToastEmulator::stop(self).await;
+        self.server.stop().await;
     }
 }
