@@ -337,25 +337,31 @@ impl Sort {
         }
     }
 
-    /// Compares two images in this order. Images without the key's value
-    /// come last in either direction; ties compare equal (a stable sort
-    /// keeps the server's order for them).
+    /// Compares two images in this order. An image without the key's
+    /// value counts as smallest (first ascending, last descending), as
+    /// Glance on MySQL or SQLite orders `NULL`; ties compare equal (a
+    /// stable sort keeps the server's order for them).
     pub fn compare(&self, a: &Image, b: &Image) -> Ordering {
-        fn cmp_opt<T: Ord>(a: Option<T>, b: Option<T>, descending: bool) -> Ordering {
-            match (a, b) {
-                (Some(a), Some(b)) if descending => b.cmp(&a),
-                (Some(a), Some(b)) => a.cmp(&b),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            }
+        let order = match self.key {
+            SortKey::Created => a.created_at.cmp(&b.created_at),
+            SortKey::Updated => a.updated_at.cmp(&b.updated_at),
+            SortKey::Name => a.name.cmp(&b.name),
+            SortKey::Size => a.size_bytes.cmp(&b.size_bytes),
+        };
+        if self.descending {
+            order.reverse()
+        } else {
+            order
         }
-        let d = self.descending;
+    }
+
+    /// Whether the image has a value for the key.
+    pub fn has_value(&self, image: &Image) -> bool {
         match self.key {
-            SortKey::Created => cmp_opt(a.created_at, b.created_at, d),
-            SortKey::Updated => cmp_opt(a.updated_at, b.updated_at, d),
-            SortKey::Name => cmp_opt(a.name.as_deref(), b.name.as_deref(), d),
-            SortKey::Size => cmp_opt(a.size_bytes, b.size_bytes, d),
+            SortKey::Created => image.created_at.is_some(),
+            SortKey::Updated => image.updated_at.is_some(),
+            SortKey::Name => image.name.is_some(),
+            SortKey::Size => image.size_bytes.is_some(),
         }
     }
 
@@ -491,7 +497,7 @@ mod tests {
     }
 
     #[test]
-    fn sort_parses_and_orders_with_missing_values_last() {
+    fn sort_parses_and_orders_with_missing_values_smallest() {
         assert_eq!(
             "created:desc".parse::<Sort>().unwrap(),
             Sort::desc(SortKey::Created)
@@ -508,6 +514,8 @@ mod tests {
         assert_eq!(sizes, [Some(9), Some(5), Some(2), None]);
         assert!(Sort::desc(SortKey::Size).is_sorted(&v));
         assert!(!Sort::asc(SortKey::Size).is_sorted(&v));
+        v.sort_by(|a, b| Sort::asc(SortKey::Size).compare(a, b));
+        assert_eq!(v[0].size_bytes, None);
     }
 
     #[test]
