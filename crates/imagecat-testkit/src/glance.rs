@@ -11,7 +11,10 @@
 //!   empty one; filters `name` and `status` (with Glance's `eq:`/`in:`
 //!   operators, an unknown operator is 400), `visibility` (`public`,
 //!   `private`, `shared`, `community`, `all`; anything else 400), `owner`,
-//!   `os_hidden`, and any other parameter as a custom-property filter;
+//!   `os_hidden`, `created_at`/`updated_at` with `lt:`/`lte:`/`gt:`/`gte:`/
+//!   `eq:`/`neq:`, `tag` (repeatable, all must match), `sort_key`
+//!   (`created_at`, `updated_at`, `name`, `size`) and `sort_dir`, and any
+//!   other parameter as a custom-property filter;
 //!   without `visibility`, community images are listed only when owned by
 //!   the caller's project, and hidden images (`os_hidden`) never;
 //! - `GET {base}/v2/images/{id}`: 404 `No image found with ID …`;
@@ -213,6 +216,8 @@ pub struct GlanceImage {
     pub container_format: Option<String>,
     /// Custom properties, served as top-level keys.
     pub properties: BTreeMap<String, String>,
+    /// Tags.
+    pub tags: Vec<String>,
 }
 
 impl GlanceImage {
@@ -237,6 +242,7 @@ impl GlanceImage {
             disk_format: Some("qcow2".into()),
             container_format: Some("bare".into()),
             properties: BTreeMap::new(),
+            tags: Vec::new(),
         }
     }
 
@@ -268,7 +274,7 @@ impl GlanceImage {
         doc.insert("id".into(), json!(self.id));
         doc.insert("created_at".into(), json!(stamp(&self.created_at)));
         doc.insert("updated_at".into(), json!(stamp(&self.updated_at)));
-        doc.insert("tags".into(), json!([]));
+        doc.insert("tags".into(), json!(self.tags));
         doc.insert("self".into(), json!(format!("/v2/images/{}", self.id)));
         doc.insert("file".into(), json!(format!("/v2/images/{}/file", self.id)));
         doc.insert("schema".into(), json!("/v2/schemas/image"));
@@ -374,6 +380,7 @@ fn seeded_image(i: u64) -> GlanceImage {
         disk_format: Some(["qcow2", "raw", "vmdk"][(i % 3) as usize].to_owned()),
         container_format: Some("bare".to_owned()),
         properties,
+        tags: Vec::new(),
     }
 }
 
@@ -424,6 +431,8 @@ struct Filters {
     size_min: Option<u64>,
     size_max: Option<u64>,
     properties: Vec<(String, String)>,
+    /// `created_at`, `updated_at` operators and `tag`s (see [`golden_param`]).
+    golden: GoldenFilters,
 }
 
 impl Filters {
@@ -471,9 +480,113 @@ impl Filters {
                 return false;
             }
         }
-        self.properties
-            .iter()
-            .all(|(k, v)| image.properties.get(k) == Some(v))
+        self.golden.matches(image)
+            && self
+                .properties
+                .iter()
+                .all(|(k, v)| image.properties.get(k) == Some(v))
+    }
+}
+
+/// The golden-image filters: `created_at`/`updated_at` with Glance's
+/// `lt:`, `lte:`, `gt:`, `gte:`, `eq:`, `neq:` operators (one per key, the
+/// last given wins, as Glance reads its query into a dict), and `tag`
+/// (repeatable, every one must be present).
+#[derive(Debug, Default)]
+struct GoldenFilters {
+    created: Option<(String, DateTime<Utc>)>,
+    updated: Option<(String, DateTime<Utc>)>,
+    tags: Vec<String>,
+}
+
+impl GoldenFilters {
+    fn matches(&self, image: &GlanceImage) -> bool {
+        let holds = |cond: &Option<(String, DateTime<Utc>)>, at: DateTime<Utc>| match cond {
+            None => true,
+            Some((op, t)) => match op.as_str() {
+                "lt" => at < *t,
+                "lte" => at <= *t,
+                "gt" => at > *t,
+                "gte" => at >= *t,
+                "neq" => at != *t,
+                _ => at == *t,
+            },
+        };
+        holds(&self.created, image.created_at)
+            && holds(&self.updated, image.updated_at)
+            && self.tags.iter().all(|t| image.tags.contains(t))
+    }
+}
+
+/// Reads one golden-image parameter into the filters: `None` when the key
+/// is no such parameter, `Some(Err(message))` for a 400.
+fn golden_param(filters: &mut GoldenFilters, key: &str, value: &str) -> Option<Result<(), String>> {
+    let slot = match key {
+        "tag" => {
+            filters.tags.push(value.to_owned());
+            return Some(Ok(()));
+        }
+        "created_at" => &mut filters.created,
+        "updated_at" => &mut filters.updated,
+        _ => return None,
+    };
+    let (op, time) = value.split_once(':').unwrap_or(("eq", value));
+    if !matches!(op, "lt" | "lte" | "gt" | "gte" | "eq" | "neq") {
+        return Some(Err(format!("Invalid operator {op} for {key}")));
+    }
+    match DateTime::parse_from_rfc3339(time) {
+        Ok(t) => {
+            *slot = Some((op.to_owned(), t.with_timezone(&Utc)));
+            Some(Ok(()))
+        }
+        Err(_) => Some(Err(format!("Unable to parse datetime {time}"))),
+    }
+}
+
+/// A sort other than the default: key (`created_at`, `updated_at`, `name`,
+/// `size`) and direction, with `created_at` then `id` as tie-breakers in
+/// the same direction, as Glance appends them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SortParam {
+    key: String,
+    descending: bool,
+}
+
+impl SortParam {
+    /// Reads `sort_key`/`sort_dir`; `Err` for an unknown key or direction.
+    fn parse(key: Option<&str>, dir: Option<&str>) -> Result<Self, String> {
+        let key = key.unwrap_or("created_at");
+        if !matches!(key, "created_at" | "updated_at" | "name" | "size") {
+            return Err(format!("Invalid sort key: {key}."));
+        }
+        let descending = match dir.unwrap_or("desc") {
+            "desc" => true,
+            "asc" => false,
+            other => return Err(format!("Invalid sort direction: {other}")),
+        };
+        Ok(SortParam {
+            key: key.to_owned(),
+            descending,
+        })
+    }
+
+    fn is_default(&self) -> bool {
+        self.key == "created_at" && self.descending
+    }
+
+    fn compare(&self, a: &GlanceImage, b: &GlanceImage) -> std::cmp::Ordering {
+        let primary = match self.key.as_str() {
+            "updated_at" => a.updated_at.cmp(&b.updated_at),
+            "name" => a.name.cmp(&b.name),
+            "size" => a.size.cmp(&b.size),
+            _ => std::cmp::Ordering::Equal,
+        };
+        let order = primary.then_with(|| a.key().cmp(&b.key()));
+        if self.descending {
+            order.reverse()
+        } else {
+            order
+        }
     }
 }
 
@@ -583,6 +696,34 @@ impl Emu {
             }
         }
         out
+    }
+
+    /// A page in a non-default sort order: every live image is sorted
+    /// (O(catalog) per page, fine for the small catalogs such tests seed),
+    /// then the images after the marker that match the filters are taken.
+    fn sorted_page(
+        &self,
+        state: &Store,
+        marker: Option<&str>,
+        limit: usize,
+        filters: &Filters,
+        sort: &SortParam,
+    ) -> Vec<GlanceImage> {
+        let caller = self.config.project_id.as_deref();
+        let mut all: Vec<GlanceImage> = (0..self.seeded_len())
+            .filter(|i| !state.deleted.contains(i))
+            .map(|i| self.seeded(state, i))
+            .chain(state.inserted.values().cloned())
+            .collect();
+        all.sort_by(|a, b| sort.compare(a, b));
+        let start = marker
+            .and_then(|m| all.iter().position(|i| i.id == m))
+            .map_or(0, |p| p + 1);
+        all.into_iter()
+            .skip(start)
+            .filter(|i| filters.matches(i, caller))
+            .take(limit)
+            .collect()
     }
 
     /// `None` when the request may proceed, or the 401 to answer.
@@ -707,6 +848,7 @@ async fn list_images(
     let mut limit = emu.config.default_limit as usize;
     let mut marker = None;
     let mut filters = Filters::default();
+    let (mut sort_key, mut sort_dir) = (None, None);
     for (key, value) in &pairs {
         match key.as_str() {
             "limit" => match value.trim().parse::<i64>() {
@@ -749,17 +891,21 @@ async fn list_images(
                     return webob_error(&headers, 400, &format!("Invalid value for {key}"));
                 }
             },
-            "sort_key" if value == "created_at" => {}
-            "sort_dir" if value == "desc" => {}
-            "sort_key" | "sort_dir" | "sort" => {
+            "sort_key" => sort_key = Some(value.as_str()),
+            "sort_dir" => sort_dir = Some(value.as_str()),
+            "sort" => {
                 return webob_error(
                     &headers,
                     400,
-                    "the emulator serves only the default sort (created_at desc)",
+                    "the emulator serves sort_key/sort_dir, not sort=",
                 );
             }
             "member_status" => {}
-            _ => filters.properties.push((key.clone(), value.clone())),
+            _ => match golden_param(&mut filters.golden, key, value) {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return webob_error(&headers, 400, &e),
+                None => filters.properties.push((key.clone(), value.clone())),
+            },
         }
     }
     let after = match marker.as_deref() {
@@ -769,7 +915,16 @@ async fn list_images(
         },
         _ => None,
     };
-    let images = emu.page(&state, after.as_ref(), limit, &filters);
+    let sort = match SortParam::parse(sort_key, sort_dir) {
+        Ok(sort) => sort,
+        Err(e) => return webob_error(&headers, 400, &e),
+    };
+    let images = if sort.is_default() {
+        emu.page(&state, after.as_ref(), limit, &filters)
+    } else {
+        let marker = marker.as_deref().filter(|_| !emu.config.ignore_marker);
+        emu.sorted_page(&state, marker, limit, &filters, &sort)
+    };
     drop(state);
     let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "marker").collect();
     let mut body = Map::new();
