@@ -1272,11 +1272,38 @@ fn index(inner: &Inner, account: &Option<String>, params: &HashMap<String, Strin
                 .min(scope.len()),
             None => scope.len(),
         };
-        let images: Vec<EmulatedImage> = scope[from..to]
-            .iter()
-            .map(|&i| inner.image_at(&data, i))
-            .collect();
-        (config.wrong_total.unwrap_or(scope.len() as u64), images)
+        let golden = if legacy {
+            None
+        } else {
+            match golden_select(params, scope.iter().map(|&i| inner.image_at(&data, i))) {
+                Ok(selected) => selected,
+                Err(refused) => return *refused,
+            }
+        };
+        match golden {
+            // Date bounds or a sort: the whole scope, filtered and sorted.
+            Some(selected) => {
+                let from = from.min(selected.len());
+                let to = match limit {
+                    Some(l) => from
+                        .saturating_add(usize::try_from(l).unwrap_or(usize::MAX))
+                        .min(selected.len()),
+                    None => selected.len(),
+                };
+                let total = selected.len() as u64;
+                (
+                    config.wrong_total.unwrap_or(total),
+                    selected[from..to].to_vec(),
+                )
+            }
+            None => {
+                let images: Vec<EmulatedImage> = scope[from..to]
+                    .iter()
+                    .map(|&i| inner.image_at(&data, i))
+                    .collect();
+                (config.wrong_total.unwrap_or(scope.len() as u64), images)
+            }
+        }
     };
     let body = if legacy {
         let index = LegacyIndex {
@@ -1300,6 +1327,78 @@ fn index(inner: &Inner, account: &Option<String>, params: &HashMap<String, Strin
         }])
     };
     json_bytes(200, body.unwrap_or_default())
+}
+
+/// The 12.03 golden-image parameters: `created_since`/`created_until`
+/// (ISO 8601, inclusive; a bad value is 400 with the parameter's name;
+/// since after until is 400) and `sort_by=col.asc|col.desc` (`created_at`,
+/// `updated_at`, `display_name`; without a direction the real server fails
+/// with 500, another column is 400 `DatabaseError`). `Ok(None)` when none is
+/// given (the cheap path); otherwise the scope filtered and sorted, ties in
+/// the default `id DESC` order (O(scope) per page).
+fn golden_select(
+    params: &HashMap<String, String>,
+    scope: impl Iterator<Item = EmulatedImage>,
+) -> Result<Option<Vec<EmulatedImage>>, Box<Response>> {
+    let time = |key: &str| -> Result<Option<DateTime<Utc>>, Box<Response>> {
+        match params.get(key) {
+            None => Ok(None),
+            Some(v) => DateTime::parse_from_rfc3339(v)
+                .map(|t| Some(t.with_timezone(&Utc)))
+                .map_err(|_| Box::new(invalid_parameter(key))),
+        }
+    };
+    let since = time("created_since")?;
+    let until = time("created_until")?;
+    let sort = params.get("sort_by");
+    if since.is_none() && until.is_none() && sort.is_none() {
+        return Ok(None);
+    }
+    if let (Some(s), Some(u)) = (since, until) {
+        if s >= u {
+            return Err(Box::new(invalid_parameter(
+                "created_since is larger than created_until",
+            )));
+        }
+    }
+    let mut selected: Vec<EmulatedImage> = scope
+        .filter(|i| since.is_none_or(|s| i.created_at >= s))
+        .filter(|i| until.is_none_or(|u| i.created_at <= u))
+        .collect();
+    if let Some(sort) = sort {
+        let Some((column, dir)) = sort.split_once('.') else {
+            return Err(Box::new(api_error(
+                500,
+                "NoMethodError",
+                "undefined method for nil",
+                "",
+            )));
+        };
+        let descending = match dir {
+            "asc" => false,
+            "desc" => true,
+            _ => return Err(Box::new(invalid_parameter("sort_by"))),
+        };
+        let order = |a: &EmulatedImage, b: &EmulatedImage| match column {
+            "created_at" => Some(a.created_at.cmp(&b.created_at)),
+            "updated_at" => Some(a.updated_at.cmp(&b.updated_at)),
+            "display_name" => Some(a.display_name.cmp(&b.display_name)),
+            _ => None,
+        };
+        if !matches!(column, "created_at" | "updated_at" | "display_name") {
+            return Err(Box::new(api_error(
+                400,
+                "DatabaseError",
+                "no such column",
+                "110",
+            )));
+        }
+        selected.sort_by(|a, b| {
+            let o = order(a, b).unwrap_or(std::cmp::Ordering::Equal);
+            if descending { o.reverse() } else { o }
+        });
+    }
+    Ok(Some(selected))
 }
 
 /// `/^wmi-[\w]+/`: the prefix and one word character; no end anchor.
