@@ -85,12 +85,10 @@ fn capabilities() -> Capabilities {
                 .updated(true)
                 .properties(true)
                 .tags(true)
-                .sort(ServerSort::keys(&[
-                    SortKey::Created,
-                    SortKey::Updated,
-                    SortKey::Name,
-                    SortKey::Size,
-                ])),
+                // Only the never-null keys: with a nullable one (name, size)
+                // Glance's marker paging loses the rows around a NULL (seen
+                // on glance 33: 3 of 24 images sorted by size).
+                .sort(ServerSort::keys(&[SortKey::Created, SortKey::Updated])),
         )
         .tags(true)
 }
@@ -252,11 +250,10 @@ pub(crate) fn golden_filters(query: &ListQuery) -> Vec<(String, String)> {
         }
     }
     if let Some(sort) = query.sort {
+        // Name and size are sorted on the client (see `capabilities`).
         let key = match sort.key {
             SortKey::Created => "created_at",
             SortKey::Updated => "updated_at",
-            SortKey::Name => "name",
-            SortKey::Size => "size",
             _ => return pairs,
         };
         pairs.push(("sort_key".to_owned(), key.to_owned()));
@@ -649,6 +646,8 @@ mod tests {
         );
         let caps = capabilities();
         assert!(caps.tags && caps.streams_sorted(&q));
+        let by_size = ListQuery::new().sort(Sort::asc(SortKey::Size));
+        assert!(golden_filters(&by_size).is_empty() && !caps.streams_sorted(&by_size));
     }
 
     #[test]

@@ -128,7 +128,7 @@ async fn a_server_sorted_listing_streams_in_order_across_pages() {
     tagged(&emu);
     let cat = catalog(&emu);
     let all = cat.collect(ListQuery::new()).await.unwrap();
-    for sort in [Sort::asc(SortKey::Name), Sort::desc(SortKey::Size)] {
+    for sort in [Sort::asc(SortKey::Updated), Sort::asc(SortKey::Created)] {
         emu.server().clear_requests();
         let got = cat
             .collect(ListQuery::new().sort(sort).page_size(4))
@@ -136,16 +136,14 @@ async fn a_server_sorted_listing_streams_in_order_across_pages() {
             .unwrap();
         let mut want = all.clone();
         want.sort_by(|a, b| sort.compare(a, b));
-        let key = |v: &[Image]| -> Vec<(Option<String>, Option<u64>)> {
-            v.iter().map(|i| (i.name.clone(), i.size_bytes)).collect()
-        };
+        let key = |v: &[Image]| -> Vec<ImageId> { v.iter().map(|i| i.id.clone()).collect() };
         assert_eq!(key(&got), key(&want), "{sort}");
         let requests = emu.server().requests();
         assert!(requests.len() > 3, "several pages");
-        let field = if sort.key == SortKey::Name {
-            "name"
+        let field = if sort.key == SortKey::Updated {
+            "updated_at"
         } else {
-            "size"
+            "created_at"
         };
         for r in requests {
             assert!(
