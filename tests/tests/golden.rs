@@ -89,7 +89,7 @@ async fn sort_is_sent_to_glance_and_streams_in_order() {
             "json",
             "list",
             "--sort",
-            "size:asc",
+            "updated:asc",
             "--page-size",
             "4",
         ],
@@ -97,6 +97,30 @@ async fn sort_is_sent_to_glance_and_streams_in_order() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
+    let times: Vec<String> = run
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["updated_at"].as_str().unwrap().to_owned())
+        .collect();
+    let mut want = times.clone();
+    want.sort();
+    assert_eq!(times, want);
+    assert_eq!(times.len(), 30);
+    assert!(emu.server().requests().iter().any(|r| {
+        r.query
+            .as_deref()
+            .unwrap_or_default()
+            .contains("sort_key=updated_at&sort_dir=asc")
+    }));
+    // Size: sorted here, never sent (Glance's paging loses rows around NULL).
+    emu.server().clear_requests();
+    let run = imagecat(
+        &["-c", &url, "-o", "json", "list", "--sort", "size:desc"],
+        ENV,
+    )
+    .await;
     let sizes: Vec<Option<u64>> = run
         .json()
         .as_array()
@@ -105,14 +129,16 @@ async fn sort_is_sent_to_glance_and_streams_in_order() {
         .map(|i| i["size_bytes"].as_u64())
         .collect();
     let mut want = sizes.clone();
-    want.sort();
+    want.sort_by(|a, b| b.cmp(a));
     assert_eq!(sizes, want);
-    assert!(emu.server().requests().iter().any(|r| {
-        r.query
+    assert_eq!(sizes.len(), 30);
+    assert!(
+        emu.server().requests().iter().all(|r| !r
+            .query
             .as_deref()
             .unwrap_or_default()
-            .contains("sort_key=size&sort_dir=asc")
-    }));
+            .contains("sort_key"))
+    );
     let bad = imagecat(&["-c", &url, "list", "--sort", "colour"], ENV).await;
     assert_eq!(bad.code, 2);
 }
