@@ -1,7 +1,10 @@
 //! The command line, as clap parses it.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use imagecat::{ImageStatus, ListQuery, Visibility};
+use imagecat::chrono::{DateTime, Utc};
+use imagecat::diff::DiffBy;
+use imagecat::family::GroupBy;
+use imagecat::{ImageStatus, ListQuery, Sort, Visibility};
 
 /// List, inspect and delete machine images across clouds.
 #[derive(Debug, Parser)]
@@ -72,14 +75,29 @@ pub(crate) enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Show the newest matching image, or fail with "not found".
+    /// Show the newest matching image, or fail with "not found"; with
+    /// --family or --group-by, the newest image of each family.
     Latest {
         /// Filters.
         #[command(flatten)]
         filter: FilterArgs,
+        /// Families.
+        #[command(flatten)]
+        group: GroupArgs,
         /// Include the backend's native record.
         #[arg(long)]
         raw: bool,
+    },
+    /// Compare two catalogs: images missing from B, extra in B, changed
+    /// (same name, other checksum or size). Exit 0 when they agree, 10
+    /// when they differ.
+    Diff {
+        /// How images are matched.
+        #[arg(long, default_value = "name", value_parser = parse_diff_by, value_name = "name|checksum|name+checksum")]
+        by: DiffBy,
+        /// Filters, applied to both catalogs.
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Show the backend, endpoint (no secrets) and capabilities.
     Info,
@@ -110,6 +128,85 @@ pub(crate) struct FilterArgs {
     /// Keep images of at most this many bytes.
     #[arg(long, value_name = "BYTES")]
     pub(crate) size_max: Option<u64>,
+    /// Keep images created before this RFC 3339 time or age (`30d`: 30 days ago).
+    #[arg(long, value_name = "TIME|AGE", value_parser = parse_time, conflicts_with = "older_than")]
+    pub(crate) created_before: Option<DateTime<Utc>>,
+    /// Keep images created after this RFC 3339 time or age.
+    #[arg(long, value_name = "TIME|AGE", value_parser = parse_time, conflicts_with = "newer_than")]
+    pub(crate) created_after: Option<DateTime<Utc>>,
+    /// Keep images updated before this RFC 3339 time or age.
+    #[arg(long, value_name = "TIME|AGE", value_parser = parse_time)]
+    pub(crate) updated_before: Option<DateTime<Utc>>,
+    /// Keep images updated after this RFC 3339 time or age.
+    #[arg(long, value_name = "TIME|AGE", value_parser = parse_time)]
+    pub(crate) updated_after: Option<DateTime<Utc>>,
+    /// Keep images created more than AGE ago (`--created-before AGE`).
+    #[arg(long, value_name = "AGE", value_parser = parse_age_ago)]
+    pub(crate) older_than: Option<DateTime<Utc>>,
+    /// Keep images created less than AGE ago (`--created-after AGE`).
+    #[arg(long, value_name = "AGE", value_parser = parse_age_ago)]
+    pub(crate) newer_than: Option<DateTime<Utc>>,
+    /// Keep images whose property KEY is VALUE (repeatable; all must match).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_property)]
+    pub(crate) property: Vec<(String, String)>,
+    /// Keep images with this tag (repeatable; all must be present; Glance only).
+    #[arg(long, value_name = "TAG")]
+    pub(crate) tag: Vec<String>,
+}
+
+/// How `latest` groups images into families.
+#[derive(Debug, Args)]
+pub(crate) struct GroupArgs {
+    /// Families by regex: the group named `family`, else the first group,
+    /// else the match; a name it does not match is its own family.
+    #[arg(long, value_name = "REGEX", value_parser = parse_family, conflicts_with = "group_by")]
+    pub(crate) family: Option<GroupBy>,
+    /// Families by `property:KEY` (or `name`, `regex:RE`).
+    #[arg(long, value_name = "property:KEY", value_parser = parse_group_by)]
+    pub(crate) group_by: Option<GroupBy>,
+}
+
+impl GroupArgs {
+    /// The grouping asked for, if any.
+    pub(crate) fn group(&self) -> Option<GroupBy> {
+        self.family.clone().or_else(|| self.group_by.clone())
+    }
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    imagecat::duration::parse_time_or_age(text, Utc::now()).map_err(|e| e.to_string())
+}
+
+fn parse_age_ago(text: &str) -> Result<DateTime<Utc>, String> {
+    let age = imagecat::duration::parse_age(text).map_err(|e| e.to_string())?;
+    Utc::now()
+        .checked_sub_signed(age)
+        .ok_or_else(|| format!("{text:?} reaches before year 0"))
+}
+
+fn parse_property(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+fn parse_family(text: &str) -> Result<GroupBy, String> {
+    GroupBy::regex(text).map_err(|e| e.to_string())
+}
+
+fn parse_group_by(text: &str) -> Result<GroupBy, String> {
+    text.parse()
+        .map_err(|e: imagecat::family::GroupByError| e.to_string())
+}
+
+fn parse_sort(text: &str) -> Result<Sort, String> {
+    text.parse()
+        .map_err(|e: imagecat::SortParseError| e.to_string())
+}
+
+fn parse_diff_by(text: &str) -> Result<DiffBy, String> {
+    text.parse()
 }
 
 /// Arguments of `list`.
@@ -127,9 +224,11 @@ pub(crate) struct ListArgs {
     /// Images per request.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) page_size: Option<u32>,
-    /// Sort the output (collects the whole listing first).
-    #[arg(long, value_enum)]
-    pub(crate) sort: Option<SortKey>,
+    /// Sort by created, updated, name or size, ascending unless `:desc`.
+    /// Sent to the server where it sorts (streamed); collected and sorted
+    /// here otherwise.
+    #[arg(long, value_name = "KEY[:asc|desc]", value_parser = parse_sort)]
+    pub(crate) sort: Option<Sort>,
     /// Include the backend's native record.
     #[arg(long)]
     pub(crate) raw: bool,
@@ -167,15 +266,6 @@ pub(crate) enum VisibilityArg {
     Community,
 }
 
-/// Sort keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum SortKey {
-    /// Newest first.
-    Created,
-    /// By name.
-    Name,
-}
-
 impl FilterArgs {
     /// The query these filters describe.
     pub(crate) fn query(&self) -> ListQuery {
@@ -208,6 +298,16 @@ impl FilterArgs {
         if self.size_min.is_some() || self.size_max.is_some() {
             q = q.size_range(self.size_min, self.size_max);
         }
+        q.created_before = self.created_before.or(self.older_than);
+        q.created_after = self.created_after.or(self.newer_than);
+        q.updated_before = self.updated_before;
+        q.updated_after = self.updated_after;
+        for (k, v) in &self.property {
+            q = q.property(k.clone(), v.clone());
+        }
+        for t in &self.tag {
+            q = q.tag(t.clone());
+        }
         q
     }
 }
@@ -218,6 +318,7 @@ impl ListArgs {
         let mut q = self.filter.query().include_deleted(self.include_deleted);
         q.limit = self.limit;
         q.page_size = self.page_size;
+        q.sort = self.sort;
         q
     }
 }

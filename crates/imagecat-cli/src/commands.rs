@@ -8,7 +8,7 @@ use imagecat::{
     Config, Deleted, Error, ErrorKind, Image, ImageCatalogExt, ImageId, NamedCatalog, list_all,
 };
 
-use crate::cli::{Format, ListArgs, SortKey};
+use crate::cli::{Format, ListArgs};
 use crate::exit::{CliError, ExitCode};
 use crate::output::{ImageWriter, Row, write_info, write_one};
 
@@ -72,7 +72,8 @@ impl Progress {
     }
 }
 
-/// `list`: streams (json, ndjson, csv) or collects (table, yaml, --sort).
+/// `list`: streams (json, ndjson, csv) or collects (table, yaml, and
+/// `--sort` unless one catalog whose server sorts by the key).
 pub(crate) async fn list(
     catalogs: &[NamedCatalog],
     format: Format,
@@ -87,6 +88,10 @@ pub(crate) async fn list(
     let mut sorted: Vec<Row> = Vec::new();
     let mut progress = Progress::new();
     let mut seen = 0u64;
+    let server_sorted = match catalogs {
+        [one] => one.catalog.info().capabilities.streams_sorted(&query),
+        _ => args.sort.is_none(),
+    };
     loop {
         // Flush what we have whenever the next image is not ready yet, so
         // lines go out as pages arrive without a write per line.
@@ -103,7 +108,7 @@ pub(crate) async fn list(
                 seen += 1;
                 progress.tick(seen);
                 let row = Row::new(tagged.image, several.then_some(tagged.catalog), args.raw);
-                if args.sort.is_some() {
+                if !server_sorted {
                     sorted.push(row);
                 } else {
                     writer.write(row)?;
@@ -117,11 +122,8 @@ pub(crate) async fn list(
         }
     }
     progress.done();
-    if let Some(key) = args.sort {
-        match key {
-            SortKey::Created => sorted.sort_by_key(|row| std::cmp::Reverse(row.image.created_at)),
-            SortKey::Name => sorted.sort_by(|a, b| a.image.name.cmp(&b.image.name)),
-        }
+    if let (Some(sort), false) = (args.sort, server_sorted) {
+        sorted.sort_by(|a, b| sort.compare(&a.image, &b.image));
         for row in sorted {
             writer.write(row)?;
         }
@@ -135,7 +137,7 @@ pub(crate) async fn list(
 
 /// The exit of a fan-out: the catalog's own error when there was one
 /// catalog, code 6 when only some of several failed.
-fn finish_fan_out(total: usize, mut failures: Vec<CliError>) -> Result<(), CliError> {
+pub(crate) fn finish_fan_out(total: usize, mut failures: Vec<CliError>) -> Result<(), CliError> {
     match failures.len() {
         0 => Ok(()),
         n if n == total && n == 1 => Err(failures.remove(0).already_reported()),

@@ -21,6 +21,8 @@ pub(crate) enum ExitCode {
     InvalidInput = 5,
     /// 6: a fan-out in which some catalogs failed.
     PartialFanOut = 6,
+    /// 10: `diff` found differences (not a failure).
+    Differences = 10,
 }
 
 impl ExitCode {

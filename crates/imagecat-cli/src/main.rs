@@ -5,6 +5,7 @@ mod commands;
 mod demo;
 mod emulate;
 mod exit;
+mod golden;
 mod output;
 
 use std::sync::OnceLock;
@@ -73,8 +74,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Delete { ids, yes, dry_run } => {
             commands::delete(&catalogs, &ids, yes, dry_run).await
         }
-        Command::Latest { filter, raw } => {
-            commands::latest(&catalogs, cli.output, filter.query(), raw).await
+        Command::Latest { filter, group, raw } => match group.group() {
+            Some(group) => {
+                golden::latest_per_family(&catalogs, cli.output, filter.query(), &group, raw).await
+            }
+            None => commands::latest(&catalogs, cli.output, filter.query(), raw).await,
+        },
+        Command::Diff { by, filter } => {
+            golden::diff(&catalogs, cli.output, filter.query(), by).await
         }
         Command::Info => commands::info(&catalogs, cli.output),
         Command::Emulate(_) | Command::Demo => Ok(()),

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::model::{BackendKind, Image, ImageId};
-use crate::query::ListQuery;
+use crate::query::{ListQuery, SortKey};
 
 /// The lazy stream of a listing: nothing is sent before the first poll, no
 /// further request after it is dropped, and it ends after an error.
@@ -128,6 +128,57 @@ pub struct ServerFilters {
     pub deleted: bool,
     /// Size range.
     pub size: bool,
+    /// Creation-time bounds.
+    pub created: bool,
+    /// Update-time bounds.
+    pub updated: bool,
+    /// Property values.
+    pub properties: bool,
+    /// Tags.
+    pub tags: bool,
+    /// Which sort keys the server orders by (the listing then streams in
+    /// the query's order).
+    pub sort: ServerSort,
+}
+
+/// The sort keys a server orders by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ServerSort {
+    /// Creation time.
+    pub created: bool,
+    /// Update time.
+    pub updated: bool,
+    /// Name.
+    pub name: bool,
+    /// Size.
+    pub size: bool,
+}
+
+impl ServerSort {
+    /// Sorting by these keys (builder style: all given are true).
+    pub fn keys(keys: &[SortKey]) -> Self {
+        let mut s = ServerSort::default();
+        for key in keys {
+            match key {
+                SortKey::Created => s.created = true,
+                SortKey::Updated => s.updated = true,
+                SortKey::Name => s.name = true,
+                SortKey::Size => s.size = true,
+            }
+        }
+        s
+    }
+
+    /// Whether the server sorts by this key.
+    pub fn supports(&self, key: SortKey) -> bool {
+        match key {
+            SortKey::Created => self.created,
+            SortKey::Updated => self.updated,
+            SortKey::Name => self.name,
+            SortKey::Size => self.size,
+        }
+    }
 }
 
 impl ServerFilters {
@@ -171,6 +222,36 @@ impl ServerFilters {
         self.size = yes;
         self
     }
+
+    /// Sets the creation-time flag (builder style).
+    pub fn created(mut self, yes: bool) -> Self {
+        self.created = yes;
+        self
+    }
+
+    /// Sets the update-time flag (builder style).
+    pub fn updated(mut self, yes: bool) -> Self {
+        self.updated = yes;
+        self
+    }
+
+    /// Sets the property flag (builder style).
+    pub fn properties(mut self, yes: bool) -> Self {
+        self.properties = yes;
+        self
+    }
+
+    /// Sets the tag flag (builder style).
+    pub fn tags(mut self, yes: bool) -> Self {
+        self.tags = yes;
+        self
+    }
+
+    /// Sets the server-side sort keys (builder style).
+    pub fn sort(mut self, sort: ServerSort) -> Self {
+        self.sort = sort;
+        self
+    }
 }
 
 /// What a catalog can do, as data (in the manner of OpenDAL's `Capability`).
@@ -193,6 +274,8 @@ pub struct Capabilities {
     pub soft_delete: bool,
     /// Which filters the server applies.
     pub server_filters: ServerFilters,
+    /// Whether images carry tags (a tag filter elsewhere is `NotSupported`).
+    pub tags: bool,
 }
 
 impl Capabilities {
@@ -208,7 +291,22 @@ impl Capabilities {
             delete: true,
             soft_delete: false,
             server_filters: ServerFilters::none(),
+            tags: false,
         }
+    }
+
+    /// Sets `tags` (builder style).
+    pub fn tags(mut self, yes: bool) -> Self {
+        self.tags = yes;
+        self
+    }
+
+    /// Whether a listing of this query streams in the query's order: no
+    /// sort asked, or the server sorts by its key.
+    pub fn streams_sorted(&self, query: &ListQuery) -> bool {
+        query
+            .sort
+            .is_none_or(|s| self.server_filters.sort.supports(s.key))
     }
 
     /// Sets `reports_total` (builder style).

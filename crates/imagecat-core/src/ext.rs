@@ -6,10 +6,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::TryStreamExt;
 
+use std::collections::BTreeMap;
+
 use crate::catalog::ImageCatalog;
 use crate::error::{Error, ErrorKind, Result};
+use crate::family::{GroupBy, family_of};
 use crate::model::{Image, ImageId, ImageStatus};
-use crate::query::ListQuery;
+use crate::query::{ListQuery, Sort, SortKey};
 
 /// Conveniences implemented for every [`ImageCatalog`] (blanket impl).
 #[async_trait]
@@ -39,17 +42,43 @@ pub trait ImageCatalogExt: ImageCatalog {
         }
     }
 
+    /// Every image matching the query, in the query's [`Sort`] order (none:
+    /// the server's order). The listing is collected first, then sorted on
+    /// the client (stable, so ties keep the server's order): memory grows
+    /// with the number of matching images, about one [`Image`] each (a
+    /// few hundred bytes plus its native record). Where the server sorts
+    /// by the key ([`Capabilities::streams_sorted`](crate::Capabilities::streams_sorted)),
+    /// `list` streams in order without holding the listing.
+    async fn collect_sorted(&self, query: ListQuery) -> Result<Vec<Image>> {
+        let sort = query.sort;
+        let mut images = self.collect(query).await?;
+        if let Some(sort) = sort {
+            images.sort_by(|a, b| sort.compare(a, b));
+        }
+        Ok(images)
+    }
+
     /// The newest image (by `created_at`; images without one rank last)
-    /// among those matching the query, or `NotFound`.
-    async fn latest(&self, query: ListQuery) -> Result<Image> {
-        let backend = self.info().backend;
+    /// among those matching the query, or `NotFound`. Where the server
+    /// sorts by creation time this asks for newest-first and stops at the
+    /// first match (one request when it is on the first page); elsewhere
+    /// it walks the listing, holding one image.
+    async fn latest(&self, mut query: ListQuery) -> Result<Image> {
+        let info = self.info();
+        let backend = info.backend;
+        if info
+            .capabilities
+            .server_filters
+            .sort
+            .supports(SortKey::Created)
+        {
+            query.sort = Some(Sort::desc(SortKey::Created));
+            query.limit = Some(1);
+        }
         let newest = self
             .list(query)
             .try_fold(None::<Image>, |best, image| async move {
-                Ok(match best {
-                    Some(b) if b.created_at >= image.created_at => Some(b),
-                    _ => Some(image),
-                })
+                Ok(newer(best, image))
             })
             .await?;
         newest.ok_or_else(|| Error::NotFound {
@@ -57,6 +86,37 @@ pub trait ImageCatalogExt: ImageCatalog {
             code: None,
             message: "no image matches the query".to_owned(),
         })
+    }
+
+    /// The newest image of each family (see [`crate::family`]) among
+    /// those matching the query, sorted by family; an image without a
+    /// family is a family of its own. One listing; memory grows with the
+    /// number of families.
+    async fn latest_per_family(
+        &self,
+        query: ListQuery,
+        group: &GroupBy,
+    ) -> Result<Vec<(String, Image)>> {
+        let mut families: BTreeMap<String, Image> = BTreeMap::new();
+        let mut loners: Vec<(String, Image)> = Vec::new();
+        let mut stream = self.list(query);
+        while let Some(image) = stream.try_next().await? {
+            match family_of(group, &image) {
+                Some(family) => {
+                    let best = families.remove(&family);
+                    if let Some(best) = newer(best, image) {
+                        families.insert(family, best);
+                    }
+                }
+                None => loners.push((
+                    image.name.clone().unwrap_or_else(|| image.id.to_string()),
+                    image,
+                )),
+            }
+        }
+        let mut all: Vec<(String, Image)> = families.into_iter().chain(loners).collect();
+        all.sort_by(|x, y| x.0.cmp(&y.0));
+        Ok(all)
     }
 
     /// Polls `get` (0.5 s, doubling up to 10 s) until the image has `status`,
@@ -114,6 +174,15 @@ pub trait ImageCatalogExt: ImageCatalog {
 
 impl<T: ImageCatalog + ?Sized> ImageCatalogExt for T {}
 
+/// The newer of the best so far and a candidate; the first seen wins a tie.
+fn newer(best: Option<Image>, image: Image) -> Option<Image> {
+    match best {
+        Some(b) if b.created_at.is_some() && b.created_at >= image.created_at => Some(b),
+        Some(b) if b.created_at.is_none() && image.created_at.is_none() => Some(b),
+        _ => Some(image),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +235,61 @@ mod tests {
         assert_eq!(newest.id, ImageId::new("b"));
         let none = cat.latest(ListQuery::new().name("nope")).await.unwrap_err();
         assert_eq!(none.kind(), ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn latest_per_family_matches_a_hand_computation() {
+        let cat = InMemoryCatalog::new(vec![
+            named("a", "ubuntu-20240101", 1),
+            named("b", "ubuntu-20240301", 3),
+            named("c", "ubuntu-20240201", 2),
+            named("d", "centos-20230101", 5),
+            named("e", "custom", 0),
+            named("f", "centos-20220101", 4),
+        ]);
+        let group = GroupBy::regex(r"^(.+)-\d{8}$").unwrap();
+        let got = cat
+            .latest_per_family(ListQuery::new(), &group)
+            .await
+            .unwrap();
+        let got: Vec<(&str, &str)> = got
+            .iter()
+            .map(|(f, i)| (f.as_str(), i.id.as_str()))
+            .collect();
+        assert_eq!(got, [("centos", "d"), ("custom", "e"), ("ubuntu", "b")]);
+        let by_prop = cat
+            .latest_per_family(
+                ListQuery::new().name("ubuntu-*"),
+                &GroupBy::property("os").unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(by_prop.len(), 3, "no property: each image on its own");
+    }
+
+    #[tokio::test]
+    async fn collect_sorted_sorts_on_the_client() {
+        let cat = InMemoryCatalog::new(vec![
+            named("a", "b-name", 5),
+            named("b", "a-name", 9),
+            named("c", "c-name", 1),
+        ]);
+        let ids = |v: Vec<Image>| v.into_iter().map(|i| i.id.to_string()).collect::<Vec<_>>();
+        let by_created = cat
+            .collect_sorted(ListQuery::new().sort(Sort::desc(SortKey::Created)))
+            .await
+            .unwrap();
+        assert_eq!(ids(by_created), ["b", "a", "c"]);
+        let by_name = cat
+            .collect_sorted(ListQuery::new().sort(Sort::asc(SortKey::Name)))
+            .await
+            .unwrap();
+        assert_eq!(ids(by_name), ["b", "a", "c"]);
+        let by_name_desc = cat
+            .collect_sorted(ListQuery::new().sort(Sort::desc(SortKey::Name)))
+            .await
+            .unwrap();
+        assert_eq!(ids(by_name_desc), ["c", "a", "b"]);
     }
 
     #[tokio::test(start_paused = true)]

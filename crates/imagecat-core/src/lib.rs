@@ -8,8 +8,11 @@
 //! [`paginate`].
 
 mod catalog;
+pub mod diff;
+pub mod duration;
 mod error;
 mod ext;
+pub mod family;
 mod memory;
 mod model;
 mod paging;
@@ -17,14 +20,14 @@ mod query;
 
 pub use catalog::{
     Capabilities, CatalogInfo, Deleted, DynImageCatalog, GetSupport, ImageCatalog, ImageStream,
-    Page, PageToken, PagingStyle, ServerFilters,
+    Page, PageToken, PagingStyle, ServerFilters, ServerSort,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use ext::ImageCatalogExt;
 pub use memory::{InMemoryCatalog, sample_image};
 pub use model::{BackendKind, Image, ImageId, ImageStatus, NativeRecord, Visibility};
 pub use paging::{PagingOptions, paginate};
-pub use query::{ListQuery, NamePattern};
+pub use query::{ListQuery, NamePattern, Sort, SortKey, SortParseError};
 
 /// Re-exported so adapters and users name the same versions.
 pub use async_trait::async_trait;

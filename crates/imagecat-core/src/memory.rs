@@ -206,6 +206,7 @@ impl ImageCatalog for InMemoryCatalog {
             "memory:",
             Capabilities::new(self.paging, self.page_size, 10_000)
                 .reports_total(self.paging == PagingStyle::Offset)
+                .tags(true)
                 .soft_delete(self.soft_delete),
         )
     }

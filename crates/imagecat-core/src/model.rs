@@ -303,14 +303,25 @@ pub struct Image {
     pub disk_format: Option<String>,
     /// CPU architecture.
     pub arch: Option<String>,
-    /// Checksum of the data, as the backend reports it.
+    /// Checksum of the data, as the backend reports it (Glance `checksum`,
+    /// an MD5; DCMGR `md5sum` on the older layout; TOAST v1.0 has none).
     pub checksum: Option<String>,
+    /// The algorithm of [`Image::os_hash_value`] (Glance `os_hash_algo`,
+    /// e.g. `sha512`).
+    #[serde(default)]
+    pub os_hash_algo: Option<String>,
+    /// Glance's multihash of the data (`os_hash_value`).
+    #[serde(default)]
+    pub os_hash_value: Option<String>,
     /// Whether the image is protected from deletion.
     pub protected: Option<bool>,
     /// Free-text description.
     pub description: Option<String>,
     /// Further backend properties, as strings.
     pub properties: BTreeMap<String, String>,
+    /// Tags (Glance); empty where the backend has none.
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// The backend the image comes from.
     pub backend: BackendKind,
     /// The backend's own record, verbatim.
@@ -342,9 +353,12 @@ impl Image {
             disk_format: None,
             arch: None,
             checksum: None,
+            os_hash_algo: None,
+            os_hash_value: None,
             protected: None,
             description: None,
             properties: BTreeMap::new(),
+            tags: Vec::new(),
             backend,
             native: None,
         }
@@ -383,6 +397,24 @@ impl Image {
     /// Sets the size in bytes (builder style).
     pub fn with_size_bytes(mut self, size: u64) -> Self {
         self.size_bytes = Some(size);
+        self
+    }
+
+    /// Sets the update time (builder style).
+    pub fn with_updated_at(mut self, at: DateTime<Utc>) -> Self {
+        self.updated_at = Some(at);
+        self
+    }
+
+    /// Sets the checksum (builder style).
+    pub fn with_checksum(mut self, checksum: impl Into<String>) -> Self {
+        self.checksum = Some(checksum.into());
+        self
+    }
+
+    /// Adds one tag (builder style).
+    pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
         self
     }
 
@@ -451,9 +483,12 @@ mod tests {
             "disk_format",
             "arch",
             "checksum",
+            "os_hash_algo",
+            "os_hash_value",
             "protected",
             "description",
             "properties",
+            "tags",
             "backend",
         ] {
             assert!(keys.contains(&k), "missing {k}");

@@ -79,7 +79,16 @@ pub fn paginate(
     query: ListQuery,
     options: PagingOptions,
 ) -> ImageStream {
-    let backend = source.info().backend;
+    let info = source.info();
+    let backend = info.backend;
+    if !query.tags.is_empty() && !info.capabilities.tags {
+        // Lazy like every listing: the error comes at the first poll.
+        let e = Error::NotSupported {
+            backend: Some(backend),
+            message: format!("{backend} images have no tags; a tag filter cannot be applied"),
+        };
+        return futures::stream::once(async move { Err(e) }).boxed();
+    }
     let engine = Engine {
         source,
         backend,

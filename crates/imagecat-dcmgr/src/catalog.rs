@@ -14,6 +14,7 @@ use crate::config::{
     ACCOUNT_HEADER, DEFAULT_PAGE_SIZE, DcmgrBuilder, MAX_PAGE_SIZE, validate_image_id,
 };
 use crate::error;
+use crate::golden;
 use crate::wire;
 
 const BACKEND: BackendKind = BackendKind::Dcmgr;
@@ -120,6 +121,9 @@ impl DcmgrCatalog {
             pairs.append_pair("limit", &limit.to_string());
             if let Some(state) = state_filter(query) {
                 pairs.append_pair("state", state);
+            }
+            for (key, value) in golden::params(query) {
+                pairs.append_pair(key, &value);
             }
             match &self.inner.account {
                 // `account_id = me OR is_public = 1`: own and public images.
@@ -236,7 +240,7 @@ impl ImageCatalog for DcmgrCatalog {
         CatalogInfo::new(
             BACKEND,
             endpoint::display(&self.inner.base),
-            Self::capabilities(),
+            golden::capabilities(Self::capabilities(), &self.inner.base),
         )
     }
 

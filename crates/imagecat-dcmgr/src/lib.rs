@@ -34,6 +34,7 @@
 mod catalog;
 mod config;
 mod error;
+mod golden;
 mod wire;
 
 pub use catalog::DcmgrCatalog;

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use imagecat_core::{
     BackendKind, Capabilities, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, Image,
     ImageCatalog, ImageId, ImageStatus, ImageStream, ListQuery, Page, PageToken, PagingOptions,
-    PagingStyle, Result, ServerFilters, paginate,
+    PagingStyle, Result, ServerFilters, ServerSort, SortKey, paginate,
 };
 use imagecat_http::reqwest::header::ACCEPT;
 use imagecat_http::reqwest::{Method, RequestBuilder};
@@ -80,8 +80,17 @@ fn capabilities() -> Capabilities {
                 .visibility(true)
                 .owner(true)
                 .deleted(true)
-                .size(true),
+                .size(true)
+                .created(true)
+                .updated(true)
+                .properties(true)
+                .tags(true)
+                // Only the never-null keys: with a nullable one (name, size)
+                // Glance's marker paging loses the rows around a NULL (seen
+                // on glance 33: 3 of 24 images sorted by size).
+                .sort(ServerSort::keys(&[SortKey::Created, SortKey::Updated])),
         )
+        .tags(true)
 }
 
 /// The error for a failed Glance or Keystone answer.
@@ -176,6 +185,80 @@ pub(crate) fn server_filters(query: &ListQuery) -> Vec<(&'static str, String)> {
     }
     if let Some(max) = query.size_max {
         pairs.push(("size_max", max.to_string()));
+    }
+    pairs
+}
+
+/// Query keys Glance reads itself: a property of that name is filtered on
+/// the client only.
+const RESERVED_KEYS: [&str; 12] = [
+    "limit",
+    "marker",
+    "sort",
+    "sort_key",
+    "sort_dir",
+    "tag",
+    "member_status",
+    "size_min",
+    "size_max",
+    "os_hidden",
+    "properties",
+    "self",
+];
+
+/// The date, tag, property and sort parameters (Glance's `lt:`/`gt:`
+/// operators on `created_at`/`updated_at`; `tag` repeated, all must
+/// match; any other key is a property filter; `sort_key`/`sort_dir`).
+/// Times are rounded outwards to whole seconds, so the server keeps a
+/// superset of what the engine's strict check keeps.
+pub(crate) fn golden_filters(query: &ListQuery) -> Vec<(String, String)> {
+    use imagecat_core::chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+    let secs = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let floor = |t: DateTime<Utc>| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
+    let ceil = |t: DateTime<Utc>| {
+        if t.timestamp_subsec_nanos() == 0 {
+            t
+        } else {
+            floor(t) + TimeDelta::seconds(1)
+        }
+    };
+    let mut pairs = Vec::new();
+    for (key, after, before) in [
+        ("created_at", query.created_after, query.created_before),
+        ("updated_at", query.updated_after, query.updated_before),
+    ] {
+        // Glance takes one operator per key; with both bounds, the lower one
+        // is sent and the engine checks the other.
+        if let Some(after) = after {
+            pairs.push((key.to_owned(), format!("gt:{}", secs(floor(after)))));
+        } else if let Some(before) = before {
+            pairs.push((key.to_owned(), format!("lt:{}", secs(ceil(before)))));
+        }
+    }
+    for tag in &query.tags {
+        pairs.push(("tag".to_owned(), tag.clone()));
+    }
+    for (key, value) in &query.properties {
+        let plain = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            && !wire::is_base_field(key)
+            && !RESERVED_KEYS.contains(&key.as_str());
+        if plain && !value.contains(':') && !value.is_empty() {
+            pairs.push((key.clone(), value.clone()));
+        }
+    }
+    if let Some(sort) = query.sort {
+        // Name and size are sorted on the client (see `capabilities`).
+        let key = match sort.key {
+            SortKey::Created => "created_at",
+            SortKey::Updated => "updated_at",
+            _ => return pairs,
+        };
+        pairs.push(("sort_key".to_owned(), key.to_owned()));
+        let dir = if sort.descending { "desc" } else { "asc" };
+        pairs.push(("sort_dir".to_owned(), dir.to_owned()));
     }
     pairs
 }
@@ -371,6 +454,7 @@ impl ImageCatalog for GlanceCatalog {
             }
         };
         let filters = server_filters(query);
+        let golden = golden_filters(query);
         let make_url = |base: &Url| -> Result<Url> {
             let mut url = images_url(base)?;
             let marker = start.marker(&url)?;
@@ -381,6 +465,9 @@ impl ImageCatalog for GlanceCatalog {
                     pairs.append_pair("marker", marker);
                 }
                 for (key, value) in &filters {
+                    pairs.append_pair(key, value);
+                }
+                for (key, value) in &golden {
                     pairs.append_pair(key, value);
                 }
             }
@@ -515,6 +602,52 @@ mod tests {
         ] {
             assert!(server_filters(&q).is_empty(), "{q:?}");
         }
+    }
+
+    #[test]
+    fn dates_tags_properties_and_sort_are_sent_rounded_outwards() {
+        use imagecat_core::Sort;
+        use imagecat_core::chrono::{DateTime, TimeDelta};
+        let t = DateTime::from_timestamp(1_767_225_600, 0).unwrap(); // 2026-01-01T00:00:00Z
+        let q = ListQuery::new()
+            .created_before(t + TimeDelta::milliseconds(1500))
+            .updated_after(t + TimeDelta::milliseconds(500))
+            .tag("golden")
+            .tag("lts")
+            .property("os_distro", "ubuntu")
+            .property("name", "x")
+            .property("limit", "1")
+            .property("k", "in:a,b")
+            .property("bad key", "v")
+            .sort(Sort::desc(SortKey::Created));
+        let got: Vec<(String, String)> = golden_filters(&q);
+        let want = [
+            ("created_at", "lt:2026-01-01T00:00:02Z"),
+            ("updated_at", "gt:2026-01-01T00:00:00Z"),
+            ("tag", "golden"),
+            ("tag", "lts"),
+            ("os_distro", "ubuntu"),
+            ("sort_key", "created_at"),
+            ("sort_dir", "desc"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        // Both bounds: the lower is sent, the engine checks the upper.
+        let both = golden_filters(&ListQuery::new().created_after(t).created_before(t));
+        assert_eq!(
+            both,
+            [(
+                "created_at".to_owned(),
+                "gt:2026-01-01T00:00:00Z".to_owned()
+            )]
+        );
+        let caps = capabilities();
+        assert!(caps.tags && caps.streams_sorted(&q));
+        let by_size = ListQuery::new().sort(Sort::asc(SortKey::Size));
+        assert!(golden_filters(&by_size).is_empty() && !caps.streams_sorted(&by_size));
     }
 
     #[test]

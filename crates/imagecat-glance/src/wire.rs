@@ -122,6 +122,11 @@ fn with_status(e: Error, response: &HttpResponse) -> Error {
 
 /// Decodes one image from its raw JSON text, keeping the text as the native
 /// record.
+/// Whether a key is one of Glance's own image fields (not a property).
+pub(crate) fn is_base_field(key: &str) -> bool {
+    BASE_FIELDS.contains(&key)
+}
+
 pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
     let text = raw.get();
     let map: Map<String, Value> =
@@ -156,10 +161,12 @@ pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
     image.min_disk_gb = field.number("min_disk")?;
     image.min_ram_mb = field.number("min_ram")?;
     image.disk_format = field.string("disk_format")?;
-    image.checksum = match field.string("checksum")? {
-        Some(sum) => Some(sum),
-        None => field.string("os_hash_value")?,
-    };
+    // The MD5 `checksum` and the multihash stay apart, so that a diff
+    // never compares two algorithms.
+    image.checksum = field.string("checksum")?;
+    image.os_hash_algo = field.string("os_hash_algo")?;
+    image.os_hash_value = field.string("os_hash_value")?;
+    image.tags = field.strings("tags")?;
     image.protected = field.boolean("protected")?;
     let mut properties = BTreeMap::new();
     for (key, value) in &map {
@@ -223,6 +230,19 @@ impl Fields<'_> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(_) => Err(self.wrong(key, "a string")),
+        }
+    }
+
+    /// An array of strings; absent or `null` is empty.
+    fn strings(&self, key: &str) -> Result<Vec<String>, Error> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| self.wrong(key, "an array of strings")),
+            Some(_) => Err(self.wrong(key, "an array of strings")),
         }
     }
 
@@ -526,13 +546,23 @@ mod tests {
     }
 
     #[test]
-    fn checksum_falls_back_to_the_multihash_and_arch_to_architecture() {
+    fn multihash_and_tags_are_kept_apart_and_arch_falls_back_to_architecture() {
         let image = decode_image(raw(
-            r#"{"id":"a","status":"queued","checksum":null,"os_hash_value":"abc","architecture":"x86_64",
+            r#"{"id":"a","status":"queued","checksum":null,"os_hash_algo":"sha512","os_hash_value":"abc",
+               "tags":["golden","lts"],"architecture":"x86_64",
                "properties":{"os_type":"linux","architecture":"ignored"},"min_disk":null,"extra":7,"flag":true}"#,
         ))
         .unwrap();
-        assert_eq!(image.checksum.as_deref(), Some("abc"));
+        assert_eq!(image.checksum, None);
+        assert_eq!(image.os_hash_algo.as_deref(), Some("sha512"));
+        assert_eq!(image.os_hash_value.as_deref(), Some("abc"));
+        assert_eq!(image.tags, ["golden", "lts"]);
+        assert!(
+            decode_image(raw(r#"{"id":"a","status":"active","tags":["x",1]}"#))
+                .unwrap_err()
+                .to_string()
+                .contains("tags")
+        );
         assert_eq!(image.arch.as_deref(), Some("x86_64"));
         assert_eq!(image.min_disk_gb, None);
         assert_eq!(image.status, ImageStatus::Queued);

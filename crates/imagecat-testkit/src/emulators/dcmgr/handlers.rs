@@ -288,11 +288,38 @@ pub(super) fn index(
                 .min(scope.len()),
             None => scope.len(),
         };
-        let images: Vec<EmulatedImage> = scope[from..to]
-            .iter()
-            .map(|&i| inner.image_at(&data, i))
-            .collect();
-        (config.wrong_total.unwrap_or(scope.len() as u64), images)
+        let golden = if legacy {
+            None
+        } else {
+            match golden_select(params, scope.iter().map(|&i| inner.image_at(&data, i))) {
+                Ok(selected) => selected,
+                Err(refused) => return *refused,
+            }
+        };
+        match golden {
+            // Date bounds or a sort: the whole scope, filtered and sorted.
+            Some(selected) => {
+                let from = from.min(selected.len());
+                let to = match limit {
+                    Some(l) => from
+                        .saturating_add(usize::try_from(l).unwrap_or(usize::MAX))
+                        .min(selected.len()),
+                    None => selected.len(),
+                };
+                let total = selected.len() as u64;
+                (
+                    config.wrong_total.unwrap_or(total),
+                    selected[from..to].to_vec(),
+                )
+            }
+            None => {
+                let images: Vec<EmulatedImage> = scope[from..to]
+                    .iter()
+                    .map(|&i| inner.image_at(&data, i))
+                    .collect();
+                (config.wrong_total.unwrap_or(scope.len() as u64), images)
+            }
+        }
     };
     let body = if legacy {
         let index = LegacyIndex {

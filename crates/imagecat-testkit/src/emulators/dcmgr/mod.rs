@@ -57,6 +57,7 @@ use serde::{Serialize, Serializer};
 use url::form_urlencoded;
 
 use self::data::*;
+use self::golden::*;
 use self::handlers::*;
 use self::model::*;
 use self::wire::*;
@@ -65,6 +66,7 @@ use crate::emulators::seed::{ID_SPACE, IdCodec, base36_8, splitmix64};
 use crate::server::{EmulatorServer, ServeOptions};
 
 mod data;
+mod golden;
 mod handlers;
 mod model;
 #[cfg(test)]

@@ -84,6 +84,7 @@ pub(super) fn seeded_image(i: u64) -> GlanceImage {
         disk_format: Some(["qcow2", "raw", "vmdk"][(i % 3) as usize].to_owned()),
         container_format: Some("bare".to_owned()),
         properties,
+        tags: Vec::new(),
     }
 }
 
@@ -134,6 +135,8 @@ pub(super) struct Filters {
     pub(super) size_min: Option<u64>,
     pub(super) size_max: Option<u64>,
     pub(super) properties: Vec<(String, String)>,
+    /// `created_at`, `updated_at` operators and `tag`s (see [`golden_param`]).
+    pub(super) golden: GoldenFilters,
 }
 
 impl Filters {
@@ -181,9 +184,11 @@ impl Filters {
                 return false;
             }
         }
-        self.properties
-            .iter()
-            .all(|(k, v)| image.properties.get(k) == Some(v))
+        self.golden.matches(image)
+            && self
+                .properties
+                .iter()
+                .all(|(k, v)| image.properties.get(k) == Some(v))
     }
 }
 

@@ -24,6 +24,7 @@ pub(super) async fn list_images(
     let mut limit = emu.config.default_limit as usize;
     let mut marker = None;
     let mut filters = Filters::default();
+    let (mut sort_key, mut sort_dir) = (None, None);
     for (key, value) in &pairs {
         match key.as_str() {
             "limit" => match value.trim().parse::<i64>() {
@@ -66,17 +67,21 @@ pub(super) async fn list_images(
                     return webob_error(&headers, 400, &format!("Invalid value for {key}"));
                 }
             },
-            "sort_key" if value == "created_at" => {}
-            "sort_dir" if value == "desc" => {}
-            "sort_key" | "sort_dir" | "sort" => {
+            "sort_key" => sort_key = Some(value.as_str()),
+            "sort_dir" => sort_dir = Some(value.as_str()),
+            "sort" => {
                 return webob_error(
                     &headers,
                     400,
-                    "the emulator serves only the default sort (created_at desc)",
+                    "the emulator serves sort_key/sort_dir, not sort=",
                 );
             }
             "member_status" => {}
-            _ => filters.properties.push((key.clone(), value.clone())),
+            _ => match golden_param(&mut filters.golden, key, value) {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return webob_error(&headers, 400, &e),
+                None => filters.properties.push((key.clone(), value.clone())),
+            },
         }
     }
     let after = match marker.as_deref() {
@@ -86,7 +91,16 @@ pub(super) async fn list_images(
         },
         _ => None,
     };
-    let images = emu.page(&state, after.as_ref(), limit, &filters);
+    let sort = match SortParam::parse(sort_key, sort_dir) {
+        Ok(sort) => sort,
+        Err(e) => return webob_error(&headers, 400, &e),
+    };
+    let images = if sort.is_default() {
+        emu.page(&state, after.as_ref(), limit, &filters)
+    } else {
+        let marker = marker.as_deref().filter(|_| !emu.config.ignore_marker);
+        emu.sorted_page(&state, marker, limit, &filters, &sort)
+    };
     drop(state);
     let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "marker").collect();
     let mut body = Map::new();

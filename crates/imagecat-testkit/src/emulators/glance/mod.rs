@@ -11,7 +11,10 @@
 //!   empty one; filters `name` and `status` (with Glance's `eq:`/`in:`
 //!   operators, an unknown operator is 400), `visibility` (`public`,
 //!   `private`, `shared`, `community`, `all`; anything else 400), `owner`,
-//!   `os_hidden`, and any other parameter as a custom-property filter;
+//!   `os_hidden`, `created_at`/`updated_at` with `lt:`/`lte:`/`gt:`/`gte:`/
+//!   `eq:`/`neq:`, `tag` (repeatable, all must match), `sort_key`
+//!   (`created_at`, `updated_at`, `name`, `size`) and `sort_dir`, and any
+//!   other parameter as a custom-property filter;
 //!   without `visibility`, community images are listed only when owned by
 //!   the caller's project, and hidden images (`os_hidden`) never;
 //! - `GET {base}/v2/images/{id}`: 404 `No image found with ID …`;
@@ -51,6 +54,7 @@ use serde_json::{Map, Value, json};
 
 pub use self::data::seeded_id;
 use self::data::*;
+use self::golden::*;
 use self::handlers::*;
 use self::wire::*;
 use crate::emulators::seed::splitmix64;
@@ -59,6 +63,7 @@ use crate::server::{
 };
 
 mod data;
+mod golden;
 mod handlers;
 #[cfg(test)]
 mod tests;
@@ -224,6 +229,8 @@ pub struct GlanceImage {
     pub container_format: Option<String>,
     /// Custom properties, served as top-level keys.
     pub properties: BTreeMap<String, String>,
+    /// Tags.
+    pub tags: Vec<String>,
 }
 
 impl GlanceImage {
@@ -251,6 +258,7 @@ impl GlanceImage {
             disk_format: Some("qcow2".into()),
             container_format: Some("bare".into()),
             properties: BTreeMap::new(),
+            tags: Vec::new(),
         }
     }
 
@@ -282,7 +290,7 @@ impl GlanceImage {
         doc.insert("id".into(), json!(self.id));
         doc.insert("created_at".into(), json!(stamp(&self.created_at)));
         doc.insert("updated_at".into(), json!(stamp(&self.updated_at)));
-        doc.insert("tags".into(), json!([]));
+        doc.insert("tags".into(), json!(self.tags));
         doc.insert("self".into(), json!(format!("/v2/images/{}", self.id)));
         doc.insert("file".into(), json!(format!("/v2/images/{}/file", self.id)));
         doc.insert("schema".into(), json!("/v2/schemas/image"));
