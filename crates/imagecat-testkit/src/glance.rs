@@ -77,6 +77,37 @@ pub struct KeystoneUser {
     pub user_domain: String,
     /// The project's domain name (v3).
     pub project_domain: String,
+    /// A v3 application credential of this user (bound to its project),
+    /// accepted by id, or by name with the user's name and domain.
+    pub app_credential: Option<KeystoneAppCredential>,
+}
+
+/// A Keystone v3 application credential the emulator accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeystoneAppCredential {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its secret.
+    pub secret: String,
+}
+
+/// Whether a v3 `identity` holds this user's application credential.
+fn app_credential_ok(user: &KeystoneUser, identity: &Value) -> bool {
+    let Some(cred) = &user.app_credential else {
+        return false;
+    };
+    let given = &identity["application_credential"];
+    let who = match str_at(given, &["id"]) {
+        Some(id) => id == cred.id,
+        None => {
+            str_at(given, &["name"]) == Some(cred.name.as_str())
+                && str_at(given, &["user", "name"]) == Some(user.username.as_str())
+                && str_at(given, &["user", "domain", "name"]) == Some(user.user_domain.as_str())
+        }
+    };
+    who && str_at(given, &["secret"]) == Some(cred.secret.as_str())
 }
 
 impl Default for KeystoneUser {
@@ -88,6 +119,7 @@ impl Default for KeystoneUser {
             project_name: "demo-project".into(),
             user_domain: "Default".into(),
             project_domain: "Default".into(),
+            app_credential: None,
         }
     }
 }
@@ -924,6 +956,9 @@ async fn keystone_v3(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
         return keystone_error(400, "Bad Request", "Malformed request body");
     };
     let identity = &request["auth"]["identity"];
+    let by_app_credential = identity["methods"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|m| m == "application_credential"));
     let methods_ok = identity["methods"]
         .as_array()
         .is_some_and(|m| m.iter().any(|m| m == "password"));
@@ -939,7 +974,8 @@ async fn keystone_v3(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
                 && str_at(project, &["domain", "name"]) == Some(user.project_domain.as_str())
         }
     };
-    if !(methods_ok && user_ok && project_ok) {
+    let app_ok = by_app_credential && app_credential_ok(user, identity);
+    if !(app_ok || (methods_ok && user_ok && project_ok)) {
         return keystone_error(401, "Unauthorized", KEYSTONE_401);
     }
     let (id, expires) = emu.issue(&mut emu.lock());
