@@ -282,10 +282,7 @@ fn settings(path: &Path, name: &str, cloud: &Value) -> Result<CloudSettings> {
         ));
     }
     let flag = |key: &str| -> Result<Option<bool>> {
-        Ok(match text(&top, key)? {
-            None => None,
-            Some(v) => Some(v.eq_ignore_ascii_case("true")),
-        })
+        Ok(text(&top, key)?.map(|v| v.eq_ignore_ascii_case("true")))
     };
     let insecure = match (flag("verify")?, flag("insecure")?) {
         (Some(verify), _) => Some(!verify),
