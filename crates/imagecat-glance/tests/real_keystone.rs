@@ -1,6 +1,6 @@
 //! clouds.yaml against a REAL Keystone (keystone 30 from PyPI, SQLite,
-//! fernet tokens, gunicorn on 127.0.0.1): password and application
-//! credentials (by id and by name), with the image endpoint taken from the
+//! fernet tokens, gunicorn on 127.0.0.1): password, application
+//! credentials (by id and by name) and a token exchange (`v3token`), with the image endpoint taken from the
 //! real Keystone's service catalog. The image service behind that catalog
 //! is the Glance emulator, told to check no token (the real Glance of
 //! `real_glance.rs` runs without Keystone).
@@ -281,6 +281,7 @@ async fn clouds_yaml_password_and_application_credentials_against_a_real_keyston
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let url = &keystone.url;
+    let token = &admin.token;
     std::fs::write(
         dir.join("clouds.yaml"),
         format!(
@@ -294,6 +295,9 @@ async fn clouds_yaml_password_and_application_credentials_against_a_real_keyston
   ks-appcred-name:
     auth_type: v3applicationcredential
     auth: {{auth_url: '{url}', application_credential_name: imagecat-ci, username: admin, user_domain_name: Default}}
+  ks-token:
+    auth_type: v3token
+    auth: {{auth_url: '{url}', token: '{token}', project_name: admin, project_domain_name: Default}}
   ks-wrong:
     auth_type: v3applicationcredential
     auth: {{auth_url: '{url}', application_credential_id: '{ac_id}', application_credential_secret: not-the-secret}}
@@ -313,7 +317,7 @@ async fn clouds_yaml_password_and_application_credentials_against_a_real_keyston
     )
     .unwrap();
     let files = CloudsFiles::new([dir.join("clouds.yaml")], [dir.join("secure.yaml")]);
-    for cloud in ["ks-password", "ks-appcred", "ks-appcred-name"] {
+    for cloud in ["ks-password", "ks-appcred", "ks-appcred-name", "ks-token"] {
         let got = images(&files, cloud)
             .await
             .unwrap_or_else(|e| panic!("{cloud}: {e}"));
