@@ -1,6 +1,7 @@
 //! Unit tests of the builder: URLs, the `OS_*` environment, clouds.yaml.
 
 use super::*;
+use crate::auth::{AppCredential, Domain, Identity, User, V2Scope, V3Scope};
 use imagecat_core::ErrorKind;
 
 #[test]
