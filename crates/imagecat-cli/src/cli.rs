@@ -22,6 +22,11 @@ pub(crate) struct Cli {
     )]
     pub(crate) catalogs: Vec<String>,
 
+    /// The OpenStack cloud of clouds.yaml for glance catalogs (like OS_CLOUD);
+    /// without --catalog, opens that cloud's Glance.
+    #[arg(long = "os-cloud", global = true, value_name = "NAME")]
+    pub(crate) os_cloud: Option<String>,
+
     /// Output format.
     #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Format::Table)]
     pub(crate) output: Format,

@@ -5,15 +5,29 @@ use std::time::Instant;
 
 use futures::{FutureExt, StreamExt};
 use imagecat::{
-    Config, Deleted, Error, ErrorKind, Image, ImageCatalogExt, ImageId, NamedCatalog, list_all,
+    Config, Deleted, Error, ErrorKind, Image, ImageCatalogExt, ImageId, NamedCatalog, OpenOptions,
+    list_all,
 };
 
 use crate::cli::{Format, ListArgs};
 use crate::exit::{CliError, ExitCode};
 use crate::output::{ImageWriter, Row, write_info, write_one};
 
-/// Opens every `--catalog`: URLs directly, names through the config file.
-pub(crate) fn open_catalogs(specs: &[String]) -> Result<Vec<NamedCatalog>, CliError> {
+/// Opens every `--catalog`: URLs directly, names through the config file;
+/// `--os-cloud` alone opens that cloud's Glance (`glance:`).
+pub(crate) fn open_catalogs(
+    specs: &[String],
+    os_cloud: Option<&str>,
+) -> Result<Vec<NamedCatalog>, CliError> {
+    let glance = ["glance:".to_owned()];
+    let specs = match (specs.is_empty(), os_cloud) {
+        (true, Some(_)) => &glance[..],
+        _ => specs,
+    };
+    let mut options = OpenOptions::new();
+    if let Some(cloud) = os_cloud {
+        options = options.os_cloud(cloud);
+    }
     if specs.is_empty() {
         return Err(CliError::usage(
             "no catalog given: pass --catalog SPEC|NAME or set IMAGECAT_CATALOG (try `imagecat demo`)",
@@ -29,7 +43,7 @@ pub(crate) fn open_catalogs(specs: &[String]) -> Result<Vec<NamedCatalog>, CliEr
         .iter()
         .map(|spec| {
             config
-                .open(spec)
+                .open_with(spec, &options)
                 .map(|catalog| NamedCatalog::new(spec.clone(), catalog))
                 .map_err(|e| CliError::from_error(Some(spec), e))
         })

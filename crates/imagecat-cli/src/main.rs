@@ -67,7 +67,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo => return demo::run().await,
         _ => {}
     }
-    let catalogs = commands::open_catalogs(&cli.catalogs)?;
+    let catalogs = commands::open_catalogs(&cli.catalogs, cli.os_cloud.as_deref())?;
     match cli.command {
         Command::List(args) => commands::list(&catalogs, cli.output, &args).await,
         Command::Show { id, raw } => commands::show(&catalogs, cli.output, &id, raw).await,

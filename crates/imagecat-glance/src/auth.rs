@@ -23,8 +23,9 @@ const BACKEND: BackendKind = BackendKind::Glance;
 
 /// A token ready to be sent, with the image endpoint its catalog names.
 pub(crate) struct Token {
-    /// The `X-Auth-Token` value, marked sensitive.
-    header: HeaderValue,
+    /// The `X-Auth-Token` value, marked sensitive; `None` for a Glance
+    /// without Keystone (`auth_type: none`).
+    header: Option<HeaderValue>,
     /// When to stop using it; `None` for "until refused".
     renew_at: Option<DateTime<Utc>>,
     /// The image endpoint from the service catalog (already normalised).
@@ -49,13 +50,13 @@ impl Renewable for Token {
 
 impl Token {
     /// The header value to send as `X-Auth-Token`.
-    pub(crate) fn header(&self) -> &HeaderValue {
-        &self.header
+    pub(crate) fn header(&self) -> Option<&HeaderValue> {
+        self.header.as_ref()
     }
 
     fn from_secret(secret: &SecretString) -> Option<Self> {
         Some(Token {
-            header: secret.header_value()?,
+            header: Some(secret.header_value()?),
             renew_at: None,
             endpoint: None,
         })
@@ -71,21 +72,68 @@ pub(crate) enum V2Scope {
     TenantName(String),
 }
 
+/// A Keystone v3 domain, by name or by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Domain {
+    /// `{"name": …}`.
+    Name(String),
+    /// `{"id": …}`.
+    Id(String),
+}
+
+impl Domain {
+    fn body(&self) -> serde_json::Value {
+        match self {
+            Domain::Name(name) => json!({ "name": name }),
+            Domain::Id(id) => json!({ "id": id }),
+        }
+    }
+}
+
+/// The Keystone v3 user an application credential belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum User {
+    /// A user by name, in a domain.
+    Name {
+        /// The user name.
+        name: String,
+        /// The user's domain.
+        domain: Domain,
+    },
+    /// A user by id.
+    Id(String),
+}
+
+/// A Keystone v3 application credential, by id, or by name with its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AppCredential {
+    /// `{"id": …}`.
+    Id(String),
+    /// `{"name": …, "user": …}`.
+    Name {
+        /// The application credential's name.
+        name: String,
+        /// Its owner.
+        user: User,
+    },
+}
+
 /// The Keystone v3 project a token is scoped to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum V3Scope {
-    /// A project by name, in a domain (by name).
+    /// A project by name, in a domain.
     Name {
         /// The project name.
         project: String,
-        /// The project's domain name.
-        domain: String,
+        /// The project's domain.
+        domain: Domain,
     },
     /// A project by id.
     Id(String),
 }
 
-/// Keystone password authentication.
+/// Keystone authentication: a password, an application credential, or a
+/// token exchanged for a new one.
 #[derive(Clone)]
 pub(crate) enum Identity {
     /// `POST {auth_url}/tokens` (v2.0).
@@ -99,9 +147,28 @@ pub(crate) enum Identity {
     V3 {
         tokens_url: Url,
         username: String,
-        user_domain: String,
+        user_domain: Domain,
         scope: V3Scope,
         password: SecretString,
+    },
+    /// `POST {auth_url}/auth/tokens` with an application credential (v3;
+    /// the credential fixes the project, so no scope is sent).
+    V3AppCredential {
+        tokens_url: Url,
+        credential: AppCredential,
+        secret: SecretString,
+    },
+    /// `POST {auth_url}/auth/tokens` with the `token` method (v3).
+    V3Token {
+        tokens_url: Url,
+        token: SecretString,
+        scope: V3Scope,
+    },
+    /// `POST {auth_url}/tokens` with `{"token": {"id": …}}` (v2.0).
+    V2Token {
+        tokens_url: Url,
+        token: SecretString,
+        scope: V2Scope,
     },
 }
 
@@ -134,6 +201,32 @@ impl fmt::Debug for Identity {
                 .field("scope", scope)
                 .field("password", &"[redacted]")
                 .finish(),
+            Identity::V3AppCredential {
+                tokens_url,
+                credential,
+                ..
+            } => f
+                .debug_struct("KeystoneV3ApplicationCredential")
+                .field("tokens_url", &tokens_url.as_str())
+                .field("credential", credential)
+                .field("secret", &"[redacted]")
+                .finish(),
+            Identity::V3Token {
+                tokens_url, scope, ..
+            } => f
+                .debug_struct("KeystoneV3Token")
+                .field("tokens_url", &tokens_url.as_str())
+                .field("token", &"[redacted]")
+                .field("scope", scope)
+                .finish(),
+            Identity::V2Token {
+                tokens_url, scope, ..
+            } => f
+                .debug_struct("KeystoneV2Token")
+                .field("tokens_url", &tokens_url.as_str())
+                .field("token", &"[redacted]")
+                .field("scope", scope)
+                .finish(),
         }
     }
 }
@@ -141,8 +234,17 @@ impl fmt::Debug for Identity {
 impl Identity {
     fn tokens_url(&self) -> &Url {
         match self {
-            Identity::V2 { tokens_url, .. } | Identity::V3 { tokens_url, .. } => tokens_url,
+            Identity::V2 { tokens_url, .. }
+            | Identity::V3 { tokens_url, .. }
+            | Identity::V3AppCredential { tokens_url, .. }
+            | Identity::V3Token { tokens_url, .. }
+            | Identity::V2Token { tokens_url, .. } => tokens_url,
         }
+    }
+
+    /// Whether the answer is a v2.0 token document (else v3).
+    fn is_v2(&self) -> bool {
+        matches!(self, Identity::V2 { .. } | Identity::V2Token { .. })
     }
 
     fn request_body(&self) -> serde_json::Value {
@@ -157,15 +259,21 @@ impl Identity {
                     "username": username,
                     "password": password.expose_secret(),
                 });
-                match scope {
-                    V2Scope::TenantId(id) => {
-                        json!({"auth": {"tenantId": id, "passwordCredentials": credentials}})
-                    }
-                    V2Scope::TenantName(name) => {
-                        json!({"auth": {"tenantName": name, "passwordCredentials": credentials}})
-                    }
-                }
+                v2_body(scope, "passwordCredentials", credentials)
             }
+            Identity::V2Token { scope, token, .. } => {
+                v2_body(scope, "token", json!({ "id": token.expose_secret() }))
+            }
+            Identity::V3AppCredential {
+                credential, secret, ..
+            } => app_credential_body(credential, secret),
+            Identity::V3Token { token, scope, .. } => json!({"auth": {
+                "identity": {
+                    "methods": ["token"],
+                    "token": {"id": token.expose_secret()},
+                },
+                "scope": {"project": v3_project(scope)},
+            }}),
             Identity::V3 {
                 username,
                 user_domain,
@@ -173,26 +281,57 @@ impl Identity {
                 password,
                 ..
             } => {
-                let project = match scope {
-                    V3Scope::Name { project, domain } => {
-                        json!({"name": project, "domain": {"name": domain}})
-                    }
-                    V3Scope::Id(id) => json!({"id": id}),
-                };
                 json!({"auth": {
                     "identity": {
                         "methods": ["password"],
                         "password": {"user": {
                             "name": username,
-                            "domain": {"name": user_domain},
+                            "domain": user_domain.body(),
                             "password": password.expose_secret(),
                         }},
                     },
-                    "scope": {"project": project},
+                    "scope": {"project": v3_project(scope)},
                 }})
             }
         }
     }
+}
+
+/// A v2.0 token request: the tenant and one kind of credentials.
+fn v2_body(scope: &V2Scope, kind: &str, credentials: serde_json::Value) -> serde_json::Value {
+    let (key, tenant) = match scope {
+        V2Scope::TenantId(id) => ("tenantId", id),
+        V2Scope::TenantName(name) => ("tenantName", name),
+    };
+    json!({"auth": {key: tenant, kind: credentials}})
+}
+
+/// The v3 `scope.project` of a request.
+fn v3_project(scope: &V3Scope) -> serde_json::Value {
+    match scope {
+        V3Scope::Name { project, domain } => json!({"name": project, "domain": domain.body()}),
+        V3Scope::Id(id) => json!({ "id": id }),
+    }
+}
+
+/// A v3 application-credential request: no scope (the credential is bound
+/// to its project).
+fn app_credential_body(credential: &AppCredential, secret: &SecretString) -> serde_json::Value {
+    let mut body = match credential {
+        AppCredential::Id(id) => json!({ "id": id }),
+        AppCredential::Name { name, user } => {
+            let user = match user {
+                User::Id(id) => json!({ "id": id }),
+                User::Name { name, domain } => json!({"name": name, "domain": domain.body()}),
+            };
+            json!({"name": name, "user": user})
+        }
+    };
+    body["secret"] = json!(secret.expose_secret());
+    json!({"auth": {"identity": {
+        "methods": ["application_credential"],
+        "application_credential": body,
+    }}})
 }
 
 /// Where tokens come from, and the cached one.
@@ -246,6 +385,22 @@ impl Auth {
             margin,
             cache: TokenCache::new(initial),
         })
+    }
+
+    /// No token at all: requests go without `X-Auth-Token` (a Glance
+    /// without Keystone, as openstacksdk's `auth_type: none`).
+    pub(crate) fn anonymous(margin: Duration) -> Self {
+        Auth {
+            identity: None,
+            has_static: false,
+            region: None,
+            margin,
+            cache: TokenCache::new(Some(Token {
+                header: None,
+                renew_at: None,
+                endpoint: None,
+            })),
+        }
     }
 
     /// Whether a refused token can be replaced.
@@ -320,9 +475,10 @@ impl Auth {
                     if !response.status.is_success() {
                         return Err(token_error(&response));
                     }
-                    match identity {
-                        Identity::V2 { .. } => wire::decode_v2_token(&response),
-                        Identity::V3 { .. } => wire::decode_v3_token(&response),
+                    if identity.is_v2() {
+                        wire::decode_v2_token(&response)
+                    } else {
+                        wire::decode_v3_token(&response)
                     }
                 },
             )
@@ -357,7 +513,7 @@ impl Auth {
                     snippet: String::new(),
                 })?;
         Ok(Token {
-            header,
+            header: Some(header),
             renew_at,
             endpoint,
         })
@@ -493,10 +649,10 @@ mod tests {
         let v3 = Identity::V3 {
             tokens_url: Url::parse("https://id/v3/auth/tokens").unwrap(),
             username: "me".into(),
-            user_domain: "Default".into(),
+            user_domain: Domain::Name("Default".into()),
             scope: V3Scope::Name {
                 project: "p".into(),
-                domain: "Default".into(),
+                domain: Domain::Id("default".into()),
             },
             password: SecretString::new("s3cret-pw"),
         };
@@ -508,8 +664,61 @@ mod tests {
         );
         assert_eq!(
             body["auth"]["scope"],
-            json!({"project":{"name":"p","domain":{"name":"Default"}}})
+            json!({"project":{"name":"p","domain":{"id":"default"}}})
         );
         assert!(!format!("{v2:?} {v3:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn application_credential_and_token_bodies() {
+        let url = Url::parse("https://id/v3/auth/tokens").unwrap();
+        let by_id = Identity::V3AppCredential {
+            tokens_url: url.clone(),
+            credential: AppCredential::Id("ac-1".into()),
+            secret: SecretString::new("s3cret-ac"),
+        };
+        assert_eq!(
+            by_id.request_body(),
+            json!({"auth":{"identity":{"methods":["application_credential"],
+                "application_credential":{"id":"ac-1","secret":"s3cret-ac"}}}})
+        );
+        let by_name = Identity::V3AppCredential {
+            tokens_url: url.clone(),
+            credential: AppCredential::Name {
+                name: "ci".into(),
+                user: User::Name {
+                    name: "me".into(),
+                    domain: Domain::Name("Default".into()),
+                },
+            },
+            secret: SecretString::new("s3cret-ac"),
+        };
+        assert_eq!(
+            by_name.request_body()["auth"]["identity"]["application_credential"],
+            json!({"name":"ci","user":{"name":"me","domain":{"name":"Default"}},"secret":"s3cret-ac"})
+        );
+        assert!(by_name.request_body()["auth"].get("scope").is_none());
+        let v3_token = Identity::V3Token {
+            tokens_url: url,
+            token: SecretString::new("s3cret-tok"),
+            scope: V3Scope::Id("p-1".into()),
+        };
+        assert_eq!(
+            v3_token.request_body(),
+            json!({"auth":{"identity":{"methods":["token"],"token":{"id":"s3cret-tok"}},
+                "scope":{"project":{"id":"p-1"}}}})
+        );
+        let v2_token = Identity::V2Token {
+            tokens_url: Url::parse("https://id/v2.0/tokens").unwrap(),
+            token: SecretString::new("s3cret-tok"),
+            scope: V2Scope::TenantName("t".into()),
+        };
+        assert_eq!(
+            v2_token.request_body(),
+            json!({"auth":{"tenantName":"t","token":{"id":"s3cret-tok"}}})
+        );
+        assert!(v2_token.is_v2() && !v3_token.is_v2());
+        let shown = format!("{by_id:?} {by_name:?} {v3_token:?} {v2_token:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 }

@@ -395,10 +395,13 @@ impl GlanceCatalog {
         let base = self.base_for(token)?;
         let url = make_url(&base)?;
         let build = |client: &imagecat_http::reqwest::Client| -> RequestBuilder {
-            client
+            let request = client
                 .request(method.clone(), url.clone())
-                .header(AUTH_HEADER, token.header().clone())
-                .header(ACCEPT, "application/json")
+                .header(ACCEPT, "application/json");
+            match token.header() {
+                Some(header) => request.header(AUTH_HEADER, header.clone()),
+                None => request,
+            }
         };
         self.inner
             .http

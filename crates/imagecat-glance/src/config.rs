@@ -8,8 +8,9 @@ use imagecat_core::{BackendKind, Error, PagingOptions, Result};
 use imagecat_http::endpoint::{join_segments, parse_endpoint};
 use imagecat_http::{HttpClient, HttpOptions, SecretString, Url};
 
-use crate::auth::{Auth, Identity, V2Scope, V3Scope};
+use crate::auth::Auth;
 use crate::catalog::GlanceCatalog;
+use crate::clouds::{self, CloudSettings, CloudsFiles};
 
 const BACKEND: BackendKind = BackendKind::Glance;
 
@@ -71,6 +72,17 @@ pub struct GlanceBuilder {
     project_domain: Option<String>,
     region: Option<String>,
     os_cloud: Option<String>,
+    auth_type: Option<String>,
+    user_id: Option<String>,
+    user_domain_id: Option<String>,
+    project_domain_id: Option<String>,
+    app_credential_id: Option<String>,
+    app_credential_name: Option<String>,
+    app_credential_secret: Option<SecretString>,
+    interface: Option<String>,
+    cacert: Option<String>,
+    insecure: Option<bool>,
+    clouds_files: Option<CloudsFiles>,
     http: HttpOptions,
     paging: PagingOptions,
     renew_margin: Duration,
@@ -91,6 +103,17 @@ impl Default for GlanceBuilder {
             project_domain: None,
             region: None,
             os_cloud: None,
+            auth_type: None,
+            user_id: None,
+            user_domain_id: None,
+            project_domain_id: None,
+            app_credential_id: None,
+            app_credential_name: None,
+            app_credential_secret: None,
+            interface: None,
+            cacert: None,
+            insecure: None,
+            clouds_files: None,
             http: HttpOptions::default(),
             paging: PagingOptions::default(),
             renew_margin: DEFAULT_RENEW_MARGIN,
@@ -112,6 +135,20 @@ impl fmt::Debug for GlanceBuilder {
             .field("user_domain", &self.user_domain)
             .field("project_domain", &self.project_domain)
             .field("region", &self.region)
+            .field("os_cloud", &self.os_cloud)
+            .field("auth_type", &self.auth_type)
+            .field("user_id", &self.user_id)
+            .field("user_domain_id", &self.user_domain_id)
+            .field("project_domain_id", &self.project_domain_id)
+            .field("app_credential_id", &self.app_credential_id)
+            .field("app_credential_name", &self.app_credential_name)
+            .field(
+                "app_credential_secret",
+                &self.app_credential_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("interface", &self.interface)
+            .field("cacert", &self.cacert)
+            .field("insecure", &self.insecure)
             .field("http", &self.http)
             .field("paging", &self.paging)
             .field("renew_margin", &self.renew_margin)
@@ -209,8 +246,13 @@ impl GlanceBuilder {
     ///   else `OS_IDENTITY_API_VERSION`, else v3;
     /// - region: `OS_REGION_NAME`.
     ///
-    /// `OS_CLOUD` (clouds.yaml) is not read; when it is set without
-    /// `OS_AUTH_URL`, `build` says so.
+    /// - application credential (v3): `OS_APPLICATION_CREDENTIAL_ID`, or
+    ///   `OS_APPLICATION_CREDENTIAL_NAME` with the user (`OS_USERNAME` or
+    ///   `OS_USER_ID`), and `OS_APPLICATION_CREDENTIAL_SECRET`;
+    ///   `OS_AUTH_TYPE` (`password`, `v3applicationcredential`, `token`, …);
+    ///   `OS_USER_ID`, `OS_USER_DOMAIN_ID`, `OS_PROJECT_DOMAIN_ID`;
+    /// - `OS_CLOUD`: the cloud of `clouds.yaml` ([`GlanceBuilder::cloud`])
+    ///   that fills in what the variables leave unset, read at `build`.
     pub fn from_env() -> Self {
         Self::from_lookup(env_var)
     }
@@ -239,6 +281,17 @@ impl GlanceBuilder {
         b.project_domain = var("OS_PROJECT_DOMAIN_NAME");
         b.region = var("OS_REGION_NAME");
         b.os_cloud = var("OS_CLOUD");
+        b.auth_type = var("OS_AUTH_TYPE");
+        b.user_id = var("OS_USER_ID");
+        b.user_domain_id = var("OS_USER_DOMAIN_ID");
+        b.project_domain_id = var("OS_PROJECT_DOMAIN_ID");
+        b.app_credential_id = var("OS_APPLICATION_CREDENTIAL_ID");
+        b.app_credential_name = var("OS_APPLICATION_CREDENTIAL_NAME");
+        b.app_credential_secret = var("OS_APPLICATION_CREDENTIAL_SECRET").map(SecretString::new);
+        b.interface = var("OS_INTERFACE");
+        b.cacert = var("OS_CACERT");
+        b.insecure = var("OS_INSECURE").map(|v| v.trim().eq_ignore_ascii_case("true"));
+        b.clouds_files = Some(CloudsFiles::search(&var));
         b
     }
 
@@ -303,6 +356,58 @@ impl GlanceBuilder {
         self
     }
 
+    /// Keystone v3 application-credential authentication by credential id:
+    /// `{"methods":["application_credential"],"application_credential":{"id":…,"secret":…}}`,
+    /// no scope (the credential is bound to its project).
+    pub fn application_credential(
+        mut self,
+        auth_url: impl Into<String>,
+        id: impl Into<String>,
+        secret: SecretString,
+    ) -> Self {
+        self.version = Some(Version::V3);
+        self.auth_type = Some("v3applicationcredential".into());
+        self.auth_url = Some(auth_url.into());
+        self.app_credential_id = Some(id.into());
+        self.app_credential_name = None;
+        self.app_credential_secret = Some(secret);
+        self
+    }
+
+    /// Keystone v3 application-credential authentication by name, with its
+    /// user (by name, in `user_domain`).
+    pub fn application_credential_by_name(
+        mut self,
+        auth_url: impl Into<String>,
+        name: impl Into<String>,
+        user: impl Into<String>,
+        user_domain: impl Into<String>,
+        secret: SecretString,
+    ) -> Self {
+        self = self.application_credential(auth_url, String::new(), secret);
+        self.app_credential_id = None;
+        self.app_credential_name = Some(name.into());
+        self.username = Some(user.into());
+        self.user_domain = Some(user_domain.into());
+        self
+    }
+
+    /// Selects a cloud of `clouds.yaml` by name (as `OS_CLOUD` does): at
+    /// `build`, its settings fill in whatever the builder and the `OS_*`
+    /// variables leave unset. Without a name, when nothing else is
+    /// configured, the only cloud of the file is used (as openstacksdk does).
+    pub fn cloud(mut self, name: impl Into<String>) -> Self {
+        self.os_cloud = Some(name.into());
+        self
+    }
+
+    /// Where `clouds.yaml` and `secure.yaml` are looked for (default:
+    /// [`CloudsFiles::standard`]).
+    pub fn clouds_files(mut self, files: CloudsFiles) -> Self {
+        self.clouds_files = Some(files);
+        self
+    }
+
     /// Scopes the Keystone token to a project (v3) or tenant (v2.0) by id
     /// instead of by name.
     pub fn project_id(mut self, id: impl Into<String>) -> Self {
@@ -337,101 +442,114 @@ impl GlanceBuilder {
         self
     }
 
-    fn identity(&self) -> Result<Option<Identity>> {
-        let Some(auth_url) = self.auth_url.as_deref() else {
-            if self.username.is_some() && self.password.is_some() && self.endpoint.is_none() {
-                return Err(Error::config(
-                    Some(BACKEND),
-                    "a username and password but no Keystone auth URL (OS_AUTH_URL)",
-                ));
-            }
-            return Ok(None);
+    /// Whether anything at all is configured besides the cloud's name.
+    fn nothing_configured(&self) -> bool {
+        self.endpoint.is_none()
+            && self.token.is_none()
+            && self.auth_url.is_none()
+            && self.username.is_none()
+            && self.app_credential_id.is_none()
+            && self.app_credential_secret.is_none()
+            && self.auth_type.is_none()
+    }
+
+    /// Fills unset settings from the selected cloud of `clouds.yaml` (or the
+    /// only one, when nothing else is configured).
+    fn apply_cloud(&mut self) -> Result<()> {
+        let name = self.os_cloud.clone();
+        if name.is_none() && !self.nothing_configured() {
+            return Ok(());
+        }
+        let files = self
+            .clouds_files
+            .clone()
+            .unwrap_or_else(CloudsFiles::standard);
+        let Some(cloud) = clouds::load(&files, name.as_deref())? else {
+            return Ok(());
         };
-        let version = self
-            .version
-            .or_else(|| version_of(auth_url))
-            .unwrap_or(Version::V3);
-        let username = self.username.clone().filter(|u| !u.is_empty());
-        let password = self.password.clone().filter(|p| !p.is_empty());
-        let (Some(username), Some(password)) = (username, password) else {
-            if self.token.is_some() {
-                // OS_AUTH_URL beside a token: the token alone is used.
-                return Ok(None);
+        self.fill(cloud);
+        Ok(())
+    }
+
+    /// Sets what is still unset from a cloud's settings.
+    fn fill(&mut self, c: CloudSettings) {
+        fn or<T>(slot: &mut Option<T>, value: Option<T>) {
+            if slot.is_none() {
+                *slot = value;
             }
-            return Err(Error::config(
-                Some(BACKEND),
-                "Keystone authentication needs a username and a password (OS_USERNAME, OS_PASSWORD)",
-            ));
-        };
-        let base = identity_base(auth_url, version)?;
-        let identity = match version {
-            Version::V2 => {
-                let scope = match (&self.project_id, &self.project_name) {
-                    (Some(id), _) => V2Scope::TenantId(id.clone()),
-                    (None, Some(name)) => V2Scope::TenantName(name.clone()),
-                    (None, None) => {
-                        return Err(Error::config(
-                            Some(BACKEND),
-                            "Keystone v2.0 needs a tenant (OS_TENANT_ID or OS_TENANT_NAME)",
-                        ));
-                    }
-                };
-                Identity::V2 {
-                    tokens_url: join_segments(BACKEND, &base, &["tokens"])?,
-                    scope,
-                    username,
-                    password,
-                }
-            }
-            Version::V3 => {
-                let scope = match (&self.project_id, &self.project_name) {
-                    (Some(id), _) => V3Scope::Id(id.clone()),
-                    (None, Some(name)) => V3Scope::Name {
-                        project: name.clone(),
-                        domain: self
-                            .project_domain
-                            .clone()
-                            .unwrap_or_else(|| DEFAULT_DOMAIN.to_owned()),
-                    },
-                    (None, None) => {
-                        return Err(Error::config(
-                            Some(BACKEND),
-                            "Keystone v3 needs a project (OS_PROJECT_NAME or OS_PROJECT_ID)",
-                        ));
-                    }
-                };
-                Identity::V3 {
-                    tokens_url: join_segments(BACKEND, &base, &["auth", "tokens"])?,
-                    username,
-                    user_domain: self
-                        .user_domain
-                        .clone()
-                        .unwrap_or_else(|| DEFAULT_DOMAIN.to_owned()),
-                    scope,
-                    password,
-                }
-            }
-        };
-        Ok(Some(identity))
+        }
+        if self.version.is_none() {
+            self.version = self
+                .auth_url
+                .as_deref()
+                .or(c.auth_url.as_deref())
+                .and_then(version_of)
+                .or(match c.identity_api_version.as_deref().map(str::trim) {
+                    Some("2" | "2.0") => Some(Version::V2),
+                    Some("3" | "3.0") => Some(Version::V3),
+                    _ => None,
+                });
+        }
+        or(&mut self.auth_type, c.auth_type);
+        or(&mut self.auth_url, c.auth_url);
+        or(&mut self.username, c.username);
+        or(&mut self.user_id, c.user_id);
+        or(&mut self.password, c.password);
+        if self.project_id.is_none() && self.project_name.is_none() {
+            self.project_id = c.project_id;
+            self.project_name = c.project_name;
+        }
+        or(&mut self.user_domain, c.user_domain_name);
+        or(&mut self.user_domain_id, c.user_domain_id);
+        or(&mut self.project_domain, c.project_domain_name);
+        or(&mut self.project_domain_id, c.project_domain_id);
+        or(&mut self.token, c.token);
+        or(&mut self.app_credential_id, c.app_credential_id);
+        or(&mut self.app_credential_name, c.app_credential_name);
+        or(&mut self.app_credential_secret, c.app_credential_secret);
+        or(&mut self.endpoint, c.endpoint);
+        or(&mut self.region, c.region_name);
+        or(&mut self.interface, c.interface);
+        or(&mut self.cacert, c.cacert);
+        or(&mut self.insecure, c.insecure);
     }
 
     /// Checks the configuration and builds the catalog. `Config` errors: no
     /// credentials, a static token without an image endpoint, Keystone
     /// credentials without a username, password or project, an endpoint or
     /// auth URL that is not `http(s)://HOST[:PORT][/BASE]`, a token that
-    /// cannot be sent in a header, `OS_CLOUD` without `OS_AUTH_URL`.
-    pub fn build(self) -> Result<GlanceCatalog> {
-        if self.os_cloud.is_some()
-            && self.auth_url.is_none()
-            && self.token.is_none()
-            && self.endpoint.is_none()
-        {
-            return Err(Error::config(
-                Some(BACKEND),
-                "OS_CLOUD is set, but clouds.yaml is not read by imagecat; export the cloud's OS_* variables instead (OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_REGION_NAME, …)",
-            ));
+    /// cannot be sent in a header, an unknown `auth_type`; a selected
+    /// cloud that is missing, or a clouds file that cannot be read (the
+    /// error names the file and the cloud, never a value).
+    pub fn build(mut self) -> Result<GlanceCatalog> {
+        self.apply_cloud()?;
+        if let Some(interface) = self.interface.as_deref().map(str::trim) {
+            if !matches!(interface, "public" | "publicURL") {
+                return Err(Error::config(
+                    Some(BACKEND),
+                    format!(
+                        "interface {interface:?} is not supported: imagecat uses the public image endpoint of the service catalog (or set the endpoint explicitly)"
+                    ),
+                ));
+            }
         }
         let endpoint = self.endpoint.as_deref().map(image_base).transpose()?;
+        if self.auth_kind()? == Kind::None {
+            let Some(endpoint) = endpoint else {
+                return Err(Error::config(
+                    Some(BACKEND),
+                    "auth_type none needs the image endpoint (auth.endpoint in clouds.yaml, or OS_IMAGE_URL)",
+                ));
+            };
+            let http = self.http_client(endpoint.scheme() == "http")?;
+            let auth = Auth::anonymous(self.renew_margin);
+            return Ok(GlanceCatalog::from_parts(
+                http,
+                Some(endpoint),
+                auth,
+                self.paging,
+            ));
+        }
         let identity = self.identity()?;
         let mut token = self.token.clone().filter(|t| !t.is_empty());
         if endpoint.is_none() {
@@ -461,193 +579,30 @@ impl GlanceBuilder {
             self.region.clone(),
             self.renew_margin,
         )?;
-        let allow_http = self.http.allow_http || uses_http;
-        let http = HttpClient::new(BACKEND, self.http.allow_http(allow_http))?;
+        let http = self.http_client(uses_http)?;
         Ok(GlanceCatalog::from_parts(http, endpoint, auth, self.paging))
     }
+
+    /// The HTTP client: plain `http://` when an endpoint says so.
+    fn http_client(&self, uses_http: bool) -> Result<HttpClient> {
+        let allow_http = self.http.allow_http || uses_http;
+        let mut options = self.http.clone().allow_http(allow_http);
+        if let Some(cacert) = &self.cacert {
+            options = options.ca_file(cacert.trim());
+        }
+        if self.insecure == Some(true) {
+            tracing::warn!(
+                backend = %BACKEND,
+                "TLS CERTIFICATES ARE NOT VERIFIED (verify: false / OS_INSECURE): anyone on the path can read the credentials and the answers"
+            );
+            options = options.accept_invalid_certs(true);
+        }
+        HttpClient::new(BACKEND, options)
+    }
 }
 
+mod identity;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use imagecat_core::ErrorKind;
+mod tests;
 
-    #[test]
-    fn image_bases_drop_slashes_and_version_segments() {
-        for (text, want) in [
-            (
-                "https://kr1-api-image-infrastructure.nhncloudservice.com",
-                "https://kr1-api-image-infrastructure.nhncloudservice.com/",
-            ),
-            ("https://h:9292/", "https://h:9292/"),
-            ("https://h:9292/v2", "https://h:9292/"),
-            ("https://h:9292/v2/", "https://h:9292/"),
-            ("https://h/image/v2.1", "https://h/image"),
-            ("https://h/image", "https://h/image"),
-            ("https://h/image/version", "https://h/image/version"),
-            ("http://127.0.0.1:1/v", "http://127.0.0.1:1/v"),
-        ] {
-            assert_eq!(image_base(text).unwrap().as_str(), want, "{text}");
-        }
-        for bad in ["ftp://h", "https://u:p@h", "https://h/?x=1", "not a url"] {
-            assert_eq!(
-                image_base(bad).unwrap_err().kind(),
-                ErrorKind::Config,
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn identity_urls_get_their_version() {
-        assert_eq!(
-            identity_base("https://id/v2.0", Version::V2)
-                .unwrap()
-                .as_str(),
-            "https://id/v2.0"
-        );
-        assert_eq!(
-            identity_base("https://id/identity/", Version::V3)
-                .unwrap()
-                .as_str(),
-            "https://id/identity/v3"
-        );
-        assert_eq!(version_of("https://id/v2.0/"), Some(Version::V2));
-        assert_eq!(version_of("https://id/v3"), Some(Version::V3));
-        assert_eq!(version_of("https://id/"), None);
-    }
-
-    #[test]
-    fn missing_pieces_are_config_errors() {
-        let cases = [
-            GlanceBuilder::new(),
-            GlanceBuilder::new().token(SecretString::new("t")),
-            GlanceBuilder::new().endpoint("https://h"),
-            GlanceBuilder::new().endpoint("ftp://h").token("t".into()),
-            GlanceBuilder::new().keystone_v2("https://id/v2.0", "", "u", SecretString::new("")),
-            GlanceBuilder {
-                auth_url: Some("https://id/v3".into()),
-                username: Some("u".into()),
-                password: Some("p".into()),
-                ..GlanceBuilder::new()
-            },
-        ];
-        for b in cases {
-            let shown = format!("{b:?}");
-            let e = b.build().unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::Config, "{shown}: {e}");
-        }
-        let os_cloud = GlanceBuilder {
-            os_cloud: Some("mycloud".into()),
-            ..GlanceBuilder::new()
-        };
-        assert!(
-            os_cloud
-                .build()
-                .unwrap_err()
-                .to_string()
-                .contains("clouds.yaml")
-        );
-    }
-
-    fn from_vars(vars: &[(&str, &str)]) -> GlanceBuilder {
-        let vars: std::collections::HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        GlanceBuilder::from_lookup(|name| vars.get(name).cloned())
-    }
-
-    #[test]
-    fn the_openstack_environment_convention() {
-        // NHN Cloud: Keystone v2.0 by tenant id.
-        let b = from_vars(&[
-            (
-                "OS_AUTH_URL",
-                "https://api-identity-infrastructure.nhncloudservice.com/v2.0",
-            ),
-            ("OS_TENANT_ID", "t-1"),
-            ("OS_USERNAME", "me@example.com"),
-            ("OS_PASSWORD", "pw-secret"),
-            ("OS_REGION_NAME", "KR1"),
-        ]);
-        match b.identity().unwrap().unwrap() {
-            Identity::V2 {
-                tokens_url, scope, ..
-            } => {
-                assert_eq!(
-                    tokens_url.as_str(),
-                    "https://api-identity-infrastructure.nhncloudservice.com/v2.0/tokens"
-                );
-                assert_eq!(scope, V2Scope::TenantId("t-1".into()));
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(b.region.as_deref(), Some("KR1"));
-        assert!(b.build().is_ok());
-        // v3 by name with domains; the version from OS_IDENTITY_API_VERSION.
-        let b = from_vars(&[
-            ("OS_AUTH_URL", "https://keystone:5000"),
-            ("OS_IDENTITY_API_VERSION", "3"),
-            ("OS_PROJECT_NAME", "p"),
-            ("OS_PROJECT_DOMAIN_NAME", "pd"),
-            ("OS_USER_DOMAIN_NAME", "ud"),
-            ("OS_USERNAME", "u"),
-            ("OS_PASSWORD", "pw"),
-            ("OS_TENANT_ID", ""),
-        ]);
-        match b.identity().unwrap().unwrap() {
-            Identity::V3 {
-                tokens_url,
-                user_domain,
-                scope,
-                ..
-            } => {
-                assert_eq!(tokens_url.as_str(), "https://keystone:5000/v3/auth/tokens");
-                assert_eq!(user_domain, "ud");
-                assert_eq!(
-                    scope,
-                    V3Scope::Name {
-                        project: "p".into(),
-                        domain: "pd".into()
-                    }
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        // A token and an explicit endpoint; OS_IMAGE_URL loses to imagecat's variable.
-        let b = from_vars(&[
-            ("OS_AUTH_TOKEN", "tok"),
-            ("OS_IMAGE_URL", "https://a/v2"),
-            (ENV_ENDPOINT, "https://b"),
-        ]);
-        assert_eq!(b.endpoint.as_deref(), Some("https://b"));
-        assert!(b.build().is_ok());
-        // Nothing at all, or only OS_CLOUD: a Config error that says why.
-        assert_eq!(
-            from_vars(&[]).build().unwrap_err().kind(),
-            ErrorKind::Config
-        );
-        let e = from_vars(&[("OS_CLOUD", "mycloud")]).build().unwrap_err();
-        assert!(e.to_string().contains("clouds.yaml"), "{e}");
-    }
-
-    #[test]
-    fn debug_hides_secrets() {
-        let b = GlanceBuilder::new()
-            .token(SecretString::new("tok-very-secret"))
-            .keystone_v3(
-                "https://id",
-                "u",
-                "d",
-                "p",
-                "d",
-                SecretString::new("pw-very-secret"),
-            );
-        let shown = format!("{b:?}");
-        assert!(!shown.contains("very-secret"), "{shown}");
-        let catalog = b.build().unwrap();
-        let shown = format!("{catalog:?}");
-        assert!(!shown.contains("very-secret"), "{shown}");
-    }
-}
+use identity::Kind;

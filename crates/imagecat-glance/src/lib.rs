@@ -7,13 +7,16 @@
 //! `DELETE {base}/v2/images/{id}` with the header `X-Auth-Token`. Tokens
 //! are static or come from Keystone v2.0 (`tenantId` +
 //! `passwordCredentials`, as NHN Cloud's identity service takes them) or v3
-//! (user, project and domains); the image endpoint may come from the
-//! token's service catalog.
+//! (password, application credential or token); the image endpoint may come
+//! from the token's service catalog. Settings come from the builder, the
+//! `OS_*` environment or `clouds.yaml`.
 //!
 //! The crate is laid out as the request flows:
 //!
 //! - `config`: [`GlanceBuilder`] (endpoint, credentials, region, options,
 //!   the `OS_*` environment);
+//! - `clouds`: `clouds.yaml` and `secure.yaml`, as openstacksdk reads them
+//!   ([`CloudsFiles`], [`GlanceBuilder::cloud`]);
 //! - `auth`: the token source (static, Keystone v2.0 or v3, the service
 //!   catalog's image endpoint) over `imagecat_http::TokenCache` (cached, renewed before
 //!   expiry, single flight, re-obtained once when refused);
@@ -35,10 +38,12 @@
 
 mod auth;
 mod catalog;
+mod clouds;
 mod config;
 mod wire;
 
 pub use catalog::{DEFAULT_PAGE_SIZE, GlanceCatalog, MAX_PAGE_SIZE};
+pub use clouds::CloudsFiles;
 pub use config::{
     DEFAULT_DOMAIN, DEFAULT_RENEW_MARGIN, ENV_ENDPOINT, ENV_OS_IMAGE_URL, GlanceBuilder,
 };

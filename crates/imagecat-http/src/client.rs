@@ -107,6 +107,12 @@ pub struct HttpOptions {
     pub allow_http: bool,
     /// The User-Agent header.
     pub user_agent: String,
+    /// A PEM file of CA certificates trusted besides the built-in roots
+    /// (clouds.yaml `cacert`, `OS_CACERT`).
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Accepts any TLS certificate (clouds.yaml `verify: false`): for test
+    /// clouds only; whoever sets it should warn loudly.
+    pub accept_invalid_certs: bool,
 }
 
 impl Default for HttpOptions {
@@ -119,6 +125,8 @@ impl Default for HttpOptions {
             max_body_bytes: 64 * 1024 * 1024,
             allow_http: false,
             user_agent: concat!("imagecat/", env!("CARGO_PKG_VERSION")).to_owned(),
+            ca_file: None,
+            accept_invalid_certs: false,
         }
     }
 }
@@ -157,6 +165,18 @@ impl HttpOptions {
     /// Allows plain-HTTP endpoints.
     pub fn allow_http(mut self, yes: bool) -> Self {
         self.allow_http = yes;
+        self
+    }
+
+    /// Trusts the CA certificates of a PEM file too.
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Accepts any TLS certificate (no verification).
+    pub fn accept_invalid_certs(mut self, yes: bool) -> Self {
+        self.accept_invalid_certs = yes;
         self
     }
 }
@@ -198,8 +218,26 @@ impl HttpClient {
                 attempt.follow()
             }
         });
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = &options.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::config(
+                    Some(backend),
+                    format!("cannot read the CA file {}: {e}", path.display()),
+                )
+            })?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                Error::config(
+                    Some(backend),
+                    format!("the CA file {} is not PEM: {e}", path.display()),
+                )
+            })? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder
             .use_rustls_tls()
+            .danger_accept_invalid_certs(options.accept_invalid_certs)
             .https_only(!options.allow_http)
             .connect_timeout(options.connect_timeout)
             .redirect(same_host)

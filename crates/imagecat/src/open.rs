@@ -67,6 +67,9 @@ pub struct OpenOptions {
     pub http: Option<HttpOptions>,
     /// Pagination engine options; `None` for the defaults.
     pub paging: Option<imagecat_core::PagingOptions>,
+    /// The OpenStack cloud of `clouds.yaml` for `glance` URLs (`--os-cloud`);
+    /// a `?cloud=` in the URL wins; `None` leaves `OS_CLOUD` in charge.
+    pub os_cloud: Option<String>,
 }
 
 impl OpenOptions {
@@ -92,14 +95,22 @@ impl OpenOptions {
         self.paging = Some(paging);
         self
     }
+
+    /// Selects the OpenStack cloud of `clouds.yaml` for `glance` URLs.
+    pub fn os_cloud(mut self, name: impl Into<String>) -> Self {
+        self.os_cloud = Some(name.into());
+        self
+    }
 }
 
 /// Opens a catalog from a URL, with credentials from the environment.
 ///
 /// - `toast://HOST[:PORT][/BASE]?appkey=KEY` (HTTPS), `toast+http://…` (plain HTTP);
 /// - `dcmgr://HOST[:PORT][/BASE][?account=a-…]` (HTTPS), `dcmgr+http://…`;
-/// - `glance://HOST[:PORT][/BASE][?region=R]` (HTTPS), `glance+http://…`
-///   (the image endpoint; credentials from `OS_*` or the config file);
+/// - `glance://HOST[:PORT][/BASE][?region=R][&cloud=NAME]` (HTTPS),
+///   `glance+http://…` (the image endpoint; credentials from `OS_*`, the
+///   config file or the cloud `NAME` of `clouds.yaml`); `glance://?cloud=NAME`
+///   (or `glance:` with `OS_CLOUD`) takes the endpoint from the cloud too;
 /// - `memory:` or `memory:?images=N`, an in-memory catalog of sample images.
 ///
 /// An unknown scheme or query key is a `Config` error listing the valid
@@ -276,11 +287,16 @@ fn open_dcmgr(_url: &Url, _options: &OpenOptions) -> Result<DynImageCatalog> {
 #[cfg(feature = "glance")]
 fn open_glance(url: &Url, options: &OpenOptions) -> Result<DynImageCatalog> {
     let backend = BackendKind::Glance;
-    let params = query_params(url, Some(backend), &["region"])?;
-    let mut builder =
-        imagecat_glance::GlanceBuilder::from_env().endpoint(http_endpoint(url, backend)?);
+    let params = query_params(url, Some(backend), &["region", "cloud"])?;
+    let mut builder = imagecat_glance::GlanceBuilder::from_env();
+    if url.host_str().is_some_and(|h| !h.is_empty()) {
+        builder = builder.endpoint(http_endpoint(url, backend)?);
+    }
     if let Some(region) = param(&params, "region") {
         builder = builder.region(region);
+    }
+    if let Some(cloud) = param(&params, "cloud").or(options.os_cloud.as_deref()) {
+        builder = builder.cloud(cloud);
     }
     if let Some(token) = &options.credentials.token {
         builder = builder.token(token.clone());

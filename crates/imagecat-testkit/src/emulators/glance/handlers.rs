@@ -255,6 +255,9 @@ pub(super) async fn keystone_v3(State(emu): State<Arc<Emu>>, body: Bytes) -> Res
         return keystone_error(400, "Bad Request", "Malformed request body");
     };
     let identity = &request["auth"]["identity"];
+    let by_app_credential = identity["methods"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|m| m == "application_credential"));
     let methods_ok = identity["methods"]
         .as_array()
         .is_some_and(|m| m.iter().any(|m| m == "password"));
@@ -270,7 +273,8 @@ pub(super) async fn keystone_v3(State(emu): State<Arc<Emu>>, body: Bytes) -> Res
                 && str_at(project, &["domain", "name"]) == Some(user.project_domain.as_str())
         }
     };
-    if !(methods_ok && user_ok && project_ok) {
+    let app_ok = by_app_credential && app_credential_ok(user, identity);
+    if !(app_ok || (methods_ok && user_ok && project_ok)) {
         return keystone_error(401, "Unauthorized", KEYSTONE_401);
     }
     let (id, expires) = emu.issue(&mut emu.lock());
@@ -297,4 +301,21 @@ pub(super) async fn keystone_v3(State(emu): State<Arc<Emu>>, body: Bytes) -> Res
         response.headers_mut().insert("x-subject-token", v);
     }
     response
+}
+
+/// Whether a v3 `identity` holds this user's application credential.
+fn app_credential_ok(user: &KeystoneUser, identity: &Value) -> bool {
+    let Some(cred) = &user.app_credential else {
+        return false;
+    };
+    let given = &identity["application_credential"];
+    let who = match str_at(given, &["id"]) {
+        Some(id) => id == cred.id,
+        None => {
+            str_at(given, &["name"]) == Some(cred.name.as_str())
+                && str_at(given, &["user", "name"]) == Some(user.username.as_str())
+                && str_at(given, &["user", "domain", "name"]) == Some(user.user_domain.as_str())
+        }
+    };
+    who && str_at(given, &["secret"]) == Some(cred.secret.as_str())
 }

@@ -93,6 +93,20 @@ pub struct KeystoneUser {
     pub user_domain: String,
     /// The project's domain name (v3).
     pub project_domain: String,
+    /// A v3 application credential of this user (bound to its project),
+    /// accepted by id, or by name with the user's name and domain.
+    pub app_credential: Option<KeystoneAppCredential>,
+}
+
+/// A Keystone v3 application credential the emulator accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeystoneAppCredential {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its secret.
+    pub secret: String,
 }
 
 impl Default for KeystoneUser {
@@ -104,6 +118,7 @@ impl Default for KeystoneUser {
             project_name: "demo-project".into(),
             user_domain: "Default".into(),
             project_domain: "Default".into(),
+            app_credential: None,
         }
     }
 }
