@@ -20,7 +20,7 @@
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::cli::Format;
 
@@ -53,11 +53,17 @@ impl Progress {
             ProgressDrawTarget::hidden()
         };
         let template = match total {
-            Some(_) => "{bar:30} {pos}/{len} {msg} ({per_sec}, {elapsed}, eta {eta})",
-            None => "{spinner} {pos} {msg} ({per_sec}, {elapsed})",
+            Some(_) => "{bar:30} {pos}/{len} {msg} ({rate}, {elapsed}, eta {eta})",
+            None => "{spinner} {pos} {msg} ({rate}, {elapsed})",
         };
         let style =
             ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style = style.with_key(
+            "rate",
+            |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}/s", state.per_sec());
+            },
+        );
         let bar = ProgressBar::with_draw_target(total, target).with_style(style);
         bar.set_message(unit);
         Progress {
