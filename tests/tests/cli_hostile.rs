@@ -358,3 +358,48 @@ async fn a_delete_whose_connection_breaks_says_it_may_have_happened() {
     );
     assert!(!run.stdout.contains("deleted"), "{}", run.stdout);
 }
+
+/// A listed id full of controls (the adapters refuse what is not an id of
+/// theirs, or list it): whatever the backend does, the terminal gets the id
+/// escaped, in a table row or in the error line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_id_never_reaches_the_terminal_raw() {
+    let id = "wmi-\x1b]0;PWNED\x07\x1b[2J\r\n";
+    let emu = dcmgr(3).await;
+    emu.insert(EmulatedImage::new(id, ACCOUNT));
+    let t = toast(3).await;
+    let mut image = ToastImage::new(TOAST_ID, "x");
+    image.id = format!("{TOAST_ID}\x1b]0;PWNED\x07");
+    t.insert_image(image);
+    let g = glance(3).await;
+    g.insert(GlanceImage::new(
+        format!("{GLANCE_ID}\x1b]0;PWNED\x07"),
+        "x",
+    ));
+    let targets = [
+        (emu.catalog_url(Some(ACCOUNT)), vec![]),
+        (
+            t.catalog_url(),
+            vec![("IMAGECAT_TOAST_TOKEN", t.config().token.clone())],
+        ),
+        (g.catalog_url(), vec![("OS_TOKEN", GLANCE_TOKEN.to_owned())]),
+    ];
+    for (url, envs) in &targets {
+        let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for args in [vec!["list"], vec!["-vv", "list"]] {
+            let mut all = vec!["-c", url.as_str()];
+            all.extend(args);
+            let run = imagecat(&all, &envs).await;
+            assert_no_control(&format!("{url} stdout"), &run.stdout);
+            assert_no_control(&format!("{url} stderr"), &run.stderr);
+            assert!(
+                format!("{}{}", run.stdout, run.stderr)
+                    .to_ascii_lowercase()
+                    .contains("\\x1b]0;pwned"),
+                "{url}: the id is shown escaped somewhere:\n{}\n{}",
+                run.stdout,
+                run.stderr
+            );
+        }
+    }
+}
