@@ -35,41 +35,32 @@ impl Table {
         print!("{}", self.render());
     }
 
+    /// The table through comfy-table (as the CLI's tables): no borders,
+    /// two spaces between columns, a dashed line under the header.
     fn render(&self) -> String {
-        let width = |s: &str| s.chars().count();
-        let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();
-        for row in &self.rows {
-            for (i, cell) in row.iter().enumerate() {
-                if i < widths.len() {
-                    widths[i] = widths[i].max(width(cell));
-                } else {
-                    widths.push(width(cell));
-                }
+        let mut table = comfy_table::Table::new();
+        table
+            .load_preset(comfy_table::presets::NOTHING)
+            .set_header(&self.header)
+            .add_rows(self.rows.iter().cloned());
+        for (i, column) in table.column_iter_mut().enumerate() {
+            if i == 0 {
+                column.set_padding((0, 0));
+            } else {
+                column
+                    .set_padding((2, 0))
+                    .set_cell_alignment(comfy_table::CellAlignment::Right);
             }
         }
-        let line = |cells: &[String]| {
-            let mut out = String::new();
-            for (i, w) in widths.iter().enumerate() {
-                let cell = cells.get(i).map(String::as_str).unwrap_or("");
-                let pad = " ".repeat(w - width(cell));
-                if i == 0 {
-                    out.push_str(cell);
-                    out.push_str(&pad);
-                } else {
-                    out.push_str("  ");
-                    out.push_str(&pad);
-                    out.push_str(cell);
-                }
-            }
-            out.trim_end().to_owned()
-        };
+        let lines: Vec<String> = table.lines().map(|l| l.trim_end().to_owned()).collect();
+        let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
         let mut out = String::new();
         let _ = writeln!(out, "\n## {}\n", self.title);
-        let _ = writeln!(out, "{}", line(&self.header));
-        let total: usize = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
-        let _ = writeln!(out, "{}", "-".repeat(total));
-        for row in &self.rows {
-            let _ = writeln!(out, "{}", line(row));
+        for (n, line) in lines.iter().enumerate() {
+            let _ = writeln!(out, "{line}");
+            if n == 0 {
+                let _ = writeln!(out, "{}", "-".repeat(width));
+            }
         }
         for note in &self.notes {
             let _ = writeln!(out, "  {note}");

@@ -6,6 +6,8 @@ use imagecat::diff::DiffBy;
 use imagecat::family::GroupBy;
 use imagecat::{ImageStatus, ListQuery, Sort, Visibility};
 
+use crate::columns::{self, Column};
+
 /// List, inspect and delete machine images across clouds.
 #[derive(Debug, Parser)]
 #[command(name = "imagecat", version, about, max_term_width = 100)]
@@ -31,6 +33,26 @@ pub(crate) struct Cli {
     #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Format::Table)]
     pub(crate) output: Format,
 
+    /// A column of table, csv and value output (repeatable, in order): a
+    /// field name (`id`, `size_bytes`, `description`, …) or a table header.
+    #[arg(
+        short = 'C',
+        long = "column",
+        global = true,
+        value_name = "NAME",
+        value_parser = parse_column
+    )]
+    pub(crate) columns: Vec<&'static Column>,
+
+    /// In csv output, prefix cells that start with `=`, `+`, `-`, `@`, tab
+    /// or CR with `'` so a spreadsheet shows them as text, not formulas.
+    #[arg(long, global = true)]
+    pub(crate) csv_safe: bool,
+
+    /// No progress line on stderr.
+    #[arg(short = 'q', long, global = true)]
+    pub(crate) quiet: bool,
+
     /// More logging on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
@@ -53,6 +75,17 @@ pub(crate) enum Format {
     Csv,
     /// YAML.
     Yaml,
+    /// Values only, space-separated, one image a line (for shell scripts).
+    Value,
+}
+
+fn parse_column(name: &str) -> Result<&'static Column, String> {
+    columns::by_name(name).ok_or_else(|| {
+        format!(
+            "no column {name:?}; the columns: {}",
+            columns::names().join(", ")
+        )
+    })
 }
 
 /// The commands.
@@ -110,6 +143,24 @@ pub(crate) enum Command {
     Emulate(crate::emulate::EmulateArgs),
     /// The embedded demo: both emulators in-process, listed, shown, deleted.
     Demo,
+    /// Print a shell completion script (`source <(imagecat completions bash)`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff; `imagecat man | man -l -`).
+    Man,
+    /// The config file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `imagecat config …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print the config file's path and its catalogs, secrets redacted.
+    Show,
 }
 
 /// Filters shared by list and latest.

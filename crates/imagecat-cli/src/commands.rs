@@ -1,7 +1,6 @@
 //! The catalog commands: list, show, delete, latest, info.
 
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::time::Instant;
 
 use futures::{FutureExt, StreamExt};
 use imagecat::{
@@ -11,7 +10,9 @@ use imagecat::{
 
 use crate::cli::{Format, ListArgs};
 use crate::exit::{CliError, ExitCode};
-use crate::output::{ImageWriter, Row, write_info, write_one};
+use crate::output::{ImageWriter, Row, View, write_info, write_one};
+use crate::progress::Progress;
+use crate::sanitize::for_terminal;
 
 /// Opens every `--catalog`: URLs directly, names through the config file;
 /// `--os-cloud` alone opens that cloud's Glance (`glance:`).
@@ -50,57 +51,22 @@ pub(crate) fn open_catalogs(
         .collect()
 }
 
-/// Progress on stderr, only when stderr is a terminal.
-struct Progress {
-    enabled: bool,
-    started: Instant,
-    last: Instant,
-}
-
-impl Progress {
-    fn new() -> Self {
-        let now = Instant::now();
-        Progress {
-            enabled: io::stderr().is_terminal(),
-            started: now,
-            last: now,
-        }
-    }
-
-    fn tick(&mut self, images: u64) {
-        if !self.enabled || self.last.elapsed().as_millis() < 250 {
-            return;
-        }
-        self.last = Instant::now();
-        let secs = self.started.elapsed().as_secs_f64().max(0.001);
-        eprint!(
-            "\r\x1b[2K{images} images, {:.0} images/s, {secs:.1}s",
-            images as f64 / secs
-        );
-    }
-
-    fn done(&self) {
-        if self.enabled && self.last != self.started {
-            eprint!("\r\x1b[2K");
-        }
-    }
-}
-
 /// `list`: streams (json, ndjson, csv) or collects (table, yaml, and
 /// `--sort` unless one catalog whose server sorts by the key).
 pub(crate) async fn list(
     catalogs: &[NamedCatalog],
-    format: Format,
+    view: View,
     args: &ListArgs,
 ) -> Result<(), CliError> {
     let query = args.query();
     let several = catalogs.len() > 1;
+    let format = view.format;
     let stdout = io::stdout().lock();
-    let mut writer = ImageWriter::new(io::BufWriter::new(stdout), format, several)?;
+    let mut writer = ImageWriter::new(io::BufWriter::new(stdout), view)?;
     let mut stream = list_all(catalogs, &query);
     let mut failures: Vec<CliError> = Vec::new();
     let mut sorted: Vec<Row> = Vec::new();
-    let mut progress = Progress::new();
+    let progress = Progress::new(format, "images", None);
     let mut seen = 0u64;
     let server_sorted = match catalogs {
         [one] => one.catalog.info().capabilities.streams_sorted(&query),
@@ -120,7 +86,7 @@ pub(crate) async fn list(
         match item {
             Ok(tagged) => {
                 seen += 1;
-                progress.tick(seen);
+                progress.inc(1);
                 let row = Row::new(tagged.image, several.then_some(tagged.catalog), args.raw);
                 if !server_sorted {
                     sorted.push(row);
@@ -130,12 +96,12 @@ pub(crate) async fn list(
             }
             Err(e) => {
                 let failure = CliError::from_error(Some(&e.catalog), e.error);
-                failure.report_now();
+                progress.suspend(|| failure.report_now());
                 failures.push(failure);
             }
         }
     }
-    progress.done();
+    progress.finish();
     if let (Some(sort), false) = (args.sort, server_sorted) {
         sorted.sort_by(|a, b| sort.compare(&a.image, &b.image));
         for row in sorted {
@@ -169,7 +135,7 @@ pub(crate) fn finish_fan_out(total: usize, mut failures: Vec<CliError>) -> Resul
 /// `show ID`: the image from the first catalog that has it.
 pub(crate) async fn show(
     catalogs: &[NamedCatalog],
-    format: Format,
+    view: View,
     id: &str,
     raw: bool,
 ) -> Result<(), CliError> {
@@ -179,7 +145,7 @@ pub(crate) async fn show(
         match named.catalog.get(&id).await {
             Ok(image) => {
                 let row = Row::new(image, (catalogs.len() > 1).then(|| named.name.clone()), raw);
-                return Ok(write_one(&mut io::stdout().lock(), format, row)?);
+                return Ok(write_one(&mut io::stdout().lock(), view, row)?);
             }
             Err(e) if e.kind() == ErrorKind::NotFound && catalogs.len() > 1 => {
                 last = Some(CliError::from_error(Some(&named.name), e));
@@ -187,13 +153,18 @@ pub(crate) async fn show(
             Err(e) => return Err(CliError::from_error(Some(&named.name), e)),
         }
     }
-    Err(last.unwrap_or_else(|| CliError::new(ExitCode::NotFound, format!("no image {id}"))))
+    Err(last.unwrap_or_else(|| {
+        CliError::new(
+            ExitCode::NotFound,
+            format!("no image {}", for_terminal(id.as_str())),
+        )
+    }))
 }
 
 /// `latest`: the newest image matching the filters across the catalogs.
 pub(crate) async fn latest(
     catalogs: &[NamedCatalog],
-    format: Format,
+    view: View,
     query: imagecat::ListQuery,
     raw: bool,
 ) -> Result<(), CliError> {
@@ -218,7 +189,7 @@ pub(crate) async fn latest(
     match best {
         Some((name, image)) => {
             let row = Row::new(image, (catalogs.len() > 1).then_some(name), raw);
-            Ok(write_one(&mut io::stdout().lock(), format, row)?)
+            Ok(write_one(&mut io::stdout().lock(), view, row)?)
         }
         None => Err(last_error
             .unwrap_or_else(|| CliError::new(ExitCode::NotFound, "no image matches".into()))),
@@ -273,11 +244,14 @@ async fn delete_one(
 ) -> Result<(), CliError> {
     let fail = |e: Error| CliError::from_error(Some(&named.name), e);
     let image = named.catalog.get(id).await.map_err(fail)?;
-    let label = format!(
+    // The label holds a server's text: it goes out escaped.
+    let label = for_terminal(&format!(
         "{id} ({}, {})",
         image.name.as_deref().unwrap_or("unnamed"),
         image.status
-    );
+    ))
+    .into_owned();
+    let id_shown = for_terminal(id.as_str()).into_owned();
     if image.protected == Some(true) {
         return Err(CliError::new(
             ExitCode::Denied,
@@ -289,11 +263,23 @@ async fn delete_one(
         return Ok(());
     }
     if !yes && !confirm(&format!("Delete image {label} from {}? [y/N] ", named.name))? {
-        println!("skipped {id}");
+        println!("skipped {id_shown}");
         return Ok(());
     }
-    match named.catalog.delete(id).await.map_err(fail)? {
-        Deleted::AlreadyDeleted => println!("{id} was already deleted"),
+    let outcome = named.catalog.delete(id).await.map_err(|e| {
+        if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) {
+            // The request may have reached the server before the
+            // connection broke: say so rather than guess.
+            CliError::from_error(Some(&named.name), e).reworded(format!(
+                "{}: the delete of {id_shown} may have happened (the connection broke or timed out after the request was sent); `imagecat show {id_shown}` to check",
+                named.name
+            ))
+        } else {
+            fail(e)
+        }
+    })?;
+    match outcome {
+        Deleted::AlreadyDeleted => println!("{id_shown} was already deleted"),
         _ => println!("deleted {label}"),
     }
     Ok(())

@@ -15,7 +15,7 @@ use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig};
 
 use crate::cli::Format;
 use crate::exit::{CliError, ExitCode};
-use crate::output::{ImageWriter, Row, write_one};
+use crate::output::{ImageWriter, Row, View, write_one};
 
 const ACCOUNT: &str = "a-shpoolxx";
 
@@ -72,7 +72,7 @@ pub(crate) async fn run() -> Result<(), CliError> {
         .try_collect()
         .await
         .map_err(|e| CliError::from_error(Some(&e.catalog), e.error))?;
-    let mut writer = ImageWriter::new(io::stdout().lock(), Format::Table, true)?;
+    let mut writer = ImageWriter::new(io::stdout().lock(), View::new(Format::Table, true))?;
     for tagged in &images {
         writer.write(Row::new(
             tagged.image.clone(),
@@ -106,7 +106,7 @@ pub(crate) async fn run() -> Result<(), CliError> {
         .map_err(|e| CliError::from_error(Some("dcmgr"), e))?;
     write_one(
         &mut io::stdout().lock(),
-        Format::Table,
+        View::new(Format::Table, false),
         Row::new(shown, None, false),
     )?;
     println!();

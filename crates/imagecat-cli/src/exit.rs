@@ -4,6 +4,8 @@ use std::error::Error as _;
 
 use imagecat::{Error, ErrorKind};
 
+use crate::sanitize::for_terminal;
+
 /// The process exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ExitCode {
@@ -84,6 +86,13 @@ impl CliError {
         }
     }
 
+    /// The same failure with another line (the causes stay for `-v`).
+    pub(crate) fn reworded(mut self, line: String) -> Self {
+        self.causes
+            .insert(0, std::mem::replace(&mut self.line, line));
+        self
+    }
+
     /// The exit code.
     pub(crate) fn code(&self) -> ExitCode {
         self.code
@@ -91,10 +100,12 @@ impl CliError {
 
     /// Prints the error now (fan-out: the others go on).
     pub(crate) fn report_now(&self) {
-        eprintln!("imagecat: {}", self.line);
+        // Error lines carry a server's messages and body snippets: they go
+        // out escaped, one line each.
+        eprintln!("imagecat: {}", for_terminal(&self.line));
         if crate::verbosity() > 0 {
             for cause in &self.causes {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", for_terminal(cause));
             }
         }
     }

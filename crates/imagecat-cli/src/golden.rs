@@ -10,13 +10,14 @@ use imagecat::{Image, ImageCatalogExt, ListQuery, NamedCatalog};
 use crate::cli::Format;
 use crate::commands::finish_fan_out;
 use crate::exit::{CliError, ExitCode};
-use crate::output::{ImageWriter, Row, write_columns};
+use crate::output::{ImageWriter, Row, View, write_columns};
+use crate::sanitize::{TABLE_CELL_WIDTH, cell, for_terminal};
 
 /// `latest --family REGEX | --group-by property:KEY`: the newest image of
 /// each family across the catalogs, one row per family, by family.
 pub(crate) async fn latest_per_family(
     catalogs: &[NamedCatalog],
-    format: Format,
+    view: View,
     query: ListQuery,
     group: &GroupBy,
     raw: bool,
@@ -43,7 +44,7 @@ pub(crate) async fn latest_per_family(
             }
         }
     }
-    let mut writer = ImageWriter::new(io::BufWriter::new(io::stdout().lock()), format, several)?;
+    let mut writer = ImageWriter::new(io::BufWriter::new(io::stdout().lock()), view)?;
     for (_, (catalog, image)) in best {
         writer.write(Row::new(image, several.then_some(catalog), raw))?;
     }
@@ -106,7 +107,7 @@ fn write_diffs(out: &mut impl Write, format: Format, diffs: &[Difference]) -> io
             Ok(())
         }
         Format::Yaml => serde_norway::to_writer(&mut *out, diffs).map_err(io::Error::other),
-        Format::Table | Format::Csv => {
+        Format::Table | Format::Csv | Format::Value => {
             let header: Vec<String> = ["KIND", "NAME", "A ID", "A CHECKSUM", "B ID", "B CHECKSUM"]
                 .map(str::to_owned)
                 .to_vec();
@@ -129,9 +130,6 @@ fn write_diffs(out: &mut impl Write, format: Format, diffs: &[Difference]) -> io
                         ids(&d.b),
                         sums(&d.b),
                     ]
-                    .into_iter()
-                    .map(|c| escaped(&c))
-                    .collect()
                 })
                 .collect();
             if format == Format::Csv {
@@ -142,10 +140,20 @@ fn write_diffs(out: &mut impl Write, format: Format, diffs: &[Difference]) -> io
                 }
                 return w.flush();
             }
+            if format == Format::Value {
+                for r in &rows {
+                    let line: Vec<_> = r.iter().map(|c| for_terminal(c)).collect();
+                    writeln!(out, "{}", line.join(" "))?;
+                }
+                return Ok(());
+            }
             if rows.is_empty() {
                 return writeln!(out, "no differences");
             }
-            write_columns(out, &header, &rows)
+            let cells = rows
+                .iter()
+                .map(|r| r.iter().map(|c| cell(c, TABLE_CELL_WIDTH)).collect());
+            write_columns(out, &header, cells)
         }
     }
 }
@@ -157,20 +165,6 @@ fn join(items: impl Iterator<Item = String>) -> String {
     } else {
         v.join(",")
     }
-}
-
-/// Server text shown in a terminal: control characters (escape sequences
-/// included) are written escaped.
-fn escaped(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use imagecat::{CatalogInfo, Image};
 use serde::Serialize;
 
 use crate::cli::Format;
+use crate::columns::{self, COLUMNS, Column};
+use crate::sanitize;
 
 /// One image as printed: the image's fields, and its catalog when several
 /// catalogs are listed.
@@ -28,11 +30,71 @@ impl Row {
     }
 }
 
+/// How a listing is printed: the format, the columns (table, csv, value)
+/// and whether csv cells are guarded against spreadsheet formulas.
+#[derive(Debug, Clone)]
+pub(crate) struct View {
+    /// The format.
+    pub(crate) format: Format,
+    /// The columns of table, csv and value output.
+    pub(crate) columns: Vec<&'static Column>,
+    /// Prefix csv cells that start with `=`, `+`, `-`, `@`, tab or CR
+    /// with `'`, so a spreadsheet shows them as text.
+    pub(crate) csv_safe: bool,
+}
+
+impl View {
+    /// The view of a format with its default columns.
+    pub(crate) fn new(format: Format, with_catalog: bool) -> Self {
+        View {
+            format,
+            columns: columns::selected(&[], format, with_catalog),
+            csv_safe: false,
+        }
+    }
+
+    /// The columns asked for with `--column`, if any.
+    pub(crate) fn with_columns(mut self, asked: &[&'static Column], with_catalog: bool) -> Self {
+        self.columns = columns::selected(asked, self.format, with_catalog);
+        self
+    }
+
+    /// Guards csv cells against formula injection.
+    pub(crate) fn csv_safe(mut self, yes: bool) -> Self {
+        self.csv_safe = yes;
+        self
+    }
+
+    fn csv_record(&self, row: &Row) -> Vec<String> {
+        self.columns
+            .iter()
+            .map(|c| {
+                let v = c.exact(row);
+                if self.csv_safe && v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                    format!("'{v}")
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+
+    /// One `-o value` line: the values, space-separated, escaped as for a
+    /// terminal so that one image stays one line.
+    fn value_line(&self, row: &Row) -> String {
+        let values: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| sanitize::for_terminal(&c.exact(row)).into_owned())
+            .collect();
+        values.join(" ")
+    }
+}
+
 /// Writes rows in one format.
 pub(crate) struct ImageWriter<W: Write> {
     sink: Sink<W>,
-    format: Format,
-    with_catalog: bool,
+    view: View,
     written: u64,
     buffered: Vec<Row>,
 }
@@ -46,44 +108,18 @@ enum Sink<W: Write> {
 impl<W: Write> std::fmt::Debug for ImageWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ImageWriter")
-            .field("format", &self.format)
+            .field("view", &self.view)
             .finish_non_exhaustive()
     }
 }
 
-/// An image's fields in the order of the model: the CSV columns, and the
-/// lines of `show` (which adds `catalog` and `native` when present).
-const IMAGE_FIELDS: [&str; 18] = [
-    "id",
-    "name",
-    "status",
-    "native_status",
-    "visibility",
-    "owner",
-    "created_at",
-    "updated_at",
-    "size_bytes",
-    "min_disk_gb",
-    "min_ram_mb",
-    "disk_format",
-    "arch",
-    "checksum",
-    "protected",
-    "description",
-    "properties",
-    "backend",
-];
-
 impl<W: Write> ImageWriter<W> {
-    /// A writer; `with_catalog` adds the catalog column or field.
-    pub(crate) fn new(mut out: W, format: Format, with_catalog: bool) -> io::Result<Self> {
-        let sink = match format {
+    /// A writer for a view.
+    pub(crate) fn new(mut out: W, view: View) -> io::Result<Self> {
+        let sink = match view.format {
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(out);
-                let mut header: Vec<&str> = IMAGE_FIELDS.to_vec();
-                if with_catalog {
-                    header.push("catalog");
-                }
+                let header: Vec<&str> = view.columns.iter().map(|c| c.name).collect();
                 csv.write_record(&header).map_err(csv_io)?;
                 Sink::Csv(Box::new(csv))
             }
@@ -95,8 +131,7 @@ impl<W: Write> ImageWriter<W> {
         };
         Ok(ImageWriter {
             sink,
-            format,
-            with_catalog,
+            view,
             written: 0,
             buffered: Vec::new(),
         })
@@ -104,9 +139,9 @@ impl<W: Write> ImageWriter<W> {
 
     /// Writes (or buffers) one row.
     pub(crate) fn write(&mut self, row: Row) -> io::Result<()> {
-        match (&mut self.sink, self.format) {
+        match (&mut self.sink, self.view.format) {
             (Sink::Csv(csv), _) => csv
-                .write_record(csv_record(&row, self.with_catalog))
+                .write_record(self.view.csv_record(&row))
                 .map_err(csv_io)?,
             (Sink::Plain(out), Format::Json) => {
                 out.write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
@@ -115,6 +150,9 @@ impl<W: Write> ImageWriter<W> {
             (Sink::Plain(out), Format::Ndjson) => {
                 serde_json::to_writer(&mut *out, &row)?;
                 out.write_all(b"\n")?;
+            }
+            (Sink::Plain(out), Format::Value) => {
+                writeln!(out, "{}", self.view.value_line(&row))?;
             }
             (Sink::Plain(_), _) => self.buffered.push(row),
         }
@@ -133,14 +171,29 @@ impl<W: Write> ImageWriter<W> {
     /// Finishes the output.
     pub(crate) fn finish(mut self) -> io::Result<()> {
         let rows = std::mem::take(&mut self.buffered);
-        match (&mut self.sink, self.format) {
+        match (&mut self.sink, self.view.format) {
             (Sink::Plain(out), Format::Json) => {
                 if self.written > 0 {
                     out.write_all(b"\n")?;
                 }
                 out.write_all(b"]\n")?;
             }
-            (Sink::Plain(out), Format::Table) => write_table(out, &rows, self.with_catalog)?,
+            (Sink::Plain(out), Format::Table) if !rows.is_empty() => {
+                let header: Vec<String> = self
+                    .view
+                    .columns
+                    .iter()
+                    .map(|c| c.header.to_owned())
+                    .collect();
+                let cells = rows.iter().map(|row| {
+                    self.view
+                        .columns
+                        .iter()
+                        .map(|c| sanitize::cell(&c.human(row), sanitize::TABLE_CELL_WIDTH))
+                        .collect()
+                });
+                write_columns(out, &header, cells)?
+            }
             (Sink::Plain(out), Format::Yaml) => {
                 serde_norway::to_writer(&mut *out, &rows).map_err(io::Error::other)?
             }
@@ -159,147 +212,31 @@ fn csv_io(e: csv::Error) -> io::Error {
     }
 }
 
-fn opt<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref().map(ToString::to_string).unwrap_or_default()
-}
-
-fn csv_record(row: &Row, with_catalog: bool) -> Vec<String> {
-    let i = &row.image;
-    let mut rec = vec![
-        i.id.to_string(),
-        opt(&i.name),
-        i.status.to_string(),
-        i.native_status.clone(),
-        opt(&i.visibility),
-        opt(&i.owner),
-        i.created_at.map(rfc3339).unwrap_or_default(),
-        i.updated_at.map(rfc3339).unwrap_or_default(),
-        opt(&i.size_bytes),
-        opt(&i.min_disk_gb),
-        opt(&i.min_ram_mb),
-        opt(&i.disk_format),
-        opt(&i.arch),
-        opt(&i.checksum),
-        opt(&i.protected),
-        opt(&i.description),
-        serde_json::to_string(&i.properties).unwrap_or_default(),
-        i.backend.to_string(),
-    ];
-    if with_catalog {
-        rec.push(opt(&row.catalog));
-    }
-    rec
-}
-
-/// RFC 3339 in UTC with `Z`, as in the JSON output.
-fn rfc3339(t: imagecat::chrono::DateTime<imagecat::chrono::Utc>) -> String {
-    t.to_rfc3339_opts(imagecat::chrono::SecondsFormat::AutoSi, true)
-}
-
-/// `1.5 GiB`-style sizes.
-pub(crate) fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-fn dash(s: String) -> String {
-    if s.is_empty() { "-".to_owned() } else { s }
-}
-
-fn write_table(out: &mut impl Write, rows: &[Row], with_catalog: bool) -> io::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut header = vec![
-        "ID",
-        "NAME",
-        "STATUS",
-        "VISIBILITY",
-        "SIZE",
-        "CREATED",
-        "BACKEND",
-    ];
-    if with_catalog {
-        header.push("CATALOG");
-    }
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|row| {
-            let i = &row.image;
-            let status = match &i.status {
-                imagecat::ImageStatus::Unknown(word) => format!("unknown ({word})"),
-                s => s.to_string(),
-            };
-            let mut cells = vec![
-                i.id.to_string(),
-                dash(opt(&i.name)),
-                status,
-                dash(opt(&i.visibility)),
-                i.size_bytes.map(human_size).unwrap_or_else(|| "-".into()),
-                i.created_at
-                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_else(|| "-".into()),
-                i.backend.to_string(),
-            ];
-            if with_catalog {
-                cells.push(dash(opt(&row.catalog)));
-            }
-            cells
-        })
-        .collect();
-    let header: Vec<String> = header.into_iter().map(str::to_owned).collect();
-    write_columns(out, &header, &cells)
-}
-
-/// Writes left-aligned columns, sized by display width.
+/// Writes left-aligned columns without borders, sized by display width
+/// (comfy-table). The cells must be sanitized already.
 pub(crate) fn write_columns(
     out: &mut impl Write,
     header: &[String],
-    rows: &[Vec<String>],
+    rows: impl IntoIterator<Item = Vec<String>>,
 ) -> io::Result<()> {
-    let width = |s: &str| s.chars().map(char_width).sum::<usize>();
-    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(width(cell));
-        }
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::NOTHING)
+        .set_header(header)
+        .add_rows(rows);
+    let last = header.len().saturating_sub(1);
+    for (n, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, if n == last { 0 } else { 2 }));
     }
-    for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
-        let mut line = String::new();
-        for (n, (cell, w)) in row.iter().zip(&widths).enumerate() {
-            line.push_str(cell);
-            if n + 1 < row.len() {
-                line.push_str(&" ".repeat(w - width(cell) + 2));
-            }
-        }
-        writeln!(out, "{line}")?;
+    for line in table.lines() {
+        writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
 }
 
-/// Terminal cells a character takes: 2 for East Asian wide characters.
-fn char_width(c: char) -> usize {
-    let c = c as u32;
-    let wide = matches!(c,
-        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF |
-        0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF |
-        0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6);
-    if wide { 2 } else { 1 }
-}
-
 /// Writes one image in a format (show, latest).
-pub(crate) fn write_one(out: &mut impl Write, format: Format, row: Row) -> io::Result<()> {
-    match format {
+pub(crate) fn write_one(out: &mut impl Write, view: View, row: Row) -> io::Result<()> {
+    match view.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &row)?;
             writeln!(out)
@@ -309,9 +246,8 @@ pub(crate) fn write_one(out: &mut impl Write, format: Format, row: Row) -> io::R
             writeln!(out)
         }
         Format::Yaml => serde_norway::to_writer(out, &row).map_err(io::Error::other),
-        Format::Csv => {
-            let with_catalog = row.catalog.is_some();
-            let mut w = ImageWriter::new(out, Format::Csv, with_catalog)?;
+        Format::Csv | Format::Value => {
+            let mut w = ImageWriter::new(out, view)?;
             w.write(row)?;
             w.finish()
         }
@@ -319,27 +255,32 @@ pub(crate) fn write_one(out: &mut impl Write, format: Format, row: Row) -> io::R
     }
 }
 
-/// `FIELD  VALUE` lines of one image, in the model's order.
+/// `FIELD  VALUE` lines of one image: every column, then `native` with
+/// `--raw`; values sanitized and capped.
 fn write_vertical(out: &mut impl Write, row: &Row) -> io::Result<()> {
-    let value = serde_json::to_value(row)?;
-    let Some(map) = value.as_object() else {
-        return Ok(());
-    };
-    let rows: Vec<Vec<String>> = IMAGE_FIELDS
+    let mut lines: Vec<(String, String)> = COLUMNS
         .iter()
-        .chain(&["catalog", "native"])
-        .filter_map(|&k| map.get(k).map(|v| (k, v)))
-        .map(|(k, v)| {
-            let shown = match v {
-                serde_json::Value::Null => "-".to_owned(),
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Object(o) if o.is_empty() => "-".to_owned(),
-                other => other.to_string(),
-            };
-            vec![k.to_owned(), shown]
+        .filter(|c| c.name != "catalog" || row.catalog.is_some())
+        .map(|c| {
+            let v = c.exact(row);
+            (
+                c.name.to_owned(),
+                if v.is_empty() || v == "{}" {
+                    "-".into()
+                } else {
+                    v
+                },
+            )
         })
         .collect();
-    write_columns(out, &["FIELD".into(), "VALUE".into()], &rows)
+    if let Some(native) = &row.image.native {
+        let text = serde_json::to_string(native).unwrap_or_default();
+        lines.push(("native".to_owned(), text));
+    }
+    let cells = lines
+        .into_iter()
+        .map(|(k, v)| vec![k, sanitize::cell(&v, sanitize::SHOW_VALUE_WIDTH)]);
+    write_columns(out, &["FIELD".into(), "VALUE".into()], cells)
 }
 
 /// Writes a catalog's description (info).
@@ -371,7 +312,7 @@ pub(crate) fn write_info(
             Ok(())
         }
         Format::Yaml => serde_norway::to_writer(out, &rows).map_err(io::Error::other),
-        Format::Csv | Format::Table => {
+        Format::Csv | Format::Table | Format::Value => {
             let header: Vec<String> = ["CATALOG", "BACKEND", "ENDPOINT", "CAPABILITIES"]
                 .into_iter()
                 .map(str::to_owned)
@@ -404,15 +345,33 @@ pub(crate) fn write_info(
                     ]
                 })
                 .collect();
-            if format == Format::Csv {
-                let mut csv = csv::Writer::from_writer(out);
-                csv.write_record(&header).map_err(csv_io)?;
-                for row in cells {
-                    csv.write_record(&row).map_err(csv_io)?;
+            match format {
+                Format::Csv => {
+                    let mut csv = csv::Writer::from_writer(out);
+                    csv.write_record(&header).map_err(csv_io)?;
+                    for row in cells {
+                        csv.write_record(&row).map_err(csv_io)?;
+                    }
+                    csv.flush()
                 }
-                csv.flush()
-            } else {
-                write_columns(out, &header, &cells)
+                Format::Value => {
+                    for row in cells {
+                        let safe: Vec<String> = row
+                            .iter()
+                            .map(|v| sanitize::for_terminal(v).into_owned())
+                            .collect();
+                        writeln!(out, "{}", safe.join(" "))?;
+                    }
+                    Ok(())
+                }
+                _ => {
+                    let safe = cells.into_iter().map(|row| {
+                        row.iter()
+                            .map(|v| sanitize::cell(v, sanitize::SHOW_VALUE_WIDTH))
+                            .collect()
+                    });
+                    write_columns(out, &header, safe)
+                }
             }
         }
     }
@@ -432,7 +391,7 @@ mod tests {
 
     fn render(format: Format, rows: Vec<Row>, with_catalog: bool) -> String {
         let mut out = Vec::new();
-        let mut w = ImageWriter::new(&mut out, format, with_catalog).unwrap();
+        let mut w = ImageWriter::new(&mut out, View::new(format, with_catalog)).unwrap();
         for r in rows {
             w.write(r).unwrap();
         }
@@ -463,8 +422,46 @@ mod tests {
 
     #[test]
     fn table_aligns_wide_names() {
-        let text = render(Format::Table, vec![row("a", None)], false);
+        let mut ascii = row("b", None);
+        ascii.image.name = Some("plain".into());
+        let text = render(Format::Table, vec![row("a", None), ascii], false);
         assert!(text.starts_with("ID"));
         assert!(text.contains("1.5 KiB"));
+        // The STATUS column starts at the same terminal column on every
+        // line, counting the Korean name two columns a character.
+        let starts: Vec<usize> = text
+            .lines()
+            .map(|line| {
+                let at = line.find("STATUS").or_else(|| line.find("active")).unwrap();
+                unicode_width::UnicodeWidthStr::width(&line[..at])
+            })
+            .collect();
+        assert_eq!(starts.len(), 3);
+        assert!(starts.iter().all(|&s| s == starts[0]), "{text}");
+    }
+
+    #[test]
+    fn value_and_safe_csv() {
+        let mut r = row("a", None);
+        r.image.name = Some("=HYPERLINK(\"x\")\nsecond".into());
+        let asked = [
+            columns::by_name("id").unwrap(),
+            columns::by_name("name").unwrap(),
+        ];
+        let view = View::new(Format::Value, false).with_columns(&asked, false);
+        let mut out = Vec::new();
+        write_one(&mut out, view, r).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a =HYPERLINK(\"x\")\\nsecond\n"
+        );
+        let mut r = row("a", None);
+        r.image.name = Some("=1+1".into());
+        let view = View::new(Format::Csv, false)
+            .with_columns(&asked, false)
+            .csv_safe(true);
+        let mut out = Vec::new();
+        write_one(&mut out, view, r).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "id,name\na,'=1+1\n");
     }
 }

@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
 use imagecat_testkit::server::ServeOptions;
 use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig};
 
@@ -83,6 +84,11 @@ pub async fn imagecat(args: &[&str], envs: &[(&str, &str)]) -> Run {
         "IMAGECAT_TOAST_PASSWORD",
         "IMAGECAT_DCMGR_ENDPOINT",
         "IMAGECAT_DCMGR_ACCOUNT",
+        "OS_TOKEN",
+        "OS_AUTH_TOKEN",
+        "OS_AUTH_URL",
+        "OS_CLOUD",
+        "NO_COLOR",
     ] {
         cmd.env_remove(var);
     }
@@ -118,4 +124,41 @@ pub async fn toast(images: usize) -> ToastEmulator {
     )
     .await
     .expect("the TOAST emulator starts")
+}
+
+/// A Glance emulator with `images` seeded images (token in [`GLANCE_TOKEN`]).
+pub async fn glance(images: u64) -> GlanceEmulator {
+    GlanceEmulator::start(
+        GlanceEmulatorConfig::default().images(images),
+        ServeOptions::default(),
+    )
+    .await
+    .expect("the Glance emulator starts")
+}
+
+/// The static token the Glance emulator accepts by default.
+pub const GLANCE_TOKEN: &str = "glance-emulator-token";
+
+/// Whether a character must never reach a terminal from a server: C0
+/// controls but the line end, DEL, C1, and the invisible format characters
+/// (bidi overrides and isolates, zero-width marks, separators, BOM).
+pub fn is_terminal_control(c: char) -> bool {
+    (c.is_control() && c != '\n')
+        || matches!(c,
+            '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}')
+}
+
+/// Fails, showing where, if `text` holds a character of
+/// [`is_terminal_control`].
+pub fn assert_no_control(what: &str, text: &str) {
+    if let Some((at, c)) = text.char_indices().find(|&(_, c)| is_terminal_control(c)) {
+        let around: String = text[at..].chars().take(60).collect();
+        panic!(
+            "{what}: control character U+{:04X} at byte {at}, before {:?}",
+            c as u32, around
+        );
+    }
 }

@@ -1,0 +1,277 @@
+//! The built `imagecat` binary's conveniences: shell completions, the man
+//! page, `--column` and `-o value`, `config show` with secrets redacted, and
+//! the progress line under a pseudo-terminal (util-linux `script`).
+
+mod support;
+
+use std::io::Write as _;
+use std::process::Stdio;
+use std::time::Duration;
+
+use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_testkit::server::ServeOptions;
+use support::{dcmgr, imagecat, imagecat_bin};
+
+const ACCOUNT: &str = "a-shpoolxx";
+
+const SUBCOMMANDS: [&str; 10] = [
+    "list",
+    "show",
+    "delete",
+    "latest",
+    "info",
+    "emulate",
+    "demo",
+    "completions",
+    "man",
+    "config",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_parse_and_list_the_subcommands() {
+    let bash = imagecat(&["completions", "bash"], &[]).await;
+    assert_eq!(bash.code, 0, "{}", bash.stderr);
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(bash.stdout.as_bytes()).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(file.path())
+        .output()
+        .expect("bash runs");
+    assert!(
+        check.status.success(),
+        "bash -n: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = imagecat(&["completions", shell], &[]).await;
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        for sub in SUBCOMMANDS {
+            assert!(run.stdout.contains(sub), "{shell} completions lack {sub}");
+        }
+        assert!(run.stdout.contains("column"), "{shell}: no --column");
+    }
+    let bad = imagecat(&["completions", "tcsh"], &[]).await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
+
+/// `.ci/run` installs `man` (man-db) when missing, so this asserts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_man_page_renders() {
+    let page = imagecat(&["man"], &[]).await;
+    assert_eq!(page.code, 0, "{}", page.stderr);
+    assert!(page.stdout.starts_with(".ie") || page.stdout.contains(".TH imagecat"));
+    let mut file = tempfile::Builder::new().suffix(".1").tempfile().unwrap();
+    file.write_all(page.stdout.as_bytes()).unwrap();
+    let man = std::process::Command::new("man")
+        .arg("-l")
+        .arg(file.path())
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .env("MANWIDTH", "100")
+        .stdin(Stdio::null())
+        .output()
+        .expect("man is installed (.ci/run installs man-db)");
+    assert!(
+        man.status.success(),
+        "{}",
+        String::from_utf8_lossy(&man.stderr)
+    );
+    let text = String::from_utf8_lossy(&man.stdout);
+    assert!(text.contains("NAME"), "{text}");
+    assert!(text.contains("imagecat"), "{text}");
+    for sub in SUBCOMMANDS {
+        assert!(text.contains(sub), "the man page lacks {sub}:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn columns_and_value_output() {
+    let emu = dcmgr(40).await;
+    let url = emu.catalog_url(Some(ACCOUNT));
+    let want = emu.default_listing(Some(ACCOUNT));
+
+    let json = imagecat(&["-c", &url, "-o", "json", "list"], &[]).await;
+    let images = json.json();
+    let images = images.as_array().unwrap();
+
+    let value = imagecat(
+        &["-c", &url, "-o", "value", "-C", "id", "-C", "arch", "list"],
+        &[],
+    )
+    .await;
+    assert_eq!(value.code, 0, "{}", value.stderr);
+    let lines: Vec<&str> = value.stdout.lines().collect();
+    assert_eq!(lines.len(), want.len());
+    for (line, image) in lines.iter().zip(images) {
+        let expected = format!(
+            "{} {}",
+            image["id"].as_str().unwrap(),
+            image["arch"].as_str().unwrap()
+        );
+        assert_eq!(*line, expected);
+    }
+
+    let table = imagecat(
+        &[
+            "-c", &url, "-C", "NAME", "--column", "owner", "-C", "id", "list",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    let mut rows = table.stdout.lines();
+    let header: Vec<&str> = rows.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "OWNER", "ID"]);
+    let first: Vec<&str> = rows.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        first,
+        [
+            images[0]["name"].as_str().unwrap(),
+            ACCOUNT,
+            images[0]["id"].as_str().unwrap()
+        ]
+    );
+
+    let csv = imagecat(
+        &["-c", &url, "-o", "csv", "-C", "id", "-C", "size", "list"],
+        &[],
+    )
+    .await;
+    assert_eq!(csv.stdout.lines().next(), Some("id,size_bytes"));
+    assert_eq!(csv.stdout.lines().count(), want.len() + 1);
+
+    let bad = imagecat(&["-c", &url, "-C", "colour", "list"], &[]).await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("description"),
+        "lists the columns: {}",
+        bad.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_show_redacts_every_secret() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    write!(
+        file,
+        r#"
+[catalogs.kr1]
+url = "toast://api-compute.cloud.toast.com/compute?appkey=APPKEY-SECRET-1"
+username = "me@example.com"
+password = {{ env = "E2E_KR1_PASSWORD" }}
+
+[catalogs.static]
+url = "toast://api-compute.cloud.toast.com/compute?appkey=k2"
+token = "TOKEN-SECRET-2"
+
+[catalogs.lab]
+url = "dcmgr+http://10.0.0.5:9001/api/12.03?account=a-shpoolxx"
+
+[catalogs.os]
+url = "glance+http://admin:PASSWORD-SECRET-3@10.0.0.6:9292/"
+token = {{ env = "E2E_OS_TOKEN" }}
+"#
+    )
+    .unwrap();
+    let path = file.path().to_str().unwrap().to_owned();
+    let envs = [
+        ("IMAGECAT_CONFIG", path.as_str()),
+        ("E2E_KR1_PASSWORD", "PASSWORD-SECRET-4"),
+    ];
+    for format in ["table", "json", "yaml"] {
+        let run = imagecat(&["-o", format, "config", "show"], &envs).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        for secret in [
+            "APPKEY-SECRET-1",
+            "TOKEN-SECRET-2",
+            "PASSWORD-SECRET-3",
+            "PASSWORD-SECRET-4",
+            "me@example.com",
+        ] {
+            assert!(
+                !run.stdout.contains(secret),
+                "{format} shows {secret}:\n{}",
+                run.stdout
+            );
+        }
+        for shown in [
+            "kr1",
+            "static",
+            "lab",
+            "os",
+            "env E2E_KR1_PASSWORD (set)",
+            "env E2E_OS_TOKEN (not set)",
+            &path,
+        ] {
+            assert!(
+                run.stdout.contains(shown),
+                "{format} lacks {shown}:\n{}",
+                run.stdout
+            );
+        }
+    }
+    let json = imagecat(&["-o", "json", "config", "show"], &envs)
+        .await
+        .json();
+    assert_eq!(
+        json["catalogs"][1]["url"],
+        "dcmgr+http://10.0.0.5:9001/api/12.03?account=a-shpoolxx"
+    );
+}
+
+/// Runs `imagecat ARGS` under a pseudo-terminal (util-linux `script`), so
+/// stdout and stderr are terminals; returns what the terminal received.
+async fn under_a_terminal(args: &str) -> String {
+    let bin = imagecat_bin();
+    let line = format!("{} {args}", bin.display());
+    let out = tokio::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env("IMAGECAT_CONFIG", "/nonexistent/imagecat-e2e.toml")
+        .env_remove("IMAGECAT_CATALOG")
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("script (util-linux) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_progress_line_shows_on_a_terminal_only() {
+    // Small pages served slowly: the listing takes several redraws.
+    let emu = DcmgrEmulator::start(
+        DcmgrEmulatorConfig::v1203().images(60),
+        ServeOptions {
+            latency: Duration::from_millis(40),
+            ..ServeOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let url = emu.catalog_url(Some(ACCOUNT));
+    let listed = emu.default_listing(Some(ACCOUNT)).len();
+    let progress = |text: &str| text.contains(" images (") && text.contains("/s");
+
+    let shown = under_a_terminal(&format!("-c '{url}' list --page-size 3")).await;
+    assert!(progress(&shown), "no progress line:\n{shown}");
+    assert!(shown.contains(&emu.default_listing(Some(ACCOUNT))[0]));
+    let table_lines = shown.lines().filter(|l| l.contains("wmi-")).count();
+    assert_eq!(table_lines, listed, "{shown}");
+
+    let quiet = under_a_terminal(&format!("-c '{url}' --quiet list --page-size 3")).await;
+    assert!(!progress(&quiet), "--quiet drew progress:\n{quiet}");
+    assert!(quiet.contains(&emu.default_listing(Some(ACCOUNT))[0]));
+
+    let piped = under_a_terminal(&format!("-c '{url}' list --page-size 3 | cat")).await;
+    assert!(!progress(&piped), "progress on a pipe:\n{piped}");
+
+    let json = under_a_terminal(&format!("-c '{url}' -o json list --page-size 3")).await;
+    assert!(!progress(&json), "progress with -o json:\n{json}");
+}
