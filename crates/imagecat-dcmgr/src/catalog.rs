@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use imagecat_core::{
-    BackendKind, Capabilities, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, Image,
-    ImageCatalog, ImageId, ImageStatus, ImageStream, ListQuery, Page, PageToken, PagingOptions,
-    PagingStyle, Result, ServerFilters, Visibility, async_trait, paginate,
+    BackendKind, Capabilities, CatalogInfo, Deleted, Error, GetSupport, Image, ImageCatalog,
+    ImageId, ImageStatus, ImageStream, ListQuery, Page, PageToken, PagingOptions, PagingStyle,
+    Result, ServerFilters, Visibility, async_trait, paginate,
 };
 use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
 
@@ -46,12 +46,6 @@ impl fmt::Debug for DcmgrCatalog {
             .field("paging", &self.inner.paging)
             .finish_non_exhaustive()
     }
-}
-
-/// What one DELETE answered.
-enum DeleteOutcome {
-    Deleted,
-    GoneOnRetry,
 }
 
 impl DcmgrCatalog {
@@ -207,19 +201,16 @@ pub(crate) fn page_of(response: &HttpResponse, start: u64) -> Result<Page> {
 /// What a DELETE answer means. A 404 on a retried attempt means the image
 /// went away while we were retrying (our first attempt may have deleted it):
 /// already deleted, not an error.
-fn delete_outcome(response: &HttpResponse, id: &ImageId) -> Result<DeleteOutcome> {
+fn delete_outcome(response: &HttpResponse, id: &ImageId) -> Result<Deleted> {
     if !response.status.is_success() {
-        let error = error::from_response(response);
-        if response.attempt > 1 && error.kind() == ErrorKind::NotFound {
-            return Ok(DeleteOutcome::GoneOnRetry);
-        }
-        return Err(error);
+        let documented = wire::decode_error(&response.body).is_some();
+        return response.refused_delete(error::from_response(response), documented);
     }
     let ids = wire::decode_destroyed(&response.body).map_err(|e| response.invalid(e))?;
     if !ids.iter().any(|d| d.eq_ignore_ascii_case(id.as_str())) {
         return Err(response.invalid(format!("asked to delete {id}, the server answered {ids:?}")));
     }
-    Ok(DeleteOutcome::Deleted)
+    Ok(Deleted::Deleted)
 }
 
 fn ensure_success(response: &HttpResponse) -> Result<()> {
@@ -283,12 +274,7 @@ impl ImageCatalog for DcmgrCatalog {
                     ensure_success(&response)?;
                     let image =
                         wire::decode_show(&response.body).map_err(|e| response.invalid(e))?;
-                    if !image.id.as_str().eq_ignore_ascii_case(id.as_str()) {
-                        return Err(response.invalid(format!(
-                            "asked for image {id}, the server answered with {}",
-                            image.id
-                        )));
-                    }
+                    response.check_id_echo(id.as_str(), image.id.as_str())?;
                     Ok(image)
                 },
             )
@@ -302,8 +288,7 @@ impl ImageCatalog for DcmgrCatalog {
         if current.status == ImageStatus::Deleted {
             return Ok(Deleted::AlreadyDeleted);
         }
-        let outcome = self
-            .inner
+        self.inner
             .http
             .send(
                 "delete image",
@@ -311,17 +296,14 @@ impl ImageCatalog for DcmgrCatalog {
                 |client| self.request(client.delete(url.clone())),
                 |response| delete_outcome(&response, id),
             )
-            .await?;
-        Ok(match outcome {
-            DeleteOutcome::Deleted => Deleted::Deleted,
-            DeleteOutcome::GoneOnRetry => Deleted::AlreadyDeleted,
-        })
+            .await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imagecat_core::ErrorKind;
     use imagecat_http::reqwest::StatusCode;
     use imagecat_http::reqwest::header::HeaderMap;
 
@@ -341,11 +323,11 @@ mod tests {
         let gone = r#"{"error":"Dcmgr::Endpoints::Errors::UnknownUUIDResource","message":"wmi-4yalh576","code":"100"}"#;
         assert!(matches!(
             delete_outcome(&response(200, r#"["wmi-4yalh576"]"#, 1), &id),
-            Ok(DeleteOutcome::Deleted)
+            Ok(Deleted::Deleted)
         ));
         assert!(matches!(
             delete_outcome(&response(404, gone, 2), &id),
-            Ok(DeleteOutcome::GoneOnRetry)
+            Ok(Deleted::AlreadyDeleted)
         ));
         let first = delete_outcome(&response(404, gone, 1), &id).err().unwrap();
         assert_eq!(first.kind(), ErrorKind::NotFound);
@@ -353,10 +335,12 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(other.kind(), ErrorKind::InvalidResponse);
+        // A bare 404 (a proxy's page) on a retry proves nothing: an error,
+        // never `AlreadyDeleted`.
         let html = delete_outcome(&response(404, "<h1>Not Found</h1>", 2), &id)
             .err()
             .unwrap();
-        assert_eq!(html.kind(), ErrorKind::InvalidResponse);
+        assert_eq!(html.kind(), ErrorKind::NotFound);
     }
 
     #[test]

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use imagecat_core::{
-    BackendKind, Capabilities, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, Image,
-    ImageCatalog, ImageId, ImageStatus, ImageStream, ListQuery, Page, PageToken, PagingOptions,
-    PagingStyle, Result, ServerFilters, paginate,
+    BackendKind, Capabilities, CatalogInfo, Deleted, Error, GetSupport, Image, ImageCatalog,
+    ImageId, ImageStatus, ImageStream, ListQuery, Page, PageToken, PagingOptions, PagingStyle,
+    Result, ServerFilters, paginate,
 };
 use imagecat_http::reqwest::header::ACCEPT;
 use imagecat_http::reqwest::{Method, RequestBuilder};
@@ -90,21 +90,12 @@ fn capabilities() -> Capabilities {
 /// status with its message kept: 400 `InvalidInput` (or `StaleMarker` when
 /// it names the marker sent), 401 `Unauthenticated`, 403 `PermissionDenied`,
 /// 404 `NotFound`, 409 and others `Api`, 429 `RateLimited`. Without such a
-/// document the answer is `InvalidResponse` with a snippet, except 401 and
-/// 429, which mean the same from any proxy.
+/// document, the fallback every backend shares
+/// ([`HttpResponse::undocumented_error`]).
 pub(crate) fn error_for(response: &HttpResponse, marker: Option<&str>) -> Error {
     let status = response.status.as_u16();
     let Some(doc) = wire::error_doc(&response.body) else {
-        return match status {
-            401 | 429 => response.status_error(
-                None,
-                format!(
-                    "HTTP {status} without a JSON error document: {}",
-                    short(&response.snippet())
-                ),
-            ),
-            _ => response.invalid(format!("HTTP {status} without a Glance error document")),
-        };
+        return response.undocumented_error();
     };
     if status == 400 {
         if let Some(marker) = marker {
@@ -123,16 +114,6 @@ pub(crate) fn error_for(response: &HttpResponse, marker: Option<&str>) -> Error 
         }
     }
     response.status_error(doc.code, doc.message)
-}
-
-/// The first line of a text, at most 200 characters.
-fn short(text: &str) -> String {
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    line.chars().take(200).collect()
 }
 
 /// The Glance status word a unified status filter is sent as, when exactly
@@ -433,12 +414,7 @@ impl ImageCatalog for GlanceCatalog {
                     return Err(error_for(&response, None));
                 }
                 let image = wire::decode_show(&response)?;
-                if !image.id.as_str().eq_ignore_ascii_case(&wanted) {
-                    return Err(response.invalid(format!(
-                        "asked for image {wanted}, the server answered image {}",
-                        image.id
-                    )));
-                }
+                response.check_id_echo(&wanted, image.id.as_str())?;
                 Ok(image)
             },
         )
@@ -458,12 +434,8 @@ impl ImageCatalog for GlanceCatalog {
                 if response.status.is_success() {
                     return Ok(Deleted::Deleted);
                 }
-                match error_for(&response, None) {
-                    e if e.kind() == ErrorKind::NotFound && response.attempt > 1 => {
-                        Ok(Deleted::AlreadyDeleted)
-                    }
-                    e => Err(e),
-                }
+                let documented = wire::error_doc(&response.body).is_some();
+                response.refused_delete(error_for(&response, None), documented)
             },
         )
         .await
@@ -473,6 +445,7 @@ impl ImageCatalog for GlanceCatalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imagecat_core::ErrorKind;
     use imagecat_core::Visibility;
 
     #[test]

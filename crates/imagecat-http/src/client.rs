@@ -279,6 +279,7 @@ impl HttpClient {
                 .unwrap_or_else(|| policy.backoff_for(attempt));
             let elapsed = started.elapsed();
             if !may_retry || attempt >= policy.max_attempts || elapsed + delay >= budget {
+                let error = clamp_retry_after(error, policy.max_retry_after);
                 return Err(if attempt > 1 || elapsed >= budget {
                     with_attempts(error, attempt, elapsed)
                 } else {
@@ -368,6 +369,30 @@ impl HttpClient {
             message,
             source: Some(Box::new(e)),
         }
+    }
+}
+
+/// A rate limit whose `Retry-After` is longer than `max` carries `max`, the
+/// longest wait honoured, and says so: a server asking for days is reported
+/// as "clamped to 30 s", not as its own number.
+fn clamp_retry_after(error: Error, max: Duration) -> Error {
+    match error {
+        Error::RateLimited {
+            backend,
+            retry_after: Some(asked),
+            code,
+            message,
+        } if asked > max => Error::RateLimited {
+            backend,
+            retry_after: Some(max),
+            code,
+            message: format!(
+                "{message}; the server asked to wait {} s, clamped to {} s",
+                asked.as_secs_f64(),
+                max.as_secs_f64()
+            ),
+        },
+        other => other,
     }
 }
 

@@ -22,7 +22,7 @@ mod token_cache;
 
 pub use client::{HttpClient, HttpOptions, Idempotency, RetryPolicy};
 pub use ids::canonical_uuid;
-pub use response::{HttpResponse, SNIPPET_LIMIT, parse_retry_after, snippet};
+pub use response::{ErrorDocument, HttpResponse, SNIPPET_LIMIT, parse_retry_after, snippet};
 pub use secret::SecretString;
 pub use token_cache::{Renewable, TokenCache, send_reauthenticating};
 

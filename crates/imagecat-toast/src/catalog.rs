@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use imagecat_core::futures::StreamExt;
 use imagecat_core::{
-    BackendKind, Capabilities, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, Image,
-    ImageCatalog, ImageId, ImageStream, ListQuery, Page, PageToken, PagingOptions, PagingStyle,
-    Result, ServerFilters, paginate,
+    BackendKind, Capabilities, CatalogInfo, Deleted, Error, GetSupport, Image, ImageCatalog,
+    ImageId, ImageStream, ListQuery, Page, PageToken, PagingOptions, PagingStyle, Result,
+    ServerFilters, paginate,
 };
 use imagecat_http::reqwest::{Client, Method, RequestBuilder};
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
@@ -287,10 +287,11 @@ impl ImageCatalog for ToastCatalog {
 fn delete_outcome(response: HttpResponse) -> Result<Deleted> {
     match wire::decode_ack(&response) {
         Ok(()) => Ok(Deleted::Deleted),
-        Err(e) if e.kind() == ErrorKind::NotFound && response.attempt > 1 => {
-            Ok(Deleted::AlreadyDeleted)
+        Err(e) => {
+            let documented =
+                response.status.is_success() || wire::status_document(&response).is_some();
+            response.refused_delete(e, documented)
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -312,6 +313,7 @@ fn stale_marker(error: Error, marker: Option<&str>) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imagecat_core::ErrorKind;
     use imagecat_http::reqwest::StatusCode;
     use imagecat_http::reqwest::header::HeaderMap;
 

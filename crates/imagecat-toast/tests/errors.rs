@@ -173,7 +173,7 @@ async fn non_2xx_without_an_envelope() {
     for (status, kind, retryable) in [
         (500, ErrorKind::InvalidResponse, true),
         (503, ErrorKind::InvalidResponse, true),
-        (404, ErrorKind::InvalidResponse, false),
+        (404, ErrorKind::NotFound, false),
         (400, ErrorKind::InvalidResponse, false),
         (401, ErrorKind::Unauthenticated, false),
         (403, ErrorKind::PermissionDenied, false),
