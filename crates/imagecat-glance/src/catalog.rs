@@ -9,8 +9,7 @@ use imagecat_core::{
     ImageId, ImageStatus, ImageStream, ListQuery, Page, PageToken, PagingOptions, PagingStyle,
     Result, ServerFilters, paginate,
 };
-use imagecat_http::reqwest::header::ACCEPT;
-use imagecat_http::reqwest::{Method, RequestBuilder};
+use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
 
 use crate::auth::{Auth, Token};
@@ -26,8 +25,6 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// The largest page size sent (Glance's `api_limit_max`; a larger limit is
 /// clamped by the server anyway).
 pub const MAX_PAGE_SIZE: u32 = 1000;
-
-const AUTH_HEADER: &str = "X-Auth-Token";
 
 /// An OpenStack Image v2 (Glance) catalog: NHN Cloud's current Image API
 /// and any OpenStack cloud. Cheap to clone (clones share the HTTP client
@@ -231,11 +228,14 @@ impl GlanceCatalog {
         self.inner
             .endpoint
             .clone()
-            .or_else(|| self.inner.auth.catalog_endpoint())
+            .or_else(|| self.inner.auth.peek().and_then(|t| t.extra().clone()))
     }
 
     fn shown_endpoint(&self) -> String {
-        match (self.endpoint(), self.inner.auth.identity_url()) {
+        match (
+            self.endpoint(),
+            self.inner.auth.grant().map(|g| g.tokens_url()),
+        ) {
             (Some(url), _) => endpoint::display(&url),
             (None, Some(identity)) => format!(
                 "{} (image endpoint from the service catalog)",
@@ -249,13 +249,13 @@ impl GlanceCatalog {
         self.inner
             .endpoint
             .clone()
-            .or_else(|| token.endpoint.clone())
+            .or_else(|| token.extra().clone())
             .ok_or_else(|| Error::config(Some(BACKEND), "no image endpoint"))
     }
 
-    /// Sends one request with the current token; when the token is refused
-    /// and can be renewed, renews it and sends the request once more. A
-    /// second refusal is `Unauthenticated`.
+    /// Sends one request with the catalog's token (renewed and resent once
+    /// when refused, see [`imagecat_http::TokenSource::send`]); the URL is
+    /// made from the image base (configured, or the token's catalog).
     async fn authed<T>(
         &self,
         what: &str,
@@ -265,42 +265,16 @@ impl GlanceCatalog {
         handle: impl Fn(HttpResponse, &Url) -> Result<T>,
     ) -> Result<T> {
         let inner = &self.inner;
-        let need_endpoint = inner.endpoint.is_none();
-        let token = inner.auth.current(&inner.http, need_endpoint).await?;
-        imagecat_http::send_reauthenticating(
-            token,
-            |token| {
-                let (method, make_url, handle) = (&method, &make_url, &handle);
-                async move {
-                    self.send_with(what, idempotency, method, make_url, &token, handle)
-                        .await
-                }
-            },
-            |refused| async move { inner.auth.renew(&inner.http, &refused, need_endpoint).await },
-        )
-        .await
-    }
-
-    async fn send_with<T>(
-        &self,
-        what: &str,
-        idempotency: Idempotency,
-        method: &Method,
-        make_url: &impl Fn(&Url) -> Result<Url>,
-        token: &Token,
-        handle: &impl Fn(HttpResponse, &Url) -> Result<T>,
-    ) -> Result<T> {
-        let base = self.base_for(token)?;
-        let url = make_url(&base)?;
-        let build = |client: &imagecat_http::reqwest::Client| -> RequestBuilder {
-            client
-                .request(method.clone(), url.clone())
-                .header(AUTH_HEADER, token.header().clone())
-                .header(ACCEPT, "application/json")
-        };
-        self.inner
-            .http
-            .send(what, idempotency, build, |response| handle(response, &base))
+        inner
+            .auth
+            .send(
+                &inner.http,
+                what,
+                idempotency,
+                method,
+                |token| make_url(&self.base_for(token)?),
+                |response, token| handle(response, &self.base_for(token)?),
+            )
             .await
     }
 }

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use imagecat_core::{BackendKind, Error, PagingOptions, Result};
 use imagecat_http::endpoint::{join_segments, parse_endpoint};
+use imagecat_http::reqwest::header::{ACCEPT, HeaderValue};
 use imagecat_http::{HttpClient, HttpOptions, SecretString, Url};
 
-use crate::auth::{Auth, Identity, V2Scope, V3Scope};
+use crate::auth::{AUTH_HEADER, Auth, Identity, KeystoneGrant, V2Scope, V3Scope};
 use crate::catalog::GlanceCatalog;
 
 const BACKEND: BackendKind = BackendKind::Glance;
@@ -455,12 +456,20 @@ impl GlanceBuilder {
                     .as_deref()
                     .is_some_and(|u| u.trim().starts_with("http://"))
             });
-        let auth = Auth::new(
-            token.as_ref(),
+        let keystone = identity.map(|identity| KeystoneGrant {
             identity,
-            self.region.clone(),
+            region: self.region.clone(),
+            need_endpoint: endpoint.is_none(),
+        });
+        let auth = Auth::new(
+            BACKEND,
+            AUTH_HEADER,
+            token.as_ref(),
+            keystone,
             self.renew_margin,
-        )?;
+            "set a token (OS_TOKEN) or Keystone credentials (OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, a project)",
+        )?
+        .with_header(ACCEPT, HeaderValue::from_static("application/json"));
         let allow_http = self.http.allow_http || uses_http;
         let http = HttpClient::new(BACKEND, self.http.allow_http(allow_http))?;
         Ok(GlanceCatalog::from_parts(http, endpoint, auth, self.paging))

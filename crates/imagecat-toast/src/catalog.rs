@@ -11,10 +11,10 @@ use imagecat_core::{
     ImageId, ImageStream, ListQuery, Page, PageToken, PagingOptions, PagingStyle, Result,
     ServerFilters, paginate,
 };
-use imagecat_http::reqwest::{Client, Method, RequestBuilder};
+use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
 
-use crate::auth::{Token, TokenSource};
+use crate::auth::Auth;
 use crate::config::ToastBuilder;
 use crate::wire;
 
@@ -24,8 +24,6 @@ const BACKEND: BackendKind = BackendKind::Toast;
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// The largest page size sent (Glance's `api_limit_max`).
 pub const MAX_PAGE_SIZE: u32 = 1000;
-
-const AUTH_HEADER: &str = "X-Auth-Token";
 
 /// An NHN Cloud (TOAST) Compute Image API v1.0 catalog. Cheap to clone
 /// (clones share the HTTP client and the token cache).
@@ -46,7 +44,7 @@ struct Inner {
     base: Url,
     appkey: String,
     images_url: Url,
-    auth: TokenSource,
+    auth: Auth,
     paging: PagingOptions,
     /// Learnt from the first page that started with its marker image: the
     /// server includes the marker, so one more image is asked for.
@@ -94,7 +92,7 @@ impl ToastCatalog {
         base: Url,
         appkey: String,
         images_url: Url,
-        auth: TokenSource,
+        auth: Auth,
         paging: PagingOptions,
     ) -> Self {
         ToastCatalog {
@@ -120,9 +118,8 @@ impl ToastCatalog {
         &self.inner.appkey
     }
 
-    /// Sends one request with the current token; when the token is refused
-    /// and can be renewed, renews it and sends the request once more. A
-    /// second refusal is `Unauthenticated`.
+    /// Sends one request with the catalog's token (renewed and resent once
+    /// when refused, see [`imagecat_http::TokenSource::send`]).
     async fn authed<T>(
         &self,
         what: &str,
@@ -131,37 +128,17 @@ impl ToastCatalog {
         url: &Url,
         handle: impl Fn(HttpResponse) -> Result<T>,
     ) -> Result<T> {
-        let inner = &self.inner;
-        let token = inner.auth.current(&inner.http).await?;
-        imagecat_http::send_reauthenticating(
-            token,
-            |token| {
-                let (method, handle) = (&method, &handle);
-                async move {
-                    self.send_with(what, idempotency, method, url, &token, handle)
-                        .await
-                }
-            },
-            |refused| async move { inner.auth.renew(&inner.http, &refused).await },
-        )
-        .await
-    }
-
-    async fn send_with<T>(
-        &self,
-        what: &str,
-        idempotency: Idempotency,
-        method: &Method,
-        url: &Url,
-        token: &Token,
-        handle: &impl Fn(HttpResponse) -> Result<T>,
-    ) -> Result<T> {
-        let build = |client: &Client| -> RequestBuilder {
-            client
-                .request(method.clone(), url.clone())
-                .header(AUTH_HEADER, token.header().clone())
-        };
-        self.inner.http.send(what, idempotency, build, handle).await
+        self.inner
+            .auth
+            .send(
+                &self.inner.http,
+                what,
+                idempotency,
+                method,
+                |_| Ok(url.clone()),
+                |response, _| handle(response),
+            )
+            .await
     }
 
     /// One `GET …/images?limit=N[&marker=ID]`, decoded.
