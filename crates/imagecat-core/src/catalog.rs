@@ -283,6 +283,10 @@ impl CatalogInfo {
 /// `Arc<dyn ImageCatalog>`. Conveniences live in
 /// [`ImageCatalogExt`](crate::ImageCatalogExt).
 ///
+/// Adapters do not implement it: they implement a [`PageSource`], and
+/// [`Catalog`] makes it a catalog, so every backend lists through the one
+/// pagination engine and no user can fetch a raw page by accident.
+///
 /// ```
 /// use futures::TryStreamExt;
 /// use imagecat_core::{ImageCatalog, InMemoryCatalog, ListQuery};
@@ -303,12 +307,8 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
     /// The backend, endpoint and capabilities.
     fn info(&self) -> CatalogInfo;
 
-    /// Fetches one page; `token` is `None` for the first page. Adapters
-    /// implement this; users normally call [`ImageCatalog::list`].
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page>;
-
     /// Lists every image matching the query as a lazy stream (see
-    /// [`ImageStream`]). Adapters implement it with [`crate::paginate`].
+    /// [`ImageStream`]).
     fn list(&self, query: ListQuery) -> ImageStream;
 
     /// Fetches one image by id.
@@ -326,10 +326,6 @@ pub type DynImageCatalog = Arc<dyn ImageCatalog>;
 impl<T: ImageCatalog + ?Sized> ImageCatalog for Arc<T> {
     fn info(&self) -> CatalogInfo {
         (**self).info()
-    }
-
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
-        (**self).list_page(query, token).await
     }
 
     fn list(&self, query: ListQuery) -> ImageStream {
@@ -350,10 +346,6 @@ impl<T: ImageCatalog + ?Sized> ImageCatalog for Arc<T> {
 impl<T: ImageCatalog + ?Sized> ImageCatalog for Box<T> {
     fn info(&self) -> CatalogInfo {
         (**self).info()
-    }
-
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
-        (**self).list_page(query, token).await
     }
 
     fn list(&self, query: ListQuery) -> ImageStream {

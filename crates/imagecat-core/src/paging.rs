@@ -1,4 +1,4 @@
-//! The pagination engine: turns an adapter's `list_page` into the lazy
+//! The pagination engine: turns a [`PageSource`]'s pages into the lazy
 //! [`ImageStream`] every backend returns from `list`.
 //!
 //! Written once, here, so every backend gets the same guarantees:
@@ -31,12 +31,13 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tokio::task::JoinHandle;
 
-use crate::catalog::{ImageCatalog, ImageStream, Page, PageToken};
+use crate::catalog::{ImageStream, Page, PageToken};
 use crate::error::{Error, Result};
 #[cfg(test)]
 use crate::model::ImageId;
 use crate::model::{BackendKind, Image};
 use crate::query::ListQuery;
+use crate::source::PageSource;
 
 /// Tuning of the pagination engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,10 +73,10 @@ impl PagingOptions {
     }
 }
 
-/// Turns `source.list_page` into the lazy, checked, filtered stream of a
-/// listing. Adapters call this from [`ImageCatalog::list`].
+/// Turns `source.page` into the lazy, checked, filtered stream of a
+/// listing. [`Catalog`](crate::Catalog) calls it for every source.
 pub fn paginate(
-    source: Arc<dyn ImageCatalog>,
+    source: Arc<dyn PageSource>,
     query: ListQuery,
     options: PagingOptions,
 ) -> ImageStream {
@@ -197,7 +198,7 @@ impl Drop for Fetch {
 }
 
 struct Engine {
-    source: Arc<dyn ImageCatalog>,
+    source: Arc<dyn PageSource>,
     backend: BackendKind,
     query: Arc<ListQuery>,
     options: PagingOptions,
@@ -333,7 +334,7 @@ impl Engine {
         }
         self.pending.clear();
         tracing::debug!(backend = %self.backend, page = self.pages, token = ?token, "fetching page");
-        (self.source.list_page(&self.query, token).await, false)
+        (self.source.page(&self.query, token).await, false)
     }
 
     /// Checks a page against everything seen so far, buffers its new
@@ -467,8 +468,7 @@ impl Engine {
             let query = Arc::clone(&self.query);
             let token = PageToken::Offset(planned);
             let task_token = token.clone();
-            let handle =
-                tokio::spawn(async move { source.list_page(&query, Some(task_token)).await });
+            let handle = tokio::spawn(async move { source.page(&query, Some(task_token)).await });
             self.pending.push_back(Fetch { token, handle });
             planned += step;
         }
@@ -478,6 +478,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ImageCatalog;
     use crate::memory::InMemoryCatalog;
     use futures::TryStreamExt;
 
@@ -540,7 +541,7 @@ mod tests {
     }
 
     #[async_trait::async_trait]
-    impl ImageCatalog for OutOfOrder {
+    impl PageSource for OutOfOrder {
         fn info(&self) -> crate::CatalogInfo {
             crate::CatalogInfo::new(
                 BackendKind::Memory,
@@ -549,7 +550,7 @@ mod tests {
             )
         }
 
-        async fn list_page(&self, _: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+        async fn page(&self, _: &ListQuery, token: Option<PageToken>) -> Result<Page> {
             let start = match token {
                 Some(PageToken::Offset(o)) => o as usize,
                 _ => 0,
@@ -579,14 +580,6 @@ mod tests {
             }
             let next = (end < total && !images.is_empty()).then_some(PageToken::Offset(end));
             Ok(Page::new(images, next).with_total(total))
-        }
-
-        fn list(&self, _: ListQuery) -> ImageStream {
-            unreachable!()
-        }
-
-        async fn get(&self, _: &ImageId) -> Result<Image> {
-            unreachable!()
         }
 
         async fn delete(&self, _: &ImageId) -> Result<crate::Deleted> {
@@ -622,7 +615,7 @@ mod tests {
     }
 
     #[async_trait::async_trait]
-    impl ImageCatalog for Growing {
+    impl PageSource for Growing {
         fn info(&self) -> crate::CatalogInfo {
             crate::CatalogInfo::new(
                 BackendKind::Memory,
@@ -631,7 +624,7 @@ mod tests {
             )
         }
 
-        async fn list_page(&self, _: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+        async fn page(&self, _: &ListQuery, token: Option<PageToken>) -> Result<Page> {
             let start = match token {
                 Some(PageToken::Offset(o)) => o as usize,
                 _ => 0,
@@ -658,14 +651,6 @@ mod tests {
             }
             let next = (end < total && !page.is_empty()).then_some(PageToken::Offset(end));
             Ok(Page::new(page, next).with_total(total))
-        }
-
-        fn list(&self, _: ListQuery) -> ImageStream {
-            unreachable!()
-        }
-
-        async fn get(&self, _: &ImageId) -> Result<Image> {
-            unreachable!()
         }
 
         async fn delete(&self, _: &ImageId) -> Result<crate::Deleted> {

@@ -1,12 +1,13 @@
-//! [`DcmgrCatalog`]: the [`ImageCatalog`] over a DCMGR server.
+//! [`DcmgrSource`]: the [`PageSource`] over a DCMGR server; [`DcmgrCatalog`] is the
+//! core's [`Catalog`] over it, the `ImageCatalog` users hold.
 
 use std::fmt;
 use std::sync::Arc;
 
 use imagecat_core::{
-    BackendKind, Capabilities, CatalogInfo, Deleted, Error, GetSupport, Image, ImageCatalog,
-    ImageId, ImageStatus, ImageStream, ListQuery, Page, PageToken, PagingOptions, PagingStyle,
-    Result, ServerFilters, Visibility, async_trait, paginate,
+    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
+    Image, ImageId, ImageStatus, ListQuery, Page, PageSource, PageToken, PagingOptions,
+    PagingStyle, Result, ServerFilters, Visibility, async_trait,
 };
 use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
 
@@ -27,7 +28,7 @@ const BACKEND: BackendKind = BackendKind::Dcmgr;
 /// - `delete`: a soft delete (`DELETE {base}/images/{id}`), after a `GET`
 ///   that tells an already deleted image apart.
 #[derive(Clone)]
-pub struct DcmgrCatalog {
+pub struct DcmgrSource {
     inner: Arc<Inner>,
 }
 
@@ -38,7 +39,7 @@ struct Inner {
     paging: PagingOptions,
 }
 
-impl fmt::Debug for DcmgrCatalog {
+impl fmt::Debug for DcmgrSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DcmgrCatalog")
             .field("endpoint", &endpoint::display(&self.inner.base))
@@ -48,19 +49,25 @@ impl fmt::Debug for DcmgrCatalog {
     }
 }
 
-impl DcmgrCatalog {
-    /// A builder.
-    pub fn builder() -> DcmgrBuilder {
+/// The catalog users hold: [`DcmgrSource`] behind the core's [`Catalog`].
+pub type DcmgrCatalog = Catalog<DcmgrSource>;
+
+impl BuildSource for DcmgrSource {
+    type Builder = DcmgrBuilder;
+
+    fn builder() -> DcmgrBuilder {
         DcmgrBuilder::new()
     }
+}
 
+impl DcmgrSource {
     pub(crate) fn new(
         http: HttpClient,
         base: Url,
         account: Option<String>,
         paging: PagingOptions,
     ) -> Self {
-        DcmgrCatalog {
+        DcmgrSource {
             inner: Arc::new(Inner {
                 http,
                 base,
@@ -222,7 +229,11 @@ fn ensure_success(response: &HttpResponse) -> Result<()> {
 }
 
 #[async_trait]
-impl ImageCatalog for DcmgrCatalog {
+impl PageSource for DcmgrSource {
+    fn paging(&self) -> PagingOptions {
+        self.inner.paging
+    }
+
     fn info(&self) -> CatalogInfo {
         CatalogInfo::new(
             BACKEND,
@@ -231,7 +242,7 @@ impl ImageCatalog for DcmgrCatalog {
         )
     }
 
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+    async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let start = match token {
             None => 0,
             Some(PageToken::Offset(start)) => start,
@@ -256,10 +267,6 @@ impl ImageCatalog for DcmgrCatalog {
                 },
             )
             .await
-    }
-
-    fn list(&self, query: ListQuery) -> ImageStream {
-        paginate(Arc::new(self.clone()), query, self.inner.paging)
     }
 
     async fn get(&self, id: &ImageId) -> Result<Image> {

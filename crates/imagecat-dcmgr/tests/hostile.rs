@@ -5,6 +5,7 @@
 
 mod common;
 
+use imagecat_core::PageSource as _;
 use std::collections::BTreeMap;
 
 use futures::TryStreamExt;
@@ -350,7 +351,7 @@ async fn a_body_over_the_cap_is_an_invalid_response_not_an_allocation() {
         .unwrap();
     // A page of 20 images is about 20 KiB.
     let e = catalog
-        .list_page(&ListQuery::new().page_size(20), None)
+        .page(&ListQuery::new().page_size(20), None)
         .await
         .unwrap_err();
     check_error(&e, BackendKind::Dcmgr);
@@ -362,7 +363,7 @@ async fn a_body_over_the_cap_is_an_invalid_response_not_an_allocation() {
     assert!(!e.is_retryable());
     assert_eq!(emu.server().request_count(), 1);
     let page = catalog
-        .list_page(&ListQuery::new().page_size(1), None)
+        .page(&ListQuery::new().page_size(1), None)
         .await
         .unwrap();
     assert_eq!(page.images.len(), 1);
@@ -425,7 +426,7 @@ async fn a_hostile_account_is_refused_before_any_request() {
     // A well-formed account goes out only as the header.
     let catalog = common::catalog(&emu, Some("a-shpoolxx"));
     catalog
-        .list_page(&ListQuery::new().page_size(1), None)
+        .page(&ListQuery::new().page_size(1), None)
         .await
         .unwrap();
     let r = &emu.server().requests()[0];

@@ -1,13 +1,14 @@
-//! [`GlanceCatalog`]: the [`ImageCatalog`] over OpenStack Image v2.
+//! [`GlanceSource`]: the [`PageSource`] over OpenStack Image v2; [`GlanceCatalog`] is the
+//! core's [`Catalog`] over it, the `ImageCatalog` users hold.
 
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use imagecat_core::{
-    BackendKind, Capabilities, CatalogInfo, Deleted, Error, GetSupport, Image, ImageCatalog,
-    ImageId, ImageStatus, ImageStream, ListQuery, Page, PageToken, PagingOptions, PagingStyle,
-    Result, ServerFilters, paginate,
+    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
+    Image, ImageId, ImageStatus, ListQuery, Page, PageSource, PageToken, PagingOptions,
+    PagingStyle, Result, ServerFilters,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
@@ -36,7 +37,7 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 /// - `get`: `GET {base}/v2/images/{id}`;
 /// - `delete`: `DELETE {base}/v2/images/{id}` (204).
 #[derive(Clone)]
-pub struct GlanceCatalog {
+pub struct GlanceSource {
     inner: Arc<Inner>,
 }
 
@@ -48,7 +49,7 @@ struct Inner {
     paging: PagingOptions,
 }
 
-impl fmt::Debug for GlanceCatalog {
+impl fmt::Debug for GlanceSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GlanceCatalog")
             .field("endpoint", &self.shown_endpoint())
@@ -200,19 +201,25 @@ enum Start {
     Link(String),
 }
 
-impl GlanceCatalog {
-    /// A builder (see [`GlanceBuilder`]).
-    pub fn builder() -> GlanceBuilder {
+/// The catalog users hold: [`GlanceSource`] behind the core's [`Catalog`].
+pub type GlanceCatalog = Catalog<GlanceSource>;
+
+impl BuildSource for GlanceSource {
+    type Builder = GlanceBuilder;
+
+    fn builder() -> GlanceBuilder {
         GlanceBuilder::new()
     }
+}
 
+impl GlanceSource {
     pub(crate) fn from_parts(
         http: HttpClient,
         endpoint: Option<Url>,
         auth: Auth,
         paging: PagingOptions,
     ) -> Self {
-        GlanceCatalog {
+        GlanceSource {
             inner: Arc::new(Inner {
                 http,
                 endpoint,
@@ -301,7 +308,11 @@ impl Start {
 }
 
 #[async_trait]
-impl ImageCatalog for GlanceCatalog {
+impl PageSource for GlanceSource {
+    fn paging(&self) -> PagingOptions {
+        self.inner.paging
+    }
+
     fn info(&self) -> CatalogInfo {
         CatalogInfo::new(BACKEND, self.shown_endpoint(), capabilities())
     }
@@ -312,7 +323,7 @@ impl ImageCatalog for GlanceCatalog {
     /// image of the page when the link has none); no `next`, no next page.
     /// A marker the server no longer knows (400) is `StaleMarker`, which the
     /// engine resumes from.
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+    async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let page_size = capabilities().page_size_for(query);
         let start = match token {
             None => Start::First,
@@ -369,10 +380,6 @@ impl ImageCatalog for GlanceCatalog {
             handle,
         )
         .await
-    }
-
-    fn list(&self, query: ListQuery) -> ImageStream {
-        paginate(Arc::new(self.clone()), query, self.inner.paging)
     }
 
     /// `GET {base}/v2/images/{id}`.

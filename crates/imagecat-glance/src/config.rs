@@ -10,7 +10,8 @@ use imagecat_http::reqwest::header::{ACCEPT, HeaderValue};
 use imagecat_http::{HttpClient, HttpOptions, SecretString, Url};
 
 use crate::auth::{AUTH_HEADER, Auth, Identity, KeystoneGrant, V2Scope, V3Scope};
-use crate::catalog::GlanceCatalog;
+use crate::catalog::{GlanceCatalog, GlanceSource};
+use imagecat_core::Catalog;
 
 const BACKEND: BackendKind = BackendKind::Glance;
 
@@ -472,7 +473,12 @@ impl GlanceBuilder {
         .with_header(ACCEPT, HeaderValue::from_static("application/json"));
         let allow_http = self.http.allow_http || uses_http;
         let http = HttpClient::new(BACKEND, self.http.allow_http(allow_http))?;
-        Ok(GlanceCatalog::from_parts(http, endpoint, auth, self.paging))
+        Ok(Catalog::new(GlanceSource::from_parts(
+            http,
+            endpoint,
+            auth,
+            self.paging,
+        )))
     }
 }
 

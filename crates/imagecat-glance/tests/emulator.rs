@@ -5,6 +5,7 @@
 //! (proactive renewal, single flight, re-authentication after a 401) and
 //! faults.
 
+use imagecat_core::PageSource as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -254,7 +255,7 @@ async fn list_page_returns_the_next_links_marker_and_accepts_link_tokens() {
     let catalog = static_catalog(&emu, fast_http());
     let q = ListQuery::new().page_size(5).name_exact("image-00007");
     let page = catalog
-        .list_page(&ListQuery::new().page_size(5), None)
+        .page(&ListQuery::new().page_size(5), None)
         .await
         .unwrap();
     assert_eq!(page.images.len(), 5);
@@ -263,7 +264,7 @@ async fn list_page_returns_the_next_links_marker_and_accepts_link_tokens() {
     // A link token, as Glance writes it (relative, other parameters kept).
     let link = format!("/v2/images?limit=5&marker={last}");
     let second = catalog
-        .list_page(&ListQuery::new().page_size(5), Some(PageToken::Link(link)))
+        .page(&ListQuery::new().page_size(5), Some(PageToken::Link(link)))
         .await
         .unwrap();
     assert_eq!(second.images.len(), 5);
@@ -271,7 +272,7 @@ async fn list_page_returns_the_next_links_marker_and_accepts_link_tokens() {
     // A link that leaves the endpoint is refused before any request.
     let before = emu.image_request_count();
     let e = catalog
-        .list_page(
+        .page(
             &q,
             Some(PageToken::Link(format!(
                 "http://evil.example/v2/images?marker={last}"
@@ -282,7 +283,7 @@ async fn list_page_returns_the_next_links_marker_and_accepts_link_tokens() {
     assert_eq!(e.kind(), ErrorKind::InvalidResponse);
     assert_eq!(emu.image_request_count(), before);
     // The last page: no next link, no next token.
-    let only = catalog.list_page(&q, None).await.unwrap();
+    let only = catalog.page(&q, None).await.unwrap();
     assert_eq!(only.images.len(), 1);
     assert_eq!(only.next, None);
 }
@@ -526,13 +527,13 @@ async fn glance_errors_map_to_kinds_with_their_messages() {
         webob(400, "Bad Request", "limit param must be an integer"),
     );
     let e = catalog
-        .list_page(&ListQuery::new(), Some(PageToken::Marker(emu.seeded_id(3))))
+        .page(&ListQuery::new(), Some(PageToken::Marker(emu.seeded_id(3))))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     // A vanished marker is StaleMarker.
     let e = catalog
-        .list_page(&ListQuery::new(), Some(PageToken::Marker(emu.missing_id())))
+        .page(&ListQuery::new(), Some(PageToken::Marker(emu.missing_id())))
         .await
         .unwrap_err();
     assert!(

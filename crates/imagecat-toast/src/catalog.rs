@@ -1,15 +1,15 @@
-//! [`ToastCatalog`]: the [`ImageCatalog`] over the v1.0 API.
+//! [`ToastSource`]: the [`PageSource`] over the v1.0 API; [`ToastCatalog`] is the
+//! core's [`Catalog`] over it, the `ImageCatalog` users hold.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use imagecat_core::futures::StreamExt;
 use imagecat_core::{
-    BackendKind, Capabilities, CatalogInfo, Deleted, Error, GetSupport, Image, ImageCatalog,
-    ImageId, ImageStream, ListQuery, Page, PageToken, PagingOptions, PagingStyle, Result,
-    ServerFilters, paginate,
+    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
+    Image, ImageId, ListQuery, Page, PageSource, PageToken, PagingOptions, PagingStyle, Result,
+    ServerFilters,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
@@ -35,7 +35,7 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 ///   at the image;
 /// - `delete`: `DELETE …/images?id={uuid}`.
 #[derive(Clone)]
-pub struct ToastCatalog {
+pub struct ToastSource {
     inner: Arc<Inner>,
 }
 
@@ -51,7 +51,7 @@ struct Inner {
     marker_inclusive: AtomicBool,
 }
 
-impl fmt::Debug for ToastCatalog {
+impl fmt::Debug for ToastSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ToastCatalog")
             .field("endpoint", &endpoint::display(&self.inner.base))
@@ -81,12 +81,18 @@ fn capabilities() -> Capabilities {
         .server_filters(ServerFilters::none())
 }
 
-impl ToastCatalog {
-    /// A builder (see [`ToastBuilder`]).
-    pub fn builder() -> ToastBuilder {
+/// The catalog users hold: [`ToastSource`] behind the core's [`Catalog`].
+pub type ToastCatalog = Catalog<ToastSource>;
+
+impl BuildSource for ToastSource {
+    type Builder = ToastBuilder;
+
+    fn builder() -> ToastBuilder {
         ToastBuilder::new()
     }
+}
 
+impl ToastSource {
     pub(crate) fn from_parts(
         http: HttpClient,
         base: Url,
@@ -95,7 +101,7 @@ impl ToastCatalog {
         auth: Auth,
         paging: PagingOptions,
     ) -> Self {
-        ToastCatalog {
+        ToastSource {
             inner: Arc::new(Inner {
                 http,
                 base,
@@ -163,7 +169,11 @@ impl ToastCatalog {
 }
 
 #[async_trait]
-impl ImageCatalog for ToastCatalog {
+impl PageSource for ToastSource {
+    fn paging(&self) -> PagingOptions {
+        self.inner.paging
+    }
+
     fn info(&self) -> CatalogInfo {
         CatalogInfo::new(BACKEND, endpoint::display(&self.inner.base), capabilities())
     }
@@ -172,7 +182,7 @@ impl ImageCatalog for ToastCatalog {
     /// to include the marker image); the marker is the last id of the
     /// previous page; a first image equal to the marker is dropped; the page
     /// is the last when it is empty or shorter than the `limit` sent.
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+    async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let page_size = capabilities().page_size_for(query);
         let marker = match token {
             None => None,
@@ -224,21 +234,10 @@ impl ImageCatalog for ToastCatalog {
         }
     }
 
-    fn list(&self, query: ListQuery) -> ImageStream {
-        paginate(Arc::new(self.clone()), query, self.inner.paging)
-    }
-
-    /// Walks the listing (deleted images included) and stops at the image.
-    async fn get(&self, id: &ImageId) -> Result<Image> {
-        let wanted = canonical_id(id)?;
-        let mut stream = self.list(ListQuery::new().include_deleted(true));
-        while let Some(item) = stream.next().await {
-            let image = item?;
-            if image.id.as_str().eq_ignore_ascii_case(&wanted) {
-                return Ok(image);
-            }
-        }
-        Err(Error::not_found(BACKEND, id))
+    /// A UUID, in canonical form (`get` is emulated by the core, which
+    /// walks the listing and stops at the image).
+    fn check_id(&self, id: &ImageId) -> Result<ImageId> {
+        canonical_id(id).map(ImageId::new)
     }
 
     /// `DELETE …/images?id={uuid}`; a retried request that finds the image

@@ -9,7 +9,8 @@ use imagecat_http::endpoint::{join_segments, parse_endpoint};
 use imagecat_http::{HttpClient, HttpOptions, SecretString};
 
 use crate::auth::{AUTH_HEADER, Auth, PasswordGrant};
-use crate::catalog::ToastCatalog;
+use crate::catalog::{ToastCatalog, ToastSource};
+use imagecat_core::Catalog;
 
 const BACKEND: BackendKind = BackendKind::Toast;
 
@@ -214,14 +215,14 @@ impl ToastBuilder {
             "set a token, or a username and API password",
         )?;
         let http = HttpClient::new(BACKEND, self.http.allow_http(base.scheme() == "http"))?;
-        Ok(ToastCatalog::from_parts(
+        Ok(Catalog::new(ToastSource::from_parts(
             http,
             base,
             appkey,
             images_url,
             auth,
             self.paging,
-        ))
+        )))
     }
 }
 

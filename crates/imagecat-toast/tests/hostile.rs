@@ -5,6 +5,7 @@
 
 mod common;
 
+use imagecat_core::PageSource as _;
 use std::collections::BTreeMap;
 
 use common::{Auth, builder, start_default};
@@ -315,7 +316,7 @@ async fn a_body_over_the_cap_is_an_invalid_response_not_an_allocation() {
         .unwrap();
     // A page of 25 images is about 15 KiB.
     let e = catalog
-        .list_page(&ListQuery::new().page_size(25), None)
+        .page(&ListQuery::new().page_size(25), None)
         .await
         .unwrap_err();
     check_error(&e, BackendKind::Toast);
@@ -331,7 +332,7 @@ async fn a_body_over_the_cap_is_an_invalid_response_not_an_allocation() {
     assert_eq!(emu.server().request_count(), 1);
     // A small page fits.
     let page = catalog
-        .list_page(&ListQuery::new().page_size(1), None)
+        .page(&ListQuery::new().page_size(1), None)
         .await
         .unwrap();
     assert_eq!(page.images.len(), 1);
