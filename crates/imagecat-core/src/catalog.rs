@@ -26,6 +26,25 @@ pub enum PagingStyle {
     Marker,
 }
 
+/// Whether a marker-paged server repeats the marker image at the head of
+/// the next page: a backend quirk described to the pagination engine as
+/// data, so no adapter loops over pages itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MarkerRule {
+    /// The page after a marker starts after it (Glance, the memory catalog).
+    #[default]
+    Exclusive,
+    /// The page after a marker starts with it: the engine drops it and asks
+    /// for one image more.
+    Inclusive,
+    /// Either: the first page that starts with its marker tells, and from
+    /// then on the engine acts as for `Inclusive` (TOAST, whose docs and
+    /// servers disagree).
+    Detect,
+}
+
 /// Where the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -179,6 +198,8 @@ impl ServerFilters {
 pub struct Capabilities {
     /// How the backend pages.
     pub paging: PagingStyle,
+    /// Whether the page after a marker repeats it (marker paging only).
+    pub marker: MarkerRule,
     /// Whether pages report the listing's total (allows read-ahead).
     pub reports_total: bool,
     /// The page size used when the query sets none.
@@ -201,6 +222,7 @@ impl Capabilities {
     pub fn new(paging: PagingStyle, default_page_size: u32, max_page_size: u32) -> Self {
         Capabilities {
             paging,
+            marker: MarkerRule::Exclusive,
             reports_total: false,
             default_page_size,
             max_page_size,
@@ -209,6 +231,12 @@ impl Capabilities {
             soft_delete: false,
             server_filters: ServerFilters::none(),
         }
+    }
+
+    /// Sets the marker rule (builder style).
+    pub fn marker(mut self, rule: MarkerRule) -> Self {
+        self.marker = rule;
+        self
     }
 
     /// Sets `reports_total` (builder style).

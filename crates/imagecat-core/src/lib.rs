@@ -19,7 +19,7 @@ mod source;
 
 pub use catalog::{
     Capabilities, CatalogInfo, Deleted, DynImageCatalog, GetSupport, ImageCatalog, ImageStream,
-    Page, PageToken, PagingStyle, ServerFilters,
+    MarkerRule, Page, PageToken, PagingStyle, ServerFilters,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use ext::ImageCatalogExt;

@@ -9,6 +9,10 @@
 //!   total shows an offset listing's catalog changed), or more pages than
 //!   the ceiling;
 //! - an id already yielded by this listing is dropped;
+//! - on a server whose pages after a marker start with the marker
+//!   ([`MarkerRule`]: inclusive, or detected from the first such page), the
+//!   marker image is dropped and one image more is asked for; a page that
+//!   held only the marker when it was first detected is asked again;
 //! - every [`ListQuery`] filter is applied on the client, whatever the server did;
 //! - when a marker vanished during the listing ([`Error::StaleMarker`]), it
 //!   resumes from the image before it on the last page, a bounded number of
@@ -31,7 +35,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tokio::task::JoinHandle;
 
-use crate::catalog::{ImageStream, Page, PageToken};
+use crate::catalog::{Capabilities, ImageStream, MarkerRule, Page, PageToken};
 use crate::error::{Error, Result};
 #[cfg(test)]
 use crate::model::ImageId;
@@ -80,10 +84,14 @@ pub fn paginate(
     query: ListQuery,
     options: PagingOptions,
 ) -> ImageStream {
-    let backend = source.info().backend;
+    let info = source.info();
+    let backend = info.backend;
     let engine = Engine {
         source,
         backend,
+        capabilities: info.capabilities,
+        inclusive: info.capabilities.marker == MarkerRule::Inclusive,
+        inclusive_query: None,
         query: Arc::new(query),
         options,
         buffer: VecDeque::new(),
@@ -200,6 +208,11 @@ impl Drop for Fetch {
 struct Engine {
     source: Arc<dyn PageSource>,
     backend: BackendKind,
+    capabilities: Capabilities,
+    /// Whether pages after a marker start with it (known or detected).
+    inclusive: bool,
+    /// The query with one image more per page, for an inclusive server.
+    inclusive_query: Option<Arc<ListQuery>>,
     query: Arc<ListQuery>,
     options: PagingOptions,
     buffer: VecDeque<Image>,
@@ -246,6 +259,10 @@ impl Engine {
                     return Some(Err(e));
                 }
             };
+            let Some(page) = self.drop_marker(token.as_ref(), page) else {
+                // Only the marker came back: ask again, one image more.
+                continue;
+            };
             if self.catalog_changed(&page) && speculative {
                 // Fetched concurrently with the page before it, it may have
                 // been served first: ask again, now after that page.
@@ -256,6 +273,46 @@ impl Engine {
                 return Some(Err(e));
             }
         }
+    }
+
+    /// Drops the marker image from the head of a page fetched after it, as
+    /// the backend's [`MarkerRule`] says; `None` when the page held only the
+    /// marker on the first detection (to be asked again with one image more).
+    fn drop_marker(&mut self, token: Option<&PageToken>, mut page: Page) -> Option<Page> {
+        let Some(PageToken::Marker(marker)) = token else {
+            return Some(page);
+        };
+        if self.capabilities.marker == MarkerRule::Exclusive
+            || page.images.first().is_none_or(|i| i.id.as_str() != marker)
+        {
+            return Some(page);
+        }
+        page.images.remove(0);
+        let first_time = !self.inclusive;
+        if first_time {
+            tracing::debug!(backend = %self.backend, "the server includes the marker image in the next page");
+            self.inclusive = true;
+        }
+        if first_time && page.images.is_empty() && page.next.is_some() {
+            return None;
+        }
+        Some(page)
+    }
+
+    /// The query to send with `token`: one image more per page after a
+    /// marker on an inclusive server (within the largest page size).
+    fn query_for(&mut self, token: Option<&PageToken>) -> Arc<ListQuery> {
+        if !self.inclusive || !matches!(token, Some(PageToken::Marker(_))) {
+            return Arc::clone(&self.query);
+        }
+        let capabilities = self.capabilities;
+        let query = &self.query;
+        Arc::clone(self.inclusive_query.get_or_insert_with(|| {
+            let size = capabilities.page_size_for(query);
+            let mut wider = (**query).clone();
+            wider.page_size = Some((size + 1).min(capabilities.max_page_size.max(1)));
+            Arc::new(wider)
+        }))
     }
 
     /// Moves the cursor to the image before `marker` on the last page (or to
@@ -334,7 +391,8 @@ impl Engine {
         }
         self.pending.clear();
         tracing::debug!(backend = %self.backend, page = self.pages, token = ?token, "fetching page");
-        (self.source.page(&self.query, token).await, false)
+        let query = self.query_for(token.as_ref());
+        (self.source.page(&query, token).await, false)
     }
 
     /// Checks a page against everything seen so far, buffers its new
@@ -530,6 +588,89 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// An active memory image with this id.
+    fn active(id: &str) -> Image {
+        Image::new(
+            id.to_owned(),
+            BackendKind::Memory,
+            crate::ImageStatus::Active,
+            "active",
+        )
+    }
+
+    /// A marker catalog whose pages after a marker start with the marker
+    /// (as TOAST's docs say), and the limits it was asked for.
+    #[derive(Debug)]
+    struct Inclusive {
+        ids: Vec<String>,
+        limits: std::sync::Mutex<Vec<u32>>,
+        rule: MarkerRule,
+    }
+
+    #[async_trait::async_trait]
+    impl PageSource for Inclusive {
+        fn info(&self) -> crate::CatalogInfo {
+            crate::CatalogInfo::new(
+                BackendKind::Memory,
+                "memory:",
+                crate::Capabilities::new(crate::PagingStyle::Marker, 2, 10).marker(self.rule),
+            )
+        }
+
+        async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+            let limit = query.page_size.unwrap_or(2) as usize;
+            self.limits.lock().unwrap().push(limit as u32);
+            let start = match token {
+                Some(PageToken::Marker(m)) => self.ids.iter().position(|i| *i == m).unwrap(),
+                _ => 0,
+            };
+            let images: Vec<Image> = self.ids[start..]
+                .iter()
+                .take(limit)
+                .map(|id| active(id))
+                .collect();
+            let next = (images.len() == limit)
+                .then(|| PageToken::Marker(images[limit - 1].id.to_string()));
+            Ok(Page::new(images, next))
+        }
+
+        async fn delete(&self, _: &ImageId) -> Result<crate::Deleted> {
+            unreachable!()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_inclusive_marker_is_dropped_and_one_image_more_asked_for() {
+        let ids: Vec<String> = "abcdefg".chars().map(String::from).collect();
+        for (rule, page_size, want_limits) in [
+            (MarkerRule::Detect, 2, vec![2, 2, 3, 3, 3]),
+            (MarkerRule::Inclusive, 2, vec![2, 3, 3, 3]),
+            // A page of 1 holds only the marker: asked again for 2.
+            (MarkerRule::Detect, 1, vec![1, 1, 2, 2, 2, 2, 2, 2, 2]),
+        ] {
+            let source = Arc::new(Inclusive {
+                ids: ids.clone(),
+                limits: std::sync::Mutex::new(Vec::new()),
+                rule,
+            });
+            let got: Vec<String> = paginate(
+                Arc::clone(&source) as Arc<dyn PageSource>,
+                ListQuery::new().page_size(page_size).include_deleted(true),
+                PagingOptions::default(),
+            )
+            .map_ok(|i| i.id.to_string())
+            .try_collect()
+            .await
+            .unwrap();
+            assert_eq!(got, ids, "{rule:?} {page_size}");
+            assert_eq!(
+                *source.limits.lock().unwrap(),
+                want_limits,
+                "{rule:?} {page_size}"
+            );
+        }
+    }
+
     /// An offset catalog whose page at offset 2 is served only after the
     /// page at offset 4, with an image created at the front in between: the
     /// read-ahead pages are served out of order while the catalog grows.
@@ -563,14 +704,7 @@ mod tests {
                 .iter()
                 .skip(start)
                 .take(2)
-                .map(|id| {
-                    Image::new(
-                        id.clone(),
-                        BackendKind::Memory,
-                        crate::ImageStatus::Active,
-                        "active",
-                    )
-                })
+                .map(|id| active(id))
                 .collect();
             let total = ids.len() as u64;
             let end = (start + images.len()) as u64;
@@ -634,14 +768,7 @@ mod tests {
                 .iter()
                 .skip(start)
                 .take(2)
-                .map(|id| {
-                    Image::new(
-                        id.clone(),
-                        BackendKind::Memory,
-                        crate::ImageStatus::Active,
-                        "active",
-                    )
-                })
+                .map(|id| active(id))
                 .collect();
             let total = ids.len() as u64;
             let end = (start + page.len()) as u64;

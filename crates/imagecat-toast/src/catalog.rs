@@ -3,13 +3,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use imagecat_core::{
     BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
-    Image, ImageId, ListQuery, Page, PageSource, PageToken, PagingOptions, PagingStyle, Result,
-    ServerFilters,
+    Image, ImageId, ListQuery, MarkerRule, Page, PageSource, PageToken, PagingOptions, PagingStyle,
+    Result, ServerFilters,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
@@ -30,7 +29,7 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 ///
 /// - `list`: marker paging with an explicit `limit`; works whether the
 ///   server includes the marker image in the next page (as the docs say) or
-///   not (as Glance does);
+///   not (as Glance does): the engine detects it ([`MarkerRule::Detect`]);
 /// - `get`: emulated, the API has no show call: walks the listing and stops
 ///   at the image;
 /// - `delete`: `DELETE …/images?id={uuid}`.
@@ -46,9 +45,6 @@ struct Inner {
     images_url: Url,
     auth: Auth,
     paging: PagingOptions,
-    /// Learnt from the first page that started with its marker image: the
-    /// server includes the marker, so one more image is asked for.
-    marker_inclusive: AtomicBool,
 }
 
 impl fmt::Debug for ToastSource {
@@ -58,10 +54,6 @@ impl fmt::Debug for ToastSource {
             .field("appkey", &self.inner.appkey)
             .field("auth", &self.inner.auth)
             .field("paging", &self.inner.paging)
-            .field(
-                "marker_inclusive",
-                &self.inner.marker_inclusive.load(Ordering::Relaxed),
-            )
             .finish()
     }
 }
@@ -74,6 +66,7 @@ pub(crate) fn canonical_id(id: &ImageId) -> Result<String> {
 /// The capabilities of every TOAST catalog.
 fn capabilities() -> Capabilities {
     Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        .marker(MarkerRule::Detect)
         .reports_total(false)
         .get(GetSupport::Emulated)
         .delete(true)
@@ -109,7 +102,6 @@ impl ToastSource {
                 images_url,
                 auth,
                 paging,
-                marker_inclusive: AtomicBool::new(false),
             }),
         }
     }
@@ -178,10 +170,11 @@ impl PageSource for ToastSource {
         CatalogInfo::new(BACKEND, endpoint::display(&self.inner.base), capabilities())
     }
 
-    /// One page: `limit` is the page size (one more once the server is known
-    /// to include the marker image); the marker is the last id of the
-    /// previous page; a first image equal to the marker is dropped; the page
-    /// is the last when it is empty or shorter than the `limit` sent.
+    /// One page: `limit` is the query's page size, the marker the last id
+    /// of the previous page; the page is the last when it is empty or
+    /// shorter than the `limit` sent. Whether the server repeats the marker
+    /// is the engine's business ([`MarkerRule::Detect`]): it drops the
+    /// marker image and asks for one more.
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let page_size = capabilities().page_size_for(query);
         let marker = match token {
@@ -195,43 +188,16 @@ impl PageSource for ToastSource {
             }
         };
         let marker = marker.as_deref();
-        let inclusive = || self.inner.marker_inclusive.load(Ordering::Relaxed);
-        let mut limit = if marker.is_some() && inclusive() {
-            (page_size + 1).min(MAX_PAGE_SIZE)
+        let images = self
+            .fetch_page(page_size, marker)
+            .await
+            .map_err(|e| stale_marker(e, marker))?;
+        let next = if images.is_empty() || (images.len() as u32) < page_size {
+            None
         } else {
-            page_size
+            images.last().map(|i| PageToken::Marker(i.id.to_string()))
         };
-        let mut asked_again = false;
-        loop {
-            let mut images = self
-                .fetch_page(limit, marker)
-                .await
-                .map_err(|e| stale_marker(e, marker))?;
-            let received = images.len();
-            let last = images.last().map(|i| i.id.to_string());
-            let starts_with_marker =
-                marker.is_some_and(|m| images.first().is_some_and(|i| i.id.as_str() == m));
-            if starts_with_marker {
-                images.remove(0);
-                if !inclusive() {
-                    tracing::debug!(backend = %BACKEND, "the server includes the marker image in the next page");
-                    self.inner.marker_inclusive.store(true, Ordering::Relaxed);
-                }
-                // A full page that held only the marker (an inclusive server
-                // at limit 1): ask once more for one image past it.
-                if images.is_empty() && received as u32 >= limit && !asked_again {
-                    asked_again = true;
-                    limit = (limit + 1).min(MAX_PAGE_SIZE);
-                    continue;
-                }
-            }
-            let next = if received == 0 || (received as u32) < limit {
-                None
-            } else {
-                last.map(PageToken::Marker)
-            };
-            return Ok(Page::new(images, next));
-        }
+        Ok(Page::new(images, next))
     }
 
     /// A UUID, in canonical form (`get` is emulated by the core, which

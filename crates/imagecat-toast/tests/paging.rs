@@ -319,7 +319,13 @@ async fn a_page_deep_in_ten_million_images_is_served_at_once() {
             .await
             .unwrap();
         let ids: Vec<String> = page.images.iter().map(|i| i.id.to_string()).collect();
-        let want: Vec<String> = (9_999_991..10_000_000).map(|i| emu.seeded_id(i)).collect();
+        // A raw page is the server's: an inclusive one repeats the marker
+        // (the engine drops it, see the listing tests).
+        let from = match mode {
+            MarkerMode::Inclusive => 9_999_990,
+            _ => 9_999_991,
+        };
+        let want: Vec<String> = (from..10_000_000).map(|i| emu.seeded_id(i)).collect();
         assert_eq!(ids, want, "{mode:?}");
         assert_eq!(page.next, None);
         assert_eq!(emu.len(), 10_000_000);
