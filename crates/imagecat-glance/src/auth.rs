@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use imagecat_core::{BackendKind, Error, Result};
+use imagecat_core::{BackendKind, Error, ErrorKind, Result};
 use imagecat_http::reqwest::header::{ACCEPT, CONTENT_TYPE};
 use imagecat_http::{
     Grant, HttpClient, HttpResponse, Idempotency, Issued, SecretString, TokenSource, Url,
@@ -233,17 +233,10 @@ impl Grant for KeystoneGrant {
 /// The error of a refused token request: Keystone's own message, prefixed.
 fn token_error(response: &HttpResponse) -> Error {
     let e = crate::catalog::error_for(response, None);
-    match e {
-        Error::Unauthenticated {
-            backend,
-            code,
-            message,
-        } => Error::Unauthenticated {
-            backend,
-            code,
-            message: format!("Keystone refused the credentials: {message}"),
-        },
-        other => other,
+    if e.kind() == ErrorKind::Unauthenticated {
+        e.map_message(|m| format!("Keystone refused the credentials: {m}"))
+    } else {
+        e
     }
 }
 
@@ -304,7 +297,6 @@ pub(crate) fn pick_endpoint(endpoints: &[CatalogEndpoint], region: Option<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imagecat_core::ErrorKind;
 
     fn ep(region: &str, url: &str) -> CatalogEndpoint {
         CatalogEndpoint {

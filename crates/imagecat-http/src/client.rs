@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use imagecat_core::{BackendKind, Error, Result};
+use imagecat_core::{BackendKind, Error, ErrorKind, Result};
 use rand::Rng;
 use tokio::time::Instant;
 
@@ -402,55 +402,12 @@ fn with_attempts(error: Error, attempts: u32, elapsed: Duration) -> Error {
         " (gave up after {attempts} attempts in {:.1}s)",
         elapsed.as_secs_f64()
     );
-    match error {
-        Error::Timeout { backend, message } => Error::Timeout {
-            backend,
-            message: message + &tail,
-        },
-        Error::Transport {
-            backend,
-            message,
-            source,
-        } => Error::Transport {
-            backend,
-            message: message + &tail,
-            source,
-        },
-        Error::InvalidResponse {
-            backend,
-            status,
-            content_type,
-            message,
-            snippet,
-        } => Error::InvalidResponse {
-            backend,
-            status,
-            content_type,
-            message: message + &tail,
-            snippet,
-        },
-        Error::Api {
-            backend,
-            status,
-            code,
-            message,
-        } => Error::Api {
-            backend,
-            status,
-            code,
-            message: message + &tail,
-        },
-        Error::RateLimited {
-            backend,
-            retry_after,
-            code,
-            message,
-        } => Error::RateLimited {
-            backend,
-            retry_after,
-            code,
-            message: message + &tail,
-        },
-        other => other,
+    match error.kind() {
+        ErrorKind::Timeout
+        | ErrorKind::Transport
+        | ErrorKind::InvalidResponse
+        | ErrorKind::Api
+        | ErrorKind::RateLimited => error.map_message(|message| message + &tail),
+        _ => error,
     }
 }

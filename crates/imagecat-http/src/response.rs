@@ -70,6 +70,27 @@ impl HttpResponse {
         }
     }
 
+    /// A decode error about this response: an `InvalidResponse` gets this
+    /// response's status and content type; other errors are returned as
+    /// they are.
+    pub fn attach(&self, error: Error) -> Error {
+        match error {
+            Error::InvalidResponse {
+                backend,
+                message,
+                snippet,
+                ..
+            } => Error::InvalidResponse {
+                backend,
+                status: Some(self.status.as_u16()),
+                content_type: self.content_type(),
+                message,
+                snippet,
+            },
+            other => other,
+        }
+    }
+
     /// Decodes the body as JSON, or an `InvalidResponse` naming the decode error.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_slice(&self.body)

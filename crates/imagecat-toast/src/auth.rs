@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use imagecat_core::{BackendKind, Error, Result};
+use imagecat_core::{BackendKind, Error, ErrorKind, Result};
 use imagecat_http::reqwest::header::CONTENT_TYPE;
 use imagecat_http::{Grant, HttpClient, Idempotency, Issued, SecretString, TokenSource, Url};
 use serde::Serialize;
@@ -83,17 +83,11 @@ impl Grant for PasswordGrant {
                         .body(body.clone())
                 },
                 |response| {
-                    wire::decode_token(&response).map_err(|e| match e {
-                        Error::Unauthenticated {
-                            backend,
-                            code,
-                            message,
-                        } => Error::Unauthenticated {
-                            backend,
-                            code,
-                            message: format!("the token request was refused: {message}"),
-                        },
-                        other => other,
+                    wire::decode_token(&response).map_err(|e| match e.kind() {
+                        ErrorKind::Unauthenticated => {
+                            e.map_message(|m| format!("the token request was refused: {m}"))
+                        }
+                        _ => e,
                     })
                 },
             )

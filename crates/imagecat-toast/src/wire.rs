@@ -281,21 +281,10 @@ pub(crate) fn decode_list(response: &HttpResponse) -> Result<Vec<Image>, Error> 
     };
     let mut images = Vec::with_capacity(raw_images.len());
     for (index, raw) in raw_images.into_iter().enumerate() {
-        images.push(decode_image(raw).map_err(|e| match e {
-            Error::InvalidResponse {
-                backend,
-                message,
-                snippet,
-                ..
-            } => Error::InvalidResponse {
-                backend,
-                status: Some(response.status.as_u16()),
-                content_type: response.content_type(),
-                message: format!("image #{index}: {message}"),
-                snippet,
-            },
-            other => other,
-        })?);
+        images.push(
+            decode_image(raw)
+                .map_err(|e| response.attach(e.map_message(|m| format!("image #{index}: {m}"))))?,
+        );
     }
     Ok(images)
 }
