@@ -311,8 +311,8 @@ impl CatalogInfo {
 /// `Arc<dyn ImageCatalog>`. Conveniences live in
 /// [`ImageCatalogExt`](crate::ImageCatalogExt).
 ///
-/// Adapters do not implement it: they implement a [`PageSource`], and
-/// [`Catalog`] makes it a catalog, so every backend lists through the one
+/// Adapters do not implement it: they implement a [`PageSource`](crate::PageSource), and
+/// [`Catalog`](crate::Catalog) makes it a catalog, so every backend lists through the one
 /// pagination engine and no user can fetch a raw page by accident.
 ///
 /// ```
