@@ -166,14 +166,3 @@ fn join(items: impl Iterator<Item = String>) -> String {
         v.join(",")
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(escaped("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\n");
-        assert_eq!(escaped("ünï"), "ünï");
-    }
-}

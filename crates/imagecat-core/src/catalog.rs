@@ -26,6 +26,25 @@ pub enum PagingStyle {
     Marker,
 }
 
+/// Whether a marker-paged server repeats the marker image at the head of
+/// the next page: a backend quirk described to the pagination engine as
+/// data, so no adapter loops over pages itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MarkerRule {
+    /// The page after a marker starts after it (Glance, the memory catalog).
+    #[default]
+    Exclusive,
+    /// The page after a marker starts with it: the engine drops it and asks
+    /// for one image more.
+    Inclusive,
+    /// Either: the first page that starts with its marker tells, and from
+    /// then on the engine acts as for `Inclusive` (TOAST, whose docs and
+    /// servers disagree).
+    Detect,
+}
+
 /// Where the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -260,6 +279,8 @@ impl ServerFilters {
 pub struct Capabilities {
     /// How the backend pages.
     pub paging: PagingStyle,
+    /// Whether the page after a marker repeats it (marker paging only).
+    pub marker: MarkerRule,
     /// Whether pages report the listing's total (allows read-ahead).
     pub reports_total: bool,
     /// The page size used when the query sets none.
@@ -284,6 +305,7 @@ impl Capabilities {
     pub fn new(paging: PagingStyle, default_page_size: u32, max_page_size: u32) -> Self {
         Capabilities {
             paging,
+            marker: MarkerRule::Exclusive,
             reports_total: false,
             default_page_size,
             max_page_size,
@@ -307,6 +329,12 @@ impl Capabilities {
         query
             .sort
             .is_none_or(|s| self.server_filters.sort.supports(s.key))
+    }
+
+    /// Sets the marker rule (builder style).
+    pub fn marker(mut self, rule: MarkerRule) -> Self {
+        self.marker = rule;
+        self
     }
 
     /// Sets `reports_total` (builder style).
@@ -381,6 +409,10 @@ impl CatalogInfo {
 /// `Arc<dyn ImageCatalog>`. Conveniences live in
 /// [`ImageCatalogExt`](crate::ImageCatalogExt).
 ///
+/// Adapters do not implement it: they implement a [`PageSource`](crate::PageSource), and
+/// [`Catalog`](crate::Catalog) makes it a catalog, so every backend lists through the one
+/// pagination engine and no user can fetch a raw page by accident.
+///
 /// ```
 /// use futures::TryStreamExt;
 /// use imagecat_core::{ImageCatalog, InMemoryCatalog, ListQuery};
@@ -401,12 +433,8 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
     /// The backend, endpoint and capabilities.
     fn info(&self) -> CatalogInfo;
 
-    /// Fetches one page; `token` is `None` for the first page. Adapters
-    /// implement this; users normally call [`ImageCatalog::list`].
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page>;
-
     /// Lists every image matching the query as a lazy stream (see
-    /// [`ImageStream`]). Adapters implement it with [`crate::paginate`].
+    /// [`ImageStream`]).
     fn list(&self, query: ListQuery) -> ImageStream;
 
     /// Fetches one image by id.
@@ -424,10 +452,6 @@ pub type DynImageCatalog = Arc<dyn ImageCatalog>;
 impl<T: ImageCatalog + ?Sized> ImageCatalog for Arc<T> {
     fn info(&self) -> CatalogInfo {
         (**self).info()
-    }
-
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
-        (**self).list_page(query, token).await
     }
 
     fn list(&self, query: ListQuery) -> ImageStream {
@@ -448,10 +472,6 @@ impl<T: ImageCatalog + ?Sized> ImageCatalog for Arc<T> {
 impl<T: ImageCatalog + ?Sized> ImageCatalog for Box<T> {
     fn info(&self) -> CatalogInfo {
         (**self).info()
-    }
-
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
-        (**self).list_page(query, token).await
     }
 
     fn list(&self, query: ListQuery) -> ImageStream {

@@ -385,7 +385,10 @@ mod tests {
     #[tokio::test]
     async fn catalogs_are_compared_with_the_query_applied() {
         let (a, b) = seeded();
-        let (ca, cb) = (InMemoryCatalog::new(a), InMemoryCatalog::new(b));
+        let (ca, cb) = (
+            InMemoryCatalog::from_images(a),
+            InMemoryCatalog::from_images(b),
+        );
         let all = diff_catalogs(&ca, &cb, &ListQuery::new(), DiffBy::Name)
             .await
             .unwrap();

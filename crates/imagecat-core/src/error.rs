@@ -286,6 +286,99 @@ impl Error {
         }
     }
 
+    /// The same error with its message rewritten by `f` (to add context:
+    /// "image #3: …", "the token request was refused: …"); kind, backend,
+    /// code, status and source are kept.
+    pub fn map_message(self, f: impl FnOnce(String) -> String) -> Self {
+        match self {
+            Error::NotFound {
+                backend,
+                code,
+                message,
+            } => Error::NotFound {
+                backend,
+                code,
+                message: f(message),
+            },
+            Error::Unauthenticated {
+                backend,
+                code,
+                message,
+            } => Error::Unauthenticated {
+                backend,
+                code,
+                message: f(message),
+            },
+            Error::PermissionDenied {
+                backend,
+                code,
+                message,
+            } => Error::PermissionDenied {
+                backend,
+                code,
+                message: f(message),
+            },
+            Error::InvalidInput {
+                backend,
+                code,
+                message,
+            } => Error::InvalidInput {
+                backend,
+                code,
+                message: f(message),
+            },
+            Error::RateLimited {
+                backend,
+                retry_after,
+                code,
+                message,
+            } => Error::RateLimited {
+                backend,
+                retry_after,
+                code,
+                message: f(message),
+            },
+            Error::Timeout { backend, message } => Error::Timeout {
+                backend,
+                message: f(message),
+            },
+            Error::Transport {
+                backend,
+                message,
+                source,
+            } => Error::Transport {
+                backend,
+                message: f(message),
+                source,
+            },
+            Error::InvalidResponse {
+                backend,
+                status,
+                content_type,
+                message,
+                snippet,
+            } => Error::InvalidResponse {
+                backend,
+                status,
+                content_type,
+                message: f(message),
+                snippet,
+            },
+            Error::Api {
+                backend,
+                status,
+                code,
+                message,
+            } => Error::Api {
+                backend,
+                status,
+                code,
+                message: f(message),
+            },
+            other => other,
+        }
+    }
+
     /// A `NotFound` error for an image id.
     pub fn not_found(backend: BackendKind, id: &ImageId) -> Self {
         Error::NotFound {
@@ -350,6 +443,21 @@ mod tests {
             "dcmgr: API error [110] (HTTP 400): DatabaseError: boom"
         );
         assert_eq!(e.kind(), ErrorKind::Api);
+    }
+
+    #[test]
+    fn map_message_keeps_the_kind_and_the_code() {
+        let e = Error::Unauthenticated {
+            backend: BackendKind::Toast,
+            code: Some("-3".into()),
+            message: "no".into(),
+        }
+        .map_message(|m| format!("the token request was refused: {m}"));
+        assert_eq!(e.kind(), ErrorKind::Unauthenticated);
+        assert_eq!(
+            e.to_string(),
+            "toast: unauthenticated [-3]: the token request was refused: no"
+        );
     }
 
     #[test]

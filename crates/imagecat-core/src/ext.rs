@@ -199,7 +199,7 @@ mod tests {
 
     #[tokio::test]
     async fn find_by_name_is_unique_missing_or_ambiguous() {
-        let cat = InMemoryCatalog::new(vec![
+        let cat = InMemoryCatalog::from_images(vec![
             named("a", "web-1", 1),
             named("b", "web-2", 2),
             named("c", "db-1", 3),
@@ -225,7 +225,7 @@ mod tests {
     async fn latest_is_the_newest_match_and_images_without_a_date_rank_last() {
         let mut undated = named("z", "web-9", 0);
         undated.created_at = None;
-        let cat = InMemoryCatalog::new(vec![
+        let cat = InMemoryCatalog::from_images(vec![
             named("a", "web-1", 5),
             undated,
             named("b", "web-2", 9),
@@ -239,7 +239,7 @@ mod tests {
 
     #[tokio::test]
     async fn latest_per_family_matches_a_hand_computation() {
-        let cat = InMemoryCatalog::new(vec![
+        let cat = InMemoryCatalog::from_images(vec![
             named("a", "ubuntu-20240101", 1),
             named("b", "ubuntu-20240301", 3),
             named("c", "ubuntu-20240201", 2),
@@ -269,7 +269,7 @@ mod tests {
 
     #[tokio::test]
     async fn collect_sorted_sorts_on_the_client() {
-        let cat = InMemoryCatalog::new(vec![
+        let cat = InMemoryCatalog::from_images(vec![
             named("a", "b-name", 5),
             named("b", "a-name", 9),
             named("c", "c-name", 1),
@@ -296,7 +296,7 @@ mod tests {
     async fn wait_for_status_polls_until_the_status_or_the_deadline() {
         let mut saving = sample_image(1);
         saving.status = ImageStatus::Saving;
-        let cat = InMemoryCatalog::new(vec![saving.clone()]);
+        let cat = InMemoryCatalog::from_images(vec![saving.clone()]);
         let writer = cat.clone();
         // The image turns active after 3 s of (virtual) time.
         tokio::spawn(async move {
@@ -328,7 +328,7 @@ mod tests {
         let mut failed = sample_image(2);
         failed.status = ImageStatus::Failed;
         failed.native_status = "killed".into();
-        let cat = InMemoryCatalog::new(vec![failed]);
+        let cat = InMemoryCatalog::from_images(vec![failed]);
         let e = cat
             .wait_for_status(
                 &ImageId::new("img-00002"),

@@ -2,10 +2,11 @@
 //! model, the error type, the pagination engine, the [`ImageCatalogExt`]
 //! conveniences and the [`InMemoryCatalog`].
 //!
-//! Core knows no HTTP; adapters (TOAST, DCMGR, …) implement
-//! [`ImageCatalog::list_page`], `get` and `delete`, and get listing,
-//! filtering, de-duplication, loop protection and read-ahead from
-//! [`paginate`].
+//! Core knows no HTTP; adapters (TOAST, DCMGR, Glance, the in-memory one)
+//! implement a [`PageSource`] (one page, get, delete, capabilities), and
+//! [`Catalog`] makes each an [`ImageCatalog`], with listing, filtering,
+//! de-duplication, loop protection, read-ahead and an emulated `get` from
+//! the pagination engine ([`paginate`]).
 
 mod catalog;
 pub mod diff;
@@ -17,17 +18,19 @@ mod memory;
 mod model;
 mod paging;
 mod query;
+mod source;
 
 pub use catalog::{
     Capabilities, CatalogInfo, Deleted, DynImageCatalog, GetSupport, ImageCatalog, ImageStream,
-    Page, PageToken, PagingStyle, ServerFilters, ServerSort,
+    MarkerRule, Page, PageToken, PagingStyle, ServerFilters, ServerSort,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use ext::ImageCatalogExt;
-pub use memory::{InMemoryCatalog, sample_image};
+pub use memory::{InMemoryCatalog, MemorySource, sample_image};
 pub use model::{BackendKind, Image, ImageId, ImageStatus, NativeRecord, Visibility};
 pub use paging::{PagingOptions, paginate};
 pub use query::{ListQuery, NamePattern, Sort, SortKey, SortParseError};
+pub use source::{BuildSource, Catalog, PageSource};
 
 /// Re-exported so adapters and users name the same versions.
 pub use async_trait::async_trait;

@@ -8,13 +8,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
-use crate::catalog::{
-    Capabilities, CatalogInfo, Deleted, ImageCatalog, ImageStream, Page, PageToken, PagingStyle,
-};
+use crate::catalog::{Capabilities, CatalogInfo, Deleted, Page, PageToken, PagingStyle};
 use crate::error::{Error, Result};
 use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
-use crate::paging::{PagingOptions, paginate};
+use crate::paging::PagingOptions;
 use crate::query::ListQuery;
+use crate::source::{Catalog, PageSource};
 
 const BACKEND: BackendKind = BackendKind::Memory;
 
@@ -34,13 +33,18 @@ struct State {
     faults: Faults,
 }
 
-/// An image catalog held in memory.
+/// An image catalog held in memory: [`MemorySource`] behind [`Catalog`],
+/// the same path every adapter takes.
+pub type InMemoryCatalog = Catalog<MemorySource>;
+
+/// The source of an image catalog held in memory.
 ///
 /// Deterministic order (insertion order), a configurable page size, offset
 /// or marker paging, soft or hard delete, and hooks to inject faults. It
 /// validates ids like a real backend: 1–255 characters of `[A-Za-z0-9._-]`.
+/// It is the [`PageSource`] of [`InMemoryCatalog`].
 #[derive(Clone)]
-pub struct InMemoryCatalog {
+pub struct MemorySource {
     state: Arc<Mutex<State>>,
     requests: Arc<AtomicU64>,
     paging: PagingStyle,
@@ -49,7 +53,7 @@ pub struct InMemoryCatalog {
     options: PagingOptions,
 }
 
-impl fmt::Debug for InMemoryCatalog {
+impl fmt::Debug for MemorySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InMemoryCatalog")
             .field("images", &self.lock().images.len())
@@ -60,17 +64,17 @@ impl fmt::Debug for InMemoryCatalog {
     }
 }
 
-impl Default for InMemoryCatalog {
+impl Default for MemorySource {
     fn default() -> Self {
         Self::new(Vec::new())
     }
 }
 
-impl InMemoryCatalog {
+impl MemorySource {
     /// A catalog holding these images, in this order, with marker paging,
     /// pages of 25 and hard delete.
     pub fn new(images: Vec<Image>) -> Self {
-        InMemoryCatalog {
+        MemorySource {
             state: Arc::new(Mutex::new(State {
                 images,
                 faults: Faults::default(),
@@ -137,7 +141,7 @@ impl InMemoryCatalog {
         self.lock().images.clone()
     }
 
-    /// How many requests (`list_page`, `get`, `delete`) reached the catalog.
+    /// How many requests (`page`, `get`, `delete`) reached the catalog.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
     }
@@ -199,7 +203,7 @@ fn validate_id(id: &ImageId) -> Result<()> {
 }
 
 #[async_trait]
-impl ImageCatalog for InMemoryCatalog {
+impl PageSource for MemorySource {
     fn info(&self) -> CatalogInfo {
         CatalogInfo::new(
             BACKEND,
@@ -211,7 +215,11 @@ impl ImageCatalog for InMemoryCatalog {
         )
     }
 
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+    fn paging(&self) -> PagingOptions {
+        self.options
+    }
+
+    async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let page_size = self.info().capabilities.page_size_for(query) as usize;
         let state = self.begin()?;
         let start = match &token {
@@ -266,10 +274,6 @@ impl ImageCatalog for InMemoryCatalog {
         })
     }
 
-    fn list(&self, query: ListQuery) -> ImageStream {
-        paginate(Arc::new(self.clone()), query, self.options)
-    }
-
     async fn get(&self, id: &ImageId) -> Result<Image> {
         validate_id(id)?;
         let state = self.begin()?;
@@ -310,6 +314,46 @@ impl ImageCatalog for InMemoryCatalog {
     }
 }
 
+/// The builders of [`MemorySource`], on the catalog (its other methods are
+/// reached through `Deref`).
+impl Catalog<MemorySource> {
+    /// A catalog holding these images (see [`MemorySource::new`]).
+    pub fn from_images(images: Vec<Image>) -> Self {
+        Catalog::new(MemorySource::new(images))
+    }
+
+    /// A catalog seeded with `n` sample images (see [`MemorySource::with_samples`]).
+    pub fn with_samples(n: usize) -> Self {
+        Catalog::new(MemorySource::with_samples(n))
+    }
+
+    /// See [`MemorySource::offset_paging`].
+    pub fn offset_paging(self, yes: bool) -> Self {
+        Catalog::new(self.into_source().offset_paging(yes))
+    }
+
+    /// See [`MemorySource::page_size`].
+    pub fn page_size(self, size: u32) -> Self {
+        Catalog::new(self.into_source().page_size(size))
+    }
+
+    /// See [`MemorySource::soft_delete`].
+    pub fn soft_delete(self, yes: bool) -> Self {
+        Catalog::new(self.into_source().soft_delete(yes))
+    }
+
+    /// See [`MemorySource::paging_options`].
+    pub fn paging_options(self, options: PagingOptions) -> Self {
+        Catalog::new(self.into_source().paging_options(options))
+    }
+}
+
+impl Default for Catalog<MemorySource> {
+    fn default() -> Self {
+        Catalog::new(MemorySource::default())
+    }
+}
+
 /// The deterministic sample image number `i`: id `img-00042`, names such as
 /// `ubuntu-22.04-42`, mostly active, every third public, owners `acct-0`…`acct-3`,
 /// one hour apart from 2024-01-01, every tenth protected.
@@ -344,6 +388,7 @@ pub fn sample_image(i: usize) -> Image {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ImageCatalog;
     use futures::TryStreamExt;
 
     #[tokio::test]

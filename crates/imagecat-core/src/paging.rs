@@ -1,4 +1,4 @@
-//! The pagination engine: turns an adapter's `list_page` into the lazy
+//! The pagination engine: turns a [`PageSource`]'s pages into the lazy
 //! [`ImageStream`] every backend returns from `list`.
 //!
 //! Written once, here, so every backend gets the same guarantees:
@@ -9,6 +9,10 @@
 //!   total shows an offset listing's catalog changed), or more pages than
 //!   the ceiling;
 //! - an id already yielded by this listing is dropped;
+//! - on a server whose pages after a marker start with the marker
+//!   ([`MarkerRule`]: inclusive, or detected from the first such page), the
+//!   marker image is dropped and one image more is asked for; a page that
+//!   held only the marker when it was first detected is asked again;
 //! - every [`ListQuery`] filter is applied on the client, whatever the server did;
 //! - when a marker vanished during the listing ([`Error::StaleMarker`]), it
 //!   resumes from the image before it on the last page, a bounded number of
@@ -31,12 +35,13 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tokio::task::JoinHandle;
 
-use crate::catalog::{ImageCatalog, ImageStream, Page, PageToken};
+use crate::catalog::{Capabilities, ImageStream, MarkerRule, Page, PageToken};
 use crate::error::{Error, Result};
 #[cfg(test)]
 use crate::model::ImageId;
 use crate::model::{BackendKind, Image};
 use crate::query::ListQuery;
+use crate::source::PageSource;
 
 /// Tuning of the pagination engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,10 +77,10 @@ impl PagingOptions {
     }
 }
 
-/// Turns `source.list_page` into the lazy, checked, filtered stream of a
-/// listing. Adapters call this from [`ImageCatalog::list`].
+/// Turns `source.page` into the lazy, checked, filtered stream of a
+/// listing. [`Catalog`](crate::Catalog) calls it for every source.
 pub fn paginate(
-    source: Arc<dyn ImageCatalog>,
+    source: Arc<dyn PageSource>,
     query: ListQuery,
     options: PagingOptions,
 ) -> ImageStream {
@@ -92,6 +97,9 @@ pub fn paginate(
     let engine = Engine {
         source,
         backend,
+        capabilities: info.capabilities,
+        inclusive: info.capabilities.marker == MarkerRule::Inclusive,
+        inclusive_query: None,
         query: Arc::new(query),
         options,
         buffer: VecDeque::new(),
@@ -206,8 +214,13 @@ impl Drop for Fetch {
 }
 
 struct Engine {
-    source: Arc<dyn ImageCatalog>,
+    source: Arc<dyn PageSource>,
     backend: BackendKind,
+    capabilities: Capabilities,
+    /// Whether pages after a marker start with it (known or detected).
+    inclusive: bool,
+    /// The query with one image more per page, for an inclusive server.
+    inclusive_query: Option<Arc<ListQuery>>,
     query: Arc<ListQuery>,
     options: PagingOptions,
     buffer: VecDeque<Image>,
@@ -254,6 +267,10 @@ impl Engine {
                     return Some(Err(e));
                 }
             };
+            let Some(page) = self.drop_marker(token.as_ref(), page) else {
+                // Only the marker came back: ask again, one image more.
+                continue;
+            };
             if self.catalog_changed(&page) && speculative {
                 // Fetched concurrently with the page before it, it may have
                 // been served first: ask again, now after that page.
@@ -264,6 +281,46 @@ impl Engine {
                 return Some(Err(e));
             }
         }
+    }
+
+    /// Drops the marker image from the head of a page fetched after it, as
+    /// the backend's [`MarkerRule`] says; `None` when the page held only the
+    /// marker on the first detection (to be asked again with one image more).
+    fn drop_marker(&mut self, token: Option<&PageToken>, mut page: Page) -> Option<Page> {
+        let Some(PageToken::Marker(marker)) = token else {
+            return Some(page);
+        };
+        if self.capabilities.marker == MarkerRule::Exclusive
+            || page.images.first().is_none_or(|i| i.id.as_str() != marker)
+        {
+            return Some(page);
+        }
+        page.images.remove(0);
+        let first_time = !self.inclusive;
+        if first_time {
+            tracing::debug!(backend = %self.backend, "the server includes the marker image in the next page");
+            self.inclusive = true;
+        }
+        if first_time && page.images.is_empty() && page.next.is_some() {
+            return None;
+        }
+        Some(page)
+    }
+
+    /// The query to send with `token`: one image more per page after a
+    /// marker on an inclusive server (within the largest page size).
+    fn query_for(&mut self, token: Option<&PageToken>) -> Arc<ListQuery> {
+        if !self.inclusive || !matches!(token, Some(PageToken::Marker(_))) {
+            return Arc::clone(&self.query);
+        }
+        let capabilities = self.capabilities;
+        let query = &self.query;
+        Arc::clone(self.inclusive_query.get_or_insert_with(|| {
+            let size = capabilities.page_size_for(query);
+            let mut wider = (**query).clone();
+            wider.page_size = Some((size + 1).min(capabilities.max_page_size.max(1)));
+            Arc::new(wider)
+        }))
     }
 
     /// Moves the cursor to the image before `marker` on the last page (or to
@@ -342,7 +399,8 @@ impl Engine {
         }
         self.pending.clear();
         tracing::debug!(backend = %self.backend, page = self.pages, token = ?token, "fetching page");
-        (self.source.list_page(&self.query, token).await, false)
+        let query = self.query_for(token.as_ref());
+        (self.source.page(&query, token).await, false)
     }
 
     /// Checks a page against everything seen so far, buffers its new
@@ -476,8 +534,7 @@ impl Engine {
             let query = Arc::clone(&self.query);
             let token = PageToken::Offset(planned);
             let task_token = token.clone();
-            let handle =
-                tokio::spawn(async move { source.list_page(&query, Some(task_token)).await });
+            let handle = tokio::spawn(async move { source.page(&query, Some(task_token)).await });
             self.pending.push_back(Fetch { token, handle });
             planned += step;
         }
@@ -487,6 +544,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ImageCatalog;
     use crate::memory::InMemoryCatalog;
     use futures::TryStreamExt;
 
@@ -538,6 +596,89 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// An active memory image with this id.
+    fn active(id: &str) -> Image {
+        Image::new(
+            id.to_owned(),
+            BackendKind::Memory,
+            crate::ImageStatus::Active,
+            "active",
+        )
+    }
+
+    /// A marker catalog whose pages after a marker start with the marker
+    /// (as TOAST's docs say), and the limits it was asked for.
+    #[derive(Debug)]
+    struct Inclusive {
+        ids: Vec<String>,
+        limits: std::sync::Mutex<Vec<u32>>,
+        rule: MarkerRule,
+    }
+
+    #[async_trait::async_trait]
+    impl PageSource for Inclusive {
+        fn info(&self) -> crate::CatalogInfo {
+            crate::CatalogInfo::new(
+                BackendKind::Memory,
+                "memory:",
+                crate::Capabilities::new(crate::PagingStyle::Marker, 2, 10).marker(self.rule),
+            )
+        }
+
+        async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+            let limit = query.page_size.unwrap_or(2) as usize;
+            self.limits.lock().unwrap().push(limit as u32);
+            let start = match token {
+                Some(PageToken::Marker(m)) => self.ids.iter().position(|i| *i == m).unwrap(),
+                _ => 0,
+            };
+            let images: Vec<Image> = self.ids[start..]
+                .iter()
+                .take(limit)
+                .map(|id| active(id))
+                .collect();
+            let next = (images.len() == limit)
+                .then(|| PageToken::Marker(images[limit - 1].id.to_string()));
+            Ok(Page::new(images, next))
+        }
+
+        async fn delete(&self, _: &ImageId) -> Result<crate::Deleted> {
+            unreachable!()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_inclusive_marker_is_dropped_and_one_image_more_asked_for() {
+        let ids: Vec<String> = "abcdefg".chars().map(String::from).collect();
+        for (rule, page_size, want_limits) in [
+            (MarkerRule::Detect, 2, vec![2, 2, 3, 3, 3]),
+            (MarkerRule::Inclusive, 2, vec![2, 3, 3, 3]),
+            // A page of 1 holds only the marker: asked again for 2.
+            (MarkerRule::Detect, 1, vec![1, 1, 2, 2, 2, 2, 2, 2, 2]),
+        ] {
+            let source = Arc::new(Inclusive {
+                ids: ids.clone(),
+                limits: std::sync::Mutex::new(Vec::new()),
+                rule,
+            });
+            let got: Vec<String> = paginate(
+                Arc::clone(&source) as Arc<dyn PageSource>,
+                ListQuery::new().page_size(page_size).include_deleted(true),
+                PagingOptions::default(),
+            )
+            .map_ok(|i| i.id.to_string())
+            .try_collect()
+            .await
+            .unwrap();
+            assert_eq!(got, ids, "{rule:?} {page_size}");
+            assert_eq!(
+                *source.limits.lock().unwrap(),
+                want_limits,
+                "{rule:?} {page_size}"
+            );
+        }
+    }
+
     /// An offset catalog whose page at offset 2 is served only after the
     /// page at offset 4, with an image created at the front in between: the
     /// read-ahead pages are served out of order while the catalog grows.
@@ -549,7 +690,7 @@ mod tests {
     }
 
     #[async_trait::async_trait]
-    impl ImageCatalog for OutOfOrder {
+    impl PageSource for OutOfOrder {
         fn info(&self) -> crate::CatalogInfo {
             crate::CatalogInfo::new(
                 BackendKind::Memory,
@@ -558,7 +699,7 @@ mod tests {
             )
         }
 
-        async fn list_page(&self, _: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+        async fn page(&self, _: &ListQuery, token: Option<PageToken>) -> Result<Page> {
             let start = match token {
                 Some(PageToken::Offset(o)) => o as usize,
                 _ => 0,
@@ -571,14 +712,7 @@ mod tests {
                 .iter()
                 .skip(start)
                 .take(2)
-                .map(|id| {
-                    Image::new(
-                        id.clone(),
-                        BackendKind::Memory,
-                        crate::ImageStatus::Active,
-                        "active",
-                    )
-                })
+                .map(|id| active(id))
                 .collect();
             let total = ids.len() as u64;
             let end = (start + images.len()) as u64;
@@ -588,14 +722,6 @@ mod tests {
             }
             let next = (end < total && !images.is_empty()).then_some(PageToken::Offset(end));
             Ok(Page::new(images, next).with_total(total))
-        }
-
-        fn list(&self, _: ListQuery) -> ImageStream {
-            unreachable!()
-        }
-
-        async fn get(&self, _: &ImageId) -> Result<Image> {
-            unreachable!()
         }
 
         async fn delete(&self, _: &ImageId) -> Result<crate::Deleted> {
@@ -631,7 +757,7 @@ mod tests {
     }
 
     #[async_trait::async_trait]
-    impl ImageCatalog for Growing {
+    impl PageSource for Growing {
         fn info(&self) -> crate::CatalogInfo {
             crate::CatalogInfo::new(
                 BackendKind::Memory,
@@ -640,7 +766,7 @@ mod tests {
             )
         }
 
-        async fn list_page(&self, _: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+        async fn page(&self, _: &ListQuery, token: Option<PageToken>) -> Result<Page> {
             let start = match token {
                 Some(PageToken::Offset(o)) => o as usize,
                 _ => 0,
@@ -650,14 +776,7 @@ mod tests {
                 .iter()
                 .skip(start)
                 .take(2)
-                .map(|id| {
-                    Image::new(
-                        id.clone(),
-                        BackendKind::Memory,
-                        crate::ImageStatus::Active,
-                        "active",
-                    )
-                })
+                .map(|id| active(id))
                 .collect();
             let total = ids.len() as u64;
             let end = (start + page.len()) as u64;
@@ -667,14 +786,6 @@ mod tests {
             }
             let next = (end < total && !page.is_empty()).then_some(PageToken::Offset(end));
             Ok(Page::new(page, next).with_total(total))
-        }
-
-        fn list(&self, _: ListQuery) -> ImageStream {
-            unreachable!()
-        }
-
-        async fn get(&self, _: &ImageId) -> Result<Image> {
-            unreachable!()
         }
 
         async fn delete(&self, _: &ImageId) -> Result<crate::Deleted> {

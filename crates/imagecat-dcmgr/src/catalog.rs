@@ -1,12 +1,13 @@
-//! [`DcmgrCatalog`]: the [`ImageCatalog`] over a DCMGR server.
+//! [`DcmgrSource`]: the [`PageSource`] over a DCMGR server; [`DcmgrCatalog`] is the
+//! core's [`Catalog`] over it, the `ImageCatalog` users hold.
 
 use std::fmt;
 use std::sync::Arc;
 
 use imagecat_core::{
-    BackendKind, Capabilities, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, Image,
-    ImageCatalog, ImageId, ImageStatus, ImageStream, ListQuery, Page, PageToken, PagingOptions,
-    PagingStyle, Result, ServerFilters, Visibility, async_trait, paginate,
+    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
+    Image, ImageId, ImageStatus, ListQuery, Page, PageSource, PageToken, PagingOptions,
+    PagingStyle, Result, ServerFilters, Visibility, async_trait,
 };
 use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
 
@@ -28,7 +29,7 @@ const BACKEND: BackendKind = BackendKind::Dcmgr;
 /// - `delete`: a soft delete (`DELETE {base}/images/{id}`), after a `GET`
 ///   that tells an already deleted image apart.
 #[derive(Clone)]
-pub struct DcmgrCatalog {
+pub struct DcmgrSource {
     inner: Arc<Inner>,
 }
 
@@ -39,7 +40,7 @@ struct Inner {
     paging: PagingOptions,
 }
 
-impl fmt::Debug for DcmgrCatalog {
+impl fmt::Debug for DcmgrSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DcmgrCatalog")
             .field("endpoint", &endpoint::display(&self.inner.base))
@@ -49,25 +50,25 @@ impl fmt::Debug for DcmgrCatalog {
     }
 }
 
-/// What one DELETE answered.
-enum DeleteOutcome {
-    Deleted,
-    GoneOnRetry,
-}
+/// The catalog users hold: [`DcmgrSource`] behind the core's [`Catalog`].
+pub type DcmgrCatalog = Catalog<DcmgrSource>;
 
-impl DcmgrCatalog {
-    /// A builder.
-    pub fn builder() -> DcmgrBuilder {
+impl BuildSource for DcmgrSource {
+    type Builder = DcmgrBuilder;
+
+    fn builder() -> DcmgrBuilder {
         DcmgrBuilder::new()
     }
+}
 
+impl DcmgrSource {
     pub(crate) fn new(
         http: HttpClient,
         base: Url,
         account: Option<String>,
         paging: PagingOptions,
     ) -> Self {
-        DcmgrCatalog {
+        DcmgrSource {
             inner: Arc::new(Inner {
                 http,
                 base,
@@ -211,19 +212,16 @@ pub(crate) fn page_of(response: &HttpResponse, start: u64) -> Result<Page> {
 /// What a DELETE answer means. A 404 on a retried attempt means the image
 /// went away while we were retrying (our first attempt may have deleted it):
 /// already deleted, not an error.
-fn delete_outcome(response: &HttpResponse, id: &ImageId) -> Result<DeleteOutcome> {
+fn delete_outcome(response: &HttpResponse, id: &ImageId) -> Result<Deleted> {
     if !response.status.is_success() {
-        let error = error::from_response(response);
-        if response.attempt > 1 && error.kind() == ErrorKind::NotFound {
-            return Ok(DeleteOutcome::GoneOnRetry);
-        }
-        return Err(error);
+        let documented = wire::decode_error(&response.body).is_some();
+        return response.refused_delete(error::from_response(response), documented);
     }
     let ids = wire::decode_destroyed(&response.body).map_err(|e| response.invalid(e))?;
     if !ids.iter().any(|d| d.eq_ignore_ascii_case(id.as_str())) {
         return Err(response.invalid(format!("asked to delete {id}, the server answered {ids:?}")));
     }
-    Ok(DeleteOutcome::Deleted)
+    Ok(Deleted::Deleted)
 }
 
 fn ensure_success(response: &HttpResponse) -> Result<()> {
@@ -235,7 +233,11 @@ fn ensure_success(response: &HttpResponse) -> Result<()> {
 }
 
 #[async_trait]
-impl ImageCatalog for DcmgrCatalog {
+impl PageSource for DcmgrSource {
+    fn paging(&self) -> PagingOptions {
+        self.inner.paging
+    }
+
     fn info(&self) -> CatalogInfo {
         CatalogInfo::new(
             BACKEND,
@@ -244,7 +246,7 @@ impl ImageCatalog for DcmgrCatalog {
         )
     }
 
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+    async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let start = match token {
             None => 0,
             Some(PageToken::Offset(start)) => start,
@@ -271,10 +273,6 @@ impl ImageCatalog for DcmgrCatalog {
             .await
     }
 
-    fn list(&self, query: ListQuery) -> ImageStream {
-        paginate(Arc::new(self.clone()), query, self.inner.paging)
-    }
-
     async fn get(&self, id: &ImageId) -> Result<Image> {
         let url = self.image_url(id)?;
         self.inner
@@ -287,12 +285,7 @@ impl ImageCatalog for DcmgrCatalog {
                     ensure_success(&response)?;
                     let image =
                         wire::decode_show(&response.body).map_err(|e| response.invalid(e))?;
-                    if !image.id.as_str().eq_ignore_ascii_case(id.as_str()) {
-                        return Err(response.invalid(format!(
-                            "asked for image {id}, the server answered with {}",
-                            image.id
-                        )));
-                    }
+                    response.check_id_echo(id.as_str(), image.id.as_str())?;
                     Ok(image)
                 },
             )
@@ -306,8 +299,7 @@ impl ImageCatalog for DcmgrCatalog {
         if current.status == ImageStatus::Deleted {
             return Ok(Deleted::AlreadyDeleted);
         }
-        let outcome = self
-            .inner
+        self.inner
             .http
             .send(
                 "delete image",
@@ -315,17 +307,14 @@ impl ImageCatalog for DcmgrCatalog {
                 |client| self.request(client.delete(url.clone())),
                 |response| delete_outcome(&response, id),
             )
-            .await?;
-        Ok(match outcome {
-            DeleteOutcome::Deleted => Deleted::Deleted,
-            DeleteOutcome::GoneOnRetry => Deleted::AlreadyDeleted,
-        })
+            .await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imagecat_core::ErrorKind;
     use imagecat_http::reqwest::StatusCode;
     use imagecat_http::reqwest::header::HeaderMap;
 
@@ -345,11 +334,11 @@ mod tests {
         let gone = r#"{"error":"Dcmgr::Endpoints::Errors::UnknownUUIDResource","message":"wmi-4yalh576","code":"100"}"#;
         assert!(matches!(
             delete_outcome(&response(200, r#"["wmi-4yalh576"]"#, 1), &id),
-            Ok(DeleteOutcome::Deleted)
+            Ok(Deleted::Deleted)
         ));
         assert!(matches!(
             delete_outcome(&response(404, gone, 2), &id),
-            Ok(DeleteOutcome::GoneOnRetry)
+            Ok(Deleted::AlreadyDeleted)
         ));
         let first = delete_outcome(&response(404, gone, 1), &id).err().unwrap();
         assert_eq!(first.kind(), ErrorKind::NotFound);
@@ -357,10 +346,12 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(other.kind(), ErrorKind::InvalidResponse);
+        // A bare 404 (a proxy's page) on a retry proves nothing: an error,
+        // never `AlreadyDeleted`.
         let html = delete_outcome(&response(404, "<h1>Not Found</h1>", 2), &id)
             .err()
             .unwrap();
-        assert_eq!(html.kind(), ErrorKind::InvalidResponse);
+        assert_eq!(html.kind(), ErrorKind::NotFound);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use imagecat_core::{BackendKind, Error, ImageId, PagingOptions, Result};
 use imagecat_http::{HttpClient, HttpOptions, endpoint};
 
-use crate::catalog::DcmgrCatalog;
+use crate::catalog::{DcmgrCatalog, DcmgrSource};
+use imagecat_core::Catalog;
 
 const BACKEND: BackendKind = BackendKind::Dcmgr;
 
@@ -118,7 +119,12 @@ impl DcmgrBuilder {
         let mut http = self.http;
         http.allow_http = base.scheme() == "http";
         let client = HttpClient::new(BACKEND, http)?;
-        Ok(DcmgrCatalog::new(client, base, self.account, self.paging))
+        Ok(Catalog::new(DcmgrSource::new(
+            client,
+            base,
+            self.account,
+            self.paging,
+        )))
     }
 }
 

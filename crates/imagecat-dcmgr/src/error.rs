@@ -7,8 +7,7 @@
 //! | code `"104"` (DisabledAccount), `"105"` (OperationNotPermitted) | `PermissionDenied` |
 //! | code `"143"` (InvalidParameter) | `InvalidInput` |
 //! | any other code | `Api` with the code, the message and the HTTP status |
-//! | 429, 401 or 403 without a DCMGR body (a proxy in front) | by status: `RateLimited` (honouring `Retry-After`), `Unauthenticated`, `PermissionDenied` |
-//! | anything else without a DCMGR body (an HTML 404, an empty 500) | `InvalidResponse` with the status and a snippet (retryable for 5xx) |
+//! | no DCMGR body (a proxy in front, an HTML 404, an empty 500) | the fallback every backend shares, [`HttpResponse::undocumented_error`]: 401, 403, 404, 429 by status, anything else `InvalidResponse` with the status and a snippet |
 
 use imagecat_core::{BackendKind, Error};
 use imagecat_http::HttpResponse;
@@ -21,15 +20,7 @@ const BACKEND: BackendKind = BackendKind::Dcmgr;
 pub(crate) fn from_response(response: &HttpResponse) -> Error {
     let status = response.status.as_u16();
     let Some(body) = decode_error(&response.body) else {
-        return match status {
-            401 | 403 | 429 => response.status_error(
-                None,
-                format!("HTTP {status} without a DCMGR error body: {}", response.snippet()),
-            ),
-            _ => response.invalid(format!(
-                "HTTP {status} without a DCMGR error body (expected {{\"error\",\"message\",\"code\"}})"
-            )),
-        };
+        return response.undocumented_error();
     };
     let code = body.code.unwrap_or_default();
     let message = body

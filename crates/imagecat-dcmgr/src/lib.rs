@@ -28,7 +28,7 @@
 //! ```
 //!
 //! Modules: `config` (builder, environment, id checks), `wire` (both
-//! layouts, decoded leniently), `catalog` (the [`imagecat_core::ImageCatalog`]
+//! layouts, decoded leniently), `catalog` (the [`imagecat_core::PageSource`] behind the `ImageCatalog`
 //! impl), `error` (DCMGR codes to imagecat errors).
 
 mod catalog;
@@ -37,7 +37,7 @@ mod error;
 mod golden;
 mod wire;
 
-pub use catalog::DcmgrCatalog;
+pub use catalog::{DcmgrCatalog, DcmgrSource};
 pub use config::{
     ACCOUNT_HEADER, DEFAULT_BASE, DEFAULT_PAGE_SIZE, DcmgrBuilder, ENV_ACCOUNT, ENV_ENDPOINT,
     MAX_PAGE_SIZE, validate_account, validate_image_id,

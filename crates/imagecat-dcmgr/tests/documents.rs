@@ -3,6 +3,7 @@
 
 mod common;
 
+use imagecat_core::PageSource as _;
 use std::collections::BTreeMap;
 
 use axum::Router;
@@ -177,7 +178,7 @@ async fn index_a_decodes_exactly() {
             .await;
     let catalog = common::catalog_at(&server.base_url(), Some("a-shpoolxx"));
     let page = catalog
-        .list_page(&ListQuery::new().page_size(2), None)
+        .page(&ListQuery::new().page_size(2), None)
         .await
         .unwrap();
     assert_eq!(page.total, Some(3));
@@ -256,7 +257,7 @@ async fn index_b_past_the_end_ends_the_listing() {
             .await;
     let catalog = common::catalog_at(&server.base_url(), None);
     let page = catalog
-        .list_page(&ListQuery::new(), Some(PageToken::Offset(10)))
+        .page(&ListQuery::new(), Some(PageToken::Offset(10)))
         .await
         .unwrap();
     assert!(page.images.is_empty());
@@ -336,7 +337,7 @@ async fn legacy_index_with_yaml_strings() {
         common::canned(Router::new().route("/api/images", get(|| async { json(LEGACY_INDEX) })))
             .await;
     let catalog = common::catalog_at(&format!("{}/api", server.base_url()), Some("a-shpoolxx"));
-    let page = catalog.list_page(&ListQuery::new(), None).await.unwrap();
+    let page = catalog.page(&ListQuery::new(), None).await.unwrap();
     assert_eq!(page.total, Some(2));
     assert_eq!(page.next, None);
     let lucid = &page.images[0];

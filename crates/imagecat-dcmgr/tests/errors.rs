@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use imagecat_core::PageSource as _;
 use imagecat_core::{Error, ErrorKind, ImageCatalog, ImageId, ListQuery};
 use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
 use imagecat_testkit::server::ServeOptions;
@@ -167,18 +168,18 @@ async fn an_unknown_code_on_a_5xx_is_a_retryable_api_error() {
     assert_eq!(sent, 5, "retried up to the policy's attempts");
 }
 
+/// A 404 without a DCMGR body is `NotFound`, the same on every backend
+/// (exit 3), and its message shows where it came from.
 #[tokio::test]
-async fn html_404_is_an_invalid_response_with_snippet() {
+async fn html_404_is_not_found_naming_the_body() {
     let (e, sent) = get_error(404, "application/json", "<h1>Not Found</h1>").await;
-    match &e {
-        Error::InvalidResponse {
-            status, snippet, ..
-        } => {
-            assert_eq!(*status, Some(404));
-            assert_eq!(snippet, "<h1>Not Found</h1>");
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let text = e.to_string();
+    assert!(
+        text.starts_with("dcmgr: not found: HTTP 404 without a dcmgr error document"),
+        "{text}"
+    );
+    assert!(text.contains("body starts: <h1>Not Found</h1>"), "{text}");
     assert!(!e.is_retryable());
     assert_eq!(sent, 1);
 }
@@ -226,18 +227,16 @@ async fn an_unknown_route_is_sinatras_html_404() {
         .get(&ImageId::new("wmi-centos1d64"))
         .await
         .unwrap_err();
-    match &e {
-        Error::InvalidResponse {
-            status, snippet, ..
-        } => {
-            assert_eq!(*status, Some(404));
-            assert!(snippet.contains("<h1>Not Found</h1>"), "{snippet}");
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert!(e.to_string().contains("<h1>Not Found</h1>"), "{e}");
     let listing: Result<Vec<_>, _> =
         futures::TryStreamExt::try_collect(catalog.list(ListQuery::new())).await;
-    assert_eq!(listing.unwrap_err().kind(), ErrorKind::InvalidResponse);
+    let e = listing.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert!(
+        e.to_string().contains("without a dcmgr error document"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -270,10 +269,7 @@ async fn emulator_errors_map_like_the_real_server() {
         .await
         .unwrap();
     let catalog = common::catalog(&emu, Some("a-shpoolxx"));
-    let e = catalog
-        .list_page(&ListQuery::new(), None)
-        .await
-        .unwrap_err();
+    let e = catalog.page(&ListQuery::new(), None).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
     assert!(e.to_string().contains("104"), "{e}");
 

@@ -6,6 +6,7 @@
 
 mod common;
 
+use imagecat_core::PageSource as _;
 use std::collections::BTreeMap;
 
 use futures::TryStreamExt;
@@ -397,7 +398,7 @@ async fn a_hostile_account_is_refused_before_any_request() {
     // A well-formed account goes out only as the header.
     let catalog = common::catalog(&emu, Some("a-shpoolxx"));
     catalog
-        .list_page(&ListQuery::new().page_size(1), None)
+        .page(&ListQuery::new().page_size(1), None)
         .await
         .unwrap();
     let r = &emu.server().requests()[0];

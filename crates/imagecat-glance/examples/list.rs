@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .token(SecretString::new(
                 std::env::var("OS_TOKEN").unwrap_or_else(|_| "noauth".to_owned()),
             )),
-        None => GlanceCatalog::builder_from_env(),
+        None => imagecat_glance::GlanceBuilder::from_env(),
     };
     let catalog = builder.build()?;
     let mut query = ListQuery::new();

@@ -2,66 +2,32 @@
 //! NHN Cloud's identity service takes it, or v3), with the image endpoint
 //! taken from the token's service catalog when none is configured.
 //!
-//! Issued tokens are cached and renewed once `expires − margin` has passed,
-//! single flight (see [`imagecat_http::TokenCache`]); a token the image service
-//! refuses is replaced once.
+//! Only the wire format is here (the request bodies, the decoding, the
+//! endpoint choice); caching, renewal before expiry, single flight and
+//! re-authentication are [`imagecat_http::TokenSource`]'s.
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use imagecat_core::{BackendKind, Error, Result};
-use imagecat_http::reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
-use imagecat_http::{HttpClient, HttpResponse, Idempotency, SecretString, Url};
+use imagecat_core::{BackendKind, Error, ErrorKind, Result};
+use imagecat_http::reqwest::header::{ACCEPT, CONTENT_TYPE};
+use imagecat_http::{
+    Grant, HttpClient, HttpResponse, Idempotency, Issued, SecretString, TokenSource, Url,
+};
 use serde_json::json;
 
 use crate::wire::{self, CatalogEndpoint, IssuedToken};
-use imagecat_http::{Renewable, TokenCache};
 
 const BACKEND: BackendKind = BackendKind::Glance;
 
-/// A token ready to be sent, with the image endpoint its catalog names.
-pub(crate) struct Token {
-    /// The `X-Auth-Token` value, marked sensitive; `None` for a Glance
-    /// without Keystone (`auth_type: none`).
-    header: Option<HeaderValue>,
-    /// When to stop using it; `None` for "until refused".
-    renew_at: Option<DateTime<Utc>>,
-    /// The image endpoint from the service catalog (already normalised).
-    pub(crate) endpoint: Option<Url>,
-}
+/// The header a Keystone token goes in.
+pub(crate) const AUTH_HEADER: &str = "x-auth-token";
 
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Token")
-            .field("id", &"[redacted]")
-            .field("renew_at", &self.renew_at)
-            .field("endpoint", &self.endpoint.as_ref().map(Url::as_str))
-            .finish()
-    }
-}
+/// The token source of a Glance catalog; a token's extra is the image
+/// endpoint its service catalog names (when one was needed).
+pub(crate) type Auth = TokenSource<KeystoneGrant>;
 
-impl Renewable for Token {
-    fn renew_at(&self) -> Option<DateTime<Utc>> {
-        self.renew_at
-    }
-}
-
-impl Token {
-    /// The header value to send as `X-Auth-Token`.
-    pub(crate) fn header(&self) -> Option<&HeaderValue> {
-        self.header.as_ref()
-    }
-
-    fn from_secret(secret: &SecretString) -> Option<Self> {
-        Some(Token {
-            header: Some(secret.header_value()?),
-            renew_at: None,
-            endpoint: None,
-        })
-    }
-}
+/// A token ready to be sent.
+pub(crate) type Token = imagecat_http::Token<Option<Url>>;
 
 /// The Keystone v2.0 tenant a token is scoped to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,132 +300,33 @@ fn app_credential_body(credential: &AppCredential, secret: &SecretString) -> ser
     }}})
 }
 
-/// Where tokens come from, and the cached one.
-pub(crate) struct Auth {
-    identity: Option<Identity>,
-    has_static: bool,
-    region: Option<String>,
-    margin: Duration,
-    cache: TokenCache<Token>,
+/// Keystone password authentication, the region whose image endpoint to
+/// take, and whether that endpoint is needed (none is configured).
+#[derive(Debug, Clone)]
+pub(crate) struct KeystoneGrant {
+    pub(crate) identity: Identity,
+    pub(crate) region: Option<String>,
+    pub(crate) need_endpoint: bool,
 }
 
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Auth")
-            .field("static_token", &self.has_static.then_some("[redacted]"))
-            .field("identity", &self.identity)
-            .field("region", &self.region)
-            .field("renew_margin", &self.margin)
-            .finish()
+impl KeystoneGrant {
+    /// The Keystone URL tokens come from.
+    pub(crate) fn tokens_url(&self) -> &Url {
+        self.identity.tokens_url()
     }
 }
 
-impl Auth {
-    /// A source with an optional static token (used until refused) and an
-    /// optional Keystone identity (used to obtain and renew tokens).
-    pub(crate) fn new(
-        static_token: Option<&SecretString>,
-        identity: Option<Identity>,
-        region: Option<String>,
-        margin: Duration,
-    ) -> Result<Self> {
-        let initial = match static_token {
-            Some(secret) => Some(Token::from_secret(secret).ok_or_else(|| {
-                Error::config(
-                    Some(BACKEND),
-                    "the token holds characters that cannot be sent in an HTTP header",
-                )
-            })?),
-            None => None,
-        };
-        if initial.is_none() && identity.is_none() {
-            return Err(Error::config(
-                Some(BACKEND),
-                "no credentials: set a token (OS_TOKEN) or Keystone credentials (OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, a project)",
-            ));
-        }
-        Ok(Auth {
-            has_static: initial.is_some(),
-            identity,
-            region,
-            margin,
-            cache: TokenCache::new(initial),
-        })
-    }
+impl Grant for KeystoneGrant {
+    type Extra = Option<Url>;
 
-    /// No token at all: requests go without `X-Auth-Token` (a Glance
-    /// without Keystone, as openstacksdk's `auth_type: none`).
-    pub(crate) fn anonymous(margin: Duration) -> Self {
-        Auth {
-            identity: None,
-            has_static: false,
-            region: None,
-            margin,
-            cache: TokenCache::new(Some(Token {
-                header: None,
-                renew_at: None,
-                endpoint: None,
-            })),
-        }
-    }
-
-    /// Whether a refused token can be replaced.
-    pub(crate) fn can_renew(&self) -> bool {
-        self.identity.is_some()
-    }
-
-    /// The Keystone URL tokens come from, if any.
-    pub(crate) fn identity_url(&self) -> Option<&Url> {
-        self.identity.as_ref().map(Identity::tokens_url)
-    }
-
-    /// The image endpoint named by the token held now, if any.
-    pub(crate) fn catalog_endpoint(&self) -> Option<Url> {
-        self.cache.peek().and_then(|t| t.endpoint.clone())
-    }
-
-    /// The token to send (cached while fresh).
-    pub(crate) async fn current(
-        &self,
-        http: &HttpClient,
-        need_endpoint: bool,
-    ) -> Result<Arc<Token>> {
-        self.cache
-            .current(self.can_renew(), || self.fetch(http, need_endpoint))
-            .await
-    }
-
-    /// A replacement for a refused token, or `None` when there is no
-    /// Keystone identity to obtain one.
-    pub(crate) async fn renew(
-        &self,
-        http: &HttpClient,
-        refused: &Arc<Token>,
-        need_endpoint: bool,
-    ) -> Result<Option<Arc<Token>>> {
-        if self.identity.is_none() {
-            return Ok(None);
-        }
-        self.cache
-            .renew(refused, || self.fetch(http, need_endpoint))
-            .await
-            .map(Some)
-    }
-
-    async fn fetch(&self, http: &HttpClient, need_endpoint: bool) -> Result<Token> {
-        let Some(identity) = &self.identity else {
-            return Err(Error::config(
-                Some(BACKEND),
-                "no Keystone credentials to obtain a token",
-            ));
-        };
+    async fn fetch(&self, http: &HttpClient) -> Result<Issued<Option<Url>>> {
+        let identity = &self.identity;
         let body = serde_json::to_vec(&identity.request_body()).map_err(|e| {
             Error::config(
                 Some(BACKEND),
                 format!("cannot encode the token request: {e}"),
             )
         })?;
-        tracing::debug!(backend = %BACKEND, identity = ?identity, "requesting a token");
         let issued = http
             .send(
                 "obtain a Keystone token",
@@ -488,34 +355,16 @@ impl Auth {
             expires,
             image_endpoints,
         } = issued;
-        let endpoint = if need_endpoint {
+        let endpoint = if self.need_endpoint {
             let text = pick_endpoint(&image_endpoints, self.region.as_deref())?;
             Some(crate::config::image_base(&text)?)
         } else {
             None
         };
-        let renew_at = expires.map(|expires| {
-            let margin = chrono::Duration::from_std(self.margin).unwrap_or(chrono::Duration::MAX);
-            expires
-                .checked_sub_signed(margin)
-                .unwrap_or(DateTime::<Utc>::MIN_UTC)
-        });
-        let header =
-            SecretString::new(id)
-                .header_value()
-                .ok_or_else(|| Error::InvalidResponse {
-                    backend: BACKEND,
-                    status: None,
-                    content_type: None,
-                    message:
-                        "the issued token holds characters that cannot be sent in an HTTP header"
-                            .to_owned(),
-                    snippet: String::new(),
-                })?;
-        Ok(Token {
-            header: Some(header),
-            renew_at,
-            endpoint,
+        Ok(Issued {
+            id: SecretString::new(id),
+            expires,
+            extra: endpoint,
         })
     }
 }
@@ -523,17 +372,10 @@ impl Auth {
 /// The error of a refused token request: Keystone's own message, prefixed.
 fn token_error(response: &HttpResponse) -> Error {
     let e = crate::catalog::error_for(response, None);
-    match e {
-        Error::Unauthenticated {
-            backend,
-            code,
-            message,
-        } => Error::Unauthenticated {
-            backend,
-            code,
-            message: format!("Keystone refused the credentials: {message}"),
-        },
-        other => other,
+    if e.kind() == ErrorKind::Unauthenticated {
+        e.map_message(|m| format!("Keystone refused the credentials: {m}"))
+    } else {
+        e
     }
 }
 
@@ -594,7 +436,6 @@ pub(crate) fn pick_endpoint(endpoints: &[CatalogEndpoint], region: Option<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imagecat_core::ErrorKind;
 
     fn ep(region: &str, url: &str) -> CatalogEndpoint {
         CatalogEndpoint {

@@ -1,16 +1,16 @@
-//! [`GlanceCatalog`]: the [`ImageCatalog`] over OpenStack Image v2.
+//! [`GlanceSource`]: the [`PageSource`] over OpenStack Image v2; [`GlanceCatalog`] is the
+//! core's [`Catalog`] over it, the `ImageCatalog` users hold.
 
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use imagecat_core::{
-    BackendKind, Capabilities, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, Image,
-    ImageCatalog, ImageId, ImageStatus, ImageStream, ListQuery, Page, PageToken, PagingOptions,
-    PagingStyle, Result, ServerFilters, ServerSort, SortKey, paginate,
+    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
+    Image, ImageId, ImageStatus, ListQuery, Page, PageSource, PageToken, PagingOptions,
+    PagingStyle, Result, ServerFilters, ServerSort, SortKey,
 };
-use imagecat_http::reqwest::header::ACCEPT;
-use imagecat_http::reqwest::{Method, RequestBuilder};
+use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
 
 use crate::auth::{Auth, Token};
@@ -27,8 +27,6 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// clamped by the server anyway).
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
-const AUTH_HEADER: &str = "X-Auth-Token";
-
 /// An OpenStack Image v2 (Glance) catalog: NHN Cloud's current Image API
 /// and any OpenStack cloud. Cheap to clone (clones share the HTTP client
 /// and the token cache).
@@ -39,7 +37,7 @@ const AUTH_HEADER: &str = "X-Auth-Token";
 /// - `get`: `GET {base}/v2/images/{id}`;
 /// - `delete`: `DELETE {base}/v2/images/{id}` (204).
 #[derive(Clone)]
-pub struct GlanceCatalog {
+pub struct GlanceSource {
     inner: Arc<Inner>,
 }
 
@@ -51,7 +49,7 @@ struct Inner {
     paging: PagingOptions,
 }
 
-impl fmt::Debug for GlanceCatalog {
+impl fmt::Debug for GlanceSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GlanceCatalog")
             .field("endpoint", &self.shown_endpoint())
@@ -99,21 +97,12 @@ fn capabilities() -> Capabilities {
 /// status with its message kept: 400 `InvalidInput` (or `StaleMarker` when
 /// it names the marker sent), 401 `Unauthenticated`, 403 `PermissionDenied`,
 /// 404 `NotFound`, 409 and others `Api`, 429 `RateLimited`. Without such a
-/// document the answer is `InvalidResponse` with a snippet, except 401 and
-/// 429, which mean the same from any proxy.
+/// document, the fallback every backend shares
+/// ([`HttpResponse::undocumented_error`]).
 pub(crate) fn error_for(response: &HttpResponse, marker: Option<&str>) -> Error {
     let status = response.status.as_u16();
     let Some(doc) = wire::error_doc(&response.body) else {
-        return match status {
-            401 | 429 => response.status_error(
-                None,
-                format!(
-                    "HTTP {status} without a JSON error document: {}",
-                    short(&response.snippet())
-                ),
-            ),
-            _ => response.invalid(format!("HTTP {status} without a Glance error document")),
-        };
+        return response.undocumented_error();
     };
     if status == 400 {
         if let Some(marker) = marker {
@@ -132,16 +121,6 @@ pub(crate) fn error_for(response: &HttpResponse, marker: Option<&str>) -> Error 
         }
     }
     response.status_error(doc.code, doc.message)
-}
-
-/// The first line of a text, at most 200 characters.
-fn short(text: &str) -> String {
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    line.chars().take(200).collect()
 }
 
 /// The Glance status word a unified status filter is sent as, when exactly
@@ -305,19 +284,25 @@ enum Start {
     Link(String),
 }
 
-impl GlanceCatalog {
-    /// A builder (see [`GlanceBuilder`]).
-    pub fn builder() -> GlanceBuilder {
+/// The catalog users hold: [`GlanceSource`] behind the core's [`Catalog`].
+pub type GlanceCatalog = Catalog<GlanceSource>;
+
+impl BuildSource for GlanceSource {
+    type Builder = GlanceBuilder;
+
+    fn builder() -> GlanceBuilder {
         GlanceBuilder::new()
     }
+}
 
+impl GlanceSource {
     pub(crate) fn from_parts(
         http: HttpClient,
         endpoint: Option<Url>,
         auth: Auth,
         paging: PagingOptions,
     ) -> Self {
-        GlanceCatalog {
+        GlanceSource {
             inner: Arc::new(Inner {
                 http,
                 endpoint,
@@ -333,11 +318,14 @@ impl GlanceCatalog {
         self.inner
             .endpoint
             .clone()
-            .or_else(|| self.inner.auth.catalog_endpoint())
+            .or_else(|| self.inner.auth.peek().and_then(|t| t.extra().clone()))
     }
 
     fn shown_endpoint(&self) -> String {
-        match (self.endpoint(), self.inner.auth.identity_url()) {
+        match (
+            self.endpoint(),
+            self.inner.auth.grant().map(|g| g.tokens_url()),
+        ) {
             (Some(url), _) => endpoint::display(&url),
             (None, Some(identity)) => format!(
                 "{} (image endpoint from the service catalog)",
@@ -351,13 +339,13 @@ impl GlanceCatalog {
         self.inner
             .endpoint
             .clone()
-            .or_else(|| token.endpoint.clone())
+            .or_else(|| token.extra().clone())
             .ok_or_else(|| Error::config(Some(BACKEND), "no image endpoint"))
     }
 
-    /// Sends one request with the current token; when the token is refused
-    /// and can be renewed, renews it and sends the request once more. A
-    /// second refusal is `Unauthenticated`.
+    /// Sends one request with the catalog's token (renewed and resent once
+    /// when refused, see [`imagecat_http::TokenSource::send`]); the URL is
+    /// made from the image base (configured, or the token's catalog).
     async fn authed<T>(
         &self,
         what: &str,
@@ -367,45 +355,16 @@ impl GlanceCatalog {
         handle: impl Fn(HttpResponse, &Url) -> Result<T>,
     ) -> Result<T> {
         let inner = &self.inner;
-        let need_endpoint = inner.endpoint.is_none();
-        let token = inner.auth.current(&inner.http, need_endpoint).await?;
-        imagecat_http::send_reauthenticating(
-            token,
-            |token| {
-                let (method, make_url, handle) = (&method, &make_url, &handle);
-                async move {
-                    self.send_with(what, idempotency, method, make_url, &token, handle)
-                        .await
-                }
-            },
-            |refused| async move { inner.auth.renew(&inner.http, &refused, need_endpoint).await },
-        )
-        .await
-    }
-
-    async fn send_with<T>(
-        &self,
-        what: &str,
-        idempotency: Idempotency,
-        method: &Method,
-        make_url: &impl Fn(&Url) -> Result<Url>,
-        token: &Token,
-        handle: &impl Fn(HttpResponse, &Url) -> Result<T>,
-    ) -> Result<T> {
-        let base = self.base_for(token)?;
-        let url = make_url(&base)?;
-        let build = |client: &imagecat_http::reqwest::Client| -> RequestBuilder {
-            let request = client
-                .request(method.clone(), url.clone())
-                .header(ACCEPT, "application/json");
-            match token.header() {
-                Some(header) => request.header(AUTH_HEADER, header.clone()),
-                None => request,
-            }
-        };
-        self.inner
-            .http
-            .send(what, idempotency, build, |response| handle(response, &base))
+        inner
+            .auth
+            .send(
+                &inner.http,
+                what,
+                idempotency,
+                method,
+                |token| make_url(&self.base_for(token)?),
+                |response, token| handle(response, &self.base_for(token)?),
+            )
             .await
     }
 }
@@ -432,7 +391,11 @@ impl Start {
 }
 
 #[async_trait]
-impl ImageCatalog for GlanceCatalog {
+impl PageSource for GlanceSource {
+    fn paging(&self) -> PagingOptions {
+        self.inner.paging
+    }
+
     fn info(&self) -> CatalogInfo {
         CatalogInfo::new(BACKEND, self.shown_endpoint(), capabilities())
     }
@@ -443,7 +406,7 @@ impl ImageCatalog for GlanceCatalog {
     /// image of the page when the link has none); no `next`, no next page.
     /// A marker the server no longer knows (400) is `StaleMarker`, which the
     /// engine resumes from.
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+    async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let page_size = capabilities().page_size_for(query);
         let start = match token {
             None => Start::First,
@@ -506,10 +469,6 @@ impl ImageCatalog for GlanceCatalog {
         .await
     }
 
-    fn list(&self, query: ListQuery) -> ImageStream {
-        paginate(Arc::new(self.clone()), query, self.inner.paging)
-    }
-
     /// `GET {base}/v2/images/{id}`.
     async fn get(&self, id: &ImageId) -> Result<Image> {
         let wanted = canonical_id(id)?;
@@ -523,12 +482,7 @@ impl ImageCatalog for GlanceCatalog {
                     return Err(error_for(&response, None));
                 }
                 let image = wire::decode_show(&response)?;
-                if !image.id.as_str().eq_ignore_ascii_case(&wanted) {
-                    return Err(response.invalid(format!(
-                        "asked for image {wanted}, the server answered image {}",
-                        image.id
-                    )));
-                }
+                response.check_id_echo(&wanted, image.id.as_str())?;
                 Ok(image)
             },
         )
@@ -548,12 +502,8 @@ impl ImageCatalog for GlanceCatalog {
                 if response.status.is_success() {
                     return Ok(Deleted::Deleted);
                 }
-                match error_for(&response, None) {
-                    e if e.kind() == ErrorKind::NotFound && response.attempt > 1 => {
-                        Ok(Deleted::AlreadyDeleted)
-                    }
-                    e => Err(e),
-                }
+                let documented = wire::error_doc(&response.body).is_some();
+                response.refused_delete(error_for(&response, None), documented)
             },
         )
         .await
@@ -563,6 +513,7 @@ impl ImageCatalog for GlanceCatalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imagecat_core::ErrorKind;
     use imagecat_core::Visibility;
 
     #[test]

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use imagecat_core::{BackendKind, Error, PagingOptions, Result};
 use imagecat_http::endpoint::{join_segments, parse_endpoint};
+use imagecat_http::reqwest::header::{ACCEPT, HeaderValue};
 use imagecat_http::{HttpClient, HttpOptions, SecretString, Url};
 
-use crate::auth::Auth;
-use crate::catalog::GlanceCatalog;
+use crate::auth::{AUTH_HEADER, Auth, KeystoneGrant};
+use crate::catalog::{GlanceCatalog, GlanceSource};
 use crate::clouds::{self, CloudSettings, CloudsFiles};
+use imagecat_core::Catalog;
 
 const BACKEND: BackendKind = BackendKind::Glance;
 
@@ -542,13 +544,14 @@ impl GlanceBuilder {
                 ));
             };
             let http = self.http_client(endpoint.scheme() == "http")?;
-            let auth = Auth::anonymous(self.renew_margin);
-            return Ok(GlanceCatalog::from_parts(
+            let auth = Auth::anonymous(BACKEND, AUTH_HEADER)
+                .with_header(ACCEPT, HeaderValue::from_static("application/json"));
+            return Ok(Catalog::new(GlanceSource::from_parts(
                 http,
                 Some(endpoint),
                 auth,
                 self.paging,
-            ));
+            )));
         }
         let identity = self.identity()?;
         let mut token = self.token.clone().filter(|t| !t.is_empty());
@@ -573,14 +576,27 @@ impl GlanceBuilder {
                     .as_deref()
                     .is_some_and(|u| u.trim().starts_with("http://"))
             });
-        let auth = Auth::new(
-            token.as_ref(),
+        let keystone = identity.map(|identity| KeystoneGrant {
             identity,
-            self.region.clone(),
+            region: self.region.clone(),
+            need_endpoint: endpoint.is_none(),
+        });
+        let auth = Auth::new(
+            BACKEND,
+            AUTH_HEADER,
+            token.as_ref(),
+            keystone,
             self.renew_margin,
-        )?;
+            "set a token (OS_TOKEN) or Keystone credentials (OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, a project)",
+        )?
+        .with_header(ACCEPT, HeaderValue::from_static("application/json"));
         let http = self.http_client(uses_http)?;
-        Ok(GlanceCatalog::from_parts(http, endpoint, auth, self.paging))
+        Ok(Catalog::new(GlanceSource::from_parts(
+            http,
+            endpoint,
+            auth,
+            self.paging,
+        )))
     }
 
     /// The HTTP client: plain `http://` when an endpoint says so.

@@ -20,18 +20,19 @@
 //! - `auth`: the token source (static, Keystone v2.0 or v3, the service
 //!   catalog's image endpoint) over `imagecat_http::TokenCache` (cached, renewed before
 //!   expiry, single flight, re-obtained once when refused);
-//! - `catalog`: [`GlanceCatalog`], the [`imagecat_core::ImageCatalog`]
-//!   (marker paging by `next` links, server-side filters, error mapping);
+//! - `catalog`: [`GlanceSource`], the [`imagecat_core::PageSource`]
+//!   (marker paging by `next` links, server-side filters, error mapping),
+//!   and [`GlanceCatalog`], the core's `Catalog` over it;
 //! - `wire`: image, page, error and token documents.
 //!
 //! ```no_run
 //! use futures::TryStreamExt;
 //! use imagecat_core::{ImageCatalog, ListQuery};
-//! use imagecat_glance::GlanceCatalog;
+//! use imagecat_glance::GlanceBuilder;
 //!
 //! # async fn run() -> imagecat_core::Result<()> {
 //! // OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_REGION_NAME, …
-//! let catalog = GlanceCatalog::builder_from_env().build()?;
+//! let catalog = GlanceBuilder::from_env().build()?;
 //! let images: Vec<_> = catalog.list(ListQuery::new()).try_collect().await?;
 //! # Ok(()) }
 //! ```
@@ -42,7 +43,7 @@ mod clouds;
 mod config;
 mod wire;
 
-pub use catalog::{DEFAULT_PAGE_SIZE, GlanceCatalog, MAX_PAGE_SIZE};
+pub use catalog::{DEFAULT_PAGE_SIZE, GlanceCatalog, GlanceSource, MAX_PAGE_SIZE};
 pub use clouds::CloudsFiles;
 pub use config::{
     DEFAULT_DOMAIN, DEFAULT_RENEW_MARGIN, ENV_ENDPOINT, ENV_OS_IMAGE_URL, GlanceBuilder,
@@ -71,10 +72,3 @@ pub const NHN_ENDPOINTS: [(&str, &str); 4] = [
 
 /// NHN Cloud's Keystone v2.0 identity endpoint (one for every region).
 pub const NHN_IDENTITY_URL: &str = "https://api-identity-infrastructure.nhncloudservice.com/v2.0";
-
-impl GlanceCatalog {
-    /// [`GlanceBuilder::from_env`]: the OpenStack environment convention.
-    pub fn builder_from_env() -> GlanceBuilder {
-        GlanceBuilder::from_env()
-    }
-}

@@ -88,7 +88,7 @@ pub(crate) fn decode_list(response: &HttpResponse) -> Result<ListPage, Error> {
         .into_iter()
         .map(decode_image)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| with_status(e, response))?;
+        .map_err(|e| response.attach(e))?;
     Ok(ListPage {
         images,
         next: wire.next.filter(|n| !n.is_empty()),
@@ -98,26 +98,7 @@ pub(crate) fn decode_list(response: &HttpResponse) -> Result<ListPage, Error> {
 /// Decodes the answer of `GET /v2/images/{id}`.
 pub(crate) fn decode_show(response: &HttpResponse) -> Result<Image, Error> {
     let raw: Box<RawValue> = response.json()?;
-    decode_image(raw).map_err(|e| with_status(e, response))
-}
-
-/// Adds the response's status and content type to a decode error.
-fn with_status(e: Error, response: &HttpResponse) -> Error {
-    match e {
-        Error::InvalidResponse {
-            backend,
-            message,
-            snippet,
-            ..
-        } => Error::InvalidResponse {
-            backend,
-            status: Some(response.status.as_u16()),
-            content_type: response.content_type(),
-            message,
-            snippet,
-        },
-        other => other,
-    }
+    decode_image(raw).map_err(|e| response.attach(e))
 }
 
 /// Decodes one image from its raw JSON text, keeping the text as the native

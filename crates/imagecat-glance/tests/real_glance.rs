@@ -12,6 +12,7 @@
 //! `IMAGECAT_REAL_GLANCE_DIR` sets the install directory (default
 //! `target/real-glance`).
 
+use imagecat_core::PageSource as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -461,7 +462,7 @@ async fn the_adapter_against_a_real_glance() {
         );
     }
     let page = catalog
-        .list_page(&ListQuery::new().page_size(5), None)
+        .page(&ListQuery::new().page_size(5), None)
         .await
         .unwrap();
     assert_eq!(page.next, Some(PageToken::Marker(expected[4].to_string())));
@@ -560,7 +561,7 @@ async fn the_adapter_against_a_real_glance() {
         "{e}"
     );
     let e = catalog
-        .list_page(
+        .page(
             &ListQuery::new(),
             Some(PageToken::Marker(missing.to_string())),
         )

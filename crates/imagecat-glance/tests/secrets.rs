@@ -3,6 +3,7 @@
 //! included), through Keystone v2.0 and v3 token exchanges, listings, a
 //! renewal after a 401, and refusals.
 
+use imagecat_core::PageSource as _;
 use std::collections::BTreeSet;
 
 use futures::TryStreamExt;
@@ -90,7 +91,7 @@ async fn keystone_exchanges_listings_and_renewals_leave_no_secret_at_trace_level
         let e = builder
             .build()
             .unwrap()
-            .list_page(&ListQuery::new(), None)
+            .page(&ListQuery::new(), None)
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");

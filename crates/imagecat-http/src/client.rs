@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use imagecat_core::{BackendKind, Error, Result};
+use imagecat_core::{BackendKind, Error, ErrorKind, Result};
 use rand::Rng;
 use tokio::time::Instant;
 
@@ -317,6 +317,7 @@ impl HttpClient {
                 .unwrap_or_else(|| policy.backoff_for(attempt));
             let elapsed = started.elapsed();
             if !may_retry || attempt >= policy.max_attempts || elapsed + delay >= budget {
+                let error = clamp_retry_after(error, policy.max_retry_after);
                 return Err(if attempt > 1 || elapsed >= budget {
                     with_attempts(error, attempt, elapsed)
                 } else {
@@ -409,61 +410,42 @@ impl HttpClient {
     }
 }
 
+/// A rate limit whose `Retry-After` is longer than `max` carries `max`, the
+/// longest wait honoured, and says so: a server asking for days is reported
+/// as "clamped to 30 s", not as its own number.
+fn clamp_retry_after(error: Error, max: Duration) -> Error {
+    match error {
+        Error::RateLimited {
+            backend,
+            retry_after: Some(asked),
+            code,
+            message,
+        } if asked > max => Error::RateLimited {
+            backend,
+            retry_after: Some(max),
+            code,
+            message: format!(
+                "{message}; the server asked to wait {} s, clamped to {} s",
+                asked.as_secs_f64(),
+                max.as_secs_f64()
+            ),
+        },
+        other => other,
+    }
+}
+
 /// Adds "after N attempts in T" to an error's message.
 fn with_attempts(error: Error, attempts: u32, elapsed: Duration) -> Error {
     let tail = format!(
         " (gave up after {attempts} attempts in {:.1}s)",
         elapsed.as_secs_f64()
     );
-    match error {
-        Error::Timeout { backend, message } => Error::Timeout {
-            backend,
-            message: message + &tail,
-        },
-        Error::Transport {
-            backend,
-            message,
-            source,
-        } => Error::Transport {
-            backend,
-            message: message + &tail,
-            source,
-        },
-        Error::InvalidResponse {
-            backend,
-            status,
-            content_type,
-            message,
-            snippet,
-        } => Error::InvalidResponse {
-            backend,
-            status,
-            content_type,
-            message: message + &tail,
-            snippet,
-        },
-        Error::Api {
-            backend,
-            status,
-            code,
-            message,
-        } => Error::Api {
-            backend,
-            status,
-            code,
-            message: message + &tail,
-        },
-        Error::RateLimited {
-            backend,
-            retry_after,
-            code,
-            message,
-        } => Error::RateLimited {
-            backend,
-            retry_after,
-            code,
-            message: message + &tail,
-        },
-        other => other,
+    match error.kind() {
+        ErrorKind::Timeout
+        | ErrorKind::Transport
+        | ErrorKind::InvalidResponse
+        | ErrorKind::Api
+        | ErrorKind::RateLimited => error.map_message(|message| message + &tail),
+        _ => error,
     }
 }

@@ -8,10 +8,14 @@
 //! - [`HttpResponse`]: the body, error snippets of at most 2 KiB, and the
 //!   status-to-error mapping;
 //! - [`SecretString`]: credentials that never appear in Debug output;
-//! - [`TokenCache`]: a token renewed before it expires, single flight;
+//! - [`TokenSource`]: the one authentication layer, generic over a
+//!   [`Grant`] (the adapter's token request and decoding): renewal before
+//!   expiry, single flight, one re-authentication on refusal, and the
+//!   authenticated send; built on [`TokenCache`];
 //! - [`endpoint`]: parsing and displaying endpoints;
 //! - [`lenient`]: serde decoders for fields real servers send in several forms.
 
+mod auth;
 mod client;
 pub mod endpoint;
 mod ids;
@@ -20,9 +24,10 @@ mod response;
 mod secret;
 mod token_cache;
 
+pub use auth::{Grant, Issued, Token, TokenSource};
 pub use client::{HttpClient, HttpOptions, Idempotency, RetryPolicy};
 pub use ids::canonical_uuid;
-pub use response::{HttpResponse, SNIPPET_LIMIT, parse_retry_after, snippet};
+pub use response::{ErrorDocument, HttpResponse, SNIPPET_LIMIT, parse_retry_after, snippet};
 pub use secret::SecretString;
 pub use token_cache::{Renewable, TokenCache, send_reauthenticating};
 

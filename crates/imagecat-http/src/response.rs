@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use imagecat_core::{BackendKind, Error};
+use imagecat_core::{BackendKind, Deleted, Error, ErrorKind};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use serde::de::DeserializeOwned;
@@ -70,6 +70,27 @@ impl HttpResponse {
         }
     }
 
+    /// A decode error about this response: an `InvalidResponse` gets this
+    /// response's status and content type; other errors are returned as
+    /// they are.
+    pub fn attach(&self, error: Error) -> Error {
+        match error {
+            Error::InvalidResponse {
+                backend,
+                message,
+                snippet,
+                ..
+            } => Error::InvalidResponse {
+                backend,
+                status: Some(self.status.as_u16()),
+                content_type: self.content_type(),
+                message,
+                snippet,
+            },
+            other => other,
+        }
+    }
+
     /// Decodes the body as JSON, or an `InvalidResponse` naming the decode error.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_slice(&self.body)
@@ -124,6 +145,110 @@ impl HttpResponse {
             },
         }
     }
+}
+
+impl HttpResponse {
+    /// The error for a failed answer that carries no error document of the
+    /// backend (a proxy's or gateway's page, an empty body). The same on
+    /// every backend: 401 `Unauthenticated`, 403 `PermissionDenied`, 404 and
+    /// 410 `NotFound`, 429 `RateLimited` (with `Retry-After`), anything else
+    /// `InvalidResponse` with the status, content type and a snippet
+    /// (retryable for 5xx). The message names the status, the content type
+    /// and the start of the body, so a proxy's page is recognisable.
+    pub fn undocumented_error(&self) -> Error {
+        let status = self.status.as_u16();
+        match status {
+            401 | 403 | 404 | 410 | 429 => {
+                let content_type = self
+                    .content_type()
+                    .unwrap_or_else(|| "no content type".into());
+                let start = first_line(&self.snippet());
+                let body = if start.is_empty() {
+                    "an empty body".to_owned()
+                } else {
+                    format!("body starts: {start}")
+                };
+                self.status_error(
+                    None,
+                    format!(
+                        "HTTP {status} without a {} error document ({content_type}; {body})",
+                        self.backend
+                    ),
+                )
+            }
+            _ => self.invalid(format!(
+                "HTTP {status} without a {} error document",
+                self.backend
+            )),
+        }
+    }
+
+    /// The error for a failed answer: classified by the status with the
+    /// backend's own code and message when the adapter found a document in
+    /// the body, else [`HttpResponse::undocumented_error`].
+    pub fn failure(&self, document: Option<ErrorDocument>) -> Error {
+        match document {
+            Some(doc) => self.status_error(doc.code, doc.message),
+            None => self.undocumented_error(),
+        }
+    }
+
+    /// What a DELETE that failed with `error` means: `AlreadyDeleted` when
+    /// this answers a retried attempt (the first may have deleted the image)
+    /// and the backend's own error document (`documented`) says not found;
+    /// the error otherwise. A bare 404 from a proxy proves nothing, so it
+    /// stays an error.
+    pub fn refused_delete(&self, error: Error, documented: bool) -> Result<Deleted, Error> {
+        if documented && self.attempt > 1 && error.kind() == ErrorKind::NotFound {
+            tracing::debug!(backend = %self.backend, attempt = self.attempt, "a retried delete found the image gone");
+            Ok(Deleted::AlreadyDeleted)
+        } else {
+            Err(error)
+        }
+    }
+
+    /// Checks that the server answered about the image asked for (ids
+    /// compared case-insensitively): an `InvalidResponse` naming both ids
+    /// otherwise, so another image is never taken for the one asked for.
+    pub fn check_id_echo(&self, asked: &str, answered: &str) -> Result<(), Error> {
+        if asked.eq_ignore_ascii_case(answered) {
+            Ok(())
+        } else {
+            Err(self.invalid(format!(
+                "asked for image {asked}, the server answered image {answered}"
+            )))
+        }
+    }
+}
+
+/// The backend's own code and message, as an adapter found them in the
+/// body of an error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorDocument {
+    /// The backend's error code, if any.
+    pub code: Option<String>,
+    /// The backend's message.
+    pub message: String,
+}
+
+impl ErrorDocument {
+    /// A document with a code and a message.
+    pub fn new(code: Option<String>, message: impl Into<String>) -> Self {
+        ErrorDocument {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The first non-empty line of a text, at most 200 characters.
+fn first_line(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    line.chars().take(200).collect()
 }
 
 /// The first [`SNIPPET_LIMIT`] bytes of a body as text (lossy UTF-8, cut on

@@ -136,6 +136,39 @@ async fn retry_after_is_honoured_and_clamped() {
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
 
+/// A rate limit that outlasts the retries reports the clamped wait, not
+/// the server's number (a hostile `Retry-After` is no message to relay).
+#[tokio::test]
+async fn a_final_rate_limit_says_its_wait_was_clamped() {
+    let (url, hits) = serve(|_| {
+        Response::builder()
+            .status(429)
+            .header("retry-after", "999999")
+            .body(Body::from("slow down"))
+            .unwrap()
+    })
+    .await;
+    let c = client(fast_retries(2));
+    let e = c
+        .send(
+            "test",
+            Idempotency::Idempotent,
+            |c| c.get(&url),
+            |r| Err::<(), _>(r.undocumented_error()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited, "{e}");
+    assert_eq!(e.retry_after(), Some(Duration::from_millis(20)));
+    let shown = e.to_string();
+    assert!(
+        shown.contains("asked to wait 999999 s, clamped to 0.02 s"),
+        "{shown}"
+    );
+    assert!(!shown.contains("retry after 999999"), "{shown}");
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn a_body_over_the_cap_is_an_error_and_not_retried() {
     let (url, hits) = serve(|_| (StatusCode::OK, vec![b'x'; 300_000]).into_response()).await;

@@ -25,11 +25,11 @@ pub fn memory_fixture(offset_paging: bool, soft_delete: bool) -> Fixture {
         .filter(|i| query.matches(i))
         .map(|i| i.id.clone())
         .collect();
-    let catalog = InMemoryCatalog::new(images.clone())
+    let catalog = InMemoryCatalog::from_images(images.clone())
         .offset_paging(offset_paging)
         .soft_delete(soft_delete)
         .page_size(10);
-    let lying = InMemoryCatalog::new(images).offset_paging(offset_paging);
+    let lying = InMemoryCatalog::from_images(images).offset_paging(offset_paging);
     lying.repeat_token(true);
     let counter = catalog.clone();
     Fixture {

@@ -1,20 +1,19 @@
-//! [`ToastCatalog`]: the [`ImageCatalog`] over the v1.0 API.
+//! [`ToastSource`]: the [`PageSource`] over the v1.0 API; [`ToastCatalog`] is the
+//! core's [`Catalog`] over it, the `ImageCatalog` users hold.
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use imagecat_core::futures::StreamExt;
 use imagecat_core::{
-    BackendKind, Capabilities, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, Image,
-    ImageCatalog, ImageId, ImageStream, ListQuery, Page, PageToken, PagingOptions, PagingStyle,
-    Result, ServerFilters, paginate,
+    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
+    Image, ImageId, ListQuery, MarkerRule, Page, PageSource, PageToken, PagingOptions, PagingStyle,
+    Result, ServerFilters,
 };
-use imagecat_http::reqwest::{Client, Method, RequestBuilder};
+use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
 
-use crate::auth::{Token, TokenSource};
+use crate::auth::Auth;
 use crate::config::ToastBuilder;
 use crate::wire;
 
@@ -25,19 +24,17 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// The largest page size sent (Glance's `api_limit_max`).
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
-const AUTH_HEADER: &str = "X-Auth-Token";
-
 /// An NHN Cloud (TOAST) Compute Image API v1.0 catalog. Cheap to clone
 /// (clones share the HTTP client and the token cache).
 ///
 /// - `list`: marker paging with an explicit `limit`; works whether the
 ///   server includes the marker image in the next page (as the docs say) or
-///   not (as Glance does);
+///   not (as Glance does): the engine detects it ([`MarkerRule::Detect`]);
 /// - `get`: emulated, the API has no show call: walks the listing and stops
 ///   at the image;
 /// - `delete`: `DELETE …/images?id={uuid}`.
 #[derive(Clone)]
-pub struct ToastCatalog {
+pub struct ToastSource {
     inner: Arc<Inner>,
 }
 
@@ -46,24 +43,17 @@ struct Inner {
     base: Url,
     appkey: String,
     images_url: Url,
-    auth: TokenSource,
+    auth: Auth,
     paging: PagingOptions,
-    /// Learnt from the first page that started with its marker image: the
-    /// server includes the marker, so one more image is asked for.
-    marker_inclusive: AtomicBool,
 }
 
-impl fmt::Debug for ToastCatalog {
+impl fmt::Debug for ToastSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ToastCatalog")
             .field("endpoint", &endpoint::display(&self.inner.base))
             .field("appkey", &self.inner.appkey)
             .field("auth", &self.inner.auth)
             .field("paging", &self.inner.paging)
-            .field(
-                "marker_inclusive",
-                &self.inner.marker_inclusive.load(Ordering::Relaxed),
-            )
             .finish()
     }
 }
@@ -76,6 +66,7 @@ pub(crate) fn canonical_id(id: &ImageId) -> Result<String> {
 /// The capabilities of every TOAST catalog.
 fn capabilities() -> Capabilities {
     Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        .marker(MarkerRule::Detect)
         .reports_total(false)
         .get(GetSupport::Emulated)
         .delete(true)
@@ -83,21 +74,27 @@ fn capabilities() -> Capabilities {
         .server_filters(ServerFilters::none())
 }
 
-impl ToastCatalog {
-    /// A builder (see [`ToastBuilder`]).
-    pub fn builder() -> ToastBuilder {
+/// The catalog users hold: [`ToastSource`] behind the core's [`Catalog`].
+pub type ToastCatalog = Catalog<ToastSource>;
+
+impl BuildSource for ToastSource {
+    type Builder = ToastBuilder;
+
+    fn builder() -> ToastBuilder {
         ToastBuilder::new()
     }
+}
 
+impl ToastSource {
     pub(crate) fn from_parts(
         http: HttpClient,
         base: Url,
         appkey: String,
         images_url: Url,
-        auth: TokenSource,
+        auth: Auth,
         paging: PagingOptions,
     ) -> Self {
-        ToastCatalog {
+        ToastSource {
             inner: Arc::new(Inner {
                 http,
                 base,
@@ -105,7 +102,6 @@ impl ToastCatalog {
                 images_url,
                 auth,
                 paging,
-                marker_inclusive: AtomicBool::new(false),
             }),
         }
     }
@@ -120,9 +116,8 @@ impl ToastCatalog {
         &self.inner.appkey
     }
 
-    /// Sends one request with the current token; when the token is refused
-    /// and can be renewed, renews it and sends the request once more. A
-    /// second refusal is `Unauthenticated`.
+    /// Sends one request with the catalog's token (renewed and resent once
+    /// when refused, see [`imagecat_http::TokenSource::send`]).
     async fn authed<T>(
         &self,
         what: &str,
@@ -131,37 +126,17 @@ impl ToastCatalog {
         url: &Url,
         handle: impl Fn(HttpResponse) -> Result<T>,
     ) -> Result<T> {
-        let inner = &self.inner;
-        let token = inner.auth.current(&inner.http).await?;
-        imagecat_http::send_reauthenticating(
-            token,
-            |token| {
-                let (method, handle) = (&method, &handle);
-                async move {
-                    self.send_with(what, idempotency, method, url, &token, handle)
-                        .await
-                }
-            },
-            |refused| async move { inner.auth.renew(&inner.http, &refused).await },
-        )
-        .await
-    }
-
-    async fn send_with<T>(
-        &self,
-        what: &str,
-        idempotency: Idempotency,
-        method: &Method,
-        url: &Url,
-        token: &Token,
-        handle: &impl Fn(HttpResponse) -> Result<T>,
-    ) -> Result<T> {
-        let build = |client: &Client| -> RequestBuilder {
-            client
-                .request(method.clone(), url.clone())
-                .header(AUTH_HEADER, token.header().clone())
-        };
-        self.inner.http.send(what, idempotency, build, handle).await
+        self.inner
+            .auth
+            .send(
+                &self.inner.http,
+                what,
+                idempotency,
+                method,
+                |_| Ok(url.clone()),
+                |response, _| handle(response),
+            )
+            .await
     }
 
     /// One `GET …/images?limit=N[&marker=ID]`, decoded.
@@ -186,16 +161,21 @@ impl ToastCatalog {
 }
 
 #[async_trait]
-impl ImageCatalog for ToastCatalog {
+impl PageSource for ToastSource {
+    fn paging(&self) -> PagingOptions {
+        self.inner.paging
+    }
+
     fn info(&self) -> CatalogInfo {
         CatalogInfo::new(BACKEND, endpoint::display(&self.inner.base), capabilities())
     }
 
-    /// One page: `limit` is the page size (one more once the server is known
-    /// to include the marker image); the marker is the last id of the
-    /// previous page; a first image equal to the marker is dropped; the page
-    /// is the last when it is empty or shorter than the `limit` sent.
-    async fn list_page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+    /// One page: `limit` is the query's page size, the marker the last id
+    /// of the previous page; the page is the last when it is empty or
+    /// shorter than the `limit` sent. Whether the server repeats the marker
+    /// is the engine's business ([`MarkerRule::Detect`]): it drops the
+    /// marker image and asks for one more.
+    async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let page_size = capabilities().page_size_for(query);
         let marker = match token {
             None => None,
@@ -208,60 +188,22 @@ impl ImageCatalog for ToastCatalog {
             }
         };
         let marker = marker.as_deref();
-        let inclusive = || self.inner.marker_inclusive.load(Ordering::Relaxed);
-        let mut limit = if marker.is_some() && inclusive() {
-            (page_size + 1).min(MAX_PAGE_SIZE)
+        let images = self
+            .fetch_page(page_size, marker)
+            .await
+            .map_err(|e| stale_marker(e, marker))?;
+        let next = if images.is_empty() || (images.len() as u32) < page_size {
+            None
         } else {
-            page_size
+            images.last().map(|i| PageToken::Marker(i.id.to_string()))
         };
-        let mut asked_again = false;
-        loop {
-            let mut images = self
-                .fetch_page(limit, marker)
-                .await
-                .map_err(|e| stale_marker(e, marker))?;
-            let received = images.len();
-            let last = images.last().map(|i| i.id.to_string());
-            let starts_with_marker =
-                marker.is_some_and(|m| images.first().is_some_and(|i| i.id.as_str() == m));
-            if starts_with_marker {
-                images.remove(0);
-                if !inclusive() {
-                    tracing::debug!(backend = %BACKEND, "the server includes the marker image in the next page");
-                    self.inner.marker_inclusive.store(true, Ordering::Relaxed);
-                }
-                // A full page that held only the marker (an inclusive server
-                // at limit 1): ask once more for one image past it.
-                if images.is_empty() && received as u32 >= limit && !asked_again {
-                    asked_again = true;
-                    limit = (limit + 1).min(MAX_PAGE_SIZE);
-                    continue;
-                }
-            }
-            let next = if received == 0 || (received as u32) < limit {
-                None
-            } else {
-                last.map(PageToken::Marker)
-            };
-            return Ok(Page::new(images, next));
-        }
+        Ok(Page::new(images, next))
     }
 
-    fn list(&self, query: ListQuery) -> ImageStream {
-        paginate(Arc::new(self.clone()), query, self.inner.paging)
-    }
-
-    /// Walks the listing (deleted images included) and stops at the image.
-    async fn get(&self, id: &ImageId) -> Result<Image> {
-        let wanted = canonical_id(id)?;
-        let mut stream = self.list(ListQuery::new().include_deleted(true));
-        while let Some(item) = stream.next().await {
-            let image = item?;
-            if image.id.as_str().eq_ignore_ascii_case(&wanted) {
-                return Ok(image);
-            }
-        }
-        Err(Error::not_found(BACKEND, id))
+    /// A UUID, in canonical form (`get` is emulated by the core, which
+    /// walks the listing and stops at the image).
+    fn check_id(&self, id: &ImageId) -> Result<ImageId> {
+        canonical_id(id).map(ImageId::new)
     }
 
     /// `DELETE …/images?id={uuid}`; a retried request that finds the image
@@ -287,10 +229,11 @@ impl ImageCatalog for ToastCatalog {
 fn delete_outcome(response: HttpResponse) -> Result<Deleted> {
     match wire::decode_ack(&response) {
         Ok(()) => Ok(Deleted::Deleted),
-        Err(e) if e.kind() == ErrorKind::NotFound && response.attempt > 1 => {
-            Ok(Deleted::AlreadyDeleted)
+        Err(e) => {
+            let documented =
+                response.status.is_success() || wire::status_document(&response).is_some();
+            response.refused_delete(e, documented)
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -312,6 +255,7 @@ fn stale_marker(error: Error, marker: Option<&str>) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imagecat_core::ErrorKind;
     use imagecat_http::reqwest::StatusCode;
     use imagecat_http::reqwest::header::HeaderMap;
 

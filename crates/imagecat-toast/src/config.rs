@@ -8,8 +8,9 @@ use imagecat_core::{BackendKind, Error, PagingOptions, Result};
 use imagecat_http::endpoint::{join_segments, parse_endpoint};
 use imagecat_http::{HttpClient, HttpOptions, SecretString};
 
-use crate::auth::{PasswordGrant, TokenSource};
-use crate::catalog::ToastCatalog;
+use crate::auth::{AUTH_HEADER, Auth, PasswordGrant};
+use crate::catalog::{ToastCatalog, ToastSource};
+use imagecat_core::Catalog;
 
 const BACKEND: BackendKind = BackendKind::Toast;
 
@@ -185,9 +186,11 @@ impl ToastBuilder {
         let tokens_url = join_segments(BACKEND, &base, &["v1.0", "appkeys", &appkey, "tokens"])
             .map_err(segment_error)?;
         let grant = match (self.username, self.password) {
-            (Some(username), Some(password)) if !password.is_empty() => {
-                Some(PasswordGrant { username, password })
-            }
+            (Some(username), Some(password)) if !password.is_empty() => Some(PasswordGrant {
+                username,
+                password,
+                tokens_url,
+            }),
             (None, None) => None,
             (Some(_), _) => {
                 return Err(Error::config(
@@ -203,16 +206,23 @@ impl ToastBuilder {
             }
         };
         let token = self.token.filter(|t| !t.is_empty());
-        let auth = TokenSource::new(token.as_ref(), grant, tokens_url, self.renew_margin)?;
+        let auth = Auth::new(
+            BACKEND,
+            AUTH_HEADER,
+            token.as_ref(),
+            grant,
+            self.renew_margin,
+            "set a token, or a username and API password",
+        )?;
         let http = HttpClient::new(BACKEND, self.http.allow_http(base.scheme() == "http"))?;
-        Ok(ToastCatalog::from_parts(
+        Ok(Catalog::new(ToastSource::from_parts(
             http,
             base,
             appkey,
             images_url,
             auth,
             self.paging,
-        ))
+        )))
     }
 }
 

@@ -13,7 +13,8 @@
 //! - `auth`: the token source (static token, or username and API password
 //!   exchanged for cached tokens renewed before they expire, single flight,
 //!   re-obtained once when refused);
-//! - `catalog`: [`ToastCatalog`], the [`imagecat_core::ImageCatalog`]
+//! - `catalog`: [`ToastSource`], the [`imagecat_core::PageSource`], and
+//!   [`ToastCatalog`], the core's `Catalog` over it, the `ImageCatalog`
 //!   (marker paging, `get` by walking the listing, `delete`);
 //! - `wire`: the envelope, the `resultCode` → error mapping and the image
 //!   and token documents;
@@ -38,7 +39,7 @@ mod catalog;
 mod config;
 mod wire;
 
-pub use catalog::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastCatalog};
+pub use catalog::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastCatalog, ToastSource};
 pub use config::{
     DEFAULT_ENDPOINT, DEFAULT_RENEW_MARGIN, ENV_APPKEY, ENV_ENDPOINT, ENV_PASSWORD, ENV_TOKEN,
     ENV_USERNAME, ToastBuilder,

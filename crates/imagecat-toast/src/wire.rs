@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use imagecat_core::{BackendKind, Error, Image, ImageStatus, NativeRecord, Visibility};
-use imagecat_http::{HttpResponse, snippet};
+use imagecat_http::{ErrorDocument, HttpResponse, snippet};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -191,33 +191,35 @@ struct ErrorDetail {
 
 /// The error for a non-2xx answer: classified by the status, carrying the
 /// envelope's (or Keystone's, or webob's) code and message when the body has
-/// them. Without them, 401, 403 and 429 still map by status (a gateway's
-/// answer), anything else is `InvalidResponse` with a snippet (retryable for
-/// 5xx).
+/// them; without them, the shared fallback
+/// ([`HttpResponse::undocumented_error`]).
 pub(crate) fn status_failure(response: &HttpResponse) -> Error {
-    if let Ok(body) = serde_json::from_slice::<ErrorBody>(&response.body) {
-        if let Some(header) = body.header {
-            if header.result_code.is_some() || header.result_message.is_some() {
-                return response.status_error(header.result_code.clone(), header.message_text());
-            }
-        }
-        if let Some(detail) = body.error {
-            let message = detail.message.or(detail.title);
-            if detail.code.is_some() || message.is_some() {
-                return response.status_error(
-                    detail.code,
-                    message.unwrap_or_else(|| format!("HTTP {}", response.status)),
-                );
-            }
-        }
-        if let Some(message) = body.message {
-            return response.status_error(body.code, message);
+    response.failure(status_document(response))
+}
+
+/// The code and message of a non-2xx answer's body: a TOAST envelope, a
+/// Keystone or webob `error`, or a bare `message`.
+pub(crate) fn status_document(response: &HttpResponse) -> Option<ErrorDocument> {
+    let body = serde_json::from_slice::<ErrorBody>(&response.body).ok()?;
+    if let Some(header) = body.header {
+        if header.result_code.is_some() || header.result_message.is_some() {
+            return Some(ErrorDocument::new(
+                header.result_code.clone(),
+                header.message_text(),
+            ));
         }
     }
-    match response.status.as_u16() {
-        401 | 403 | 429 => response.status_error(None, format!("HTTP {}", response.status)),
-        _ => response.invalid(format!("HTTP {} without a TOAST envelope", response.status)),
+    if let Some(detail) = body.error {
+        let message = detail.message.or(detail.title);
+        if detail.code.is_some() || message.is_some() {
+            return Some(ErrorDocument::new(
+                detail.code,
+                message.unwrap_or_else(|| format!("HTTP {}", response.status)),
+            ));
+        }
     }
+    body.message
+        .map(|message| ErrorDocument::new(body.code, message))
 }
 
 /// Checks the status and the header of an answer that carries no data (a
@@ -279,21 +281,10 @@ pub(crate) fn decode_list(response: &HttpResponse) -> Result<Vec<Image>, Error> 
     };
     let mut images = Vec::with_capacity(raw_images.len());
     for (index, raw) in raw_images.into_iter().enumerate() {
-        images.push(decode_image(raw).map_err(|e| match e {
-            Error::InvalidResponse {
-                backend,
-                message,
-                snippet,
-                ..
-            } => Error::InvalidResponse {
-                backend,
-                status: Some(response.status.as_u16()),
-                content_type: response.content_type(),
-                message: format!("image #{index}: {message}"),
-                snippet,
-            },
-            other => other,
-        })?);
+        images.push(
+            decode_image(raw)
+                .map_err(|e| response.attach(e.map_message(|m| format!("image #{index}: {m}"))))?,
+        );
     }
     Ok(images)
 }

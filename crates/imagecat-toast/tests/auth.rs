@@ -4,6 +4,7 @@
 
 mod common;
 
+use imagecat_core::PageSource as _;
 use std::time::Duration;
 
 use common::{Auth, builder, catalog, no_retries, start, start_default};
@@ -14,7 +15,7 @@ use imagecat_toast::ToastCatalog;
 
 async fn list_once(catalog: &ToastCatalog) -> imagecat_core::Result<usize> {
     catalog
-        .list_page(&ListQuery::new().page_size(5), None)
+        .page(&ListQuery::new().page_size(5), None)
         .await
         .map(|p| p.images.len())
 }

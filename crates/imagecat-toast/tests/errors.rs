@@ -5,6 +5,7 @@
 mod common;
 
 use common::{Auth, builder, hostile_ids, no_retries, start_default};
+use imagecat_core::PageSource as _;
 use imagecat_core::{Error, ErrorKind, ImageCatalog, ImageId, ListQuery, PageToken};
 use imagecat_testkit::toast::ToastEmulator;
 use imagecat_toast::ToastCatalog;
@@ -27,7 +28,7 @@ async fn setup() -> (ToastEmulator, ToastCatalog) {
 async fn list_error(emu: &ToastEmulator, catalog: &ToastCatalog, status: u16, body: &str) -> Error {
     emu.push_response(status, body);
     catalog
-        .list_page(&ListQuery::new(), None)
+        .page(&ListQuery::new(), None)
         .await
         .expect_err("the canned answer is a failure")
 }
@@ -108,7 +109,7 @@ async fn success_is_judged_by_is_successful_then_by_result_code() {
         r#"{"header":{"isSuccessful":true,"resultCode":1},"images":[]}"#,
     ] {
         emu.push_response(200, body);
-        let page = catalog.list_page(&ListQuery::new(), None).await.unwrap();
+        let page = catalog.page(&ListQuery::new(), None).await.unwrap();
         assert!(page.images.is_empty() && page.next.is_none(), "{body}");
     }
 }
@@ -153,10 +154,7 @@ async fn non_2xx_without_an_envelope() {
     let (emu, catalog) = setup().await;
     let html = "<html><body><h1>502 Bad Gateway</h1></body></html>";
     emu.push_raw_response(502, "text/html", html);
-    let e = catalog
-        .list_page(&ListQuery::new(), None)
-        .await
-        .unwrap_err();
+    let e = catalog.page(&ListQuery::new(), None).await.unwrap_err();
     let Error::InvalidResponse {
         status,
         content_type,
@@ -173,17 +171,14 @@ async fn non_2xx_without_an_envelope() {
     for (status, kind, retryable) in [
         (500, ErrorKind::InvalidResponse, true),
         (503, ErrorKind::InvalidResponse, true),
-        (404, ErrorKind::InvalidResponse, false),
+        (404, ErrorKind::NotFound, false),
         (400, ErrorKind::InvalidResponse, false),
         (401, ErrorKind::Unauthenticated, false),
         (403, ErrorKind::PermissionDenied, false),
         (429, ErrorKind::RateLimited, true),
     ] {
         emu.push_raw_response(status, "text/plain", "nope");
-        let e = catalog
-            .list_page(&ListQuery::new(), None)
-            .await
-            .unwrap_err();
+        let e = catalog.page(&ListQuery::new(), None).await.unwrap_err();
         assert_eq!(e.kind(), kind, "{status}: {e}");
         assert_eq!(e.is_retryable(), retryable, "{status}: {e}");
     }
@@ -203,7 +198,7 @@ async fn retryable_failures_are_retried_for_reads() {
         .unwrap();
     emu.push_raw_response(503, "text/plain", "");
     emu.push_response(200, failure("30429", "slow down"));
-    let page = catalog.list_page(&ListQuery::new(), None).await.unwrap();
+    let page = catalog.page(&ListQuery::new(), None).await.unwrap();
     assert_eq!(page.images.len(), 50);
     assert_eq!(emu.image_request_count(), 3);
 }
@@ -330,7 +325,7 @@ async fn a_hostile_appkey_changes_neither_path_nor_query() {
         emu.server().clear_requests();
         let catalog = builder(&emu, auth).appkey(hostile).build().unwrap();
         let e = catalog
-            .list_page(&ListQuery::new().page_size(3), None)
+            .page(&ListQuery::new().page_size(3), None)
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
@@ -362,7 +357,7 @@ async fn a_hostile_appkey_changes_neither_path_nor_query() {
 async fn a_marker_is_sent_only_as_the_marker_query_value() {
     let (emu, catalog) = setup().await;
     let e = catalog
-        .list_page(
+        .page(
             &ListQuery::new().page_size(2),
             Some(PageToken::Marker("a&id=b#c".into())),
         )
@@ -378,7 +373,7 @@ async fn a_marker_is_sent_only_as_the_marker_query_value() {
         Some("limit=2&marker=a%26id%3Db%23c")
     );
     let e = catalog
-        .list_page(&ListQuery::new(), Some(PageToken::Offset(3)))
+        .page(&ListQuery::new(), Some(PageToken::Offset(3)))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);

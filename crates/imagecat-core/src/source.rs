@@ -1,0 +1,150 @@
+//! What an adapter implements ([`PageSource`]: one page, get, delete,
+//! capabilities) and the [`Catalog`] that turns it into the
+//! [`ImageCatalog`] users call, in the manner of object_store's `ListClient`
+//! behind `ObjectStore`.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+
+use crate::catalog::{
+    CatalogInfo, Deleted, GetSupport, ImageCatalog, ImageStream, Page, PageToken,
+};
+use crate::error::{Error, Result};
+use crate::model::{Image, ImageId};
+use crate::paging::{PagingOptions, paginate};
+use crate::query::ListQuery;
+
+/// What an adapter implements: its capabilities, one page of images, and
+/// (when the backend has the calls) get and delete. The listing stream,
+/// the conveniences and an emulated `get` come from [`Catalog`].
+#[async_trait]
+pub trait PageSource: fmt::Debug + Send + Sync + 'static {
+    /// The backend, endpoint and capabilities.
+    fn info(&self) -> CatalogInfo;
+
+    /// The pagination engine's tuning for this source.
+    fn paging(&self) -> PagingOptions {
+        PagingOptions::default()
+    }
+
+    /// Fetches one page; `token` is `None` for the first page. Only the
+    /// pagination engine calls it.
+    async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page>;
+
+    /// Validates an id before any request, returning the form the backend
+    /// issues (used by the emulated `get`).
+    fn check_id(&self, id: &ImageId) -> Result<ImageId> {
+        Ok(id.clone())
+    }
+
+    /// Fetches one image by id, when the capabilities say `get` is native.
+    /// The default says it is not supported; with `GetSupport::Emulated`
+    /// the catalog walks the listing instead and never calls this.
+    async fn get(&self, id: &ImageId) -> Result<Image> {
+        Err(Error::NotSupported {
+            backend: Some(self.info().backend),
+            message: format!("no show call to get image {id}"),
+        })
+    }
+
+    /// Deletes one image.
+    async fn delete(&self, id: &ImageId) -> Result<Deleted>;
+}
+
+/// A source that a builder makes, so that `XCatalog::builder()` works on
+/// every adapter's catalog type.
+pub trait BuildSource {
+    /// The builder.
+    type Builder;
+
+    /// A new builder.
+    fn builder() -> Self::Builder;
+}
+
+/// The [`ImageCatalog`] of every [`PageSource`]: the lazy listing through
+/// the pagination engine, `get` (the source's, or emulated by walking the
+/// listing) and `delete`. Cheap to clone when the source is. Dereferences
+/// to the source for its own accessors.
+#[derive(Clone)]
+pub struct Catalog<S> {
+    source: S,
+}
+
+impl<S: fmt::Debug> fmt::Debug for Catalog<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.source.fmt(f)
+    }
+}
+
+impl<S> Catalog<S> {
+    /// The catalog of a source.
+    pub fn new(source: S) -> Self {
+        Catalog { source }
+    }
+
+    /// The source (tests use it to fetch raw pages).
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// The source, unwrapped.
+    pub fn into_source(self) -> S {
+        self.source
+    }
+}
+
+impl<S: BuildSource> Catalog<S> {
+    /// The source's builder.
+    pub fn builder() -> S::Builder {
+        S::builder()
+    }
+}
+
+impl<S> Deref for Catalog<S> {
+    type Target = S;
+
+    fn deref(&self) -> &S {
+        &self.source
+    }
+}
+
+impl<S: PageSource + Clone> Catalog<S> {
+    /// Walks the listing (deleted images included) and stops at the image.
+    async fn emulated_get(&self, id: &ImageId) -> Result<Image> {
+        let wanted = self.source.check_id(id)?;
+        let mut stream = self.list(ListQuery::new().include_deleted(true));
+        while let Some(item) = stream.next().await {
+            let image = item?;
+            if image.id.as_str().eq_ignore_ascii_case(wanted.as_str()) {
+                return Ok(image);
+            }
+        }
+        Err(Error::not_found(self.source.info().backend, id))
+    }
+}
+
+#[async_trait]
+impl<S: PageSource + Clone> ImageCatalog for Catalog<S> {
+    fn info(&self) -> CatalogInfo {
+        self.source.info()
+    }
+
+    fn list(&self, query: ListQuery) -> ImageStream {
+        paginate(Arc::new(self.source.clone()), query, self.source.paging())
+    }
+
+    async fn get(&self, id: &ImageId) -> Result<Image> {
+        match self.source.info().capabilities.get {
+            GetSupport::Emulated => self.emulated_get(id).await,
+            _ => self.source.get(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &ImageId) -> Result<Deleted> {
+        self.source.delete(id).await
+    }
+}
