@@ -14,6 +14,7 @@ mod memory;
 mod model;
 mod paging;
 mod query;
+pub mod usage;
 
 pub use catalog::{
     Capabilities, CatalogInfo, Deleted, DynImageCatalog, GetSupport, ImageCatalog, ImageStream,
@@ -25,6 +26,7 @@ pub use memory::{InMemoryCatalog, sample_image};
 pub use model::{BackendKind, Image, ImageId, ImageStatus, NativeRecord, Visibility};
 pub use paging::{PagingOptions, paginate};
 pub use query::{ListQuery, NamePattern};
+pub use usage::{ImageUsage, InstanceRef, UsageScan, UsageScope};
 
 /// Re-exported so adapters and users name the same versions.
 pub use async_trait::async_trait;
