@@ -19,6 +19,7 @@ mod model;
 mod paging;
 mod query;
 mod source;
+pub mod usage;
 
 pub use catalog::{
     Capabilities, CatalogInfo, Deleted, DynImageCatalog, GetSupport, ImageCatalog, ImageStream,
@@ -31,6 +32,7 @@ pub use model::{BackendKind, Image, ImageId, ImageStatus, NativeRecord, Visibili
 pub use paging::{PagingOptions, paginate};
 pub use query::{ListQuery, NamePattern, Sort, SortKey, SortParseError};
 pub use source::{BuildSource, Catalog, PageSource};
+pub use usage::{ImageUsage, InstanceRef, UsageScan, UsageScope};
 
 /// Re-exported so adapters and users name the same versions.
 pub use async_trait::async_trait;

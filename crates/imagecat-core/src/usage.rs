@@ -1,0 +1,573 @@
+//! Which instances use which images: the answer every delete depends on.
+//!
+//! Adapters list instances (one page at a time, through the same engine as
+//! images) and say what each one boots from; this module folds that
+//! listing into a per-image answer with three outcomes — in use (by whom),
+//! not in use, and **unknown** (with the reason). Unknown is never reported
+//! as unused: a failed page, an instance whose root volume could not be
+//! read, or a listing that cannot see other tenants all make the answer
+//! unknown for every image they could hide a use of.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::model::{Image, ImageId, Visibility};
+
+/// How much of the cloud an instance listing sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UsageScope {
+    /// Every tenant's instances (Nova `all_tenants` as an admin, DCMGR
+    /// without an account header): a negative answer is complete.
+    AllTenants,
+    /// Only the caller's project or account: an image other tenants can
+    /// boot (public, shared, community, or of unknown visibility) may be in
+    /// use where this listing cannot see, so it comes out unknown.
+    OwnTenant,
+}
+
+impl UsageScope {
+    /// The name used in output: `all_tenants` or `own_tenant`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageScope::AllTenants => "all_tenants",
+            UsageScope::OwnTenant => "own_tenant",
+        }
+    }
+}
+
+impl fmt::Display for UsageScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How an instance's image was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FoundVia {
+    /// The instance record names its image.
+    ImageField,
+    /// The instance boots from a volume whose image metadata names it.
+    RootVolume,
+}
+
+impl FoundVia {
+    /// The name used in output: `image_field` or `root_volume`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FoundVia::ImageField => "image_field",
+            FoundVia::RootVolume => "root_volume",
+        }
+    }
+}
+
+/// What an instance boots from, as far as the backend could tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BootSource {
+    /// This image, found this way.
+    Image {
+        /// The image id.
+        id: ImageId,
+        /// How it was found.
+        via: FoundVia,
+    },
+    /// Booted from a volume that was read and carries no image (a blank or
+    /// snapshot volume): the instance uses no image.
+    NoImage,
+    /// The image could not be determined (the root volume could not be
+    /// read, or the record lacks the field): it may be any image.
+    Unresolved {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One instance (server) that is not in a final state, with what it boots
+/// from. Adapters yield only instances that still exist: every non-final
+/// state (running, stopped, shelved, error, deleting…) counts as a use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InstanceRef {
+    /// The instance id.
+    pub id: String,
+    /// Its name, where the backend has one.
+    pub name: Option<String>,
+    /// The backend's own status word.
+    pub status: String,
+    /// What it boots from.
+    pub boot: BootSource,
+}
+
+impl InstanceRef {
+    /// An instance with its id, status and boot source.
+    pub fn new(id: impl Into<String>, status: impl Into<String>, boot: BootSource) -> Self {
+        InstanceRef {
+            id: id.into(),
+            name: None,
+            status: status.into(),
+            boot,
+        }
+    }
+
+    /// An instance whose record names its image.
+    pub fn booting(id: impl Into<String>, status: impl Into<String>, image: ImageId) -> Self {
+        Self::new(
+            id,
+            status,
+            BootSource::Image {
+                id: image,
+                via: FoundVia::ImageField,
+            },
+        )
+    }
+
+    /// Sets the name (builder style).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The image it boots from, when known.
+    pub fn image_id(&self) -> Option<&ImageId> {
+        match &self.boot {
+            BootSource::Image { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// One instance that uses an image, as reported in [`ImageUsage::InUse`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InstanceUse {
+    /// The instance id.
+    pub instance_id: String,
+    /// Its name, where known.
+    pub name: Option<String>,
+    /// The backend's status word.
+    pub status: String,
+    /// How the image was found.
+    pub via: FoundVia,
+}
+
+/// Why a usage answer is unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UnknownReason {
+    /// The backend cannot list instances here (no compute endpoint, the
+    /// capability is missing, or the feature is not built).
+    NotSupported {
+        /// The backend's explanation.
+        message: String,
+    },
+    /// The instance listing failed before it was complete.
+    ListingFailed {
+        /// The error, as displayed.
+        message: String,
+    },
+    /// Some instances boot from something that could not be resolved to an
+    /// image; any of them may use this one.
+    UnresolvedInstances {
+        /// Their ids (at most a few are kept; `count` has them all).
+        instances: Vec<String>,
+        /// How many there were.
+        count: usize,
+    },
+    /// The listing saw only the caller's tenant, and other tenants can boot
+    /// this image (it is not private).
+    OutOfScope {
+        /// The scope of the listing.
+        scope: UsageScope,
+    },
+}
+
+impl fmt::Display for UnknownReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnknownReason::NotSupported { message } => {
+                write!(f, "instances cannot be listed: {message}")
+            }
+            UnknownReason::ListingFailed { message } => {
+                write!(f, "the instance listing failed: {message}")
+            }
+            UnknownReason::UnresolvedInstances { instances, count } => write!(
+                f,
+                "{count} instance(s) boot from a volume whose image could not be read ({})",
+                instances.join(", ")
+            ),
+            UnknownReason::OutOfScope { scope } => write!(
+                f,
+                "the image is not private and the instance listing sees only {}",
+                match scope {
+                    UsageScope::AllTenants => "all tenants",
+                    UsageScope::OwnTenant => "the caller's own tenant",
+                }
+            ),
+        }
+    }
+}
+
+/// The answer for one image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "usage", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ImageUsage {
+    /// These instances use it.
+    InUse {
+        /// Who, in listing order.
+        instances: Vec<InstanceUse>,
+    },
+    /// No instance uses it, and the listing was complete enough to say so.
+    NotInUse,
+    /// Nobody can tell; never treat as unused.
+    Unknown {
+        /// Why.
+        #[serde(flatten)]
+        reason: UnknownReason,
+    },
+}
+
+impl ImageUsage {
+    /// `in_use`, `not_in_use` or `unknown`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ImageUsage::InUse { .. } => "in_use",
+            ImageUsage::NotInUse => "not_in_use",
+            ImageUsage::Unknown { .. } => "unknown",
+        }
+    }
+
+    /// Whether the image is known to be unused (the only answer that
+    /// allows a delete).
+    pub fn is_known_unused(&self) -> bool {
+        matches!(self, ImageUsage::NotInUse)
+    }
+}
+
+/// How many unresolved instance ids a reason keeps.
+const UNRESOLVED_KEPT: usize = 5;
+
+/// A whole instance listing folded into an index from image to users; ask
+/// it about any image with [`UsageScan::usage_of`].
+///
+/// ```
+/// use imagecat_core::{BackendKind, Image, ImageId, ImageStatus, Visibility};
+/// use imagecat_core::usage::{ImageUsage, InstanceRef, UsageScan, UsageScope};
+///
+/// let mut scan = UsageScan::new(UsageScope::AllTenants);
+/// scan.record(InstanceRef::booting("i-1", "running", ImageId::new("wmi-a")));
+/// scan.finish();
+/// let a = Image::new("wmi-a", BackendKind::Dcmgr, ImageStatus::Active, "available");
+/// let b = Image::new("wmi-b", BackendKind::Dcmgr, ImageStatus::Active, "available");
+/// assert_eq!(scan.usage_of(&a).as_str(), "in_use");
+/// assert_eq!(scan.usage_of(&b), ImageUsage::NotInUse);
+/// ```
+#[derive(Debug, Clone)]
+pub struct UsageScan {
+    scope: UsageScope,
+    users: HashMap<ImageId, Vec<InstanceUse>>,
+    unresolved: Vec<String>,
+    unresolved_count: usize,
+    failure: Option<UnknownReason>,
+    complete: bool,
+    instances: usize,
+}
+
+impl UsageScan {
+    /// An empty scan of a listing with this scope. Until
+    /// [`finish`](Self::finish) is called every image without a recorded
+    /// user is unknown (the listing may not be over).
+    pub fn new(scope: UsageScope) -> Self {
+        UsageScan {
+            scope,
+            users: HashMap::new(),
+            unresolved: Vec::new(),
+            unresolved_count: 0,
+            failure: None,
+            complete: false,
+            instances: 0,
+        }
+    }
+
+    /// A scan that could not run at all: every answer not already known is
+    /// unknown for this reason.
+    pub fn unavailable(reason: UnknownReason) -> Self {
+        let mut scan = Self::new(UsageScope::OwnTenant);
+        scan.failure = Some(reason);
+        scan
+    }
+
+    /// Records one listed instance.
+    pub fn record(&mut self, instance: InstanceRef) {
+        self.instances += 1;
+        match instance.boot {
+            BootSource::Image { id, via } => {
+                self.users.entry(id).or_default().push(InstanceUse {
+                    instance_id: instance.id,
+                    name: instance.name,
+                    status: instance.status,
+                    via,
+                });
+            }
+            BootSource::NoImage => {}
+            BootSource::Unresolved { .. } => {
+                self.unresolved_count += 1;
+                if self.unresolved.len() < UNRESOLVED_KEPT {
+                    self.unresolved.push(instance.id);
+                }
+            }
+        }
+    }
+
+    /// Records that the listing failed: images with a recorded user stay in
+    /// use, every other answer becomes unknown.
+    pub fn fail(&mut self, error: &Error) {
+        let reason = match error.kind() {
+            crate::ErrorKind::NotSupported => UnknownReason::NotSupported {
+                message: error.to_string(),
+            },
+            _ => UnknownReason::ListingFailed {
+                message: error.to_string(),
+            },
+        };
+        self.failure.get_or_insert(reason);
+    }
+
+    /// Marks the listing as complete (every page was read).
+    pub fn finish(&mut self) {
+        self.complete = true;
+    }
+
+    /// The scope of the listing.
+    pub fn scope(&self) -> UsageScope {
+        self.scope
+    }
+
+    /// How many instances were recorded.
+    pub fn instance_count(&self) -> usize {
+        self.instances
+    }
+
+    /// Whether the listing is complete and no failure was recorded.
+    pub fn is_complete(&self) -> bool {
+        self.complete && self.failure.is_none()
+    }
+
+    /// The ids of every image with at least one recorded user.
+    pub fn used_images(&self) -> impl Iterator<Item = &ImageId> {
+        self.users.keys()
+    }
+
+    /// The answer for one image. In use wins over everything (a recorded
+    /// user is certain); otherwise any doubt — a failure, an unfinished
+    /// listing, unresolved instances, a scope that cannot see who else may
+    /// boot the image — makes it unknown.
+    pub fn usage_of(&self, image: &Image) -> ImageUsage {
+        if let Some(instances) = self.users.get(&image.id) {
+            return ImageUsage::InUse {
+                instances: instances.clone(),
+            };
+        }
+        if let Some(reason) = &self.failure {
+            return ImageUsage::Unknown {
+                reason: reason.clone(),
+            };
+        }
+        if !self.complete {
+            return ImageUsage::Unknown {
+                reason: UnknownReason::ListingFailed {
+                    message: "the instance listing did not finish".into(),
+                },
+            };
+        }
+        if self.unresolved_count > 0 {
+            return ImageUsage::Unknown {
+                reason: UnknownReason::UnresolvedInstances {
+                    instances: self.unresolved.clone(),
+                    count: self.unresolved_count,
+                },
+            };
+        }
+        if self.scope == UsageScope::OwnTenant && image.visibility != Some(Visibility::Private) {
+            return ImageUsage::Unknown {
+                reason: UnknownReason::OutOfScope { scope: self.scope },
+            };
+        }
+        ImageUsage::NotInUse
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BackendKind, ImageStatus};
+
+    fn image(id: &str, visibility: Visibility) -> Image {
+        Image::new(id, BackendKind::Memory, ImageStatus::Active, "active")
+            .with_visibility(visibility)
+    }
+
+    fn complete(scope: UsageScope, instances: Vec<InstanceRef>) -> UsageScan {
+        let mut scan = UsageScan::new(scope);
+        for i in instances {
+            scan.record(i);
+        }
+        scan.finish();
+        scan
+    }
+
+    #[test]
+    fn a_recorded_user_is_in_use_and_others_are_not() {
+        let scan = complete(
+            UsageScope::AllTenants,
+            vec![
+                InstanceRef::booting("i-1", "running", "a".into()).with_name("web"),
+                InstanceRef::booting("i-2", "stopped", "a".into()),
+                InstanceRef::new("i-3", "running", BootSource::NoImage),
+            ],
+        );
+        match scan.usage_of(&image("a", Visibility::Public)) {
+            ImageUsage::InUse { instances } => {
+                let ids: Vec<_> = instances.iter().map(|u| u.instance_id.as_str()).collect();
+                assert_eq!(ids, ["i-1", "i-2"]);
+                assert_eq!(instances[0].name.as_deref(), Some("web"));
+            }
+            other => panic!("expected in use, got {other:?}"),
+        }
+        assert_eq!(
+            scan.usage_of(&image("b", Visibility::Public)),
+            ImageUsage::NotInUse
+        );
+        assert_eq!(scan.instance_count(), 3);
+    }
+
+    #[test]
+    fn an_unfinished_listing_is_unknown_never_unused() {
+        let mut scan = UsageScan::new(UsageScope::AllTenants);
+        scan.record(InstanceRef::booting("i-1", "running", "a".into()));
+        assert!(matches!(
+            scan.usage_of(&image("b", Visibility::Private)),
+            ImageUsage::Unknown { .. }
+        ));
+        assert_eq!(
+            scan.usage_of(&image("a", Visibility::Private)).as_str(),
+            "in_use"
+        );
+    }
+
+    #[test]
+    fn a_failure_makes_unrecorded_images_unknown_but_keeps_known_users() {
+        let mut scan = UsageScan::new(UsageScope::AllTenants);
+        scan.record(InstanceRef::booting("i-1", "running", "a".into()));
+        scan.fail(&Error::Timeout {
+            backend: BackendKind::Memory,
+            message: "page 3".into(),
+        });
+        scan.finish();
+        assert!(!scan.is_complete());
+        assert_eq!(
+            scan.usage_of(&image("a", Visibility::Private)).as_str(),
+            "in_use"
+        );
+        match scan.usage_of(&image("b", Visibility::Private)) {
+            ImageUsage::Unknown {
+                reason: UnknownReason::ListingFailed { message },
+            } => assert!(message.contains("page 3"), "{message}"),
+            other => panic!("expected unknown, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unresolved_volume_boots_make_every_other_image_unknown() {
+        let scan = complete(
+            UsageScope::AllTenants,
+            vec![
+                InstanceRef::booting("i-1", "ACTIVE", "a".into()),
+                InstanceRef::new(
+                    "i-2",
+                    "ACTIVE",
+                    BootSource::Unresolved {
+                        reason: "volume v-1: 403".into(),
+                    },
+                ),
+            ],
+        );
+        assert_eq!(
+            scan.usage_of(&image("a", Visibility::Private)).as_str(),
+            "in_use"
+        );
+        match scan.usage_of(&image("b", Visibility::Private)) {
+            ImageUsage::Unknown {
+                reason: UnknownReason::UnresolvedInstances { instances, count },
+            } => {
+                assert_eq!(instances, ["i-2"]);
+                assert_eq!(count, 1);
+            }
+            other => panic!("expected unknown, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_own_tenant_scope_knows_only_private_images() {
+        let scan = complete(UsageScope::OwnTenant, vec![]);
+        assert_eq!(
+            scan.usage_of(&image("p", Visibility::Private)),
+            ImageUsage::NotInUse
+        );
+        for v in [
+            Visibility::Public,
+            Visibility::Shared,
+            Visibility::Community,
+        ] {
+            assert_eq!(
+                scan.usage_of(&image("x", v)),
+                ImageUsage::Unknown {
+                    reason: UnknownReason::OutOfScope {
+                        scope: UsageScope::OwnTenant
+                    }
+                },
+                "{v:?}"
+            );
+        }
+        let mut no_visibility = image("n", Visibility::Private);
+        no_visibility.visibility = None;
+        assert_eq!(scan.usage_of(&no_visibility).as_str(), "unknown");
+    }
+
+    #[test]
+    fn an_unavailable_scan_is_unknown_with_its_reason() {
+        let scan = UsageScan::unavailable(UnknownReason::NotSupported {
+            message: "no compute endpoint".into(),
+        });
+        let usage = scan.usage_of(&image("a", Visibility::Private));
+        assert!(!usage.is_known_unused());
+        assert!(
+            matches!(&usage, ImageUsage::Unknown { reason: UnknownReason::NotSupported { message } } if message.contains("compute"))
+        );
+    }
+
+    #[test]
+    fn answers_serialise_with_a_usage_tag() {
+        let usage = ImageUsage::Unknown {
+            reason: UnknownReason::OutOfScope {
+                scope: UsageScope::OwnTenant,
+            },
+        };
+        let json = serde_json::to_value(&usage).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"usage": "unknown", "reason": "out_of_scope", "scope": "own_tenant"})
+        );
+        let back: ImageUsage = serde_json::from_value(json).unwrap();
+        assert_eq!(back, usage);
+    }
+}
