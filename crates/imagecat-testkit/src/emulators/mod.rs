@@ -6,7 +6,7 @@
 //! - `wire.rs`: the documents the server writes;
 //! - `handlers.rs`: the axum routes and handlers.
 //!
-//! What they share lives here: [`seed`] (the mixer and id codecs) and the
+//! What they share lives here: `seed` (the mixer and id codecs) and the
 //! [`Emulator`] trait over the surface every handle has.
 
 #[cfg(feature = "dcmgr")]
