@@ -60,7 +60,9 @@ use self::data::*;
 use self::golden::*;
 use self::handlers::*;
 use self::model::*;
+use self::update::*;
 use self::wire::*;
+use self::yaml::*;
 use crate::churn::{Churn, ChurnLog, ChurnStep, Draws};
 use crate::emulators::seed::{ID_SPACE, IdCodec, base36_8, splitmix64};
 use crate::server::{EmulatorServer, ServeOptions};
@@ -71,7 +73,9 @@ mod handlers;
 mod model;
 #[cfg(test)]
 mod tests;
+mod update;
 mod wire;
+mod yaml;
 
 /// Which API layout the emulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,7 +109,8 @@ pub struct DcmgrEmulatorConfig {
     pub seed: u64,
     /// The accounts owning the seeded images. The first is "your" account:
     /// it owns the admin-chosen images (`wmi-centos1d64`, `wmi-lbnode1d64`),
-    /// the images in states `init`, `pending`, `creating` and `frozen`, and
+    /// the images in states `init` (the column default), `pending` and
+    /// `creating` (only the server's states), and
     /// about half of the rest; the others share the remainder. Default
     /// `a-shpoolxx`, `a-tenant0b`, `a-tenant0c`.
     pub accounts: Vec<String>,
@@ -128,6 +133,9 @@ pub struct DcmgrEmulatorConfig {
     pub legacy_wrapped: bool,
     /// Images created and soft-deleted after each index request. Default none.
     pub churn: Option<Churn>,
+    /// The service types of `dcmgr.conf` (`service_type=` must name one).
+    /// Default `std`, `lb`.
+    pub service_types: Vec<String>,
 }
 
 impl Default for DcmgrEmulatorConfig {
@@ -148,6 +156,7 @@ impl Default for DcmgrEmulatorConfig {
             max_limit: None,
             legacy_wrapped: false,
             churn: None,
+            service_types: vec!["std".into(), "lb".into()],
         }
     }
 }
@@ -527,17 +536,6 @@ impl DcmgrEmulator {
             .map(|n| format!("wmi-nothere{n}"))
             .find(|id| self.image(id).is_none())
             .unwrap_or_else(|| "wmi-nothere".into())
-    }
-
-    /// The seeded image whose state no mapping knows, and that word
-    /// (`frozen`), when there are enough images to hold it.
-    pub fn unknown_state(&self) -> Option<(String, String)> {
-        if self.config().images <= 5 {
-            return None;
-        }
-        let image = self.inner.lock().overlay.get(&5).cloned();
-        let image = image.unwrap_or_else(|| self.inner.seeded.derive(5));
-        Some((image.id, image.state))
     }
 
     /// The ids of the seeded images in a given state word (overlay applied).
