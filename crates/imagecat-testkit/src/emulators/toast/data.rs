@@ -68,19 +68,6 @@ pub(super) const PRIVATE_NAMES: [&str; 6] = [
     "batch-worker",
 ];
 
-/// The statuses the v1.0 docs list (Glance's, without `uploading` and
-/// `importing`).
-#[cfg(test)]
-pub(super) const DOCUMENTED_STATUSES: [&str; 7] = [
-    "queued",
-    "saving",
-    "active",
-    "killed",
-    "deleted",
-    "pending_delete",
-    "deactivated",
-];
-
 /// What varies between seeded images, derived from the index.
 pub(super) struct Seeded {
     pub(super) index: usize,
