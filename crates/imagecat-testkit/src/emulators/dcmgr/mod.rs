@@ -14,7 +14,14 @@
 //!   `"104"`); soft delete (`state` deleted plus `deleted_at`, a repeat
 //!   DELETE answers 200 with the same body); a bad id 400 `"143"`
 //!   `Invalid UUID Syntax: <id>`; an unknown id 404 `"100"`; an unknown
-//!   route Sinatra's HTML `<h1>Not Found</h1>` (with a JSON content type).
+//!   route Sinatra's HTML `<h1>Not Found</h1>` (with a JSON content type);
+//!   `.yml` paths answer YAML as Ruby's Psych writes it (symbol keys, Ruby
+//!   times), errors included; `PUT /images/:id` updates `display_name` and
+//!   `description`; `/images/:id/labels[/:name]` reads and writes labels;
+//!   the index takes `service_type`, `filter=col.nil|not_nil`,
+//!   `sort_by=col.asc|desc` and `created_*`/`deleted_*` bounds, and show,
+//!   update and destroy are scoped by `service_type`. The differences that
+//!   remain are listed in `docs/fidelity/dcmgr.md`.
 //! - [`Layout::Legacy`]: base `/api`; the wiki's bare
 //!   `{"owner_total","start","limit","result"}` object (or, with
 //!   [`DcmgrEmulatorConfig::legacy_wrapped`], the `[{…,"results"}]` form the
