@@ -109,6 +109,23 @@ async fn mussel_reads_the_index_and_an_image_as_symbol_keyed_yaml() {
         );
     }
 
+    // `mussel image index` with no option: `…/images.yml?`, own images only.
+    let (status, _, body) = answer(mussel(&emu, Method::GET, "/images.yml?")).await;
+    assert_eq!(status, 200, "{body}");
+    let plain: Yaml = serde_norway::from_str(&body).unwrap();
+    let own = key(&plain[0], "results").as_sequence().unwrap();
+    assert_eq!(
+        own.len(),
+        emu.listing(Some(ME), true)
+            .iter()
+            .filter(|id| emu.image(id).unwrap().account_id == ME)
+            .count()
+    );
+    assert!(
+        own.iter()
+            .all(|i| key(i, "account_id").as_str() == Some(ME))
+    );
+
     // Show: the 24 keys in the server's order, symbol-keyed.
     let id = want[0]["id"].as_str().unwrap();
     let (status, _, body) = answer(mussel(&emu, Method::GET, &format!("/images/{id}.yml"))).await;
