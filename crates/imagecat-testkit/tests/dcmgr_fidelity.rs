@@ -384,6 +384,25 @@ async fn index_filters_narrow_and_refuse_as_the_server_does() {
         "deleted_since is larger than deleted_until"
     );
 
+    // sort_by on any column; `id` is the primary key (the default order is id DESC).
+    let by_id = all("/images?is_public=true&sort_by=id.asc".into()).await;
+    let mut reversed = everything.clone();
+    reversed.reverse();
+    assert_eq!(by_id, reversed);
+    let by_boot = all("/images?is_public=true&sort_by=boot_dev_type.desc".into()).await;
+    let boots: Vec<u64> = by_boot
+        .iter()
+        .map(|i| i["boot_dev_type"].as_u64().unwrap())
+        .collect();
+    assert!(boots.windows(2).all(|w| w[0] >= w[1]), "{boots:?}");
+    assert!(boots.first() > boots.last(), "both kinds seeded: {boots:?}");
+    let by_parent = all("/images?is_public=true&sort_by=parent_image_id.asc".into()).await;
+    let nulls = by_parent
+        .iter()
+        .take_while(|i| i["parent_image_id"].is_null())
+        .count();
+    assert_eq!(nulls, orphans.len(), "NULL first, as MySQL sorts");
+
     // sort_by without a direction is Ruby failing on nil: 500, no body.
     let (status, _, body) = answer(mussel(&emu, Method::GET, "/images?sort_by=created_at")).await;
     assert_eq!((status, body.as_str()), (500, ""));

@@ -1,6 +1,8 @@
 //! The 12.03 index narrowing beyond scope and paging: date bounds, sort
 //! orders, `service_type` and `filter=col.nil|not_nil`.
 
+use serde_json::Value;
+
 use super::*;
 
 /// An inclusive time range; either end may be open.
@@ -49,6 +51,31 @@ fn no_such_column(column: &str) -> Box<Response> {
         ),
         "110",
     ))
+}
+
+/// How MySQL orders two values of one column: NULL first, numbers and
+/// booleans by value, text by its characters (serialized columns by their
+/// text).
+fn column_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    let rank = |v: &Value| match v {
+        Value::Null => 0,
+        Value::Bool(_) | Value::Number(_) => 1,
+        _ => 2,
+    };
+    let number = |v: &Value| match v {
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::Number(n) => n.as_f64().unwrap_or(0.0),
+        _ => 0.0,
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    rank(a).cmp(&rank(b)).then_with(|| match rank(a) {
+        1 => number(a).total_cmp(&number(b)),
+        2 => text(a).cmp(&text(b)),
+        _ => std::cmp::Ordering::Equal,
+    })
 }
 
 /// Whether a nullable column of `image` is NULL (NOT NULL columns never are).
@@ -115,8 +142,9 @@ fn within(at: Option<DateTime<Utc>>, (since, until): Bounds) -> bool {
 /// The 12.03 narrowing parameters: `created_since`/`created_until`,
 /// `deleted_since`/`deleted_until`, `service_type` (one of the configured
 /// types, else 400 `"service_type"`), `filter=col.nil|not_nil` (repeatable)
-/// and `sort_by=col.asc|col.desc` (without a direction the real server
-/// fails with 500; an unknown column is 400 `DatabaseError`). `Ok(None)`
+/// and `sort_by=col.asc|col.desc` on any column of the table (without a
+/// direction the real server fails with 500; an unknown column is 400
+/// `DatabaseError`). `Ok(None)`
 /// when none is given (the cheap path); otherwise the scope filtered and
 /// sorted, ties in the default `id DESC` order (O(scope) per page).
 pub(super) fn golden_select(
@@ -158,19 +186,31 @@ pub(super) fn golden_select(
             "desc" => true,
             _ => return Err(Box::new(invalid_parameter("sort_by"))),
         };
-        let order = |a: &EmulatedImage, b: &EmulatedImage| match column {
-            "created_at" => a.created_at.cmp(&b.created_at),
-            "updated_at" => a.updated_at.cmp(&b.updated_at),
-            "display_name" => a.display_name.cmp(&b.display_name),
-            _ => std::cmp::Ordering::Equal,
-        };
-        if !matches!(column, "created_at" | "updated_at" | "display_name") {
+        if !COLUMNS.contains(&column) {
             return Err(no_such_column(column));
         }
-        selected.sort_by(|a, b| {
-            let o = order(a, b);
+        // `id` is the integer primary key: the scope is in `id DESC` order.
+        if column == "id" {
+            if !descending {
+                selected.reverse();
+            }
+            return Ok(Some(selected));
+        }
+        // Each image's value of the column as the server stores it
+        // (MySQL puts NULL first in ascending order); stable, so ties keep
+        // the default `id DESC`.
+        let mut keyed: Vec<(Value, EmulatedImage)> = selected
+            .into_iter()
+            .map(|image| {
+                let doc = serde_json::to_value(V1203Doc(&image)).unwrap_or_default();
+                (doc[column].clone(), image)
+            })
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| {
+            let o = column_order(a, b);
             if descending { o.reverse() } else { o }
         });
+        selected = keyed.into_iter().map(|(_, image)| image).collect();
     }
     Ok(Some(selected))
 }
