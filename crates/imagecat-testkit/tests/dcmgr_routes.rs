@@ -54,7 +54,7 @@ async fn paths_methods_and_accounts_are_checked_in_sinatras_order() {
     );
 
     for (method, path) in [
-        (Method::PUT, format!("/images/{id}")),
+        (Method::POST, format!("/images/{id}")),
         (Method::POST, "/images".to_owned()),
         (Method::HEAD, "/images".to_owned()),
         (Method::GET, "/images/".to_owned()),

@@ -313,12 +313,12 @@ async fn the_emulator_data_decodes_with_names_in_three_scripts() {
         "{names:?}"
     );
     assert!(names.iter().any(|n| n.is_ascii()), "{names:?}");
+    // A reserved id as Glance v1 serves it: no name, size 0, updated when created.
     let blank = &images[3];
     assert_eq!(
         (blank.name.as_ref(), blank.size_bytes, blank.updated_at),
-        (None, None, None)
+        (None, Some(0), blank.created_at)
     );
-    assert_eq!(images[7].status, ImageStatus::Unknown("frozen".into()));
     assert_eq!(images[0].visibility, Some(Visibility::Public));
     assert_eq!(images[0].protected, Some(true));
     assert!(images[0].description.is_some() && images[0].arch.is_some());
@@ -337,8 +337,6 @@ async fn the_emulator_data_decodes_with_names_in_three_scripts() {
         "killed",
         "deactivated",
         "pending_delete",
-        "importing",
-        "frozen",
     ] {
         assert!(statuses.contains(s), "{s} missing from {statuses:?}");
     }

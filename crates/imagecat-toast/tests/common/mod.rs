@@ -8,7 +8,7 @@ use imagecat_core::{ImageId, ImageStatus, ListQuery};
 use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
 use imagecat_testkit::conformance::{AfterDelete, Fixture, SecondDelete};
 use imagecat_testkit::server::ServeOptions;
-use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
+use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig, ToastImage};
 use imagecat_toast::{ToastBuilder, ToastCatalog};
 
 /// How the catalog authenticates.
@@ -77,6 +77,13 @@ pub(crate) async fn fixture(
     .await;
     let lying = catalog(&lying_emu, auth);
     let catalog = catalog(&emu, auth);
+    // The emulator serves only documented statuses; a word the docs lack
+    // stands for a status NHN may add.
+    let odd = emu.missing_id();
+    emu.insert_image(ToastImage {
+        status: "frozen".to_owned(),
+        ..ToastImage::new(odd.clone(), "odd-status")
+    });
     let deletable = emu.deletable_ids(2).into_iter().map(ImageId::new).collect();
     let fixture = Fixture {
         catalog: Arc::new(catalog),
@@ -85,9 +92,7 @@ pub(crate) async fn fixture(
         deletable,
         missing: ImageId::new(emu.missing_id()),
         invalid: hostile_ids(),
-        unknown_status: emu
-            .unknown_status()
-            .map(|(id, word)| (ImageId::new(id), word)),
+        unknown_status: Some((ImageId::new(odd), "frozen".to_owned())),
         after_delete: AfterDelete::NotFound,
         second_delete: SecondDelete::NotFound,
         lying: Some(Arc::new(lying)),

@@ -48,7 +48,7 @@ impl Seeded {
             2 => (0, false, "init"),
             3 => (0, false, "pending"),
             4 => (0, false, "creating"),
-            5 => (0, false, "frozen"),
+            5 => (0, false, "creating"),
             6 => (0, false, "deleted"),
             7 => (other, true, "available"),
             8 => (other, true, "deleted"),

@@ -45,6 +45,15 @@ pub(super) fn decode_segment(raw: &str) -> String {
     percent_decode_str(raw).decode_utf8_lossy().into_owned()
 }
 
+/// Every value of a repeatable array parameter (`name` and `name[]`).
+pub(super) fn query_list(uri: &Uri, name: &str) -> Vec<String> {
+    let array = format!("{name}[]");
+    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k == name || *k == array)
+        .map(|(_, v)| v.into_owned())
+        .collect()
+}
+
 /// Rack's view of the query: the last value of each key wins.
 pub(super) fn query_params(uri: &Uri) -> HashMap<String, String> {
     form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
@@ -90,20 +99,29 @@ pub(super) fn account_of(
     Ok(Some(text))
 }
 
-/// The routes: `{base}/images[.json]` (GET: index) and
-/// `{base}/images/{id}[.json]` (GET: show, DELETE: destroy); every other
-/// path or method is Sinatra's route miss. Every answer carries a request id.
+/// The routes: `{base}/images[.json|.yml]` (GET: index),
+/// `{base}/images/{id}[.json|.yml]` (GET: show, DELETE: destroy, and on
+/// 12.03 PUT: update) and on 12.03 the labels of an image; every other path
+/// or method is Sinatra's route miss. The extension picks the format; every
+/// answer carries a request id.
 pub(super) fn routes(base: &str, inner: Arc<Inner>) -> Router {
     let index = get(index_route).head(wrong_method).fallback(wrong_method);
-    let one = get(show)
-        .delete(destroy)
-        .head(wrong_method_on_one)
-        .fallback(wrong_method_on_one);
-    Router::new()
+    let mut one = get(show).delete(destroy);
+    if inner.config().layout == Layout::V1203 {
+        one = one.put(update);
+    }
+    let one = one.head(wrong_method_on_one).fallback(wrong_method_on_one);
+    let mut router = Router::new()
         .route(&format!("{base}/images"), index.clone())
-        .route(&format!("{base}/images.json"), index)
-        .route(&format!("{base}/images/{{id}}"), one)
+        .route(&format!("{base}/images.json"), index.clone())
+        .route(&format!("{base}/images.yml"), index)
+        .route(&format!("{base}/images/{{id}}"), one);
+    if inner.config().layout == Layout::V1203 {
+        router = label_routes(router, base);
+    }
+    router
         .fallback(|| async { route_miss() })
+        .layer(axum::middleware::from_fn(by_extension))
         .layer(map_response_with_state(Arc::clone(&inner), with_request_id))
         .with_state(inner)
 }
@@ -117,10 +135,10 @@ async fn with_request_id(State(inner): State<Arc<Inner>>, mut response: Response
     response
 }
 
-/// The id a `{base}/images/{id}[.json]` path names, decoded, if any.
-fn target(params: &RawPathParams) -> Option<String> {
+/// The id a `{base}/images/{id}[.json|.yml]` path names, decoded, if any.
+pub(super) fn target(params: &RawPathParams) -> Option<String> {
     let raw = params.iter().next().map(|(_, v)| v).unwrap_or("");
-    let raw = raw.strip_suffix(".json").unwrap_or(raw);
+    let raw = strip_extension(raw).0;
     (!raw.is_empty()).then(|| decode_segment(raw))
 }
 
@@ -129,7 +147,8 @@ async fn index_route(State(inner): State<Arc<Inner>>, uri: Uri, headers: HeaderM
         Ok(account) => account,
         Err(response) => return *response,
     };
-    let response = index(&inner, &account, &query_params(&uri));
+    let filters = query_list(&uri, "filter");
+    let response = index(&inner, &account, &query_params(&uri), &filters);
     if let Some(churn) = inner.config().churn {
         inner.churn(&mut inner.lock(), churn);
     }
@@ -139,25 +158,33 @@ async fn index_route(State(inner): State<Arc<Inner>>, uri: Uri, headers: HeaderM
 async fn show(
     State(inner): State<Arc<Inner>>,
     params: RawPathParams,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    one(&inner, &params, &headers, false)
+    one(&inner, &params, &uri, &headers, false)
 }
 
 async fn destroy(
     State(inner): State<Arc<Inner>>,
     params: RawPathParams,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    one(&inner, &params, &headers, true)
+    one(&inner, &params, &uri, &headers, true)
 }
 
-fn one(inner: &Inner, params: &RawPathParams, headers: &HeaderMap, destroy: bool) -> Response {
+fn one(
+    inner: &Inner,
+    params: &RawPathParams,
+    uri: &Uri,
+    headers: &HeaderMap,
+    destroy: bool,
+) -> Response {
     let Some(id) = target(params) else {
         return route_miss();
     };
     match account_of(inner, headers) {
-        Ok(account) => show_or_destroy(inner, &account, &id, destroy),
+        Ok(account) => show_or_destroy(inner, &account, &id, &query_params(uri), destroy),
         Err(response) => *response,
     }
 }
@@ -213,6 +240,7 @@ pub(super) fn index(
     inner: &Inner,
     account: &Option<String>,
     params: &HashMap<String, String>,
+    filters: &[String],
 ) -> Response {
     let config = inner.config();
     let legacy = config.layout == Layout::Legacy;
@@ -291,7 +319,12 @@ pub(super) fn index(
         let golden = if legacy {
             None
         } else {
-            match golden_select(params, scope.iter().map(|&i| inner.image_at(&data, i))) {
+            match golden_select(
+                params,
+                filters,
+                &config.service_types,
+                scope.iter().map(|&i| inner.image_at(&data, i)),
+            ) {
                 Ok(selected) => selected,
                 Err(refused) => return *refused,
             }
@@ -352,33 +385,63 @@ pub(super) fn valid_uuid_syntax(id: &str) -> bool {
         .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-pub(super) fn show_or_destroy(
+/// The image an id names as show, update and destroy find it: a bad id is
+/// 400 `"143"`, an unknown one 404 `"100"`; with the account header another
+/// account's image is 404 `"100"` on 12.03 (403 `"105"` on the legacy
+/// layout, except showing a public one); on 12.03 a `service_type` the
+/// image does not have is 404 `"100"`.
+pub(super) fn find(
     inner: &Inner,
+    data: &Data,
     account: &Option<String>,
     id: &str,
+    params: &HashMap<String, String>,
     destroy: bool,
-) -> Response {
+) -> Result<(u32, EmulatedImage), Box<Response>> {
     let legacy = inner.config().layout == Layout::Legacy;
     if !valid_uuid_syntax(id) {
-        return invalid_parameter(&format!("Invalid UUID Syntax: {id}"));
+        return Err(Box::new(invalid_parameter(&format!(
+            "Invalid UUID Syntax: {id}"
+        ))));
     }
-    let mut data = inner.lock();
-    let Some(i) = inner.lookup(&data, id) else {
-        return api_error(404, "UnknownUUIDResource", id, "100");
-    };
-    let mut image = inner.image_at(&data, i);
+    let unknown = || Box::new(api_error(404, "UnknownUUIDResource", id, "100"));
+    let i = inner.lookup(data, id).ok_or_else(unknown)?;
+    let image = inner.image_at(data, i);
     if let Some(me) = account {
         let owner = &image.account_id == me;
         if legacy {
             let admin = me == "a-00000000";
             let allowed = owner || admin || (!destroy && image.is_public);
             if !allowed {
-                return api_error(403, "OperationNotPermitted", id, "105");
+                return Err(Box::new(api_error(403, "OperationNotPermitted", id, "105")));
             }
         } else if !owner {
-            return api_error(404, "UnknownUUIDResource", id, "100");
+            return Err(unknown());
         }
     }
+    if !legacy
+        && params
+            .get("service_type")
+            .is_some_and(|t| t != &image.service_type)
+    {
+        return Err(unknown());
+    }
+    Ok((i, image))
+}
+
+pub(super) fn show_or_destroy(
+    inner: &Inner,
+    account: &Option<String>,
+    id: &str,
+    params: &HashMap<String, String>,
+    destroy: bool,
+) -> Response {
+    let legacy = inner.config().layout == Layout::Legacy;
+    let mut data = inner.lock();
+    let (i, mut image) = match find(inner, &data, account, id, params, destroy) {
+        Ok(found) => found,
+        Err(refused) => return *refused,
+    };
     if destroy {
         soft_delete(&mut image);
         let id = image.id.clone();

@@ -14,7 +14,14 @@
 //!   `"104"`); soft delete (`state` deleted plus `deleted_at`, a repeat
 //!   DELETE answers 200 with the same body); a bad id 400 `"143"`
 //!   `Invalid UUID Syntax: <id>`; an unknown id 404 `"100"`; an unknown
-//!   route Sinatra's HTML `<h1>Not Found</h1>` (with a JSON content type).
+//!   route Sinatra's HTML `<h1>Not Found</h1>` (with a JSON content type);
+//!   `.yml` paths answer YAML as Ruby's Psych writes it (symbol keys, Ruby
+//!   times), errors included; `PUT /images/:id` updates `display_name` and
+//!   `description`; `/images/:id/labels[/:name]` reads and writes labels;
+//!   the index takes `service_type`, `filter=col.nil|not_nil`,
+//!   `sort_by=col.asc|desc` and `created_*`/`deleted_*` bounds, and show,
+//!   update and destroy are scoped by `service_type`. The differences that
+//!   remain are listed in `docs/fidelity/dcmgr.md`.
 //! - [`Layout::Legacy`]: base `/api`; the wiki's bare
 //!   `{"owner_total","start","limit","result"}` object (or, with
 //!   [`DcmgrEmulatorConfig::legacy_wrapped`], the `[{…,"results"}]` form the
@@ -60,7 +67,9 @@ use self::data::*;
 use self::golden::*;
 use self::handlers::*;
 use self::model::*;
+use self::update::*;
 use self::wire::*;
+use self::yaml::*;
 use crate::churn::{Churn, ChurnLog, ChurnStep, Draws};
 use crate::emulators::seed::{ID_SPACE, IdCodec, base36_8, splitmix64};
 use crate::server::{EmulatorServer, ServeOptions};
@@ -71,7 +80,9 @@ mod handlers;
 mod model;
 #[cfg(test)]
 mod tests;
+mod update;
 mod wire;
+mod yaml;
 
 /// Which API layout the emulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,7 +116,8 @@ pub struct DcmgrEmulatorConfig {
     pub seed: u64,
     /// The accounts owning the seeded images. The first is "your" account:
     /// it owns the admin-chosen images (`wmi-centos1d64`, `wmi-lbnode1d64`),
-    /// the images in states `init`, `pending`, `creating` and `frozen`, and
+    /// the images in states `init` (the column default), `pending` and
+    /// `creating` (only the server's states), and
     /// about half of the rest; the others share the remainder. Default
     /// `a-shpoolxx`, `a-tenant0b`, `a-tenant0c`.
     pub accounts: Vec<String>,
@@ -128,6 +140,9 @@ pub struct DcmgrEmulatorConfig {
     pub legacy_wrapped: bool,
     /// Images created and soft-deleted after each index request. Default none.
     pub churn: Option<Churn>,
+    /// The service types of `dcmgr.conf` (`service_type=` must name one).
+    /// Default `std`, `lb`.
+    pub service_types: Vec<String>,
 }
 
 impl Default for DcmgrEmulatorConfig {
@@ -148,6 +163,7 @@ impl Default for DcmgrEmulatorConfig {
             max_limit: None,
             legacy_wrapped: false,
             churn: None,
+            service_types: vec!["std".into(), "lb".into()],
         }
     }
 }
@@ -527,17 +543,6 @@ impl DcmgrEmulator {
             .map(|n| format!("wmi-nothere{n}"))
             .find(|id| self.image(id).is_none())
             .unwrap_or_else(|| "wmi-nothere".into())
-    }
-
-    /// The seeded image whose state no mapping knows, and that word
-    /// (`frozen`), when there are enough images to hold it.
-    pub fn unknown_state(&self) -> Option<(String, String)> {
-        if self.config().images <= 5 {
-            return None;
-        }
-        let image = self.inner.lock().overlay.get(&5).cloned();
-        let image = image.unwrap_or_else(|| self.inner.seeded.derive(5));
-        Some((image.id, image.state))
     }
 
     /// The ids of the seeded images in a given state word (overlay applied).

@@ -69,30 +69,39 @@ impl Serialize for Volumes<'_> {
     }
 }
 
+/// One resource label (`responses/resource_label.rb`).
+#[derive(Serialize)]
+pub(super) struct LabelDoc<'a> {
+    pub(super) resource_uuid: &'a str,
+    pub(super) name: &'a str,
+    pub(super) value_type: u8,
+    pub(super) value: &'a str,
+    pub(super) created_at: Ts,
+    pub(super) updated_at: Ts,
+}
+
+impl<'a> LabelDoc<'a> {
+    /// The label `name = value` of `image` (a string label, value type 1).
+    pub(super) fn of(image: &'a EmulatedImage, name: &'a str, value: &'a str) -> Self {
+        LabelDoc {
+            resource_uuid: &image.id,
+            name,
+            value_type: 1,
+            value,
+            created_at: Ts(image.created_at, false),
+            updated_at: Ts(image.created_at, false),
+        }
+    }
+}
+
 pub(super) struct Labels<'a>(pub(super) &'a EmulatedImage);
 
 impl Serialize for Labels<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Label<'a> {
-            resource_uuid: &'a str,
-            name: &'a str,
-            value_type: u8,
-            value: &'a str,
-            created_at: Ts,
-            updated_at: Ts,
-        }
         let image = self.0;
         let mut seq = s.serialize_seq(Some(image.labels.len()))?;
         for (name, value) in &image.labels {
-            seq.serialize_element(&Label {
-                resource_uuid: &image.id,
-                name,
-                value_type: 1,
-                value,
-                created_at: Ts(image.created_at, false),
-                updated_at: Ts(image.created_at, false),
-            })?;
+            seq.serialize_element(&LabelDoc::of(image, name, value))?;
         }
         seq.end()
     }

@@ -86,11 +86,10 @@ impl Seeded {
         match self.index {
             3 => "queued",
             5 => "saving",
-            7 => "frozen",
             11 => "killed",
             13 => "deactivated",
             17 => "pending_delete",
-            19 => "importing",
+            19 => "queued",
             i if i < 20 => "active",
             _ => match self.hash % 64 {
                 0 => "queued",
@@ -161,10 +160,8 @@ impl Seeded {
         })
     }
 
+    /// Glance v1 answers 0 for a queued image (the reserve sample).
     pub(super) fn size(&self) -> Option<u64> {
-        if self.is_blank() {
-            return None;
-        }
         if self.status() == "queued" {
             return Some(0);
         }
@@ -183,9 +180,11 @@ impl Seeded {
         [0, 0, 512, 1024, 2048][(self.hash >> 32) as usize % 5]
     }
 
+    /// Glance v1 sets `updated_at` when it reserves an id (the reserve
+    /// sample: equal to `created_at`).
     pub(super) fn updated_micros(&self) -> Option<i64> {
         if self.is_blank() {
-            return None;
+            return Some(seeded_micros(self.index));
         }
         Some(seeded_micros(self.index) + ((self.hash >> 36) % 7_200_000_000) as i64)
     }

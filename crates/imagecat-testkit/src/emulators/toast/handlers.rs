@@ -186,13 +186,50 @@ pub(super) async fn issue_token(
         .checked_add(emu.config.token_ttl)
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365 * 100));
     state.tokens.insert(id.clone(), deadline);
+    let expires = expires.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    state
+        .token_docs
+        .insert(id.clone(), (expires.clone(), micros_of(&now)));
+    token_answer(&id, expires, micros_of(&now))
+}
+
+/// `GET …/tokens?id=`: an issued token that has not expired is described
+/// as when it was issued; a missing id is `-4`, an unknown or expired one
+/// `50404` (Keystone's 404, in the token API's family; the id is not
+/// echoed).
+pub(super) async fn look_up_token(
+    State(emu): State<Arc<Emu>>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    query: Result<Pairs, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let state = emu.lock();
+    match path {
+        Ok(Path(appkey)) if appkey == emu.config.appkey => {}
+        _ => return failure(-3, "Permission denied : invalid appkey"),
+    }
+    let pairs = query.map(|Query(p)| p).unwrap_or_default();
+    let Ok(Some(id)) = single(&pairs, "id") else {
+        return failure(-4, "Invalid parameters : id");
+    };
+    let alive = state
+        .tokens
+        .get(id)
+        .is_some_and(|deadline| Instant::now() < *deadline);
+    match state.token_docs.get(id).filter(|_| alive) {
+        Some((expires, issued)) => token_answer(id, expires.clone(), *issued),
+        None => failure(50404, "Could not find token."),
+    }
+}
+
+/// The token API's success answer.
+fn token_answer(id: &str, expires: String, issued_micros: i64) -> Response {
     let body = serde_json::to_vec(&TokenBody {
         header: SUCCESS,
         access: TokenAccess {
             token: TokenDoc {
-                expires: expires.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                id: &id,
-                issued_at: Stamp(micros_of(&now)),
+                expires,
+                id,
+                issued_at: Stamp(issued_micros),
             },
             user: TokenUser {
                 id: "436f727b7c9142f896ddd56be591dd7f",

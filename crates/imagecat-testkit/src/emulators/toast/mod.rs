@@ -4,7 +4,9 @@
 //!
 //! - `GET {base}/v1.0/appkeys/{appkey}/images?limit&marker`,
 //!   `DELETE {base}/v1.0/appkeys/{appkey}/images?id`,
-//!   `POST {base}/v1.0/appkeys/{appkey}/tokens`;
+//!   `POST {base}/v1.0/appkeys/{appkey}/tokens`,
+//!   `GET {base}/v1.0/appkeys/{appkey}/tokens?id=` (the token look-up: the
+//!   issue answer again while the token lives, `50404` after);
 //! - every answer is the `header` envelope, and failures are HTTP 200 with
 //!   `isSuccessful: false`: `-3` for a missing, unknown or expired token or a
 //!   wrong appkey, `-4` for bad parameters, `-8` for a request body that is
@@ -24,10 +26,11 @@
 //! Data of any size is derived from the index: image `i` (0 is the newest)
 //! has its index encoded in its UUID, so a marker maps back to its position
 //! in O(1) and a page costs O(page size). Deletions and insertions are small
-//! overlays. A few images have Glance statuses other than `active` (index 3
-//! `queued` with null name, size, disk format and update time; 5 `saving`;
-//! 11 `killed`; 13 `deactivated`; 17 `pending_delete`; 19 `importing`), index
-//! 7 has the unknown status `frozen`, every tenth image (0, 10, …) is a public
+//! overlays. A few images have Glance statuses other than `active`, only
+//! those the v1.0 docs list (index 3 `queued` with null name and disk format,
+//! size 0 and `updatedAt` equal to `createdAt`, as Glance v1 reserves an id;
+//! 5 `saving`; 11 `killed`; 13 `deactivated`; 17 `pending_delete`; 19
+//! `queued`), every tenth image (0, 10, …) is a public
 //! image (protected, as NHN's are), images 5, 15, … are private but
 //! protected; names are English, Korean or Japanese.
 
@@ -197,6 +200,9 @@ struct Store {
     inserted: Vec<ToastImage>,
     /// Issued tokens and when they expire.
     tokens: HashMap<String, Instant>,
+    /// What the token look-up answers for an issued token: `expires` as
+    /// issued and `issued_at` in microseconds.
+    token_docs: HashMap<String, (String, i64)>,
     issued: u64,
     canned_images: VecDeque<Canned>,
     canned_tokens: VecDeque<Canned>,
@@ -239,7 +245,7 @@ impl ToastEmulator {
             )
             .route(
                 &format!("{base}/v1.0/appkeys/{{appkey}}/tokens"),
-                axum::routing::post(issue_token),
+                axum::routing::post(issue_token).get(look_up_token),
             )
             .fallback(unknown_route)
             .with_state(Arc::clone(&emu));
@@ -355,11 +361,6 @@ impl ToastEmulator {
             id = uuid::Uuid::new_v4().hyphenated().to_string();
         }
         id
-    }
-
-    /// The seeded image with a status no mapping knows, and that word.
-    pub fn unknown_status(&self) -> Option<(String, String)> {
-        (self.emu.seeded_len() > 7).then(|| (self.emu.ids.id(7), "frozen".to_owned()))
     }
 
     /// Adds (or replaces) an image; it is listed by its `created_at`.
