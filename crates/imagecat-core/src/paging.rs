@@ -25,7 +25,11 @@
 //!   changed during the listing), read-ahead stops for the rest of the
 //!   listing, and a speculative page with the new total is fetched again:
 //!   it may have been served before the page ahead of it, and pages served
-//!   out of order while images are created at the front skip images.
+//!   out of order while images are created at the front skip images;
+//! - a shrinking total is trusted only when the pages agree: an offset page
+//!   that ends the listing short of a larger total an earlier page reported
+//!   does not end it; paging goes on until an empty page (a listing never
+//!   comes back short because a later page said less).
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashSet, VecDeque};
@@ -110,6 +114,7 @@ pub fn paginate(
         pages: 0,
         yielded: 0,
         total: None,
+        largest_total: 0,
         step: None,
         pending: VecDeque::new(),
         last_page: LastPage::default(),
@@ -232,6 +237,8 @@ struct Engine {
     pages: u64,
     yielded: u64,
     total: Option<u64>,
+    /// The largest total any page reported.
+    largest_total: u64,
     /// The offset advance of a full page, learnt from the first page.
     step: Option<u64>,
     /// Speculative fetches, in offset order; the front is for `cursor`.
@@ -414,8 +421,9 @@ impl Engine {
         tracing::debug!(backend = %self.backend, images = images.len(), next = ?next, total = ?total, "page received");
         // The catalog changed since the page before (its total moved).
         let moved = total.is_some() && self.total.is_some() && total != self.total;
-        if total.is_some() {
-            self.total = total;
+        if let Some(total) = total {
+            self.total = Some(total);
+            self.largest_total = self.largest_total.max(total);
         }
         let on_page = images.len();
         let mut fresh = 0usize;
@@ -437,6 +445,7 @@ impl Engine {
                 }
             }
         }
+        let next = next.or_else(|| self.past_a_shrunk_total(token.as_ref(), on_page));
         let Some(next) = next else {
             self.finish_fetching();
             return Ok(());
@@ -486,6 +495,22 @@ impl Engine {
         self.cursor = Cursor::At(next);
         self.plan_read_ahead();
         Ok(())
+    }
+
+    /// Where to read on when an offset page ends the listing short of the
+    /// larger total an earlier page reported: the pages contradict each
+    /// other, so the smaller total is not trusted and paging goes on until
+    /// an empty page. `None` when the end agrees with every total seen.
+    fn past_a_shrunk_total(&self, token: Option<&PageToken>, on_page: usize) -> Option<PageToken> {
+        let Some(PageToken::Offset(from)) = token else {
+            return None;
+        };
+        let end = from.checked_add(on_page as u64)?;
+        if on_page == 0 || end >= self.largest_total {
+            return None;
+        }
+        tracing::debug!(backend = %self.backend, end, before = self.largest_total, now = ?self.total, "the total shrank; reading on until an empty page");
+        Some(PageToken::Offset(end))
     }
 
     fn finish_fetching(&mut self) {

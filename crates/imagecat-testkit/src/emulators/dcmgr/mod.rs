@@ -120,6 +120,9 @@ pub struct DcmgrEmulatorConfig {
     pub ignore_start: bool,
     /// A lying server: the index reports this total instead of the real one.
     pub wrong_total: Option<u64>,
+    /// A lying server: the first page (`start=0`) reports the true total,
+    /// every later page this smaller one, while still serving every image.
+    pub shrinking_total: Option<u64>,
     /// A server (or proxy) that returns at most this many images per page,
     /// whatever the `limit` (the effective limit is echoed).
     pub max_limit: Option<usize>,
@@ -145,6 +148,7 @@ impl Default for DcmgrEmulatorConfig {
             require_account: false,
             ignore_start: false,
             wrong_total: None,
+            shrinking_total: None,
             max_limit: None,
             legacy_wrapped: false,
             churn: None,
@@ -194,6 +198,12 @@ impl DcmgrEmulatorConfig {
     /// Makes the server report a wrong total.
     pub fn wrong_total(mut self, total: Option<u64>) -> Self {
         self.wrong_total = total;
+        self
+    }
+
+    /// Makes every page after the first report this total.
+    pub fn shrinking_total(mut self, total: Option<u64>) -> Self {
+        self.shrinking_total = total;
         self
     }
 
