@@ -363,8 +363,17 @@ impl DcmgrEmulator {
             request_ids: AtomicU64::new(1),
         });
         let router = routes(inner.config().layout.base(), Arc::clone(&inner));
+        let hostile = options.hostile.map(|h| h.records()).unwrap_or_default();
         let server = EmulatorServer::start_with(router, options).await?;
-        Ok(DcmgrEmulator { server, inner })
+        let started = DcmgrEmulator { server, inner };
+        for record in hostile {
+            let mut image = EmulatedImage::new(record.wmi, started.own_account().to_owned());
+            image.display_name = record.name;
+            image.description = record.text.clone();
+            image.state = record.text;
+            started.insert(image);
+        }
+        Ok(started)
     }
 
     /// The server (address, request log).
