@@ -21,6 +21,8 @@
 //!   fetched concurrently and yielded in order; a page whose `next` does not
 //!   match the plan (a short page, a shrinking catalog) cancels the
 //!   speculative fetches and paging resumes from what the server said;
+//! - a next-page token (marker id, next link) over [`MAX_TOKEN_BYTES`]
+//!   ends the listing with an error instead of being sent back;
 //! - once a page reports a total other than the page before it (the catalog
 //!   changed during the listing), read-ahead stops for the rest of the
 //!   listing, and a speculative page with the new total is fetched again:
@@ -46,6 +48,35 @@ use crate::model::ImageId;
 use crate::model::{BackendKind, Image};
 use crate::query::ListQuery;
 use crate::source::PageSource;
+
+/// The longest next-page token (a marker id or a next link) the engine
+/// sends back to a server: 8 KiB, past what servers and proxies accept in
+/// a URL. A longer one ends the listing with `InvalidResponse`.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Refuses a next-page token longer than [`MAX_TOKEN_BYTES`] (a 1 MB
+/// marker id is never sent back blindly); the error gives its size, not
+/// its text.
+fn token_fits(backend: BackendKind, next: &PageToken) -> Result<()> {
+    let len = match next {
+        PageToken::Offset(_) => return Ok(()),
+        PageToken::Marker(text) | PageToken::Link(text) => text.len(),
+    };
+    if len <= MAX_TOKEN_BYTES {
+        return Ok(());
+    }
+    let what = if matches!(next, PageToken::Marker(_)) {
+        "marker id"
+    } else {
+        "next link"
+    };
+    Err(Error::paging(
+        backend,
+        format!(
+            "the page's {what} is {len} bytes, over the {MAX_TOKEN_BYTES}-byte limit of a page token; stopping instead of sending it"
+        ),
+    ))
+}
 
 /// Tuning of the pagination engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -456,6 +487,7 @@ impl Engine {
                 "the server returned an empty next-page token",
             ));
         }
+        token_fits(self.backend, &next)?;
         if !self.seen_tokens.insert(self.hasher.hash_one(&next)) {
             return Err(Error::paging(
                 self.backend,

@@ -5,8 +5,12 @@
 //! Every [`SecretString`](crate::SecretString) registers its value when it
 //! is made (a configured token or password, an application-credential
 //! secret, a token a server issued at runtime), so no caller has to
-//! remember. Covered forms of a value: as it is, JSON-escaped, HTML-escaped,
-//! percent-encoded (`%20` and `+` for spaces) and base64. Values shorter
+//! remember. Covered forms of a value: as it is, JSON-escaped (once, and
+//! twice: a request body quoted in a JSON string), HTML-escaped (of the
+//! value and of its JSON form), percent-encoded (`%20` and `+` for spaces)
+//! and base64 of the value alone. Not covered: base64 of a value inside a
+//! longer encoded text (`user:pass` in a Basic header: no backend uses
+//! one), other case or hash forms. Values shorter
 //! than [`MIN_SCRUB_LEN`] bytes are not registered (they would redact
 //! ordinary words). Each value stays registered for the life of the process.
 
@@ -64,20 +68,40 @@ fn encodings(secret: &str) -> Vec<String> {
         .strip_prefix('"')
         .and_then(|j| j.strip_suffix('"'))
         .unwrap_or(secret);
-    let html = secret
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;");
     let percent = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
     let form = percent.replace("%20", "+");
     let base64 = base64::engine::general_purpose::STANDARD.encode(secret);
-    let mut forms = vec![secret.to_owned(), json.to_owned(), html, percent, form];
+    // A request body quoted inside a JSON string, or in an HTML page.
+    let json_twice = serde_json::to_string(json).unwrap_or_default();
+    let json_twice = json_twice
+        .strip_prefix('"')
+        .and_then(|j| j.strip_suffix('"'))
+        .unwrap_or(json)
+        .to_owned();
+    let html_of_json = html_escape(json);
+    let html = html_escape(secret);
+    let mut forms = vec![
+        secret.to_owned(),
+        json.to_owned(),
+        json_twice,
+        html,
+        html_of_json,
+        percent,
+        form,
+    ];
     forms.push(base64.trim_end_matches('=').to_owned());
     forms.sort();
     forms.dedup();
     forms
+}
+
+/// `text` escaped for HTML.
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// `text` with every registered secret (in every covered form) replaced by
@@ -115,6 +139,8 @@ mod tests {
             "pw: pa%20ss%22w%3Crd%3E%2F%C3%A9",
             "<p>pa ss&quot;w&lt;rd&gt;/é</p>",
             "Basic cGEgc3MidzxyZD4vw6k=",
+            r#"{"message":"request was {\"password\":\"pa ss\\\"w<rd>/é\"}"}"#,
+            "<pre>{&quot;password&quot;:&quot;pa ss\\&quot;w&lt;rd&gt;/é&quot;}</pre>",
         ];
         for text in echoed {
             let clean = scrub(text);
