@@ -1,9 +1,11 @@
-//! The built `imagecat` binary against hostile servers, for each backend:
-//! names, ids, descriptions, properties and error messages full of
-//! terminal controls never reach stdout or stderr raw in the table, show,
-//! error and log output (machine formats keep them exactly); a 10 MB name
-//! gives a table of bounded size; a delete whose connection breaks says
-//! its outcome is unknown.
+//! The built `imagecat` binary against the emulators in hostile mode (and a
+//! few canned servers), for each backend: names, ids, descriptions,
+//! properties and error messages full of terminal controls never reach
+//! stdout or stderr raw in the table, show, error and log output (machine
+//! formats keep them exactly); a password, secret or token the server
+//! echoes back never shows, at any verbosity; a 10 MB name gives a table of
+//! bounded size; a delete whose connection breaks says its outcome is
+//! unknown.
 
 mod support;
 
@@ -14,26 +16,28 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use imagecat_testkit::dcmgr::{DcmgrEmulator, EmulatedImage};
-use imagecat_testkit::glance::{GlanceEmulator, GlanceImage};
-use imagecat_testkit::server::EmulatorServer;
-use imagecat_testkit::toast::{ToastEmulator, ToastImage};
+use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, EmulatedImage};
+use imagecat_testkit::emulators::hostile::{HOSTILE_TEXT, HUGE_NAME_BYTES, Hostile, HostileRecord};
+use imagecat_testkit::glance::{
+    GlanceEmulator, GlanceEmulatorConfig, GlanceImage, KeystoneAppCredential, KeystoneUser,
+};
+use imagecat_testkit::server::{EmulatorServer, ServeOptions};
+use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig, ToastImage};
 use support::{GLANCE_TOKEN, assert_no_control, dcmgr, glance, imagecat, toast};
 
-/// Everything a terminal obeys: a window-title OSC, clear screen, a CSI
-/// colour, carriage return and backspaces that hide text, a newline that
-/// would split a row, a bidi override, a C1 CSI, DEL, a zero-width space.
-const HOSTILE: &str = "title\x1b]0;PWNED\x07 \x1b[2J\x1b[31mred\rhidden\x08\x08 row\nsplit \u{202e}desrever\u{9b}2J\u{7f}\u{200b}end";
+/// What the hostile mode's texts hold (see `HOSTILE_TEXT`).
+const HOSTILE: &str = HOSTILE_TEXT;
 
 /// The start of the hostile text as the table shows it, escaped.
 const SHOWN: &str = "title\\x1b]0;PWNED\\x07";
 
 const ACCOUNT: &str = "a-shpoolxx";
 
-/// One backend's emulator holding a hostile image, and how to reach it.
+/// One backend's emulator in hostile mode, and how to reach it.
 struct Target {
     url: String,
     envs: Vec<(&'static str, String)>,
+    /// The id of the last image the hostile mode added.
     hostile_id: String,
     _emulator: Box<dyn std::any::Any + Send>,
 }
@@ -53,50 +57,60 @@ impl Target {
 const TOAST_ID: &str = "6f1ab1c2-0000-4000-8000-00000000beef";
 const GLANCE_ID: &str = "7e2bc2d3-0000-4000-8000-00000000beef";
 
-/// A TOAST emulator with 5 images and one hostile one (`name` as given).
-async fn toast_target(name: &str) -> Target {
-    let emu: ToastEmulator = toast(5).await;
-    let mut image = ToastImage::new(TOAST_ID, name);
-    image.properties.insert("note".into(), HOSTILE.into());
-    emu.insert_image(image);
+/// Serve options of the hostile mode `hostile`.
+fn hostile_mode(hostile: Hostile) -> ServeOptions {
+    ServeOptions {
+        hostile: Some(hostile),
+        ..ServeOptions::default()
+    }
+}
+
+/// The last image `hostile` adds.
+fn last_record(hostile: Hostile) -> Option<HostileRecord> {
+    hostile.records().pop()
+}
+
+/// A TOAST emulator with 5 images, in hostile mode.
+async fn toast_target(hostile: Hostile) -> Target {
+    let config = ToastEmulatorConfig {
+        images: 5,
+        ..ToastEmulatorConfig::default()
+    };
+    let emu = ToastEmulator::start(config, hostile_mode(hostile))
+        .await
+        .unwrap();
     Target {
         url: emu.catalog_url(),
         envs: vec![("IMAGECAT_TOAST_TOKEN", emu.config().token.clone())],
-        hostile_id: TOAST_ID.into(),
+        hostile_id: last_record(hostile).map(|r| r.uuid).unwrap_or_default(),
         _emulator: Box::new(emu),
     }
 }
 
-/// A DCMGR emulator with a few images of our account and one hostile one.
-async fn dcmgr_target(name: &str) -> Target {
-    let emu: DcmgrEmulator = dcmgr(5).await;
-    let mut image = EmulatedImage::new("wmi-hostile1", ACCOUNT);
-    image.display_name = name.into();
-    image.description = HOSTILE.into();
-    image.state = HOSTILE.into();
-    emu.insert(image);
+/// A DCMGR emulator with 5 images, in hostile mode.
+async fn dcmgr_target(hostile: Hostile) -> Target {
+    let config = DcmgrEmulatorConfig::v1203().images(5);
+    let emu = DcmgrEmulator::start(config, hostile_mode(hostile))
+        .await
+        .unwrap();
     Target {
         url: emu.catalog_url(Some(ACCOUNT)),
         envs: Vec::new(),
-        hostile_id: "wmi-hostile1".into(),
+        hostile_id: last_record(hostile).map(|r| r.wmi).unwrap_or_default(),
         _emulator: Box::new(emu),
     }
 }
 
-/// A Glance emulator with 5 images and one hostile one.
-async fn glance_target(name: &str) -> Target {
-    let emu: GlanceEmulator = glance(5).await;
-    let mut image = GlanceImage::new(GLANCE_ID, name);
-    image.status = HOSTILE.into();
-    image.owner = Some(HOSTILE.into());
-    image
-        .properties
-        .insert("description".into(), HOSTILE.into());
-    emu.insert(image);
+/// A Glance emulator with 5 images, in hostile mode.
+async fn glance_target(hostile: Hostile) -> Target {
+    let config = GlanceEmulatorConfig::default().images(5);
+    let emu = GlanceEmulator::start(config, hostile_mode(hostile))
+        .await
+        .unwrap();
     Target {
         url: emu.catalog_url(),
         envs: vec![("OS_TOKEN", GLANCE_TOKEN.into())],
-        hostile_id: GLANCE_ID.into(),
+        hostile_id: last_record(hostile).map(|r| r.uuid).unwrap_or_default(),
         _emulator: Box::new(emu),
     }
 }
@@ -155,23 +169,23 @@ async fn hostile_data_is_shown_escaped(target: Target) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn toast_hostile_data_is_shown_escaped() {
-    hostile_data_is_shown_escaped(toast_target(HOSTILE).await).await;
+    hostile_data_is_shown_escaped(toast_target(Hostile::default()).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dcmgr_hostile_data_is_shown_escaped() {
-    hostile_data_is_shown_escaped(dcmgr_target(HOSTILE).await).await;
+    hostile_data_is_shown_escaped(dcmgr_target(Hostile::default()).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn glance_hostile_data_is_shown_escaped() {
-    hostile_data_is_shown_escaped(glance_target(HOSTILE).await).await;
+    hostile_data_is_shown_escaped(glance_target(Hostile::default()).await).await;
 }
 
 /// A 10 MB name: the table stays a few KiB (cells capped at 60 columns),
 /// while json keeps every byte.
 async fn a_huge_name_gives_a_bounded_table(target: Target) {
-    const HUGE: usize = 10 * 1024 * 1024;
+    const HUGE: usize = HUGE_NAME_BYTES;
     let table = target.run(&["list"]).await;
     assert_eq!(table.code, 0, "{}", table.stderr);
     let lines = table.stdout.lines().count();
@@ -193,23 +207,24 @@ async fn a_huge_name_gives_a_bounded_table(target: Target) {
     assert_eq!(json.json()["name"].as_str().map(str::len), Some(HUGE));
 }
 
-fn huge_name() -> String {
-    "n".repeat(10 * 1024 * 1024)
+/// The hostile mode with only the 10 MB name.
+fn huge_name() -> Hostile {
+    Hostile::echo_only().huge_name(true)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn toast_a_huge_name_gives_a_bounded_table() {
-    a_huge_name_gives_a_bounded_table(toast_target(&huge_name()).await).await;
+    a_huge_name_gives_a_bounded_table(toast_target(huge_name()).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dcmgr_a_huge_name_gives_a_bounded_table() {
-    a_huge_name_gives_a_bounded_table(dcmgr_target(&huge_name()).await).await;
+    a_huge_name_gives_a_bounded_table(dcmgr_target(huge_name()).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn glance_a_huge_name_gives_a_bounded_table() {
-    a_huge_name_gives_a_bounded_table(glance_target(&huge_name()).await).await;
+    a_huge_name_gives_a_bounded_table(glance_target(huge_name()).await).await;
 }
 
 /// A server answering every request with `status` and `body`.
@@ -401,5 +416,167 @@ async fn a_hostile_id_never_reaches_the_terminal_raw() {
                 run.stderr
             );
         }
+    }
+}
+
+/// An error answer of each hostile emulator (an unknown image) quotes the
+/// request after a string of controls: the error line and the logs show
+/// it escaped, at every verbosity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echoed_requests_in_errors_are_shown_escaped() {
+    // TOAST has no image GET: a refused token makes its error.
+    let mut toast = toast_target(Hostile::echo_only()).await;
+    toast.envs = vec![("IMAGECAT_TOAST_TOKEN", "not-the-token".into())];
+    let targets = [
+        (toast, vec!["list"]),
+        (
+            dcmgr_target(Hostile::echo_only()).await,
+            vec!["show", "wmi-missing1"],
+        ),
+        (
+            glance_target(Hostile::echo_only()).await,
+            vec!["show", "0badc0de-0000-4000-8000-0000000000ff"],
+        ),
+    ];
+    for (target, args) in &targets {
+        for verbose in ["-q", "-v", "-vvv"] {
+            let mut all = vec![verbose];
+            all.extend_from_slice(args);
+            let run = target.run(&all).await;
+            let what = format!("{} {verbose}", target.url);
+            assert_ne!(run.code, 0, "{what}: {}", run.stderr);
+            assert_no_control(&what, &run.stderr);
+            assert_no_control(&what, &run.stdout);
+            assert!(
+                run.stderr.contains("request was") && run.stderr.contains(SHOWN),
+                "{what}: the echo is shown, escaped: {}",
+                run.stderr
+            );
+        }
+    }
+}
+
+/// A password with characters every encoding changes around a core no
+/// encoding changes (so each echoed form would show the core).
+const PASSWORD: &str = "Zq8vXk\"pw<é>&/ 42";
+const CORE: &str = "Zq8vXk";
+
+/// Runs `args` at every verbosity and checks no secret shows: the run
+/// fails, the server's echo was there (scrubbed), no `leak` and no control.
+async fn never_shows(what: &str, url: &str, envs: &[(&str, &str)], args: &[&str], leaks: &[&str]) {
+    for verbose in ["-q", "-v", "-vv", "-vvv"] {
+        let mut all = vec!["-c", url, verbose];
+        all.extend_from_slice(args);
+        let run = imagecat(&all, envs).await;
+        let what = format!("{what} {verbose}");
+        assert_ne!(run.code, 0, "{what}: {}", run.stderr);
+        let out = format!("{}{}", run.stdout, run.stderr);
+        for leak in leaks {
+            assert!(!out.contains(leak), "{what}: {leak:?} shows:\n{out}");
+        }
+        assert_no_control(&what, &out);
+        assert!(
+            run.stderr.contains("request was") && run.stderr.contains("[redacted]"),
+            "{what}: the server echoed the request, scrubbed: {}",
+            run.stderr
+        );
+    }
+}
+
+/// The TOAST token API refusing a password quotes the request body back;
+/// the image API refusing a token quotes the request headers back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn toast_an_echoed_password_or_token_never_shows() {
+    let config = ToastEmulatorConfig {
+        images: 5,
+        ..ToastEmulatorConfig::default()
+    };
+    let emu = ToastEmulator::start(config, hostile_mode(Hostile::echo_only()))
+        .await
+        .unwrap();
+    let user = emu.config().username.clone();
+    let envs = [
+        ("IMAGECAT_TOAST_USERNAME", user.as_str()),
+        ("IMAGECAT_TOAST_PASSWORD", PASSWORD),
+    ];
+    never_shows(
+        "toast password",
+        &emu.catalog_url(),
+        &envs,
+        &["list"],
+        &[CORE],
+    )
+    .await;
+
+    // A configured token the server refuses, echoing the request headers.
+    let token = format!("{CORE}-static-token");
+    let envs = [("IMAGECAT_TOAST_TOKEN", token.as_str())];
+    never_shows("toast token", &emu.catalog_url(), &envs, &["list"], &[CORE]).await;
+}
+
+/// Keystone v2 and v3 refusing a password or an application credential
+/// quote the request body back; an image error echoes the issued token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystone_an_echoed_password_secret_or_token_never_shows() {
+    let user = KeystoneUser {
+        app_credential: Some(KeystoneAppCredential {
+            id: "ac-id-1".into(),
+            name: "ac".into(),
+            secret: "the-right-secret".into(),
+        }),
+        ..KeystoneUser::default()
+    };
+    let mut config = GlanceEmulatorConfig::default().images(5);
+    config.token = None;
+    config.keystone = Some(user.clone());
+    let emu = GlanceEmulator::start(config, hostile_mode(Hostile::echo_only()))
+        .await
+        .unwrap();
+    let (v2, v3) = (emu.identity_v2_url(), emu.identity_v3_url());
+    let password = |url: &str, pw: &str| {
+        vec![
+            ("OS_AUTH_URL", url.to_owned()),
+            ("OS_USERNAME", user.username.clone()),
+            ("OS_PASSWORD", pw.to_owned()),
+            ("OS_PROJECT_NAME", user.project_name.clone()),
+            ("OS_USER_DOMAIN_NAME", user.user_domain.clone()),
+            ("OS_PROJECT_DOMAIN_NAME", user.project_domain.clone()),
+        ]
+    };
+    let app_credential = vec![
+        ("OS_AUTH_URL", v3.clone()),
+        ("OS_AUTH_TYPE", "v3applicationcredential".to_owned()),
+        ("OS_APPLICATION_CREDENTIAL_ID", "ac-id-1".to_owned()),
+        ("OS_APPLICATION_CREDENTIAL_SECRET", PASSWORD.to_owned()),
+    ];
+    let url = emu.catalog_url();
+    for (what, envs) in [
+        ("keystone v2 password", password(&v2, PASSWORD)),
+        ("keystone v3 password", password(&v3, PASSWORD)),
+        ("keystone v3 application credential", app_credential),
+    ] {
+        let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        never_shows(what, &url, &envs, &["list"], &[CORE]).await;
+    }
+    // The right password: a token is issued, and an unknown image's error
+    // echoes it in the request headers.
+    for (what, auth) in [("keystone v2 token", &v2), ("keystone v3 token", &v3)] {
+        let envs = password(auth, &user.password);
+        let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let before = emu.server().requests().len();
+        let missing = "0badc0de-0000-4000-8000-0000000000ff";
+        imagecat(&["-c", &url, "show", missing], &envs).await;
+        let token = emu.server().requests()[before..]
+            .iter()
+            .find_map(|r| r.header("x-auth-token").map(str::to_owned))
+            .expect("an image request carried the issued token");
+        never_shows(
+            what,
+            &url,
+            &envs,
+            &["show", missing],
+            &[&token, &user.password],
+        )
+        .await;
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use imagecat_testkit::churn::Churn;
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
+use imagecat_testkit::emulators::hostile::Hostile;
 use imagecat_testkit::faults::{FaultKind, FaultPlan};
 use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
 use imagecat_testkit::server::ServeOptions;
@@ -95,6 +96,13 @@ pub(crate) struct EmulateArgs {
     /// Seed of the churn draws (the same seed replays the same changes).
     #[arg(long, default_value_t = 0)]
     churn_seed: u64,
+    /// Hostile mode: an image whose texts carry terminal controls, and
+    /// error messages that quote the request back (credentials included).
+    #[arg(long)]
+    hostile: bool,
+    /// With --hostile: an image with a 10 MB name too.
+    #[arg(long, requires = "hostile")]
+    huge_name: bool,
 }
 
 impl EmulateArgs {
@@ -123,6 +131,9 @@ impl EmulateArgs {
             latency: Duration::from_millis(self.latency_ms),
             faults: FaultPlan::new(self.fault_rate, &kinds, self.fault_seed)
                 .slow_delay(Duration::from_millis(self.slow_ms)),
+            hostile: self
+                .hostile
+                .then(|| Hostile::default().huge_name(self.huge_name)),
         })
     }
 }

@@ -43,9 +43,19 @@ fn push_escaped(out: &mut String, c: char) {
     }
 }
 
-/// `text` safe for a terminal: every control or invisible format character
-/// shown escaped (`\x1b`, `\u202e`), so one value stays on one line.
+/// `text` safe for a terminal: every secret the process holds scrubbed
+/// (`imagecat::scrub`, a server may echo one), every control or invisible
+/// format character shown escaped (`\x1b`, `\u202e`), so one value stays
+/// on one line.
 pub(crate) fn for_terminal(text: &str) -> Cow<'_, str> {
+    match imagecat::scrub(text) {
+        Cow::Borrowed(text) => escape_controls(text),
+        Cow::Owned(text) => Cow::Owned(escape_controls(&text).into_owned()),
+    }
+}
+
+/// `text` with every control or invisible format character shown escaped.
+fn escape_controls(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
@@ -112,6 +122,8 @@ impl<W: Write> SanitizingWriter<W> {
 impl<W: Write> Write for SanitizingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
+        // A log line may quote what a server sent: no secret leaves here.
+        let text = imagecat::scrub(&text);
         let mut out = String::with_capacity(text.len());
         let mut chars = text.chars().peekable();
         while let Some(c) = chars.next() {

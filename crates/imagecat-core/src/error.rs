@@ -379,6 +379,58 @@ impl Error {
         }
     }
 
+    /// The same error with every text a server may have supplied (messages,
+    /// codes, snippets, markers, names, content types) rewritten by `f`
+    /// where it returns `Some` (to scrub echoed secrets); kind, backend,
+    /// status and source are kept.
+    pub fn map_text(mut self, f: impl Fn(&str) -> Option<String>) -> Self {
+        let edit = |text: &mut String| {
+            if let Some(new) = f(text) {
+                *text = new;
+            }
+        };
+        match &mut self {
+            Error::NotFound { code, message, .. }
+            | Error::Unauthenticated { code, message, .. }
+            | Error::PermissionDenied { code, message, .. }
+            | Error::InvalidInput { code, message, .. }
+            | Error::RateLimited { code, message, .. } => {
+                code.iter_mut().for_each(edit);
+                edit(message);
+            }
+            Error::StaleMarker {
+                marker,
+                code,
+                message,
+                ..
+            } => {
+                edit(marker);
+                code.iter_mut().for_each(edit);
+                edit(message);
+            }
+            Error::Ambiguous { name, .. } => edit(name),
+            Error::NotSupported { message, .. }
+            | Error::Timeout { message, .. }
+            | Error::Transport { message, .. }
+            | Error::Config { message, .. } => edit(message),
+            Error::InvalidResponse {
+                content_type,
+                message,
+                snippet,
+                ..
+            } => {
+                content_type.iter_mut().for_each(edit);
+                edit(message);
+                edit(snippet);
+            }
+            Error::Api { code, message, .. } => {
+                edit(code);
+                edit(message);
+            }
+        }
+        self
+    }
+
     /// A `NotFound` error for an image id.
     pub fn not_found(backend: BackendKind, id: &ImageId) -> Self {
         Error::NotFound {

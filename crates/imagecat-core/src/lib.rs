@@ -29,7 +29,7 @@ pub use error::{BoxError, Error, ErrorKind, Result};
 pub use ext::ImageCatalogExt;
 pub use memory::{InMemoryCatalog, MemorySource, sample_image};
 pub use model::{BackendKind, Image, ImageId, ImageStatus, NativeRecord, Visibility};
-pub use paging::{PagingOptions, paginate};
+pub use paging::{MAX_TOKEN_BYTES, PagingOptions, paginate};
 pub use query::{ListQuery, NamePattern, Sort, SortKey, SortParseError};
 pub use source::{BuildSource, Catalog, PageSource};
 pub use usage::{ImageUsage, InstanceRef, UsageScan, UsageScope};

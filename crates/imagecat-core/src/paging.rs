@@ -21,11 +21,17 @@
 //!   fetched concurrently and yielded in order; a page whose `next` does not
 //!   match the plan (a short page, a shrinking catalog) cancels the
 //!   speculative fetches and paging resumes from what the server said;
+//! - a next-page token (marker id, next link) over [`MAX_TOKEN_BYTES`]
+//!   ends the listing with an error instead of being sent back;
 //! - once a page reports a total other than the page before it (the catalog
 //!   changed during the listing), read-ahead stops for the rest of the
 //!   listing, and a speculative page with the new total is fetched again:
 //!   it may have been served before the page ahead of it, and pages served
-//!   out of order while images are created at the front skip images.
+//!   out of order while images are created at the front skip images;
+//! - a shrinking total is trusted only when the pages agree: an offset page
+//!   that ends the listing short of a larger total an earlier page reported
+//!   does not end it; paging goes on until an empty page (a listing never
+//!   comes back short because a later page said less).
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashSet, VecDeque};
@@ -42,6 +48,35 @@ use crate::model::ImageId;
 use crate::model::{BackendKind, Image};
 use crate::query::ListQuery;
 use crate::source::PageSource;
+
+/// The longest next-page token (a marker id or a next link) the engine
+/// sends back to a server: 8 KiB, past what servers and proxies accept in
+/// a URL. A longer one ends the listing with `InvalidResponse`.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Refuses a next-page token longer than [`MAX_TOKEN_BYTES`] (a 1 MB
+/// marker id is never sent back blindly); the error gives its size, not
+/// its text.
+fn token_fits(backend: BackendKind, next: &PageToken) -> Result<()> {
+    let len = match next {
+        PageToken::Offset(_) => return Ok(()),
+        PageToken::Marker(text) | PageToken::Link(text) => text.len(),
+    };
+    if len <= MAX_TOKEN_BYTES {
+        return Ok(());
+    }
+    let what = if matches!(next, PageToken::Marker(_)) {
+        "marker id"
+    } else {
+        "next link"
+    };
+    Err(Error::paging(
+        backend,
+        format!(
+            "the page's {what} is {len} bytes, over the {MAX_TOKEN_BYTES}-byte limit of a page token; stopping instead of sending it"
+        ),
+    ))
+}
 
 /// Tuning of the pagination engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +145,7 @@ pub fn paginate(
         pages: 0,
         yielded: 0,
         total: None,
+        largest_total: 0,
         step: None,
         pending: VecDeque::new(),
         last_page: LastPage::default(),
@@ -232,6 +268,8 @@ struct Engine {
     pages: u64,
     yielded: u64,
     total: Option<u64>,
+    /// The largest total any page reported.
+    largest_total: u64,
     /// The offset advance of a full page, learnt from the first page.
     step: Option<u64>,
     /// Speculative fetches, in offset order; the front is for `cursor`.
@@ -414,8 +452,9 @@ impl Engine {
         tracing::debug!(backend = %self.backend, images = images.len(), next = ?next, total = ?total, "page received");
         // The catalog changed since the page before (its total moved).
         let moved = total.is_some() && self.total.is_some() && total != self.total;
-        if total.is_some() {
-            self.total = total;
+        if let Some(total) = total {
+            self.total = Some(total);
+            self.largest_total = self.largest_total.max(total);
         }
         let on_page = images.len();
         let mut fresh = 0usize;
@@ -437,6 +476,7 @@ impl Engine {
                 }
             }
         }
+        let next = next.or_else(|| self.past_a_shrunk_total(token.as_ref(), on_page));
         let Some(next) = next else {
             self.finish_fetching();
             return Ok(());
@@ -447,6 +487,7 @@ impl Engine {
                 "the server returned an empty next-page token",
             ));
         }
+        token_fits(self.backend, &next)?;
         if !self.seen_tokens.insert(self.hasher.hash_one(&next)) {
             return Err(Error::paging(
                 self.backend,
@@ -486,6 +527,22 @@ impl Engine {
         self.cursor = Cursor::At(next);
         self.plan_read_ahead();
         Ok(())
+    }
+
+    /// Where to read on when an offset page ends the listing short of the
+    /// larger total an earlier page reported: the pages contradict each
+    /// other, so the smaller total is not trusted and paging goes on until
+    /// an empty page. `None` when the end agrees with every total seen.
+    fn past_a_shrunk_total(&self, token: Option<&PageToken>, on_page: usize) -> Option<PageToken> {
+        let Some(PageToken::Offset(from)) = token else {
+            return None;
+        };
+        let end = from.checked_add(on_page as u64)?;
+        if on_page == 0 || end >= self.largest_total {
+            return None;
+        }
+        tracing::debug!(backend = %self.backend, end, before = self.largest_total, now = ?self.total, "the total shrank; reading on until an empty page");
+        Some(PageToken::Offset(end))
     }
 
     fn finish_fetching(&mut self) {

@@ -66,6 +66,24 @@ async fn guarded(
         .expect("the listing ended")
 }
 
+/// Every image (deleted ones too), `page_size` a page, with this read-ahead.
+async fn all_with_read_ahead(
+    emu: &DcmgrEmulator,
+    read_ahead: usize,
+    page_size: u32,
+) -> (Vec<String>, Option<imagecat_core::Error>) {
+    let catalog = DcmgrCatalog::builder()
+        .endpoint(emu.endpoint())
+        .paging_options(PagingOptions::default().read_ahead(read_ahead))
+        .build()
+        .unwrap();
+    guarded(
+        &catalog,
+        ListQuery::new().page_size(page_size).include_deleted(true),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn every_request_has_start_limit_state_and_the_account() {
     let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
@@ -247,16 +265,7 @@ async fn a_total_larger_than_the_catalog_finishes_with_what_the_pages_gave() {
                 .wrong_total(Some(100_000)),
         )
         .await;
-        let catalog = DcmgrCatalog::builder()
-            .endpoint(emu.endpoint())
-            .paging_options(PagingOptions::default().read_ahead(read_ahead))
-            .build()
-            .unwrap();
-        let (got, error) = guarded(
-            &catalog,
-            ListQuery::new().page_size(10).include_deleted(true),
-        )
-        .await;
+        let (got, error) = all_with_read_ahead(&emu, read_ahead, 10).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(got, emu.listing(None, true));
         // The pages, plus at most two rounds of read-ahead past the end (the
@@ -275,16 +284,7 @@ async fn a_total_smaller_than_the_catalog_does_not_skip_images() {
                 .wrong_total(Some(25)),
         )
         .await;
-        let catalog = DcmgrCatalog::builder()
-            .endpoint(emu.endpoint())
-            .paging_options(PagingOptions::default().read_ahead(read_ahead))
-            .build()
-            .unwrap();
-        let (got, error) = guarded(
-            &catalog,
-            ListQuery::new().page_size(10).include_deleted(true),
-        )
-        .await;
+        let (got, error) = all_with_read_ahead(&emu, read_ahead, 10).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(
             got,
@@ -443,5 +443,45 @@ async fn churn_while_listing_neither_loops_nor_fails() {
     assert_eq!(
         missed, 0,
         "inserts at the top never make us skip older images"
+    );
+}
+
+#[tokio::test]
+async fn a_total_that_shrinks_after_the_first_page_loses_no_image() {
+    // The first page says 1000, every later page 500, and the server still
+    // serves all 1000: the listing returns every image the pages show.
+    for read_ahead in [1, 8] {
+        let emu = common::emulator(
+            DcmgrEmulatorConfig::v1203()
+                .images(1000)
+                .shrinking_total(Some(500)),
+        )
+        .await;
+        let (got, error) = all_with_read_ahead(&emu, read_ahead, 100).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(got.len(), 1000, "read_ahead {read_ahead}");
+        assert_eq!(got, emu.listing(None, true));
+    }
+}
+
+#[tokio::test]
+async fn a_total_that_really_shrank_ends_at_an_empty_page() {
+    // The first page says 1000, later pages 500, and the server really
+    // holds 500 (images deleted during the listing): one more request
+    // finds the empty page, and the listing ends with all 500.
+    let emu = common::emulator(
+        DcmgrEmulatorConfig::v1203()
+            .images(500)
+            .wrong_total(Some(1000))
+            .shrinking_total(Some(500)),
+    )
+    .await;
+    let (got, error) = all_with_read_ahead(&emu, 1, 100).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(got, emu.listing(None, true));
+    assert_eq!(
+        emu.server().request_count(),
+        6,
+        "five pages and the empty one"
     );
 }

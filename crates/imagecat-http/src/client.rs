@@ -307,6 +307,8 @@ impl HttpClient {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
             };
+            // Before it is logged or returned: a server may echo a secret.
+            let error = crate::scrub_error(error);
             let may_retry = match idempotency {
                 Idempotency::Idempotent => error.is_retryable(),
                 Idempotency::NotIdempotent => !maybe_sent,

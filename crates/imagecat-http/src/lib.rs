@@ -8,6 +8,8 @@
 //! - [`HttpResponse`]: the body, error snippets of at most 2 KiB, and the
 //!   status-to-error mapping;
 //! - [`SecretString`]: credentials that never appear in Debug output;
+//!   each registers in the scrub set, and [`scrub`] / [`scrub_error`]
+//!   remove every registered secret from text a server sent back;
 //! - [`TokenSource`]: the one authentication layer, generic over a
 //!   [`Grant`] (the adapter's token request and decoding): renewal before
 //!   expiry, single flight, one re-authentication on refusal, and the
@@ -21,6 +23,7 @@ pub mod endpoint;
 mod ids;
 pub mod lenient;
 mod response;
+mod scrub;
 mod secret;
 mod token_cache;
 
@@ -28,6 +31,7 @@ pub use auth::{Grant, Issued, Token, TokenSource};
 pub use client::{HttpClient, HttpOptions, Idempotency, RetryPolicy};
 pub use ids::canonical_uuid;
 pub use response::{ErrorDocument, HttpResponse, SNIPPET_LIMIT, parse_retry_after, snippet};
+pub use scrub::{MIN_SCRUB_LEN, REDACTED, scrub, scrub_error};
 pub use secret::SecretString;
 pub use token_cache::{Renewable, TokenCache, send_reauthenticating};
 

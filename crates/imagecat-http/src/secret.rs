@@ -10,9 +10,12 @@ use serde::{Deserialize, Deserializer};
 pub struct SecretString(Box<str>);
 
 impl SecretString {
-    /// Wraps a secret.
+    /// Wraps a secret and registers it in the scrub set, so that a server
+    /// echoing it back never gets it printed ([`crate::scrub`]).
     pub fn new(secret: impl Into<String>) -> Self {
-        SecretString(secret.into().into_boxed_str())
+        let secret = secret.into();
+        crate::scrub::register(&secret);
+        SecretString(secret.into_boxed_str())
     }
 
     /// The secret itself: only for building the request that needs it.

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::emulators::hostile::{self, Hostile};
 use crate::faults::{FaultKind, FaultPlan, FaultState};
 
 /// One request as the emulator received it, before any decoding.
@@ -49,6 +50,9 @@ pub struct ServeOptions {
     pub latency: Duration,
     /// Faults to inject.
     pub faults: FaultPlan,
+    /// The hostile mode: texts full of terminal controls, errors that quote
+    /// the request back ([`Hostile`]).
+    pub hostile: Option<Hostile>,
 }
 
 #[derive(Clone)]
@@ -87,6 +91,10 @@ impl EmulatorServer {
             log: Arc::clone(&log),
             latency: options.latency,
             faults: Arc::clone(&faults),
+        };
+        let router = match options.hostile {
+            Some(h) if h.echo_requests => router.layer(middleware::from_fn(hostile::echo_requests)),
+            _ => router,
         };
         let app = router.layer(middleware::from_fn_with_state(shared, record_and_disturb));
         let (tx, rx) = oneshot::channel::<()>();

@@ -9,7 +9,7 @@ pub use fanout::{CatalogError, NamedCatalog, TaggedImage, list_all};
 pub use open::{Credentials, KNOWN_SCHEMES, OpenOptions, open, open_with};
 
 pub use imagecat_core::*;
-pub use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
+pub use imagecat_http::{HttpOptions, RetryPolicy, SecretString, scrub};
 
 /// The NHN Cloud (TOAST) backend (feature `toast`).
 #[cfg(feature = "toast")]

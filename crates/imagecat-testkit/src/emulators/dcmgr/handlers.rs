@@ -354,6 +354,10 @@ pub(super) fn index(
             }
         }
     };
+    let total = match config.shrinking_total {
+        Some(shrunk) if start > 0 => shrunk,
+        _ => total,
+    };
     let body = if legacy {
         let index = LegacyIndex {
             owner_total: total,

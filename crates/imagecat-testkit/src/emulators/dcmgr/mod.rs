@@ -132,6 +132,9 @@ pub struct DcmgrEmulatorConfig {
     pub ignore_start: bool,
     /// A lying server: the index reports this total instead of the real one.
     pub wrong_total: Option<u64>,
+    /// A lying server: the first page (`start=0`) reports the true total,
+    /// every later page this smaller one, while still serving every image.
+    pub shrinking_total: Option<u64>,
     /// A server (or proxy) that returns at most this many images per page,
     /// whatever the `limit` (the effective limit is echoed).
     pub max_limit: Option<usize>,
@@ -160,6 +163,7 @@ impl Default for DcmgrEmulatorConfig {
             require_account: false,
             ignore_start: false,
             wrong_total: None,
+            shrinking_total: None,
             max_limit: None,
             legacy_wrapped: false,
             churn: None,
@@ -210,6 +214,12 @@ impl DcmgrEmulatorConfig {
     /// Makes the server report a wrong total.
     pub fn wrong_total(mut self, total: Option<u64>) -> Self {
         self.wrong_total = total;
+        self
+    }
+
+    /// Makes every page after the first report this total.
+    pub fn shrinking_total(mut self, total: Option<u64>) -> Self {
+        self.shrinking_total = total;
         self
     }
 
@@ -369,8 +379,17 @@ impl DcmgrEmulator {
             request_ids: AtomicU64::new(1),
         });
         let router = routes(inner.config().layout.base(), Arc::clone(&inner));
+        let hostile = options.hostile.map(|h| h.records()).unwrap_or_default();
         let server = EmulatorServer::start_with(router, options).await?;
-        Ok(DcmgrEmulator { server, inner })
+        let started = DcmgrEmulator { server, inner };
+        for record in hostile {
+            let mut image = EmulatedImage::new(record.wmi, started.own_account().to_owned());
+            image.display_name = record.name;
+            image.description = record.text.clone();
+            image.state = record.text;
+            started.insert(image);
+        }
+        Ok(started)
     }
 
     /// The server (address, request log).

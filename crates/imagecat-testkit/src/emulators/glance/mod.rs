@@ -370,9 +370,18 @@ impl GlanceEmulator {
             router.route(&base, get(versions))
         };
         let router = router.fallback(not_found).with_state(Arc::clone(&emu));
+        let hostile = options.hostile.map(|h| h.records()).unwrap_or_default();
         let server = EmulatorServer::start_with(router, options).await?;
         let _ = emu.endpoint.set(format!("{}{base}", server.base_url()));
-        Ok(GlanceEmulator { server, emu })
+        let started = GlanceEmulator { server, emu };
+        for record in hostile {
+            let mut image = GlanceImage::new(&record.uuid, record.name);
+            image.status = record.text.clone();
+            image.owner = Some(record.text.clone());
+            image.properties.insert("description".into(), record.text);
+            started.insert(image);
+        }
+        Ok(started)
     }
 
     /// The server, with its request log.

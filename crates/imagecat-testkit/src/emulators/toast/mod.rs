@@ -249,8 +249,16 @@ impl ToastEmulator {
             )
             .fallback(unknown_route)
             .with_state(Arc::clone(&emu));
+        let hostile = options.hostile.map(|h| h.records()).unwrap_or_default();
         let server = EmulatorServer::start_with(router, options).await?;
-        Ok(ToastEmulator { server, emu })
+        let started = ToastEmulator { server, emu };
+        for record in hostile {
+            let mut image = ToastImage::new(&record.uuid, record.name);
+            image.status = record.text.clone();
+            image.properties.insert("description".into(), record.text);
+            started.insert_image(image);
+        }
+        Ok(started)
     }
 
     /// The server, with its request log.
