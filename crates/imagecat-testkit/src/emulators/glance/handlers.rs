@@ -87,13 +87,21 @@ pub(super) async fn list_images(
         _ => None,
     };
     let images = if sort.is_default() {
-        emu.page(&state, marker.map(|m| m.key()).as_ref(), limit, &filters)
+        emu.page(&state, marker.as_ref(), limit, &filters)
     } else {
         let marker = marker.map(|m| m.id);
         emu.sorted_page(&state, marker.as_deref(), limit, &filters, &sort)
     };
     drop(state);
-    let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "marker").collect();
+    // Glance writes its links from `dict(request.params)`: each key once,
+    // where it first appears, with its last value.
+    let mut rest: Vec<(String, String)> = Vec::new();
+    for (k, v) in pairs.into_iter().filter(|(k, _)| k != "marker") {
+        match rest.iter_mut().find(|(seen, _)| *seen == k) {
+            Some(slot) => slot.1 = v,
+            None => rest.push((k, v)),
+        }
+    }
     let mut body = Map::new();
     body.insert(
         "images".into(),
@@ -176,6 +184,7 @@ pub(super) async fn delete_image(
         state.patched.remove(&i);
     } else {
         state.inserted.remove(&image.key());
+        state.tombstones.insert(image.id.clone(), image.key());
     }
     state.members.remove(&image.id);
     no_content()

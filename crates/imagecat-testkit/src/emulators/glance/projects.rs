@@ -133,21 +133,29 @@ impl Emu {
                 .is_some_and(|m| wanted == "all" || m.status == wanted)
     }
 
-    /// The image a listing's marker names, or Glance's answer: 400 when
-    /// there is none (or it is deleted), 403 when the caller may not see it.
+    /// The sort key of the image a listing's marker names, or Glance's
+    /// answer: 400 when there is none (or it is deleted, unless the caller
+    /// is an admin: `can_show_deleted`), 403 when the caller may not see it.
     pub(super) fn marker(
         &self,
         state: &Store,
         headers: &HeaderMap,
         id: &str,
         caller: &GlanceCaller,
-    ) -> Result<GlanceImage, Refused> {
+    ) -> Result<Key, Refused> {
         let Some(image) = self.find(state, id) else {
-            return Err(Box::new(webob_error(
-                headers,
-                400,
-                &format!("No image found with ID {id}"),
-            )));
+            let deleted = seeded_index(id)
+                .filter(|i| *i < self.seeded_len() && state.deleted.contains(i))
+                .map(seeded_key)
+                .or_else(|| state.tombstones.get(id).cloned());
+            return match deleted {
+                Some(key) if caller.admin => Ok(key),
+                _ => Err(Box::new(webob_error(
+                    headers,
+                    400,
+                    &format!("No image found with ID {id}"),
+                ))),
+            };
         };
         if !self.visible(state, &image, caller) {
             return Err(Box::new(webob_error(
@@ -156,7 +164,7 @@ impl Emu {
                 &format!("Forbidding request, image {id} not visible"),
             )));
         }
-        Ok(image)
+        Ok(image.key())
     }
 
     /// The image `id` if this caller may see it.

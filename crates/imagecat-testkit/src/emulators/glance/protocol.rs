@@ -42,11 +42,16 @@ fn versions_document(emu: &Emu, headers: &HeaderMap, status: u16) -> Response {
         .iter()
         .map(|(id, status)| json!({"id": id, "status": status, "links": [{"rel": "self", "href": href}]}))
         .collect();
-    json_bytes_response(
-        status,
-        serde_json::to_vec(&json!({"versions": versions})).unwrap_or_default(),
-    )
+    let body = serde_json::to_vec(&json!({"versions": versions})).unwrap_or_default();
+    let mut response = json_bytes_response(status, body);
+    response.extensions_mut().insert(NoRequestId);
+    response
 }
+
+/// Marks an answer Glance gives before its context middleware (the
+/// versions document): it has no request id.
+#[derive(Debug, Clone, Copy)]
+struct NoRequestId;
 
 /// `GET /versions`: 200 with the versions document.
 pub(super) async fn versions(State(emu): State<Arc<Emu>>, headers: HeaderMap) -> Response {
@@ -70,8 +75,12 @@ pub(super) async fn unversioned(
     versions_document(&emu, &headers, 300)
 }
 
-/// Adds `x-openstack-request-id: req-UUID` to every answer.
+/// Adds `x-openstack-request-id: req-UUID` to every answer but the
+/// versions document.
 pub(super) async fn request_id(mut response: Response) -> Response {
+    if response.extensions().get::<NoRequestId>().is_some() {
+        return response;
+    }
     let id = format!("req-{}", uuid::Uuid::new_v4());
     if let Ok(v) = id.parse() {
         response.headers_mut().insert("x-openstack-request-id", v);

@@ -136,14 +136,23 @@ fn set_attribute(image: &mut GlanceImage, key: &str, value: &Value) -> Result<()
             let tags = value.as_array().ok_or_else(|| {
                 schema_error(format!("{} is not of type 'array'", py_repr(value)))
             })?;
-            let mut set = std::collections::BTreeSet::new();
+            let mut given = Vec::new();
             for tag in tags {
                 let tag = tag.as_str().ok_or_else(|| {
                     schema_error(format!("{} is not of type 'string'", py_repr(tag)))
                 })?;
-                set.insert(tag.to_owned());
+                if !given.iter().any(|t| t == tag) {
+                    given.push(tag.to_owned());
+                }
             }
-            image.tags = set.into_iter().collect();
+            // Glance keeps the rows of the tags that stay, then adds the new
+            // ones: the kept tags keep their places.
+            image.tags.retain(|t| given.contains(t));
+            for tag in given {
+                if !image.tags.contains(&tag) {
+                    image.tags.push(tag);
+                }
+            }
         }
         _ => match value {
             Value::String(s) => {
@@ -485,7 +494,6 @@ fn change_tag(emu: &Emu, headers: &HeaderMap, id: &str, tag: &str, add: bool) ->
     if add {
         if !image.tags.iter().any(|t| t == tag) {
             image.tags.push(tag.to_owned());
-            image.tags.sort();
         }
     } else if let Some(p) = image.tags.iter().position(|t| t == tag) {
         image.tags.remove(p);
