@@ -519,6 +519,11 @@ async fn projects_see_what_glance_lets_them_see() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(
+        names(&list("tok-b", "").await.1),
+        ["b-public", "b-private"],
+        "a pending membership is not listed by default"
+    );
+    assert_eq!(
         names(&list("tok-b", "?member_status=pending").await.1),
         ["b-public", "b-private", "a-shared"]
     );

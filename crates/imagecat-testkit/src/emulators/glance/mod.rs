@@ -12,11 +12,20 @@
 //!   operators, an unknown operator is 400), `visibility` (`public`,
 //!   `private`, `shared`, `community`, `all`; anything else 400), `owner`,
 //!   `os_hidden`, `created_at`/`updated_at` with `lt:`/`lte:`/`gt:`/`gte:`/
-//!   `eq:`/`neq:`, `tag` (repeatable, all must match), `sort_key`
-//!   (`created_at`, `updated_at`, `name`, `size`) and `sort_dir`, and any
-//!   other parameter as a custom-property filter;
+//!   `eq:`/`neq:`, `tag` (repeatable, all must match), and any
+//!   other parameter as a custom-property filter; the core-attribute
+//!   filters (`filters.rs`), `sort=k:dir,…` and repeated `sort_key`/
+//!   `sort_dir` (`golden.rs`);
 //!   without `visibility`, community images are listed only when owned by
 //!   the caller's project, and hidden images (`os_hidden`) never;
+//! - projects (`projects.rs`): each token stands for a [`GlanceCaller`]
+//!   (member or admin); list, show, delete and markers follow Glance's
+//!   visibility rules;
+//! - writes (`write.rs`, `members.rs`): `POST /v2/images`, `PUT …/file`,
+//!   `PATCH` (JSON patch), tags, members;
+//! - `GET /` and unversioned paths: 300 with the versions document built
+//!   from `Host` (`protocol.rs`); `x-openstack-request-id` on every `/v2`
+//!   answer. What still differs: `docs/fidelity/glance.md`;
 //! - `GET {base}/v2/images/{id}`: 404 `No image found with ID …`;
 //! - `DELETE {base}/v2/images/{id}`: 204; a protected image 403
 //!   `Image … is protected and cannot be deleted.`; a missing one 404
