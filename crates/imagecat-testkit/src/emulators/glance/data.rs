@@ -114,8 +114,9 @@ pub(super) struct Store {
     pub(super) tokens: HashMap<String, Instant>,
     pub(super) issued: u64,
     pub(super) canned: VecDeque<Canned>,
-    /// Sort keys of deleted inserted images: Glance keeps deleted rows, and
-    /// an admin may page from one.
+    /// Sort keys of images deleted through the API: Glance keeps deleted
+    /// rows, and an admin may page from one. (`GlanceEmulator::delete`
+    /// purges: the image vanishes for everyone.)
     pub(super) tombstones: HashMap<String, Key>,
     /// Image memberships: image id, then member project.
     pub(super) members: HashMap<String, BTreeMap<String, Member>>,

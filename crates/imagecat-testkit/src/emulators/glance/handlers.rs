@@ -184,8 +184,8 @@ pub(super) async fn delete_image(
         state.patched.remove(&i);
     } else {
         state.inserted.remove(&image.key());
-        state.tombstones.insert(image.id.clone(), image.key());
     }
+    state.tombstones.insert(image.id.clone(), image.key());
     state.members.remove(&image.id);
     no_content()
 }

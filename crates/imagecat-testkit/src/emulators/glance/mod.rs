@@ -521,8 +521,9 @@ impl GlanceEmulator {
         self.emu.modify(&mut self.emu.lock(), &id, change)
     }
 
-    /// Removes an image without a delete call (catalog churn); whether it
-    /// was there.
+    /// Removes an image without a delete call (catalog churn), as a purge
+    /// of the database would: even an admin's marker naming it is then a
+    /// 400; whether it was there.
     pub fn delete(&self, id: &str) -> bool {
         let id = id.to_ascii_lowercase();
         let mut state = self.emu.lock();

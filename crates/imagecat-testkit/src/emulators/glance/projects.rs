@@ -144,11 +144,7 @@ impl Emu {
         caller: &GlanceCaller,
     ) -> Result<Key, Refused> {
         let Some(image) = self.find(state, id) else {
-            let deleted = seeded_index(id)
-                .filter(|i| *i < self.seeded_len() && state.deleted.contains(i))
-                .map(seeded_key)
-                .or_else(|| state.tombstones.get(id).cloned());
-            return match deleted {
+            return match state.tombstones.get(id).cloned() {
                 Some(key) if caller.admin => Ok(key),
                 _ => Err(Box::new(webob_error(
                     headers,
