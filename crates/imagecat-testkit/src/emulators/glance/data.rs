@@ -114,6 +114,12 @@ pub(super) struct Store {
     pub(super) tokens: HashMap<String, Instant>,
     pub(super) issued: u64,
     pub(super) canned: VecDeque<Canned>,
+    /// Sort keys of images deleted through the API: Glance keeps deleted
+    /// rows, and an admin may page from one. (`GlanceEmulator::delete`
+    /// purges: the image vanishes for everyone.)
+    pub(super) tombstones: HashMap<String, Key>,
+    /// Image memberships: image id, then member project.
+    pub(super) members: HashMap<String, BTreeMap<String, Member>>,
 }
 
 pub(super) struct Emu {
@@ -137,6 +143,12 @@ pub(super) struct Filters {
     pub(super) properties: Vec<(String, String)>,
     /// `created_at`, `updated_at` operators and `tag`s (see [`golden_param`]).
     pub(super) golden: GoldenFilters,
+    /// Core-attribute filters (see [`core_param`]).
+    pub(super) core: CoreFilters,
+    /// Who lists (`None`: the operator, an admin of the configured project).
+    pub(super) caller: Option<GlanceCaller>,
+    /// `member_status` (default `accepted`).
+    pub(super) member_status: Option<String>,
 }
 
 impl Filters {
@@ -185,6 +197,7 @@ impl Filters {
             }
         }
         self.golden.matches(image)
+            && self.core.matches(image)
             && self
                 .properties
                 .iter()
@@ -249,7 +262,6 @@ impl Emu {
         limit: usize,
         filters: &Filters,
     ) -> Vec<GlanceImage> {
-        let caller = self.config.project_id.as_deref();
         let n = self.seeded_len();
         // Seeded keys grow with the index: the candidates are 0..bound.
         let mut bound = match after {
@@ -293,7 +305,7 @@ impl Emu {
                 }
                 self.seeded(state, i)
             };
-            if filters.matches(&image, caller) {
+            if self.lists(state, &image, filters) {
                 out.push(image);
             }
         }

@@ -48,63 +48,160 @@ pub(super) fn golden_param(
         "updated_at" => &mut filters.updated,
         _ => return None,
     };
-    let (op, time) = value.split_once(':').unwrap_or(("eq", value));
+    // `split_filter_op`: a value that is a whole ISO 8601 time is `eq:`.
+    let (op, time) = match parse_isotime(value) {
+        Some(_) => ("eq", value),
+        None => value.split_once(':').unwrap_or(("eq", value)),
+    };
+    let Some(t) = parse_isotime(time) else {
+        return Some(Err(format!(
+            "Bad \"{key}\" query filter format. Use ISO 8601 DateTime notation."
+        )));
+    };
     if !matches!(op, "lt" | "lte" | "gt" | "gte" | "eq" | "neq") {
-        return Some(Err(format!("Invalid operator {op} for {key}")));
+        return Some(Err("Unable to filter on a unknown operator.".to_owned()));
     }
-    match DateTime::parse_from_rfc3339(time) {
-        Ok(t) => {
-            *slot = Some((op.to_owned(), t.with_timezone(&Utc)));
-            Some(Ok(()))
-        }
-        Err(_) => Some(Err(format!("Unable to parse datetime {time}"))),
+    *slot = Some((op.to_owned(), t));
+    Some(Ok(()))
+}
+
+/// oslo's `parse_isotime` for the forms clients send: RFC 3339, or a
+/// date and time without an offset (UTC), or a date.
+fn parse_isotime(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+        .map(|t| t.and_utc())
+}
+
+/// The sort order: keys (any of Glance's `_available_sort_keys`) with
+/// their directions, then `created_at` and `id` appended when missing, in
+/// the default direction (the one direction given, else `desc`), as
+/// `_image_get_all` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SortParam {
+    keys: Vec<(String, bool)>,
+}
+
+/// `_available_sort_keys` of `glance/api/v2/images.py`, in its order.
+const SORT_KEYS: [&str; 8] = [
+    "name",
+    "status",
+    "container_format",
+    "disk_format",
+    "size",
+    "id",
+    "created_at",
+    "updated_at",
+];
+
+fn sort_key(key: &str) -> Result<String, String> {
+    let key = key.trim();
+    if SORT_KEYS.contains(&key) {
+        Ok(key.to_owned())
+    } else {
+        Err(format!(
+            "Invalid sort key: {key}. It must be one of the following: {}.",
+            SORT_KEYS.join(", ")
+        ))
     }
 }
 
-/// A sort other than the default: key (`created_at`, `updated_at`, `name`,
-/// `size`) and direction, with `created_at` then `id` as tie-breakers in
-/// the same direction, as Glance appends them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct SortParam {
-    key: String,
-    descending: bool,
+fn sort_dir(dir: &str) -> Result<bool, String> {
+    match dir.trim() {
+        "desc" => Ok(true),
+        "asc" => Ok(false),
+        other => Err(format!("Invalid sort direction: {other}")),
+    }
 }
 
 impl SortParam {
-    /// Reads `sort_key`/`sort_dir`; `Err` for an unknown key or direction.
-    pub(super) fn parse(key: Option<&str>, dir: Option<&str>) -> Result<Self, String> {
-        let key = key.unwrap_or("created_at");
-        if !matches!(key, "created_at" | "updated_at" | "name" | "size") {
-            return Err(format!("Invalid sort key: {key}."));
-        }
-        let descending = match dir.unwrap_or("desc") {
-            "desc" => true,
-            "asc" => false,
-            other => return Err(format!("Invalid sort direction: {other}")),
+    /// `_get_sorting_params`: `sort=k[:dir],…` or repeated `sort_key` and
+    /// `sort_dir` (one direction for all, or one per key); `Err` is the 400.
+    pub(super) fn parse(pairs: &[(String, String)]) -> Result<Self, String> {
+        let values = |name: &str| {
+            pairs
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
         };
-        Ok(SortParam {
-            key: key.to_owned(),
-            descending,
-        })
+        let (sort, keys, dirs) = (values("sort"), values("sort_key"), values("sort_dir"));
+        let mut out = Vec::new();
+        // The directions `_image_get_all` receives: one of them is the default.
+        let given: Vec<bool>;
+        if let Some(sort) = sort.last() {
+            if !keys.is_empty() || !dirs.is_empty() {
+                return Err("Old and new sorting syntax cannot be combined".to_owned());
+            }
+            for part in sort.trim().split(',') {
+                let (key, dir) = part.split_once(':').unwrap_or((part, ""));
+                let dir = if dir.is_empty() { "desc" } else { dir };
+                out.push((sort_key(key)?, sort_dir(dir)?));
+            }
+            given = out.iter().map(|(_, d)| *d).collect();
+        } else {
+            let keys = keys
+                .iter()
+                .map(|k| sort_key(k))
+                .collect::<Result<Vec<_>, _>>()?;
+            let dirs = dirs
+                .iter()
+                .map(|d| sort_dir(d))
+                .collect::<Result<Vec<_>, _>>()?;
+            if dirs.len() > 1 && dirs.len() != keys.len() {
+                return Err("Number of sort dirs does not match the number of sort keys".to_owned());
+            }
+            let keys = if keys.is_empty() {
+                vec!["created_at".to_owned()]
+            } else {
+                keys
+            };
+            for (i, key) in keys.into_iter().enumerate() {
+                let desc = dirs.get(i).or(dirs.first()).copied().unwrap_or(true);
+                out.push((key, desc));
+            }
+            given = dirs;
+        }
+        let default_desc = if given.len() == 1 { given[0] } else { true };
+        for key in ["created_at", "id"] {
+            if !out.iter().any(|(k, _)| k == key) {
+                out.push((key.to_owned(), default_desc));
+            }
+        }
+        Ok(SortParam { keys: out })
     }
 
     pub(super) fn is_default(&self) -> bool {
-        self.key == "created_at" && self.descending
+        self.keys == [("created_at".to_owned(), true), ("id".to_owned(), true)]
     }
 
     fn compare(&self, a: &GlanceImage, b: &GlanceImage) -> std::cmp::Ordering {
-        let primary = match self.key.as_str() {
-            "updated_at" => a.updated_at.cmp(&b.updated_at),
-            "name" => a.name.cmp(&b.name),
-            "size" => a.size.cmp(&b.size),
-            _ => std::cmp::Ordering::Equal,
-        };
-        let order = primary.then_with(|| a.key().cmp(&b.key()));
-        if self.descending {
-            order.reverse()
-        } else {
-            order
-        }
+        self.keys
+            .iter()
+            .map(|(key, desc)| {
+                let order = match key.as_str() {
+                    "name" => a.name.cmp(&b.name),
+                    "status" => a.status.cmp(&b.status),
+                    "container_format" => a.container_format.cmp(&b.container_format),
+                    "disk_format" => a.disk_format.cmp(&b.disk_format),
+                    "size" => a.size.cmp(&b.size),
+                    "id" => a.id.cmp(&b.id),
+                    "updated_at" => a.updated_at.cmp(&b.updated_at),
+                    _ => a.created_at.cmp(&b.created_at),
+                };
+                if *desc { order.reverse() } else { order }
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
     }
 }
 
@@ -120,7 +217,6 @@ impl Emu {
         filters: &Filters,
         sort: &SortParam,
     ) -> Vec<GlanceImage> {
-        let caller = self.config.project_id.as_deref();
         let mut all: Vec<GlanceImage> = (0..self.seeded_len())
             .filter(|i| !state.deleted.contains(i))
             .map(|i| self.seeded(state, i))
@@ -132,7 +228,7 @@ impl Emu {
             .map_or(0, |p| p + 1);
         all.into_iter()
             .skip(start)
-            .filter(|i| filters.matches(i, caller))
+            .filter(|i| self.lists(state, i, filters))
             .take(limit)
             .collect()
     }

@@ -15,17 +15,25 @@ pub(super) async fn list_images(
     if let Some(c) = state.canned.pop_front() {
         return c.into_response();
     }
-    if let Some(refused) = emu.check_auth(&state, &headers) {
-        return refused;
-    }
+    let caller = match emu.caller(&state, &headers) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
     let Ok(Query(pairs)) = query else {
         return webob_error(&headers, 400, "Invalid query string");
     };
     let mut limit = emu.config.default_limit as usize;
     let mut marker = None;
-    let mut filters = Filters::default();
-    let (mut sort_key, mut sort_dir) = (None, None);
+    let mut filters = Filters {
+        caller: Some(caller.clone()),
+        ..Filters::default()
+    };
     for (key, value) in &pairs {
+        match core_param(&mut filters, key, value) {
+            Some(Ok(())) => continue,
+            Some(Err(e)) => return webob_error(&headers, 400, &e),
+            None => {}
+        }
         match key.as_str() {
             "limit" => match value.trim().parse::<i64>() {
                 Ok(n) if n < 0 => {
@@ -59,24 +67,7 @@ pub(super) async fn list_images(
                 filters.visibility = Some(value.clone());
             }
             "owner" => filters.owner = Some(value.clone()),
-            "os_hidden" => filters.hidden = Some(value.eq_ignore_ascii_case("true")),
-            "size_min" | "size_max" => match value.trim().parse::<u64>() {
-                Ok(n) if key == "size_min" => filters.size_min = Some(n),
-                Ok(n) => filters.size_max = Some(n),
-                Err(_) => {
-                    return webob_error(&headers, 400, &format!("Invalid value for {key}"));
-                }
-            },
-            "sort_key" => sort_key = Some(value.as_str()),
-            "sort_dir" => sort_dir = Some(value.as_str()),
-            "sort" => {
-                return webob_error(
-                    &headers,
-                    400,
-                    "the emulator serves sort_key/sort_dir, not sort=",
-                );
-            }
-            "member_status" => {}
+            "sort" | "sort_key" | "sort_dir" => {}
             _ => match golden_param(&mut filters.golden, key, value) {
                 Some(Ok(())) => {}
                 Some(Err(e)) => return webob_error(&headers, 400, &e),
@@ -84,25 +75,33 @@ pub(super) async fn list_images(
             },
         }
     }
-    let after = match marker.as_deref() {
-        Some(m) if !emu.config.ignore_marker => match emu.find(&state, m) {
-            Some(image) => Some(image.key()),
-            None => return webob_error(&headers, 400, &format!("No image found with ID {m}")),
-        },
-        _ => None,
-    };
-    let sort = match SortParam::parse(sort_key, sort_dir) {
+    let sort = match SortParam::parse(&pairs) {
         Ok(sort) => sort,
         Err(e) => return webob_error(&headers, 400, &e),
     };
+    let marker = match marker.as_deref() {
+        Some(m) if !emu.config.ignore_marker => match emu.marker(&state, &headers, m, &caller) {
+            Ok(image) => Some(image),
+            Err(refused) => return *refused,
+        },
+        _ => None,
+    };
     let images = if sort.is_default() {
-        emu.page(&state, after.as_ref(), limit, &filters)
+        emu.page(&state, marker.as_ref(), limit, &filters)
     } else {
-        let marker = marker.as_deref().filter(|_| !emu.config.ignore_marker);
-        emu.sorted_page(&state, marker, limit, &filters, &sort)
+        let marker = marker.map(|m| m.id);
+        emu.sorted_page(&state, marker.as_deref(), limit, &filters, &sort)
     };
     drop(state);
-    let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "marker").collect();
+    // Glance writes its links from `dict(request.params)`: each key once,
+    // where it first appears, with its last value.
+    let mut rest: Vec<(String, String)> = Vec::new();
+    for (k, v) in pairs.into_iter().filter(|(k, _)| k != "marker") {
+        match rest.iter_mut().find(|(seen, _)| *seen == k) {
+            Some(slot) => slot.1 = v,
+            None => rest.push((k, v)),
+        }
+    }
     let mut body = Map::new();
     body.insert(
         "images".into(),
@@ -136,10 +135,11 @@ pub(super) async fn show_image(
     if let Some(c) = state.canned.pop_front() {
         return c.into_response();
     }
-    if let Some(refused) = emu.check_auth(&state, &headers) {
-        return refused;
-    }
-    match emu.find(&state, &id) {
+    let caller = match emu.caller(&state, &headers) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    match emu.find_visible(&state, &id, &caller) {
         Some(image) => {
             let body = serde_json::to_vec(&image.to_json()).unwrap_or_default();
             json_bytes_response(200, body)
@@ -158,16 +158,20 @@ pub(super) async fn delete_image(
     if let Some(c) = state.canned.pop_front() {
         return c.into_response();
     }
-    if let Some(refused) = emu.check_auth(&state, &headers) {
-        return refused;
-    }
-    let Some(image) = emu.find(&state, &id) else {
+    let caller = match emu.caller(&state, &headers) {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
+    };
+    let Some(image) = emu.find_visible(&state, &id, &caller) else {
         return webob_error(
             &headers,
             404,
             &format!("Failed to find image {id} to delete"),
         );
     };
+    if !caller.owns(&image) {
+        return webob_error(&headers, 403, "You do not own this image");
+    }
     if image.protected {
         return webob_error(
             &headers,
@@ -181,22 +185,9 @@ pub(super) async fn delete_image(
     } else {
         state.inserted.remove(&image.key());
     }
-    Response::builder()
-        .status(204)
-        .body(Body::empty())
-        .unwrap_or_default()
-}
-
-pub(super) async fn versions(State(emu): State<Arc<Emu>>) -> Response {
-    let href = format!("{}/v2/", emu.endpoint());
-    let body = json!({"versions": [
-        {"id": "v2.15", "status": "CURRENT", "links": [{"rel": "self", "href": href}]},
-    ]});
-    json_bytes_response(300, serde_json::to_vec(&body).unwrap_or_default())
-}
-
-pub(super) async fn not_found(headers: HeaderMap) -> Response {
-    webob_error(&headers, 404, "The resource could not be found.")
+    state.tombstones.insert(image.id.clone(), image.key());
+    state.members.remove(&image.id);
+    no_content()
 }
 
 pub(super) fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {

@@ -12,11 +12,20 @@
 //!   operators, an unknown operator is 400), `visibility` (`public`,
 //!   `private`, `shared`, `community`, `all`; anything else 400), `owner`,
 //!   `os_hidden`, `created_at`/`updated_at` with `lt:`/`lte:`/`gt:`/`gte:`/
-//!   `eq:`/`neq:`, `tag` (repeatable, all must match), `sort_key`
-//!   (`created_at`, `updated_at`, `name`, `size`) and `sort_dir`, and any
-//!   other parameter as a custom-property filter;
+//!   `eq:`/`neq:`, `tag` (repeatable, all must match), and any
+//!   other parameter as a custom-property filter; the core-attribute
+//!   filters (`filters.rs`), `sort=k:dir,…` and repeated `sort_key`/
+//!   `sort_dir` (`golden.rs`);
 //!   without `visibility`, community images are listed only when owned by
 //!   the caller's project, and hidden images (`os_hidden`) never;
+//! - projects (`projects.rs`): each token stands for a [`GlanceCaller`]
+//!   (member or admin); list, show, delete and markers follow Glance's
+//!   visibility rules;
+//! - writes (`write.rs`, `members.rs`): `POST /v2/images`, `PUT …/file`,
+//!   `PATCH` (JSON patch), tags, members;
+//! - `GET /` and unversioned paths: 300 with the versions document built
+//!   from `Host` (`protocol.rs`); `x-openstack-request-id` on every `/v2`
+//!   answer. What still differs: `docs/fidelity/glance.md`;
 //! - `GET {base}/v2/images/{id}`: 404 `No image found with ID …`;
 //! - `DELETE {base}/v2/images/{id}`: 204; a protected image 403
 //!   `Image … is protected and cannot be deleted.`; a missing one 404
@@ -48,26 +57,37 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 pub use self::data::seeded_id;
 use self::data::*;
+use self::filters::*;
 use self::golden::*;
 use self::handlers::*;
+use self::members::*;
+pub use self::projects::GlanceCaller;
+use self::projects::*;
+use self::protocol::*;
 use self::wire::*;
+use self::write::*;
 use crate::emulators::seed::splitmix64;
 use crate::server::{
     Canned, EmulatorServer, ServeOptions, encode_query_value, json_bytes_response, normalize_base,
 };
 
 mod data;
+mod filters;
 mod golden;
 mod handlers;
+mod members;
+mod projects;
+mod protocol;
 #[cfg(test)]
 mod tests;
 mod wire;
+mod write;
 
 /// The prefix of every seeded image id; the last 12 hex digits are the index.
 const SEEDED_PREFIX: &str = "9a1ace00-0000-4000-8000-";
@@ -150,6 +170,10 @@ pub struct GlanceEmulatorConfig {
     pub max_limit: u32,
     /// A lying server: the marker is ignored, so every page is the first.
     pub ignore_marker: bool,
+    /// More tokens, each standing for a project member or an admin (the
+    /// static token and Keystone-issued tokens stand for an admin of
+    /// `project_id`).
+    pub project_tokens: Vec<(String, GlanceCaller)>,
 }
 
 impl Default for GlanceEmulatorConfig {
@@ -165,6 +189,7 @@ impl Default for GlanceEmulatorConfig {
             default_limit: 25,
             max_limit: 1000,
             ignore_marker: false,
+            project_tokens: Vec::new(),
         }
     }
 }
@@ -197,6 +222,12 @@ impl GlanceEmulatorConfig {
     /// Sets the lifetime of issued tokens.
     pub fn token_ttl(mut self, ttl: Duration) -> Self {
         self.token_ttl = ttl;
+        self
+    }
+
+    /// Accepts `token` as standing for `caller`.
+    pub fn project_token(mut self, token: impl Into<String>, caller: GlanceCaller) -> Self {
+        self.project_tokens.push((token.into(), caller));
         self
     }
 
@@ -355,21 +386,38 @@ impl GlanceEmulator {
             state: Mutex::new(Store::default()),
             image_requests: AtomicU64::new(0),
         });
-        let mut router = Router::new()
-            .route(&format!("{base}/v2/images"), get(list_images))
+        let router = Router::new()
+            .route(
+                &format!("{base}/v2/images"),
+                get(list_images).post(create_image),
+            )
             .route(
                 &format!("{base}/v2/images/{{id}}"),
-                get(show_image).delete(delete_image),
+                get(show_image).delete(delete_image).patch(patch_image),
+            )
+            .route(
+                &format!("{base}/v2/images/{{id}}/file"),
+                put(upload_image).layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
+            )
+            .route(
+                &format!("{base}/v2/images/{{id}}/tags/{{tag}}"),
+                put(put_tag).delete(delete_tag),
+            )
+            .route(
+                &format!("{base}/v2/images/{{id}}/members"),
+                get(list_members).post(add_member),
+            )
+            .route(
+                &format!("{base}/v2/images/{{id}}/members/{{member}}"),
+                get(show_member).put(update_member).delete(delete_member),
             )
             .route(&format!("{base}/versions"), get(versions))
             .route("/identity/v2.0/tokens", post(keystone_v2))
             .route("/identity/v3/auth/tokens", post(keystone_v3));
-        router = if base.is_empty() {
-            router.route("/", get(versions))
-        } else {
-            router.route(&base, get(versions))
-        };
-        let router = router.fallback(not_found).with_state(Arc::clone(&emu));
+        let router = router
+            .fallback(unversioned)
+            .layer(axum::middleware::map_response(request_id))
+            .with_state(Arc::clone(&emu));
         let hostile = options.hostile.map(|h| h.records()).unwrap_or_default();
         let server = EmulatorServer::start_with(router, options).await?;
         let _ = emu.endpoint.set(format!("{}{base}", server.base_url()));
@@ -479,35 +527,12 @@ impl GlanceEmulator {
     /// it was there.
     pub fn update(&self, id: &str, change: impl FnOnce(&mut GlanceImage)) -> bool {
         let id = id.to_ascii_lowercase();
-        let mut state = self.emu.lock();
-        if let Some(i) = self.emu.live_seeded(&state, &id) {
-            let mut image = self.emu.seeded(&state, i);
-            change(&mut image);
-            image.id = seeded_id(i);
-            image.created_at = seeded_image(i).created_at;
-            state.patched.insert(i, image);
-            return true;
-        }
-        let Some(key) = state
-            .inserted
-            .iter()
-            .find(|(_, img)| img.id == id)
-            .map(|(k, _)| k.clone())
-        else {
-            return false;
-        };
-        if let Some(image) = state.inserted.get_mut(&key) {
-            change(image);
-            image.id = key.id.clone();
-            if let Some(t) = DateTime::from_timestamp_micros(key.micros) {
-                image.created_at = t;
-            }
-        }
-        true
+        self.emu.modify(&mut self.emu.lock(), &id, change)
     }
 
-    /// Removes an image without a delete call (catalog churn); whether it
-    /// was there.
+    /// Removes an image without a delete call (catalog churn), as a purge
+    /// of the database would: even an admin's marker naming it is then a
+    /// 400; whether it was there.
     pub fn delete(&self, id: &str) -> bool {
         let id = id.to_ascii_lowercase();
         let mut state = self.emu.lock();

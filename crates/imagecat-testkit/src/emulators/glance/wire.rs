@@ -10,6 +10,7 @@ pub(super) fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         409 => "Conflict",
+        415 => "Unsupported Media Type",
         _ => "Error",
     }
 }
@@ -23,22 +24,36 @@ pub(super) fn wants_json(headers: &HeaderMap) -> bool {
 
 /// A webob error page: JSON when the client accepts it, HTML otherwise.
 pub(super) fn webob_error(headers: &HeaderMap, status: u16, message: &str) -> Response {
+    webob_raw(headers, status, &format!("{message}<br /><br />\n\n\n"))
+}
+
+/// A webob error page whose message already holds webob's `<br />` and
+/// detail (`explanation<br /><br />\ndetail\ncomment`).
+pub(super) fn webob_raw(headers: &HeaderMap, status: u16, message: &str) -> Response {
     let title = reason(status);
     if wants_json(headers) {
         let body = json!({
-            "message": format!("{message}<br /><br />\n\n\n"),
+            "message": message,
             "code": format!("{status} {title}"),
             "title": title,
         });
         return json_bytes_response(status, serde_json::to_vec(&body).unwrap_or_default());
     }
     let html = format!(
-        "<html>\n <head>\n  <title>{status} {title}</title>\n </head>\n <body>\n  <h1>{status} {title}</h1>\n  {message}<br /><br />\n\n\n\n </body>\n</html>"
+        "<html>\n <head>\n  <title>{status} {title}</title>\n </head>\n <body>\n  <h1>{status} {title}</h1>\n  {message}\n </body>\n</html>"
     );
     Response::builder()
         .status(status)
         .header("content-type", "text/html; charset=UTF-8")
         .body(Body::from(html))
+        .unwrap_or_default()
+}
+
+/// An empty 204.
+pub(super) fn no_content() -> Response {
+    Response::builder()
+        .status(204)
+        .body(Body::empty())
         .unwrap_or_default()
 }
 

@@ -1,0 +1,3 @@
+//! Helpers shared by the Glance adapter's integration tests.
+
+pub(crate) mod real_glance;
