@@ -264,6 +264,19 @@ async fn labels_are_set_listed_shown_and_unset() {
         2
     );
 
+    let nested = mussel(&emu, Method::PUT, &base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("label[][name]=owner.note&label[][value]=weekly&label[][name]=skipped");
+    let (status, _, body) = answer(nested).await;
+    assert_eq!(status, 200, "{body}");
+    let nested: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        nested.as_array().unwrap().len(),
+        1,
+        "no value, no label: {nested}"
+    );
+    assert_eq!(nested[0]["value"], "weekly");
+
     let (_, all) = json(&emu, Method::GET, &base).await;
     let names: Vec<&str> = all
         .as_array()
@@ -271,7 +284,11 @@ async fn labels_are_set_listed_shown_and_unset() {
         .iter()
         .map(|l| l["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["owner.note", "owner.team", "keep"]);
+    assert_eq!(
+        names,
+        ["owner.note", "owner.team", "keep"],
+        "set again in place"
+    );
     let (_, owners) = json(&emu, Method::GET, &format!("{base}?name=owner")).await;
     assert_eq!(owners.as_array().unwrap().len(), 2, "a name prefix");
     let (_, shown) = json(&emu, Method::GET, &format!("/images/{id}")).await;

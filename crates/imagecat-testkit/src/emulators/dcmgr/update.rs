@@ -192,8 +192,9 @@ async fn labels(State(inner): State<Arc<Inner>>, params: RawPathParams, uri: Uri
     json_bytes(200, label_list(&image, |n| n.starts_with(prefix)))
 }
 
-/// `POST|PUT …/labels` with `name[]=…&value[]=…` pairs: sets each and
-/// answers the labels set; anything else is 400 `Unknown input parameter`.
+/// `POST|PUT …/labels` with `name[]=…&value[]=…` or
+/// `label[][name]=…&label[][value]=…` pairs: sets each and answers the
+/// labels set; anything else is 400 `Unknown input parameter`.
 async fn bulk_set(
     State(inner): State<Arc<Inner>>,
     params: RawPathParams,
@@ -212,11 +213,31 @@ async fn bulk_set(
             .map(|(_, v)| v.as_str())
             .collect()
     };
-    let (names, vals) = (values("name[]"), values("value[]"));
+    let (mut names, mut vals) = (values("name[]"), values("value[]"));
     if names.is_empty() {
-        return invalid_parameter("Unknown input parameter");
-    }
-    if names.len() != vals.len() {
+        // `label[][name]=…&label[][value]=…`: Rack starts an entry at each
+        // name; an entry without a value is skipped (the server logs it).
+        let mut entries: Vec<(&str, Option<&str>)> = Vec::new();
+        for (key, value) in &pairs {
+            match key.as_str() {
+                "label[][name]" => entries.push((value, None)),
+                "label[][value]" => match entries.last_mut() {
+                    Some(entry) if entry.1.is_none() => entry.1 = Some(value),
+                    _ => entries.push(("", Some(value))),
+                },
+                _ => {}
+            }
+        }
+        if entries.is_empty() {
+            return invalid_parameter("Unknown input parameter");
+        }
+        for (name, value) in entries {
+            if let (false, Some(value)) = (name.is_empty(), value) {
+                names.push(name);
+                vals.push(value);
+            }
+        }
+    } else if names.len() != vals.len() {
         return invalid_parameter("Dcmgr::Endpoints::Errors::InvalidParameter");
     }
     let mut data = inner.lock();
