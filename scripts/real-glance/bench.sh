@@ -53,7 +53,7 @@ done
 echo "bench: seeding $N images at $URL"
 start=$(date +%s.%N)
 "$PY" - "$URL" "$N" <<'PYEOF'
-import json, sys, urllib.request
+import json, sys, time, urllib.error, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 url, n = sys.argv[1], int(sys.argv[2])
 def create(i):
@@ -62,9 +62,18 @@ def create(i):
                        "description": f"benchmark image {i}"}).encode()
     req = urllib.request.Request(url + "/v2/images", data=body, method="POST",
                                  headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        assert r.status == 201, r.status
-with ThreadPoolExecutor(8) as pool:
+    # SQLite may answer 500 (database locked) on a loaded machine: retry;
+    # the failed insert was rolled back, so no image is created twice.
+    for attempt in range(10):
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                assert r.status == 201, r.status
+                return
+        except urllib.error.HTTPError as e:
+            if e.code != 500 or attempt == 9:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+with ThreadPoolExecutor(4) as pool:
     list(pool.map(create, range(n)))
 PYEOF
 echo "bench: seeded in $("$PY" -c "print(round($(date +%s.%N) - $start, 1))") s"
