@@ -29,7 +29,7 @@ DIR=$(cd "$DIR" && pwd)
 PY="$DIR/venv/bin/python"
 if ! "$PY" -c 'import openstackclient, openstack' >/dev/null 2>&1; then
     echo "bench: pip install python-openstackclient==$OSC_VERSION openstacksdk==$SDK_VERSION"
-    "$DIR/venv/bin/pip" install --quiet --disable-pip-version-check -c "$HERE/constraints.txt" \
+    "$PY" -m pip install --quiet --disable-pip-version-check -c "$HERE/constraints.txt" \
         "python-openstackclient==$OSC_VERSION" "openstacksdk==$SDK_VERSION"
 fi
 
