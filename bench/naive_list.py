@@ -8,7 +8,7 @@ the standard library only (urllib, json) and print one JSON object per image
 
 - DCMGR: offset paging, `GET {base}/images?start=S&limit=250&state=alive`
   until `start` reaches `total` or a page is empty (the 12.03 layout).
-- TOAST: marker paging, `GET {base}/v1.0/appkeys/{appkey}/images?limit=100
+- TOAST: marker paging, `GET {base}/v1.0/appkeys/{appkey}/images?limit=1000
   [&marker=ID]` with the `X-Auth-Token` header, until a page is shorter than
   the limit; images whose status is deleted or pending_delete are skipped
   (imagecat lists them only when asked).
@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 
 DCMGR_PAGE = 250
-TOAST_PAGE = 100
+TOAST_PAGE = 1000
 
 DCMGR_STATUS = {
     "init": "queued",
@@ -133,9 +133,12 @@ def dcmgr(base, out):
                 "disk_format": text(doc.get("file_format")),
                 "arch": text(doc.get("arch")),
                 "checksum": text(doc.get("md5sum")),
+                "os_hash_algo": None,
+                "os_hash_value": None,
                 "protected": None,
                 "description": text(doc.get("description")),
                 "properties": dict(sorted(properties.items())),
+                "tags": [],
                 "backend": "dcmgr",
             }))
             out.write("\n")
@@ -178,9 +181,12 @@ def toast(base, appkey, token, out):
                 "disk_format": doc.get("diskFormat"),
                 "arch": properties.get("os_architecture"),
                 "checksum": None,
+                "os_hash_algo": None,
+                "os_hash_value": None,
                 "protected": doc.get("protected"),
                 "description": properties.get("description"),
                 "properties": dict(sorted(properties.items())),
+                "tags": [],
                 "backend": "toast",
             }))
             out.write("\n")

@@ -296,7 +296,7 @@ pub(crate) fn script(ctx: &mut Ctx) -> Res<()> {
             None,
         ));
     }
-    table.note("Both are child processes paging the same emulator at the same page size (DCMGR 250, TOAST 100); the time includes the process start.");
+    table.note("Both are child processes paging the same emulator at the same page size (DCMGR 250, TOAST 1000); the time includes the process start.");
     table.print();
     Ok(())
 }

@@ -8,12 +8,15 @@
 //! ```
 //!
 //! Sections (any subset, in this order): `throughput` (1), `latency` (2),
-//! `memory` (3), `script` (4), `decode` (5). See docs/benchmarks.md.
+//! `memory` (3), `script` (4), `decode` (5), `latest` (6), `fanout` (7),
+//! `glance` (8, a real Glance).
+//! See docs/benchmarks.md.
 
 mod children;
 mod decode;
 mod latency;
 mod limits;
+mod lookups;
 mod report;
 mod setup;
 mod throughput;
@@ -46,6 +49,12 @@ enum Section {
     Script,
     /// 5. Decoding a 1,000-image page.
     Decode,
+    /// 6. `latest` on Glance: one sorted request vs listing everything.
+    Latest,
+    /// 7. Fan-out: 20 catalogs at 20 ms, one after another vs all at once.
+    Fanout,
+    /// 8. A real Glance (scripts/real-glance/bench.sh, 3,000 images).
+    Glance,
 }
 
 /// Benchmarks of imagecat against the emulators on loopback.
@@ -195,6 +204,9 @@ fn run(args: Args) -> Res<()> {
             Section::Memory,
             Section::Script,
             Section::Decode,
+            Section::Latest,
+            Section::Fanout,
+            Section::Glance,
         ];
     }
     sections.sort();
@@ -234,7 +246,7 @@ fn run(args: Args) -> Res<()> {
     println!();
     println!(
         "command: cargo run --release -p imagecat-bench -- {}{}",
-        if names.len() == 5 {
+        if names.len() == 8 {
             "all".to_owned()
         } else {
             names.join(" ")
@@ -263,6 +275,9 @@ fn run(args: Args) -> Res<()> {
             Section::Memory => children::memory(&mut ctx),
             Section::Script => children::script(&mut ctx),
             Section::Decode => decode::section(&mut ctx),
+            Section::Latest => lookups::latest(&mut ctx),
+            Section::Fanout => lookups::fanout(&mut ctx),
+            Section::Glance => lookups::real_glance(&mut ctx),
         };
         if let Err(e) = result {
             eprintln!("imagecat-bench: section {section:?} failed: {e}");

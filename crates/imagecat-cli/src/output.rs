@@ -97,6 +97,9 @@ pub(crate) struct ImageWriter<W: Write> {
     view: View,
     written: u64,
     buffered: Vec<Row>,
+    /// One json/ndjson record, serialized here first and written whole:
+    /// reused, so a listing allocates no buffer per image.
+    line: Vec<u8>,
 }
 
 /// Where rows go: the output itself, or a CSV writer over it.
@@ -134,6 +137,7 @@ impl<W: Write> ImageWriter<W> {
             view,
             written: 0,
             buffered: Vec::new(),
+            line: Vec::with_capacity(4096),
         })
     }
 
@@ -144,12 +148,17 @@ impl<W: Write> ImageWriter<W> {
                 .write_record(self.view.csv_record(&row))
                 .map_err(csv_io)?,
             (Sink::Plain(out), Format::Json) => {
-                out.write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer_pretty(&mut *out, &row)?;
+                self.line.clear();
+                self.line
+                    .extend_from_slice(if self.written == 0 { b"\n" } else { b",\n" });
+                serde_json::to_writer_pretty(&mut self.line, &row)?;
+                out.write_all(&self.line)?;
             }
             (Sink::Plain(out), Format::Ndjson) => {
-                serde_json::to_writer(&mut *out, &row)?;
-                out.write_all(b"\n")?;
+                self.line.clear();
+                serde_json::to_writer(&mut self.line, &row)?;
+                self.line.push(b'\n');
+                out.write_all(&self.line)?;
             }
             (Sink::Plain(out), Format::Value) => {
                 writeln!(out, "{}", self.view.value_line(&row))?;

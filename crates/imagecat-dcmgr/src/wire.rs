@@ -18,7 +18,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use imagecat_core::{BackendKind, Image, ImageStatus, NativeRecord, Visibility};
-use imagecat_http::lenient::{LenientBool, LenientText, LenientU64, parse_timestamp};
+use imagecat_http::lenient::{self, LenientBool, LenientText, LenientU64, parse_timestamp};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -251,7 +251,11 @@ impl<'de> Deserialize<'de> for Doc {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc, A::Error> {
                 let mut doc = Doc::default();
+                let mut keys = lenient::Keys::default();
                 while let Some(key) = map.next_key::<DocKey>()? {
+                    if let Some(index) = key.index() {
+                        keys.field(index, key.name())?;
+                    }
                     match key {
                         DocKey::Id => doc.id = map.next_value::<LenientText>()?.0,
                         DocKey::Uuid => {
@@ -281,14 +285,8 @@ impl<'de> Deserialize<'de> for Doc {
                         }
                         DocKey::Other(name) => {
                             let raw: &RawValue = map.next_value()?;
-                            match property_text(raw).map_err(de::Error::custom)? {
-                                Some(text) => {
-                                    doc.properties.insert(name, text);
-                                }
-                                None => {
-                                    doc.properties.remove(&name);
-                                }
-                            }
+                            let text = property_text(raw).map_err(de::Error::custom)?;
+                            lenient::property(&mut keys, &mut doc.properties, name, text)?;
                         }
                     }
                 }
@@ -313,6 +311,52 @@ enum DocKey {
     CreatedAt,
     UpdatedAt,
     Other(String),
+}
+
+/// The schema keys, in [`DocKey`] order (their index is the bit in
+/// [`lenient::Keys`]).
+const DOC_KEYS: [&str; 12] = [
+    "id",
+    "uuid",
+    "display_name",
+    "account_id",
+    "state",
+    "file_format",
+    "md5sum",
+    "arch",
+    "description",
+    "is_public",
+    "created_at",
+    "updated_at",
+];
+
+impl DocKey {
+    /// The schema key's index in [`DOC_KEYS`]; `None` for a property.
+    fn index(&self) -> Option<u32> {
+        Some(match self {
+            DocKey::Id => 0,
+            DocKey::Uuid => 1,
+            DocKey::DisplayName => 2,
+            DocKey::AccountId => 3,
+            DocKey::State => 4,
+            DocKey::FileFormat => 5,
+            DocKey::Md5sum => 6,
+            DocKey::Arch => 7,
+            DocKey::Description => 8,
+            DocKey::IsPublic => 9,
+            DocKey::CreatedAt => 10,
+            DocKey::UpdatedAt => 11,
+            DocKey::Other(_) => return None,
+        })
+    }
+
+    /// The key as sent.
+    fn name(&self) -> &str {
+        match self {
+            DocKey::Other(name) => name,
+            known => known.index().map_or("", |i| DOC_KEYS[i as usize]),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for DocKey {

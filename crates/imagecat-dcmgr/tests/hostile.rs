@@ -406,3 +406,30 @@ async fn a_hostile_account_is_refused_before_any_request() {
     assert_eq!(r.header("x-vdc-account-uuid"), Some("a-shpoolxx"));
     assert!(!r.query.as_deref().unwrap_or("").contains("shpoolxx"));
 }
+
+/// Duplicate keys (issue 12): a key twice in one image (a field or a
+/// property, even one that was `null`) is refused with a typed error;
+/// never first or last wins.
+#[test]
+fn a_key_twice_in_one_image_is_refused() {
+    let body = |image: &str| format!(r#"[{{"total":1,"start":0,"results":[{image}]}}]"#);
+    let fine = r#"{"id":"wmi-a","state":"available","x":"1","y":null}"#;
+    assert_eq!(
+        decode_index_body(body(fine).as_bytes(), 0)
+            .unwrap()
+            .images
+            .len(),
+        1
+    );
+    for image in [
+        r#"{"id":"wmi-a","state":"available","id":"wmi-b"}"#,
+        r#"{"id":"wmi-a","state":"available","state":"deleted"}"#,
+        r#"{"id":"wmi-a","state":"available","x":"1","x":"2"}"#,
+        r#"{"id":"wmi-a","state":"available","x":null,"x":"2"}"#,
+    ] {
+        let e = decode_index_body(body(image).as_bytes(), 0).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{image}");
+        assert!(e.to_string().starts_with("dcmgr: "), "{e}");
+        assert!(e.to_string().contains("duplicate"), "{e}");
+    }
+}

@@ -2,8 +2,12 @@
 //! json` does (used by `scripts/real-glance/bench.sh`).
 //!
 //! ```text
-//! cargo run --release -p imagecat-glance --example list -- [ENDPOINT] [--page-size N] [--json]
+//! cargo run --release -p imagecat-glance --example list -- [ENDPOINT] [--page-size N] [--json] [--latest | --newest-by-listing]
 //! ```
+//!
+//! `--latest` prints only the newest image, found with
+//! `ImageCatalogExt::latest` (one request sorted by the server);
+//! `--newest-by-listing` finds the same image by listing everything.
 //!
 //! With `ENDPOINT` (`http://127.0.0.1:9292`), the token is `OS_TOKEN` (any
 //! value for a server without Keystone); without it, the OpenStack
@@ -15,7 +19,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use futures::TryStreamExt;
-use imagecat_core::{ImageCatalog, ListQuery};
+use imagecat_core::{ImageCatalog, ImageCatalogExt, ListQuery};
 use imagecat_glance::GlanceCatalog;
 use imagecat_http::SecretString;
 
@@ -24,6 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut endpoint = None;
     let mut page_size = None;
     let mut json = false;
+    let mut newest = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -31,8 +36,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 page_size = Some(args.next().ok_or("--page-size needs a number")?.parse()?)
             }
             "--json" => json = true,
+            "--latest" | "--newest-by-listing" => newest = Some(arg.clone()),
             "-h" | "--help" => {
-                eprintln!("usage: list [ENDPOINT] [--page-size N] [--json]");
+                eprintln!(
+                    "usage: list [ENDPOINT] [--page-size N] [--json] [--latest | --newest-by-listing]"
+                );
                 return Ok(());
             }
             other => endpoint = Some(other.to_owned()),
@@ -50,7 +58,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut query = ListQuery::new();
     query.page_size = page_size;
     let started = Instant::now();
-    let images: Vec<_> = catalog.list(query).try_collect().await?;
+    let images: Vec<_> = match newest.as_deref() {
+        Some("--latest") => vec![catalog.latest(query).await?],
+        Some(_) => {
+            let all: Vec<_> = catalog.list(query).try_collect().await?;
+            all.into_iter()
+                .max_by_key(|i| i.created_at)
+                .into_iter()
+                .collect()
+        }
+        None => catalog.list(query).try_collect().await?,
+    };
     let elapsed = started.elapsed();
     if json {
         let rows: Vec<_> = images

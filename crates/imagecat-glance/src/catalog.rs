@@ -19,10 +19,12 @@ use crate::wire;
 
 const BACKEND: BackendKind = BackendKind::Glance;
 
-/// Images per request when the query sets no page size. Glance's own
-/// default (`limit_param_default`) is 25 and NHN Cloud documents 100; a
-/// `limit` is always sent, so the server's setting never matters.
-pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Images per request when the query sets no page size: the largest page
+/// Glance accepts (fewer, larger pages list faster, docs/benchmarks.md).
+/// Glance's own default (`limit_param_default`) is 25 and NHN Cloud
+/// documents 100; a `limit` is always sent, so the server's setting never
+/// matters, and a server that caps lower still gives a `next` link.
+pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
 /// The largest page size sent (Glance's `api_limit_max`; a larger limit is
 /// clamped by the server anyway).
 pub const MAX_PAGE_SIZE: u32 = 1000;
@@ -523,7 +525,7 @@ mod tests {
         assert!(!caps.reports_total);
         assert_eq!(caps.get, GetSupport::Native);
         assert!(caps.delete && !caps.soft_delete);
-        assert_eq!(caps.page_size_for(&ListQuery::new()), 100);
+        assert_eq!(caps.page_size_for(&ListQuery::new()), 1000);
         assert_eq!(caps.page_size_for(&ListQuery::new().page_size(5000)), 1000);
         let f = caps.server_filters;
         assert!(f.name && f.status && f.visibility && f.owner && f.deleted);

@@ -41,6 +41,7 @@ mod auth;
 mod catalog;
 mod clouds;
 mod config;
+mod record;
 mod wire;
 
 pub use catalog::{DEFAULT_PAGE_SIZE, GlanceCatalog, GlanceSource, MAX_PAGE_SIZE};

@@ -6,26 +6,26 @@
 //! type: `InvalidResponse` with a snippet) and keeps the server's own record
 //! of every image verbatim.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDateTime, Utc};
-use imagecat_core::{BackendKind, Error, Image, ImageStatus, NativeRecord, Visibility};
+use imagecat_core::{BackendKind, Error, Image};
 use imagecat_http::{HttpResponse, snippet};
 use serde::Deserialize;
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
-const BACKEND: BackendKind = BackendKind::Glance;
+pub(crate) use crate::record::decode_image;
+
+pub(crate) const BACKEND: BackendKind = BackendKind::Glance;
 
 /// The property whose value becomes [`Image::arch`] (NHN and the Glance
 /// docs), and the older name some clouds use.
-const ARCH_PROPERTIES: [&str; 2] = ["os_architecture", "architecture"];
+pub(crate) const ARCH_PROPERTIES: [&str; 2] = ["os_architecture", "architecture"];
 /// The property whose value becomes [`Image::description`].
-const DESCRIPTION_PROPERTY: &str = "description";
+pub(crate) const DESCRIPTION_PROPERTY: &str = "description";
 
 /// The keys of Glance's image schema itself; every other top-level key is a
 /// custom property.
-const BASE_FIELDS: [&str; 25] = [
+pub(crate) const BASE_FIELDS: [&str; 25] = [
     "id",
     "name",
     "status",
@@ -53,7 +53,7 @@ const BASE_FIELDS: [&str; 25] = [
     "stores",
 ];
 
-fn decode_error(what: &str, text: &str, e: impl std::fmt::Display) -> Error {
+pub(crate) fn decode_error(what: &str, text: &str, e: impl std::fmt::Display) -> Error {
     Error::InvalidResponse {
         backend: BACKEND,
         status: None,
@@ -101,159 +101,9 @@ pub(crate) fn decode_show(response: &HttpResponse) -> Result<Image, Error> {
     decode_image(raw).map_err(|e| response.attach(e))
 }
 
-/// Decodes one image from its raw JSON text, keeping the text as the native
-/// record.
 /// Whether a key is one of Glance's own image fields (not a property).
 pub(crate) fn is_base_field(key: &str) -> bool {
     BASE_FIELDS.contains(&key)
-}
-
-pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
-    let text = raw.get();
-    let map: Map<String, Value> =
-        serde_json::from_str(text).map_err(|e| decode_error("cannot decode image", text, e))?;
-    let field = Fields { map: &map, text };
-    let id = field
-        .string("id")?
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| decode_error("invalid image", text, "no \"id\""))?;
-    let native_status = field.string("status")?.ok_or_else(|| {
-        decode_error(
-            "invalid image",
-            text,
-            format!("image {id} has no \"status\""),
-        )
-    })?;
-    let mut image = Image::new(
-        id,
-        BACKEND,
-        ImageStatus::from_glance(&native_status),
-        native_status,
-    );
-    image.name = field.string("name")?;
-    image.visibility = field
-        .string("visibility")?
-        .as_deref()
-        .and_then(Visibility::parse);
-    image.owner = field.string("owner")?;
-    image.created_at = field.timestamp("created_at")?;
-    image.updated_at = field.timestamp("updated_at")?;
-    image.size_bytes = field.number("size")?;
-    image.min_disk_gb = field.number("min_disk")?;
-    image.min_ram_mb = field.number("min_ram")?;
-    image.disk_format = field.string("disk_format")?;
-    // The MD5 `checksum` and the multihash stay apart, so that a diff
-    // never compares two algorithms.
-    image.checksum = field.string("checksum")?;
-    image.os_hash_algo = field.string("os_hash_algo")?;
-    image.os_hash_value = field.string("os_hash_value")?;
-    image.tags = field.strings("tags")?;
-    image.protected = field.boolean("protected")?;
-    let mut properties = BTreeMap::new();
-    for (key, value) in &map {
-        if BASE_FIELDS.contains(&key.as_str()) {
-            continue;
-        }
-        if key == "properties" {
-            // NHN documents a `properties` object besides the flattened keys.
-            if let Value::Object(nested) = value {
-                for (k, v) in nested {
-                    if let Some(v) = property_text(v) {
-                        properties.entry(k.clone()).or_insert(v);
-                    }
-                }
-                continue;
-            }
-        }
-        if let Some(v) = property_text(value) {
-            properties.insert(key.clone(), v);
-        }
-    }
-    image.arch = ARCH_PROPERTIES
-        .iter()
-        .find_map(|k| properties.get(*k))
-        .cloned();
-    image.description = properties.get(DESCRIPTION_PROPERTY).cloned();
-    image.properties = properties;
-    image.native = Some(NativeRecord::from_raw(raw));
-    Ok(image)
-}
-
-/// A custom property as text: strings as they are, numbers and booleans
-/// printed, other JSON compact; `null` is no property.
-fn property_text(value: &Value) -> Option<String> {
-    match value {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(_) | Value::Number(_) => Some(value.to_string()),
-        other => Some(other.to_string()),
-    }
-}
-
-/// Typed access to the fields of one image: `null` or absent is `None`, a
-/// value of another type is `InvalidResponse`.
-struct Fields<'a> {
-    map: &'a Map<String, Value>,
-    text: &'a str,
-}
-
-impl Fields<'_> {
-    fn wrong(&self, key: &str, want: &str) -> Error {
-        decode_error(
-            "invalid image",
-            self.text,
-            format!("field {key:?} is not {want}"),
-        )
-    }
-
-    fn string(&self, key: &str) -> Result<Option<String>, Error> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(self.wrong(key, "a string")),
-        }
-    }
-
-    /// An array of strings; absent or `null` is empty.
-    fn strings(&self, key: &str) -> Result<Vec<String>, Error> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| self.wrong(key, "an array of strings")),
-            Some(_) => Err(self.wrong(key, "an array of strings")),
-        }
-    }
-
-    fn number(&self, key: &str) -> Result<Option<u64>, Error> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| self.wrong(key, "a non-negative integer below 2^64")),
-            Some(_) => Err(self.wrong(key, "an integer")),
-        }
-    }
-
-    fn boolean(&self, key: &str) -> Result<Option<bool>, Error> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(self.wrong(key, "a boolean")),
-        }
-    }
-
-    fn timestamp(&self, key: &str) -> Result<Option<DateTime<Utc>>, Error> {
-        match self.string(key)? {
-            None => Ok(None),
-            Some(text) => parse_time(&text)
-                .map(Some)
-                .ok_or_else(|| self.wrong(key, "an ISO 8601 timestamp")),
-        }
-    }
 }
 
 /// Parses an ISO 8601 / RFC 3339 timestamp with an optional fraction and an
@@ -469,7 +319,7 @@ fn expires(response: &HttpResponse, text: Option<&str>) -> Result<Option<DateTim
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imagecat_core::ErrorKind;
+    use imagecat_core::{ErrorKind, ImageStatus, Visibility};
 
     fn raw(text: &str) -> Box<RawValue> {
         RawValue::from_string(text.to_owned()).unwrap()

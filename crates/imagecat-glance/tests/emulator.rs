@@ -240,13 +240,21 @@ async fn the_default_page_size_is_sent_and_capped() {
         .collect(ListQuery::new().page_size(50_000))
         .await
         .unwrap();
+    let _ = catalog
+        .collect(ListQuery::new().page_size(100))
+        .await
+        .unwrap();
     let limits: Vec<_> = emu
         .server()
         .requests()
         .iter()
         .map(|r| param(&query_of(r), "limit").map(str::to_owned))
         .collect();
-    assert_eq!(limits, [Some("100".into()), Some("1000".into())]);
+    // The default is the largest page Glance serves.
+    assert_eq!(
+        limits,
+        [Some("1000".into()), Some("1000".into()), Some("100".into())]
+    );
 }
 
 #[tokio::test]
@@ -806,5 +814,5 @@ fn info_shows_the_configured_endpoint_and_page_size() {
         info.endpoint,
         "https://kr1-api-image-infrastructure.nhncloudservice.com"
     );
-    assert_eq!(info.capabilities.default_page_size, 100);
+    assert_eq!(info.capabilities.default_page_size, 1000);
 }

@@ -20,6 +20,14 @@
 //! `null` (and an empty string, for numbers and timestamps) is `None`.
 //! Anything else (an object where a number belongs, `"abc"` as a size) is an
 //! error: the caller turns it into `InvalidResponse` with a snippet.
+//!
+//! **Duplicate keys** (one rule for every decoder): an image object, or its
+//! `properties` object, in which a key that imagecat reads appears twice is
+//! an error, never resolved by "first wins" or "last wins" (two clients
+//! could read two different images from it). Keys imagecat ignores (TOAST's
+//! unknown top-level keys) are not checked. [`Keys`] and [`property`] do it
+//! for hand-written visitors; serde's derive already refuses a repeated
+//! field.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,6 +35,51 @@ use std::fmt;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+
+/// The keys of one JSON object seen so far, for hand-written visitors that
+/// refuse a repeated key (see the module docs).
+#[derive(Debug, Default)]
+pub struct Keys {
+    fields: u64,
+    null_properties: Vec<String>,
+}
+
+impl Keys {
+    /// Notes the schema field numbered `index` (below 64) named `key`; an
+    /// error if it was seen before in this object.
+    pub fn field<E: de::Error>(&mut self, index: u32, key: &str) -> Result<(), E> {
+        let bit = 1u64 << index;
+        if self.fields & bit != 0 {
+            return Err(duplicate(key));
+        }
+        self.fields |= bit;
+        Ok(())
+    }
+}
+
+/// Adds property `key` (its text, or `None` for `null`, which is no
+/// property) to `out`; an error if the key was seen before in this object.
+pub fn property<E: de::Error>(
+    keys: &mut Keys,
+    out: &mut BTreeMap<String, String>,
+    key: String,
+    value: Option<String>,
+) -> Result<(), E> {
+    if out.contains_key(&key) || keys.null_properties.contains(&key) {
+        return Err(duplicate(&key));
+    }
+    match value {
+        Some(text) => {
+            out.insert(key, text);
+        }
+        None => keys.null_properties.push(key),
+    }
+    Ok(())
+}
+
+fn duplicate<E: de::Error>(key: &str) -> E {
+    E::custom(format_args!("duplicate key {key:?} in one object"))
+}
 
 /// `Option<bool>` from a bool, `"true"`/`"false"`, `0`/`1` or null.
 pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
@@ -289,9 +342,11 @@ pub fn properties<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, St
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut out = BTreeMap::new();
+            let mut keys = Keys::default();
             while let Some(key) = map.next_key::<String>()? {
                 let raw: &'de RawValue = map.next_value()?;
-                out.insert(key, property_text(raw).map_err(de::Error::custom)?);
+                let text = property_text(raw).map_err(de::Error::custom)?;
+                property(&mut keys, &mut out, key, Some(text))?;
             }
             Ok(out)
         }

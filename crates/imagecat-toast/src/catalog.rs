@@ -19,8 +19,9 @@ use crate::wire;
 
 const BACKEND: BackendKind = BackendKind::Toast;
 
-/// Images per request when the query sets no page size.
-pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Images per request when the query sets no page size: the largest page
+/// the server serves (fewer, larger pages list faster, docs/benchmarks.md).
+pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
 /// The largest page size sent (Glance's `api_limit_max`).
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
@@ -171,10 +172,13 @@ impl PageSource for ToastSource {
     }
 
     /// One page: `limit` is the query's page size, the marker the last id
-    /// of the previous page; the page is the last when it is empty or
-    /// shorter than the `limit` sent. Whether the server repeats the marker
-    /// is the engine's business ([`MarkerRule::Detect`]): it drops the
-    /// marker image and asks for one more.
+    /// of the previous page. The API has no `next` link and its servers may
+    /// cap `limit` below the one sent, so a short page is not proof of the
+    /// end: the listing ends at an empty page, or a short one that holds
+    /// only the marker (one more request than trusting short pages). Whether
+    /// the server repeats the marker is the engine's business
+    /// ([`MarkerRule::Detect`]): it drops the marker image and asks for one
+    /// more.
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let page_size = capabilities().page_size_for(query);
         let marker = match token {
@@ -192,7 +196,8 @@ impl PageSource for ToastSource {
             .fetch_page(page_size, marker)
             .await
             .map_err(|e| stale_marker(e, marker))?;
-        let next = if images.is_empty() || (images.len() as u32) < page_size {
+        let only_marker = matches!(images.as_slice(), [one] if Some(one.id.as_str()) == marker);
+        let next = if only_marker && page_size > 1 {
             None
         } else {
             images.last().map(|i| PageToken::Marker(i.id.to_string()))
@@ -293,7 +298,7 @@ mod tests {
         assert!(!caps.reports_total);
         assert_eq!(caps.get, GetSupport::Emulated);
         assert!(caps.delete && !caps.soft_delete);
-        assert_eq!(caps.page_size_for(&ListQuery::new()), 100);
+        assert_eq!(caps.page_size_for(&ListQuery::new()), 1000);
         assert_eq!(caps.page_size_for(&ListQuery::new().page_size(5000)), 1000);
     }
 }

@@ -298,3 +298,24 @@ fn invalid_utf8_in_a_page_is_an_invalid_response() {
         assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
     }
 }
+
+/// Duplicate keys (issue 12): a key imagecat reads, twice in one image or
+/// its properties, is refused with a typed error; never first or last wins.
+#[test]
+fn a_key_twice_in_one_image_is_refused() {
+    let id = "6f2c1b4e-0c2a-4f0e-9d35-1f7c2a8e9b10";
+    let other = "1c868787-6207-4ff2-a1e7-ae1331d6829b";
+    let body = |image: &str| format!(r#"{{"header":{SUCCESS},"images":[{image}]}}"#);
+    let fine = format!(r#"{{"id":"{id}","status":"active","properties":{{"a":"1"}}}}"#);
+    assert_eq!(decode_list_body(body(&fine).as_bytes()).unwrap().len(), 1);
+    for image in [
+        format!(r#"{{"id":"{id}","status":"active","id":"{other}"}}"#),
+        format!(r#"{{"id":"{id}","status":"active","status":"deleted"}}"#),
+        format!(r#"{{"id":"{id}","status":"active","properties":{{"a":"1","a":"2"}}}}"#),
+    ] {
+        let e = decode_list_body(body(&image).as_bytes()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{image}");
+        assert!(e.to_string().starts_with("toast: "), "{e}");
+        assert!(e.to_string().contains("duplicate"), "{e}");
+    }
+}
