@@ -5,8 +5,7 @@
 //! instance has an `image_id` (DCMGR has no boot-from-volume variant); one
 //! without it is kept as unresolved.
 
-use imagecat_core::usage::BootSource;
-use imagecat_core::{BackendKind, FoundVia, InstancePage, InstanceRef, Result, UsageScope};
+use imagecat_core::{BackendKind, InstancePage, InstanceRef, Result, UsageScope};
 use imagecat_http::{HttpResponse, Url, endpoint, lenient};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -47,26 +46,10 @@ struct WireInstance {
 fn decode_instance(raw: &RawValue) -> std::result::Result<Option<InstanceRef>, String> {
     let wire: WireInstance =
         serde_json::from_str(raw.get()).map_err(|e| format!("cannot decode instance: {e}"))?;
-    let id = wire
-        .id
-        .filter(|id| !id.is_empty())
-        .ok_or("an instance without `id`")?;
-    let state = wire.state.unwrap_or_default();
-    if state == TERMINATED {
+    if wire.state.as_deref() == Some(TERMINATED) {
         return Ok(None);
     }
-    let boot = match wire.image_id.filter(|i| !i.is_empty()) {
-        Some(image) => BootSource::Image {
-            id: image.into(),
-            via: FoundVia::ImageField,
-        },
-        None => BootSource::Unresolved {
-            reason: "the instance record names no image_id".into(),
-        },
-    };
-    let mut instance = InstanceRef::new(id, state, boot);
-    instance.name = wire.display_name.filter(|n| !n.is_empty());
-    Ok(Some(instance))
+    InstanceRef::from_record(wire.id, wire.display_name, wire.state, wire.image_id).map(Some)
 }
 
 /// Builds the instance page from a decoded index answering `start`.
@@ -86,6 +69,7 @@ pub(crate) fn page_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imagecat_core::usage::BootSource;
     use imagecat_core::{ErrorKind, PageToken};
 
     fn page(body: &str, start: u64) -> Result<InstancePage> {

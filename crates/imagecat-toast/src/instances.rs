@@ -4,7 +4,6 @@
 //! plain string. Every listed status counts as a use (`DELETING`
 //! included: v1 has no final state in its list).
 
-use imagecat_core::usage::BootSource;
 use imagecat_core::{BackendKind, Error, InstanceRef};
 use imagecat_http::{HttpResponse, lenient, snippet};
 use serde::Deserialize;
@@ -64,28 +63,14 @@ pub(crate) fn decode_instances(response: &HttpResponse) -> Result<Vec<InstanceRe
 fn decode_instance(raw: &RawValue) -> Result<InstanceRef, String> {
     let wire: WireInstance =
         serde_json::from_str(raw.get()).map_err(|e| format!("cannot decode instance: {e}"))?;
-    let id = wire
-        .id
-        .filter(|id| !id.is_empty())
-        .ok_or("an instance without `id`")?;
-    let boot = match wire.image.filter(|i| !i.is_empty()) {
-        Some(image) => BootSource::Image {
-            id: image.into(),
-            via: imagecat_core::FoundVia::ImageField,
-        },
-        None => BootSource::Unresolved {
-            reason: "the instance record names no image".into(),
-        },
-    };
-    let mut instance = InstanceRef::new(id, wire.status.unwrap_or_default(), boot);
-    instance.name = wire.name;
-    Ok(instance)
+    InstanceRef::from_record(wire.id, wire.name, wire.status, wire.image)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use imagecat_core::ErrorKind;
+    use imagecat_core::usage::BootSource;
 
     fn decode(body: &str) -> Result<Vec<InstanceRef>, Error> {
         decode_instances(&HttpResponse::from_body(
