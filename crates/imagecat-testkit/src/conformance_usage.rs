@@ -153,20 +153,27 @@ pub async fn usage_is_exactly_the_seeded_users(fx: &UsageFixture) -> CaseResult 
             (want, got) => ensure!(&want == got, "{}: got {got:?}, expected {want:?}", image.id),
         }
     }
+    let listed_users = images
+        .iter()
+        .filter(|i| fx.users.contains_key(&i.id))
+        .count();
     ensure!(
-        in_use == fx.users.len(),
-        "{in_use} images in use listed, {} seeded",
-        fx.users.len()
+        in_use == listed_users,
+        "{in_use} images in use, {listed_users} seeded"
+    );
+    ensure!(
+        in_use > 0,
+        "no listed image is in use: the fixture proves nothing"
     );
     Ok(())
 }
 
 /// A scan filtered to one image answers for it, and unknown for the others.
 pub async fn a_filtered_scan_answers_its_image_only(fx: &UsageFixture) -> CaseResult {
-    let Some((used, users)) = fx.users.iter().next() else {
-        return Err("skip: no image in use".into());
-    };
     let images = images_of(fx).await?;
+    let Some((used, users)) = images.iter().find_map(|i| fx.users.get_key_value(&i.id)) else {
+        return Err("skip: no listed image in use".into());
+    };
     let scan = fx
         .catalog
         .usage_scan(InstanceQuery::new().image(used.clone()))

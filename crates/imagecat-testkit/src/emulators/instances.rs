@@ -131,3 +131,33 @@ impl InstanceSet {
         )
     }
 }
+
+/// What a usage listing must see of these instances: the ids of those not
+/// in a final state (and of `account`, when the listing is scoped to one),
+/// and, per image, the ids of its users (for a
+/// [`UsageFixture`](crate::conformance::usage::UsageFixture)).
+pub fn live_users(
+    instances: &[EmulatedInstance],
+    is_final: impl Fn(&str) -> bool,
+    account: Option<&str>,
+) -> (
+    Vec<String>,
+    std::collections::HashMap<imagecat_core::ImageId, Vec<String>>,
+) {
+    let mut ids = Vec::new();
+    let mut users: std::collections::HashMap<imagecat_core::ImageId, Vec<String>> =
+        Default::default();
+    for i in instances {
+        if is_final(&i.status) || account.is_some_and(|a| a != i.account_id) {
+            continue;
+        }
+        ids.push(i.id.clone());
+        if let Some(image) = &i.image_id {
+            users
+                .entry(imagecat_core::ImageId::new(image.clone()))
+                .or_default()
+                .push(i.id.clone());
+        }
+    }
+    (ids, users)
+}
