@@ -156,3 +156,53 @@ async fn dcmgr_usage_lists_exactly_the_live_users_and_terminated_ones_do_not_blo
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert_eq!(emu.image(&victim).unwrap().state, "deleted");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_in_use_and_unused_leave_unknown_images_out_with_a_note() {
+    let emu = dcmgr(20).await;
+    let account = emu.own_account().to_owned();
+    // Account-scoped: public images nobody of the account uses are unknown.
+    let url = emu.catalog_url(Some(&account));
+    let ids = |run: &support::Run| -> Vec<String> {
+        run.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = imagecat(&["-c", &url, "-o", "json", "list"], &[]).await;
+    let in_use = imagecat(&["-c", &url, "-o", "json", "list", "--in-use"], &[]).await;
+    let unused = imagecat(&["-c", &url, "-o", "json", "list", "--unused"], &[]).await;
+    assert_eq!(in_use.code, 0, "{}", in_use.stderr);
+    assert_eq!(unused.code, 0, "{}", unused.stderr);
+    let (all, used, free) = (ids(&all), ids(&in_use), ids(&unused));
+    let live: Vec<String> = emu
+        .instances()
+        .into_iter()
+        .filter(|i| i.status != "terminated" && i.account_id == account)
+        .filter_map(|i| i.image_id)
+        .collect();
+    for id in &all {
+        assert_eq!(used.contains(id), live.contains(id), "{id}");
+        assert!(!(used.contains(id) && free.contains(id)), "{id} under both");
+    }
+    let unknown = all.len() - used.len() - free.len();
+    assert!(
+        unknown > 0,
+        "the seed has public images the account does not use"
+    );
+    for run in [&in_use, &unused] {
+        assert!(
+            run.stderr
+                .contains(&format!("{unknown} image(s) of unknown usage")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("sees only the caller's own tenant"),
+            "{}",
+            run.stderr
+        );
+    }
+}

@@ -298,6 +298,13 @@ pub(crate) struct ListArgs {
     /// Include the backend's native record.
     #[arg(long)]
     pub(crate) raw: bool,
+    /// Only images some instance uses (a fresh instance listing first);
+    /// images of unknown usage are listed under neither flag.
+    #[arg(long, conflicts_with = "unused")]
+    pub(crate) in_use: bool,
+    /// Only images known to be unused.
+    #[arg(long)]
+    pub(crate) unused: bool,
 }
 
 /// Unified statuses.

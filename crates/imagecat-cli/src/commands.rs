@@ -73,6 +73,7 @@ pub(crate) async fn list(
         [one] => one.catalog.info().capabilities.streams_sorted(&query),
         _ => args.sort.is_none(),
     };
+    let mut usage = crate::usage::UsageFilter::new(catalogs, args.in_use, args.unused).await;
     loop {
         // Flush what we have whenever the next image is not ready yet, so
         // lines go out as pages arrive without a write per line.
@@ -86,6 +87,9 @@ pub(crate) async fn list(
         let Some(item) = item else { break };
         match item {
             Ok(tagged) => {
+                if !usage.keeps(&tagged) {
+                    continue;
+                }
                 seen += 1;
                 progress.inc(1);
                 let row = Row::new(tagged.image, several.then_some(tagged.catalog), args.raw);
@@ -110,6 +114,7 @@ pub(crate) async fn list(
         }
     }
     writer.finish()?;
+    usage.report();
     if seen == 0 && failures.is_empty() && format == Format::Table {
         eprintln!("no images match");
     }

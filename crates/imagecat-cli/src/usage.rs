@@ -3,7 +3,12 @@
 
 use std::io::{self, Write};
 
-use imagecat::{Image, ImageCatalogExt, ImageId, ImageUsage, ListQuery, NamedCatalog};
+use std::collections::{BTreeMap, HashMap};
+
+use imagecat::{
+    Image, ImageCatalogExt, ImageId, ImageUsage, InstanceQuery, ListQuery, NamedCatalog,
+    TaggedImage, UsageScan,
+};
 use serde::Serialize;
 
 use crate::cli::Format;
@@ -183,4 +188,65 @@ pub(crate) async fn run(
         }
     }
     Ok(())
+}
+
+/// `list --in-use` / `--unused`: one fresh scan per catalog before the
+/// listing; images of unknown usage are kept under neither, and counted.
+pub(crate) struct UsageFilter {
+    want: Option<bool>,
+    scans: HashMap<String, UsageScan>,
+    unknown: BTreeMap<String, usize>,
+}
+
+impl UsageFilter {
+    /// No filter unless `in_use` or `unused`; then every catalog is scanned.
+    pub(crate) async fn new(catalogs: &[NamedCatalog], in_use: bool, unused: bool) -> Self {
+        let want = (in_use || unused).then_some(in_use);
+        let mut scans = HashMap::new();
+        if want.is_some() {
+            for named in catalogs {
+                let scan = named.catalog.usage_scan(InstanceQuery::new()).await;
+                scans.insert(named.name.clone(), scan);
+            }
+        }
+        UsageFilter {
+            want,
+            scans,
+            unknown: BTreeMap::new(),
+        }
+    }
+
+    /// Whether the image is listed.
+    pub(crate) fn keeps(&mut self, tagged: &TaggedImage) -> bool {
+        let Some(in_use) = self.want else {
+            return true;
+        };
+        let Some(scan) = self.scans.get(&tagged.catalog) else {
+            return false;
+        };
+        match scan.usage_of(&tagged.image) {
+            ImageUsage::InUse { .. } => in_use,
+            ImageUsage::NotInUse => !in_use,
+            ImageUsage::Unknown { reason } => {
+                let why = format!("{}: {reason}", tagged.catalog);
+                *self.unknown.entry(why).or_default() += 1;
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// The note on stderr: how many images were of unknown usage, and why.
+    pub(crate) fn report(&self) {
+        let total: usize = self.unknown.values().sum();
+        if total == 0 {
+            return;
+        }
+        eprintln!(
+            "note: {total} image(s) of unknown usage listed under neither --in-use nor --unused:"
+        );
+        for (why, n) in &self.unknown {
+            eprintln!("  {n}: {}", for_terminal(why));
+        }
+    }
 }
