@@ -236,7 +236,18 @@ async fn show_latest_and_info() {
 async fn delete_is_never_a_guess() {
     let emu = dcmgr(30).await;
     let url = emu.catalog_url(Some(ACCOUNT));
-    let victims = emu.deletable_ids(Some(ACCOUNT), 2);
+    // A private image no instance uses: the usage check lets it go (an
+    // account-scoped listing cannot vouch for a public one).
+    let used: Vec<String> = emu
+        .instances()
+        .into_iter()
+        .filter_map(|i| i.image_id)
+        .collect();
+    let victims: Vec<String> = emu
+        .deletable_ids(Some(ACCOUNT), 30)
+        .into_iter()
+        .filter(|id| !emu.image(id).unwrap().is_public && !used.contains(id))
+        .collect();
     let id = victims[0].as_str();
 
     // stdin is not a terminal: refused without --yes, nothing sent

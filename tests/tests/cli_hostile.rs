@@ -360,7 +360,8 @@ async fn a_delete_whose_connection_breaks_says_it_may_have_happened() {
     });
     let server = EmulatorServer::start(router).await.unwrap();
     let url = format!("dcmgr+http://{}/api/12.03?account={ACCOUNT}", server.addr());
-    let run = imagecat(&["-c", &url, "delete", &id, "--yes"], &[]).await;
+    // This server has no instance API: the usage check is forced past.
+    let run = imagecat(&["-c", &url, "delete", &id, "--yes", "--force-in-use"], &[]).await;
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(deletes.load(Ordering::SeqCst) >= 1, "the DELETE was sent");
     assert!(

@@ -40,6 +40,17 @@ impl UsageScope {
     }
 }
 
+impl UsageScope {
+    /// The narrower of two scopes (own tenant is narrower than all).
+    pub fn narrowest(self, other: UsageScope) -> UsageScope {
+        if self == UsageScope::OwnTenant || other == UsageScope::OwnTenant {
+            UsageScope::OwnTenant
+        } else {
+            UsageScope::AllTenants
+        }
+    }
+}
+
 impl fmt::Display for UsageScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -129,6 +140,33 @@ impl InstanceRef {
         )
     }
 
+    /// An instance from the fields of a record that names its image (the
+    /// adapters' decoders): no `id` is an error (its message); no image,
+    /// or an empty one, leaves it unresolved, since it may use any image;
+    /// an empty name is none.
+    pub fn from_record(
+        id: Option<String>,
+        name: Option<String>,
+        status: Option<String>,
+        image: Option<String>,
+    ) -> std::result::Result<Self, String> {
+        let id = id
+            .filter(|id| !id.is_empty())
+            .ok_or("an instance without `id`")?;
+        let boot = match image.filter(|i| !i.is_empty()) {
+            Some(image) => BootSource::Image {
+                id: image.into(),
+                via: FoundVia::ImageField,
+            },
+            None => BootSource::Unresolved {
+                reason: "the instance record names no image".into(),
+            },
+        };
+        let mut instance = Self::new(id, status.unwrap_or_default(), boot);
+        instance.name = name.filter(|n| !n.is_empty());
+        Ok(instance)
+    }
+
     /// Sets the name (builder style).
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
@@ -188,6 +226,11 @@ pub enum UnknownReason {
         /// The scope of the listing.
         scope: UsageScope,
     },
+    /// The scan looked only for the users of another image.
+    NotScanned {
+        /// The image the scan was filtered to.
+        scanned: ImageId,
+    },
 }
 
 impl fmt::Display for UnknownReason {
@@ -212,6 +255,9 @@ impl fmt::Display for UnknownReason {
                     UsageScope::OwnTenant => "the caller's own tenant",
                 }
             ),
+            UnknownReason::NotScanned { scanned } => {
+                write!(f, "the scan looked only for the users of image {scanned}")
+            }
         }
     }
 }
@@ -280,6 +326,7 @@ pub struct UsageScan {
     failure: Option<UnknownReason>,
     complete: bool,
     instances: usize,
+    only: Option<ImageId>,
 }
 
 impl UsageScan {
@@ -295,7 +342,19 @@ impl UsageScan {
             failure: None,
             complete: false,
             instances: 0,
+            only: None,
         }
+    }
+
+    /// Narrows the scope (the listing's pages saw less than expected).
+    pub fn narrow(&mut self, scope: UsageScope) {
+        self.scope = self.scope.narrowest(scope);
+    }
+
+    /// Says the listing looked only for the users of this image: every
+    /// other image without a recorded user is unknown.
+    pub fn restrict_to(&mut self, image: ImageId) {
+        self.only = Some(image);
     }
 
     /// A scan that could not run at all: every answer not already known is
@@ -380,6 +439,13 @@ impl UsageScan {
         if let Some(reason) = &self.failure {
             return ImageUsage::Unknown {
                 reason: reason.clone(),
+            };
+        }
+        if let Some(scanned) = self.only.as_ref().filter(|only| **only != image.id) {
+            return ImageUsage::Unknown {
+                reason: UnknownReason::NotScanned {
+                    scanned: scanned.clone(),
+                },
             };
         }
         if !self.complete {

@@ -7,7 +7,8 @@
 //! - `handlers.rs`: the axum routes and handlers.
 //!
 //! What they share lives here: `seed` (the mixer and id codecs),
-//! [`hostile`] (the hostile mode every emulator can be started in) and the
+//! [`hostile`] (the hostile mode every emulator can be started in),
+//! [`instances`] (the instances behind usage) and the
 //! [`Emulator`] trait over the surface every handle has.
 
 #[cfg(feature = "dcmgr")]
@@ -15,6 +16,8 @@ pub mod dcmgr;
 #[cfg(feature = "glance")]
 pub mod glance;
 pub mod hostile;
+#[cfg(feature = "server")]
+pub mod instances;
 pub(crate) mod seed;
 #[cfg(feature = "toast")]
 pub mod toast;

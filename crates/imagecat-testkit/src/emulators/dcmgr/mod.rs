@@ -77,6 +77,7 @@ use crate::server::{EmulatorServer, ServeOptions};
 mod data;
 mod golden;
 mod handlers;
+pub mod instances;
 mod model;
 #[cfg(test)]
 mod tests;
@@ -146,6 +147,8 @@ pub struct DcmgrEmulatorConfig {
     /// The service types of `dcmgr.conf` (`service_type=` must name one).
     /// Default `std`, `lb`.
     pub service_types: Vec<String>,
+    /// How many seeded instances (see [`instances`]). Default 12.
+    pub instances: usize,
 }
 
 impl Default for DcmgrEmulatorConfig {
@@ -168,6 +171,7 @@ impl Default for DcmgrEmulatorConfig {
             legacy_wrapped: false,
             churn: None,
             service_types: vec!["std".into(), "lb".into()],
+            instances: 12,
         }
     }
 }
@@ -337,6 +341,7 @@ fn now_secs() -> DateTime<Utc> {
 pub struct DcmgrEmulator {
     server: EmulatorServer,
     inner: Arc<Inner>,
+    instances: Arc<instances::InstanceSet>,
 }
 
 impl fmt::Debug for DcmgrEmulator {
@@ -378,18 +383,32 @@ impl DcmgrEmulator {
             }),
             request_ids: AtomicU64::new(1),
         });
-        let router = routes(inner.config().layout.base(), Arc::clone(&inner));
+        let base = inner.config().layout.base();
+        let set = Arc::new(instances::InstanceSet::default());
+        let router = routes(base, Arc::clone(&inner)).merge(instances::routes(
+            base,
+            Arc::clone(&inner),
+            Arc::clone(&set),
+        ));
         let hostile = options.hostile.map(|h| h.records()).unwrap_or_default();
         let server = EmulatorServer::start_with(router, options).await?;
-        let started = DcmgrEmulator { server, inner };
+        let emulator = DcmgrEmulator {
+            server,
+            inner,
+            instances: set,
+        };
+        let images = emulator.default_listing(None);
+        for instance in instances::seeded(emulator.config(), &images) {
+            emulator.instances.upsert(instance);
+        }
         for record in hostile {
-            let mut image = EmulatedImage::new(record.wmi, started.own_account().to_owned());
+            let mut image = EmulatedImage::new(record.wmi, emulator.own_account().to_owned());
             image.display_name = record.name;
             image.description = record.text.clone();
             image.state = record.text;
-            started.insert(image);
+            emulator.insert(image);
         }
-        Ok(started)
+        Ok(emulator)
     }
 
     /// The server (address, request log).

@@ -3,6 +3,7 @@
 //! only as its docs read:
 //!
 //! - `GET {base}/v1.0/appkeys/{appkey}/images?limit&marker`,
+//!   `GET {base}/v1.0/appkeys/{appkey}/instances-detail` (see `instances`),
 //!   `DELETE {base}/v1.0/appkeys/{appkey}/images?id`,
 //!   `POST {base}/v1.0/appkeys/{appkey}/tokens`,
 //!   `GET {base}/v1.0/appkeys/{appkey}/tokens?id=` (the token look-up: the
@@ -62,6 +63,7 @@ use crate::server::{
 
 mod data;
 mod handlers;
+pub mod instances;
 #[cfg(test)]
 mod tests;
 mod wire;
@@ -111,6 +113,8 @@ pub struct ToastEmulatorConfig {
     pub quoted_scalars: bool,
     /// Images created and deleted after each list request. Default none.
     pub churn: Option<Churn>,
+    /// How many seeded instances (see [`instances`]). Default 12.
+    pub instances: usize,
 }
 
 impl Default for ToastEmulatorConfig {
@@ -130,6 +134,7 @@ impl Default for ToastEmulatorConfig {
             max_limit: 1000,
             quoted_scalars: false,
             churn: None,
+            instances: 12,
         }
     }
 }
@@ -190,6 +195,7 @@ impl ToastImage {
 pub struct ToastEmulator {
     server: EmulatorServer,
     emu: Arc<Emu>,
+    instances: Arc<instances::InstanceSet>,
 }
 
 #[derive(Debug, Default)]
@@ -249,9 +255,15 @@ impl ToastEmulator {
             )
             .fallback(unknown_route)
             .with_state(Arc::clone(&emu));
+        let set = Arc::new(instances::InstanceSet::new(instances::seeded(&emu)));
+        let router = router.merge(instances::routes(&base, Arc::clone(&emu), Arc::clone(&set)));
         let hostile = options.hostile.map(|h| h.records()).unwrap_or_default();
         let server = EmulatorServer::start_with(router, options).await?;
-        let started = ToastEmulator { server, emu };
+        let started = ToastEmulator {
+            server,
+            emu,
+            instances: set,
+        };
         for record in hostile {
             let mut image = ToastImage::new(&record.uuid, record.name);
             image.status = record.text.clone();
