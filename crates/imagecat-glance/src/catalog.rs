@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use imagecat_core::{
     BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
-    Image, ImageId, ImageStatus, ListQuery, Page, PageSource, PageToken, PagingOptions,
-    PagingStyle, Result, ServerFilters, ServerSort, SortKey,
+    Image, ImageId, ImageStatus, InstancePage, InstanceQuery, ListQuery, Page, PageSource,
+    PageToken, PagingOptions, PagingStyle, Result, ServerFilters, ServerSort, SortKey,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
@@ -453,7 +453,22 @@ impl PageSource for GlanceSource {
     }
 
     fn info(&self) -> CatalogInfo {
-        CatalogInfo::new(BACKEND, self.shown_endpoint(), capabilities())
+        let capabilities = capabilities().usage(self.expected_scope());
+        CatalogInfo::new(BACKEND, self.shown_endpoint(), capabilities)
+    }
+
+    /// One page of Nova servers (see the `nova` module): `all_tenants`
+    /// first, the project's own after a 403; volume-booted servers resolved
+    /// through Cinder; `DELETED` ones dropped.
+    async fn instance_page(
+        &self,
+        query: &InstanceQuery,
+        token: Option<PageToken>,
+    ) -> Result<InstancePage> {
+        let (instances, next, scope) = self
+            .server_page(query.image.as_ref(), query.page_size, token)
+            .await?;
+        Ok(InstancePage::new(instances, next, scope))
     }
 
     /// One page: `limit` is the page size, `marker` the token's marker (a

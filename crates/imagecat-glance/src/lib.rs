@@ -47,7 +47,8 @@ mod wire;
 pub use catalog::{DEFAULT_PAGE_SIZE, GlanceCatalog, GlanceSource, MAX_PAGE_SIZE};
 pub use clouds::CloudsFiles;
 pub use config::{
-    DEFAULT_DOMAIN, DEFAULT_RENEW_MARGIN, ENV_ENDPOINT, ENV_OS_IMAGE_URL, GlanceBuilder,
+    DEFAULT_DOMAIN, DEFAULT_RENEW_MARGIN, ENV_ENDPOINT, ENV_OS_COMPUTE_URL, ENV_OS_IMAGE_URL,
+    ENV_OS_VOLUME_URL, GlanceBuilder,
 };
 pub use nova::DEFAULT_SERVER_PAGE;
 
