@@ -569,6 +569,8 @@ impl GlanceBuilder {
         or(&mut self.app_credential_name, c.app_credential_name);
         or(&mut self.app_credential_secret, c.app_credential_secret);
         or(&mut self.endpoint, c.endpoint);
+        or(&mut self.compute, c.compute);
+        or(&mut self.volume, c.volume);
         or(&mut self.region, c.region_name);
         or(&mut self.interface, c.interface);
         or(&mut self.cacert, c.cacert);
