@@ -474,3 +474,93 @@ async fn deleted_servers_that_are_listed_anyway_are_not_users() {
     assert_eq!(scan.usage_of(&image(&catalog, C).await).as_str(), "in_use");
     assert_eq!(scan.usage_of(&image(&catalog, A).await).as_str(), "in_use");
 }
+
+/// The answers of a scan over seeded images `0..n`, as strings.
+async fn answers(catalog: &GlanceCatalog, n: u64) -> Vec<String> {
+    let mut images = Vec::new();
+    for i in 0..n {
+        images.push(image(catalog, i).await);
+    }
+    catalog
+        .usage_of(&images)
+        .await
+        .iter()
+        .map(|u| format!("{u:?}"))
+        .collect()
+}
+
+async fn seeded_emulator(faults: imagecat_testkit::faults::FaultPlan) -> GlanceEmulator {
+    let config = GlanceEmulatorConfig::default()
+        .instances(120)
+        .keystone(KeystoneUser::default());
+    let options = ServeOptions {
+        faults,
+        ..ServeOptions::default()
+    };
+    let emu = GlanceEmulator::start(config, options).await.unwrap();
+    emu.set_admin(true);
+    emu
+}
+
+#[tokio::test]
+async fn seeded_servers_give_the_same_answers_under_transient_faults() {
+    use imagecat_testkit::faults::{FaultKind, FaultPlan};
+    let calm = seeded_emulator(FaultPlan::none()).await;
+    let calm_catalog = keystone(&calm);
+    let want = answers(&calm_catalog, 30).await;
+    // The seeded set has users found both ways, unresolved-free (every
+    // volume exists), so some images are in use and some not.
+    assert!(want.iter().any(|a| a.contains("RootVolume")), "{want:?}");
+    assert!(want.iter().any(|a| a == "NotInUse"), "{want:?}");
+    let transient = [
+        FaultKind::Status500,
+        FaultKind::Status503,
+        FaultKind::RateLimited,
+        FaultKind::Reset,
+    ];
+    let stormy = seeded_emulator(FaultPlan::new(0.3, &transient, 11).retry_after_secs(0)).await;
+    let retrying = HttpOptions::default().retry(
+        RetryPolicy::default()
+            .max_attempts(12)
+            .backoff(Duration::from_millis(1), Duration::from_millis(3))
+            .max_retry_after(Duration::from_millis(3)),
+    );
+    let user = KeystoneUser::default();
+    let catalog = GlanceCatalog::builder()
+        .keystone_v3(
+            stormy.identity_v3_url(),
+            user.username,
+            user.user_domain,
+            user.project_name,
+            user.project_domain,
+            SecretString::new(user.password),
+        )
+        .region("RegionOne")
+        .http_options(retrying)
+        .build()
+        .unwrap();
+    assert_eq!(answers(&catalog, 30).await, want);
+    assert!(!stormy.server().injected_faults().is_empty());
+}
+
+#[tokio::test]
+async fn a_wrong_shaped_volume_answer_leaves_its_server_unresolved() {
+    let emu = emulator().await;
+    let catalog = keystone(&emu);
+    let page = serde_json::json!({"servers": [
+        {"id": server(1, 0).id, "status": "ACTIVE", "image": {"id": id(A)}},
+        {"id": server(2, 0).id, "status": "ACTIVE", "image": "",
+         "os-extended-volumes:volumes_attached": [{"id": volume_id(2)}]},
+    ]});
+    emu.push_compute_response(200, "application/json", page.to_string());
+    emu.push_compute_response(200, "application/json", r#"{"volume": {"id": 7}}"#);
+    let scan = catalog.usage_scan(InstanceQuery::new()).await;
+    assert!(scan.is_complete());
+    assert_eq!(scan.usage_of(&image(&catalog, A).await).as_str(), "in_use");
+    assert!(matches!(
+        scan.usage_of(&image(&catalog, UNUSED).await),
+        ImageUsage::Unknown {
+            reason: UnknownReason::UnresolvedInstances { count: 1, .. }
+        }
+    ));
+}
