@@ -42,6 +42,10 @@ async fn emulator() -> GlanceEmulator {
 
 /// Keystone v3: every endpoint from the token's catalog.
 fn keystone(emu: &GlanceEmulator) -> GlanceCatalog {
+    keystone_with(emu, http())
+}
+
+fn keystone_with(emu: &GlanceEmulator, http: HttpOptions) -> GlanceCatalog {
     let user = KeystoneUser::default();
     GlanceCatalog::builder()
         .keystone_v3(
@@ -53,7 +57,7 @@ fn keystone(emu: &GlanceEmulator) -> GlanceCatalog {
             SecretString::new(user.password),
         )
         .region("RegionOne")
-        .http_options(http())
+        .http_options(http)
         .build()
         .expect("the catalog builds")
 }
@@ -525,20 +529,7 @@ async fn seeded_servers_give_the_same_answers_under_transient_faults() {
             .backoff(Duration::from_millis(1), Duration::from_millis(3))
             .max_retry_after(Duration::from_millis(3)),
     );
-    let user = KeystoneUser::default();
-    let catalog = GlanceCatalog::builder()
-        .keystone_v3(
-            stormy.identity_v3_url(),
-            user.username,
-            user.user_domain,
-            user.project_name,
-            user.project_domain,
-            SecretString::new(user.password),
-        )
-        .region("RegionOne")
-        .http_options(retrying)
-        .build()
-        .unwrap();
+    let catalog = keystone_with(&stormy, retrying);
     assert_eq!(answers(&catalog, 30).await, want);
     assert!(!stormy.server().injected_faults().is_empty());
 }
