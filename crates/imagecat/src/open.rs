@@ -353,6 +353,24 @@ mod tests {
         assert!(e.to_string().contains("valid keys: images"), "{e}");
     }
 
+    #[cfg(feature = "glance")]
+    #[test]
+    fn glance_urls_name_the_usage_endpoints() {
+        use imagecat_core::usage::UsageScope;
+        let options = OpenOptions::new().credentials(Credentials::token(SecretString::new("t")));
+        let with = open_with(
+            "glance+http://127.0.0.1:9?compute=http%3A%2F%2F127.0.0.1%3A8774%2Fv2.1&volume=http://127.0.0.1:8776/v3/p",
+            &options,
+        )
+        .unwrap();
+        assert_eq!(with.info().capabilities.usage, Some(UsageScope::AllTenants));
+        let without = open_with("glance+http://127.0.0.1:9", &options).unwrap();
+        assert_eq!(without.info().capabilities.usage, None);
+        let bad = open_with("glance+http://127.0.0.1:9?compute=ftp://x", &options).unwrap_err();
+        assert_eq!(bad.kind(), ErrorKind::Config);
+        assert!(bad.to_string().contains("compute"), "{bad}");
+    }
+
     #[cfg(not(feature = "toast"))]
     #[test]
     fn toast_without_its_feature_is_not_supported() {

@@ -548,6 +548,18 @@ impl GlanceEmulator {
         volume
     }
 
+    /// The catalog URL for the facade with the compute and block-storage
+    /// endpoints as `compute=` and `volume=` (for a static token, which has
+    /// no service catalog to name them).
+    pub fn usage_catalog_url(&self) -> String {
+        format!(
+            "{}?compute={}&volume={}",
+            self.catalog_url(),
+            encode_query_value(&self.compute_endpoint()),
+            encode_query_value(&self.volume_endpoint())
+        )
+    }
+
     /// Whether tokens carry the admin role: `all_tenants` is allowed and
     /// other projects' volumes are readable. Off by default.
     pub fn set_admin(&self, admin: bool) {
