@@ -555,3 +555,29 @@ async fn a_wrong_shaped_volume_answer_leaves_its_server_unresolved() {
         }
     ));
 }
+
+#[tokio::test]
+async fn a_hostile_volume_id_is_never_sent_and_leaves_its_server_unresolved() {
+    let emu = emulator().await;
+    let catalog = keystone(&emu);
+    let page = serde_json::json!({"servers": [
+        {"id": "\u{1b}]0;pwned\u{7}", "name": "\u{1b}[2J", "status": "ACTIVE", "image": "",
+         "os-extended-volumes:volumes_attached": [{"id": "../../../v2/images"}]},
+    ]});
+    emu.push_compute_response(200, "application/json", page.to_string());
+    let scan = catalog.usage_scan(InstanceQuery::new()).await;
+    assert!(scan.is_complete());
+    assert!(matches!(
+        scan.usage_of(&image(&catalog, UNUSED).await),
+        ImageUsage::Unknown {
+            reason: UnknownReason::UnresolvedInstances { count: 1, .. }
+        }
+    ));
+    assert!(
+        emu.server()
+            .requests()
+            .iter()
+            .all(|r| !r.path.contains("volumes")),
+        "a volume request was sent"
+    );
+}
