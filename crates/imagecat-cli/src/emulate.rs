@@ -56,6 +56,9 @@ pub(crate) struct EmulateArgs {
     /// How many generated images the catalog holds.
     #[arg(long, default_value_t = 1000)]
     images: usize,
+    /// How many generated instances (servers) the emulator lists for usage.
+    #[arg(long, default_value_t = 0)]
+    instances: usize,
     /// Seed of the generated data.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -182,15 +185,21 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
             Box::new(emulator)
         }
         Backend::Glance => {
-            let config = GlanceEmulatorConfig::default().images(args.images as u64);
+            let config = GlanceEmulatorConfig::default()
+                .images(args.images as u64)
+                .instances(args.instances as u64);
             let token = config.token.clone().unwrap_or_default();
             let emulator = GlanceEmulator::start(config, serve)
                 .await
                 .map_err(bind_error)?;
-            announce(&emulator.catalog_url())?;
+            // An admin: usage sees every project's servers (all_tenants).
+            emulator.set_admin(true);
+            announce(&emulator.usage_catalog_url())?;
             eprintln!(
-                "Glance emulator with {} images; credentials: OS_TOKEN={token}",
-                args.images
+                "Glance emulator with {} images and {} servers (Nova {}); credentials: OS_TOKEN={token}",
+                args.images,
+                args.instances,
+                emulator.compute_endpoint()
             );
             Box::new(emulator)
         }
