@@ -109,9 +109,19 @@ pub(crate) enum Command {
         /// Do not ask; required when stdin is not a terminal.
         #[arg(short = 'y', long)]
         yes: bool,
-        /// Only say what would be deleted.
+        /// Only say what would be deleted (and the usage, checked the
+        /// same way as for a real run).
         #[arg(long)]
         dry_run: bool,
+        /// Delete even an image in use, or whose usage is unknown.
+        #[arg(long)]
+        force_in_use: bool,
+    },
+    /// Which instances use each image (IMAGE, INSTANCE, NAME, STATUS, HOW,
+    /// CATALOG); every listed image when no id is given.
+    Usage {
+        /// The image ids.
+        ids: Vec<String>,
     },
     /// Show the newest matching image, or fail with "not found"; with
     /// --family or --group-by, the newest image of each family.

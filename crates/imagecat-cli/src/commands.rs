@@ -13,6 +13,7 @@ use crate::exit::{CliError, ExitCode};
 use crate::output::{ImageWriter, Row, View, write_info, write_one};
 use crate::progress::Progress;
 use crate::sanitize::for_terminal;
+use crate::usage::check_before_delete;
 
 /// Opens every `--catalog`: URLs directly, names through the config file;
 /// `--os-cloud` alone opens that cloud's Glance (`glance:`).
@@ -206,13 +207,17 @@ pub(crate) fn info(catalogs: &[NamedCatalog], format: Format) -> Result<(), CliE
 }
 
 /// `delete ID…`: never on a guess. One catalog only; each image is looked
-/// up first; protected images are refused; asks on a terminal, requires
-/// `--yes` otherwise; `--dry-run` only says what it would do.
+/// up first (the id validated before any request); protected images are
+/// refused; images in use or of unknown usage are refused unless
+/// `force_in_use`, by a fresh check right before the delete; asks on a
+/// terminal, requires `--yes` otherwise; `--dry-run` runs the same checks
+/// and only says what it would do.
 pub(crate) async fn delete(
     catalogs: &[NamedCatalog],
     ids: &[String],
     yes: bool,
     dry_run: bool,
+    force_in_use: bool,
 ) -> Result<(), CliError> {
     let [named] = catalogs else {
         return Err(CliError::usage(
@@ -227,7 +232,8 @@ pub(crate) async fn delete(
     }
     let mut first_failure: Option<CliError> = None;
     for id in ids {
-        let outcome = delete_one(named, &ImageId::new(id.as_str()), yes, dry_run).await;
+        let id = ImageId::new(id.as_str());
+        let outcome = delete_one(named, &id, yes, dry_run, force_in_use).await;
         if let Err(e) = outcome {
             e.report_now();
             first_failure.get_or_insert(e.already_reported());
@@ -241,6 +247,7 @@ async fn delete_one(
     id: &ImageId,
     yes: bool,
     dry_run: bool,
+    force_in_use: bool,
 ) -> Result<(), CliError> {
     let fail = |e: Error| CliError::from_error(Some(&named.name), e);
     let image = named.catalog.get(id).await.map_err(fail)?;
@@ -259,13 +266,16 @@ async fn delete_one(
         ));
     }
     if dry_run {
-        println!("would delete {label} from {}", named.name);
+        let usage = check_before_delete(named, &image, &label, force_in_use).await?;
+        println!("would delete {label} from {} ({usage})", named.name);
         return Ok(());
     }
     if !yes && !confirm(&format!("Delete image {label} from {}? [y/N] ", named.name))? {
         println!("skipped {id_shown}");
         return Ok(());
     }
+    // Right before the delete: a fresh listing, never a cached answer.
+    check_before_delete(named, &image, &label, force_in_use).await?;
     let outcome = named.catalog.delete(id).await.map_err(|e| {
         if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) {
             // The request may have reached the server before the

@@ -62,6 +62,10 @@ pub(crate) struct EmulateArgs {
     /// Seed of the generated data.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// TOAST, DCMGR: how many seeded instances (every state, terminated
+    /// ones included) the instance API serves, for `imagecat usage`.
+    #[arg(long, default_value_t = 12)]
+    instances: usize,
     /// TOAST: marker semantics.
     #[arg(long, value_enum, default_value_t = MarkerArg::Exclusive)]
     marker: MarkerArg,
@@ -151,6 +155,7 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
                     MarkerArg::Exclusive => MarkerMode::Exclusive,
                 },
                 churn: args.churn(),
+                instances: args.instances,
                 ..ToastEmulatorConfig::default()
             };
             let emulator = ToastEmulator::start(config.clone(), serve)
@@ -172,6 +177,7 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
                 images: args.images,
                 seed: args.seed,
                 churn: args.churn(),
+                instances: args.instances,
                 ..DcmgrEmulatorConfig::default()
             };
             let emulator = DcmgrEmulator::start(config, serve)

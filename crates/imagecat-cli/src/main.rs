@@ -11,6 +11,7 @@ mod golden;
 mod output;
 mod progress;
 mod sanitize;
+mod usage;
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
@@ -106,9 +107,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::List(args) => commands::list(&catalogs, view, &args).await,
         Command::Show { id, raw } => commands::show(&catalogs, view, &id, raw).await,
-        Command::Delete { ids, yes, dry_run } => {
-            commands::delete(&catalogs, &ids, yes, dry_run).await
-        }
+        Command::Delete {
+            ids,
+            yes,
+            dry_run,
+            force_in_use,
+        } => commands::delete(&catalogs, &ids, yes, dry_run, force_in_use).await,
+        Command::Usage { ids } => usage::run(&catalogs, cli.output, &ids).await,
         Command::Latest { filter, group, raw } => match group.group() {
             Some(group) => {
                 golden::latest_per_family(&catalogs, view, filter.query(), &group, raw).await

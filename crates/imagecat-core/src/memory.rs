@@ -60,9 +60,13 @@ pub struct MemorySource {
 
 impl fmt::Debug for MemorySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (images, instances) = {
+            let state = self.lock();
+            (state.images.len(), state.instances.len())
+        };
         f.debug_struct("InMemoryCatalog")
-            .field("images", &self.lock().images.len())
-            .field("instances", &self.lock().instances.len())
+            .field("images", &images)
+            .field("instances", &instances)
             .field("usage", &self.usage)
             .field("paging", &self.paging)
             .field("page_size", &self.page_size)

@@ -16,6 +16,9 @@ use imagecat_core::{
     Sort, SortKey,
 };
 
+#[path = "conformance_usage.rs"]
+pub mod usage;
+
 /// What a case found: `Ok(())`, or what went wrong.
 pub type CaseResult = Result<(), String>;
 

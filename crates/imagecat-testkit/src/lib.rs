@@ -39,4 +39,4 @@ pub use emulators::dcmgr;
 #[cfg(feature = "glance")]
 pub use emulators::glance;
 
-pub use memory_fixture::memory_fixture;
+pub use memory_fixture::{memory_fixture, memory_usage_fixture};

@@ -1,9 +1,13 @@
 //! The conformance fixture over [`InMemoryCatalog`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use imagecat_core::{Image, ImageId, ImageStatus, InMemoryCatalog, ListQuery, sample_image};
+use imagecat_core::{
+    Image, ImageId, ImageStatus, InMemoryCatalog, InstanceRef, ListQuery, UsageScope, sample_image,
+};
 
+use crate::conformance::usage::UsageFixture;
 use crate::conformance::{AfterDelete, Fixture, SecondDelete};
 
 /// A fixture over an in-memory catalog of 40 sample images plus one with an
@@ -56,5 +60,39 @@ pub fn memory_fixture(offset_paging: bool, soft_delete: bool) -> Fixture {
         },
         lying: Some(Arc::new(lying)),
         secrets: Vec::new(),
+    }
+}
+
+/// A usage fixture over an in-memory catalog of 12 sample images and six
+/// instances over three of them (pages of 2, so the listing takes pages).
+pub fn memory_usage_fixture(scope: UsageScope) -> UsageFixture {
+    let images: Vec<Image> = (0..12).map(sample_image).collect();
+    let instances: Vec<InstanceRef> = (0..6)
+        .map(|k| InstanceRef::booting(format!("i-{k}"), "running", images[k % 3].id.clone()))
+        .collect();
+    let mut users: HashMap<ImageId, Vec<String>> = HashMap::new();
+    for i in &instances {
+        if let Some(image) = i.image_id() {
+            users.entry(image.clone()).or_default().push(i.id.clone());
+        }
+    }
+    let catalog = InMemoryCatalog::from_images(images)
+        .page_size(2)
+        .with_instances(instances.clone())
+        .usage_scope(Some(scope));
+    let failing = catalog.clone();
+    let counter = catalog.clone();
+    UsageFixture {
+        catalog: Arc::new(catalog),
+        instances: instances.into_iter().map(|i| i.id).collect(),
+        users,
+        scope,
+        fail_next_page: Arc::new(move || {
+            failing.fail_next(1, || imagecat_core::Error::Timeout {
+                backend: imagecat_core::BackendKind::Memory,
+                message: "injected".into(),
+            })
+        }),
+        instance_requests: Arc::new(move || counter.requests()),
     }
 }

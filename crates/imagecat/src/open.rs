@@ -221,7 +221,9 @@ fn open_memory(url: &Url) -> Result<DynImageCatalog> {
         None => 12,
     };
     Ok(Arc::new(
-        InMemoryCatalog::with_samples(images).soft_delete(true),
+        InMemoryCatalog::with_samples(images)
+            .soft_delete(true)
+            .with_instances(Vec::new()),
     ))
 }
 

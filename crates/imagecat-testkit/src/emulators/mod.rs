@@ -6,13 +6,16 @@
 //! - `wire.rs`: the documents the server writes;
 //! - `handlers.rs`: the axum routes and handlers.
 //!
-//! What they share lives here: [`seed`] (the mixer and id codecs) and the
+//! What they share lives here: [`seed`] (the mixer and id codecs),
+//! [`instances`] (the instances behind usage) and the
 //! [`Emulator`] trait over the surface every handle has.
 
 #[cfg(feature = "dcmgr")]
 pub mod dcmgr;
 #[cfg(feature = "glance")]
 pub mod glance;
+#[cfg(feature = "server")]
+pub mod instances;
 pub(crate) mod seed;
 #[cfg(feature = "toast")]
 pub mod toast;

@@ -109,7 +109,10 @@ pub(super) fn routes(base: &str, inner: Arc<Inner>) -> Router {
 }
 
 /// Stamps the next request id on an answer.
-async fn with_request_id(State(inner): State<Arc<Inner>>, mut response: Response) -> Response {
+pub(super) async fn with_request_id(
+    State(inner): State<Arc<Inner>>,
+    mut response: Response,
+) -> Response {
     let id = inner.request_ids.fetch_add(1, Ordering::Relaxed);
     if let Ok(value) = format!("{id:016x}").parse() {
         response.headers_mut().insert("x-vdc-request-id", value);

@@ -68,6 +68,7 @@ use crate::server::{EmulatorServer, ServeOptions};
 mod data;
 mod golden;
 mod handlers;
+pub mod instances;
 mod model;
 #[cfg(test)]
 mod tests;
@@ -128,6 +129,8 @@ pub struct DcmgrEmulatorConfig {
     pub legacy_wrapped: bool,
     /// Images created and soft-deleted after each index request. Default none.
     pub churn: Option<Churn>,
+    /// How many seeded instances (see [`instances`]). Default 12.
+    pub instances: usize,
 }
 
 impl Default for DcmgrEmulatorConfig {
@@ -148,6 +151,7 @@ impl Default for DcmgrEmulatorConfig {
             max_limit: None,
             legacy_wrapped: false,
             churn: None,
+            instances: 12,
         }
     }
 }
@@ -311,6 +315,7 @@ fn now_secs() -> DateTime<Utc> {
 pub struct DcmgrEmulator {
     server: EmulatorServer,
     inner: Arc<Inner>,
+    instances: Arc<instances::InstanceSet>,
 }
 
 impl fmt::Debug for DcmgrEmulator {
@@ -352,9 +357,24 @@ impl DcmgrEmulator {
             }),
             request_ids: AtomicU64::new(1),
         });
-        let router = routes(inner.config().layout.base(), Arc::clone(&inner));
+        let base = inner.config().layout.base();
+        let set = Arc::new(instances::InstanceSet::default());
+        let router = routes(base, Arc::clone(&inner)).merge(instances::routes(
+            base,
+            Arc::clone(&inner),
+            Arc::clone(&set),
+        ));
         let server = EmulatorServer::start_with(router, options).await?;
-        Ok(DcmgrEmulator { server, inner })
+        let emulator = DcmgrEmulator {
+            server,
+            inner,
+            instances: set,
+        };
+        let images = emulator.default_listing(None);
+        for instance in instances::seeded(emulator.config(), &images) {
+            emulator.instances.upsert(instance);
+        }
+        Ok(emulator)
     }
 
     /// The server (address, request log).

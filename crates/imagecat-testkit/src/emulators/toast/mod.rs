@@ -3,6 +3,7 @@
 //! only as its docs read:
 //!
 //! - `GET {base}/v1.0/appkeys/{appkey}/images?limit&marker`,
+//!   `GET {base}/v1.0/appkeys/{appkey}/instances-detail` (see `instances`),
 //!   `DELETE {base}/v1.0/appkeys/{appkey}/images?id`,
 //!   `POST {base}/v1.0/appkeys/{appkey}/tokens`;
 //! - every answer is the `header` envelope, and failures are HTTP 200 with
@@ -59,6 +60,7 @@ use crate::server::{
 
 mod data;
 mod handlers;
+pub mod instances;
 #[cfg(test)]
 mod tests;
 mod wire;
@@ -108,6 +110,8 @@ pub struct ToastEmulatorConfig {
     pub quoted_scalars: bool,
     /// Images created and deleted after each list request. Default none.
     pub churn: Option<Churn>,
+    /// How many seeded instances (see [`instances`]). Default 12.
+    pub instances: usize,
 }
 
 impl Default for ToastEmulatorConfig {
@@ -127,6 +131,7 @@ impl Default for ToastEmulatorConfig {
             max_limit: 1000,
             quoted_scalars: false,
             churn: None,
+            instances: 12,
         }
     }
 }
@@ -187,6 +192,7 @@ impl ToastImage {
 pub struct ToastEmulator {
     server: EmulatorServer,
     emu: Arc<Emu>,
+    instances: Arc<instances::InstanceSet>,
 }
 
 #[derive(Debug, Default)]
@@ -243,8 +249,14 @@ impl ToastEmulator {
             )
             .fallback(unknown_route)
             .with_state(Arc::clone(&emu));
+        let set = Arc::new(instances::InstanceSet::new(instances::seeded(&emu)));
+        let router = router.merge(instances::routes(&base, Arc::clone(&emu), Arc::clone(&set)));
         let server = EmulatorServer::start_with(router, options).await?;
-        Ok(ToastEmulator { server, emu })
+        Ok(ToastEmulator {
+            server,
+            emu,
+            instances: set,
+        })
     }
 
     /// The server, with its request log.

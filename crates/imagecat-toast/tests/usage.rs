@@ -1,0 +1,87 @@
+//! Usage end to end against the TOAST emulator: the conformance cases and
+//! the Compute Instance API's quirks.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Auth, catalog, start_default};
+use imagecat_core::{ImageCatalog, ImageCatalogExt, InstanceQuery, UsageScope};
+use imagecat_testkit::conformance::usage::{UsageFixture, run_usage};
+use imagecat_testkit::emulators::instances::live_users;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_conformance() {
+    let emu = Arc::new(start_default().await);
+    // Every v1 status counts: nothing is final.
+    let (instances, users) = live_users(&emu.instances(), |_| false, None);
+    assert!(users.len() >= 3 && instances.len() >= 8, "a useful seed");
+    let failing = Arc::clone(&emu);
+    let counting = Arc::clone(&emu);
+    let fx = UsageFixture {
+        catalog: Arc::new(catalog(&emu, Auth::Token)),
+        instances,
+        users,
+        scope: UsageScope::OwnTenant,
+        fail_next_page: Arc::new(move || {
+            failing.push_instances_response(
+                200,
+                r#"{"header":{"isSuccessful":false,"resultCode":-1,"resultMessage":"FAIL"}}"#,
+            )
+        }),
+        instance_requests: Arc::new(move || counting.instance_request_count() as u64),
+    };
+    let report = run_usage(&fx).await;
+    report.assert_passed();
+    assert!(report.skipped.is_empty(), "{report}");
+}
+
+#[tokio::test]
+async fn one_request_with_the_token_and_deleting_instances_count() {
+    let emu = start_default().await;
+    let cat = catalog(&emu, Auth::Token);
+    let deleting = emu
+        .instances()
+        .into_iter()
+        .find(|i| i.status == "DELETING")
+        .expect("a deleting instance is seeded");
+    let image = deleting.image_id.clone().unwrap();
+    let scan = cat.usage_scan(InstanceQuery::new()).await;
+    assert!(scan.is_complete());
+    assert!(scan.used_images().any(|i| i.as_str() == image));
+    let requests = emu.server().requests();
+    let listed: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/instances-detail"))
+        .collect();
+    assert_eq!(listed.len(), 1, "no paging: one call");
+    assert_eq!(
+        listed[0].path,
+        format!(
+            "/compute/v1.0/appkeys/{}/instances-detail",
+            emu.config().appkey
+        )
+    );
+    assert_eq!(cat.info().capabilities.usage, Some(UsageScope::OwnTenant));
+}
+
+#[tokio::test]
+async fn a_hostile_instance_answer_is_a_typed_error_naming_the_backend() {
+    let emu = start_default().await;
+    // One answer, one error: no retry of a bad answer.
+    let cat = common::builder(&emu, Auth::Token)
+        .http_options(common::no_retries())
+        .build()
+        .unwrap();
+    for body in [
+        r#"{"header":{"isSuccessful":true,"resultCode":0},"instances":[{"name":"no id"}]}"#,
+        r#"{"header":{"isSuccessful":true,"resultCode":0}}"#,
+        "<html>\u{1b}[2J</html>",
+    ] {
+        emu.push_instances_response(200, body);
+        let got =
+            futures::TryStreamExt::try_collect::<Vec<_>>(cat.instances(InstanceQuery::new())).await;
+        let e = got.map(|v| v.len()).expect_err(body);
+        assert!(e.to_string().starts_with("toast"), "{e}");
+    }
+}
