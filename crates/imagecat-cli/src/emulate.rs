@@ -56,14 +56,12 @@ pub(crate) struct EmulateArgs {
     /// How many generated images the catalog holds.
     #[arg(long, default_value_t = 1000)]
     images: usize,
-    /// How many generated instances (servers) the emulator lists for usage.
-    #[arg(long, default_value_t = 0)]
-    instances: usize,
     /// Seed of the generated data.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// TOAST, DCMGR: how many seeded instances (every state, terminated
-    /// ones included) the instance API serves, for `imagecat usage`.
+    /// How many seeded instances (every state, terminated ones included)
+    /// the instance API serves, for `imagecat usage` (Glance: Nova servers,
+    /// some booted from Cinder volumes).
     #[arg(long, default_value_t = 12)]
     instances: usize,
     /// TOAST: marker semantics.

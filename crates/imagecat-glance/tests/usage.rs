@@ -581,3 +581,47 @@ async fn a_hostile_volume_id_is_never_sent_and_leaves_its_server_unresolved() {
         "a volume request was sent"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_conformance() {
+    use imagecat_testkit::conformance::usage::{UsageFixture, run_usage};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    let emu = Arc::new(seeded_emulator(imagecat_testkit::faults::FaultPlan::none()).await);
+    let mut instances = Vec::new();
+    let mut users: HashMap<ImageId, Vec<String>> = HashMap::new();
+    for s in emu.servers().into_iter().filter(|s| s.status != "DELETED") {
+        instances.push(s.id.clone());
+        let image = match &s.boot {
+            ServerBoot::Image(i) => Some(i.clone()),
+            ServerBoot::Volume(v) => emu.volume(v).and_then(|v| v.image_id),
+            ServerBoot::Missing => None,
+        };
+        if let Some(image) = image {
+            users
+                .entry(ImageId::new(image))
+                .or_default()
+                .push(s.id.clone());
+        }
+    }
+    assert!(users.len() >= 10 && instances.len() >= 80, "a useful seed");
+    let failing = Arc::clone(&emu);
+    let counting = Arc::clone(&emu);
+    let fx = UsageFixture {
+        catalog: Arc::new(keystone(&emu)),
+        instances,
+        users,
+        scope: UsageScope::AllTenants,
+        fail_next_page: Arc::new(move || {
+            failing.push_compute_response(
+                400,
+                "application/json",
+                r#"{"badRequest": {"code": 400, "message": "injected"}}"#,
+            )
+        }),
+        instance_requests: Arc::new(move || counting.compute_request_count() as u64),
+    };
+    let report = run_usage(&fx).await;
+    report.assert_passed();
+    assert!(report.skipped.is_empty(), "{report}");
+}
