@@ -60,8 +60,9 @@ pub(crate) struct EmulateArgs {
     /// Seed of the generated data.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// TOAST, DCMGR: how many seeded instances (every state, terminated
-    /// ones included) the instance API serves, for `imagecat usage`.
+    /// How many seeded instances (every state, terminated ones included)
+    /// the instance API serves, for `imagecat usage` (Glance: Nova servers,
+    /// some booted from Cinder volumes).
     #[arg(long, default_value_t = 12)]
     instances: usize,
     /// TOAST: marker semantics.
@@ -199,15 +200,21 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
             Box::new(emulator)
         }
         Backend::Glance => {
-            let config = GlanceEmulatorConfig::default().images(args.images as u64);
+            let config = GlanceEmulatorConfig::default()
+                .images(args.images as u64)
+                .instances(args.instances as u64);
             let token = config.token.clone().unwrap_or_default();
             let emulator = GlanceEmulator::start(config, serve)
                 .await
                 .map_err(bind_error)?;
-            announce(&emulator.catalog_url())?;
+            // An admin: usage sees every project's servers (all_tenants).
+            emulator.set_admin(true);
+            announce(&emulator.usage_catalog_url())?;
             eprintln!(
-                "Glance emulator with {} images; credentials: OS_TOKEN={token}",
-                args.images
+                "Glance emulator with {} images and {} servers (Nova {}); credentials: OS_TOKEN={token}",
+                args.images,
+                args.instances,
+                emulator.compute_endpoint()
             );
             Box::new(emulator)
         }

@@ -67,6 +67,8 @@ use self::filters::*;
 use self::golden::*;
 use self::handlers::*;
 use self::members::*;
+use self::nova::*;
+pub use self::nova::{CinderVolume, NovaServer, ServerBoot, seeded_server_id};
 pub use self::projects::GlanceCaller;
 use self::projects::*;
 use self::protocol::*;
@@ -82,6 +84,7 @@ mod filters;
 mod golden;
 mod handlers;
 mod members;
+mod nova;
 mod projects;
 mod protocol;
 #[cfg(test)]
@@ -174,6 +177,8 @@ pub struct GlanceEmulatorConfig {
     /// static token and Keystone-issued tokens stand for an admin of
     /// `project_id`).
     pub project_tokens: Vec<(String, GlanceCaller)>,
+    /// How many seeded Nova servers (see `nova.rs`). Default 0.
+    pub instances: u64,
 }
 
 impl Default for GlanceEmulatorConfig {
@@ -190,6 +195,7 @@ impl Default for GlanceEmulatorConfig {
             max_limit: 1000,
             ignore_marker: false,
             project_tokens: Vec::new(),
+            instances: 0,
         }
     }
 }
@@ -228,6 +234,12 @@ impl GlanceEmulatorConfig {
     /// Accepts `token` as standing for `caller`.
     pub fn project_token(mut self, token: impl Into<String>, caller: GlanceCaller) -> Self {
         self.project_tokens.push((token.into(), caller));
+        self
+    }
+
+    /// Sets the number of seeded Nova servers.
+    pub fn instances(mut self, n: u64) -> Self {
+        self.instances = n;
         self
     }
 
@@ -385,7 +397,9 @@ impl GlanceEmulator {
             endpoint: OnceLock::new(),
             state: Mutex::new(Store::default()),
             image_requests: AtomicU64::new(0),
+            nova: Nova::default(),
         });
+        emu.seed_servers();
         let router = Router::new()
             .route(
                 &format!("{base}/v2/images"),
@@ -411,6 +425,8 @@ impl GlanceEmulator {
                 &format!("{base}/v2/images/{{id}}/members/{{member}}"),
                 get(show_member).put(update_member).delete(delete_member),
             )
+            .route(&format!("{COMPUTE_PATH}/servers/detail"), get(list_servers))
+            .route("/volume/v3/{project}/volumes/{id}", get(show_volume))
             .route(&format!("{base}/versions"), get(versions))
             .route("/identity/v2.0/tokens", post(keystone_v2))
             .route("/identity/v3/auth/tokens", post(keystone_v3));
