@@ -1,15 +1,17 @@
 //! The [`ImageCatalog`] trait and the types of its surface.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{BackendKind, Image, ImageId};
 use crate::query::{ListQuery, SortKey};
+use crate::usage::{InstanceRef, UsageScope};
 
 /// The lazy stream of a listing: nothing is sent before the first poll, no
 /// further request after it is dropped, and it ends after an error.
@@ -104,6 +106,130 @@ impl Page {
     pub fn with_total(mut self, total: u64) -> Self {
         self.total = Some(total);
         self
+    }
+}
+
+/// What an instance listing asks for: every instance (the default), or
+/// the users of one image, where the server can filter (the client checks
+/// again anyway).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InstanceQuery {
+    /// Only instances that may boot from this image (instances whose image
+    /// could not be resolved are kept: they may).
+    pub image: Option<ImageId>,
+    /// The page size to ask for (the backend's default when `None`).
+    pub page_size: Option<u32>,
+}
+
+impl InstanceQuery {
+    /// Every instance.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only the instances that may use this image (builder style).
+    pub fn image(mut self, id: impl Into<ImageId>) -> Self {
+        self.image = Some(id.into());
+        self
+    }
+
+    /// Sets the page size (builder style).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// The page size to request: the query's, clamped to
+    /// `1..=max_page_size`, or the capabilities' default.
+    pub fn page_size_for(&self, capabilities: &Capabilities) -> u32 {
+        self.page_size
+            .unwrap_or(capabilities.default_page_size)
+            .clamp(1, capabilities.max_page_size.max(1))
+    }
+
+    /// Whether an instance passes the image filter: it boots from the
+    /// image, or from something unresolved (which may be it).
+    pub fn matches(&self, instance: &InstanceRef) -> bool {
+        use crate::usage::BootSource;
+        match (&self.image, &instance.boot) {
+            (None, _) | (Some(_), BootSource::Unresolved { .. }) => true,
+            (Some(want), BootSource::Image { id, .. }) => id == want,
+            (Some(_), _) => false,
+        }
+    }
+}
+
+/// One page of an instance listing, as an adapter returns it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct InstancePage {
+    /// The instances of this page not in a final state, in server order.
+    pub instances: Vec<InstanceRef>,
+    /// Where the next page starts; `None` when this was the last page.
+    pub next: Option<PageToken>,
+    /// How many instances the whole listing holds, when the server says.
+    pub total: Option<u64>,
+    /// What this page could see (all tenants, or the caller's own).
+    pub scope: UsageScope,
+}
+
+impl InstancePage {
+    /// A page with its instances, next token and scope.
+    pub fn new(instances: Vec<InstanceRef>, next: Option<PageToken>, scope: UsageScope) -> Self {
+        InstancePage {
+            instances,
+            next,
+            total: None,
+            scope,
+        }
+    }
+
+    /// Sets the total the server reported (builder style).
+    pub fn with_total(mut self, total: u64) -> Self {
+        self.total = Some(total);
+        self
+    }
+}
+
+/// The lazy stream of an instance listing, with the same guarantees as an
+/// [`ImageStream`].
+pub type InstanceStream = BoxStream<'static, Result<InstanceRef>>;
+
+/// An instance listing plus the scope its pages reported: the narrowest so
+/// far, `None` before the first page.
+pub struct InstanceListing {
+    /// The instances.
+    pub stream: InstanceStream,
+    scope: Arc<Mutex<Option<UsageScope>>>,
+}
+
+impl fmt::Debug for InstanceListing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InstanceListing")
+            .field("scope", &self.scope())
+            .finish_non_exhaustive()
+    }
+}
+
+impl InstanceListing {
+    /// A listing whose pages narrow `scope` as they arrive (the pagination
+    /// engine holds the other end).
+    pub fn new(stream: InstanceStream, scope: Arc<Mutex<Option<UsageScope>>>) -> Self {
+        InstanceListing { stream, scope }
+    }
+
+    /// A listing that fails at its first poll with this error.
+    pub fn failed(error: Error) -> Self {
+        Self::new(
+            futures::stream::once(async move { Err(error) }).boxed(),
+            Arc::default(),
+        )
+    }
+
+    /// The narrowest scope any page fetched so far reported.
+    pub fn scope(&self) -> Option<UsageScope> {
+        *self.scope.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -297,6 +423,10 @@ pub struct Capabilities {
     pub server_filters: ServerFilters,
     /// Whether images carry tags (a tag filter elsewhere is `NotSupported`).
     pub tags: bool,
+    /// Whether the catalog can list instances, and the best scope it
+    /// expects: `None` when it cannot (no compute endpoint…), so every
+    /// usage answer is unknown.
+    pub usage: Option<UsageScope>,
 }
 
 impl Capabilities {
@@ -314,7 +444,15 @@ impl Capabilities {
             soft_delete: false,
             server_filters: ServerFilters::none(),
             tags: false,
+            usage: None,
         }
+    }
+
+    /// Sets the instance-listing scope (builder style; `None`: cannot list
+    /// instances).
+    pub fn usage(mut self, scope: Option<UsageScope>) -> Self {
+        self.usage = scope;
+        self
     }
 
     /// Sets `tags` (builder style).
@@ -442,6 +580,24 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
 
     /// Deletes one image.
     async fn delete(&self, id: &ImageId) -> Result<Deleted>;
+
+    /// Lists the instances that are not in a final state (every page,
+    /// through the pagination engine's rules), with the scope their pages
+    /// reported. The default: `NotSupported` at the first poll.
+    fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {
+        let _ = query;
+        let backend = self.info().backend;
+        InstanceListing::failed(Error::NotSupported {
+            backend: Some(backend),
+            message: format!("{backend} catalogs here cannot list instances"),
+        })
+    }
+
+    /// The instances of [`instance_listing`](Self::instance_listing), as a
+    /// lazy stream.
+    fn instances(&self, query: InstanceQuery) -> InstanceStream {
+        self.instance_listing(query).stream
+    }
 }
 
 /// A catalog held behind dynamic dispatch, the way tools share one.
@@ -465,6 +621,14 @@ impl<T: ImageCatalog + ?Sized> ImageCatalog for Arc<T> {
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
         (**self).delete(id).await
     }
+
+    fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {
+        (**self).instance_listing(query)
+    }
+
+    fn instances(&self, query: InstanceQuery) -> InstanceStream {
+        (**self).instances(query)
+    }
 }
 
 #[async_trait]
@@ -484,5 +648,13 @@ impl<T: ImageCatalog + ?Sized> ImageCatalog for Box<T> {
 
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
         (**self).delete(id).await
+    }
+
+    fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {
+        (**self).instance_listing(query)
+    }
+
+    fn instances(&self, query: InstanceQuery) -> InstanceStream {
+        (**self).instances(query)
     }
 }

@@ -4,19 +4,69 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 use std::collections::BTreeMap;
 
-use crate::catalog::ImageCatalog;
+use crate::catalog::{ImageCatalog, InstanceQuery};
 use crate::error::{Error, ErrorKind, Result};
 use crate::family::{GroupBy, family_of};
 use crate::model::{Image, ImageId, ImageStatus};
 use crate::query::{ListQuery, Sort, SortKey};
+use crate::usage::{ImageUsage, UnknownReason, UsageScan};
 
 /// Conveniences implemented for every [`ImageCatalog`] (blanket impl).
 #[async_trait]
 pub trait ImageCatalogExt: ImageCatalog {
+    /// Walks the whole instance listing, right now, into a [`UsageScan`].
+    /// Never fails: a catalog that cannot list instances, or a page that
+    /// fails, makes every answer not already certain unknown. The scope is
+    /// the narrowest the capabilities or any page reported; a scan filtered
+    /// to one image answers unknown for every other.
+    async fn usage_scan(&self, query: InstanceQuery) -> UsageScan {
+        let info = self.info();
+        let Some(expected) = info.capabilities.usage else {
+            return UsageScan::unavailable(UnknownReason::NotSupported {
+                message: format!("this {} catalog cannot list instances", info.backend),
+            });
+        };
+        let only = query.image.clone();
+        let mut listing = self.instance_listing(query);
+        let mut scan = UsageScan::new(expected);
+        let mut failed = false;
+        while let Some(item) = listing.stream.next().await {
+            match item {
+                Ok(instance) => scan.record(instance),
+                Err(e) => {
+                    scan.fail(&e);
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if !failed {
+            scan.finish();
+        }
+        if let Some(scope) = listing.scope() {
+            scan.narrow(scope);
+        }
+        if let Some(image) = only {
+            scan.restrict_to(image);
+        }
+        scan
+    }
+
+    /// The usage of each image, in order, from one fresh scan (filtered to
+    /// the image when there is only one).
+    async fn usage_of(&self, images: &[Image]) -> Vec<ImageUsage> {
+        let query = match images {
+            [one] => InstanceQuery::new().image(one.id.clone()),
+            _ => InstanceQuery::new(),
+        };
+        let scan = self.usage_scan(query).await;
+        images.iter().map(|image| scan.usage_of(image)).collect()
+    }
+
     /// Every image matching the query, collected into a vector.
     async fn collect(&self, query: ListQuery) -> Result<Vec<Image>> {
         self.list(query).try_collect().await

@@ -24,16 +24,19 @@ pub mod usage;
 
 pub use catalog::{
     Capabilities, CatalogInfo, Deleted, DynImageCatalog, GetSupport, ImageCatalog, ImageStream,
-    MarkerRule, Page, PageToken, PagingStyle, ServerFilters, ServerSort,
+    InstanceListing, InstancePage, InstanceQuery, InstanceStream, MarkerRule, Page, PageToken,
+    PagingStyle, ServerFilters, ServerSort,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use ext::ImageCatalogExt;
 pub use memory::{InMemoryCatalog, MemorySource, sample_image};
 pub use model::{BackendKind, Image, ImageId, ImageStatus, NativeRecord, Visibility};
-pub use paging::{PagingOptions, paginate};
+pub use paging::{PagingOptions, paginate, paginate_instances};
 pub use query::{ListQuery, NamePattern, Sort, SortKey, SortParseError};
 pub use source::{BuildSource, Catalog, PageSource};
-pub use usage::{ImageUsage, InstanceRef, UsageScan, UsageScope};
+pub use usage::{
+    BootSource, FoundVia, ImageUsage, InstanceRef, UnknownReason, UsageScan, UsageScope,
+};
 
 /// Re-exported so adapters and users name the same versions.
 pub use async_trait::async_trait;

@@ -8,12 +8,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
-use crate::catalog::{Capabilities, CatalogInfo, Deleted, Page, PageToken, PagingStyle};
+use crate::catalog::{
+    Capabilities, CatalogInfo, Deleted, InstancePage, InstanceQuery, Page, PageToken, PagingStyle,
+};
 use crate::error::{Error, Result};
 use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
 use crate::paging::PagingOptions;
 use crate::query::ListQuery;
 use crate::source::{Catalog, PageSource};
+use crate::usage::{InstanceRef, UsageScope};
 
 const BACKEND: BackendKind = BackendKind::Memory;
 
@@ -30,6 +33,7 @@ struct Faults {
 
 struct State {
     images: Vec<Image>,
+    instances: Vec<InstanceRef>,
     faults: Faults,
 }
 
@@ -51,12 +55,15 @@ pub struct MemorySource {
     page_size: u32,
     soft_delete: bool,
     options: PagingOptions,
+    usage: Option<UsageScope>,
 }
 
 impl fmt::Debug for MemorySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InMemoryCatalog")
             .field("images", &self.lock().images.len())
+            .field("instances", &self.lock().instances.len())
+            .field("usage", &self.usage)
             .field("paging", &self.paging)
             .field("page_size", &self.page_size)
             .field("soft_delete", &self.soft_delete)
@@ -77,6 +84,7 @@ impl MemorySource {
         MemorySource {
             state: Arc::new(Mutex::new(State {
                 images,
+                instances: Vec::new(),
                 faults: Faults::default(),
             })),
             requests: Arc::new(AtomicU64::new(0)),
@@ -84,7 +92,40 @@ impl MemorySource {
             page_size: 25,
             soft_delete: false,
             options: PagingOptions::default(),
+            usage: None,
         }
+    }
+
+    /// Seeds the instances (every one is listed: the memory catalog holds
+    /// no final states) and, unless a scope was set, makes the catalog able
+    /// to list them with scope all tenants. Without it the catalog cannot
+    /// list instances and every usage answer is unknown.
+    pub fn with_instances(mut self, instances: Vec<InstanceRef>) -> Self {
+        self.lock().instances = instances;
+        self.usage.get_or_insert(UsageScope::AllTenants);
+        self
+    }
+
+    /// Sets the scope its instance pages report (`None`: cannot list).
+    pub fn usage_scope(mut self, scope: Option<UsageScope>) -> Self {
+        self.usage = scope;
+        self
+    }
+
+    /// Adds an instance at the end (or replaces the one with the same id).
+    pub fn insert_instance(&self, instance: InstanceRef) {
+        let mut state = self.lock();
+        match state.instances.iter_mut().find(|i| i.id == instance.id) {
+            Some(slot) => *slot = instance,
+            None => state.instances.push(instance),
+        }
+    }
+
+    /// Removes an instance (it was terminated).
+    pub fn remove_instance(&self, id: &str) -> Option<InstanceRef> {
+        let mut state = self.lock();
+        let at = state.instances.iter().position(|i| i.id == id)?;
+        Some(state.instances.remove(at))
     }
 
     /// A catalog seeded with `n` deterministic sample images (see [`sample_image`]).
@@ -141,7 +182,8 @@ impl MemorySource {
         self.lock().images.clone()
     }
 
-    /// How many requests (`page`, `get`, `delete`) reached the catalog.
+    /// How many requests (`page`, `get`, `delete`, `instance_page`)
+    /// reached the catalog.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
     }
@@ -185,6 +227,32 @@ impl MemorySource {
     }
 }
 
+/// Where a page starts: at an offset, or after the item a marker names
+/// (`StaleMarker` when none has that id).
+fn start_of<'a>(
+    token: &Option<PageToken>,
+    mut ids: impl Iterator<Item = &'a str>,
+    noun: &str,
+) -> Result<usize> {
+    match token {
+        None => Ok(0),
+        Some(PageToken::Offset(o)) => Ok(usize::try_from(*o).unwrap_or(usize::MAX)),
+        Some(PageToken::Marker(m)) => match ids.position(|id| id == m) {
+            Some(at) => Ok(at + 1),
+            None => Err(Error::StaleMarker {
+                backend: BACKEND,
+                marker: m.clone(),
+                code: None,
+                message: format!("no {noun} has this id"),
+            }),
+        },
+        Some(other) => Err(Error::invalid_input(
+            BACKEND,
+            format!("unsupported page token {other}"),
+        )),
+    }
+}
+
 /// Checks a memory id: 1–255 characters of `[A-Za-z0-9._-]`.
 fn validate_id(id: &ImageId) -> Result<()> {
     let s = id.as_str();
@@ -211,7 +279,8 @@ impl PageSource for MemorySource {
             Capabilities::new(self.paging, self.page_size, 10_000)
                 .reports_total(self.paging == PagingStyle::Offset)
                 .tags(true)
-                .soft_delete(self.soft_delete),
+                .soft_delete(self.soft_delete)
+                .usage(self.usage),
         )
     }
 
@@ -222,30 +291,7 @@ impl PageSource for MemorySource {
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let page_size = self.info().capabilities.page_size_for(query) as usize;
         let state = self.begin()?;
-        let start = match &token {
-            None => 0,
-            Some(PageToken::Offset(o)) => usize::try_from(*o).unwrap_or(usize::MAX),
-            Some(PageToken::Marker(m)) => {
-                let at = state.images.iter().position(|i| i.id.as_str() == m);
-                match at {
-                    Some(at) => at + 1,
-                    None => {
-                        return Err(Error::StaleMarker {
-                            backend: BACKEND,
-                            marker: m.clone(),
-                            code: None,
-                            message: "no image has this id".into(),
-                        });
-                    }
-                }
-            }
-            Some(other) => {
-                return Err(Error::invalid_input(
-                    BACKEND,
-                    format!("unsupported page token {other}"),
-                ));
-            }
-        };
+        let start = start_of(&token, state.images.iter().map(|i| i.id.as_str()), "image")?;
         let len = state.images.len();
         let start = start.min(len);
         let end = start.saturating_add(page_size).min(len);
@@ -272,6 +318,30 @@ impl PageSource for MemorySource {
             PagingStyle::Offset => page.with_total(len as u64),
             _ => page,
         })
+    }
+
+    async fn instance_page(
+        &self,
+        query: &InstanceQuery,
+        token: Option<PageToken>,
+    ) -> Result<InstancePage> {
+        let page_size = query.page_size_for(&self.info().capabilities) as usize;
+        let scope = self.usage.unwrap_or(UsageScope::OwnTenant);
+        let state = self.begin()?;
+        let start = start_of(
+            &token,
+            state.instances.iter().map(|i| i.id.as_str()),
+            "instance",
+        )?;
+        let len = state.instances.len();
+        let start = start.min(len);
+        let end = start.saturating_add(page_size).min(len);
+        let page = &state.instances[start..end];
+        let next = (end < len)
+            .then(|| PageToken::Marker(page.last().map(|i| i.id.clone()).unwrap_or_default()));
+        // The server-side filter, as Nova's `?image=`.
+        let instances = page.iter().filter(|i| query.matches(i)).cloned().collect();
+        Ok(InstancePage::new(instances, next, scope))
     }
 
     async fn get(&self, id: &ImageId) -> Result<Image> {
@@ -345,6 +415,16 @@ impl Catalog<MemorySource> {
     /// See [`MemorySource::paging_options`].
     pub fn paging_options(self, options: PagingOptions) -> Self {
         Catalog::new(self.into_source().paging_options(options))
+    }
+
+    /// See [`MemorySource::with_instances`].
+    pub fn with_instances(self, instances: Vec<InstanceRef>) -> Self {
+        Catalog::new(self.into_source().with_instances(instances))
+    }
+
+    /// See [`MemorySource::usage_scope`].
+    pub fn usage_scope(self, scope: Option<UsageScope>) -> Self {
+        Catalog::new(self.into_source().usage_scope(scope))
     }
 }
 

@@ -1,7 +1,10 @@
 //! The pagination engine: turns a [`PageSource`]'s pages into the lazy
-//! [`ImageStream`] every backend returns from `list`.
+//! [`ImageStream`] every backend returns from `list`, and its instance
+//! pages into the stream of an [`InstanceListing`].
 //!
-//! Written once, here, so every backend gets the same guarantees:
+//! Written once, here, generic over the item (an image or an instance,
+//! each with an id), so every backend and both listings get the same
+//! guarantees:
 //! - nothing is sent before the first poll, and nothing after the stream is
 //!   dropped or `limit` images were yielded;
 //! - it ends with an error, never a loop, on an empty or repeated token, an
@@ -30,18 +33,20 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{HashSet, VecDeque};
 use std::hash::BuildHasher;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use tokio::task::JoinHandle;
 
-use crate::catalog::{Capabilities, ImageStream, MarkerRule, Page, PageToken};
+use crate::catalog::{ImageStream, InstanceListing, InstanceQuery, MarkerRule, PageToken};
 use crate::error::{Error, Result};
 #[cfg(test)]
 use crate::model::ImageId;
 use crate::model::{BackendKind, Image};
 use crate::query::ListQuery;
 use crate::source::PageSource;
+use crate::usage::{InstanceRef, UsageScope};
 
 /// Tuning of the pagination engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,32 +99,150 @@ pub fn paginate(
         };
         return futures::stream::once(async move { Err(e) }).boxed();
     }
-    let engine = Engine {
+    let mut wider = query.clone();
+    let size = info.capabilities.page_size_for(&query);
+    wider.page_size = Some((size + 1).min(info.capabilities.max_page_size.max(1)));
+    let pager = ImagePager {
         source,
-        backend,
-        capabilities: info.capabilities,
-        inclusive: info.capabilities.marker == MarkerRule::Inclusive,
-        inclusive_query: None,
+        limit: query.limit,
         query: Arc::new(query),
-        options,
-        buffer: VecDeque::new(),
-        cursor: Cursor::First,
-        seen_ids: IdSet::new(IdSet::MERGE_AT),
-        seen_tokens: HashSet::new(),
-        hasher: RandomState::new(),
-        pages: 0,
-        yielded: 0,
-        total: None,
-        step: None,
-        pending: VecDeque::new(),
-        last_page: LastPage::default(),
-        resumes: 0,
-        sequential: false,
+        wider: Arc::new(wider),
     };
-    futures::stream::unfold(engine, |mut engine| async move {
-        engine.next_item().await.map(|item| (item, engine))
-    })
-    .boxed()
+    Engine::start(pager, backend, info.capabilities.marker, options)
+}
+
+/// Turns `source.instance_page` into an instance listing by the same rules
+/// as [`paginate`] (every token, offset, ceiling and de-duplication check;
+/// read-ahead where a total is known; the query's image filter re-checked
+/// on the client), recording the narrowest scope any page reported.
+pub fn paginate_instances(
+    source: Arc<dyn PageSource>,
+    query: InstanceQuery,
+    options: PagingOptions,
+) -> InstanceListing {
+    let info = source.info();
+    let scope = Arc::new(Mutex::new(None));
+    let mut wider = query.clone();
+    wider.page_size = Some(
+        (query.page_size_for(&info.capabilities) + 1).min(info.capabilities.max_page_size.max(1)),
+    );
+    let pager = InstancePager {
+        source,
+        query: Arc::new(query),
+        wider: Arc::new(wider),
+        scope: Arc::clone(&scope),
+    };
+    let stream = Engine::start(pager, info.backend, MarkerRule::Exclusive, options);
+    InstanceListing::new(stream, scope)
+}
+
+/// A page as the engine sees it: items, next token, total.
+struct Chunk<T> {
+    items: Vec<T>,
+    next: Option<PageToken>,
+    total: Option<u64>,
+}
+
+/// What the engine pages through: images or instances.
+trait Pager: Send + Sync + 'static {
+    /// An image or an instance.
+    type Item: Send + 'static;
+    /// What the items are called in errors.
+    const NOUN: &'static str;
+    /// The item's id (de-duplication, markers).
+    fn id(item: &Self::Item) -> &str;
+    /// Whether the client-side filter keeps the item.
+    fn keeps(&self, item: &Self::Item) -> bool;
+    /// The most items the listing yields.
+    fn limit(&self) -> Option<u64> {
+        None
+    }
+    /// Fetches the page at `token`, one item more when `wider`.
+    fn fetch(
+        self: Arc<Self>,
+        token: Option<PageToken>,
+        wider: bool,
+    ) -> BoxFuture<'static, Result<Chunk<Self::Item>>>;
+}
+
+/// The image listing of a source.
+struct ImagePager {
+    source: Arc<dyn PageSource>,
+    query: Arc<ListQuery>,
+    wider: Arc<ListQuery>,
+    limit: Option<u64>,
+}
+
+impl Pager for ImagePager {
+    type Item = Image;
+    const NOUN: &'static str = "images";
+
+    fn id(item: &Image) -> &str {
+        item.id.as_str()
+    }
+
+    fn keeps(&self, item: &Image) -> bool {
+        self.query.matches(item)
+    }
+
+    fn limit(&self) -> Option<u64> {
+        self.limit
+    }
+
+    fn fetch(
+        self: Arc<Self>,
+        token: Option<PageToken>,
+        wider: bool,
+    ) -> BoxFuture<'static, Result<Chunk<Image>>> {
+        Box::pin(async move {
+            let query = if wider { &self.wider } else { &self.query };
+            let page = self.source.page(query, token).await?;
+            Ok(Chunk {
+                items: page.images,
+                next: page.next,
+                total: page.total,
+            })
+        })
+    }
+}
+
+/// The instance listing of a source.
+struct InstancePager {
+    source: Arc<dyn PageSource>,
+    query: Arc<InstanceQuery>,
+    wider: Arc<InstanceQuery>,
+    scope: Arc<Mutex<Option<UsageScope>>>,
+}
+
+impl Pager for InstancePager {
+    type Item = InstanceRef;
+    const NOUN: &'static str = "instances";
+
+    fn id(item: &InstanceRef) -> &str {
+        &item.id
+    }
+
+    fn keeps(&self, item: &InstanceRef) -> bool {
+        self.query.matches(item)
+    }
+
+    fn fetch(
+        self: Arc<Self>,
+        token: Option<PageToken>,
+        wider: bool,
+    ) -> BoxFuture<'static, Result<Chunk<InstanceRef>>> {
+        Box::pin(async move {
+            let query = if wider { &self.wider } else { &self.query };
+            let page = self.source.instance_page(query, token).await?;
+            let mut scope = self.scope.lock().unwrap_or_else(|e| e.into_inner());
+            *scope = Some(scope.map_or(page.scope, |s| s.narrowest(page.scope)));
+            Ok(Chunk {
+                items: page.instances,
+                next: page.next,
+                total: page.total,
+            })
+        })
+    }
 }
 
 /// Where the listing stands.
@@ -202,28 +325,28 @@ impl IdSet {
 }
 
 /// A spawned page fetch, aborted when dropped.
-struct Fetch {
+struct Fetch<T> {
     token: PageToken,
-    handle: JoinHandle<Result<Page>>,
+    handle: JoinHandle<Result<Chunk<T>>>,
 }
 
-impl Drop for Fetch {
+impl<T> Drop for Fetch<T> {
     fn drop(&mut self) {
         self.handle.abort();
     }
 }
 
-struct Engine {
-    source: Arc<dyn PageSource>,
+struct Engine<P: Pager> {
+    pager: Arc<P>,
     backend: BackendKind,
-    capabilities: Capabilities,
+    /// The backend's marker rule.
+    rule: MarkerRule,
     /// Whether pages after a marker start with it (known or detected).
     inclusive: bool,
-    /// The query with one image more per page, for an inclusive server.
-    inclusive_query: Option<Arc<ListQuery>>,
-    query: Arc<ListQuery>,
+    /// The most items to yield.
+    limit: Option<u64>,
     options: PagingOptions,
-    buffer: VecDeque<Image>,
+    buffer: VecDeque<P::Item>,
     cursor: Cursor,
     /// Hashes of the ids yielded so far (64-bit, randomly keyed per listing).
     seen_ids: IdSet,
@@ -235,17 +358,51 @@ struct Engine {
     /// The offset advance of a full page, learnt from the first page.
     step: Option<u64>,
     /// Speculative fetches, in offset order; the front is for `cursor`.
-    pending: VecDeque<Fetch>,
+    pending: VecDeque<Fetch<P::Item>>,
     last_page: LastPage,
     resumes: u32,
     /// Set once the catalog changed during the listing: no more read-ahead.
     sequential: bool,
 }
 
-impl Engine {
-    async fn next_item(&mut self) -> Option<Result<Image>> {
+impl<P: Pager> Engine<P> {
+    /// The lazy stream of a listing: nothing happens before the first poll.
+    fn start(
+        pager: P,
+        backend: BackendKind,
+        rule: MarkerRule,
+        options: PagingOptions,
+    ) -> futures::stream::BoxStream<'static, Result<P::Item>> {
+        let engine = Engine {
+            limit: pager.limit(),
+            pager: Arc::new(pager),
+            backend,
+            rule,
+            inclusive: rule == MarkerRule::Inclusive,
+            options,
+            buffer: VecDeque::new(),
+            cursor: Cursor::First,
+            seen_ids: IdSet::new(IdSet::MERGE_AT),
+            seen_tokens: HashSet::new(),
+            hasher: RandomState::new(),
+            pages: 0,
+            yielded: 0,
+            total: None,
+            step: None,
+            pending: VecDeque::new(),
+            last_page: LastPage::default(),
+            resumes: 0,
+            sequential: false,
+        };
+        futures::stream::unfold(engine, |mut engine| async move {
+            engine.next_item().await.map(|item| (item, engine))
+        })
+        .boxed()
+    }
+
+    async fn next_item(&mut self) -> Option<Result<P::Item>> {
         loop {
-            if self.query.limit.is_some_and(|limit| self.yielded >= limit) {
+            if self.limit.is_some_and(|limit| self.yielded >= limit) {
                 self.finish();
                 return None;
             }
@@ -286,41 +443,29 @@ impl Engine {
     /// Drops the marker image from the head of a page fetched after it, as
     /// the backend's [`MarkerRule`] says; `None` when the page held only the
     /// marker on the first detection (to be asked again with one image more).
-    fn drop_marker(&mut self, token: Option<&PageToken>, mut page: Page) -> Option<Page> {
+    fn drop_marker(
+        &mut self,
+        token: Option<&PageToken>,
+        mut page: Chunk<P::Item>,
+    ) -> Option<Chunk<P::Item>> {
         let Some(PageToken::Marker(marker)) = token else {
             return Some(page);
         };
-        if self.capabilities.marker == MarkerRule::Exclusive
-            || page.images.first().is_none_or(|i| i.id.as_str() != marker)
+        if self.rule == MarkerRule::Exclusive
+            || page.items.first().is_none_or(|i| P::id(i) != marker)
         {
             return Some(page);
         }
-        page.images.remove(0);
+        page.items.remove(0);
         let first_time = !self.inclusive;
         if first_time {
             tracing::debug!(backend = %self.backend, "the server includes the marker image in the next page");
             self.inclusive = true;
         }
-        if first_time && page.images.is_empty() && page.next.is_some() {
+        if first_time && page.items.is_empty() && page.next.is_some() {
             return None;
         }
         Some(page)
-    }
-
-    /// The query to send with `token`: one image more per page after a
-    /// marker on an inclusive server (within the largest page size).
-    fn query_for(&mut self, token: Option<&PageToken>) -> Arc<ListQuery> {
-        if !self.inclusive || !matches!(token, Some(PageToken::Marker(_))) {
-            return Arc::clone(&self.query);
-        }
-        let capabilities = self.capabilities;
-        let query = &self.query;
-        Arc::clone(self.inclusive_query.get_or_insert_with(|| {
-            let size = capabilities.page_size_for(query);
-            let mut wider = (**query).clone();
-            wider.page_size = Some((size + 1).min(capabilities.max_page_size.max(1)));
-            Arc::new(wider)
-        }))
     }
 
     /// Moves the cursor to the image before `marker` on the last page (or to
@@ -349,7 +494,7 @@ impl Engine {
 
     /// Whether `page` reports another total than the page before it; if so,
     /// read-ahead stops for the rest of the listing.
-    fn catalog_changed(&mut self, page: &Page) -> bool {
+    fn catalog_changed(&mut self, page: &Chunk<P::Item>) -> bool {
         let changed =
             matches!((page.total, self.total), (Some(now), Some(before)) if now != before);
         if changed && !self.sequential {
@@ -368,7 +513,7 @@ impl Engine {
 
     /// Fetches the page at `token`: the result, and whether it was fetched
     /// speculatively (read ahead, concurrently with the page before it).
-    async fn fetch(&mut self, token: Option<PageToken>) -> (Result<Page>, bool) {
+    async fn fetch(&mut self, token: Option<PageToken>) -> (Result<Chunk<P::Item>>, bool) {
         self.pages += 1;
         if self.pages > self.options.max_pages {
             let error = Error::paging(
@@ -399,19 +544,19 @@ impl Engine {
         }
         self.pending.clear();
         tracing::debug!(backend = %self.backend, page = self.pages, token = ?token, "fetching page");
-        let query = self.query_for(token.as_ref());
-        (self.source.page(&query, token).await, false)
+        let wider = self.inclusive && matches!(token, Some(PageToken::Marker(_)));
+        (Arc::clone(&self.pager).fetch(token, wider).await, false)
     }
 
     /// Checks a page against everything seen so far, buffers its new
     /// matching images and moves the cursor.
-    fn accept(&mut self, token: Option<PageToken>, page: Page) -> Result<()> {
-        let Page {
-            images,
+    fn accept(&mut self, token: Option<PageToken>, page: Chunk<P::Item>) -> Result<()> {
+        let Chunk {
+            items: images,
             next,
             total,
         } = page;
-        tracing::debug!(backend = %self.backend, images = images.len(), next = ?next, total = ?total, "page received");
+        tracing::debug!(backend = %self.backend, items = images.len(), next = ?next, total = ?total, "page received");
         // The catalog changed since the page before (its total moved).
         let moved = total.is_some() && self.total.is_some() && total != self.total;
         if total.is_some() {
@@ -424,15 +569,12 @@ impl Engine {
             self.last_page.ids.clear();
             self.last_page
                 .ids
-                .extend(images.iter().map(|i| i.id.as_str().to_owned()));
+                .extend(images.iter().map(|i| P::id(i).to_owned()));
         }
         for image in images {
-            if self
-                .seen_ids
-                .insert(self.hasher.hash_one(image.id.as_str()))
-            {
+            if self.seen_ids.insert(self.hasher.hash_one(P::id(&image))) {
                 fresh += 1;
-                if self.query.matches(&image) {
+                if self.pager.keeps(&image) {
                     self.buffer.push_back(image);
                 }
             }
@@ -465,7 +607,8 @@ impl Engine {
                 return Err(Error::paging(
                     self.backend,
                     format!(
-                        "a page of {on_page} images brought no new image; stopping instead of looping"
+                        "a page of {on_page} {} brought nothing new; stopping instead of looping",
+                        P::NOUN
                     ),
                 ));
             }
@@ -521,7 +664,7 @@ impl Engine {
             _ => at,
         };
         let mut budget = self.options.max_pages.saturating_sub(self.pages);
-        if let Some(limit) = self.query.limit {
+        if let Some(limit) = self.limit {
             // Never speculate past the pages the limit can still need.
             let wanted = limit.saturating_sub(self.yielded + self.buffer.len() as u64);
             budget = budget.min(wanted.div_ceil(step.max(1)));
@@ -530,11 +673,8 @@ impl Engine {
             && planned < total
             && (self.pending.len() as u64) < budget
         {
-            let source = Arc::clone(&self.source);
-            let query = Arc::clone(&self.query);
             let token = PageToken::Offset(planned);
-            let task_token = token.clone();
-            let handle = tokio::spawn(async move { source.page(&query, Some(task_token)).await });
+            let handle = tokio::spawn(Arc::clone(&self.pager).fetch(Some(token.clone()), false));
             self.pending.push_back(Fetch { token, handle });
             planned += step;
         }
@@ -545,6 +685,7 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::ImageCatalog;
+    use crate::catalog::Page;
     use crate::memory::InMemoryCatalog;
     use futures::TryStreamExt;
 

@@ -11,11 +11,12 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 use crate::catalog::{
-    CatalogInfo, Deleted, GetSupport, ImageCatalog, ImageStream, Page, PageToken,
+    CatalogInfo, Deleted, GetSupport, ImageCatalog, ImageStream, InstanceListing, InstancePage,
+    InstanceQuery, Page, PageToken,
 };
 use crate::error::{Error, Result};
 use crate::model::{Image, ImageId};
-use crate::paging::{PagingOptions, paginate};
+use crate::paging::{PagingOptions, paginate, paginate_instances};
 use crate::query::ListQuery;
 
 /// What an adapter implements: its capabilities, one page of images, and
@@ -53,6 +54,23 @@ pub trait PageSource: fmt::Debug + Send + Sync + 'static {
 
     /// Deletes one image.
     async fn delete(&self, id: &ImageId) -> Result<Deleted>;
+
+    /// Fetches one page of instances not in a final state (adapters drop
+    /// only final states: DCMGR `terminated`, Nova `DELETED`); `token` is
+    /// `None` for the first page. Only the pagination engine calls it, and
+    /// only when the capabilities' `usage` is set. The default says it is
+    /// not supported.
+    async fn instance_page(
+        &self,
+        query: &InstanceQuery,
+        token: Option<PageToken>,
+    ) -> Result<InstancePage> {
+        let _ = (query, token);
+        Err(Error::NotSupported {
+            backend: Some(self.info().backend),
+            message: "this catalog cannot list instances".into(),
+        })
+    }
 }
 
 /// A source that a builder makes, so that `XCatalog::builder()` works on
@@ -146,5 +164,16 @@ impl<S: PageSource + Clone> ImageCatalog for Catalog<S> {
 
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
         self.source.delete(id).await
+    }
+
+    fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {
+        let info = self.source.info();
+        if info.capabilities.usage.is_none() {
+            return InstanceListing::failed(Error::NotSupported {
+                backend: Some(info.backend),
+                message: format!("this {} catalog cannot list instances", info.backend),
+            });
+        }
+        paginate_instances(Arc::new(self.source.clone()), query, self.source.paging())
     }
 }

@@ -40,6 +40,17 @@ impl UsageScope {
     }
 }
 
+impl UsageScope {
+    /// The narrower of two scopes (own tenant is narrower than all).
+    pub fn narrowest(self, other: UsageScope) -> UsageScope {
+        if self == UsageScope::OwnTenant || other == UsageScope::OwnTenant {
+            UsageScope::OwnTenant
+        } else {
+            UsageScope::AllTenants
+        }
+    }
+}
+
 impl fmt::Display for UsageScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -188,6 +199,11 @@ pub enum UnknownReason {
         /// The scope of the listing.
         scope: UsageScope,
     },
+    /// The scan looked only for the users of another image.
+    NotScanned {
+        /// The image the scan was filtered to.
+        scanned: ImageId,
+    },
 }
 
 impl fmt::Display for UnknownReason {
@@ -212,6 +228,9 @@ impl fmt::Display for UnknownReason {
                     UsageScope::OwnTenant => "the caller's own tenant",
                 }
             ),
+            UnknownReason::NotScanned { scanned } => {
+                write!(f, "the scan looked only for the users of image {scanned}")
+            }
         }
     }
 }
@@ -280,6 +299,7 @@ pub struct UsageScan {
     failure: Option<UnknownReason>,
     complete: bool,
     instances: usize,
+    only: Option<ImageId>,
 }
 
 impl UsageScan {
@@ -295,7 +315,19 @@ impl UsageScan {
             failure: None,
             complete: false,
             instances: 0,
+            only: None,
         }
+    }
+
+    /// Narrows the scope (the listing's pages saw less than expected).
+    pub fn narrow(&mut self, scope: UsageScope) {
+        self.scope = self.scope.narrowest(scope);
+    }
+
+    /// Says the listing looked only for the users of this image: every
+    /// other image without a recorded user is unknown.
+    pub fn restrict_to(&mut self, image: ImageId) {
+        self.only = Some(image);
     }
 
     /// A scan that could not run at all: every answer not already known is
@@ -380,6 +412,13 @@ impl UsageScan {
         if let Some(reason) = &self.failure {
             return ImageUsage::Unknown {
                 reason: reason.clone(),
+            };
+        }
+        if let Some(scanned) = self.only.as_ref().filter(|only| **only != image.id) {
+            return ImageUsage::Unknown {
+                reason: UnknownReason::NotScanned {
+                    scanned: scanned.clone(),
+                },
             };
         }
         if !self.complete {
