@@ -18,15 +18,19 @@ pub use plan::{
 };
 pub use policy::{PolicyError, RetentionPolicy};
 
-use crate::catalog::DynImageCatalog;
+use crate::catalog::{DynImageCatalog, InstanceQuery};
+use crate::ext::ImageCatalogExt;
 use crate::model::ImageId;
-use crate::usage::{UnknownReason, UsageScan};
+use crate::usage::UsageScan;
 
-/// A fresh usage scan of a catalog, for every image or one.
-async fn usage_scan(_catalog: &DynImageCatalog, _image: Option<&ImageId>) -> UsageScan {
-    UsageScan::unavailable(UnknownReason::NotSupported {
-        message: "instance listing is not wired yet".into(),
-    })
+/// A fresh usage scan of a catalog (never cached), for every image or
+/// filtered to one.
+async fn usage_scan(catalog: &DynImageCatalog, image: Option<&ImageId>) -> UsageScan {
+    let query = match image {
+        Some(id) => InstanceQuery::new().image(id.clone()),
+        None => InstanceQuery::new(),
+    };
+    catalog.usage_scan(query).await
 }
 
 #[cfg(test)]

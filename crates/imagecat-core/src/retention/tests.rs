@@ -11,6 +11,7 @@ use crate::catalog::{CatalogInfo, Deleted, ImageCatalog, ImageStream};
 use crate::error::{Error, Result};
 use crate::model::{BackendKind, Image, ImageStatus, Visibility};
 use crate::query::ListQuery;
+use crate::usage::InstanceRef;
 use crate::{InMemoryCatalog, async_trait};
 
 fn now() -> DateTime<Utc> {
@@ -327,4 +328,64 @@ async fn a_429_pauses_every_worker_and_one_failure_does_not_stop_the_rest() {
         );
     }
     assert!(log.len() > limited_at + 1);
+}
+
+#[tokio::test]
+async fn in_use_images_are_kept_and_a_saved_plan_skips_an_image_that_came_into_use() {
+    let catalog = Arc::new(
+        InMemoryCatalog::from_images(fleet()).with_instances(vec![InstanceRef::booting(
+            "i-1",
+            "running",
+            "web-2".into(),
+        )]),
+    );
+    let dynamic: DynImageCatalog = catalog.clone();
+    let strict = policy().allow_unknown_usage(false);
+    let plan = plan(&strict, &[PlanTarget::new("m", dynamic.clone())], now())
+        .await
+        .unwrap();
+    let web2 = plan
+        .entries
+        .iter()
+        .find(|e| e.id.as_str() == "web-2")
+        .unwrap();
+    assert_eq!(
+        (web2.action, web2.reasons.clone()),
+        (Action::Keep, vec![Reason::InUse])
+    );
+    assert_eq!(
+        ids(&plan, Action::Delete),
+        ["db-2", "db-3", "db-4", "web-3", "web-4"]
+    );
+    // An instance boots db-2 after the plan was saved.
+    let saved: Plan = serde_json::from_str(&serde_json::to_string(&plan).unwrap()).unwrap();
+    catalog
+        .source()
+        .insert_instance(InstanceRef::booting("i-2", "building", "db-2".into()));
+    let catalogs = HashMap::from([("m".to_owned(), dynamic)]);
+    let (done, summary) = apply(
+        saved,
+        &catalogs,
+        &HashMap::new(),
+        &ApplyOptions::default(),
+        &|_| {},
+    )
+    .await;
+    assert_eq!((summary.deleted, summary.failed), (4, 0));
+    let db2 = done
+        .entries
+        .iter()
+        .find(|e| e.id.as_str() == "db-2")
+        .unwrap();
+    assert_eq!(
+        (db2.result, db2.skip_reasons.clone()),
+        (Some(Outcome::Skipped), vec![Reason::InUse])
+    );
+    assert!(
+        catalog
+            .source()
+            .snapshot()
+            .iter()
+            .any(|i| i.id.as_str() == "db-2")
+    );
 }
