@@ -20,3 +20,13 @@ async fn memory_offset_paging_with_read_ahead() {
     report.assert_passed();
     assert!(report.skipped.is_empty(), "{report}");
 }
+
+#[tokio::test]
+async fn memory_prune_cases() {
+    use imagecat_testkit::prune_cases::prune_apply_deletes_exactly_the_plan;
+    for (offset, soft) in [(false, false), (true, true)] {
+        prune_apply_deletes_exactly_the_plan(&memory_fixture(offset, soft))
+            .await
+            .unwrap();
+    }
+}
