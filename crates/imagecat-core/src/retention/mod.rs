@@ -14,7 +14,8 @@ mod policy;
 
 pub use execute::{ApplyOptions, ApplySummary, apply};
 pub use plan::{
-    Action, Outcome, PLAN_VERSION, Plan, PlanEntry, PlanError, PlanTarget, Reason, plan,
+    Action, Outcome, PLAN_VERSION, Plan, PlanEntry, PlanError, PlanTarget, Reason, owned_by_caller,
+    plan,
 };
 pub use policy::{PolicyError, RetentionPolicy};
 

@@ -14,7 +14,7 @@ use super::usage_scan;
 use crate::catalog::DynImageCatalog;
 use crate::error::Error;
 use crate::family::family_of;
-use crate::model::{BackendKind, Image, ImageId, ImageStatus};
+use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
 use crate::usage::{ImageUsage, UsageScan};
 
 /// The version of the plan format written by this build.
@@ -245,6 +245,20 @@ pub(super) fn caller<'a>(policy: &'a RetentionPolicy, target: &'a PlanTarget) ->
     target.caller.as_deref().or(policy.owner.as_deref())
 }
 
+/// Whether the image belongs to the caller. Where the image names an
+/// owner (DCMGR `account_id`, Glance `owner`, memory), it must equal the
+/// caller. TOAST v1.0 records name no owner, but its listing is scoped to
+/// the caller's appkey: there an image is the caller's when it is private
+/// (`isPublic: false`), and a public image is the provider's. Anything else
+/// (no owner, no caller, unknown visibility) is not owned.
+pub fn owned_by_caller(image: &Image, caller: Option<&str>) -> bool {
+    match (&image.owner, image.backend) {
+        (Some(owner), _) => caller == Some(owner.as_str()),
+        (None, BackendKind::Toast) => image.visibility == Some(Visibility::Private),
+        (None, _) => false,
+    }
+}
+
 /// The reasons that forbid deleting this image now, whatever the policy.
 pub(super) fn blockers(
     image: &Image,
@@ -259,7 +273,7 @@ pub(super) fn blockers(
     if image.protected == Some(true) {
         reasons.push(Reason::Protected);
     }
-    if caller.is_none() || image.owner.as_deref() != caller {
+    if !owned_by_caller(image, caller) {
         reasons.push(Reason::NotOwned);
     }
     match usage {
