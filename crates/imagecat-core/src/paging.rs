@@ -131,6 +131,7 @@ pub fn paginate_instances(
         query: Arc::new(query),
         wider: Arc::new(wider),
         scope: Arc::clone(&scope),
+        most: Mutex::new(None),
     };
     let stream = Engine::start(pager, info.backend, MarkerRule::Exclusive, options);
     InstanceListing::new(stream, scope)
@@ -212,6 +213,29 @@ struct InstancePager {
     query: Arc<InstanceQuery>,
     wider: Arc<InstanceQuery>,
     scope: Arc<Mutex<Option<UsageScope>>>,
+    /// The largest total a page reported.
+    most: Mutex<Option<u64>>,
+}
+
+impl InstancePager {
+    /// An offset listing whose total shrank (an instance ended during the
+    /// walk) may have shifted a live instance onto a page already read:
+    /// an error, so the answer is unknown rather than missing a user.
+    fn check_total(&self, token: Option<&PageToken>, total: Option<u64>) -> Result<()> {
+        let Some(total) = total else { return Ok(()) };
+        let mut most = self.most.lock().unwrap_or_else(|e| e.into_inner());
+        let before = most.unwrap_or(total);
+        *most = Some(before.max(total));
+        if total < before && matches!(token, Some(PageToken::Offset(_))) {
+            return Err(Error::paging(
+                self.source.info().backend,
+                format!(
+                    "the instance listing shrank from {before} to {total} during the walk; an instance may have been skipped"
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Pager for InstancePager {
@@ -233,7 +257,8 @@ impl Pager for InstancePager {
     ) -> BoxFuture<'static, Result<Chunk<InstanceRef>>> {
         Box::pin(async move {
             let query = if wider { &self.wider } else { &self.query };
-            let page = self.source.instance_page(query, token).await?;
+            let page = self.source.instance_page(query, token.clone()).await?;
+            self.check_total(token.as_ref(), page.total)?;
             let mut scope = self.scope.lock().unwrap_or_else(|e| e.into_inner());
             *scope = Some(scope.map_or(page.scope, |s| s.narrowest(page.scope)));
             Ok(Chunk {

@@ -140,6 +140,33 @@ impl InstanceRef {
         )
     }
 
+    /// An instance from the fields of a record that names its image (the
+    /// adapters' decoders): no `id` is an error (its message); no image,
+    /// or an empty one, leaves it unresolved, since it may use any image;
+    /// an empty name is none.
+    pub fn from_record(
+        id: Option<String>,
+        name: Option<String>,
+        status: Option<String>,
+        image: Option<String>,
+    ) -> std::result::Result<Self, String> {
+        let id = id
+            .filter(|id| !id.is_empty())
+            .ok_or("an instance without `id`")?;
+        let boot = match image.filter(|i| !i.is_empty()) {
+            Some(image) => BootSource::Image {
+                id: image.into(),
+                via: FoundVia::ImageField,
+            },
+            None => BootSource::Unresolved {
+                reason: "the instance record names no image".into(),
+            },
+        };
+        let mut instance = Self::new(id, status.unwrap_or_default(), boot);
+        instance.name = name.filter(|n| !n.is_empty());
+        Ok(instance)
+    }
+
     /// Sets the name (builder style).
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());

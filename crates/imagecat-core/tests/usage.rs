@@ -195,6 +195,7 @@ enum Liar {
     RepeatedToken,
     NoNewInstance,
     NarrowScope,
+    Shrinking,
 }
 
 #[async_trait]
@@ -233,6 +234,13 @@ impl PageSource for Liar {
                 UsageScope::AllTenants,
             ),
             Liar::NarrowScope => InstancePage::new(vec![], None, UsageScope::OwnTenant),
+            // Four instances, then three: one ended and the rest shifted.
+            Liar::Shrinking => InstancePage::new(
+                vec![one(&format!("i-{at}")), one(&format!("i-{}", at + 1))],
+                (at == 0).then_some(PageToken::Offset(2)),
+                UsageScope::AllTenants,
+            )
+            .with_total(if at == 0 { 4 } else { 3 }),
         })
     }
 
@@ -243,7 +251,7 @@ impl PageSource for Liar {
 
 #[tokio::test]
 async fn lying_instance_pages_end_with_a_paging_error_and_unknown() {
-    for liar in [Liar::RepeatedToken, Liar::NoNewInstance] {
+    for liar in [Liar::RepeatedToken, Liar::NoNewInstance, Liar::Shrinking] {
         let cat = imagecat_core::Catalog::new(liar);
         let e = cat
             .instances(InstanceQuery::new())

@@ -6,16 +6,18 @@ use std::sync::Arc;
 
 use imagecat_core::{
     BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
-    Image, ImageId, ImageStatus, ListQuery, Page, PageSource, PageToken, PagingOptions,
-    PagingStyle, Result, ServerFilters, Visibility, async_trait,
+    Image, ImageId, ImageStatus, InstancePage, InstanceQuery, ListQuery, Page, PageSource,
+    PageToken, PagingOptions, PagingStyle, Result, ServerFilters, Visibility, async_trait,
 };
 use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
+use serde_json::value::RawValue;
 
 use crate::config::{
     ACCOUNT_HEADER, DEFAULT_PAGE_SIZE, DcmgrBuilder, MAX_PAGE_SIZE, validate_image_id,
 };
 use crate::error;
 use crate::golden;
+use crate::instances;
 use crate::wire;
 
 const BACKEND: BackendKind = BackendKind::Dcmgr;
@@ -27,7 +29,11 @@ const BACKEND: BackendKind = BackendKind::Dcmgr;
 ///   ahead using the reported total, both layouts read without being told;
 /// - `get`: `GET {base}/images/{id}`;
 /// - `delete`: a soft delete (`DELETE {base}/images/{id}`), after a `GET`
-///   that tells an already deleted image apart.
+///   that tells an already deleted image apart;
+/// - instances (usage): `GET {base}/instances?state=alive&sort_by=id.asc`
+///   by offset, scope all tenants without an account, own tenant with one
+///   (the server then lists only that account's instances, and other
+///   accounts may boot its public images).
 #[derive(Clone)]
 pub struct DcmgrSource {
     inner: Arc<Inner>,
@@ -100,6 +106,15 @@ impl DcmgrSource {
             .delete(true)
             .soft_delete(true)
             .server_filters(ServerFilters::none().deleted(true).owner(true))
+    }
+
+    /// What the instance listing sees: every account without an account
+    /// header, that account only with one.
+    fn usage_scope(&self) -> imagecat_core::UsageScope {
+        match self.inner.account {
+            Some(_) => imagecat_core::UsageScope::OwnTenant,
+            None => imagecat_core::UsageScope::AllTenants,
+        }
     }
 
     fn request(
@@ -176,6 +191,22 @@ fn state_filter(query: &ListQuery) -> Option<&'static str> {
 
 /// Builds the page from a decoded index answering `start`.
 pub(crate) fn page_of(response: &HttpResponse, start: u64) -> Result<Page> {
+    let (images, next, total) = index_of(response, start, "image", wire::decode_image)?;
+    let page = Page::new(images, next);
+    Ok(match total {
+        Some(total) => page.with_total(total),
+        None => page,
+    })
+}
+
+/// Decodes an index answering `start` (images or instances, each decoded
+/// by `decode`): the items, the next offset and the total.
+pub(crate) fn index_of<T>(
+    response: &HttpResponse,
+    start: u64,
+    noun: &str,
+    decode: impl Fn(Box<RawValue>) -> std::result::Result<T, String>,
+) -> Result<(Vec<T>, Option<PageToken>, Option<u64>)> {
     let index = wire::decode_index(&response.body).map_err(|e| response.invalid(e))?;
     if let Some(echoed) = index.start {
         if echoed != start {
@@ -185,12 +216,12 @@ pub(crate) fn page_of(response: &HttpResponse, start: u64) -> Result<Page> {
         }
     }
     let len = index.results.len() as u64;
-    let mut images = Vec::with_capacity(index.results.len());
+    let mut items = Vec::with_capacity(index.results.len());
     for (n, raw) in index.results.into_iter().enumerate() {
-        let image = wire::decode_image(raw).map_err(|e| {
-            response.invalid(format!("image {n} of the page at start={start}: {e}"))
+        let item = decode(raw).map_err(|e| {
+            response.invalid(format!("{noun} {n} of the page at start={start}: {e}"))
         })?;
-        images.push(image);
+        items.push(item);
     }
     let end = start.saturating_add(len);
     // An empty page ends the listing. Reaching the total ends it too, unless
@@ -202,11 +233,7 @@ pub(crate) fn page_of(response: &HttpResponse, start: u64) -> Result<Page> {
         Some(total) if end == total => None,
         _ => Some(PageToken::Offset(end)),
     };
-    let page = Page::new(images, next);
-    Ok(match index.total {
-        Some(total) => page.with_total(total),
-        None => page,
-    })
+    Ok((items, next, index.total))
 }
 
 /// What a DELETE answer means. A 404 on a retried attempt means the image
@@ -222,6 +249,18 @@ fn delete_outcome(response: &HttpResponse, id: &ImageId) -> Result<Deleted> {
         return Err(response.invalid(format!("asked to delete {id}, the server answered {ids:?}")));
     }
     Ok(Deleted::Deleted)
+}
+
+/// The offset of a page token (0 for the first page).
+fn offset_of(token: Option<PageToken>) -> Result<u64> {
+    match token {
+        None => Ok(0),
+        Some(PageToken::Offset(start)) => Ok(start),
+        Some(other) => Err(Error::invalid_input(
+            BACKEND,
+            format!("DCMGR pages by offset; {other} is not an offset"),
+        )),
+    }
 }
 
 fn ensure_success(response: &HttpResponse) -> Result<()> {
@@ -242,21 +281,38 @@ impl PageSource for DcmgrSource {
         CatalogInfo::new(
             BACKEND,
             endpoint::display(&self.inner.base),
-            golden::capabilities(Self::capabilities(), &self.inner.base),
+            golden::capabilities(Self::capabilities(), &self.inner.base)
+                .usage(Some(self.usage_scope())),
         )
     }
 
+    /// One page of `GET {base}/instances?state=alive&sort_by=id.asc` at an
+    /// offset (DCMGR has no image filter: the engine checks on the client).
+    async fn instance_page(
+        &self,
+        query: &InstanceQuery,
+        token: Option<PageToken>,
+    ) -> Result<InstancePage> {
+        let start = offset_of(token)?;
+        let limit = query.page_size_for(&Self::capabilities());
+        let url = instances::index_url(&self.inner.base, start, limit)?;
+        let scope = self.usage_scope();
+        self.inner
+            .http
+            .send(
+                "list instances",
+                Idempotency::Idempotent,
+                |client| self.request(client.get(url.clone())),
+                |response| {
+                    ensure_success(&response)?;
+                    instances::page_of(&response, start, scope)
+                },
+            )
+            .await
+    }
+
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
-        let start = match token {
-            None => 0,
-            Some(PageToken::Offset(start)) => start,
-            Some(other) => {
-                return Err(Error::invalid_input(
-                    BACKEND,
-                    format!("DCMGR pages by offset; {other} is not an offset"),
-                ));
-            }
-        };
+        let start = offset_of(token)?;
         let limit = Self::capabilities().page_size_for(query);
         let url = self.index_url(query, start, limit)?;
         self.inner

@@ -28,13 +28,15 @@
 //! ```
 //!
 //! Modules: `config` (builder, environment, id checks), `wire` (both
-//! layouts, decoded leniently), `catalog` (the [`imagecat_core::PageSource`] behind the `ImageCatalog`
+//! layouts, decoded leniently), `instances` (the instance index behind
+//! usage), `catalog` (the [`imagecat_core::PageSource`] behind the `ImageCatalog`
 //! impl), `error` (DCMGR codes to imagecat errors).
 
 mod catalog;
 mod config;
 mod error;
 mod golden;
+mod instances;
 mod wire;
 
 pub use catalog::{DcmgrCatalog, DcmgrSource};

@@ -7,15 +7,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use imagecat_core::{
     BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
-    Image, ImageId, ListQuery, MarkerRule, Page, PageSource, PageToken, PagingOptions, PagingStyle,
-    Result, ServerFilters,
+    Image, ImageId, InstancePage, InstanceQuery, ListQuery, MarkerRule, Page, PageSource,
+    PageToken, PagingOptions, PagingStyle, Result, ServerFilters, UsageScope,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
 
 use crate::auth::Auth;
 use crate::config::ToastBuilder;
-use crate::wire;
+use crate::{instances, wire};
 
 const BACKEND: BackendKind = BackendKind::Toast;
 
@@ -32,7 +32,9 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 ///   not (as Glance does): the engine detects it ([`MarkerRule::Detect`]);
 /// - `get`: emulated, the API has no show call: walks the listing and stops
 ///   at the image;
-/// - `delete`: `DELETE …/images?id={uuid}`.
+/// - `delete`: `DELETE …/images?id={uuid}`;
+/// - instances (usage): one `GET {compute}/v1.0/appkeys/{appkey}/instances-detail`
+///   (no paging), scope own tenant: the appkey's project only.
 #[derive(Clone)]
 pub struct ToastSource {
     inner: Arc<Inner>,
@@ -43,6 +45,7 @@ struct Inner {
     base: Url,
     appkey: String,
     images_url: Url,
+    instances_url: Url,
     auth: Auth,
     paging: PagingOptions,
 }
@@ -52,6 +55,7 @@ impl fmt::Debug for ToastSource {
         f.debug_struct("ToastCatalog")
             .field("endpoint", &endpoint::display(&self.inner.base))
             .field("appkey", &self.inner.appkey)
+            .field("instances", &endpoint::display(&self.inner.instances_url))
             .field("auth", &self.inner.auth)
             .field("paging", &self.inner.paging)
             .finish()
@@ -72,6 +76,7 @@ fn capabilities() -> Capabilities {
         .delete(true)
         .soft_delete(false)
         .server_filters(ServerFilters::none())
+        .usage(Some(UsageScope::OwnTenant))
 }
 
 /// The catalog users hold: [`ToastSource`] behind the core's [`Catalog`].
@@ -91,6 +96,7 @@ impl ToastSource {
         base: Url,
         appkey: String,
         images_url: Url,
+        instances_url: Url,
         auth: Auth,
         paging: PagingOptions,
     ) -> Self {
@@ -100,6 +106,7 @@ impl ToastSource {
                 base,
                 appkey,
                 images_url,
+                instances_url,
                 auth,
                 paging,
             }),
@@ -109,6 +116,11 @@ impl ToastSource {
     /// The API base URL (scheme, host, port and base path).
     pub fn base_url(&self) -> &Url {
         &self.inner.base
+    }
+
+    /// The URL of the instance listing (`…/instances-detail`).
+    pub fn instances_url(&self) -> &Url {
+        &self.inner.instances_url
     }
 
     /// The appkey.
@@ -198,6 +210,32 @@ impl PageSource for ToastSource {
             images.last().map(|i| PageToken::Marker(i.id.to_string()))
         };
         Ok(Page::new(images, next))
+    }
+
+    /// The one page of `instances-detail` (the API has no paging, no image
+    /// filter: the engine checks the image on the client). Scope: own
+    /// tenant (the appkey's project).
+    async fn instance_page(
+        &self,
+        _query: &InstanceQuery,
+        token: Option<PageToken>,
+    ) -> Result<InstancePage> {
+        if let Some(other) = token {
+            return Err(Error::invalid_input(
+                BACKEND,
+                format!("unsupported page token {other}: the instance list has no paging"),
+            ));
+        }
+        let instances = self
+            .authed(
+                "list instances",
+                Idempotency::Idempotent,
+                Method::GET,
+                &self.inner.instances_url,
+                |response| instances::decode_instances(&response),
+            )
+            .await?;
+        Ok(InstancePage::new(instances, None, UsageScope::OwnTenant))
     }
 
     /// A UUID, in canonical form (`get` is emulated by the core, which

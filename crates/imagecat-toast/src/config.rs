@@ -50,6 +50,7 @@ pub const ENV_PASSWORD: &str = "IMAGECAT_TOAST_PASSWORD";
 #[derive(Clone)]
 pub struct ToastBuilder {
     endpoint: Option<String>,
+    compute_endpoint: Option<String>,
     appkey: Option<String>,
     token: Option<SecretString>,
     username: Option<String>,
@@ -63,6 +64,7 @@ impl Default for ToastBuilder {
     fn default() -> Self {
         ToastBuilder {
             endpoint: None,
+            compute_endpoint: None,
             appkey: None,
             token: None,
             username: None,
@@ -78,6 +80,7 @@ impl fmt::Debug for ToastBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ToastBuilder")
             .field("endpoint", &self.endpoint)
+            .field("compute_endpoint", &self.compute_endpoint)
             .field("appkey", &self.appkey)
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("username", &self.username)
@@ -119,6 +122,16 @@ impl ToastBuilder {
     /// emulators). Its path is the API base; `/compute` when it has none.
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The endpoint of the Compute Instance API v1.0, where usage lists
+    /// instances (`{compute}/v1.0/appkeys/{appkey}/instances-detail`), in
+    /// the same form as [`endpoint`](Self::endpoint). Default: the image
+    /// endpoint, since NHN documents one base for both
+    /// (`https://api-compute.cloud.toast.com/compute`).
+    pub fn compute_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.compute_endpoint = Some(endpoint.into());
         self
     }
 
@@ -185,6 +198,16 @@ impl ToastBuilder {
             .map_err(segment_error)?;
         let tokens_url = join_segments(BACKEND, &base, &["v1.0", "appkeys", &appkey, "tokens"])
             .map_err(segment_error)?;
+        let compute = match &self.compute_endpoint {
+            Some(text) => parse_endpoint(BACKEND, text, DEFAULT_BASE)?,
+            None => base.clone(),
+        };
+        let instances_url = join_segments(
+            BACKEND,
+            &compute,
+            &["v1.0", "appkeys", &appkey, "instances-detail"],
+        )
+        .map_err(segment_error)?;
         let grant = match (self.username, self.password) {
             (Some(username), Some(password)) if !password.is_empty() => Some(PasswordGrant {
                 username,
@@ -220,6 +243,7 @@ impl ToastBuilder {
             base,
             appkey,
             images_url,
+            instances_url,
             auth,
             self.paging,
         )))
@@ -338,5 +362,29 @@ mod tests {
         );
         assert_eq!(build("http://h/api/v/").info().endpoint, "http://h/api/v");
         assert_eq!(build("https://h/x").base_url().as_str(), "https://h/x");
+    }
+
+    #[test]
+    fn the_instance_api_defaults_to_the_image_base_and_can_be_moved() {
+        let builder = || {
+            ToastBuilder::new()
+                .endpoint("https://h/api")
+                .appkey("k/ey")
+                .token(SecretString::new("t"))
+        };
+        assert_eq!(
+            builder().build().unwrap().instances_url().as_str(),
+            "https://h/api/v1.0/appkeys/k%2Fey/instances-detail"
+        );
+        let moved = builder()
+            .compute_endpoint("https://c:8443")
+            .build()
+            .unwrap();
+        assert_eq!(
+            moved.instances_url().as_str(),
+            "https://c:8443/compute/v1.0/appkeys/k%2Fey/instances-detail"
+        );
+        let e = builder().compute_endpoint("ftp://c").build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
     }
 }

@@ -16,6 +16,8 @@
 //! - `catalog`: [`ToastSource`], the [`imagecat_core::PageSource`], and
 //!   [`ToastCatalog`], the core's `Catalog` over it, the `ImageCatalog`
 //!   (marker paging, `get` by walking the listing, `delete`);
+//! - `instances`: the Compute Instance API v1.0 listing behind usage
+//!   (`GET {compute}/v1.0/appkeys/{appkey}/instances-detail`);
 //! - `wire`: the envelope, the `resultCode` → error mapping and the image
 //!   and token documents;
 //! - lenient decoding is shared with other adapters: `imagecat_http::lenient`.
@@ -37,6 +39,7 @@
 mod auth;
 mod catalog;
 mod config;
+mod instances;
 mod wire;
 
 pub use catalog::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastCatalog, ToastSource};

@@ -247,7 +247,7 @@ fn check_header(response: &HttpResponse, header: Option<&Header>) -> Result<(), 
 /// Decodes `T` after the status check; when `T` does not decode, the header
 /// alone is tried so that a failure envelope of an unexpected shape still
 /// reports its `resultCode`.
-fn decode_enveloped<T: serde::de::DeserializeOwned>(
+pub(crate) fn decode_enveloped<T: serde::de::DeserializeOwned>(
     response: &HttpResponse,
     header_of: impl Fn(&T) -> Option<&Header>,
 ) -> Result<T, Error> {
