@@ -22,12 +22,23 @@ const BACKEND: BackendKind = BackendKind::Glance;
 /// The header a Keystone token goes in.
 pub(crate) const AUTH_HEADER: &str = "x-auth-token";
 
-/// The token source of a Glance catalog; a token's extra is the image
-/// endpoint its service catalog names (when one was needed).
+/// The token source of a Glance catalog; a token's extra is the
+/// endpoints its service catalog names.
 pub(crate) type Auth = TokenSource<KeystoneGrant>;
 
 /// A token ready to be sent.
-pub(crate) type Token = imagecat_http::Token<Option<Url>>;
+pub(crate) type Token = imagecat_http::Token<Endpoints>;
+
+/// The endpoints a token's service catalog names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Endpoints {
+    /// The image endpoint (only when none is configured).
+    pub(crate) image: Option<Url>,
+    /// The compute (Nova) endpoint of the region, if the catalog has one.
+    pub(crate) compute: Option<Url>,
+    /// The block-storage (Cinder) endpoint of the region, if any.
+    pub(crate) volume: Option<Url>,
+}
 
 /// The Keystone v2.0 tenant a token is scoped to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,9 +328,9 @@ impl KeystoneGrant {
 }
 
 impl Grant for KeystoneGrant {
-    type Extra = Option<Url>;
+    type Extra = Endpoints;
 
-    async fn fetch(&self, http: &HttpClient) -> Result<Issued<Option<Url>>> {
+    async fn fetch(&self, http: &HttpClient) -> Result<Issued<Endpoints>> {
         let identity = &self.identity;
         let body = serde_json::to_vec(&identity.request_body()).map_err(|e| {
             Error::config(
@@ -354,17 +365,29 @@ impl Grant for KeystoneGrant {
             id,
             expires,
             image_endpoints,
+            compute_endpoints,
+            volume_endpoints,
         } = issued;
-        let endpoint = if self.need_endpoint {
+        let image = if self.need_endpoint {
             let text = pick_endpoint(&image_endpoints, self.region.as_deref())?;
             Some(crate::config::image_base(&text)?)
         } else {
             None
         };
+        let region = self.region.as_deref();
+        let service = |eps: &[CatalogEndpoint]| {
+            pick_endpoint(eps, region)
+                .ok()
+                .and_then(|text| crate::nova::service_base(&text).ok())
+        };
         Ok(Issued {
             id: SecretString::new(id),
             expires,
-            extra: endpoint,
+            extra: Endpoints {
+                image,
+                compute: service(&compute_endpoints),
+                volume: service(&volume_endpoints),
+            },
         })
     }
 }

@@ -7,14 +7,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use imagecat_core::{
     BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
-    Image, ImageId, ImageStatus, ListQuery, Page, PageSource, PageToken, PagingOptions,
-    PagingStyle, Result, ServerFilters, ServerSort, SortKey,
+    Image, ImageId, ImageStatus, InstancePage, InstanceQuery, ListQuery, Page, PageSource,
+    PageToken, PagingOptions, PagingStyle, Result, ServerFilters, ServerSort, SortKey,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
 
 use crate::auth::{Auth, Token};
 use crate::config::GlanceBuilder;
+use crate::nova::Usage;
 use crate::wire;
 
 const BACKEND: BackendKind = BackendKind::Glance;
@@ -47,6 +48,8 @@ struct Inner {
     endpoint: Option<Url>,
     auth: Auth,
     paging: PagingOptions,
+    /// Compute and block-storage settings (usage).
+    usage: Usage,
 }
 
 impl fmt::Debug for GlanceSource {
@@ -247,22 +250,40 @@ pub(crate) fn golden_filters(query: &ListQuery) -> Vec<(String, String)> {
 /// Glance writes it, relative to the endpoint) or `{base}/v2/images`.
 /// `Ok(None)` when it carries no marker.
 pub(crate) fn marker_from_next(images_url: &Url, next: &str) -> Result<Option<String>> {
-    let bad = |why: &str| Error::paging(BACKEND, format!("the next link {next:?} {why}"));
-    let resolved = images_url
+    link_marker(
+        images_url,
+        next,
+        &["/v2/images", images_url.path()],
+        "the image endpoint",
+    )
+}
+
+/// The marker a next-page link carries, after checking that it resolves
+/// (against `base`) to the same scheme, host and port, to one of `paths`,
+/// without credentials, with at most one non-empty marker. `endpoint`
+/// names the endpoint in errors.
+pub(crate) fn link_marker(
+    base: &Url,
+    next: &str,
+    paths: &[&str],
+    endpoint: &str,
+) -> Result<Option<String>> {
+    let bad = |why: String| Error::paging(BACKEND, format!("the next link {next:?} {why}"));
+    let resolved = base
         .join(next)
-        .map_err(|_| bad("is not a URL reference"))?;
-    let same_origin = resolved.scheme() == images_url.scheme()
-        && resolved.host_str() == images_url.host_str()
-        && resolved.port_or_known_default() == images_url.port_or_known_default();
+        .map_err(|_| bad("is not a URL reference".into()))?;
+    let same_origin = resolved.scheme() == base.scheme()
+        && resolved.host_str() == base.host_str()
+        && resolved.port_or_known_default() == base.port_or_known_default();
     if !same_origin {
-        return Err(bad("leaves the image endpoint's host"));
+        return Err(bad(format!("leaves {endpoint}'s host")));
     }
     let path = resolved.path().trim_end_matches('/');
-    if path != "/v2/images" && path != images_url.path().trim_end_matches('/') {
-        return Err(bad("does not point at /v2/images"));
+    if !paths.iter().any(|p| p.trim_end_matches('/') == path) {
+        return Err(bad(format!("does not point at {endpoint}")));
     }
     if !resolved.username().is_empty() || resolved.password().is_some() {
-        return Err(bad("carries credentials"));
+        return Err(bad("carries credentials".into()));
     }
     let markers: Vec<String> = resolved
         .query_pairs()
@@ -272,8 +293,8 @@ pub(crate) fn marker_from_next(images_url: &Url, next: &str) -> Result<Option<St
     match markers.as_slice() {
         [] => Ok(None),
         [one] if !one.is_empty() => Ok(Some(one.clone())),
-        [_] => Err(bad("has an empty marker")),
-        _ => Err(bad("has several markers")),
+        [_] => Err(bad("has an empty marker".into())),
+        _ => Err(bad("has several markers".into())),
     }
 }
 
@@ -301,6 +322,7 @@ impl GlanceSource {
         endpoint: Option<Url>,
         auth: Auth,
         paging: PagingOptions,
+        usage: Usage,
     ) -> Self {
         GlanceSource {
             inner: Arc::new(Inner {
@@ -308,8 +330,19 @@ impl GlanceSource {
                 endpoint,
                 auth,
                 paging,
+                usage,
             }),
         }
+    }
+
+    /// The compute and block-storage settings.
+    pub(crate) fn usage(&self) -> &Usage {
+        &self.inner.usage
+    }
+
+    /// The token source.
+    pub(crate) fn auth(&self) -> &Auth {
+        &self.inner.auth
     }
 
     /// The image API base: the configured one, or the one the current
@@ -318,7 +351,7 @@ impl GlanceSource {
         self.inner
             .endpoint
             .clone()
-            .or_else(|| self.inner.auth.peek().and_then(|t| t.extra().clone()))
+            .or_else(|| self.inner.auth.peek().and_then(|t| t.extra().image.clone()))
     }
 
     fn shown_endpoint(&self) -> String {
@@ -339,7 +372,7 @@ impl GlanceSource {
         self.inner
             .endpoint
             .clone()
-            .or_else(|| token.extra().clone())
+            .or_else(|| token.extra().image.clone())
             .ok_or_else(|| Error::config(Some(BACKEND), "no image endpoint"))
     }
 
@@ -354,6 +387,29 @@ impl GlanceSource {
         make_url: impl Fn(&Url) -> Result<Url>,
         handle: impl Fn(HttpResponse, &Url) -> Result<T>,
     ) -> Result<T> {
+        self.authed_on(
+            what,
+            idempotency,
+            method,
+            |token| self.base_for(token),
+            make_url,
+            |response, base, _| handle(response, base),
+        )
+        .await
+    }
+
+    /// Sends one request to a service of the cloud (images, compute,
+    /// block storage) with the catalog's token: `base` picks that
+    /// service's base for the token, `handle` reads the answer.
+    pub(crate) async fn authed_on<T>(
+        &self,
+        what: &str,
+        idempotency: Idempotency,
+        method: Method,
+        base: impl Fn(&Token) -> Result<Url>,
+        make_url: impl Fn(&Url) -> Result<Url>,
+        handle: impl Fn(HttpResponse, &Url, &Token) -> Result<T>,
+    ) -> Result<T> {
         let inner = &self.inner;
         inner
             .auth
@@ -362,8 +418,8 @@ impl GlanceSource {
                 what,
                 idempotency,
                 method,
-                |token| make_url(&self.base_for(token)?),
-                |response, token| handle(response, &self.base_for(token)?),
+                |token| make_url(&base(token)?),
+                |response, token| handle(response, &base(token)?, token),
             )
             .await
     }
@@ -397,7 +453,22 @@ impl PageSource for GlanceSource {
     }
 
     fn info(&self) -> CatalogInfo {
-        CatalogInfo::new(BACKEND, self.shown_endpoint(), capabilities())
+        let capabilities = capabilities().usage(self.expected_scope());
+        CatalogInfo::new(BACKEND, self.shown_endpoint(), capabilities)
+    }
+
+    /// One page of Nova servers (see the `nova` module): `all_tenants`
+    /// first, the project's own after a 403; volume-booted servers resolved
+    /// through Cinder; `DELETED` ones dropped.
+    async fn instance_page(
+        &self,
+        query: &InstanceQuery,
+        token: Option<PageToken>,
+    ) -> Result<InstancePage> {
+        let (instances, next, scope) = self
+            .server_page(query.image.as_ref(), query.page_size, token)
+            .await?;
+        Ok(InstancePage::new(instances, next, scope))
     }
 
     /// One page: `limit` is the page size, `marker` the token's marker (a

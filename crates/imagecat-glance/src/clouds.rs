@@ -98,6 +98,10 @@ pub(crate) struct CloudSettings {
     pub(crate) app_credential_secret: Option<SecretString>,
     /// `auth.endpoint` (`auth_type: none`) or `image_endpoint_override`.
     pub(crate) endpoint: Option<String>,
+    /// `compute_endpoint_override` (usage).
+    pub(crate) compute: Option<String>,
+    /// `block_storage_endpoint_override` or `volumev3_endpoint_override`.
+    pub(crate) volume: Option<String>,
     pub(crate) region_name: Option<String>,
     pub(crate) interface: Option<String>,
     pub(crate) cacert: Option<String>,
@@ -312,6 +316,11 @@ fn settings(path: &Path, name: &str, cloud: &Value) -> Result<CloudSettings> {
             Some(e) => Some(e),
             None => text(&top, "image_endpoint_override")?,
         },
+        compute: text(&top, "compute_endpoint_override")?,
+        volume: match text(&top, "block_storage_endpoint_override")? {
+            Some(v) => Some(v),
+            None => text(&top, "volumev3_endpoint_override")?,
+        },
         region_name,
         interface: text(&top, "interface")?,
         cacert: text(&top, "cacert")?,
@@ -372,6 +381,8 @@ clouds:
     region_name: RegionOne
     identity_api_version: 3
     verify: false
+    compute_endpoint_override: http://127.0.0.1:8774/v2.1
+    block_storage_endpoint_override: http://127.0.0.1:8776/v3/demo
   appcred:
     auth_type: v3applicationcredential
     auth:
@@ -431,6 +442,8 @@ clouds:
         assert_eq!(s.region_name.as_deref(), Some("RegionOne"));
         assert_eq!(s.identity_api_version.as_deref(), Some("3"));
         assert_eq!(s.insecure, Some(true));
+        assert_eq!(s.compute.as_deref(), Some("http://127.0.0.1:8774/v2.1"));
+        assert_eq!(s.volume.as_deref(), Some("http://127.0.0.1:8776/v3/demo"));
         let s = load(&files, Some("appcred")).unwrap().unwrap();
         assert_eq!(s.auth_type.as_deref(), Some("v3applicationcredential"));
         assert_eq!(

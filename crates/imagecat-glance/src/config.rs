@@ -12,6 +12,7 @@ use imagecat_http::{HttpClient, HttpOptions, SecretString, Url};
 use crate::auth::{AUTH_HEADER, Auth, KeystoneGrant};
 use crate::catalog::{GlanceCatalog, GlanceSource};
 use crate::clouds::{self, CloudSettings, CloudsFiles};
+use crate::nova::{Usage, service_base};
 use imagecat_core::Catalog;
 
 const BACKEND: BackendKind = BackendKind::Glance;
@@ -27,6 +28,12 @@ pub const DEFAULT_DOMAIN: &str = "Default";
 pub const ENV_ENDPOINT: &str = "IMAGECAT_GLANCE_ENDPOINT";
 /// The OpenStack environment variable of the image endpoint.
 pub const ENV_OS_IMAGE_URL: &str = "OS_IMAGE_URL";
+
+/// The OpenStack environment variable of the compute (Nova) endpoint, for
+/// usage without a Keystone catalog.
+pub const ENV_OS_COMPUTE_URL: &str = "OS_COMPUTE_API_URL";
+/// The environment variable of the block-storage (Cinder) endpoint.
+pub const ENV_OS_VOLUME_URL: &str = "OS_VOLUME_API_URL";
 
 /// The identity API version, as the user asked for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +70,8 @@ enum Version {
 #[derive(Clone)]
 pub struct GlanceBuilder {
     endpoint: Option<String>,
+    compute: Option<String>,
+    volume: Option<String>,
     token: Option<SecretString>,
     auth_url: Option<String>,
     version: Option<Version>,
@@ -94,6 +103,8 @@ impl Default for GlanceBuilder {
     fn default() -> Self {
         GlanceBuilder {
             endpoint: None,
+            compute: None,
+            volume: None,
             token: None,
             auth_url: None,
             version: None,
@@ -127,6 +138,8 @@ impl fmt::Debug for GlanceBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GlanceBuilder")
             .field("endpoint", &self.endpoint)
+            .field("compute", &self.compute)
+            .field("volume", &self.volume)
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("auth_url", &self.auth_url)
             .field("version", &self.version)
@@ -266,6 +279,8 @@ impl GlanceBuilder {
         let first = |names: &[&str]| names.iter().find_map(|n| var(n));
         let mut b = Self::new();
         b.endpoint = first(&[ENV_ENDPOINT, ENV_OS_IMAGE_URL]);
+        b.compute = var(ENV_OS_COMPUTE_URL);
+        b.volume = var(ENV_OS_VOLUME_URL);
         b.token = first(&["OS_TOKEN", "OS_AUTH_TOKEN"]).map(SecretString::new);
         b.auth_url = var("OS_AUTH_URL");
         b.version = b.auth_url.as_deref().and_then(version_of).or_else(|| {
@@ -444,6 +459,50 @@ impl GlanceBuilder {
         self
     }
 
+    /// The compute (Nova) endpoint that lists servers for usage, with its
+    /// version (and project) path: `https://nova:8774/v2.1`, NHN Cloud's
+    /// `https://kr1-api-instance-infrastructure.nhncloudservice.com/v2/{tenantId}`.
+    /// Without it, the `compute` entry of the Keystone token's catalog.
+    pub fn compute_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.compute = Some(endpoint.into());
+        self
+    }
+
+    /// The block-storage (Cinder) endpoint whose volumes say which image a
+    /// volume-booted server uses: `https://cinder:8776/v3/{project_id}`.
+    /// Without it, the catalog's `volumev3`, `block-storage` or `volumev2`.
+    pub fn volume_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.volume = Some(endpoint.into());
+        self
+    }
+
+    /// The usage settings: the configured endpoints, and whether a
+    /// Keystone catalog may name them.
+    fn usage(&self, from_catalog: bool) -> Result<Usage> {
+        let parse = |text: &Option<String>, what: &str| {
+            text.as_deref()
+                .map(|t| {
+                    service_base(t).map_err(|e| {
+                        Error::config(Some(BACKEND), format!("invalid {what} endpoint: {e}"))
+                    })
+                })
+                .transpose()
+        };
+        Ok(Usage::new(
+            parse(&self.compute, "compute")?,
+            parse(&self.volume, "block-storage")?,
+            from_catalog,
+        ))
+    }
+
+    /// Whether a configured compute or block-storage endpoint says `http://`.
+    fn usage_uses_http(&self) -> bool {
+        [&self.compute, &self.volume].iter().any(|t| {
+            t.as_deref()
+                .is_some_and(|u| u.trim().starts_with("http://"))
+        })
+    }
+
     /// Whether anything at all is configured besides the cloud's name.
     fn nothing_configured(&self) -> bool {
         self.endpoint.is_none()
@@ -510,6 +569,8 @@ impl GlanceBuilder {
         or(&mut self.app_credential_name, c.app_credential_name);
         or(&mut self.app_credential_secret, c.app_credential_secret);
         or(&mut self.endpoint, c.endpoint);
+        or(&mut self.compute, c.compute);
+        or(&mut self.volume, c.volume);
         or(&mut self.region, c.region_name);
         or(&mut self.interface, c.interface);
         or(&mut self.cacert, c.cacert);
@@ -543,14 +604,16 @@ impl GlanceBuilder {
                     "auth_type none needs the image endpoint (auth.endpoint in clouds.yaml, or OS_IMAGE_URL)",
                 ));
             };
-            let http = self.http_client(endpoint.scheme() == "http")?;
+            let http = self.http_client(endpoint.scheme() == "http" || self.usage_uses_http())?;
             let auth = Auth::anonymous(BACKEND, AUTH_HEADER)
                 .with_header(ACCEPT, HeaderValue::from_static("application/json"));
+            let usage = self.usage(false)?;
             return Ok(Catalog::new(GlanceSource::from_parts(
                 http,
                 Some(endpoint),
                 auth,
                 self.paging,
+                usage,
             )));
         }
         let identity = self.identity()?;
@@ -575,7 +638,9 @@ impl GlanceBuilder {
                 self.auth_url
                     .as_deref()
                     .is_some_and(|u| u.trim().starts_with("http://"))
-            });
+            })
+            || self.usage_uses_http();
+        let usage = self.usage(identity.is_some())?;
         let keystone = identity.map(|identity| KeystoneGrant {
             identity,
             region: self.region.clone(),
@@ -596,6 +661,7 @@ impl GlanceBuilder {
             endpoint,
             auth,
             self.paging,
+            usage,
         )))
     }
 

@@ -41,13 +41,16 @@ mod auth;
 mod catalog;
 mod clouds;
 mod config;
+mod nova;
 mod wire;
 
 pub use catalog::{DEFAULT_PAGE_SIZE, GlanceCatalog, GlanceSource, MAX_PAGE_SIZE};
 pub use clouds::CloudsFiles;
 pub use config::{
-    DEFAULT_DOMAIN, DEFAULT_RENEW_MARGIN, ENV_ENDPOINT, ENV_OS_IMAGE_URL, GlanceBuilder,
+    DEFAULT_DOMAIN, DEFAULT_RENEW_MARGIN, ENV_ENDPOINT, ENV_OS_COMPUTE_URL, ENV_OS_IMAGE_URL,
+    ENV_OS_VOLUME_URL, GlanceBuilder,
 };
+pub use nova::DEFAULT_SERVER_PAGE;
 
 /// NHN Cloud's public Image API v2 endpoints, by region (the `image`
 /// entries of its Keystone service catalog).

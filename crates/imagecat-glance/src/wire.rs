@@ -331,6 +331,40 @@ pub(crate) struct IssuedToken {
     pub(crate) expires: Option<DateTime<Utc>>,
     /// The public endpoints of type `image`.
     pub(crate) image_endpoints: Vec<CatalogEndpoint>,
+    /// The public endpoints of type `compute` (Nova).
+    pub(crate) compute_endpoints: Vec<CatalogEndpoint>,
+    /// The public block-storage endpoints (Cinder), of the first of
+    /// [`VOLUME_TYPES`] the catalog has.
+    pub(crate) volume_endpoints: Vec<CatalogEndpoint>,
+}
+
+/// The catalog types of the block-storage API, best first (Cinder v3,
+/// the generic name, NHN Cloud's v2).
+pub(crate) const VOLUME_TYPES: [&str; 3] = ["volumev3", "block-storage", "volumev2"];
+
+/// The public endpoints of each type the token answer's catalog lists,
+/// split into image, compute and block storage.
+fn split_catalog(
+    services: impl Iterator<Item = (Option<String>, Vec<CatalogEndpoint>)>,
+) -> [Vec<CatalogEndpoint>; 3] {
+    let mut by_kind: Vec<(String, Vec<CatalogEndpoint>)> = services
+        .filter_map(|(kind, eps)| kind.map(|k| (k, eps)))
+        .collect();
+    let mut take = |kind: &str| -> Vec<CatalogEndpoint> {
+        by_kind
+            .iter_mut()
+            .filter(|(k, _)| k == kind)
+            .flat_map(|(_, eps)| std::mem::take(eps))
+            .collect()
+    };
+    let image = take("image");
+    let compute = take("compute");
+    let volume = VOLUME_TYPES
+        .iter()
+        .map(|kind| take(kind))
+        .find(|eps| !eps.is_empty())
+        .unwrap_or_default();
+    [image, compute, volume]
 }
 
 #[derive(Deserialize)]
@@ -372,24 +406,27 @@ struct V2Endpoint {
 pub(crate) fn decode_v2_token(response: &HttpResponse) -> Result<IssuedToken, Error> {
     let wire: V2Wire = response.json()?;
     let expires = expires(response, wire.access.token.expires.as_deref())?;
-    let image_endpoints = wire
+    let services = wire
         .access
         .service_catalog
         .unwrap_or_default()
         .into_iter()
-        .filter(|s| s.kind.as_deref() == Some("image"))
-        .flat_map(|s| s.endpoints)
-        .filter_map(|e| {
-            e.public_url.map(|url| CatalogEndpoint {
-                region: e.region,
-                url,
-            })
-        })
-        .collect();
+        .map(|s| {
+            let eps = s.endpoints.into_iter().filter_map(|e| {
+                e.public_url.map(|url| CatalogEndpoint {
+                    region: e.region,
+                    url,
+                })
+            });
+            (s.kind, eps.collect())
+        });
+    let [image_endpoints, compute_endpoints, volume_endpoints] = split_catalog(services);
     Ok(IssuedToken {
         id: wire.access.token.id,
         expires,
         image_endpoints,
+        compute_endpoints,
+        volume_endpoints,
     })
 }
 
@@ -437,23 +474,24 @@ pub(crate) fn decode_v3_token(response: &HttpResponse) -> Result<IssuedToken, Er
         .to_owned();
     let wire: V3Wire = response.json()?;
     let expires = expires(response, wire.token.expires_at.as_deref())?;
-    let image_endpoints = wire
-        .token
-        .catalog
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| s.kind.as_deref() == Some("image"))
-        .flat_map(|s| s.endpoints)
-        .filter(|e| e.interface.as_deref() == Some("public"))
-        .map(|e| CatalogEndpoint {
-            region: e.region.or(e.region_id),
-            url: e.url,
-        })
-        .collect();
+    let services = wire.token.catalog.unwrap_or_default().into_iter().map(|s| {
+        let eps = s
+            .endpoints
+            .into_iter()
+            .filter(|e| e.interface.as_deref() == Some("public"))
+            .map(|e| CatalogEndpoint {
+                region: e.region.or(e.region_id),
+                url: e.url,
+            });
+        (s.kind, eps.collect())
+    });
+    let [image_endpoints, compute_endpoints, volume_endpoints] = split_catalog(services);
     Ok(IssuedToken {
         id,
         expires,
         image_endpoints,
+        compute_endpoints,
+        volume_endpoints,
     })
 }
 

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
+use imagecat_core::usage::{ImageUsage, UnknownReason};
 use imagecat_core::{
     Deleted, Error, ErrorKind, Image, ImageCatalog, ImageCatalogExt, ImageId, ImageStatus,
     ListQuery, PageToken, Sort, SortKey, Visibility,
@@ -622,6 +623,37 @@ async fn the_adapter_against_a_real_glance() {
     );
     let listed = catalog.collect(ListQuery::new()).await.unwrap();
     assert_eq!(listed.len(), expected.len() - 2);
+
+    // Usage: a Glance alone has no Nova. Without a compute endpoint the
+    // catalog says it cannot tell; pointed at Glance as if it were Nova,
+    // the listing fails; either way every answer is unknown, never unused.
+    assert_eq!(catalog.info().capabilities.usage, None);
+    let usage = catalog.usage_of(&listed).await;
+    assert!(
+        usage.iter().all(|u| matches!(
+            u,
+            ImageUsage::Unknown {
+                reason: UnknownReason::NotSupported { .. }
+            }
+        )),
+        "{usage:?}"
+    );
+    let pretend = GlanceCatalog::builder()
+        .endpoint(&glance.url)
+        .compute_endpoint(format!("{}/v2.1", glance.url))
+        .token(SecretString::new(SECRET_TOKEN))
+        .build()
+        .unwrap();
+    let usage = pretend.usage_of(&listed).await;
+    assert!(
+        usage.iter().all(|u| matches!(
+            u,
+            ImageUsage::Unknown {
+                reason: UnknownReason::ListingFailed { .. }
+            }
+        )),
+        "{usage:?}"
+    );
 }
 
 /// Golden-image queries on the real server: date, tag and property filters

@@ -111,6 +111,8 @@ impl OpenOptions {
 ///   `glance+http://…` (the image endpoint; credentials from `OS_*`, the
 ///   config file or the cloud `NAME` of `clouds.yaml`); `glance://?cloud=NAME`
 ///   (or `glance:` with `OS_CLOUD`) takes the endpoint from the cloud too;
+///   `compute=URL` and `volume=URL` name the Nova and Cinder endpoints for
+///   usage when no Keystone catalog does;
 /// - `memory:` or `memory:?images=N`, an in-memory catalog of sample images.
 ///
 /// An unknown scheme or query key is a `Config` error listing the valid
@@ -287,7 +289,11 @@ fn open_dcmgr(_url: &Url, _options: &OpenOptions) -> Result<DynImageCatalog> {
 #[cfg(feature = "glance")]
 fn open_glance(url: &Url, options: &OpenOptions) -> Result<DynImageCatalog> {
     let backend = BackendKind::Glance;
-    let params = query_params(url, Some(backend), &["region", "cloud"])?;
+    let params = query_params(
+        url,
+        Some(backend),
+        &["region", "cloud", "compute", "volume"],
+    )?;
     let mut builder = imagecat_glance::GlanceBuilder::from_env();
     if url.host_str().is_some_and(|h| !h.is_empty()) {
         builder = builder.endpoint(http_endpoint(url, backend)?);
@@ -297,6 +303,12 @@ fn open_glance(url: &Url, options: &OpenOptions) -> Result<DynImageCatalog> {
     }
     if let Some(cloud) = param(&params, "cloud").or(options.os_cloud.as_deref()) {
         builder = builder.cloud(cloud);
+    }
+    if let Some(compute) = param(&params, "compute") {
+        builder = builder.compute_endpoint(compute);
+    }
+    if let Some(volume) = param(&params, "volume") {
+        builder = builder.volume_endpoint(volume);
     }
     if let Some(token) = &options.credentials.token {
         builder = builder.token(token.clone());
@@ -339,6 +351,24 @@ mod tests {
         let e = open("memory:?pages=3").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.to_string().contains("valid keys: images"), "{e}");
+    }
+
+    #[cfg(feature = "glance")]
+    #[test]
+    fn glance_urls_name_the_usage_endpoints() {
+        use imagecat_core::usage::UsageScope;
+        let options = OpenOptions::new().credentials(Credentials::token(SecretString::new("t")));
+        let with = open_with(
+            "glance+http://127.0.0.1:9?compute=http%3A%2F%2F127.0.0.1%3A8774%2Fv2.1&volume=http://127.0.0.1:8776/v3/p",
+            &options,
+        )
+        .unwrap();
+        assert_eq!(with.info().capabilities.usage, Some(UsageScope::AllTenants));
+        let without = open_with("glance+http://127.0.0.1:9", &options).unwrap();
+        assert_eq!(without.info().capabilities.usage, None);
+        let bad = open_with("glance+http://127.0.0.1:9?compute=ftp://x", &options).unwrap_err();
+        assert_eq!(bad.kind(), ErrorKind::Config);
+        assert!(bad.to_string().contains("compute"), "{bad}");
     }
 
     #[cfg(not(feature = "toast"))]

@@ -122,6 +122,8 @@ pub(super) struct Emu {
     pub(super) endpoint: OnceLock<String>,
     pub(super) state: Mutex<Store>,
     pub(super) image_requests: AtomicU64,
+    /// Nova servers and Cinder volumes.
+    pub(super) nova: Nova,
 }
 
 /// One listing's filters, parsed.

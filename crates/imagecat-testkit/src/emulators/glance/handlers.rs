@@ -244,6 +244,8 @@ pub(super) async fn keystone_v2(State(emu): State<Arc<Emu>>, body: Bytes) -> Res
                  "roles": [{"name": "member"}], "roles_links": []},
         "metadata": {"roles": [], "is_admin": 0},
     }});
+    let mut body = body;
+    emu.add_usage_services(body.pointer_mut("/access/serviceCatalog"), false);
     json_bytes_response(200, serde_json::to_vec(&body).unwrap_or_default())
 }
 
@@ -296,6 +298,8 @@ pub(super) async fn keystone_v3(State(emu): State<Arc<Emu>>, body: Bytes) -> Res
                 {"interface": "public", "region": "OtherRegion", "region_id": "OtherRegion", "url": "http://127.0.0.1:9/other-region"}]},
         ],
     }});
+    let mut body = body;
+    emu.add_usage_services(body.pointer_mut("/token/catalog"), true);
     let mut response = json_bytes_response(201, serde_json::to_vec(&body).unwrap_or_default());
     if let Ok(v) = id.parse() {
         response.headers_mut().insert("x-subject-token", v);

@@ -56,6 +56,8 @@ pub use self::data::seeded_id;
 use self::data::*;
 use self::golden::*;
 use self::handlers::*;
+use self::nova::*;
+pub use self::nova::{CinderVolume, NovaServer, ServerBoot, seeded_server_id};
 use self::wire::*;
 use crate::emulators::seed::splitmix64;
 use crate::server::{
@@ -65,6 +67,7 @@ use crate::server::{
 mod data;
 mod golden;
 mod handlers;
+mod nova;
 #[cfg(test)]
 mod tests;
 mod wire;
@@ -150,6 +153,8 @@ pub struct GlanceEmulatorConfig {
     pub max_limit: u32,
     /// A lying server: the marker is ignored, so every page is the first.
     pub ignore_marker: bool,
+    /// How many seeded Nova servers (see `nova.rs`). Default 0.
+    pub instances: u64,
 }
 
 impl Default for GlanceEmulatorConfig {
@@ -165,6 +170,7 @@ impl Default for GlanceEmulatorConfig {
             default_limit: 25,
             max_limit: 1000,
             ignore_marker: false,
+            instances: 0,
         }
     }
 }
@@ -197,6 +203,12 @@ impl GlanceEmulatorConfig {
     /// Sets the lifetime of issued tokens.
     pub fn token_ttl(mut self, ttl: Duration) -> Self {
         self.token_ttl = ttl;
+        self
+    }
+
+    /// Sets the number of seeded Nova servers.
+    pub fn instances(mut self, n: u64) -> Self {
+        self.instances = n;
         self
     }
 
@@ -354,13 +366,17 @@ impl GlanceEmulator {
             endpoint: OnceLock::new(),
             state: Mutex::new(Store::default()),
             image_requests: AtomicU64::new(0),
+            nova: Nova::default(),
         });
+        emu.seed_servers();
         let mut router = Router::new()
             .route(&format!("{base}/v2/images"), get(list_images))
             .route(
                 &format!("{base}/v2/images/{{id}}"),
                 get(show_image).delete(delete_image),
             )
+            .route(&format!("{COMPUTE_PATH}/servers/detail"), get(list_servers))
+            .route("/volume/v3/{project}/volumes/{id}", get(show_volume))
             .route(&format!("{base}/versions"), get(versions))
             .route("/identity/v2.0/tokens", post(keystone_v2))
             .route("/identity/v3/auth/tokens", post(keystone_v3));
