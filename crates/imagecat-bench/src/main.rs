@@ -12,6 +12,7 @@
 
 mod children;
 mod decode;
+mod deletes;
 mod latency;
 mod limits;
 mod report;
@@ -46,6 +47,8 @@ enum Section {
     Script,
     /// 5. Decoding a 1,000-image page.
     Decode,
+    /// 6. Parallel deletes: a 200-delete plan, concurrency 8 against 1.
+    Deletes,
 }
 
 /// Benchmarks of imagecat against the emulators on loopback.
@@ -195,6 +198,7 @@ fn run(args: Args) -> Res<()> {
             Section::Memory,
             Section::Script,
             Section::Decode,
+            Section::Deletes,
         ];
     }
     sections.sort();
@@ -234,7 +238,7 @@ fn run(args: Args) -> Res<()> {
     println!();
     println!(
         "command: cargo run --release -p imagecat-bench -- {}{}",
-        if names.len() == 5 {
+        if names.len() == 6 {
             "all".to_owned()
         } else {
             names.join(" ")
@@ -263,6 +267,7 @@ fn run(args: Args) -> Res<()> {
             Section::Memory => children::memory(&mut ctx),
             Section::Script => children::script(&mut ctx),
             Section::Decode => decode::section(&mut ctx),
+            Section::Deletes => deletes::section(&mut ctx),
         };
         if let Err(e) = result {
             eprintln!("imagecat-bench: section {section:?} failed: {e}");

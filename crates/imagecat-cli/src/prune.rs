@@ -230,7 +230,7 @@ pub(crate) async fn run_plan(
         }
     };
     let options = ApplyOptions::default().concurrency(usize::from(run.concurrency));
-    let (done, summary) = retention::apply(plan, &open, &HashMap::new(), &options, &observe).await;
+    let (done, summary) = retention::apply(plan, &open, &options, &observe).await;
     progress.finish();
     write_plan(&mut out, format, &done.entries)?;
     if let Some(e) = audit_failed.into_inner().unwrap_or_else(|e| e.into_inner()) {

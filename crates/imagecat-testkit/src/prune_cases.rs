@@ -107,12 +107,8 @@ pub async fn prune_apply_deletes_exactly_the_plan(fx: &Fixture) -> CaseResult {
         "the caller owns deletable images but nothing was planned"
     );
     let catalogs = HashMap::from([("under-test".to_owned(), catalog)]);
-    let callers = match &first.owner {
-        Some(o) => HashMap::from([("under-test".to_owned(), o.clone())]),
-        None => HashMap::new(),
-    };
     let (done, summary) =
-        retention::apply(plan, &catalogs, &callers, &ApplyOptions::default(), &|_| {}).await;
+        retention::apply(plan, &catalogs, &ApplyOptions::default(), &|_| {}).await;
     ensure!(summary.ok(), "apply failed: {:?}", done.entries);
     let deleted: HashSet<ImageId> = done
         .entries

@@ -134,25 +134,26 @@ impl Gate {
 
 /// Applies a plan: every `delete` entry is re-checked (same id, same
 /// status and updated time as planned, not protected, owned, fresh usage
-/// not in use) and deleted; `keep` entries are skipped. Entries of a
+/// not in use; the caller is the plan's) and deleted; `keep` entries are skipped. Entries of a
 /// catalog missing from `catalogs` fail. `observe` sees each entry once
 /// its result is set (the audit log, the progress bar), in completion
 /// order. Returns the plan with results, in plan order, and the counts.
 pub async fn apply(
     mut plan: Plan,
     catalogs: &HashMap<String, DynImageCatalog>,
-    callers: &HashMap<String, String>,
     options: &ApplyOptions,
     observe: &(dyn Fn(&PlanEntry) + Send + Sync),
 ) -> (Plan, ApplySummary) {
     let gate = Gate::default();
     let policy = plan.policy.clone();
+    let callers = plan.callers.clone();
     let mut summary = ApplySummary::default();
     let entries = std::mem::take(&mut plan.entries);
     let results: Vec<(usize, PlanEntry)> = futures::stream::iter(entries.into_iter().enumerate())
         .map(|(at, mut entry)| {
             let gate = &gate;
             let policy = &policy;
+            let callers = &callers;
             async move {
                 if entry.action == Action::Keep {
                     entry.result = Some(Outcome::Skipped);

@@ -182,6 +182,10 @@ pub struct Plan {
     pub created_at: DateTime<Utc>,
     /// The policy it applies.
     pub policy: RetentionPolicy,
+    /// Who the caller was on each catalog ([`PlanTarget::caller`]), when
+    /// not the policy's `owner`; the apply re-checks ownership with it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub callers: BTreeMap<String, String>,
     /// The considered images.
     pub entries: Vec<PlanEntry>,
 }
@@ -219,7 +223,11 @@ pub async fn plan(
 ) -> Result<Plan, PlanError> {
     policy.validate()?;
     let mut entries = Vec::new();
+    let mut callers = BTreeMap::new();
     for target in targets {
+        if let Some(caller) = &target.caller {
+            callers.insert(target.name.clone(), caller.clone());
+        }
         let images: Vec<Image> = target
             .catalog
             .list(policy.query())
@@ -236,6 +244,7 @@ pub async fn plan(
         version: PLAN_VERSION,
         created_at: now,
         policy: policy.clone(),
+        callers,
         entries,
     })
 }

@@ -187,13 +187,9 @@ async fn apply_deletes_exactly_the_plan_and_a_second_run_plans_nothing() {
     catalog.source().insert(changed);
     let seen = Mutex::new(Vec::new());
     let catalogs = HashMap::from([("m".to_owned(), dynamic.clone())]);
-    let (done, summary) = apply(
-        saved,
-        &catalogs,
-        &HashMap::new(),
-        &ApplyOptions::default(),
-        &|e| seen.lock().unwrap().push(e.id.to_string()),
-    )
+    let (done, summary) = apply(saved, &catalogs, &ApplyOptions::default(), &|e| {
+        seen.lock().unwrap().push(e.id.to_string())
+    })
     .await;
     assert_eq!(
         seen.lock().unwrap().len(),
@@ -227,14 +223,7 @@ async fn apply_deletes_exactly_the_plan_and_a_second_run_plans_nothing() {
         "only the changed image is left to plan"
     );
     // Applying the same plan twice: everything already done.
-    let (_, twice) = apply(
-        plan,
-        &catalogs,
-        &HashMap::new(),
-        &ApplyOptions::default(),
-        &|_| {},
-    )
-    .await;
+    let (_, twice) = apply(plan, &catalogs, &ApplyOptions::default(), &|_| {}).await;
     assert_eq!((twice.deleted, twice.failed), (0, 0));
     assert_eq!(twice.already_deleted, 5);
 }
@@ -305,7 +294,7 @@ async fn a_429_pauses_every_worker_and_one_failure_does_not_stop_the_rest() {
     let catalogs = HashMap::from([("m".to_owned(), dynamic)]);
     let start = Instant::now();
     let options = ApplyOptions::default().concurrency(4);
-    let (done, summary) = apply(plan, &catalogs, &HashMap::new(), &options, &|_| {}).await;
+    let (done, summary) = apply(plan, &catalogs, &options, &|_| {}).await;
     assert_eq!((summary.deleted, summary.failed), (5, 1));
     let failed = done
         .entries
@@ -363,14 +352,7 @@ async fn in_use_images_are_kept_and_a_saved_plan_skips_an_image_that_came_into_u
         .source()
         .insert_instance(InstanceRef::booting("i-2", "building", "db-2".into()));
     let catalogs = HashMap::from([("m".to_owned(), dynamic)]);
-    let (done, summary) = apply(
-        saved,
-        &catalogs,
-        &HashMap::new(),
-        &ApplyOptions::default(),
-        &|_| {},
-    )
-    .await;
+    let (done, summary) = apply(saved, &catalogs, &ApplyOptions::default(), &|_| {}).await;
     assert_eq!((summary.deleted, summary.failed), (4, 0));
     let db2 = done
         .entries
