@@ -14,6 +14,7 @@
 
 mod children;
 mod decode;
+mod deletes;
 mod latency;
 mod limits;
 mod lookups;
@@ -55,6 +56,8 @@ enum Section {
     Fanout,
     /// 8. A real Glance (scripts/real-glance/bench.sh, 3,000 images).
     Glance,
+    /// 9. Parallel deletes: a 200-delete plan, concurrency 8 against 1.
+    Deletes,
 }
 
 /// Benchmarks of imagecat against the emulators on loopback.
@@ -207,6 +210,7 @@ fn run(args: Args) -> Res<()> {
             Section::Latest,
             Section::Fanout,
             Section::Glance,
+            Section::Deletes,
         ];
     }
     sections.sort();
@@ -246,7 +250,7 @@ fn run(args: Args) -> Res<()> {
     println!();
     println!(
         "command: cargo run --release -p imagecat-bench -- {}{}",
-        if names.len() == 8 {
+        if names.len() == 9 {
             "all".to_owned()
         } else {
             names.join(" ")
@@ -278,6 +282,7 @@ fn run(args: Args) -> Res<()> {
             Section::Latest => lookups::latest(&mut ctx),
             Section::Fanout => lookups::fanout(&mut ctx),
             Section::Glance => lookups::real_glance(&mut ctx),
+            Section::Deletes => deletes::section(&mut ctx),
         };
         if let Err(e) = result {
             eprintln!("imagecat-bench: section {section:?} failed: {e}");

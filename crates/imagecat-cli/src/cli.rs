@@ -147,6 +147,18 @@ pub(crate) enum Command {
         #[command(flatten)]
         filter: FilterArgs,
     },
+    /// Plan a clean-up by a retention policy and print it; delete nothing
+    /// unless --apply. Exit 6 when some deletes failed.
+    Prune(crate::prune::PruneArgs),
+    /// Apply a plan saved by `prune --plan-out`, re-checking each image
+    /// right before its delete.
+    Apply {
+        /// The plan file (JSON).
+        file: std::path::PathBuf,
+        /// How it is applied.
+        #[command(flatten)]
+        run: crate::prune::RunArgs,
+    },
     /// Show the backend, endpoint (no secrets) and capabilities.
     Info,
     /// Run an emulator in the foreground; prints its catalog URL first.
@@ -250,7 +262,7 @@ fn parse_age_ago(text: &str) -> Result<DateTime<Utc>, String> {
         .ok_or_else(|| format!("{text:?} reaches before year 0"))
 }
 
-fn parse_property(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_property(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(format!("{text:?} is not KEY=VALUE")),
@@ -326,6 +338,21 @@ pub(crate) enum StatusArg {
     Unknown,
 }
 
+impl StatusArg {
+    /// The unified status.
+    pub(crate) fn status(self) -> ImageStatus {
+        match self {
+            StatusArg::Queued => ImageStatus::Queued,
+            StatusArg::Saving => ImageStatus::Saving,
+            StatusArg::Active => ImageStatus::Active,
+            StatusArg::Deactivated => ImageStatus::Deactivated,
+            StatusArg::Failed => ImageStatus::Failed,
+            StatusArg::Deleted => ImageStatus::Deleted,
+            StatusArg::Unknown => ImageStatus::Unknown("unknown".into()),
+        }
+    }
+}
+
 /// Visibilities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum VisibilityArg {
@@ -347,15 +374,7 @@ impl FilterArgs {
             q = q.name(name);
         }
         for s in &self.status {
-            q = q.status(match s {
-                StatusArg::Queued => ImageStatus::Queued,
-                StatusArg::Saving => ImageStatus::Saving,
-                StatusArg::Active => ImageStatus::Active,
-                StatusArg::Deactivated => ImageStatus::Deactivated,
-                StatusArg::Failed => ImageStatus::Failed,
-                StatusArg::Deleted => ImageStatus::Deleted,
-                StatusArg::Unknown => ImageStatus::Unknown("unknown".into()),
-            });
+            q = q.status(s.status());
         }
         if let Some(v) = self.visibility {
             q = q.visibility(match v {

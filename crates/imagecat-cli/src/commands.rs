@@ -300,7 +300,7 @@ async fn delete_one(
     Ok(())
 }
 
-fn confirm(prompt: &str) -> io::Result<bool> {
+pub(crate) fn confirm(prompt: &str) -> io::Result<bool> {
     let mut stderr = io::stderr();
     stderr.write_all(prompt.as_bytes())?;
     stderr.flush()?;

@@ -21,7 +21,8 @@ pub(crate) enum ExitCode {
     Denied = 4,
     /// 5: invalid input (a bad id).
     InvalidInput = 5,
-    /// 6: a fan-out in which some catalogs failed.
+    /// 6: a fan-out in which some catalogs failed, or an apply in which
+    /// some deletes failed.
     PartialFanOut = 6,
     /// 10: `diff` found differences (not a failure).
     Differences = 10,

@@ -10,6 +10,7 @@ mod exit;
 mod golden;
 mod output;
 mod progress;
+mod prune;
 mod sanitize;
 mod usage;
 
@@ -123,6 +124,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Diff { by, filter } => {
             golden::diff(&catalogs, cli.output, filter.query(), by).await
         }
+        Command::Prune(args) => prune::prune(&catalogs, cli.output, &args).await,
+        Command::Apply { file, run } => prune::apply_file(&catalogs, cli.output, &file, &run).await,
         Command::Info => commands::info(&catalogs, cli.output),
         Command::Emulate(_)
         | Command::Demo

@@ -18,6 +18,7 @@ mod memory;
 mod model;
 mod paging;
 mod query;
+pub mod retention;
 mod source;
 pub mod usage;
 

@@ -2,6 +2,7 @@
 //! emulators of each backend's API (axum on loopback) with fault injection.
 //!
 //! - [`conformance`]: cases over a [`conformance::Fixture`], and `run_all`;
+//! - [`prune_cases`]: clean-up cases every backend runs over its fixture;
 //! - [`memory_fixture`]: the suite's fixture over [`imagecat_core::InMemoryCatalog`];
 //! - `server`, `faults` (feature `server`): the emulator harness;
 //! - `emulators` (feature `server`): `seed` (shared mixer and id codecs),
@@ -16,6 +17,7 @@ pub mod conformance;
 pub mod hostile;
 pub mod listing;
 mod memory_fixture;
+pub mod prune_cases;
 #[cfg(feature = "secrets")]
 pub mod secrets;
 

@@ -36,3 +36,13 @@ async fn usage_own_tenant() {
     report.assert_passed();
     assert!(report.skipped.is_empty(), "{report}");
 }
+
+#[tokio::test]
+async fn memory_prune_cases() {
+    use imagecat_testkit::prune_cases::prune_apply_deletes_exactly_the_plan;
+    for (offset, soft) in [(false, false), (true, true)] {
+        prune_apply_deletes_exactly_the_plan(&memory_fixture(offset, soft))
+            .await
+            .unwrap();
+    }
+}

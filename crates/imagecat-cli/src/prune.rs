@@ -1,0 +1,365 @@
+//! `prune` and `apply`: a retention policy planned, printed, saved and
+//! applied. The dry run and the real run are one path: [`run_plan`] prints
+//! the plan and, only with `--apply` (or `apply FILE`), hands the very same
+//! plan object to the core executor.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use clap::Args;
+use imagecat::chrono::Utc;
+use imagecat::retention::{
+    self, Action, ApplyOptions, ApplySummary, Plan, PlanEntry, PlanTarget, RetentionPolicy,
+};
+use imagecat::{DynImageCatalog, NamedCatalog};
+
+use crate::cli::{Format, GroupArgs, StatusArg};
+use crate::exit::{CliError, ExitCode};
+use crate::output::write_columns;
+use crate::progress::Progress;
+use crate::sanitize::{TABLE_CELL_WIDTH, cell, for_terminal};
+
+/// The policy flags of `prune` (over `--policy FILE`, which they override).
+#[derive(Debug, Args)]
+pub(crate) struct PruneArgs {
+    /// A policy file (TOML, YAML or JSON, by extension); flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+    /// Only images whose name matches (exact or a glob).
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) name: Option<String>,
+    /// Only this owner's images; also who you are (an image is yours when
+    /// its owner is this). Without it, no image counts as yours.
+    #[arg(long, value_name = "O")]
+    pub(crate) owner: Option<String>,
+    /// Only images whose property KEY is VALUE (repeatable).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = crate::cli::parse_property)]
+    pub(crate) property: Vec<(String, String)>,
+    /// Candidate statuses (repeatable; default active and deactivated).
+    #[arg(long, value_enum, value_name = "S")]
+    pub(crate) status: Vec<StatusArg>,
+    /// Families (default: by exact name).
+    #[command(flatten)]
+    pub(crate) group: GroupArgs,
+    /// Keep the newest N of each family (by created time).
+    #[arg(long, value_name = "N")]
+    pub(crate) keep: Option<u32>,
+    /// Keep images younger than AGE (`30d`, `12h`, `2w`).
+    #[arg(long, value_name = "AGE")]
+    pub(crate) older_than: Option<String>,
+    /// Also delete images whose usage is unknown.
+    #[arg(long)]
+    pub(crate) allow_unknown_usage: bool,
+    /// Write the plan as JSON to FILE (for `imagecat apply FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) plan_out: Option<PathBuf>,
+    /// Delete the plan's deletes (asks on a terminal, or needs --yes).
+    #[arg(long)]
+    pub(crate) apply: bool,
+    /// The apply flags.
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+}
+
+/// How a plan is applied (`prune --apply` and `apply FILE`).
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Do not ask; required when stdin is not a terminal.
+    #[arg(short = 'y', long)]
+    pub(crate) yes: bool,
+    /// Append one NDJSON record per action taken or skipped to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) audit_log: Option<PathBuf>,
+    /// Deletes in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) concurrency: u16,
+}
+
+impl PruneArgs {
+    /// The policy: the file's, then the flags over it.
+    fn policy(&self) -> Result<RetentionPolicy, CliError> {
+        let mut p = match &self.policy {
+            Some(path) => read_policy(path)?,
+            None => RetentionPolicy::default(),
+        };
+        if let Some(name) = &self.name {
+            p.name = Some(name.clone());
+        }
+        if let Some(owner) = &self.owner {
+            p.owner = Some(owner.clone());
+        }
+        p.properties.extend(self.property.iter().cloned());
+        if !self.status.is_empty() {
+            p.statuses = self.status.iter().map(|s| s.status()).collect();
+        }
+        if let Some(group) = self.group.group() {
+            p.group_by = group;
+        }
+        p.keep = self.keep.or(p.keep);
+        p.older_than = self.older_than.clone().or(p.older_than);
+        p.allow_unknown_usage |= self.allow_unknown_usage;
+        p.validate().map_err(|e| CliError::usage(&e.to_string()))?;
+        Ok(p)
+    }
+}
+
+fn read_policy(path: &Path) -> Result<RetentionPolicy, CliError> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(&format!("cannot read policy {shown}: {e}")))?;
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let parsed = match ext {
+        "toml" => toml::from_str(&text).map_err(|e| e.to_string()),
+        "yaml" | "yml" => serde_norway::from_str(&text).map_err(|e| e.to_string()),
+        "json" => serde_json::from_str(&text).map_err(|e| e.to_string()),
+        _ => Err("the extension must be .toml, .yaml, .yml or .json".to_owned()),
+    };
+    parsed.map_err(|e| CliError::usage(&format!("policy {shown}: {e}")))
+}
+
+/// `prune POLICY…`: plans every catalog separately, then [`run_plan`].
+pub(crate) async fn prune(
+    catalogs: &[NamedCatalog],
+    format: Format,
+    args: &PruneArgs,
+) -> Result<(), CliError> {
+    let policy = args.policy()?;
+    let targets: Vec<PlanTarget> = catalogs
+        .iter()
+        .map(|c| PlanTarget::new(c.name.clone(), c.catalog.clone()))
+        .collect();
+    let plan = retention::plan(&policy, &targets, Utc::now())
+        .await
+        .map_err(|e| CliError::new(ExitCode::Failure, e.to_string()))?;
+    if let Some(path) = &args.plan_out {
+        let text = serde_json::to_string_pretty(&plan).map_err(io::Error::other)?;
+        std::fs::write(path, text + "\n").map_err(|e| {
+            CliError::new(
+                ExitCode::Failure,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })?;
+    }
+    run_plan(catalogs, format, plan, args.apply, &args.run).await
+}
+
+/// `apply FILE`: a saved plan through [`run_plan`], always applied.
+pub(crate) async fn apply_file(
+    catalogs: &[NamedCatalog],
+    format: Format,
+    file: &Path,
+    run: &RunArgs,
+) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::usage(&format!("cannot read plan {}: {e}", file.display())))?;
+    let plan: Plan = serde_json::from_str(&text)
+        .map_err(|e| CliError::usage(&format!("plan {}: {e}", file.display())))?;
+    if plan.version != retention::PLAN_VERSION {
+        return Err(CliError::usage(&format!(
+            "plan {} has version {}; this imagecat reads version {}",
+            file.display(),
+            plan.version,
+            retention::PLAN_VERSION
+        )));
+    }
+    run_plan(catalogs, format, plan, true, run).await
+}
+
+/// The one path of the dry run and the real run: print the plan; when
+/// `apply`, confirm, execute this same plan and print its results.
+pub(crate) async fn run_plan(
+    catalogs: &[NamedCatalog],
+    format: Format,
+    plan: Plan,
+    apply: bool,
+    run: &RunArgs,
+) -> Result<(), CliError> {
+    let deletes = plan.deletes().count();
+    let mut out = io::stdout().lock();
+    if !apply || format == Format::Table {
+        write_plan(&mut out, format, &plan.entries)?;
+    }
+    if !apply {
+        eprintln!(
+            "plan: {deletes} to delete, {} kept; nothing deleted (dry run; --apply to delete)",
+            plan.entries.len() - deletes
+        );
+        return Ok(());
+    }
+    if deletes > 0 && !run.yes {
+        if !io::stdin().is_terminal() {
+            return Err(CliError::usage(
+                "refusing to delete without --yes: stdin is not a terminal to ask on",
+            ));
+        }
+        if !crate::commands::confirm(&format!("Delete these {deletes} images? [y/N] "))? {
+            eprintln!("nothing deleted");
+            return Ok(());
+        }
+    }
+    let open: HashMap<String, DynImageCatalog> = catalogs
+        .iter()
+        .map(|c| (c.name.clone(), c.catalog.clone()))
+        .collect();
+    let audit = match &run.audit_log {
+        Some(path) => Some(Mutex::new(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| {
+                    CliError::usage(&format!("cannot open audit log {}: {e}", path.display()))
+                })?,
+        )),
+        None => None,
+    };
+    let progress = Progress::new(format, "images", Some(plan.entries.len() as u64));
+    let audit_failed = Mutex::new(None);
+    let observe = |entry: &PlanEntry| {
+        progress.inc(1);
+        if let Some(file) = &audit {
+            if let Err(e) = write_audit(file, entry) {
+                audit_failed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(e);
+            }
+        }
+    };
+    let options = ApplyOptions::default().concurrency(usize::from(run.concurrency));
+    let (done, summary) = retention::apply(plan, &open, &options, &observe).await;
+    progress.finish();
+    write_plan(&mut out, format, &done.entries)?;
+    if let Some(e) = audit_failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(CliError::new(ExitCode::Failure, format!("audit log: {e}")));
+    }
+    finish(summary)
+}
+
+fn finish(s: ApplySummary) -> Result<(), CliError> {
+    let line = format!(
+        "{} deleted, {} already deleted, {} skipped, {} failed",
+        s.deleted, s.already_deleted, s.skipped, s.failed
+    );
+    if s.ok() {
+        eprintln!("{line}");
+        Ok(())
+    } else {
+        Err(CliError::new(ExitCode::PartialFanOut, line))
+    }
+}
+
+/// One audit record, appended and flushed at once.
+fn write_audit(file: &Mutex<File>, e: &PlanEntry) -> io::Result<()> {
+    let reasons: Vec<&str> = e
+        .skip_reasons
+        .iter()
+        .chain(if e.skip_reasons.is_empty() {
+            &e.reasons[..]
+        } else {
+            &[]
+        })
+        .map(|r| r.as_str())
+        .collect();
+    let record = serde_json::json!({
+        "time": Utc::now(),
+        "catalog": e.catalog,
+        "backend": e.backend,
+        "id": e.id,
+        "name": e.name,
+        "family": e.family,
+        "result": e.result.map(|r| r.as_str()),
+        "reason": reasons.join(","),
+        "error": e.error,
+    });
+    let mut line = serde_json::to_vec(&record)?;
+    line.push(b'\n');
+    let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+    file.write_all(&line)?;
+    file.flush()
+}
+
+fn write_plan(out: &mut impl Write, format: Format, entries: &[PlanEntry]) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, entries)?;
+            writeln!(out)
+        }
+        Format::Ndjson => {
+            for e in entries {
+                serde_json::to_writer(&mut *out, e)?;
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+        Format::Yaml => serde_norway::to_writer(&mut *out, entries).map_err(io::Error::other),
+        Format::Table | Format::Csv | Format::Value => {
+            let with_result = entries.iter().any(|e| e.result.is_some());
+            let mut header = [
+                "CATALOG", "ID", "NAME", "FAMILY", "CREATED", "ACTION", "REASONS",
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            if with_result {
+                header.push("RESULT".into());
+            }
+            let rows: Vec<Vec<String>> = entries.iter().map(|e| row(e, with_result)).collect();
+            match format {
+                Format::Csv => {
+                    let mut w = csv::Writer::from_writer(&mut *out);
+                    w.write_record(&header)?;
+                    for r in &rows {
+                        w.write_record(r)?;
+                    }
+                    w.flush()
+                }
+                Format::Value => {
+                    for r in &rows {
+                        let line: Vec<_> = r.iter().map(|c| for_terminal(c)).collect();
+                        writeln!(out, "{}", line.join(" "))?;
+                    }
+                    Ok(())
+                }
+                _ if rows.is_empty() => writeln!(out, "no images match the policy"),
+                _ => {
+                    let cells = rows
+                        .iter()
+                        .map(|r| r.iter().map(|c| cell(c, TABLE_CELL_WIDTH)).collect());
+                    write_columns(out, &header, cells)
+                }
+            }
+        }
+    }
+}
+
+fn row(e: &PlanEntry, with_result: bool) -> Vec<String> {
+    let words =
+        |rs: &[retention::Reason]| rs.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
+    let mut r = vec![
+        e.catalog.clone(),
+        e.id.to_string(),
+        e.name.clone().unwrap_or_else(|| "-".into()),
+        e.family.clone().unwrap_or_else(|| "-".into()),
+        e.created_at
+            .map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+        match e.action {
+            Action::Keep => "keep".into(),
+            Action::Delete => "delete".into(),
+        },
+        words(&e.reasons),
+    ];
+    if with_result {
+        let mut result = e.result.map_or("-", |o| o.as_str()).to_owned();
+        if !e.skip_reasons.is_empty() {
+            result = format!("{result} ({})", words(&e.skip_reasons));
+        }
+        if let Some(err) = &e.error {
+            result = format!("{result}: {err}");
+        }
+        r.push(result);
+    }
+    r
+}

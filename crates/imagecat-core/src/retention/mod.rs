@@ -1,0 +1,38 @@
+//! Clean-up: a [`RetentionPolicy`] as data, a planner ([`plan()`]) that
+//! lists each catalog once and returns a [`Plan`] (the single source of
+//! truth, serde JSON), and an executor ([`apply`]) that deletes exactly the
+//! plan's deletes, each re-checked right before it runs.
+//!
+//! Never deleted, whatever the policy, each with a [`Reason`]: protected
+//! images, images not owned by the caller, images in use, images whose
+//! usage is unknown (unless the policy allows it) and images already
+//! deleted.
+
+mod execute;
+mod plan;
+mod policy;
+
+pub use execute::{ApplyOptions, ApplySummary, apply};
+pub use plan::{
+    Action, Outcome, PLAN_VERSION, Plan, PlanEntry, PlanError, PlanTarget, Reason, owned_by_caller,
+    plan,
+};
+pub use policy::{PolicyError, RetentionPolicy};
+
+use crate::catalog::{DynImageCatalog, InstanceQuery};
+use crate::ext::ImageCatalogExt;
+use crate::model::ImageId;
+use crate::usage::UsageScan;
+
+/// A fresh usage scan of a catalog (never cached), for every image or
+/// filtered to one.
+async fn usage_scan(catalog: &DynImageCatalog, image: Option<&ImageId>) -> UsageScan {
+    let query = match image {
+        Some(id) => InstanceQuery::new().image(id.clone()),
+        None => InstanceQuery::new(),
+    };
+    catalog.usage_scan(query).await
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,356 @@
+//! The planner: lists each catalog once, groups its images into families
+//! and decides, with reasons, which are kept and which are deleted. The
+//! [`Plan`] it returns is the single source of truth: it is printed, saved
+//! and applied as it is.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::policy::{PolicyError, RetentionPolicy};
+use super::usage_scan;
+use crate::catalog::DynImageCatalog;
+use crate::error::Error;
+use crate::family::family_of;
+use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
+use crate::usage::{ImageUsage, UsageScan};
+
+/// The version of the plan format written by this build.
+pub const PLAN_VERSION: u32 = 1;
+
+/// One catalog to plan: its name (as the plan records it), the catalog,
+/// and who the caller is there.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PlanTarget {
+    /// The name the plan records (`--catalog` spec or config name).
+    pub name: String,
+    /// The catalog.
+    pub catalog: DynImageCatalog,
+    /// The caller's owner id on this catalog (project, account). `None`
+    /// falls back to the policy's `owner`; when neither is known, no image
+    /// counts as owned by the caller and nothing is deleted.
+    pub caller: Option<String>,
+}
+
+impl PlanTarget {
+    /// A catalog to plan under a name.
+    pub fn new(name: impl Into<String>, catalog: DynImageCatalog) -> Self {
+        PlanTarget {
+            name: name.into(),
+            catalog,
+            caller: None,
+        }
+    }
+
+    /// Sets who the caller is on this catalog.
+    pub fn caller(mut self, owner: impl Into<String>) -> Self {
+        self.caller = Some(owner.into());
+        self
+    }
+}
+
+/// What the plan does with an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Left alone.
+    Keep,
+    /// Deleted by an apply (after a re-check).
+    Delete,
+}
+
+/// Why an image is kept or deleted: the documented vocabulary of
+/// `reasons` (kebab-case in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Reason {
+    /// One of the newest `keep` of its family.
+    Newest,
+    /// Younger than `older_than`.
+    YoungerThan,
+    /// No created time: its age and rank are unknown.
+    Undated,
+    /// Protected.
+    Protected,
+    /// Not owned by the caller.
+    NotOwned,
+    /// In use by an instance.
+    InUse,
+    /// Its usage is unknown.
+    UsageUnknown,
+    /// Already deleted.
+    AlreadyDeleted,
+    /// Changed since the plan (id, status or updated time).
+    Changed,
+    /// Selected for deletion by the policy.
+    Selected,
+}
+
+impl Reason {
+    /// The word used in output (`in-use`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Newest => "newest",
+            Reason::YoungerThan => "younger-than",
+            Reason::Undated => "undated",
+            Reason::Protected => "protected",
+            Reason::NotOwned => "not-owned",
+            Reason::InUse => "in-use",
+            Reason::UsageUnknown => "usage-unknown",
+            Reason::AlreadyDeleted => "already-deleted",
+            Reason::Changed => "changed",
+            Reason::Selected => "selected",
+        }
+    }
+}
+
+/// What applying an entry did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Deleted now.
+    Deleted,
+    /// It was already gone.
+    AlreadyDeleted,
+    /// Not deleted: kept by the plan, or a re-check refused it (`reasons`
+    /// of the result say why).
+    Skipped,
+    /// The delete failed (`error` says why).
+    Failed,
+}
+
+impl Outcome {
+    /// The word used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Deleted => "deleted",
+            Outcome::AlreadyDeleted => "already_deleted",
+            Outcome::Skipped => "skipped",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One considered image and what the plan does with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PlanEntry {
+    /// The catalog's name.
+    pub catalog: String,
+    /// The backend.
+    pub backend: BackendKind,
+    /// The image id.
+    pub id: ImageId,
+    /// Its name.
+    pub name: Option<String>,
+    /// Its family under the policy's grouping (`None`: a family of its own).
+    pub family: Option<String>,
+    /// When it was created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When it was last updated (re-checked before a delete).
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Its status (re-checked before a delete).
+    pub status: ImageStatus,
+    /// Keep or delete.
+    pub action: Action,
+    /// Why, from the vocabulary of [`Reason`].
+    pub reasons: Vec<Reason>,
+    /// After an apply: what happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Outcome>,
+    /// After an apply: why a planned delete was skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip_reasons: Vec<Reason>,
+    /// After an apply: the error of a failed delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A plan: the policy, when it was made, and one entry per considered
+/// image, catalog by catalog. Serde JSON, so it can be saved and applied
+/// later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The format version ([`PLAN_VERSION`]).
+    pub version: u32,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// The policy it applies.
+    pub policy: RetentionPolicy,
+    /// Who the caller was on each catalog ([`PlanTarget::caller`]), when
+    /// not the policy's `owner`; the apply re-checks ownership with it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub callers: BTreeMap<String, String>,
+    /// The considered images.
+    pub entries: Vec<PlanEntry>,
+}
+
+impl Plan {
+    /// The entries to delete.
+    pub fn deletes(&self) -> impl Iterator<Item = &PlanEntry> {
+        self.entries.iter().filter(|e| e.action == Action::Delete)
+    }
+}
+
+/// Why no plan could be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// The policy is invalid.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// A catalog's listing failed: no plan is made on a partial listing.
+    #[error("{catalog}: {source}")]
+    List {
+        /// The catalog's name.
+        catalog: String,
+        /// The error.
+        source: Error,
+    },
+}
+
+/// Plans every target separately (each its own families, its own usage
+/// scan) with one listing each, at `now`.
+pub async fn plan(
+    policy: &RetentionPolicy,
+    targets: &[PlanTarget],
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    policy.validate()?;
+    let mut entries = Vec::new();
+    let mut callers = BTreeMap::new();
+    for target in targets {
+        if let Some(caller) = &target.caller {
+            callers.insert(target.name.clone(), caller.clone());
+        }
+        let images: Vec<Image> = target
+            .catalog
+            .list(policy.query())
+            .try_collect()
+            .await
+            .map_err(|source| PlanError::List {
+                catalog: target.name.clone(),
+                source,
+            })?;
+        let scan = usage_scan(&target.catalog, None).await;
+        entries.extend(plan_catalog(policy, target, images, &scan, now)?);
+    }
+    Ok(Plan {
+        version: PLAN_VERSION,
+        created_at: now,
+        policy: policy.clone(),
+        callers,
+        entries,
+    })
+}
+
+/// The caller on a target: its own, else the policy's owner.
+pub(super) fn caller<'a>(policy: &'a RetentionPolicy, target: &'a PlanTarget) -> Option<&'a str> {
+    target.caller.as_deref().or(policy.owner.as_deref())
+}
+
+/// Whether the image belongs to the caller. Where the image names an
+/// owner (DCMGR `account_id`, Glance `owner`, memory), it must equal the
+/// caller. TOAST v1.0 records name no owner, but its listing is scoped to
+/// the caller's appkey: there an image is the caller's when it is private
+/// (`isPublic: false`), and a public image is the provider's. Anything else
+/// (no owner, no caller, unknown visibility) is not owned.
+pub fn owned_by_caller(image: &Image, caller: Option<&str>) -> bool {
+    match (&image.owner, image.backend) {
+        (Some(owner), _) => caller == Some(owner.as_str()),
+        (None, BackendKind::Toast) => image.visibility == Some(Visibility::Private),
+        (None, _) => false,
+    }
+}
+
+/// The reasons that forbid deleting this image now, whatever the policy.
+pub(super) fn blockers(
+    image: &Image,
+    caller: Option<&str>,
+    usage: &ImageUsage,
+    allow_unknown_usage: bool,
+) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    if image.status == ImageStatus::Deleted {
+        reasons.push(Reason::AlreadyDeleted);
+    }
+    if image.protected == Some(true) {
+        reasons.push(Reason::Protected);
+    }
+    if !owned_by_caller(image, caller) {
+        reasons.push(Reason::NotOwned);
+    }
+    match usage {
+        ImageUsage::InUse { .. } => reasons.push(Reason::InUse),
+        ImageUsage::Unknown { .. } if !allow_unknown_usage => reasons.push(Reason::UsageUnknown),
+        _ => {}
+    }
+    reasons
+}
+
+fn plan_catalog(
+    policy: &RetentionPolicy,
+    target: &PlanTarget,
+    images: Vec<Image>,
+    scan: &UsageScan,
+    now: DateTime<Utc>,
+) -> Result<Vec<PlanEntry>, PlanError> {
+    let keep = policy.keep.unwrap_or(0) as usize;
+    let cutoff = policy.age()?.and_then(|age| now.checked_sub_signed(age));
+    let caller = caller(policy, target);
+    // Families in first-seen order; an image without a family is its own.
+    let mut families: BTreeMap<String, Vec<(Option<String>, Image)>> = BTreeMap::new();
+    for image in images {
+        let family = family_of(&policy.group_by, &image);
+        let key = match &family {
+            Some(f) => format!("f:{f}"),
+            None => format!("i:{}", image.id),
+        };
+        families.entry(key).or_default().push((family, image));
+    }
+    let mut entries = Vec::new();
+    for (_, mut members) in families {
+        // Newest first; undated images rank last and are never aged.
+        members.sort_by_key(|(_, image)| std::cmp::Reverse(image.created_at));
+        for (rank, (family, image)) in members.into_iter().enumerate() {
+            let mut reasons = Vec::new();
+            match image.created_at {
+                None => reasons.push(Reason::Undated),
+                Some(_) if rank < keep => reasons.push(Reason::Newest),
+                Some(at) if cutoff.is_some_and(|c| at > c) => reasons.push(Reason::YoungerThan),
+                Some(_) => {}
+            }
+            if reasons.is_empty() {
+                let usage = scan.usage_of(&image);
+                reasons = blockers(&image, caller, &usage, policy.allow_unknown_usage);
+            }
+            let action = if reasons.is_empty() {
+                reasons.push(Reason::Selected);
+                Action::Delete
+            } else {
+                Action::Keep
+            };
+            entries.push(PlanEntry {
+                catalog: target.name.clone(),
+                backend: image.backend,
+                id: image.id,
+                name: image.name,
+                family,
+                created_at: image.created_at,
+                updated_at: image.updated_at,
+                status: image.status,
+                action,
+                reasons,
+                result: None,
+                skip_reasons: Vec::new(),
+                error: None,
+            });
+        }
+    }
+    Ok(entries)
+}

@@ -1,0 +1,200 @@
+//! A retention policy as data: which images are candidates, how they are
+//! grouped into families, and how many (and how young) are kept.
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+use crate::duration::parse_age;
+use crate::family::GroupBy;
+use crate::model::ImageStatus;
+use crate::query::ListQuery;
+
+/// A retention policy: the list filters, the grouping, `keep` and
+/// `older_than`. Serde, so it can live in a TOML or YAML file:
+///
+/// ```
+/// use imagecat_core::retention::RetentionPolicy;
+///
+/// let policy: RetentionPolicy = serde_json::from_str(
+///     r#"{"name": "web-*", "group_by": "regex:^(.+)-\\d{8}$", "keep": 2, "older_than": "30d"}"#,
+/// ).unwrap();
+/// policy.validate().unwrap();
+/// assert_eq!(policy.statuses.len(), 2); // active and deactivated by default
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RetentionPolicy {
+    /// Only images whose name matches (exact, or a glob).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Only images of this owner. It is also who the caller is: an image is
+    /// owned by the caller when its owner equals this (see
+    /// [`PlanTarget::caller`](super::PlanTarget)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Only images having every one of these properties.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
+    /// Only images in these statuses (default active and deactivated, so
+    /// images being built are never candidates unless asked for).
+    #[serde(default = "default_statuses")]
+    pub statuses: Vec<ImageStatus>,
+    /// How images are grouped into families (default: by exact name).
+    #[serde(default)]
+    pub group_by: GroupBy,
+    /// The newest N of each family (by created time) are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<u32>,
+    /// Images younger than this age (`30d`, `12h`, `2w`) are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub older_than: Option<String>,
+    /// Delete images whose usage is unknown (default false: unknown is
+    /// never unused).
+    #[serde(default)]
+    pub allow_unknown_usage: bool,
+}
+
+fn default_statuses() -> Vec<ImageStatus> {
+    vec![ImageStatus::Active, ImageStatus::Deactivated]
+}
+
+/// A policy that cannot be applied, with why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid retention policy: {0}")]
+pub struct PolicyError(String);
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        RetentionPolicy {
+            name: None,
+            owner: None,
+            properties: BTreeMap::new(),
+            statuses: default_statuses(),
+            group_by: GroupBy::Name,
+            keep: None,
+            older_than: None,
+            allow_unknown_usage: false,
+        }
+    }
+}
+
+impl RetentionPolicy {
+    /// Keeps the newest `n` of each family.
+    pub fn keep(mut self, n: u32) -> Self {
+        self.keep = Some(n);
+        self
+    }
+
+    /// Keeps images younger than `age` (`30d`).
+    pub fn older_than(mut self, age: impl Into<String>) -> Self {
+        self.older_than = Some(age.into());
+        self
+    }
+
+    /// Groups families this way.
+    pub fn group_by(mut self, group: GroupBy) -> Self {
+        self.group_by = group;
+        self
+    }
+
+    /// Only images of this owner, who is also the caller.
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = Some(owner.into());
+        self
+    }
+
+    /// Only images whose name matches (exact or glob).
+    pub fn name(mut self, pattern: impl Into<String>) -> Self {
+        self.name = Some(pattern.into());
+        self
+    }
+
+    /// Also deletes images whose usage is unknown.
+    pub fn allow_unknown_usage(mut self, yes: bool) -> Self {
+        self.allow_unknown_usage = yes;
+        self
+    }
+
+    /// Checks the policy says something: `keep`, `older_than` or both;
+    /// `keep 0` only with `older_than`; a readable age; some status.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let age = self.age()?;
+        match (self.keep, age) {
+            (None, None) => Err(PolicyError(
+                "give keep N, older_than AGE or both: nothing says what to keep".into(),
+            )),
+            (Some(0), None) => Err(PolicyError(
+                "keep 0 deletes every image of a family: it needs older_than too".into(),
+            )),
+            _ if self.statuses.is_empty() => Err(PolicyError("no status selected".into())),
+            _ => Ok(()),
+        }
+    }
+
+    /// `older_than` as a duration.
+    pub fn age(&self) -> Result<Option<Duration>, PolicyError> {
+        self.older_than
+            .as_deref()
+            .map(|text| parse_age(text).map_err(|e| PolicyError(e.to_string())))
+            .transpose()
+    }
+
+    /// The listing the planner runs: the filters of the policy.
+    pub fn query(&self) -> ListQuery {
+        let mut query = ListQuery::new();
+        if let Some(name) = &self.name {
+            query = query.name(name);
+        }
+        if let Some(owner) = &self.owner {
+            query = query.owner(owner.clone());
+        }
+        for (key, value) in &self.properties {
+            query = query.property(key.clone(), value.clone());
+        }
+        query.statuses.clone_from(&self.statuses);
+        query
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_validation() {
+        let p = RetentionPolicy::default();
+        assert_eq!(p.statuses, default_statuses());
+        assert!(p.validate().is_err(), "neither keep nor older_than");
+        assert!(p.clone().keep(0).validate().is_err());
+        assert!(p.clone().keep(0).older_than("30d").validate().is_ok());
+        assert!(p.clone().keep(2).validate().is_ok());
+        let e = p.clone().older_than("soon").validate().unwrap_err();
+        assert!(e.to_string().contains("soon"), "{e}");
+        assert_eq!(p.older_than("2w").age().unwrap(), Some(Duration::weeks(2)));
+    }
+
+    #[test]
+    fn json_round_trip_and_unknown_fields_refused() {
+        let p = RetentionPolicy::default()
+            .keep(3)
+            .group_by("property:os_distro".parse().unwrap())
+            .owner("p1");
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<RetentionPolicy>(&json).unwrap(), p);
+        assert!(serde_json::from_str::<RetentionPolicy>(r#"{"kepp": 2}"#).is_err());
+    }
+
+    #[test]
+    fn the_query_carries_the_filters() {
+        let mut p = RetentionPolicy::default().name("web-*").owner("p1");
+        p.properties.insert("role".into(), "web".into());
+        let q = p.query();
+        assert_eq!(q.name.as_ref().map(|n| n.as_str()), Some("web-*"));
+        assert_eq!(q.owner.as_deref(), Some("p1"));
+        assert_eq!(q.properties.get("role").map(String::as_str), Some("web"));
+        assert_eq!(q.statuses, default_statuses());
+    }
+}

@@ -1,0 +1,110 @@
+//! Clean-up on the Glance emulator with Nova: an in-use image is kept, a
+//! saved plan applied after an image came into use skips it, and the
+//! DELETE requests are exactly the other planned ids; images of other
+//! projects and public ones are never deleted.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use imagecat_core::retention::{
+    self, Action, ApplyOptions, Outcome, PlanTarget, Reason, RetentionPolicy,
+};
+use imagecat_core::{DynImageCatalog, ImageCatalog, ImageId};
+use imagecat_glance::GlanceCatalog;
+use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
+use imagecat_testkit::emulators::Emulator;
+use imagecat_testkit::glance::{
+    GlanceEmulator, GlanceEmulatorConfig, KeystoneUser, NovaServer, seeded_id,
+};
+use imagecat_testkit::server::ServeOptions;
+
+fn server(n: u64, image: &str) -> NovaServer {
+    NovaServer::new(
+        format!("5e7e0000-0000-4000-8000-{n:012x}"),
+        image.to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn in_use_images_are_kept_and_a_saved_plan_skips_one_that_came_into_use() {
+    let config = GlanceEmulatorConfig::default().keystone(KeystoneUser::default());
+    let emu = GlanceEmulator::start(config, ServeOptions::default())
+        .await
+        .unwrap();
+    emu.clear_servers();
+    let user = KeystoneUser::default();
+    let catalog = GlanceCatalog::builder()
+        .keystone_v3(
+            emu.identity_v3_url(),
+            user.username,
+            user.user_domain,
+            user.project_name,
+            user.project_domain,
+            SecretString::new(user.password),
+        )
+        .region("RegionOne")
+        .http_options(
+            HttpOptions::default().retry(
+                RetryPolicy::default()
+                    .max_attempts(2)
+                    .backoff(Duration::from_millis(1), Duration::from_millis(2)),
+            ),
+        )
+        .build()
+        .unwrap();
+    // Seeded image 1 is private: its owner is the caller.
+    let mine = catalog.get(&ImageId::new(seeded_id(1))).await.unwrap();
+    let me = mine.owner.clone().expect("Glance images name their owner");
+    emu.insert_server(server(1, mine.id.as_str()));
+    let dynamic: DynImageCatalog = std::sync::Arc::new(catalog);
+    let policy = RetentionPolicy::default()
+        .group_by("regex:^()".parse().unwrap())
+        .keep(0)
+        .older_than("0s");
+    let target = PlanTarget::new("glance", dynamic.clone()).caller(me.clone());
+    let plan = retention::plan(&policy, &[target], imagecat_core::chrono::Utc::now())
+        .await
+        .unwrap();
+    let entry = |id: &str| plan.entries.iter().find(|e| e.id.as_str() == id).unwrap();
+    assert_eq!(entry(mine.id.as_str()).reasons, [Reason::InUse]);
+    let planned: Vec<ImageId> = plan.deletes().map(|e| e.id.clone()).collect();
+    assert!(planned.len() >= 2, "{:?}", plan.entries);
+    for e in plan.entries.iter().filter(|e| e.action == Action::Keep) {
+        assert!(
+            !e.reasons.is_empty() && !e.reasons.contains(&Reason::Selected),
+            "{e:?}"
+        );
+    }
+    // Every delete is the caller's, private (an own-project Nova listing
+    // cannot vouch for others' use of a public image).
+    let listed: Vec<_> = plan.deletes().collect();
+    for e in &listed {
+        let image = dynamic.get(&e.id).await.unwrap();
+        assert_eq!(image.owner.as_deref(), Some(me.as_str()));
+    }
+    // An instance boots the first planned image after the plan was saved.
+    let saved: retention::Plan =
+        serde_json::from_str(&serde_json::to_string(&plan).unwrap()).unwrap();
+    let late = planned[0].clone();
+    emu.insert_server(server(2, late.as_str()));
+    let catalogs = HashMap::from([("glance".to_owned(), dynamic)]);
+    let (done, summary) =
+        retention::apply(saved, &catalogs, &ApplyOptions::default(), &|_| {}).await;
+    assert!(summary.ok(), "{:?}", done.entries);
+    let late_entry = done.entries.iter().find(|e| e.id == late).unwrap();
+    assert_eq!(
+        (late_entry.result, late_entry.skip_reasons.clone()),
+        (Some(Outcome::Skipped), vec![Reason::InUse])
+    );
+    let deleted: HashSet<String> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .filter_map(|r| r.path.rsplit('/').next().map(str::to_owned))
+        .collect();
+    let expected: HashSet<String> = planned[1..].iter().map(|i| i.to_string()).collect();
+    assert_eq!(
+        deleted, expected,
+        "DELETEs are not the plan minus the image that came into use"
+    );
+}
