@@ -116,6 +116,9 @@ pub(crate) enum Command {
         /// Delete even an image in use, or whose usage is unknown.
         #[arg(long)]
         force_in_use: bool,
+        /// Deletes in flight at once (a 429 slows them all).
+        #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
     },
     /// Which instances use each image (IMAGE, INSTANCE, NAME, STATUS, HOW,
     /// CATALOG); every listed image when no id is given.

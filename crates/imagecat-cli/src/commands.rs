@@ -3,6 +3,7 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 
 use futures::{FutureExt, StreamExt};
+use imagecat::retention::{ApplyOptions, RateGate};
 use imagecat::{
     Config, Deleted, Error, ErrorKind, Image, ImageCatalogExt, ImageId, NamedCatalog, OpenOptions,
     list_all,
@@ -216,13 +217,16 @@ pub(crate) fn info(catalogs: &[NamedCatalog], format: Format) -> Result<(), CliE
 /// refused; images in use or of unknown usage are refused unless
 /// `force_in_use`, by a fresh check right before the delete; asks on a
 /// terminal, requires `--yes` otherwise; `--dry-run` runs the same checks
-/// and only says what it would do.
+/// and only says what it would do. The look-ups and prompts run one id at
+/// a time; the confirmed deletes then run `concurrency` at once through
+/// one [`RateGate`] (a 429 slows every worker), reported in id order.
 pub(crate) async fn delete(
     catalogs: &[NamedCatalog],
     ids: &[String],
     yes: bool,
     dry_run: bool,
     force_in_use: bool,
+    concurrency: usize,
 ) -> Result<(), CliError> {
     let [named] = catalogs else {
         return Err(CliError::usage(
@@ -236,26 +240,52 @@ pub(crate) async fn delete(
         ));
     }
     let mut first_failure: Option<CliError> = None;
+    let mut failed = |e: CliError| {
+        e.report_now();
+        first_failure.get_or_insert(e.already_reported());
+    };
+    let mut confirmed = Vec::new();
     for id in ids {
         let id = ImageId::new(id.as_str());
-        let outcome = delete_one(named, &id, yes, dry_run, force_in_use).await;
-        if let Err(e) = outcome {
-            e.report_now();
-            first_failure.get_or_insert(e.already_reported());
+        match prepare(named, id, yes, dry_run, force_in_use).await {
+            Ok(Some(target)) => confirmed.push(target),
+            Ok(None) => {}
+            Err(e) => failed(e),
+        }
+    }
+    let options = ApplyOptions::default().concurrency(concurrency);
+    let gate = RateGate::new(&options);
+    let mut deletes = futures::stream::iter(confirmed)
+        .map(|target| delete_confirmed(named, target, force_in_use, &gate))
+        .buffered(options.concurrency);
+    while let Some(outcome) = deletes.next().await {
+        match outcome {
+            Ok(line) => println!("{line}"),
+            Err(e) => failed(e),
         }
     }
     first_failure.map_or(Ok(()), Err)
 }
 
-async fn delete_one(
+/// An image the user confirmed for deletion, with its escaped label.
+#[derive(Debug)]
+struct Confirmed {
+    id: ImageId,
+    image: Image,
+    label: String,
+}
+
+/// The sequential part of one id: look-up, protected, dry run, prompt.
+/// `None` when there is nothing to delete (dry run, skipped).
+async fn prepare(
     named: &NamedCatalog,
-    id: &ImageId,
+    id: ImageId,
     yes: bool,
     dry_run: bool,
     force_in_use: bool,
-) -> Result<(), CliError> {
+) -> Result<Option<Confirmed>, CliError> {
     let fail = |e: Error| CliError::from_error(Some(&named.name), e);
-    let image = named.catalog.get(id).await.map_err(fail)?;
+    let image = named.catalog.get(&id).await.map_err(fail)?;
     // The label holds a server's text: it goes out escaped.
     let label = for_terminal(&format!(
         "{id} ({}, {})",
@@ -263,7 +293,6 @@ async fn delete_one(
         image.status
     ))
     .into_owned();
-    let id_shown = for_terminal(id.as_str()).into_owned();
     if image.protected == Some(true) {
         return Err(CliError::new(
             ExitCode::Denied,
@@ -273,15 +302,28 @@ async fn delete_one(
     if dry_run {
         let usage = check_before_delete(named, &image, &label, force_in_use).await?;
         println!("would delete {label} from {} ({usage})", named.name);
-        return Ok(());
+        return Ok(None);
     }
     if !yes && !confirm(&format!("Delete image {label} from {}? [y/N] ", named.name))? {
-        println!("skipped {id_shown}");
-        return Ok(());
+        println!("skipped {}", for_terminal(id.as_str()));
+        return Ok(None);
     }
+    Ok(Some(Confirmed { id, image, label }))
+}
+
+/// The concurrent part: a fresh usage check right before the delete, then
+/// the delete through the shared gate. Returns the line to print.
+async fn delete_confirmed(
+    named: &NamedCatalog,
+    target: Confirmed,
+    force_in_use: bool,
+    gate: &RateGate,
+) -> Result<String, CliError> {
+    let Confirmed { id, image, label } = target;
+    let id_shown = for_terminal(id.as_str()).into_owned();
     // Right before the delete: a fresh listing, never a cached answer.
     check_before_delete(named, &image, &label, force_in_use).await?;
-    let outcome = named.catalog.delete(id).await.map_err(|e| {
+    let outcome = gate.call(|| named.catalog.delete(&id)).await.map_err(|e| {
         if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) {
             // The request may have reached the server before the
             // connection broke: say so rather than guess.
@@ -290,14 +332,13 @@ async fn delete_one(
                 named.name
             ))
         } else {
-            fail(e)
+            CliError::from_error(Some(&named.name), e)
         }
     })?;
-    match outcome {
-        Deleted::AlreadyDeleted => println!("{id_shown} was already deleted"),
-        _ => println!("deleted {label}"),
-    }
-    Ok(())
+    Ok(match outcome {
+        Deleted::AlreadyDeleted => format!("{id_shown} was already deleted"),
+        _ => format!("deleted {label}"),
+    })
 }
 
 pub(crate) fn confirm(prompt: &str) -> io::Result<bool> {
@@ -308,3 +349,6 @@ pub(crate) fn confirm(prompt: &str) -> io::Result<bool> {
     io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
+
+#[cfg(test)]
+mod tests;

@@ -113,7 +113,18 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             yes,
             dry_run,
             force_in_use,
-        } => commands::delete(&catalogs, &ids, yes, dry_run, force_in_use).await,
+            concurrency,
+        } => {
+            commands::delete(
+                &catalogs,
+                &ids,
+                yes,
+                dry_run,
+                force_in_use,
+                concurrency.into(),
+            )
+            .await
+        }
         Command::Usage { ids } => usage::run(&catalogs, cli.output, &ids).await,
         Command::Latest { filter, group, raw } => match group.group() {
             Some(group) => {

@@ -83,7 +83,8 @@ async fn prune_plan_save_apply_and_a_second_run() {
             keep,
             "--older-than",
             "0s",
-            // The DCMGR emulator lists no instances yet: usage is unknown.
+            // Account-scoped public images are of unknown usage; this test is
+            // about plan/apply, the usage rules are in tests/tests/cli_prune_usage.rs.
             "--allow-unknown-usage",
         ]
         .map(str::to_owned)

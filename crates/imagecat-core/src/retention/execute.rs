@@ -3,12 +3,11 @@
 //! when the server rate-limits one, and carrying on past failures.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::time::Instant;
 
+use super::gate::RateGate;
 use super::plan::{Action, Outcome, Plan, PlanEntry, Reason, blockers};
 use super::usage_scan;
 use crate::catalog::{Deleted, DynImageCatalog};
@@ -82,56 +81,6 @@ impl ApplySummary {
     }
 }
 
-/// The shared backoff gate: a 429 seen by one worker pauses every worker
-/// until the server's `Retry-After` (or the backoff) has passed.
-#[derive(Debug, Default)]
-struct Gate {
-    until: Mutex<Option<Instant>>,
-}
-
-impl Gate {
-    async fn wait(&self) {
-        loop {
-            let until = *self.until.lock().unwrap_or_else(|e| e.into_inner());
-            match until {
-                Some(at) if at > Instant::now() => tokio::time::sleep_until(at).await,
-                _ => return,
-            }
-        }
-    }
-
-    fn pause(&self, pause: Duration) {
-        let at = Instant::now() + pause;
-        let mut until = self.until.lock().unwrap_or_else(|e| e.into_inner());
-        if until.is_none_or(|u| u < at) {
-            *until = Some(at);
-        }
-    }
-
-    /// Runs one request through the gate, retrying rate-limited answers.
-    async fn call<T, F, Fut>(&self, options: &ApplyOptions, mut request: F) -> Result<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T>>,
-    {
-        let mut attempt = 0;
-        loop {
-            self.wait().await;
-            match request().await {
-                Err(e) if e.kind() == ErrorKind::RateLimited && attempt + 1 < options.attempts => {
-                    let pause = e
-                        .retry_after()
-                        .unwrap_or(options.backoff * 2u32.saturating_pow(attempt));
-                    tracing::info!(?pause, "rate limited: every delete worker waits");
-                    self.pause(pause);
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
-    }
-}
-
 /// Applies a plan: every `delete` entry is re-checked (same id, same
 /// status and updated time as planned, not protected, owned, fresh usage
 /// not in use; the caller is the plan's) and deleted; `keep` entries are skipped. Entries of a
@@ -144,7 +93,7 @@ pub async fn apply(
     options: &ApplyOptions,
     observe: &(dyn Fn(&PlanEntry) + Send + Sync),
 ) -> (Plan, ApplySummary) {
-    let gate = Gate::default();
+    let gate = RateGate::new(options);
     let policy = plan.policy.clone();
     let callers = plan.callers.clone();
     let mut summary = ApplySummary::default();
@@ -172,7 +121,7 @@ pub async fn apply(
                         }
                         Some(catalog) => {
                             let allow = policy.allow_unknown_usage;
-                            run_one(&mut entry, catalog, caller, allow, gate, options).await;
+                            run_one(&mut entry, catalog, caller, allow, gate).await;
                         }
                     }
                 }
@@ -199,25 +148,18 @@ async fn run_one(
     catalog: &DynImageCatalog,
     caller: Option<&str>,
     allow_unknown_usage: bool,
-    gate: &Gate,
-    options: &ApplyOptions,
+    gate: &RateGate,
 ) {
-    let (outcome, why, error) = match recheck_and_delete(
-        entry,
-        catalog,
-        caller,
-        allow_unknown_usage,
-        gate,
-        options,
-    )
-    .await
-    {
-        Ok(Checked::Done(Deleted::Deleted)) => (Outcome::Deleted, Vec::new(), None),
-        Ok(Checked::Done(_)) => (Outcome::AlreadyDeleted, Vec::new(), None),
-        Ok(Checked::Refused(why)) => (Outcome::Skipped, why, None),
-        Err(e) if e.kind() == ErrorKind::NotFound => (Outcome::AlreadyDeleted, Vec::new(), None),
-        Err(e) => (Outcome::Failed, Vec::new(), Some(e.to_string())),
-    };
+    let (outcome, why, error) =
+        match recheck_and_delete(entry, catalog, caller, allow_unknown_usage, gate).await {
+            Ok(Checked::Done(Deleted::Deleted)) => (Outcome::Deleted, Vec::new(), None),
+            Ok(Checked::Done(_)) => (Outcome::AlreadyDeleted, Vec::new(), None),
+            Ok(Checked::Refused(why)) => (Outcome::Skipped, why, None),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                (Outcome::AlreadyDeleted, Vec::new(), None)
+            }
+            Err(e) => (Outcome::Failed, Vec::new(), Some(e.to_string())),
+        };
     entry.result = Some(outcome);
     entry.skip_reasons = why;
     entry.error = error;
@@ -233,10 +175,9 @@ async fn recheck_and_delete(
     catalog: &DynImageCatalog,
     caller: Option<&str>,
     allow_unknown_usage: bool,
-    gate: &Gate,
-    options: &ApplyOptions,
+    gate: &RateGate,
 ) -> Result<Checked> {
-    let image = gate.call(options, || catalog.get(&entry.id)).await?;
+    let image = gate.call(|| catalog.get(&entry.id)).await?;
     if image.status == crate::model::ImageStatus::Deleted {
         return Ok(Checked::Done(Deleted::AlreadyDeleted));
     }
@@ -251,7 +192,7 @@ async fn recheck_and_delete(
     if !why.is_empty() {
         return Ok(Checked::Refused(why));
     }
-    gate.call(options, || catalog.delete(&entry.id))
+    gate.call(|| catalog.delete(&entry.id))
         .await
         .map(Checked::Done)
         .or_else(|e: Error| match e.kind() {

@@ -9,10 +9,12 @@
 //! deleted.
 
 mod execute;
+mod gate;
 mod plan;
 mod policy;
 
 pub use execute::{ApplyOptions, ApplySummary, apply};
+pub use gate::RateGate;
 pub use plan::{
     Action, Outcome, PLAN_VERSION, Plan, PlanEntry, PlanError, PlanTarget, Reason, owned_by_caller,
     plan,
