@@ -8,7 +8,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{BackendKind, Image, ImageId};
 use crate::query::{ListQuery, SortKey};
 use crate::usage::{InstanceRef, UsageScope};
@@ -587,10 +587,13 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
     fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {
         let _ = query;
         let backend = self.info().backend;
-        InstanceListing::failed(Error::NotSupported {
-            backend: Some(backend),
-            message: format!("{backend} catalogs here cannot list instances"),
-        })
+        InstanceListing::failed(
+            Error::new(
+                ErrorKind::NotSupported,
+                format!("{backend} catalogs here cannot list instances"),
+            )
+            .with_backend(backend),
+        )
     }
 
     /// The instances of [`instance_listing`](Self::instance_listing), as a

@@ -42,207 +42,199 @@ pub enum ErrorKind {
     Config,
 }
 
-/// The error of every imagecat operation. Its `Display` always names the
-/// backend and carries the backend's code and message where there is one.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The image does not exist (or is not visible to this account).
-    #[error("{backend}: not found{}: {message}", code_part(.code))]
-    NotFound {
-        /// The backend.
-        backend: BackendKind,
-        /// The backend's error code, if any.
-        code: Option<String>,
-        /// What was not found, or the backend's message.
-        message: String,
-    },
-    /// A name matched more than one image.
-    #[error("{backend}: name {name:?} is ambiguous: {} images match ({})", candidates.len(), join_ids(candidates))]
-    Ambiguous {
-        /// The backend.
-        backend: BackendKind,
-        /// The name or pattern looked up.
-        name: String,
-        /// The ids of the matching images.
-        candidates: Vec<ImageId>,
-    },
-    /// Credentials are missing, wrong or expired.
-    #[error("{backend}: unauthenticated{}: {message}", code_part(.code))]
-    Unauthenticated {
-        /// The backend.
-        backend: BackendKind,
-        /// The backend's error code, if any.
-        code: Option<String>,
-        /// The backend's message.
-        message: String,
-    },
-    /// The operation is not allowed (a protected or public image, not the owner).
-    #[error("{backend}: permission denied{}: {message}", code_part(.code))]
-    PermissionDenied {
-        /// The backend.
-        backend: BackendKind,
-        /// The backend's error code, if any.
-        code: Option<String>,
-        /// The backend's message.
-        message: String,
-    },
-    /// A bad id or option.
-    #[error("{backend}: invalid input{}: {message}", code_part(.code))]
-    InvalidInput {
-        /// The backend.
-        backend: BackendKind,
-        /// The backend's error code, if the server refused it.
-        code: Option<String>,
-        /// What is wrong.
-        message: String,
-    },
-    /// A paging marker no longer names an image (it was deleted during the
-    /// listing). The pagination engine resumes from an earlier image.
-    #[error("{backend}: paging marker {marker:?} is gone{}: {message}", code_part(.code))]
-    StaleMarker {
-        /// The backend.
-        backend: BackendKind,
-        /// The marker sent.
-        marker: String,
-        /// The backend's error code, if any.
-        code: Option<String>,
-        /// The backend's message.
-        message: String,
-    },
-    /// The capability is missing, or the backend's feature is not compiled in.
-    #[error("{}not supported: {message}", backend_part(.backend))]
-    NotSupported {
-        /// The backend, when one is concerned.
-        backend: Option<BackendKind>,
-        /// What is not supported.
-        message: String,
-    },
-    /// The server asked us to slow down.
-    #[error("{backend}: rate limited{}: {message}{}", code_part(.code), retry_part(.retry_after))]
-    RateLimited {
-        /// The backend.
-        backend: BackendKind,
-        /// How long the server asked us to wait.
-        retry_after: Option<Duration>,
-        /// The backend's error code, if any.
-        code: Option<String>,
-        /// The backend's message.
-        message: String,
-    },
-    /// A request or the operation's time budget timed out.
-    #[error("{backend}: timed out: {message}")]
-    Timeout {
-        /// The backend.
-        backend: BackendKind,
-        /// What timed out, after how many attempts and how long.
-        message: String,
-    },
-    /// The connection failed.
-    #[error("{backend}: transport error: {message}")]
-    Transport {
-        /// The backend.
-        backend: BackendKind,
-        /// What failed.
-        message: String,
-        /// The underlying error.
-        #[source]
-        source: Option<BoxError>,
-    },
-    /// The server's answer cannot be read, or its pages contradict themselves.
-    #[error("{backend}: invalid response{}: {message}{}", status_part(.status, .content_type), snippet_part(.snippet))]
-    InvalidResponse {
-        /// The backend.
-        backend: BackendKind,
-        /// The HTTP status, when there was a response.
-        status: Option<u16>,
-        /// The response's content type.
-        content_type: Option<String>,
-        /// What is wrong with it.
-        message: String,
-        /// The first 2 KiB of the body at most.
-        snippet: String,
-    },
-    /// The backend reported an error imagecat has no better kind for.
-    #[error("{backend}: API error [{code}]{}: {message}", http_part(.status))]
-    Api {
-        /// The backend.
-        backend: BackendKind,
-        /// The HTTP status, when known.
-        status: Option<u16>,
-        /// The backend's error code.
-        code: String,
-        /// The backend's message.
-        message: String,
-    },
-    /// The configuration is wrong.
-    #[error("{}configuration error: {message}", backend_part(.backend))]
-    Config {
-        /// The backend, when one is concerned.
-        backend: Option<BackendKind>,
-        /// What is wrong.
-        message: String,
-    },
+/// The error of every imagecat operation, in the manner of OpenDAL's: a
+/// [`kind`](Error::kind) callers match on, the backend, the HTTP status, the
+/// backend's code and message, how long to wait, context entries and the
+/// underlying error kept as [`source`](std::error::Error::source). Its
+/// `Display` always names the backend and carries the backend's code and
+/// message where there is one.
+pub struct Error(Box<Fields>);
+
+/// The fields of an [`Error`], boxed so that a `Result` stays small.
+#[derive(Debug)]
+struct Fields {
+    kind: ErrorKind,
+    backend: Option<BackendKind>,
+    message: String,
+    status: Option<u16>,
+    code: Option<String>,
+    retry_after: Option<Duration>,
+    context: Vec<(&'static str, String)>,
+    source: Option<BoxError>,
 }
 
-fn code_part(code: &Option<String>) -> String {
-    code.as_ref().map(|c| format!(" [{c}]")).unwrap_or_default()
-}
-
-fn http_part(status: &Option<u16>) -> String {
-    status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
-}
-
-fn backend_part(backend: &Option<BackendKind>) -> String {
-    backend.map(|b| format!("{b}: ")).unwrap_or_default()
-}
-
-fn retry_part(retry_after: &Option<Duration>) -> String {
-    retry_after
-        .map(|d| format!(" (retry after {:.1}s)", d.as_secs_f64()))
-        .unwrap_or_default()
-}
-
-fn status_part(status: &Option<u16>, content_type: &Option<String>) -> String {
-    match (status, content_type) {
-        (Some(s), Some(ct)) => format!(" (HTTP {s}, {ct})"),
-        (Some(s), None) => format!(" (HTTP {s})"),
-        (None, Some(ct)) => format!(" ({ct})"),
-        (None, None) => String::new(),
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Fields {
+            kind,
+            backend,
+            message,
+            status,
+            code,
+            retry_after,
+            context,
+            source,
+        } = &*self.0;
+        f.debug_struct("Error")
+            .field("kind", kind)
+            .field("backend", backend)
+            .field("message", message)
+            .field("status", status)
+            .field("code", code)
+            .field("retry_after", retry_after)
+            .field("context", context)
+            .field("source", source)
+            .finish()
     }
 }
 
-fn snippet_part(snippet: &str) -> String {
-    if snippet.is_empty() {
-        String::new()
-    } else {
-        format!("; body starts: {snippet}")
+/// An underlying error whose text had to be rewritten (an echoed secret
+/// scrubbed): its text is kept, the error itself is dropped.
+#[derive(Debug)]
+struct RewrittenSource(String);
+
+impl fmt::Display for RewrittenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
-fn join_ids(ids: &[ImageId]) -> String {
-    ids.iter()
-        .map(ImageId::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+impl std::error::Error for RewrittenSource {}
 
 impl Error {
+    /// Context key: the content type of the answer (`InvalidResponse`).
+    pub const CONTENT_TYPE: &'static str = "content_type";
+    /// Context key: the first 2 KiB of the body at most (`InvalidResponse`).
+    pub const BODY: &'static str = "body";
+    /// Context key: a paging marker that no longer names an image
+    /// (`InvalidInput`; see [`Error::stale_marker`]).
+    pub const MARKER: &'static str = "marker";
+    /// Context key: the name or pattern looked up (`Ambiguous`).
+    pub const NAME: &'static str = "name";
+    /// Context key: the ids of the matching images, comma-separated (`Ambiguous`).
+    pub const CANDIDATES: &'static str = "candidates";
+
+    /// An error of `kind` with a message and nothing else (add the rest with
+    /// the `with_*` methods).
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error(Box::new(Fields {
+            kind,
+            backend: None,
+            message: message.into(),
+            status: None,
+            code: None,
+            retry_after: None,
+            context: Vec::new(),
+            source: None,
+        }))
+    }
+
+    /// The same error from `backend`.
+    pub fn with_backend(mut self, backend: BackendKind) -> Self {
+        self.0.backend = Some(backend);
+        self
+    }
+
+    /// The same error with the HTTP status (`None`: none).
+    pub fn with_status(mut self, status: impl Into<Option<u16>>) -> Self {
+        self.0.status = status.into();
+        self
+    }
+
+    /// The same error with the backend's own code (`None`: none).
+    pub fn with_code(mut self, code: impl Into<Option<String>>) -> Self {
+        self.0.code = code.into();
+        self
+    }
+
+    /// The same error with how long the server asked us to wait (`None`: no
+    /// wait given).
+    pub fn with_retry_after(mut self, retry_after: impl Into<Option<Duration>>) -> Self {
+        self.0.retry_after = retry_after.into();
+        self
+    }
+
+    /// The same error with a context entry; an entry of the same key is
+    /// replaced. The keys `Display` shows are the associated constants
+    /// ([`Error::CONTENT_TYPE`], [`Error::BODY`], [`Error::MARKER`],
+    /// [`Error::NAME`], [`Error::CANDIDATES`]).
+    pub fn with_context(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        let value = value.into();
+        match self.0.context.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.0.context.push((key, value)),
+        }
+        self
+    }
+
+    /// The same error with the underlying error kept as its source.
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.0.source = Some(source.into());
+        self
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
-        match self {
-            Error::NotFound { .. } => ErrorKind::NotFound,
-            Error::Ambiguous { .. } => ErrorKind::Ambiguous,
-            Error::Unauthenticated { .. } => ErrorKind::Unauthenticated,
-            Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
-            Error::InvalidInput { .. } | Error::StaleMarker { .. } => ErrorKind::InvalidInput,
-            Error::NotSupported { .. } => ErrorKind::NotSupported,
-            Error::RateLimited { .. } => ErrorKind::RateLimited,
-            Error::Timeout { .. } => ErrorKind::Timeout,
-            Error::Transport { .. } => ErrorKind::Transport,
-            Error::InvalidResponse { .. } => ErrorKind::InvalidResponse,
-            Error::Api { .. } => ErrorKind::Api,
-            Error::Config { .. } => ErrorKind::Config,
+        self.0.kind
+    }
+
+    /// The backend the error comes from, when one is concerned.
+    pub fn backend(&self) -> Option<BackendKind> {
+        self.0.backend
+    }
+
+    /// The HTTP status, when the error is about an answer.
+    pub fn status(&self) -> Option<u16> {
+        self.0.status
+    }
+
+    /// The backend's own error code, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.0.code.as_deref()
+    }
+
+    /// What went wrong: the backend's message, or ours.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// How long the server asked us to wait, for a rate limit.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
+    }
+
+    /// The context entries, in the order they were added.
+    pub fn context(&self) -> &[(&'static str, String)] {
+        &self.0.context
+    }
+
+    /// The value of the context entry `key`, if any.
+    pub fn context_value(&self, key: &str) -> Option<&str> {
+        self.0
+            .context
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The answer's content type, for an `InvalidResponse`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.context_value(Self::CONTENT_TYPE)
+    }
+
+    /// The start of the answer's body (2 KiB at most), for an
+    /// `InvalidResponse`; empty when there is none.
+    pub fn body(&self) -> &str {
+        self.context_value(Self::BODY).unwrap_or_default()
+    }
+
+    /// The paging marker sent, when the server refused it because it no
+    /// longer names an image (deleted during the listing): the pagination
+    /// engine resumes from an earlier image. Such an error is `InvalidInput`.
+    pub fn stale_marker(&self) -> Option<&str> {
+        match self.0.kind {
+            ErrorKind::InvalidInput => self.context_value(Self::MARKER),
+            _ => None,
         }
     }
 
@@ -250,182 +242,41 @@ impl Error {
     /// rate limits, timeouts, transport failures, server-side (5xx) errors
     /// and unreadable answers (a proxy may have garbled them).
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
-            Error::InvalidResponse { status, .. } => {
-                status.is_some_and(|s| !(300..500).contains(&s))
-            }
-            Error::Api { status, .. } => status.is_some_and(|s| s >= 500),
+        match self.0.kind {
+            ErrorKind::RateLimited | ErrorKind::Timeout | ErrorKind::Transport => true,
+            ErrorKind::InvalidResponse => self.0.status.is_some_and(|s| !(300..500).contains(&s)),
+            ErrorKind::Api => self.0.status.is_some_and(|s| s >= 500),
             _ => false,
         }
     }
 
-    /// The backend the error comes from, when one is concerned.
-    pub fn backend(&self) -> Option<BackendKind> {
-        match self {
-            Error::NotFound { backend, .. }
-            | Error::Ambiguous { backend, .. }
-            | Error::Unauthenticated { backend, .. }
-            | Error::PermissionDenied { backend, .. }
-            | Error::InvalidInput { backend, .. }
-            | Error::StaleMarker { backend, .. }
-            | Error::RateLimited { backend, .. }
-            | Error::Timeout { backend, .. }
-            | Error::Transport { backend, .. }
-            | Error::InvalidResponse { backend, .. }
-            | Error::Api { backend, .. } => Some(*backend),
-            Error::NotSupported { backend, .. } | Error::Config { backend, .. } => *backend,
-        }
-    }
-
-    /// How long the server asked us to wait, for a rate limit.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Error::RateLimited { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-
     /// The same error with its message rewritten by `f` (to add context:
-    /// "image #3: …", "the token request was refused: …"); kind, backend,
-    /// code, status and source are kept.
-    pub fn map_message(self, f: impl FnOnce(String) -> String) -> Self {
-        match self {
-            Error::NotFound {
-                backend,
-                code,
-                message,
-            } => Error::NotFound {
-                backend,
-                code,
-                message: f(message),
-            },
-            Error::Unauthenticated {
-                backend,
-                code,
-                message,
-            } => Error::Unauthenticated {
-                backend,
-                code,
-                message: f(message),
-            },
-            Error::PermissionDenied {
-                backend,
-                code,
-                message,
-            } => Error::PermissionDenied {
-                backend,
-                code,
-                message: f(message),
-            },
-            Error::InvalidInput {
-                backend,
-                code,
-                message,
-            } => Error::InvalidInput {
-                backend,
-                code,
-                message: f(message),
-            },
-            Error::RateLimited {
-                backend,
-                retry_after,
-                code,
-                message,
-            } => Error::RateLimited {
-                backend,
-                retry_after,
-                code,
-                message: f(message),
-            },
-            Error::Timeout { backend, message } => Error::Timeout {
-                backend,
-                message: f(message),
-            },
-            Error::Transport {
-                backend,
-                message,
-                source,
-            } => Error::Transport {
-                backend,
-                message: f(message),
-                source,
-            },
-            Error::InvalidResponse {
-                backend,
-                status,
-                content_type,
-                message,
-                snippet,
-            } => Error::InvalidResponse {
-                backend,
-                status,
-                content_type,
-                message: f(message),
-                snippet,
-            },
-            Error::Api {
-                backend,
-                status,
-                code,
-                message,
-            } => Error::Api {
-                backend,
-                status,
-                code,
-                message: f(message),
-            },
-            other => other,
-        }
+    /// "image #3: …", "the token request was refused: …"); everything else
+    /// is kept.
+    pub fn map_message(mut self, f: impl FnOnce(String) -> String) -> Self {
+        self.0.message = f(self.0.message);
+        self
     }
 
-    /// The same error with every text a server may have supplied (messages,
-    /// codes, snippets, markers, names, content types) rewritten by `f`
-    /// where it returns `Some` (to scrub echoed secrets); kind, backend,
-    /// status and source are kept.
+    /// The same error with every text a server may have supplied (message,
+    /// code, every context value, the source's text) rewritten by `f` where
+    /// it returns `Some` (to scrub echoed secrets). A source whose text is
+    /// rewritten is replaced by its rewritten text; kind, backend, status
+    /// and retry-after are kept.
     pub fn map_text(mut self, f: impl Fn(&str) -> Option<String>) -> Self {
         let edit = |text: &mut String| {
             if let Some(new) = f(text) {
                 *text = new;
             }
         };
-        match &mut self {
-            Error::NotFound { code, message, .. }
-            | Error::Unauthenticated { code, message, .. }
-            | Error::PermissionDenied { code, message, .. }
-            | Error::InvalidInput { code, message, .. }
-            | Error::RateLimited { code, message, .. } => {
-                code.iter_mut().for_each(edit);
-                edit(message);
-            }
-            Error::StaleMarker {
-                marker,
-                code,
-                message,
-                ..
-            } => {
-                edit(marker);
-                code.iter_mut().for_each(edit);
-                edit(message);
-            }
-            Error::Ambiguous { name, .. } => edit(name),
-            Error::NotSupported { message, .. }
-            | Error::Timeout { message, .. }
-            | Error::Transport { message, .. }
-            | Error::Config { message, .. } => edit(message),
-            Error::InvalidResponse {
-                content_type,
-                message,
-                snippet,
-                ..
-            } => {
-                content_type.iter_mut().for_each(edit);
-                edit(message);
-                edit(snippet);
-            }
-            Error::Api { code, message, .. } => {
-                edit(code);
-                edit(message);
+        edit(&mut self.0.message);
+        self.0.code.iter_mut().for_each(edit);
+        self.0.context.iter_mut().for_each(|(_, value)| edit(value));
+        if let Some(source) = &self.0.source {
+            let shown = source.to_string();
+            let rewritten = f(&shown);
+            if rewritten.is_some() || f(&format!("{source:?}")).is_some() {
+                self.0.source = Some(Box::new(RewrittenSource(rewritten.unwrap_or(shown))));
             }
         }
         self
@@ -433,39 +284,146 @@ impl Error {
 
     /// A `NotFound` error for an image id.
     pub fn not_found(backend: BackendKind, id: &ImageId) -> Self {
-        Error::NotFound {
-            backend,
-            code: None,
-            message: format!("no image with id {id}"),
-        }
+        Error::new(ErrorKind::NotFound, format!("no image with id {id}")).with_backend(backend)
+    }
+
+    /// An `Ambiguous` error: `name` matched the `candidates`.
+    pub fn ambiguous(backend: BackendKind, name: &str, candidates: &[ImageId]) -> Self {
+        let ids = candidates
+            .iter()
+            .map(ImageId::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        Error::new(
+            ErrorKind::Ambiguous,
+            format!("{} images match ({ids})", candidates.len()),
+        )
+        .with_backend(backend)
+        .with_context(Self::NAME, name)
+        .with_context(Self::CANDIDATES, ids)
     }
 
     /// An `InvalidInput` error raised on the client, before any request.
     pub fn invalid_input(backend: BackendKind, message: impl fmt::Display) -> Self {
-        Error::InvalidInput {
-            backend,
-            code: None,
-            message: message.to_string(),
+        Error::new(ErrorKind::InvalidInput, message.to_string()).with_backend(backend)
+    }
+
+    /// An `InvalidInput` error for a paging marker the server refused because
+    /// it no longer names an image (see [`Error::stale_marker`]).
+    pub fn marker_gone(backend: BackendKind, marker: &str, message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidInput, message)
+            .with_backend(backend)
+            .with_context(Self::MARKER, marker)
+    }
+
+    /// An `InvalidResponse` error about an answer: its status and content
+    /// type when known, and the start of its body (empty: none).
+    pub fn invalid_response(
+        backend: BackendKind,
+        status: Option<u16>,
+        content_type: Option<String>,
+        message: impl fmt::Display,
+        body: impl Into<String>,
+    ) -> Self {
+        let mut error = Error::paging(backend, message).with_status(status);
+        if let Some(content_type) = content_type {
+            error = error.with_context(Self::CONTENT_TYPE, content_type);
         }
+        let body = body.into();
+        if !body.is_empty() {
+            error = error.with_context(Self::BODY, body);
+        }
+        error
     }
 
     /// An `InvalidResponse` error about the shape of pages (no HTTP detail).
     pub fn paging(backend: BackendKind, message: impl fmt::Display) -> Self {
-        Error::InvalidResponse {
-            backend,
-            status: None,
-            content_type: None,
-            message: message.to_string(),
-            snippet: String::new(),
-        }
+        Error::new(ErrorKind::InvalidResponse, message.to_string()).with_backend(backend)
+    }
+
+    /// A `Transport` error with the failure that caused it.
+    pub fn transport(
+        backend: BackendKind,
+        message: impl Into<String>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Error::new(ErrorKind::Transport, message)
+            .with_backend(backend)
+            .with_source(source)
     }
 
     /// A `Config` error for a backend.
     pub fn config(backend: Option<BackendKind>, message: impl fmt::Display) -> Self {
-        Error::Config {
-            backend,
-            message: message.to_string(),
+        let error = Error::new(ErrorKind::Config, message.to_string());
+        match backend {
+            Some(backend) => error.with_backend(backend),
+            None => error,
         }
+    }
+}
+
+impl ErrorKind {
+    /// How `Display` names the kind (Ambiguous and a stale marker name
+    /// their context instead).
+    fn phrase(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not found",
+            ErrorKind::Ambiguous => "ambiguous",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::PermissionDenied => "permission denied",
+            ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::NotSupported => "not supported",
+            ErrorKind::RateLimited => "rate limited",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Transport => "transport error",
+            ErrorKind::InvalidResponse => "invalid response",
+            ErrorKind::Api => "API error",
+            ErrorKind::Config => "configuration error",
+        }
+    }
+}
+
+/// `backend: phrase [code] (HTTP status, content type): message (retry
+/// after 1.0s); body starts: …`, each part only when there is one.
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(backend) = self.0.backend {
+            write!(f, "{backend}: ")?;
+        }
+        match (self.0.kind, self.stale_marker()) {
+            (_, Some(marker)) => write!(f, "paging marker {marker:?} is gone")?,
+            (ErrorKind::Ambiguous, _) => {
+                let name = self.context_value(Self::NAME).unwrap_or_default();
+                write!(f, "name {name:?} is ambiguous")?;
+            }
+            (kind, None) => f.write_str(kind.phrase())?,
+        }
+        if let Some(code) = &self.0.code {
+            write!(f, " [{code}]")?;
+        }
+        match (self.0.status, self.content_type()) {
+            (Some(s), Some(ct)) => write!(f, " (HTTP {s}, {ct})")?,
+            (Some(s), None) => write!(f, " (HTTP {s})")?,
+            (None, Some(ct)) => write!(f, " ({ct})")?,
+            (None, None) => {}
+        }
+        write!(f, ": {}", self.0.message)?;
+        if let Some(wait) = self.0.retry_after {
+            write!(f, " (retry after {:.1}s)", wait.as_secs_f64())?;
+        }
+        match self.body() {
+            "" => Ok(()),
+            body => write!(f, "; body starts: {body}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -473,39 +431,117 @@ impl Error {
 mod tests {
     use super::*;
 
+    use BackendKind::{Dcmgr, Glance, Toast};
+
     #[test]
-    fn display_names_backend_code_and_message() {
-        let e = Error::NotFound {
-            backend: BackendKind::Toast,
-            code: Some("30404".into()),
-            message: "Image with identifier x not found".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "toast: not found [30404]: Image with identifier x not found"
-        );
-        let e = Error::Api {
-            backend: BackendKind::Dcmgr,
-            status: Some(400),
-            code: "110".into(),
-            message: "DatabaseError: boom".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "dcmgr: API error [110] (HTTP 400): DatabaseError: boom"
-        );
-        assert_eq!(e.kind(), ErrorKind::Api);
+    fn display_of_every_kind_is_pinned() {
+        let table = [
+            (
+                Error::new(ErrorKind::NotFound, "Image with identifier x not found")
+                    .with_backend(Toast)
+                    .with_code("30404".to_owned()),
+                "toast: not found [30404]: Image with identifier x not found",
+            ),
+            (
+                Error::ambiguous(Glance, "x", &["a".into(), "b".into()]),
+                "glance: name \"x\" is ambiguous: 2 images match (a, b)",
+            ),
+            (
+                Error::new(ErrorKind::Unauthenticated, "no").with_backend(Toast),
+                "toast: unauthenticated: no",
+            ),
+            (
+                Error::new(ErrorKind::PermissionDenied, "protected")
+                    .with_backend(Dcmgr)
+                    .with_code("104".to_owned()),
+                "dcmgr: permission denied [104]: protected",
+            ),
+            (
+                Error::invalid_input(Glance, "bad id"),
+                "glance: invalid input: bad id",
+            ),
+            (
+                Error::marker_gone(Toast, "m\"1", "gone").with_code("30400".to_owned()),
+                "toast: paging marker \"m\\\"1\" is gone [30400]: gone",
+            ),
+            (
+                Error::new(ErrorKind::NotSupported, "usage"),
+                "not supported: usage",
+            ),
+            (
+                Error::new(ErrorKind::RateLimited, "slow down")
+                    .with_backend(Toast)
+                    .with_code("30429".to_owned())
+                    .with_retry_after(Duration::from_secs(1)),
+                "toast: rate limited [30429]: slow down (retry after 1.0s)",
+            ),
+            (
+                Error::new(ErrorKind::Timeout, "list: no complete answer").with_backend(Dcmgr),
+                "dcmgr: timed out: list: no complete answer",
+            ),
+            (
+                Error::transport(Glance, "cannot connect", std::io::Error::other("refused")),
+                "glance: transport error: cannot connect",
+            ),
+            (
+                Error::invalid_response(
+                    Dcmgr,
+                    Some(502),
+                    Some("text/html".into()),
+                    "HTTP 502 without a dcmgr error document",
+                    "<html>",
+                ),
+                "dcmgr: invalid response (HTTP 502, text/html): \
+                 HTTP 502 without a dcmgr error document; body starts: <html>",
+            ),
+            (
+                Error::invalid_response(Toast, None, Some("text/plain".into()), "odd", ""),
+                "toast: invalid response (text/plain): odd",
+            ),
+            (
+                Error::paging(Glance, "the page repeats"),
+                "glance: invalid response: the page repeats",
+            ),
+            (
+                Error::new(ErrorKind::Api, "DatabaseError: boom")
+                    .with_backend(Dcmgr)
+                    .with_status(400)
+                    .with_code("110".to_owned()),
+                "dcmgr: API error [110] (HTTP 400): DatabaseError: boom",
+            ),
+            (
+                Error::config(Some(Toast), "no tenant"),
+                "toast: configuration error: no tenant",
+            ),
+            (
+                Error::config(None, "no catalogs"),
+                "configuration error: no catalogs",
+            ),
+        ];
+        for (error, shown) in table {
+            assert_eq!(error.to_string(), shown, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn a_stale_marker_is_invalid_input_with_its_marker() {
+        let e = Error::marker_gone(Toast, "m1", "gone");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(e.stale_marker(), Some("m1"));
+        assert_eq!(Error::invalid_input(Toast, "bad").stale_marker(), None);
+        let ambiguous = Error::ambiguous(Toast, "web-*", &["a".into(), "b".into()]);
+        assert_eq!(ambiguous.context_value(Error::CANDIDATES), Some("a, b"));
+        assert_eq!(ambiguous.context_value(Error::NAME), Some("web-*"));
     }
 
     #[test]
     fn map_message_keeps_the_kind_and_the_code() {
-        let e = Error::Unauthenticated {
-            backend: BackendKind::Toast,
-            code: Some("-3".into()),
-            message: "no".into(),
-        }
-        .map_message(|m| format!("the token request was refused: {m}"));
+        let e = Error::new(ErrorKind::Unauthenticated, "no")
+            .with_backend(Toast)
+            .with_code("-3".to_owned())
+            .map_message(|m| format!("the token request was refused: {m}"));
         assert_eq!(e.kind(), ErrorKind::Unauthenticated);
+        assert_eq!(e.code(), Some("-3"));
         assert_eq!(
             e.to_string(),
             "toast: unauthenticated [-3]: the token request was refused: no"
@@ -513,23 +549,43 @@ mod tests {
     }
 
     #[test]
+    fn map_text_reaches_message_code_context_and_source() {
+        let scrub = |text: &str| {
+            text.contains("s3cret")
+                .then(|| text.replace("s3cret", "***"))
+        };
+        let e = Error::invalid_response(
+            Toast,
+            Some(500),
+            Some("s3cret/type".into()),
+            "bad s3cret",
+            "{\"t\":\"s3cret\"}",
+        )
+        .with_code("s3cret".to_owned())
+        .with_source(std::io::Error::other("echoed s3cret"))
+        .map_text(scrub);
+        let everything = format!("{e} {e:?}");
+        assert!(!everything.contains("s3cret"), "{everything}");
+        let source = std::error::Error::source(&e).expect("the source is kept");
+        assert_eq!(source.to_string(), "echoed ***");
+        assert_eq!(e.status(), Some(500));
+        let untouched = Error::transport(Toast, "x", std::io::Error::other("fine")).map_text(scrub);
+        let source = std::error::Error::source(&untouched).expect("the source is kept");
+        assert!(source.is::<std::io::Error>());
+    }
+
+    #[test]
     fn retryable_kinds() {
-        let api = |status| Error::Api {
-            backend: BackendKind::Toast,
-            status,
-            code: "x".into(),
-            message: String::new(),
+        let api = |status: Option<u16>| {
+            Error::new(ErrorKind::Api, "")
+                .with_backend(Toast)
+                .with_status(status)
+                .with_code("x".to_owned())
         };
         assert!(api(Some(503)).is_retryable());
         assert!(!api(Some(400)).is_retryable());
         assert!(!Error::not_found(BackendKind::Memory, &"a".into()).is_retryable());
-        let ir = |status| Error::InvalidResponse {
-            backend: BackendKind::Dcmgr,
-            status,
-            content_type: None,
-            message: String::new(),
-            snippet: String::new(),
-        };
+        let ir = |status| Error::invalid_response(Dcmgr, status, None, "", "");
         assert!(ir(Some(502)).is_retryable());
         assert!(ir(Some(200)).is_retryable());
         assert!(!ir(Some(404)).is_retryable());

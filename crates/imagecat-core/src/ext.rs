@@ -78,17 +78,15 @@ pub trait ImageCatalogExt: ImageCatalog {
         let backend = self.info().backend;
         let mut matches = self.collect(ListQuery::new().name(name)).await?;
         match matches.len() {
-            0 => Err(Error::NotFound {
-                backend,
-                code: None,
-                message: format!("no image named {name:?}"),
-            }),
+            0 => Err(
+                Error::new(ErrorKind::NotFound, format!("no image named {name:?}"))
+                    .with_backend(backend),
+            ),
             1 => Ok(matches.remove(0)),
-            _ => Err(Error::Ambiguous {
-                backend,
-                name: name.to_owned(),
-                candidates: matches.into_iter().map(|i| i.id).collect(),
-            }),
+            _ => {
+                let ids: Vec<ImageId> = matches.into_iter().map(|i| i.id).collect();
+                Err(Error::ambiguous(backend, name, &ids))
+            }
         }
     }
 
@@ -131,10 +129,8 @@ pub trait ImageCatalogExt: ImageCatalog {
                 Ok(newer(best, image))
             })
             .await?;
-        newest.ok_or_else(|| Error::NotFound {
-            backend,
-            code: None,
-            message: "no image matches the query".to_owned(),
+        newest.ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, "no image matches the query").with_backend(backend)
         })
     }
 
@@ -187,15 +183,15 @@ pub trait ImageCatalogExt: ImageCatalog {
             match self.get(id).await {
                 Ok(image) if image.status == status => return Ok(image),
                 Ok(image) if image.status == ImageStatus::Failed => {
-                    return Err(Error::Api {
-                        backend,
-                        status: None,
-                        code: "failed".to_owned(),
-                        message: format!(
+                    return Err(Error::new(
+                        ErrorKind::Api,
+                        format!(
                             "image {id} turned {} (native {}) while waiting for {status}",
                             image.status, image.native_status
                         ),
-                    });
+                    )
+                    .with_backend(backend)
+                    .with_code("failed".to_owned()));
                 }
                 Ok(image) => {
                     tracing::debug!(%id, status = %image.status, "waiting for status {status}");
@@ -208,13 +204,14 @@ pub trait ImageCatalogExt: ImageCatalog {
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {
-                return Err(Error::Timeout {
-                    backend,
-                    message: format!(
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
                         "image {id} did not reach status {status} within {:.1}s",
                         timeout.as_secs_f64()
                     ),
-                });
+                )
+                .with_backend(backend));
             }
             tokio::time::sleep(delay.min(deadline - now)).await;
             delay = (delay * 2).min(Duration::from_secs(10));
@@ -260,15 +257,10 @@ mod tests {
         );
         let missing = cat.find_by_name("cache").await.unwrap_err();
         assert_eq!(missing.kind(), ErrorKind::NotFound);
-        match cat.find_by_name("web-*").await.unwrap_err() {
-            Error::Ambiguous {
-                candidates, name, ..
-            } => {
-                assert_eq!(name, "web-*");
-                assert_eq!(candidates, vec![ImageId::new("a"), ImageId::new("b")]);
-            }
-            other => panic!("expected Ambiguous, got {other:?}"),
-        }
+        let ambiguous = cat.find_by_name("web-*").await.unwrap_err();
+        assert_eq!(ambiguous.kind(), ErrorKind::Ambiguous, "{ambiguous}");
+        assert_eq!(ambiguous.context_value(Error::NAME), Some("web-*"));
+        assert_eq!(ambiguous.context_value(Error::CANDIDATES), Some("a, b"));
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use crate::catalog::{
     Capabilities, CatalogInfo, Deleted, InstancePage, InstanceQuery, Page, PageToken, PagingStyle,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
 use crate::paging::PagingOptions;
 use crate::query::ListQuery;
@@ -221,10 +221,8 @@ impl MemorySource {
         if state.faults.fail_next > 0 {
             state.faults.fail_next -= 1;
             let make = state.faults.make_error.clone();
-            return Err(make.map(|m| m()).unwrap_or_else(|| Error::Transport {
-                backend: BACKEND,
-                message: "injected fault".into(),
-                source: None,
+            return Err(make.map(|m| m()).unwrap_or_else(|| {
+                Error::new(ErrorKind::Transport, "injected fault").with_backend(BACKEND)
             }));
         }
         Ok(state)
@@ -232,7 +230,7 @@ impl MemorySource {
 }
 
 /// Where a page starts: at an offset, or after the item a marker names
-/// (`StaleMarker` when none has that id).
+/// (a stale marker, [`Error::marker_gone`], when none has that id).
 fn start_of<'a>(
     token: &Option<PageToken>,
     mut ids: impl Iterator<Item = &'a str>,
@@ -243,12 +241,11 @@ fn start_of<'a>(
         Some(PageToken::Offset(o)) => Ok(usize::try_from(*o).unwrap_or(usize::MAX)),
         Some(PageToken::Marker(m)) => match ids.position(|id| id == m) {
             Some(at) => Ok(at + 1),
-            None => Err(Error::StaleMarker {
-                backend: BACKEND,
-                marker: m.clone(),
-                code: None,
-                message: format!("no {noun} has this id"),
-            }),
+            None => Err(Error::marker_gone(
+                BACKEND,
+                m,
+                format!("no {noun} has this id"),
+            )),
         },
         Some(other) => Err(Error::invalid_input(
             BACKEND,
@@ -369,11 +366,11 @@ impl PageSource for MemorySource {
             .ok_or_else(|| Error::not_found(BACKEND, id))?;
         let image = &mut state.images[at];
         if image.protected == Some(true) {
-            return Err(Error::PermissionDenied {
-                backend: BACKEND,
-                code: None,
-                message: format!("image {id} is protected and cannot be deleted"),
-            });
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!("image {id} is protected and cannot be deleted"),
+            )
+            .with_backend(BACKEND));
         }
         if image.status == ImageStatus::Deleted {
             return Ok(Deleted::AlreadyDeleted);
@@ -494,17 +491,17 @@ mod tests {
         cat.fail_next(1, || Error::not_found(BACKEND, &"x".into()));
         assert!(cat.get(&"img-00001".into()).await.is_err());
         assert!(cat.get(&"img-00001".into()).await.is_ok());
-        assert!(matches!(
-            cat.delete(&"img-00000".into()).await,
-            Err(Error::PermissionDenied { .. })
-        ));
+        assert_eq!(
+            cat.delete(&"img-00000".into()).await.unwrap_err().kind(),
+            ErrorKind::PermissionDenied
+        );
         assert_eq!(
             cat.delete(&"img-00001".into()).await.unwrap(),
             Deleted::Deleted
         );
-        assert!(matches!(
-            cat.delete(&"img-00001".into()).await,
-            Err(Error::NotFound { .. })
-        ));
+        assert_eq!(
+            cat.delete(&"img-00001".into()).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
     }
 }

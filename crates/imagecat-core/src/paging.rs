@@ -17,7 +17,7 @@
 //!   marker image is dropped and one image more is asked for; a page that
 //!   held only the marker when it was first detected is asked again;
 //! - every [`ListQuery`] filter is applied on the client, whatever the server did;
-//! - when a marker vanished during the listing ([`Error::StaleMarker`]), it
+//! - when a marker vanished during the listing ([`Error::stale_marker`]), it
 //!   resumes from the image before it on the last page, a bounded number of
 //!   times (an image deleted during a listing cannot end it);
 //! - for offset paging with a known total, up to `read_ahead` pages are
@@ -46,7 +46,7 @@ use futures::future::BoxFuture;
 use tokio::task::JoinHandle;
 
 use crate::catalog::{ImageStream, InstanceListing, InstanceQuery, MarkerRule, PageToken};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 #[cfg(test)]
 use crate::model::ImageId;
 use crate::model::{BackendKind, Image};
@@ -128,10 +128,11 @@ pub fn paginate(
     let backend = info.backend;
     if !query.tags.is_empty() && !info.capabilities.tags {
         // Lazy like every listing: the error comes at the first poll.
-        let e = Error::NotSupported {
-            backend: Some(backend),
-            message: format!("{backend} images have no tags; a tag filter cannot be applied"),
-        };
+        let e = Error::new(
+            ErrorKind::NotSupported,
+            format!("{backend} images have no tags; a tag filter cannot be applied"),
+        )
+        .with_backend(backend);
         return futures::stream::once(async move { Err(e) }).boxed();
     }
     let mut wider = query.clone();
@@ -481,7 +482,7 @@ impl<P: Pager> Engine<P> {
             let (fetched, speculative) = self.fetch(token.clone()).await;
             let page = match fetched {
                 Ok(page) => page,
-                Err(Error::StaleMarker { marker, .. }) if self.resume_before(&marker) => continue,
+                Err(e) if e.stale_marker().is_some_and(|m| self.resume_before(m)) => continue,
                 Err(e) => {
                     self.finish();
                     return Some(Err(e));
@@ -596,11 +597,11 @@ impl<P: Pager> Engine<P> {
             if let Some(mut fetch) = self.pending.pop_front() {
                 let result = match (&mut fetch.handle).await {
                     Ok(result) => result,
-                    Err(e) => Err(Error::Transport {
-                        backend: self.backend,
-                        message: format!("page fetch task failed: {e}"),
-                        source: None,
-                    }),
+                    Err(e) => Err(Error::transport(
+                        self.backend,
+                        format!("page fetch task failed: {e}"),
+                        e,
+                    )),
                 };
                 return (result, true);
             }

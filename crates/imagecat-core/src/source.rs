@@ -14,7 +14,7 @@ use crate::catalog::{
     CatalogInfo, Deleted, GetSupport, ImageCatalog, ImageStream, InstanceListing, InstancePage,
     InstanceQuery, Page, PageToken,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Image, ImageId};
 use crate::paging::{PagingOptions, paginate, paginate_instances};
 use crate::query::ListQuery;
@@ -46,10 +46,11 @@ pub trait PageSource: fmt::Debug + Send + Sync + 'static {
     /// The default says it is not supported; with `GetSupport::Emulated`
     /// the catalog walks the listing instead and never calls this.
     async fn get(&self, id: &ImageId) -> Result<Image> {
-        Err(Error::NotSupported {
-            backend: Some(self.info().backend),
-            message: format!("no show call to get image {id}"),
-        })
+        Err(Error::new(
+            ErrorKind::NotSupported,
+            format!("no show call to get image {id}"),
+        )
+        .with_backend(self.info().backend))
     }
 
     /// Deletes one image.
@@ -66,10 +67,11 @@ pub trait PageSource: fmt::Debug + Send + Sync + 'static {
         token: Option<PageToken>,
     ) -> Result<InstancePage> {
         let _ = (query, token);
-        Err(Error::NotSupported {
-            backend: Some(self.info().backend),
-            message: "this catalog cannot list instances".into(),
-        })
+        Err(Error::new(
+            ErrorKind::NotSupported,
+            "this catalog cannot list instances",
+        )
+        .with_backend(self.info().backend))
     }
 }
 
@@ -169,10 +171,13 @@ impl<S: PageSource + Clone> ImageCatalog for Catalog<S> {
     fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {
         let info = self.source.info();
         if info.capabilities.usage.is_none() {
-            return InstanceListing::failed(Error::NotSupported {
-                backend: Some(info.backend),
-                message: format!("this {} catalog cannot list instances", info.backend),
-            });
+            return InstanceListing::failed(
+                Error::new(
+                    ErrorKind::NotSupported,
+                    format!("this {} catalog cannot list instances", info.backend),
+                )
+                .with_backend(info.backend),
+            );
         }
         paginate_instances(Arc::new(self.source.clone()), query, self.source.paging())
     }

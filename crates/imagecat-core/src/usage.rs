@@ -475,6 +475,7 @@ impl UsageScan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
     use crate::model::{BackendKind, ImageStatus};
 
     fn image(id: &str, visibility: Visibility) -> Image {
@@ -534,10 +535,7 @@ mod tests {
     fn a_failure_makes_unrecorded_images_unknown_but_keeps_known_users() {
         let mut scan = UsageScan::new(UsageScope::AllTenants);
         scan.record(InstanceRef::booting("i-1", "running", "a".into()));
-        scan.fail(&Error::Timeout {
-            backend: BackendKind::Memory,
-            message: "page 3".into(),
-        });
+        scan.fail(&Error::new(ErrorKind::Timeout, "page 3").with_backend(BackendKind::Memory));
         scan.finish();
         assert!(!scan.is_complete());
         assert_eq!(

@@ -175,10 +175,8 @@ impl PageSource for FailSecond {
         token: Option<PageToken>,
     ) -> Result<InstancePage> {
         if token.is_some() {
-            return Err(Error::Timeout {
-                backend: BackendKind::Memory,
-                message: "the second page timed out".into(),
-            });
+            return Err(Error::new(ErrorKind::Timeout, "the second page timed out")
+                .with_backend(BackendKind::Memory));
         }
         self.inner.source().instance_page(query, token).await
     }

@@ -9,7 +9,7 @@
 //! | any other code | `Api` with the code, the message and the HTTP status |
 //! | no DCMGR body (a proxy in front, an HTML 404, an empty 500) | the fallback every backend shares, [`HttpResponse::undocumented_error`]: 401, 403, 404, 429 by status, anything else `InvalidResponse` with the status and a snippet |
 
-use imagecat_core::{BackendKind, Error};
+use imagecat_core::{BackendKind, Error, ErrorKind};
 use imagecat_http::HttpResponse;
 
 use crate::wire::decode_error;
@@ -33,32 +33,18 @@ pub(crate) fn from_response(response: &HttpResponse) -> Error {
 
 /// The error for a DCMGR code and message.
 pub(crate) fn from_code(code: String, message: String, status: Option<u16>) -> Error {
-    match code.as_str() {
-        "100" => Error::NotFound {
-            backend: BACKEND,
-            code: Some(code),
-            message,
-        },
-        "103" => Error::Unauthenticated {
-            backend: BACKEND,
-            code: Some(code),
-            message,
-        },
-        "104" | "105" => Error::PermissionDenied {
-            backend: BACKEND,
-            code: Some(code),
-            message,
-        },
-        "143" => Error::InvalidInput {
-            backend: BACKEND,
-            code: Some(code),
-            message,
-        },
-        _ => Error::Api {
-            backend: BACKEND,
-            status,
-            code,
-            message,
-        },
+    let kind = match code.as_str() {
+        "100" => ErrorKind::NotFound,
+        "103" => ErrorKind::Unauthenticated,
+        "104" | "105" => ErrorKind::PermissionDenied,
+        "143" => ErrorKind::InvalidInput,
+        _ => ErrorKind::Api,
+    };
+    let error = Error::new(kind, message)
+        .with_backend(BACKEND)
+        .with_code(code);
+    match kind {
+        ErrorKind::Api => error.with_status(status),
+        _ => error,
     }
 }

@@ -99,8 +99,8 @@ fn capabilities() -> Capabilities {
 /// The error for a failed Glance or Keystone answer.
 ///
 /// A Glance (webob) or Keystone JSON error document is classified by the
-/// status with its message kept: 400 `InvalidInput` (or `StaleMarker` when
-/// it names the marker sent), 401 `Unauthenticated`, 403 `PermissionDenied`,
+/// status with its message kept: 400 `InvalidInput` (a stale marker,
+/// [`Error::marker_gone`], when it names the marker sent), 401 `Unauthenticated`, 403 `PermissionDenied`,
 /// 404 `NotFound`, 409 and others `Api`, 429 `RateLimited`. Without such a
 /// document, the fallback every backend shares
 /// ([`HttpResponse::undocumented_error`]).
@@ -116,12 +116,7 @@ pub(crate) fn error_for(response: &HttpResponse, marker: Option<&str>) -> Error 
                 || lower.starts_with("no image found with id")
                 || lower.contains("marker")
             {
-                return Error::StaleMarker {
-                    backend: BACKEND,
-                    marker: marker.to_owned(),
-                    code: doc.code,
-                    message: doc.message,
-                };
+                return Error::marker_gone(BACKEND, marker, doc.message).with_code(doc.code);
             }
         }
     }
@@ -477,8 +472,8 @@ impl PageSource for GlanceSource {
     /// `Link` token is checked and its marker used), plus the server-side
     /// filters. The next token is the marker of the `next` link (the last
     /// image of the page when the link has none); no `next`, no next page.
-    /// A marker the server no longer knows (400) is `StaleMarker`, which the
-    /// engine resumes from.
+    /// A marker the server no longer knows (400) is a stale marker
+    /// ([`Error::stale_marker`]), which the engine resumes from.
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let page_size = capabilities().page_size_for(query);
         let start = match token {

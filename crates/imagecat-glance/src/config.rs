@@ -211,8 +211,9 @@ fn is_version_segment(segment: &str) -> bool {
 /// The Keystone base URL with its version segment (`/v2.0` or `/v3`),
 /// appended when the user's URL has none.
 fn identity_base(text: &str, version: Version) -> Result<Url> {
-    let url = parse_endpoint(BACKEND, text, "")
-        .map_err(|e| Error::config(Some(BACKEND), format!("invalid auth URL: {e}")))?;
+    let url = parse_endpoint(BACKEND, text, "").map_err(|e| {
+        Error::config(Some(BACKEND), format!("invalid auth URL: {e}")).with_source(e)
+    })?;
     let last = url
         .path_segments()
         .and_then(|mut s| s.next_back())
@@ -484,6 +485,7 @@ impl GlanceBuilder {
                 .map(|t| {
                     service_base(t).map_err(|e| {
                         Error::config(Some(BACKEND), format!("invalid {what} endpoint: {e}"))
+                            .with_source(e)
                     })
                 })
                 .transpose()

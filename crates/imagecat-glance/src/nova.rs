@@ -485,14 +485,12 @@ fn all_tenants_in(link: &str) -> bool {
 
 /// The error of a catalog that has no compute endpoint.
 fn not_supported(usage: &Usage) -> Error {
-    Error::NotSupported {
-        backend: Some(BACKEND),
-        message: if usage.from_catalog {
-            "the Keystone service catalog has no public compute endpoint for this region (set one: compute= in the catalog URL, OS_COMPUTE_API_URL, or GlanceBuilder::compute_endpoint)".into()
-        } else {
-            "no compute endpoint is configured (compute= in the catalog URL, OS_COMPUTE_API_URL, GlanceBuilder::compute_endpoint, or Keystone credentials whose catalog has one)".into()
-        },
-    }
+    let message = if usage.from_catalog {
+        "the Keystone service catalog has no public compute endpoint for this region (set one: compute= in the catalog URL, OS_COMPUTE_API_URL, or GlanceBuilder::compute_endpoint)"
+    } else {
+        "no compute endpoint is configured (compute= in the catalog URL, OS_COMPUTE_API_URL, GlanceBuilder::compute_endpoint, or Keystone credentials whose catalog has one)"
+    };
+    Error::new(imagecat_core::ErrorKind::NotSupported, message).with_backend(BACKEND)
 }
 
 #[cfg(test)]

@@ -23,8 +23,8 @@ use crate::wire::{
 /// record.
 pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
     let text = raw.get();
-    let doc: Doc =
-        serde_json::from_str(text).map_err(|e| decode_error("invalid image", text, e))?;
+    let doc: Doc = serde_json::from_str(text)
+        .map_err(|e| decode_error("invalid image", text, &e).with_source(e))?;
     let wrong_time = |key: &str| {
         decode_error(
             "invalid image",

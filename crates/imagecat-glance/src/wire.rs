@@ -54,13 +54,13 @@ pub(crate) const BASE_FIELDS: [&str; 25] = [
 ];
 
 pub(crate) fn decode_error(what: &str, text: &str, e: impl std::fmt::Display) -> Error {
-    Error::InvalidResponse {
-        backend: BACKEND,
-        status: None,
-        content_type: None,
-        message: format!("{what}: {e}"),
-        snippet: snippet(text.as_bytes()),
-    }
+    Error::invalid_response(
+        BACKEND,
+        None,
+        None,
+        format!("{what}: {e}"),
+        snippet(text.as_bytes()),
+    )
 }
 
 /// One page of `GET /v2/images`: the images as raw JSON text, and the

@@ -23,8 +23,8 @@ use support::real_glance::*;
 use futures::TryStreamExt;
 use imagecat_core::usage::{ImageUsage, UnknownReason};
 use imagecat_core::{
-    Deleted, Error, ErrorKind, Image, ImageCatalog, ImageCatalogExt, ImageId, ImageStatus,
-    ListQuery, PageToken, Sort, SortKey, Visibility,
+    Deleted, ErrorKind, Image, ImageCatalog, ImageCatalogExt, ImageId, ImageStatus, ListQuery,
+    PageToken, Sort, SortKey, Visibility,
 };
 use imagecat_glance::GlanceCatalog;
 use imagecat_http::reqwest;
@@ -404,8 +404,8 @@ async fn the_adapter_against_a_real_glance() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::StaleMarker { marker, message, .. }
-            if *marker == missing.to_string() && message.starts_with("No image found with ID")),
+        e.stale_marker() == Some(missing.to_string().as_str())
+            && e.message().starts_with("No image found with ID"),
         "{e}"
     );
     let before = proxy.count.load(Ordering::SeqCst);

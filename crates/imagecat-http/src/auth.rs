@@ -218,13 +218,11 @@ impl<G: Grant> TokenSource<G> {
         };
         tracing::debug!(backend = %self.backend, grant = ?grant, "requesting a token");
         let Issued { id, expires, extra } = grant.fetch(http).await?;
-        let header = id.header_value().ok_or_else(|| Error::InvalidResponse {
-            backend: self.backend,
-            status: None,
-            content_type: None,
-            message: "the issued token holds characters that cannot be sent in an HTTP header"
-                .to_owned(),
-            snippet: String::new(),
+        let header = id.header_value().ok_or_else(|| {
+            Error::paging(
+                self.backend,
+                "the issued token holds characters that cannot be sent in an HTTP header",
+            )
         })?;
         Ok(Token {
             header: Some(header),

@@ -225,12 +225,11 @@ impl HttpClient {
                     Some(backend),
                     format!("cannot read the CA file {}: {e}", path.display()),
                 )
+                .with_source(e)
             })?;
             for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::config(
-                    Some(backend),
-                    format!("the CA file {} is not PEM: {e}", path.display()),
-                )
+                let message = format!("the CA file {} is not PEM: {e}", path.display());
+                Error::config(Some(backend), message).with_source(e.without_url())
             })? {
                 builder = builder.add_root_certificate(cert);
             }
@@ -244,7 +243,8 @@ impl HttpClient {
             .user_agent(options.user_agent.clone())
             .build()
             .map_err(|e| {
-                Error::config(Some(backend), format!("cannot build the HTTP client: {e}"))
+                let message = format!("cannot build the HTTP client: {e}");
+                Error::config(Some(backend), message).with_source(e.without_url())
             })?;
         Ok(HttpClient {
             client,
@@ -288,13 +288,14 @@ impl HttpClient {
                     .await
                 {
                     Err(_) => Err(AttemptError {
-                        error: Error::Timeout {
-                            backend: self.backend,
-                            message: format!(
+                        error: Error::new(
+                            ErrorKind::Timeout,
+                            format!(
                                 "{what}: no complete answer within {:.1}s",
                                 per_attempt.as_secs_f64()
                             ),
-                        },
+                        )
+                        .with_backend(self.backend),
                         maybe_sent: true,
                     }),
                     Ok(Err(e)) => Err(e),
@@ -336,9 +337,13 @@ impl HttpClient {
         request: reqwest::RequestBuilder,
         attempt: u32,
     ) -> std::result::Result<HttpResponse, AttemptError> {
-        let request = request.build().map_err(|e| AttemptError {
-            error: Error::config(Some(self.backend), format!("cannot build the request: {e}")),
-            maybe_sent: false,
+        let request = request.build().map_err(|e| {
+            let e = e.without_url();
+            AttemptError {
+                error: Error::config(Some(self.backend), format!("cannot build the request: {e}"))
+                    .with_source(e),
+                maybe_sent: false,
+            }
         })?;
         tracing::debug!(backend = %self.backend, method = %request.method(), url = %request.url(), attempt, "request");
         let mut response = self
@@ -353,15 +358,10 @@ impl HttpClient {
         let headers = response.headers().clone();
         let cap = self.options.max_body_bytes;
         let too_big = |len: u64| AttemptError {
-            error: Error::InvalidResponse {
-                backend: self.backend,
-                status: None,
-                content_type: None,
-                message: format!(
-                    "HTTP {status} body of {len} bytes or more exceeds the cap of {cap} bytes"
-                ),
-                snippet: String::new(),
-            },
+            error: Error::paging(
+                self.backend,
+                format!("HTTP {status} body of {len} bytes or more exceeds the cap of {cap} bytes"),
+            ),
             maybe_sent: true,
         };
         if let Some(len) = response.content_length() {
@@ -392,10 +392,9 @@ impl HttpClient {
     fn transport(&self, e: reqwest::Error) -> Error {
         let e = e.without_url();
         if e.is_timeout() {
-            return Error::Timeout {
-                backend: self.backend,
-                message: e.to_string(),
-            };
+            return Error::new(ErrorKind::Timeout, e.to_string())
+                .with_backend(self.backend)
+                .with_source(e);
         }
         let message = if e.is_connect() {
             format!("cannot connect: {e}")
@@ -404,11 +403,7 @@ impl HttpClient {
         } else {
             e.to_string()
         };
-        Error::Transport {
-            backend: self.backend,
-            message,
-            source: Some(Box::new(e)),
-        }
+        Error::transport(self.backend, message, e)
     }
 }
 
@@ -416,23 +411,17 @@ impl HttpClient {
 /// longest wait honoured, and says so: a server asking for days is reported
 /// as "clamped to 30 s", not as its own number.
 fn clamp_retry_after(error: Error, max: Duration) -> Error {
-    match error {
-        Error::RateLimited {
-            backend,
-            retry_after: Some(asked),
-            code,
-            message,
-        } if asked > max => Error::RateLimited {
-            backend,
-            retry_after: Some(max),
-            code,
-            message: format!(
-                "{message}; the server asked to wait {} s, clamped to {} s",
-                asked.as_secs_f64(),
-                max.as_secs_f64()
-            ),
-        },
-        other => other,
+    match error.retry_after() {
+        Some(asked) if asked > max && error.kind() == ErrorKind::RateLimited => {
+            error.with_retry_after(max).map_message(|message| {
+                format!(
+                    "{message}; the server asked to wait {} s, clamped to {} s",
+                    asked.as_secs_f64(),
+                    max.as_secs_f64()
+                )
+            })
+        }
+        _ => error,
     }
 }
 

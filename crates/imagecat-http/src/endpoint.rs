@@ -9,8 +9,9 @@ use url::Url;
 /// `/` is dropped. User info, a query or a fragment is refused: secrets never
 /// travel in URLs.
 pub fn parse_endpoint(backend: BackendKind, text: &str, default_base: &str) -> Result<Url> {
-    let mut url = Url::parse(text.trim())
-        .map_err(|e| Error::config(Some(backend), format!("invalid endpoint {text:?}: {e}")))?;
+    let mut url = Url::parse(text.trim()).map_err(|e| {
+        Error::config(Some(backend), format!("invalid endpoint {text:?}: {e}")).with_source(e)
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::config(
             Some(backend),

@@ -61,40 +61,35 @@ impl HttpResponse {
     /// An `InvalidResponse` error about this response, with its status,
     /// content type and body snippet.
     pub fn invalid(&self, message: impl std::fmt::Display) -> Error {
-        Error::InvalidResponse {
-            backend: self.backend,
-            status: Some(self.status.as_u16()),
-            content_type: self.content_type(),
-            message: message.to_string(),
-            snippet: self.snippet(),
-        }
+        Error::invalid_response(
+            self.backend,
+            Some(self.status.as_u16()),
+            self.content_type(),
+            message,
+            self.snippet(),
+        )
     }
 
     /// A decode error about this response: an `InvalidResponse` gets this
     /// response's status and content type; other errors are returned as
     /// they are.
     pub fn attach(&self, error: Error) -> Error {
-        match error {
-            Error::InvalidResponse {
-                backend,
-                message,
-                snippet,
-                ..
-            } => Error::InvalidResponse {
-                backend,
-                status: Some(self.status.as_u16()),
-                content_type: self.content_type(),
-                message,
-                snippet,
-            },
-            other => other,
+        if error.kind() != ErrorKind::InvalidResponse {
+            return error;
+        }
+        let error = error.with_status(self.status.as_u16());
+        match self.content_type() {
+            Some(content_type) => error.with_context(Error::CONTENT_TYPE, content_type),
+            None => error,
         }
     }
 
     /// Decodes the body as JSON, or an `InvalidResponse` naming the decode error.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| self.invalid(format!("cannot decode body: {e}")))
+        serde_json::from_slice(&self.body).map_err(|e| {
+            self.invalid(format!("cannot decode body: {e}"))
+                .with_source(e)
+        })
     }
 
     /// The `Retry-After` delay, in seconds or as an HTTP date, if any.
@@ -109,40 +104,19 @@ impl HttpResponse {
     /// 404/410 NotFound, 429 RateLimited (with `Retry-After`), anything else
     /// `Api` with the status.
     pub fn status_error(&self, code: Option<String>, message: String) -> Error {
-        let backend = self.backend;
-        match self.status.as_u16() {
-            400 | 422 => Error::InvalidInput {
-                backend,
-                code,
-                message,
-            },
-            401 => Error::Unauthenticated {
-                backend,
-                code,
-                message,
-            },
-            403 => Error::PermissionDenied {
-                backend,
-                code,
-                message,
-            },
-            404 | 410 => Error::NotFound {
-                backend,
-                code,
-                message,
-            },
-            429 => Error::RateLimited {
-                backend,
-                retry_after: self.retry_after(),
-                code,
-                message,
-            },
-            status => Error::Api {
-                backend,
-                status: Some(status),
-                code: code.unwrap_or_else(|| status.to_string()),
-                message,
-            },
+        let status = self.status.as_u16();
+        let error = |kind| Error::new(kind, message).with_backend(self.backend);
+        match status {
+            400 | 422 => error(ErrorKind::InvalidInput).with_code(code),
+            401 => error(ErrorKind::Unauthenticated).with_code(code),
+            403 => error(ErrorKind::PermissionDenied).with_code(code),
+            404 | 410 => error(ErrorKind::NotFound).with_code(code),
+            429 => error(ErrorKind::RateLimited)
+                .with_code(code)
+                .with_retry_after(self.retry_after()),
+            _ => error(ErrorKind::Api)
+                .with_status(status)
+                .with_code(code.unwrap_or_else(|| status.to_string())),
         }
     }
 }

@@ -161,13 +161,13 @@ mod tests {
     #[test]
     fn errors_are_scrubbed_in_every_text() {
         let _held = SecretString::new("tok-9f8e7d6c");
-        let error = Error::InvalidResponse {
-            backend: imagecat_core::BackendKind::Toast,
-            status: Some(500),
-            content_type: None,
-            message: "bad token tok-9f8e7d6c".into(),
-            snippet: r#"{"X-Auth-Token":"tok-9f8e7d6c"}"#.into(),
-        };
+        let error = Error::invalid_response(
+            imagecat_core::BackendKind::Toast,
+            Some(500),
+            None,
+            "bad token tok-9f8e7d6c",
+            r#"{"X-Auth-Token":"tok-9f8e7d6c"}"#,
+        );
         let shown = scrub_error(error).to_string();
         assert!(!shown.contains("tok-9f8e7d6c"), "{shown}");
         assert_eq!(shown.matches(REDACTED).count(), 2, "{shown}");

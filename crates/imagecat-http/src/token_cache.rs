@@ -134,15 +134,9 @@ where
         return Err(refused);
     };
     match send(renewed).await {
-        Err(imagecat_core::Error::Unauthenticated {
-            backend,
-            code,
-            message,
-        }) => Err(imagecat_core::Error::Unauthenticated {
-            backend,
-            code,
-            message: format!("{message} (refused again after re-authentication)"),
-        }),
+        Err(e) if e.kind() == imagecat_core::ErrorKind::Unauthenticated => {
+            Err(e.map_message(|m| format!("{m} (refused again after re-authentication)")))
+        }
         other => other,
     }
 }
@@ -161,11 +155,12 @@ mod tests {
     }
 
     fn refused() -> imagecat_core::Error {
-        imagecat_core::Error::Unauthenticated {
-            backend: imagecat_core::BackendKind::Toast,
-            code: Some("-3".into()),
-            message: "Permission denied".into(),
-        }
+        imagecat_core::Error::new(
+            imagecat_core::ErrorKind::Unauthenticated,
+            "Permission denied",
+        )
+        .with_backend(imagecat_core::BackendKind::Toast)
+        .with_code("-3".to_owned())
     }
 
     #[tokio::test]

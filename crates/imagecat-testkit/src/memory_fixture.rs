@@ -88,9 +88,9 @@ pub fn memory_usage_fixture(scope: UsageScope) -> UsageFixture {
         users,
         scope,
         fail_next_page: Arc::new(move || {
-            failing.fail_next(1, || imagecat_core::Error::Timeout {
-                backend: imagecat_core::BackendKind::Memory,
-                message: "injected".into(),
+            failing.fail_next(1, || {
+                imagecat_core::Error::new(imagecat_core::ErrorKind::Timeout, "injected")
+                    .with_backend(imagecat_core::BackendKind::Memory)
             })
         }),
         instance_requests: Arc::new(move || counter.requests()),

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use imagecat_core::{
-    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
-    Image, ImageId, InstancePage, InstanceQuery, ListQuery, MarkerRule, Page, PageSource,
-    PageToken, PagingOptions, PagingStyle, Result, ServerFilters, UsageScope,
+    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, ErrorKind,
+    GetSupport, Image, ImageId, InstancePage, InstanceQuery, ListQuery, MarkerRule, Page,
+    PageSource, PageToken, PagingOptions, PagingStyle, Result, ServerFilters, UsageScope,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
@@ -284,14 +284,12 @@ fn delete_outcome(response: HttpResponse) -> Result<Deleted> {
 /// "Invalid marker", relayed) means the marker image vanished during the
 /// listing: the pagination engine resumes from an earlier image.
 fn stale_marker(error: Error, marker: Option<&str>) -> Error {
-    match (error, marker) {
-        (Error::Api { code, message, .. }, Some(marker)) if code == "30400" => Error::StaleMarker {
-            backend: BACKEND,
-            marker: marker.to_owned(),
-            code: Some(code),
-            message,
-        },
-        (error, _) => error,
+    match marker {
+        Some(marker) if error.kind() == ErrorKind::Api && error.code() == Some("30400") => {
+            Error::marker_gone(BACKEND, marker, error.message())
+                .with_code(error.code().map(str::to_owned))
+        }
+        _ => error,
     }
 }
 

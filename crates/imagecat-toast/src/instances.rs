@@ -48,13 +48,13 @@ pub(crate) fn decode_instances(response: &HttpResponse) -> Result<Vec<InstanceRe
         .enumerate()
         .map(|(index, raw)| {
             decode_instance(&raw).map_err(|m| {
-                response.attach(Error::InvalidResponse {
-                    backend: BACKEND,
-                    status: None,
-                    content_type: None,
-                    message: format!("instance #{index}: {m}"),
-                    snippet: snippet(raw.get().as_bytes()),
-                })
+                response.attach(Error::invalid_response(
+                    BACKEND,
+                    None,
+                    None,
+                    format!("instance #{index}: {m}"),
+                    snippet(raw.get().as_bytes()),
+                ))
             })
         })
         .collect()

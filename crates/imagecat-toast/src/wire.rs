@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use imagecat_core::{BackendKind, Error, Image, ImageStatus, NativeRecord, Visibility};
+use imagecat_core::{BackendKind, Error, ErrorKind, Image, ImageStatus, NativeRecord, Visibility};
 use imagecat_http::{ErrorDocument, HttpResponse, snippet};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -129,39 +129,21 @@ pub(crate) struct IssuedToken {
 pub(crate) fn envelope_error(response: &HttpResponse, header: &Header) -> Error {
     let code = header.code_text();
     let message = header.message_text();
-    match header.code_number() {
-        Some(-3 | 30401 | 50401) => Error::Unauthenticated {
-            backend: BACKEND,
-            code: Some(code),
-            message,
-        },
-        Some(-4) => Error::InvalidInput {
-            backend: BACKEND,
-            code: Some(code),
-            message,
-        },
-        Some(-5 | 30404) => Error::NotFound {
-            backend: BACKEND,
-            code: Some(code),
-            message,
-        },
-        Some(30403) => Error::PermissionDenied {
-            backend: BACKEND,
-            code: Some(code),
-            message,
-        },
-        Some(30429) => Error::RateLimited {
-            backend: BACKEND,
-            retry_after: response.retry_after(),
-            code: Some(code),
-            message,
-        },
-        _ => Error::Api {
-            backend: BACKEND,
-            status: Some(response.status.as_u16()),
-            code,
-            message,
-        },
+    let kind = match header.code_number() {
+        Some(-3 | 30401 | 50401) => ErrorKind::Unauthenticated,
+        Some(-4) => ErrorKind::InvalidInput,
+        Some(-5 | 30404) => ErrorKind::NotFound,
+        Some(30403) => ErrorKind::PermissionDenied,
+        Some(30429) => ErrorKind::RateLimited,
+        _ => ErrorKind::Api,
+    };
+    let error = Error::new(kind, message)
+        .with_backend(BACKEND)
+        .with_code(code);
+    match kind {
+        ErrorKind::RateLimited => error.with_retry_after(response.retry_after()),
+        ErrorKind::Api => error.with_status(response.status.as_u16()),
+        _ => error,
     }
 }
 
@@ -228,8 +210,11 @@ pub(crate) fn decode_ack(response: &HttpResponse) -> Result<(), Error> {
     if !response.status.is_success() {
         return Err(status_failure(response));
     }
-    let body: HeaderOnly = serde_json::from_slice(&response.body)
-        .map_err(|e| response.invalid(format!("cannot decode body: {e}")))?;
+    let body: HeaderOnly = serde_json::from_slice(&response.body).map_err(|e| {
+        response
+            .invalid(format!("cannot decode body: {e}"))
+            .with_source(e)
+    })?;
     check_header(response, body.header.as_ref())
 }
 
@@ -268,7 +253,9 @@ pub(crate) fn decode_enveloped<T: serde::de::DeserializeOwned>(
                     return Err(envelope_error(response, &header));
                 }
             }
-            Err(response.invalid(format!("cannot decode body: {e}")))
+            Err(response
+                .invalid(format!("cannot decode body: {e}"))
+                .with_source(e))
         }
     }
 }
@@ -293,22 +280,19 @@ pub(crate) fn decode_list(response: &HttpResponse) -> Result<Vec<Image>, Error> 
 /// still hold a token, so its error shows neither the body nor the decoder's
 /// message (which can quote a value).
 pub(crate) fn decode_token(response: &HttpResponse) -> Result<IssuedToken, Error> {
-    decode_token_body(response).map_err(|e| match e {
-        Error::InvalidResponse {
-            backend,
-            status,
-            content_type,
-            ..
-        } if response.status.is_success() => Error::InvalidResponse {
-            backend,
-            status,
-            content_type,
-            message:
-                "the token answer cannot be decoded (its body is not shown: it may hold a token)"
-                    .to_owned(),
-            snippet: String::new(),
-        },
-        other => other,
+    decode_token_body(response).map_err(|e| {
+        if e.kind() != ErrorKind::InvalidResponse || !response.status.is_success() {
+            return e;
+        }
+        // A fresh error: neither the body, the message nor the decoder's
+        // error (the source) is kept.
+        Error::invalid_response(
+            BACKEND,
+            e.status(),
+            e.content_type().map(str::to_owned),
+            "the token answer cannot be decoded (its body is not shown: it may hold a token)",
+            "",
+        )
     })
 }
 
@@ -380,21 +364,13 @@ pub(crate) const DESCRIPTION_PROPERTY: &str = "description";
 /// Decodes one image from its raw JSON text, keeping the text as the
 /// native record.
 pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
-    let wire: WireImage = serde_json::from_str(raw.get()).map_err(|e| Error::InvalidResponse {
-        backend: BACKEND,
-        status: None,
-        content_type: None,
-        message: format!("cannot decode image: {e}"),
-        snippet: snippet(raw.get().as_bytes()),
-    })?;
+    let invalid = |message: String| {
+        Error::invalid_response(BACKEND, None, None, message, snippet(raw.get().as_bytes()))
+    };
+    let wire: WireImage = serde_json::from_str(raw.get())
+        .map_err(|e| invalid(format!("cannot decode image: {e}")).with_source(e))?;
     let Some(id) = wire.id.filter(|id| !id.is_empty()) else {
-        return Err(Error::InvalidResponse {
-            backend: BACKEND,
-            status: None,
-            content_type: None,
-            message: "an image without `id`".to_owned(),
-            snippet: snippet(raw.get().as_bytes()),
-        });
+        return Err(invalid("an image without `id`".to_owned()));
     };
     let native_status = wire.status.unwrap_or_default();
     let mut image = Image::new(

@@ -71,14 +71,8 @@ async fn every_result_code_maps_to_its_kind() {
         assert!(shown.contains(code.trim_matches('"')), "{shown}");
         assert!(shown.contains(message), "{shown}");
         if kind == ErrorKind::Api {
-            let Error::Api {
-                status, code: c, ..
-            } = &e
-            else {
-                unreachable!()
-            };
-            assert_eq!(*status, Some(200));
-            assert_eq!(c, code.trim_matches('"'));
+            assert_eq!(e.status(), Some(200));
+            assert_eq!(e.code(), Some(code.trim_matches('"')));
             assert!(!e.is_retryable(), "{e}");
         }
     }
@@ -155,18 +149,10 @@ async fn non_2xx_without_an_envelope() {
     let html = "<html><body><h1>502 Bad Gateway</h1></body></html>";
     emu.push_raw_response(502, "text/html", html);
     let e = catalog.page(&ListQuery::new(), None).await.unwrap_err();
-    let Error::InvalidResponse {
-        status,
-        content_type,
-        snippet,
-        ..
-    } = &e
-    else {
-        panic!("{e:?}")
-    };
-    assert_eq!(*status, Some(502));
-    assert_eq!(content_type.as_deref(), Some("text/html"));
-    assert_eq!(snippet, html);
+    assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e:?}");
+    assert_eq!(e.status(), Some(502));
+    assert_eq!(e.content_type(), Some("text/html"));
+    assert_eq!(e.body(), html);
     assert!(e.is_retryable());
     for (status, kind, retryable) in [
         (500, ErrorKind::InvalidResponse, true),
@@ -228,13 +214,9 @@ async fn bodies_that_are_not_the_envelope_are_invalid_responses_with_a_snippet()
     ];
     for body in cases {
         let e = list_error(&emu, &catalog, 200, body).await;
-        let Error::InvalidResponse {
-            status, snippet, ..
-        } = &e
-        else {
-            panic!("{body}: {e:?}")
-        };
-        assert_eq!(*status, Some(200), "{body}");
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{body}: {e:?}");
+        let snippet = e.body();
+        assert_eq!(e.status(), Some(200), "{body}");
         assert!(snippet.len() <= 2048 + '…'.len_utf8(), "{body}");
         assert!(
             body.is_empty() || !snippet.is_empty(),

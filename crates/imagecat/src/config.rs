@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use imagecat_core::{DynImageCatalog, Error, Result};
+use imagecat_core::{DynImageCatalog, Error, ErrorKind, Result};
 use imagecat_http::SecretString;
 use serde::Deserialize;
 
@@ -86,6 +86,7 @@ impl Config {
                 .span()
                 .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
             let at = line.map(|l| format!(" at line {l}")).unwrap_or_default();
+            // The TOML error is not kept as the source: it quotes the text.
             Error::config(None, format!("invalid config file{at}: {}", e.message()))
         })
     }
@@ -97,12 +98,11 @@ impl Config {
                 None,
                 format!("cannot read config file {}: {e}", path.display()),
             )
+            .with_source(e)
         })?;
-        let mut config = Self::from_toml(&text).map_err(|e| match e {
-            Error::Config { message, .. } => {
-                Error::config(None, format!("{}: {message}", path.display()))
-            }
-            other => other,
+        let mut config = Self::from_toml(&text).map_err(|e| match e.kind() {
+            ErrorKind::Config => e.map_message(|m| format!("{}: {m}", path.display())),
+            _ => e,
         })?;
         config.path = Some(path.to_owned());
         Ok(config)

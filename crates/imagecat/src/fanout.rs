@@ -82,10 +82,9 @@ mod tests {
     async fn one_failure_does_not_hide_the_others() {
         let good = InMemoryCatalog::with_samples(30);
         let bad = InMemoryCatalog::with_samples(30);
-        bad.fail_next(1, || Error::Unauthenticated {
-            backend: BackendKind::Memory,
-            code: None,
-            message: "no".into(),
+        bad.fail_next(1, || {
+            Error::new(imagecat_core::ErrorKind::Unauthenticated, "no")
+                .with_backend(BackendKind::Memory)
         });
         let items: Vec<_> = list_all(
             &[

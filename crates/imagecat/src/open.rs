@@ -134,8 +134,9 @@ pub fn open(spec: &str) -> Result<DynImageCatalog> {
 
 /// Opens a catalog from a URL with explicit credentials and options.
 pub fn open_with(spec: &str, options: &OpenOptions) -> Result<DynImageCatalog> {
-    let url = Url::parse(spec.trim())
-        .map_err(|e| Error::config(None, format!("invalid catalog URL {spec:?}: {e}")))?;
+    let url = Url::parse(spec.trim()).map_err(|e| {
+        Error::config(None, format!("invalid catalog URL {spec:?}: {e}")).with_source(e)
+    })?;
     let scheme = url.scheme().to_owned();
     match scheme.as_str() {
         "memory" => open_memory(&url),
@@ -254,11 +255,11 @@ fn open_toast(url: &Url, options: &OpenOptions) -> Result<DynImageCatalog> {
 
 #[cfg(not(feature = "toast"))]
 fn open_toast(_url: &Url, _options: &OpenOptions) -> Result<DynImageCatalog> {
-    Err(Error::NotSupported {
-        backend: Some(BackendKind::Toast),
-        message: "the toast backend is not compiled in; enable the `toast` feature of imagecat"
-            .into(),
-    })
+    Err(Error::new(
+        imagecat_core::ErrorKind::NotSupported,
+        "the toast backend is not compiled in; enable the `toast` feature of imagecat",
+    )
+    .with_backend(BackendKind::Toast))
 }
 
 #[cfg(feature = "dcmgr")]
@@ -281,11 +282,11 @@ fn open_dcmgr(url: &Url, options: &OpenOptions) -> Result<DynImageCatalog> {
 
 #[cfg(not(feature = "dcmgr"))]
 fn open_dcmgr(_url: &Url, _options: &OpenOptions) -> Result<DynImageCatalog> {
-    Err(Error::NotSupported {
-        backend: Some(BackendKind::Dcmgr),
-        message: "the dcmgr backend is not compiled in; enable the `dcmgr` feature of imagecat"
-            .into(),
-    })
+    Err(Error::new(
+        imagecat_core::ErrorKind::NotSupported,
+        "the dcmgr backend is not compiled in; enable the `dcmgr` feature of imagecat",
+    )
+    .with_backend(BackendKind::Dcmgr))
 }
 
 #[cfg(feature = "glance")]
@@ -326,11 +327,11 @@ fn open_glance(url: &Url, options: &OpenOptions) -> Result<DynImageCatalog> {
 
 #[cfg(not(feature = "glance"))]
 fn open_glance(_url: &Url, _options: &OpenOptions) -> Result<DynImageCatalog> {
-    Err(Error::NotSupported {
-        backend: Some(BackendKind::Glance),
-        message: "the glance backend is not compiled in; enable the `glance` feature of imagecat"
-            .into(),
-    })
+    Err(Error::new(
+        imagecat_core::ErrorKind::NotSupported,
+        "the glance backend is not compiled in; enable the `glance` feature of imagecat",
+    )
+    .with_backend(BackendKind::Glance))
 }
 
 #[cfg(test)]

@@ -81,12 +81,9 @@ mod tests {
     use crate::model::BackendKind;
 
     fn limited() -> Error {
-        Error::RateLimited {
-            backend: BackendKind::Memory,
-            retry_after: Some(Duration::from_secs(3)),
-            code: None,
-            message: "slow down".into(),
-        }
+        Error::new(ErrorKind::RateLimited, "slow down")
+            .with_backend(BackendKind::Memory)
+            .with_retry_after(Duration::from_secs(3))
     }
 
     #[tokio::test(start_paused = true)]

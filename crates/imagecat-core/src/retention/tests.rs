@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::*;
 use crate::catalog::{CatalogInfo, Deleted, ImageCatalog, ImageStream};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{BackendKind, Image, ImageStatus, Visibility};
 use crate::query::ListQuery;
 use crate::usage::InstanceRef;
@@ -260,20 +260,15 @@ impl ImageCatalog for Flaky {
             .unwrap()
             .push((Instant::now(), format!("delete {id}")));
         if std::mem::replace(&mut *self.limited.lock().unwrap(), false) {
-            return Err(Error::RateLimited {
-                backend: BackendKind::Memory,
-                retry_after: Some(Duration::from_secs(2)),
-                code: None,
-                message: "slow down".into(),
-            });
+            return Err(Error::new(ErrorKind::RateLimited, "slow down")
+                .with_backend(BackendKind::Memory)
+                .with_retry_after(Duration::from_secs(2)));
         }
         if self.broken.contains(id.as_str()) {
-            return Err(Error::Api {
-                backend: BackendKind::Memory,
-                status: Some(500),
-                code: "E500".into(),
-                message: "boom".into(),
-            });
+            return Err(Error::new(ErrorKind::Api, "boom")
+                .with_backend(BackendKind::Memory)
+                .with_status(500)
+                .with_code("E500".to_owned()));
         }
         self.inner.delete(id).await
     }
