@@ -172,4 +172,22 @@ mod tests {
         assert!(!shown.contains("tok-9f8e7d6c"), "{shown}");
         assert_eq!(shown.matches(REDACTED).count(), 2, "{shown}");
     }
+
+    #[test]
+    fn a_decoder_error_kept_as_the_source_is_scrubbed_too() {
+        let _held = SecretString::new("tok-5a4b3c2d");
+        let response = crate::HttpResponse::from_body(
+            imagecat_core::BackendKind::Glance,
+            200,
+            r#"["tok-5a4b3c2d"]"#,
+        );
+        let error = response.json::<Vec<u64>>().unwrap_err();
+        let source = std::error::Error::source(&error).expect("the decode error is kept");
+        assert!(source.to_string().contains("tok-5a4b3c2d"), "{source}");
+        let error = scrub_error(error);
+        let source = std::error::Error::source(&error).expect("a scrubbed source is kept");
+        let everything = format!("{error} {error:?} {source}");
+        assert!(!everything.contains("tok-5a4b3c2d"), "{everything}");
+        assert!(source.to_string().contains(REDACTED), "{source}");
+    }
 }

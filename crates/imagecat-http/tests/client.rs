@@ -253,6 +253,14 @@ async fn a_delete_that_never_connected_is_retried() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transport);
     assert!(e.to_string().contains("gave up after 3 attempts"), "{e}");
+    // The connection error is kept as the source, without the URL.
+    let source = std::error::Error::source(&e).expect("the reqwest error is kept");
+    let reqwest = source
+        .downcast_ref::<reqwest::Error>()
+        .expect("a reqwest error");
+    assert!(reqwest.is_connect(), "{reqwest:?}");
+    assert!(reqwest.url().is_none(), "{reqwest:?}");
+    assert!(!format!("{e:?}").contains(&url), "{e:?}");
 }
 
 #[tokio::test]
