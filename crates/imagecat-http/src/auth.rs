@@ -219,10 +219,8 @@ impl<G: Grant> TokenSource<G> {
         tracing::debug!(backend = %self.backend, grant = ?grant, "requesting a token");
         let Issued { id, expires, extra } = grant.fetch(http).await?;
         let header = id.header_value().ok_or_else(|| {
-            Error::paging(
-                self.backend,
-                "the issued token holds characters that cannot be sent in an HTTP header",
-            )
+            let message = "the issued token holds characters that cannot be sent in an HTTP header";
+            Error::invalid_response(self.backend, None, None, message, "")
         })?;
         Ok(Token {
             header: Some(header),

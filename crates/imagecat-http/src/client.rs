@@ -358,9 +358,12 @@ impl HttpClient {
         let headers = response.headers().clone();
         let cap = self.options.max_body_bytes;
         let too_big = |len: u64| AttemptError {
-            error: Error::paging(
+            error: Error::invalid_response(
                 self.backend,
+                None,
+                None,
                 format!("HTTP {status} body of {len} bytes or more exceeds the cap of {cap} bytes"),
+                "",
             ),
             maybe_sent: true,
         };
