@@ -13,12 +13,14 @@
 //! every other key into the string properties, without building a
 //! `serde_json::Value` tree.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use imagecat_core::{BackendKind, Image, ImageStatus, NativeRecord, Visibility};
-use imagecat_http::lenient::{self, LenientBool, LenientText, LenientU64, parse_timestamp};
+use imagecat_core::compact_str::CompactString;
+use imagecat_core::{BackendKind, Image, ImageStatus, NativeRecord, Properties, Visibility};
+use imagecat_http::lenient::{
+    self, LenientBool, LenientShortText, LenientText, LenientU64, parse_timestamp,
+};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -197,9 +199,9 @@ struct Doc {
     arch: Option<String>,
     description: Option<String>,
     is_public: Option<bool>,
-    created_at: Option<String>,
-    updated_at: Option<String>,
-    properties: BTreeMap<String, String>,
+    created_at: Option<CompactString>,
+    updated_at: Option<CompactString>,
+    properties: Properties,
 }
 
 impl Doc {
@@ -232,8 +234,8 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
 }
 
-fn time_field(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, String> {
-    match non_empty(value) {
+fn time_field(name: &str, value: Option<CompactString>) -> Result<Option<DateTime<Utc>>, String> {
+    match value.filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(text) => parse_timestamp(&text)
             .map(Some)
@@ -250,7 +252,11 @@ impl<'de> Deserialize<'de> for Doc {
                 f.write_str("a DCMGR image object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc, A::Error> {
-                let mut doc = Doc::default();
+                // A 12.03 document has 24 keys, the others are properties.
+                let mut doc = Doc {
+                    properties: Properties::with_capacity(24 - DOC_KEYS.len()),
+                    ..Doc::default()
+                };
                 let mut keys = lenient::Keys::default();
                 while let Some(key) = map.next_key::<DocKey>()? {
                     if let Some(index) = key.index() {
@@ -278,10 +284,10 @@ impl<'de> Deserialize<'de> for Doc {
                         }
                         DocKey::IsPublic => doc.is_public = map.next_value::<LenientBool>()?.0,
                         DocKey::CreatedAt => {
-                            doc.created_at = map.next_value::<LenientText>()?.0;
+                            doc.created_at = map.next_value::<LenientShortText>()?.0;
                         }
                         DocKey::UpdatedAt => {
-                            doc.updated_at = map.next_value::<LenientText>()?.0;
+                            doc.updated_at = map.next_value::<LenientShortText>()?.0;
                         }
                         DocKey::Other(name) => {
                             let raw: &RawValue = map.next_value()?;
@@ -310,7 +316,7 @@ enum DocKey {
     IsPublic,
     CreatedAt,
     UpdatedAt,
-    Other(String),
+    Other(CompactString),
 }
 
 /// The schema keys, in [`DocKey`] order (their index is the bit in
@@ -381,7 +387,7 @@ impl<'de> Deserialize<'de> for DocKey {
                     "is_public" => DocKey::IsPublic,
                     "created_at" => DocKey::CreatedAt,
                     "updated_at" => DocKey::UpdatedAt,
-                    other => DocKey::Other(other.to_owned()),
+                    other => DocKey::Other(CompactString::from(other)),
                 })
             }
         }
@@ -391,19 +397,19 @@ impl<'de> Deserialize<'de> for DocKey {
 
 /// The property text of a value: a string as-is, `null` as absent, anything
 /// else as compact JSON text.
-fn property_text(raw: &RawValue) -> Result<Option<String>, serde_json::Error> {
+fn property_text(raw: &RawValue) -> Result<Option<CompactString>, serde_json::Error> {
     let text = raw.get().trim();
     match text.as_bytes().first() {
         None | Some(b'n') => Ok(None),
         Some(b'"') => {
             if text.contains('\\') {
-                serde_json::from_str::<String>(text).map(Some)
+                serde_json::from_str::<CompactString>(text).map(Some)
             } else {
-                Ok(Some(text[1..text.len() - 1].to_owned()))
+                Ok(Some(CompactString::from(&text[1..text.len() - 1])))
             }
         }
-        Some(b'[' | b'{') => Ok(Some(minify(text))),
-        Some(_) => Ok(Some(text.to_owned())),
+        Some(b'[' | b'{') => Ok(Some(minify(text).into())),
+        Some(_) => Ok(Some(CompactString::from(text))),
     }
 }
 

@@ -6,10 +6,10 @@
 //! type is `InvalidResponse` naming it, and a key read twice in one object
 //! is refused (the rule of [`imagecat_http::lenient`]).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use imagecat_core::{Error, Image, ImageStatus, NativeRecord, Visibility};
+use imagecat_core::compact_str::CompactString;
+use imagecat_core::{Error, Image, ImageStatus, NativeRecord, Properties, Visibility};
 use imagecat_http::lenient::{self, Keys};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -32,7 +32,7 @@ pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
             format!("field {key:?} is not an ISO 8601 timestamp"),
         )
     };
-    let time = |key: &str, value: Option<String>| match value {
+    let time = |key: &str, value: Option<CompactString>| match value {
         None => Ok(None),
         Some(t) => parse_time(&t).map(Some).ok_or_else(|| wrong_time(key)),
     };
@@ -65,14 +65,14 @@ pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
     let mut properties = doc.properties;
     // NHN documents a `properties` object besides the flattened keys; a
     // flattened key wins.
-    for (k, v) in doc.nested {
-        properties.entry(k).or_insert(v);
+    for (k, v) in doc.nested.iter() {
+        properties.insert_new(k, v);
     }
     image.arch = ARCH_PROPERTIES
         .iter()
-        .find_map(|k| properties.get(*k))
-        .cloned();
-    image.description = properties.get(DESCRIPTION_PROPERTY).cloned();
+        .find_map(|k| properties.get(k))
+        .map(str::to_owned);
+    image.description = properties.get(DESCRIPTION_PROPERTY).map(str::to_owned);
     image.properties = properties;
     image.native = Some(NativeRecord::from_raw(raw));
     Ok(image)
@@ -84,10 +84,10 @@ struct Doc {
     id: Option<String>,
     name: Option<String>,
     status: Option<String>,
-    visibility: Option<String>,
+    visibility: Option<CompactString>,
     owner: Option<String>,
-    created_at: Option<String>,
-    updated_at: Option<String>,
+    created_at: Option<CompactString>,
+    updated_at: Option<CompactString>,
     size: Option<u64>,
     min_disk: Option<u64>,
     min_ram: Option<u64>,
@@ -97,8 +97,8 @@ struct Doc {
     os_hash_value: Option<String>,
     tags: Option<Vec<String>>,
     protected: Option<bool>,
-    properties: BTreeMap<String, String>,
-    nested: BTreeMap<String, String>,
+    properties: Properties,
+    nested: Properties,
 }
 
 /// The next value as `T`, or an error naming the field and the type wanted
@@ -141,6 +141,9 @@ impl<'de> Deserialize<'de> for Doc {
                     let key = BASE_FIELDS[index];
                     keys.field(index as u32, key)?;
                     let text = |map: &mut A| typed::<_, Option<String>>(map, key, "a string");
+                    // Parsed further, so held inline when short.
+                    let short =
+                        |map: &mut A| typed::<_, Option<CompactString>>(map, key, "a string");
                     let count = |map: &mut A| {
                         typed::<_, Option<u64>>(map, key, "a non-negative integer below 2^64")
                     };
@@ -148,10 +151,10 @@ impl<'de> Deserialize<'de> for Doc {
                         "id" => doc.id = text(&mut map)?,
                         "name" => doc.name = text(&mut map)?,
                         "status" => doc.status = text(&mut map)?,
-                        "visibility" => doc.visibility = text(&mut map)?,
+                        "visibility" => doc.visibility = short(&mut map)?,
                         "owner" => doc.owner = text(&mut map)?,
-                        "created_at" => doc.created_at = text(&mut map)?,
-                        "updated_at" => doc.updated_at = text(&mut map)?,
+                        "created_at" => doc.created_at = short(&mut map)?,
+                        "updated_at" => doc.updated_at = short(&mut map)?,
                         "disk_format" => doc.disk_format = text(&mut map)?,
                         "checksum" => doc.checksum = text(&mut map)?,
                         "os_hash_algo" => doc.os_hash_algo = text(&mut map)?,
@@ -177,7 +180,7 @@ impl<'de> Deserialize<'de> for Doc {
 /// custom property (escaped keys are unescaped).
 enum Key {
     Base(usize),
-    Other(String),
+    Other(CompactString),
 }
 
 impl<'de> Deserialize<'de> for Key {
@@ -191,7 +194,7 @@ impl<'de> Deserialize<'de> for Key {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
                 Ok(match BASE_FIELDS.iter().position(|f| *f == v) {
                     Some(index) => Key::Base(index),
-                    None => Key::Other(v.to_owned()),
+                    None => Key::Other(CompactString::from(v)),
                 })
             }
         }
@@ -201,8 +204,8 @@ impl<'de> Deserialize<'de> for Key {
 
 /// The nested `properties` object, each value as [`property_text`]; a key
 /// twice is refused as at the top level.
-fn nested(raw: &RawValue) -> Result<BTreeMap<String, String>, serde_json::Error> {
-    struct Nested(BTreeMap<String, String>);
+fn nested(raw: &RawValue) -> Result<Properties, serde_json::Error> {
+    struct Nested(Properties);
     impl<'de> Deserialize<'de> for Nested {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             struct V;
@@ -212,8 +215,8 @@ fn nested(raw: &RawValue) -> Result<BTreeMap<String, String>, serde_json::Error>
                     f.write_str("an object of properties")
                 }
                 fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Nested, A::Error> {
-                    let (mut out, mut keys) = (BTreeMap::new(), Keys::default());
-                    while let Some(key) = map.next_key::<String>()? {
+                    let (mut out, mut keys) = (Properties::new(), Keys::default());
+                    while let Some(key) = map.next_key::<CompactString>()? {
                         let raw: &'de RawValue = map.next_value()?;
                         let text = property_text(raw).map_err(de::Error::custom)?;
                         lenient::property(&mut keys, &mut out, key, text)?;
@@ -229,17 +232,17 @@ fn nested(raw: &RawValue) -> Result<BTreeMap<String, String>, serde_json::Error>
 
 /// A custom property as text: strings as they are, numbers and booleans
 /// printed, other JSON compact; `null` is no property.
-fn property_text(raw: &RawValue) -> Result<Option<String>, serde_json::Error> {
+fn property_text(raw: &RawValue) -> Result<Option<CompactString>, serde_json::Error> {
     let text = raw.get();
     match text.as_bytes() {
         b"null" => Ok(None),
         [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => {
             // No escapes: the text between the quotes is the string.
-            Ok(Some(text[1..text.len() - 1].to_owned()))
+            Ok(Some(CompactString::from(&text[1..text.len() - 1])))
         }
         [b'"', ..] => serde_json::from_str(text).map(Some),
-        [b't' | b'f' | b'-' | b'0'..=b'9', ..] => Ok(Some(text.to_owned())),
-        _ => serde_json::from_str::<serde_json::Value>(text).map(|v| Some(v.to_string())),
+        [b't' | b'f' | b'-' | b'0'..=b'9', ..] => Ok(Some(CompactString::from(text))),
+        _ => serde_json::from_str::<serde_json::Value>(text).map(|v| Some(v.to_string().into())),
     }
 }
 
