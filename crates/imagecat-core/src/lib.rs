@@ -9,6 +9,7 @@
 //! the pagination engine ([`paginate`]).
 
 mod catalog;
+pub mod de;
 pub mod diff;
 pub mod duration;
 mod error;

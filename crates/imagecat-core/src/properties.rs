@@ -10,13 +10,14 @@
 //! output is what the map gave.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::Index;
 
 use compact_str::CompactString;
-use serde::de::{MapAccess, Visitor};
+use serde::de::MapAccess;
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
+
+use crate::de::FromMap;
 
 /// String properties, unique keys, in key order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -192,27 +193,20 @@ impl Serialize for Properties {
     }
 }
 
-impl<'de> Deserialize<'de> for Properties {
-    /// A JSON object of strings; a repeated key keeps its last value (as a
-    /// map does).
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Properties;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of string properties")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Properties, A::Error> {
-                let mut out = Properties::new();
-                while let Some((k, v)) = map.next_entry::<CompactString, CompactString>()? {
-                    out.insert(k, v);
-                }
-                Ok(out)
-            }
+impl<'de> FromMap<'de> for Properties {
+    const EXPECTING: &'static str = "an object of string properties";
+
+    /// A repeated key keeps its last value (as a map does).
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut out = Properties::new();
+        while let Some((k, v)) = map.next_entry::<CompactString, CompactString>()? {
+            out.insert(k, v);
         }
-        d.deserialize_map(V)
+        Ok(out)
     }
 }
+
+crate::deserialize_from_map!(Properties);
 
 #[cfg(test)]
 mod tests {
