@@ -91,6 +91,7 @@ fn script_list(python: &Path, emulator: &Emulator) -> Command {
     command.arg(script_path()).arg(match emulator.backend() {
         Backend::Toast => "toast",
         Backend::Dcmgr => "dcmgr",
+        Backend::Glance => "glance",
     });
     command.arg(emulator.endpoint());
     if emulator.backend() == Backend::Toast {
@@ -110,7 +111,7 @@ pub(crate) fn script_path() -> PathBuf {
 /// images the server lists with `state=alive`, its reported total).
 fn ids_on_wire(ctx: &Ctx, emulator: &Emulator, images: usize) -> Res<u64> {
     match emulator.backend() {
-        Backend::Toast => Ok(images as u64),
+        Backend::Toast | Backend::Glance => Ok(images as u64),
         Backend::Dcmgr => {
             let listing = emulator.listing(1)?;
             let body = ctx.rt.block_on(async {
@@ -156,7 +157,7 @@ pub(crate) fn memory(ctx: &mut Ctx) -> Res<()> {
             "of which id set MiB",
         ],
     );
-    for backend in ctx.backends.clone() {
+    for backend in ctx.cli_backends() {
         let mut peaks = Vec::new();
         let mut id_sets = Vec::new();
         for images in sizes {
@@ -229,7 +230,7 @@ pub(crate) fn script(ctx: &mut Ctx) -> Res<()> {
             "imagecat speed vs script",
         ],
     );
-    for backend in ctx.backends.clone() {
+    for backend in ctx.cli_backends() {
         // Same output first: both print to files over a small catalog.
         let same = {
             let emulator = Emulator::start(&ctx.emu_rt, backend, 3_000, Duration::ZERO)?;

@@ -5,6 +5,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use crate::alloc::Allocs;
 use crate::limits;
 use crate::report::{Goal, Table, percent, thousands};
 use crate::setup::{Backend, Emulator, plain_client};
@@ -51,6 +52,8 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
             "µs/page",
             "MB/s",
             "images/s",
+            "allocs/image",
+            "alloc B/image",
             "% of Value speed",
         ],
     );
@@ -66,6 +69,7 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
             Ok(match backend {
                 Backend::Toast => imagecat_toast::decode_list_body(body)?.len(),
                 Backend::Dcmgr => imagecat_dcmgr::decode_index_body(body, 0)?.images.len(),
+                Backend::Glance => imagecat_glance::decode_list_body(body)?.len(),
             })
         };
         let images = decode(&body)?;
@@ -81,15 +85,34 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
                 .unwrap_or(0)
         });
         let ours = per_call(budget, || decode(&body).unwrap_or(0));
+        // One call of each, counted (the main thread's allocations).
+        let counted = |f: &dyn Fn() -> usize| {
+            let before = Allocs::now();
+            black_box(f());
+            let made = Allocs::now().since(before);
+            let n = images.max(1) as f64;
+            (
+                format!("{:.1}", made.calls as f64 / n),
+                thousands(made.bytes as f64 / n),
+            )
+        };
+        let value_allocs = counted(&|| {
+            serde_json::from_slice::<serde_json::Value>(&body)
+                .map(|v| usize::from(v.is_null()))
+                .unwrap_or(0)
+        });
+        let our_allocs = counted(&|| decode(&body).unwrap_or(0));
         let mb = body.len() as f64 / 1e6;
-        for (label, took) in [
-            ("serde_json::from_slice::<Value>", value),
+        for (label, took, allocs) in [
+            ("serde_json::from_slice::<Value>", value, value_allocs),
             (
                 match backend {
                     Backend::Toast => "imagecat_toast::decode_list_body -> Vec<Image>",
                     Backend::Dcmgr => "imagecat_dcmgr::decode_index_body -> Page",
+                    Backend::Glance => "imagecat_glance::decode_list_body -> Vec<Image>",
                 },
                 ours,
+                our_allocs,
             ),
         ] {
             table.row(vec![
@@ -98,6 +121,8 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
                 format!("{:.0}", took.as_secs_f64() * 1e6),
                 format!("{:.0}", mb / took.as_secs_f64()),
                 thousands(images as f64 / took.as_secs_f64()),
+                allocs.0,
+                allocs.1,
                 percent(value.as_secs_f64() / took.as_secs_f64()),
             ]);
         }

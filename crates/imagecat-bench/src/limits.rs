@@ -4,7 +4,7 @@
 //!
 //! Sequential loops page as the backend pages (TOAST: the marker is the
 //! last id of the page just parsed; DCMGR: `start` grows by the page's
-//! length until the total). Concurrent loops keep `depth` pages in flight as
+//! length until the total; Glance: the marker of the `next` link). Concurrent loops keep `depth` pages in flight as
 //! imagecat's read-ahead does (DCMGR: the first page alone for the total,
 //! then spawned fetches of the planned offsets, taken in order).
 
@@ -50,6 +50,26 @@ fn step(listing: &Listing, page: &Value, start: u64) -> Res<(u64, Next)> {
             let next = match images.last().and_then(|i| i["id"].as_str()) {
                 Some(last) if n >= u64::from(listing.page_size) => Next::Marker(last.to_owned()),
                 _ => Next::End,
+            };
+            Ok((n, next))
+        }
+        Paging::Link => {
+            let n = page["images"]
+                .as_array()
+                .ok_or("a Glance page without `images`")?
+                .len() as u64;
+            // As imagecat does: the marker the `next` link carries.
+            let next = match page["next"].as_str() {
+                Some(link) => {
+                    let url = Url::parse("http://link.invalid")?.join(link)?;
+                    let marker = url
+                        .query_pairs()
+                        .find(|(k, _)| k == "marker")
+                        .map(|(_, v)| v.into_owned())
+                        .ok_or("a Glance `next` link without a marker")?;
+                    Next::Marker(marker)
+                }
+                None => Next::End,
             };
             Ok((n, next))
         }

@@ -12,6 +12,7 @@
 //! `glance` (8, a real Glance).
 //! See docs/benchmarks.md.
 
+mod alloc;
 mod children;
 mod decode;
 mod deletes;
@@ -31,6 +32,10 @@ use tokio::runtime::{Builder, Runtime};
 
 use crate::report::Goal;
 use crate::setup::Backend;
+
+/// Counts the client side's allocations (sections 1 and 5).
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
 
 /// What the sections return.
 pub(crate) type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -77,7 +82,7 @@ struct Args {
     /// imagecat-cli` next to this binary).
     #[arg(long)]
     imagecat: Option<PathBuf>,
-    /// Only these backends (default: both).
+    /// Only these backends (default: all three).
     #[arg(long, value_enum)]
     backend: Vec<BackendArg>,
     /// The Python interpreter for bench/naive_list.py.
@@ -92,6 +97,8 @@ enum BackendArg {
     Toast,
     /// Wakame-vdc DCMGR, offset paging.
     Dcmgr,
+    /// OpenStack Glance v2, `next` links (sections 1 and 5 only).
+    Glance,
 }
 
 /// Catalog sizes and sample lengths.
@@ -143,6 +150,15 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// The backends measured that the CLI sections (3, 4) cover.
+    pub(crate) fn cli_backends(&self) -> Vec<Backend> {
+        self.backends
+            .iter()
+            .copied()
+            .filter(|b| b.in_cli_sections())
+            .collect()
+    }
+
     /// The release `imagecat` binary, built first when not given.
     pub(crate) fn imagecat(&mut self) -> Res<PathBuf> {
         if let Some(path) = &self.imagecat {
@@ -179,12 +195,16 @@ impl Ctx {
     }
 }
 
-fn runtime(name: &str, threads: usize) -> std::io::Result<Runtime> {
-    Builder::new_multi_thread()
+fn runtime(name: &str, threads: usize, counted: bool) -> std::io::Result<Runtime> {
+    let mut builder = Builder::new_multi_thread();
+    builder
         .worker_threads(threads)
         .thread_name(name)
-        .enable_all()
-        .build()
+        .enable_all();
+    if !counted {
+        builder.on_thread_start(alloc::exclude_this_thread);
+    }
+    builder.build()
 }
 
 fn main() -> std::process::ExitCode {
@@ -219,8 +239,8 @@ fn run(args: Args) -> Res<()> {
     let mut ctx = Ctx {
         // Two runtimes, as two processes would be: serving never runs on
         // the client's worker threads.
-        emu_rt: runtime("emulator", cores)?,
-        rt: runtime("client", cores)?,
+        emu_rt: runtime("emulator", cores, false)?,
+        rt: runtime("client", cores, true)?,
         sizes: if args.quick {
             Sizes::quick()
         } else {
@@ -236,6 +256,7 @@ fn run(args: Args) -> Res<()> {
                     || args.backend.contains(&match b {
                         Backend::Toast => BackendArg::Toast,
                         Backend::Dcmgr => BackendArg::Dcmgr,
+                        Backend::Glance => BackendArg::Glance,
                     })
             })
             .collect(),

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use imagecat_core::{ImageCatalog, PagingOptions};
 use imagecat_dcmgr::DcmgrCatalog;
+use imagecat_glance::GlanceCatalog;
 use imagecat_http::reqwest::{self, Client, header::HeaderMap, header::HeaderValue};
 use imagecat_http::{HttpOptions, SecretString, Url};
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
 use imagecat_testkit::server::ServeOptions;
 use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig};
 use imagecat_toast::ToastCatalog;
@@ -22,16 +24,24 @@ use crate::Res;
 pub(crate) enum Backend {
     Toast,
     Dcmgr,
+    Glance,
 }
 
 impl Backend {
-    pub(crate) const ALL: [Backend; 2] = [Backend::Toast, Backend::Dcmgr];
+    pub(crate) const ALL: [Backend; 3] = [Backend::Toast, Backend::Dcmgr, Backend::Glance];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
             Backend::Toast => "TOAST",
             Backend::Dcmgr => "DCMGR",
+            Backend::Glance => "Glance",
         }
+    }
+
+    /// Whether the CLI sections (memory, the naive script) cover it:
+    /// `bench/naive_list.py` speaks TOAST and DCMGR only.
+    pub(crate) fn in_cli_sections(self) -> bool {
+        self != Backend::Glance
     }
 
     /// imagecat's default page size for the backend.
@@ -39,6 +49,7 @@ impl Backend {
         match self {
             Backend::Toast => imagecat_toast::DEFAULT_PAGE_SIZE,
             Backend::Dcmgr => imagecat_dcmgr::DEFAULT_PAGE_SIZE,
+            Backend::Glance => imagecat_glance::DEFAULT_PAGE_SIZE,
         }
     }
 }
@@ -54,6 +65,7 @@ pub(crate) fn toast_credentials() -> (String, String) {
 pub(crate) enum Emulator {
     Toast(ToastEmulator),
     Dcmgr(DcmgrEmulator),
+    Glance(GlanceEmulator),
 }
 
 impl Emulator {
@@ -85,6 +97,13 @@ impl Emulator {
                     DcmgrEmulator::start(DcmgrEmulatorConfig::v1203().images(images), serve)
                         .await?,
                 ),
+                Backend::Glance => Emulator::Glance(
+                    GlanceEmulator::start(
+                        GlanceEmulatorConfig::default().images(images as u64),
+                        serve,
+                    )
+                    .await?,
+                ),
             })
         })
     }
@@ -93,6 +112,7 @@ impl Emulator {
         match self {
             Emulator::Toast(_) => Backend::Toast,
             Emulator::Dcmgr(_) => Backend::Dcmgr,
+            Emulator::Glance(_) => Backend::Glance,
         }
     }
 
@@ -101,6 +121,7 @@ impl Emulator {
         match self {
             Emulator::Toast(e) => e.endpoint(),
             Emulator::Dcmgr(e) => e.endpoint(),
+            Emulator::Glance(e) => e.endpoint(),
         }
     }
 
@@ -110,6 +131,7 @@ impl Emulator {
         match self {
             Emulator::Toast(e) => e.catalog_url(),
             Emulator::Dcmgr(e) => e.catalog_url(None),
+            Emulator::Glance(e) => e.catalog_url(),
         }
     }
 
@@ -118,6 +140,7 @@ impl Emulator {
         match self {
             Emulator::Toast(e) => e.server().request_count(),
             Emulator::Dcmgr(e) => e.server().request_count(),
+            Emulator::Glance(e) => e.server().request_count(),
         }
     }
 
@@ -141,6 +164,13 @@ impl Emulator {
                 .paging_options(paging)
                 .build()
                 .map(|c| Arc::new(c) as Arc<dyn ImageCatalog>),
+            Emulator::Glance(e) => GlanceCatalog::builder()
+                .endpoint(self.endpoint())
+                .token(SecretString::new(glance_token(e)))
+                .http_options(HttpOptions::default())
+                .paging_options(paging)
+                .build()
+                .map(|c| Arc::new(c) as Arc<dyn ImageCatalog>),
         };
         Ok(built?)
     }
@@ -160,6 +190,10 @@ impl Emulator {
                 headers.insert("accept", HeaderValue::from_static("application/json"));
                 (join(&base, &["images"]), Paging::Offset)
             }
+            Emulator::Glance(e) => {
+                headers.insert("X-Auth-Token", HeaderValue::from_str(&glance_token(e))?);
+                (join(&base, &["v2", "images"]), Paging::Link)
+            }
         };
         Ok(Listing {
             images_url,
@@ -168,6 +202,11 @@ impl Emulator {
             paging,
         })
     }
+}
+
+/// The static token of a Glance emulator (none configured: empty).
+fn glance_token(emulator: &GlanceEmulator) -> String {
+    emulator.config().token.clone().unwrap_or_default()
 }
 
 fn join(base: &Url, segments: &[&str]) -> Url {
@@ -187,6 +226,8 @@ pub(crate) enum Paging {
     /// DCMGR: `start` and `limit`, and the `state=alive` filter that
     /// imagecat's default query sends.
     Offset,
+    /// Glance: `limit` and the marker of the page's `next` link.
+    Link,
 }
 
 /// The requests of one listing, built exactly as the adapters build them.
@@ -199,13 +240,14 @@ pub(crate) struct Listing {
 }
 
 impl Listing {
-    /// The URL of the page after `marker` (TOAST) or at `start` (DCMGR).
+    /// The URL of the page after `marker` (TOAST, Glance) or at `start`
+    /// (DCMGR).
     pub(crate) fn page_url(&self, marker: Option<&str>, start: u64) -> Url {
         let mut url = self.images_url.clone();
         {
             let mut pairs = url.query_pairs_mut();
             match self.paging {
-                Paging::Marker => {
+                Paging::Marker | Paging::Link => {
                     pairs.append_pair("limit", &self.page_size.to_string());
                     if let Some(marker) = marker {
                         pairs.append_pair("marker", marker);

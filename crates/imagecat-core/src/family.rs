@@ -80,7 +80,7 @@ impl GroupBy {
 /// others).
 pub fn family_of(group: &GroupBy, image: &Image) -> Option<String> {
     match group {
-        GroupBy::Property(key) => image.properties.get(key).cloned(),
+        GroupBy::Property(key) => image.properties.get(key).map(str::to_owned),
         _ => image
             .name
             .as_deref()

@@ -9,6 +9,7 @@
 //! the pagination engine ([`paginate`]).
 
 mod catalog;
+pub mod de;
 pub mod diff;
 pub mod duration;
 mod error;
@@ -17,6 +18,7 @@ pub mod family;
 mod memory;
 mod model;
 mod paging;
+mod properties;
 mod query;
 pub mod retention;
 mod source;
@@ -32,6 +34,7 @@ pub use ext::ImageCatalogExt;
 pub use memory::{InMemoryCatalog, MemorySource, sample_image};
 pub use model::{BackendKind, Image, ImageId, ImageStatus, NativeRecord, Visibility};
 pub use paging::{MAX_TOKEN_BYTES, PagingOptions, paginate, paginate_instances};
+pub use properties::Properties;
 pub use query::{ListQuery, NamePattern, Sort, SortKey, SortParseError};
 pub use source::{BuildSource, Catalog, PageSource};
 pub use usage::{
@@ -41,4 +44,5 @@ pub use usage::{
 /// Re-exported so adapters and users name the same versions.
 pub use async_trait::async_trait;
 pub use chrono;
+pub use compact_str;
 pub use futures;

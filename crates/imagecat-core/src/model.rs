@@ -1,11 +1,12 @@
 //! The unified image model every backend decodes into.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
+
+use crate::Properties;
 
 /// Which kind of catalog an image or an error comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -318,7 +319,7 @@ pub struct Image {
     /// Free-text description.
     pub description: Option<String>,
     /// Further backend properties, as strings.
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
     /// Tags (Glance); empty where the backend has none.
     #[serde(default)]
     pub tags: Vec<String>,
@@ -357,7 +358,7 @@ impl Image {
             os_hash_value: None,
             protected: None,
             description: None,
-            properties: BTreeMap::new(),
+            properties: Properties::new(),
             tags: Vec::new(),
             backend,
             native: None,

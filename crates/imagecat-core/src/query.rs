@@ -263,7 +263,7 @@ impl ListQuery {
         if !self
             .properties
             .iter()
-            .all(|(k, v)| image.properties.get(k) == Some(v))
+            .all(|(k, v)| image.properties.get(k) == Some(v.as_str()))
         {
             return false;
         }

@@ -13,12 +13,15 @@
 //! every other key into the string properties, without building a
 //! `serde_json::Value` tree.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use imagecat_core::{BackendKind, Image, ImageStatus, NativeRecord, Visibility};
-use imagecat_http::lenient::{self, LenientBool, LenientText, LenientU64, parse_timestamp};
+use imagecat_core::compact_str::CompactString;
+use imagecat_core::de::{FromMap, deserialize_key};
+use imagecat_core::{BackendKind, Image, ImageStatus, NativeRecord, Properties, Visibility};
+use imagecat_http::lenient::{
+    self, LenientBool, LenientShortText, LenientText, LenientU64, parse_timestamp,
+};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -83,36 +86,30 @@ impl IndexObject {
     }
 }
 
-impl<'de> Deserialize<'de> for IndexObject {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = IndexObject;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a DCMGR index object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IndexObject, A::Error> {
-                let mut out = IndexObject::default();
-                while let Some(key) = map.next_key::<IndexKey>()? {
-                    match key {
-                        IndexKey::Total => out.total = map.next_value::<LenientU64>()?.0,
-                        IndexKey::OwnerTotal => {
-                            out.owner_total = map.next_value::<LenientU64>()?.0;
-                        }
-                        IndexKey::Start => out.start = map.next_value::<LenientU64>()?.0,
-                        IndexKey::Results => out.results = map.next_value()?,
-                        IndexKey::Result => out.result = map.next_value()?,
-                        IndexKey::Other => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
+impl<'de> FromMap<'de> for IndexObject {
+    const EXPECTING: &'static str = "a DCMGR index object";
+
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut out = IndexObject::default();
+        while let Some(key) = map.next_key::<IndexKey>()? {
+            match key {
+                IndexKey::Total => out.total = map.next_value::<LenientU64>()?.0,
+                IndexKey::OwnerTotal => {
+                    out.owner_total = map.next_value::<LenientU64>()?.0;
                 }
-                Ok(out)
+                IndexKey::Start => out.start = map.next_value::<LenientU64>()?.0,
+                IndexKey::Results => out.results = map.next_value()?,
+                IndexKey::Result => out.result = map.next_value()?,
+                IndexKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        d.deserialize_map(V)
+        Ok(out)
     }
 }
+
+imagecat_core::deserialize_from_map!(IndexObject);
 
 enum IndexKey {
     Total,
@@ -123,26 +120,23 @@ enum IndexKey {
     Other,
 }
 
+impl IndexKey {
+    /// The key as sent, classified.
+    fn from_key(v: &str) -> Self {
+        match v {
+            "total" => IndexKey::Total,
+            "owner_total" => IndexKey::OwnerTotal,
+            "start" => IndexKey::Start,
+            "results" => IndexKey::Results,
+            "result" => IndexKey::Result,
+            _ => IndexKey::Other,
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for IndexKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = IndexKey;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<IndexKey, E> {
-                Ok(match v {
-                    "total" => IndexKey::Total,
-                    "owner_total" => IndexKey::OwnerTotal,
-                    "start" => IndexKey::Start,
-                    "results" => IndexKey::Results,
-                    "result" => IndexKey::Result,
-                    _ => IndexKey::Other,
-                })
-            }
-        }
-        d.deserialize_identifier(V)
+        deserialize_key(d, IndexKey::from_key)
     }
 }
 
@@ -197,9 +191,9 @@ struct Doc {
     arch: Option<String>,
     description: Option<String>,
     is_public: Option<bool>,
-    created_at: Option<String>,
-    updated_at: Option<String>,
-    properties: BTreeMap<String, String>,
+    created_at: Option<CompactString>,
+    updated_at: Option<CompactString>,
+    properties: Properties,
 }
 
 impl Doc {
@@ -232,8 +226,8 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
 }
 
-fn time_field(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, String> {
-    match non_empty(value) {
+fn time_field(name: &str, value: Option<CompactString>) -> Result<Option<DateTime<Utc>>, String> {
+    match value.filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(text) => parse_timestamp(&text)
             .map(Some)
@@ -241,61 +235,59 @@ fn time_field(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>
     }
 }
 
-impl<'de> Deserialize<'de> for Doc {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Doc;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a DCMGR image object")
+impl<'de> FromMap<'de> for Doc {
+    const EXPECTING: &'static str = "a DCMGR image object";
+
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        // A 12.03 document has 24 keys, the others are properties.
+        let mut doc = Doc {
+            properties: Properties::with_capacity(24 - DOC_KEYS.len()),
+            ..Doc::default()
+        };
+        let mut keys = lenient::Keys::default();
+        while let Some(key) = map.next_key::<DocKey>()? {
+            if let Some(index) = key.index() {
+                keys.field(index, key.name())?;
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc, A::Error> {
-                let mut doc = Doc::default();
-                let mut keys = lenient::Keys::default();
-                while let Some(key) = map.next_key::<DocKey>()? {
-                    if let Some(index) = key.index() {
-                        keys.field(index, key.name())?;
-                    }
-                    match key {
-                        DocKey::Id => doc.id = map.next_value::<LenientText>()?.0,
-                        DocKey::Uuid => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                        DocKey::DisplayName => {
-                            doc.display_name = map.next_value::<LenientText>()?.0;
-                        }
-                        DocKey::AccountId => {
-                            doc.account_id = map.next_value::<LenientText>()?.0;
-                        }
-                        DocKey::State => doc.state = map.next_value::<LenientText>()?.0,
-                        DocKey::FileFormat => {
-                            doc.file_format = map.next_value::<LenientText>()?.0;
-                        }
-                        DocKey::Md5sum => doc.md5sum = map.next_value::<LenientText>()?.0,
-                        DocKey::Arch => doc.arch = map.next_value::<LenientText>()?.0,
-                        DocKey::Description => {
-                            doc.description = map.next_value::<LenientText>()?.0;
-                        }
-                        DocKey::IsPublic => doc.is_public = map.next_value::<LenientBool>()?.0,
-                        DocKey::CreatedAt => {
-                            doc.created_at = map.next_value::<LenientText>()?.0;
-                        }
-                        DocKey::UpdatedAt => {
-                            doc.updated_at = map.next_value::<LenientText>()?.0;
-                        }
-                        DocKey::Other(name) => {
-                            let raw: &RawValue = map.next_value()?;
-                            let text = property_text(raw).map_err(de::Error::custom)?;
-                            lenient::property(&mut keys, &mut doc.properties, name, text)?;
-                        }
-                    }
+            match key {
+                DocKey::Id => doc.id = map.next_value::<LenientText>()?.0,
+                DocKey::Uuid => {
+                    map.next_value::<IgnoredAny>()?;
                 }
-                Ok(doc)
+                DocKey::DisplayName => {
+                    doc.display_name = map.next_value::<LenientText>()?.0;
+                }
+                DocKey::AccountId => {
+                    doc.account_id = map.next_value::<LenientText>()?.0;
+                }
+                DocKey::State => doc.state = map.next_value::<LenientText>()?.0,
+                DocKey::FileFormat => {
+                    doc.file_format = map.next_value::<LenientText>()?.0;
+                }
+                DocKey::Md5sum => doc.md5sum = map.next_value::<LenientText>()?.0,
+                DocKey::Arch => doc.arch = map.next_value::<LenientText>()?.0,
+                DocKey::Description => {
+                    doc.description = map.next_value::<LenientText>()?.0;
+                }
+                DocKey::IsPublic => doc.is_public = map.next_value::<LenientBool>()?.0,
+                DocKey::CreatedAt => {
+                    doc.created_at = map.next_value::<LenientShortText>()?.0;
+                }
+                DocKey::UpdatedAt => {
+                    doc.updated_at = map.next_value::<LenientShortText>()?.0;
+                }
+                DocKey::Other(name) => {
+                    let raw: &RawValue = map.next_value()?;
+                    let text = property_text(raw).map_err(de::Error::custom)?;
+                    lenient::property(&mut keys, &mut doc.properties, name, text)?;
+                }
             }
         }
-        d.deserialize_map(V)
+        Ok(doc)
     }
 }
+
+imagecat_core::deserialize_from_map!(Doc);
 
 enum DocKey {
     Id,
@@ -310,7 +302,7 @@ enum DocKey {
     IsPublic,
     CreatedAt,
     UpdatedAt,
-    Other(String),
+    Other(CompactString),
 }
 
 /// The schema keys, in [`DocKey`] order (their index is the bit in
@@ -359,51 +351,48 @@ impl DocKey {
     }
 }
 
+impl DocKey {
+    /// The key as sent, classified.
+    fn from_key(v: &str) -> Self {
+        match v {
+            "id" => DocKey::Id,
+            "uuid" => DocKey::Uuid,
+            "display_name" => DocKey::DisplayName,
+            "account_id" => DocKey::AccountId,
+            "state" => DocKey::State,
+            "file_format" => DocKey::FileFormat,
+            "md5sum" => DocKey::Md5sum,
+            "arch" => DocKey::Arch,
+            "description" => DocKey::Description,
+            "is_public" => DocKey::IsPublic,
+            "created_at" => DocKey::CreatedAt,
+            "updated_at" => DocKey::UpdatedAt,
+            other => DocKey::Other(CompactString::from(other)),
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for DocKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = DocKey;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<DocKey, E> {
-                Ok(match v {
-                    "id" => DocKey::Id,
-                    "uuid" => DocKey::Uuid,
-                    "display_name" => DocKey::DisplayName,
-                    "account_id" => DocKey::AccountId,
-                    "state" => DocKey::State,
-                    "file_format" => DocKey::FileFormat,
-                    "md5sum" => DocKey::Md5sum,
-                    "arch" => DocKey::Arch,
-                    "description" => DocKey::Description,
-                    "is_public" => DocKey::IsPublic,
-                    "created_at" => DocKey::CreatedAt,
-                    "updated_at" => DocKey::UpdatedAt,
-                    other => DocKey::Other(other.to_owned()),
-                })
-            }
-        }
-        d.deserialize_identifier(V)
+        deserialize_key(d, DocKey::from_key)
     }
 }
 
 /// The property text of a value: a string as-is, `null` as absent, anything
 /// else as compact JSON text.
-fn property_text(raw: &RawValue) -> Result<Option<String>, serde_json::Error> {
+fn property_text(raw: &RawValue) -> Result<Option<CompactString>, serde_json::Error> {
     let text = raw.get().trim();
     match text.as_bytes().first() {
         None | Some(b'n') => Ok(None),
         Some(b'"') => {
             if text.contains('\\') {
-                serde_json::from_str::<String>(text).map(Some)
+                serde_json::from_str::<CompactString>(text).map(Some)
             } else {
-                Ok(Some(text[1..text.len() - 1].to_owned()))
+                Ok(Some(CompactString::from(&text[1..text.len() - 1])))
             }
         }
-        Some(b'[' | b'{') => Ok(Some(minify(text))),
-        Some(_) => Ok(Some(text.to_owned())),
+        Some(b'[' | b'{') => Ok(Some(minify(text).into())),
+        Some(_) => Ok(Some(CompactString::from(text))),
     }
 }
 
@@ -460,32 +449,26 @@ pub(crate) fn decode_error(body: &[u8]) -> Option<ErrorBody> {
     Some(parsed)
 }
 
-impl<'de> Deserialize<'de> for ErrorBody {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ErrorBody;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a DCMGR error object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ErrorBody, A::Error> {
-                let mut out = ErrorBody::default();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "error" => out.error = map.next_value::<LenientText>()?.0,
-                        "message" => out.message = map.next_value::<LenientText>()?.0,
-                        "code" => out.code = map.next_value::<LenientText>()?.0,
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
+impl<'de> FromMap<'de> for ErrorBody {
+    const EXPECTING: &'static str = "a DCMGR error object";
+
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut out = ErrorBody::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "error" => out.error = map.next_value::<LenientText>()?.0,
+                "message" => out.message = map.next_value::<LenientText>()?.0,
+                "code" => out.code = map.next_value::<LenientText>()?.0,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
                 }
-                Ok(out)
             }
         }
-        d.deserialize_map(V)
+        Ok(out)
     }
 }
+
+imagecat_core::deserialize_from_map!(ErrorBody);
 
 /// Decodes a destroy body: a JSON array of id strings (`["wmi-…"]`).
 pub(crate) fn decode_destroyed(body: &[u8]) -> Result<Vec<String>, String> {

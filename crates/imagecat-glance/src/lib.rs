@@ -53,6 +53,18 @@ pub use config::{
 };
 pub use nova::DEFAULT_SERVER_PAGE;
 
+/// Decodes the body of a list answer (`{"images":[…],"next":…}`) into
+/// images exactly as the catalog does for every page, errors included: for
+/// fixtures, fuzzing and benchmarks.
+pub fn decode_list_body(body: &[u8]) -> imagecat_core::Result<Vec<imagecat_core::Image>> {
+    wire::decode_list(&imagecat_http::HttpResponse::from_body(
+        imagecat_core::BackendKind::Glance,
+        200,
+        body.to_vec(),
+    ))
+    .map(|page| page.images)
+}
+
 /// NHN Cloud's public Image API v2 endpoints, by region (the `image`
 /// entries of its Keystone service catalog).
 pub const NHN_ENDPOINTS: [(&str, &str); 4] = [

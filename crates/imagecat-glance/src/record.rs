@@ -6,13 +6,12 @@
 //! type is `InvalidResponse` naming it, and a key read twice in one object
 //! is refused (the rule of [`imagecat_http::lenient`]).
 
-use std::collections::BTreeMap;
-use std::fmt;
-
-use imagecat_core::{Error, Image, ImageStatus, NativeRecord, Visibility};
+use imagecat_core::compact_str::CompactString;
+use imagecat_core::de::{FromMap, deserialize_key};
+use imagecat_core::{Error, Image, ImageStatus, NativeRecord, Properties, Visibility};
 use imagecat_http::lenient::{self, Keys};
 use serde::Deserialize;
-use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess};
 use serde_json::value::RawValue;
 
 use crate::wire::{
@@ -32,7 +31,7 @@ pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
             format!("field {key:?} is not an ISO 8601 timestamp"),
         )
     };
-    let time = |key: &str, value: Option<String>| match value {
+    let time = |key: &str, value: Option<CompactString>| match value {
         None => Ok(None),
         Some(t) => parse_time(&t).map(Some).ok_or_else(|| wrong_time(key)),
     };
@@ -65,14 +64,14 @@ pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
     let mut properties = doc.properties;
     // NHN documents a `properties` object besides the flattened keys; a
     // flattened key wins.
-    for (k, v) in doc.nested {
-        properties.entry(k).or_insert(v);
+    for (k, v) in doc.nested.iter() {
+        properties.insert_new(k, v);
     }
     image.arch = ARCH_PROPERTIES
         .iter()
-        .find_map(|k| properties.get(*k))
-        .cloned();
-    image.description = properties.get(DESCRIPTION_PROPERTY).cloned();
+        .find_map(|k| properties.get(k))
+        .map(str::to_owned);
+    image.description = properties.get(DESCRIPTION_PROPERTY).map(str::to_owned);
     image.properties = properties;
     image.native = Some(NativeRecord::from_raw(raw));
     Ok(image)
@@ -84,10 +83,10 @@ struct Doc {
     id: Option<String>,
     name: Option<String>,
     status: Option<String>,
-    visibility: Option<String>,
+    visibility: Option<CompactString>,
     owner: Option<String>,
-    created_at: Option<String>,
-    updated_at: Option<String>,
+    created_at: Option<CompactString>,
+    updated_at: Option<CompactString>,
     size: Option<u64>,
     min_disk: Option<u64>,
     min_ram: Option<u64>,
@@ -97,8 +96,8 @@ struct Doc {
     os_hash_value: Option<String>,
     tags: Option<Vec<String>>,
     protected: Option<bool>,
-    properties: BTreeMap<String, String>,
-    nested: BTreeMap<String, String>,
+    properties: Properties,
+    nested: Properties,
 }
 
 /// The next value as `T`, or an error naming the field and the type wanted
@@ -112,134 +111,120 @@ fn typed<'de, A: MapAccess<'de>, T: DeserializeOwned>(
         .map_err(|_| de::Error::custom(format_args!("field {key:?} is not {want}")))
 }
 
-impl<'de> Deserialize<'de> for Doc {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Doc;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a Glance image object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc, A::Error> {
-                let mut doc = Doc::default();
-                let mut keys = Keys::default();
-                while let Some(key) = map.next_key::<Key>()? {
-                    let index = match key {
-                        Key::Base(index) => index,
-                        Key::Other(key) => {
-                            let raw: &'de RawValue = map.next_value()?;
-                            if key == "properties" && raw.get().starts_with('{') {
-                                keys.field(63, &key)?;
-                                doc.nested = nested(raw).map_err(de::Error::custom)?;
-                                continue;
-                            }
-                            let text = property_text(raw).map_err(de::Error::custom)?;
-                            lenient::property(&mut keys, &mut doc.properties, key, text)?;
-                            continue;
-                        }
-                    };
-                    let key = BASE_FIELDS[index];
-                    keys.field(index as u32, key)?;
-                    let text = |map: &mut A| typed::<_, Option<String>>(map, key, "a string");
-                    let count = |map: &mut A| {
-                        typed::<_, Option<u64>>(map, key, "a non-negative integer below 2^64")
-                    };
-                    match key {
-                        "id" => doc.id = text(&mut map)?,
-                        "name" => doc.name = text(&mut map)?,
-                        "status" => doc.status = text(&mut map)?,
-                        "visibility" => doc.visibility = text(&mut map)?,
-                        "owner" => doc.owner = text(&mut map)?,
-                        "created_at" => doc.created_at = text(&mut map)?,
-                        "updated_at" => doc.updated_at = text(&mut map)?,
-                        "disk_format" => doc.disk_format = text(&mut map)?,
-                        "checksum" => doc.checksum = text(&mut map)?,
-                        "os_hash_algo" => doc.os_hash_algo = text(&mut map)?,
-                        "os_hash_value" => doc.os_hash_value = text(&mut map)?,
-                        "size" => doc.size = count(&mut map)?,
-                        "min_disk" => doc.min_disk = count(&mut map)?,
-                        "min_ram" => doc.min_ram = count(&mut map)?,
-                        "protected" => doc.protected = typed(&mut map, key, "a boolean")?,
-                        "tags" => doc.tags = typed(&mut map, key, "an array of strings")?,
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
+impl<'de> FromMap<'de> for Doc {
+    const EXPECTING: &'static str = "a Glance image object";
+
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut doc = Doc::default();
+        let mut keys = Keys::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            let index = match key {
+                Key::Base(index) => index,
+                Key::Other(key) => {
+                    let raw: &'de RawValue = map.next_value()?;
+                    if key == "properties" && raw.get().starts_with('{') {
+                        keys.field(63, &key)?;
+                        doc.nested = nested(raw).map_err(de::Error::custom)?;
+                        continue;
                     }
+                    let text = property_text(raw).map_err(de::Error::custom)?;
+                    lenient::property(&mut keys, &mut doc.properties, key, text)?;
+                    continue;
                 }
-                Ok(doc)
+            };
+            let key = BASE_FIELDS[index];
+            keys.field(index as u32, key)?;
+            let text = |map: &mut A| typed::<_, Option<String>>(map, key, "a string");
+            // Parsed further, so held inline when short.
+            let short = |map: &mut A| typed::<_, Option<CompactString>>(map, key, "a string");
+            let count = |map: &mut A| {
+                typed::<_, Option<u64>>(map, key, "a non-negative integer below 2^64")
+            };
+            match key {
+                "id" => doc.id = text(&mut map)?,
+                "name" => doc.name = text(&mut map)?,
+                "status" => doc.status = text(&mut map)?,
+                "visibility" => doc.visibility = short(&mut map)?,
+                "owner" => doc.owner = text(&mut map)?,
+                "created_at" => doc.created_at = short(&mut map)?,
+                "updated_at" => doc.updated_at = short(&mut map)?,
+                "disk_format" => doc.disk_format = text(&mut map)?,
+                "checksum" => doc.checksum = text(&mut map)?,
+                "os_hash_algo" => doc.os_hash_algo = text(&mut map)?,
+                "os_hash_value" => doc.os_hash_value = text(&mut map)?,
+                "size" => doc.size = count(&mut map)?,
+                "min_disk" => doc.min_disk = count(&mut map)?,
+                "min_ram" => doc.min_ram = count(&mut map)?,
+                "protected" => doc.protected = typed(&mut map, key, "a boolean")?,
+                "tags" => doc.tags = typed(&mut map, key, "an array of strings")?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        d.deserialize_map(V)
+        Ok(doc)
     }
 }
+
+imagecat_core::deserialize_from_map!(Doc);
 
 /// A key of the image object: one of [`BASE_FIELDS`] (its index), or a
 /// custom property (escaped keys are unescaped).
 enum Key {
     Base(usize),
-    Other(String),
+    Other(CompactString),
+}
+
+impl Key {
+    /// The key as sent, classified.
+    fn from_key(v: &str) -> Self {
+        match BASE_FIELDS.iter().position(|f| *f == v) {
+            Some(index) => Key::Base(index),
+            None => Key::Other(CompactString::from(v)),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Key;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-                Ok(match BASE_FIELDS.iter().position(|f| *f == v) {
-                    Some(index) => Key::Base(index),
-                    None => Key::Other(v.to_owned()),
-                })
-            }
-        }
-        d.deserialize_identifier(V)
+        deserialize_key(d, Key::from_key)
     }
 }
 
 /// The nested `properties` object, each value as [`property_text`]; a key
 /// twice is refused as at the top level.
-fn nested(raw: &RawValue) -> Result<BTreeMap<String, String>, serde_json::Error> {
-    struct Nested(BTreeMap<String, String>);
-    impl<'de> Deserialize<'de> for Nested {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Nested;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("an object of properties")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Nested, A::Error> {
-                    let (mut out, mut keys) = (BTreeMap::new(), Keys::default());
-                    while let Some(key) = map.next_key::<String>()? {
-                        let raw: &'de RawValue = map.next_value()?;
-                        let text = property_text(raw).map_err(de::Error::custom)?;
-                        lenient::property(&mut keys, &mut out, key, text)?;
-                    }
-                    Ok(Nested(out))
-                }
+fn nested(raw: &RawValue) -> Result<Properties, serde_json::Error> {
+    struct Nested(Properties);
+    impl<'de> FromMap<'de> for Nested {
+        const EXPECTING: &'static str = "an object of properties";
+
+        fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+            let (mut out, mut keys) = (Properties::new(), Keys::default());
+            while let Some(key) = map.next_key::<CompactString>()? {
+                let raw: &'de RawValue = map.next_value()?;
+                let text = property_text(raw).map_err(de::Error::custom)?;
+                lenient::property(&mut keys, &mut out, key, text)?;
             }
-            d.deserialize_map(V)
+            Ok(Nested(out))
         }
     }
+    imagecat_core::deserialize_from_map!(Nested);
     serde_json::from_str::<Nested>(raw.get()).map(|n| n.0)
 }
 
 /// A custom property as text: strings as they are, numbers and booleans
 /// printed, other JSON compact; `null` is no property.
-fn property_text(raw: &RawValue) -> Result<Option<String>, serde_json::Error> {
+fn property_text(raw: &RawValue) -> Result<Option<CompactString>, serde_json::Error> {
     let text = raw.get();
     match text.as_bytes() {
         b"null" => Ok(None),
         [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => {
             // No escapes: the text between the quotes is the string.
-            Ok(Some(text[1..text.len() - 1].to_owned()))
+            Ok(Some(CompactString::from(&text[1..text.len() - 1])))
         }
         [b'"', ..] => serde_json::from_str(text).map(Some),
-        [b't' | b'f' | b'-' | b'0'..=b'9', ..] => Ok(Some(text.to_owned())),
-        _ => serde_json::from_str::<serde_json::Value>(text).map(|v| Some(v.to_string())),
+        [b't' | b'f' | b'-' | b'0'..=b'9', ..] => Ok(Some(CompactString::from(text))),
+        _ => serde_json::from_str::<serde_json::Value>(text).map(|v| Some(v.to_string().into())),
     }
 }
 

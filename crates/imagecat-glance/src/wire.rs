@@ -399,7 +399,7 @@ mod tests {
         );
         assert_eq!(image.arch.as_deref(), Some("amd64"));
         assert_eq!(image.description.as_deref(), Some("CentOS 6.10"));
-        let keys: Vec<_> = image.properties.keys().map(String::as_str).collect();
+        let keys: Vec<_> = image.properties.keys().collect();
         assert_eq!(
             keys,
             [

@@ -190,7 +190,7 @@ async fn newest_per_family_matches_a_hand_computation() {
         .unwrap();
     let mut want = std::collections::BTreeMap::new();
     for i in all.iter().filter(|i| i.status == ImageStatus::Active) {
-        let family = i.properties["os_distro"].clone();
+        let family = i.properties["os_distro"].to_string();
         let best = want.entry(family).or_insert_with(|| i.clone());
         if i.created_at > best.created_at {
             *best = i.clone();

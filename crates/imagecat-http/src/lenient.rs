@@ -29,10 +29,11 @@
 //! for hand-written visitors; serde's derive already refuses a repeated
 //! field.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use imagecat_core::Properties;
+use imagecat_core::compact_str::CompactString;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -41,7 +42,7 @@ use serde_json::value::RawValue;
 #[derive(Debug, Default)]
 pub struct Keys {
     fields: u64,
-    null_properties: Vec<String>,
+    null_properties: Vec<CompactString>,
 }
 
 impl Keys {
@@ -61,20 +62,22 @@ impl Keys {
 /// property) to `out`; an error if the key was seen before in this object.
 pub fn property<E: de::Error>(
     keys: &mut Keys,
-    out: &mut BTreeMap<String, String>,
-    key: String,
-    value: Option<String>,
+    out: &mut Properties,
+    key: CompactString,
+    value: Option<CompactString>,
 ) -> Result<(), E> {
-    if out.contains_key(&key) || keys.null_properties.contains(&key) {
+    if keys.null_properties.contains(&key) {
         return Err(duplicate(&key));
     }
-    match value {
-        Some(text) => {
-            out.insert(key, text);
+    let added = match value {
+        Some(text) => out.insert_new(key.clone(), text),
+        None if out.contains_key(&key) => false,
+        None => {
+            keys.null_properties.push(key.clone());
+            true
         }
-        None => keys.null_properties.push(key),
-    }
-    Ok(())
+    };
+    if added { Ok(()) } else { Err(duplicate(&key)) }
 }
 
 fn duplicate<E: de::Error>(key: &str) -> E {
@@ -294,56 +297,71 @@ impl<'de> serde::Deserialize<'de> for LenientText {
     }
 }
 
+/// [`LenientText`] held inline when short (up to 24 bytes: timestamps,
+/// status words), so that a field parsed further costs no allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LenientShortText(pub Option<CompactString>);
+
+impl<'de> serde::Deserialize<'de> for LenientShortText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarText(std::marker::PhantomData))
+            .map(LenientShortText)
+    }
+}
+
 /// `Option<String>` from a string, a number or a boolean (as text) or null;
 /// arrays and objects are errors.
 pub fn opt_scalar_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<String>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string, a number, a boolean or null")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(v.to_owned()))
-        }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
+    d.deserialize_any(ScalarText(std::marker::PhantomData))
+}
+
+/// The visitor of [`opt_scalar_text`], into any owned text type.
+struct ScalarText<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: for<'a> From<&'a str> + From<String>> Visitor<'de> for ScalarText<T> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, a number, a boolean or null")
     }
-    d.deserialize_any(V)
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(T::from(v)))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(T::from(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(T::from(v.to_string())))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(T::from(v.to_string())))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(T::from(v.to_string())))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(T::from(v.to_string())))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 }
 
 /// The `properties` object: string values as they are, other values as their
 /// JSON text (`true`, `20`, `{"a":1}`, `null`); a null object is empty.
-pub fn properties<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+pub fn properties<'de, D: Deserializer<'de>>(d: D) -> Result<Properties, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
-        type Value = BTreeMap<String, String>;
+        type Value = Properties;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("an object of properties or null")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = BTreeMap::new();
+            let mut out = Properties::new();
             let mut keys = Keys::default();
-            while let Some(key) = map.next_key::<String>()? {
+            while let Some(key) = map.next_key::<CompactString>()? {
                 let raw: &'de RawValue = map.next_value()?;
                 let text = property_text(raw).map_err(de::Error::custom)?;
                 property(&mut keys, &mut out, key, Some(text))?;
@@ -351,25 +369,25 @@ pub fn properties<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, St
             Ok(out)
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(BTreeMap::new())
+            Ok(Properties::new())
         }
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(BTreeMap::new())
+            Ok(Properties::new())
         }
     }
     d.deserialize_any(V)
 }
 
 /// A property value's text: a JSON string unescaped, anything else verbatim.
-fn property_text(raw: &RawValue) -> Result<String, serde_json::Error> {
+fn property_text(raw: &RawValue) -> Result<CompactString, serde_json::Error> {
     let text = raw.get();
     match text.as_bytes() {
         [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => {
             // No escapes: the text between the quotes is the string.
-            Ok(text[1..text.len() - 1].to_owned())
+            Ok(CompactString::from(&text[1..text.len() - 1]))
         }
         [b'"', ..] => serde_json::from_str(text),
-        _ => Ok(text.to_owned()),
+        _ => Ok(CompactString::from(text)),
     }
 }
 
@@ -468,7 +486,7 @@ mod tests {
         #[serde(default, deserialize_with = "opt_code")]
         c: Option<String>,
         #[serde(default, deserialize_with = "properties")]
-        p: BTreeMap<String, String>,
+        p: Properties,
     }
 
     fn doc(text: &str) -> Result<Doc, serde_json::Error> {

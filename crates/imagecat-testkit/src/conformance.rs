@@ -226,8 +226,8 @@ pub async fn golden_filters_match_the_full_list(fx: &Fixture) -> CaseResult {
         queries.push(ListQuery::new().updated_after(mid));
     }
     if let Some((k, v)) = all.iter().find_map(|i| i.properties.iter().next()) {
-        queries.push(ListQuery::new().property(k.clone(), v.clone()));
-        queries.push(ListQuery::new().property(k.clone(), format!("{v}-no-such-value")));
+        queries.push(ListQuery::new().property(k, v));
+        queries.push(ListQuery::new().property(k, format!("{v}-no-such-value")));
     }
     let tags = fx.catalog.info().capabilities.tags;
     if tags {

@@ -6,10 +6,10 @@
 //! a success without `images`, or an image without an `id` is
 //! `InvalidResponse` with a snippet.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
-use imagecat_core::{BackendKind, Error, ErrorKind, Image, ImageStatus, NativeRecord, Visibility};
+use imagecat_core::{
+    BackendKind, Error, ErrorKind, Image, ImageStatus, NativeRecord, Properties, Visibility,
+};
 use imagecat_http::{ErrorDocument, HttpResponse, snippet};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -353,7 +353,7 @@ struct WireImage {
     )]
     updated_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "lenient::properties")]
-    properties: BTreeMap<String, String>,
+    properties: Properties,
 }
 
 /// The property whose value becomes [`Image::arch`].
@@ -394,8 +394,8 @@ pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
     image.min_ram_mb = wire.min_ram;
     image.disk_format = wire.disk_format;
     image.protected = wire.protected;
-    image.arch = wire.properties.get(ARCH_PROPERTY).cloned();
-    image.description = wire.properties.get(DESCRIPTION_PROPERTY).cloned();
+    image.arch = wire.properties.get(ARCH_PROPERTY).map(str::to_owned);
+    image.description = wire.properties.get(DESCRIPTION_PROPERTY).map(str::to_owned);
     image.properties = wire.properties;
     image.native = Some(NativeRecord::from_raw(raw));
     Ok(image)
