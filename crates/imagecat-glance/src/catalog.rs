@@ -196,16 +196,7 @@ const RESERVED_KEYS: [&str; 12] = [
 /// Times are rounded outwards to whole seconds, so the server keeps a
 /// superset of what the engine's strict check keeps.
 pub(crate) fn golden_filters(query: &ListQuery) -> Vec<(String, String)> {
-    use imagecat_core::chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-    let secs = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let floor = |t: DateTime<Utc>| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
-    let ceil = |t: DateTime<Utc>| {
-        if t.timestamp_subsec_nanos() == 0 {
-            t
-        } else {
-            floor(t) + TimeDelta::seconds(1)
-        }
-    };
+    use imagecat_http::endpoint::{ceil_second, floor_second, seconds_param};
     let mut pairs = Vec::new();
     for (key, after, before) in [
         ("created_at", query.created_after, query.created_before),
@@ -214,9 +205,15 @@ pub(crate) fn golden_filters(query: &ListQuery) -> Vec<(String, String)> {
         // Glance takes one operator per key; with both bounds, the lower one
         // is sent and the engine checks the other.
         if let Some(after) = after {
-            pairs.push((key.to_owned(), format!("gt:{}", secs(floor(after)))));
+            pairs.push((
+                key.to_owned(),
+                format!("gt:{}", seconds_param(floor_second(after))),
+            ));
         } else if let Some(before) = before {
-            pairs.push((key.to_owned(), format!("lt:{}", secs(ceil(before)))));
+            pairs.push((
+                key.to_owned(),
+                format!("lt:{}", seconds_param(ceil_second(before))),
+            ));
         }
     }
     for tag in &query.tags {
