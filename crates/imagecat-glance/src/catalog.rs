@@ -11,7 +11,7 @@ use imagecat_core::{
     PageToken, PagingOptions, PagingStyle, Result, ServerFilters, ServerSort, SortKey,
 };
 use imagecat_http::reqwest::Method;
-use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
+use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, endpoint};
 
 use crate::auth::{Auth, Token};
 use crate::config::GlanceBuilder;
@@ -62,11 +62,6 @@ impl fmt::Debug for GlanceSource {
             .field("paging", &self.inner.paging)
             .finish()
     }
-}
-
-/// Validates an image id as a UUID (canonical form) before any request.
-pub(crate) fn canonical_id(id: &ImageId) -> Result<String> {
-    imagecat_http::canonical_uuid(BACKEND, id)
 }
 
 /// The capabilities of every Glance catalog.
@@ -541,7 +536,7 @@ impl PageSource for GlanceSource {
 
     /// `GET {base}/v2/images/{id}`.
     async fn get(&self, id: &ImageId) -> Result<Image> {
-        let wanted = canonical_id(id)?;
+        let wanted = canonical_uuid(BACKEND, id)?;
         self.authed(
             "get image",
             Idempotency::Idempotent,
@@ -562,7 +557,7 @@ impl PageSource for GlanceSource {
     /// `DELETE {base}/v2/images/{id}`; a retried request that finds the
     /// image gone reports `AlreadyDeleted`.
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
-        let wanted = canonical_id(id)?;
+        let wanted = canonical_uuid(BACKEND, id)?;
         self.authed(
             "delete image",
             Idempotency::NotIdempotent,

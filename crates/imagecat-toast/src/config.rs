@@ -9,7 +9,7 @@ use imagecat_http::endpoint::{join_segments, parse_endpoint};
 use imagecat_http::{BuilderSettings, HttpClient, SecretString};
 
 use crate::auth::{AUTH_HEADER, Auth, PasswordGrant};
-use crate::catalog::{ToastCatalog, ToastSource};
+use crate::catalog::{Inner, ToastCatalog, ToastSource};
 use imagecat_core::Catalog;
 
 const BACKEND: BackendKind = BackendKind::Toast;
@@ -219,15 +219,15 @@ impl ToastBuilder {
             BACKEND,
             self.settings.http.allow_http(base.scheme() == "http"),
         )?;
-        Ok(Catalog::new(ToastSource::from_parts(
+        Ok(Catalog::new(ToastSource::from_parts(Inner {
             http,
             base,
             appkey,
             images_url,
             instances_url,
             auth,
-            self.settings.paging,
-        )))
+            paging: self.settings.paging,
+        })))
     }
 }
 
