@@ -1,5 +1,6 @@
 //! The command line, as clap parses it.
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use imagecat::chrono::{DateTime, Utc};
 use imagecat::diff::DiffBy;
@@ -195,8 +196,8 @@ pub(crate) struct FilterArgs {
     #[arg(long, value_name = "PATTERN")]
     pub(crate) name: Option<String>,
     /// Keep these statuses (repeatable).
-    #[arg(long, value_enum, value_name = "S")]
-    pub(crate) status: Vec<StatusArg>,
+    #[arg(long, value_name = "S", value_parser = status_parser())]
+    pub(crate) status: Vec<ImageStatus>,
     /// Keep this visibility.
     #[arg(long, value_enum)]
     pub(crate) visibility: Option<VisibilityArg>,
@@ -322,38 +323,20 @@ pub(crate) struct ListArgs {
     pub(crate) unused: bool,
 }
 
-/// Unified statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum StatusArg {
-    /// Reserved, no data yet.
-    Queued,
-    /// Data being written.
-    Saving,
-    /// Ready.
-    Active,
-    /// Administrators only.
-    Deactivated,
-    /// Creation failed.
-    Failed,
-    /// Deleted.
-    Deleted,
-    /// Any status no mapping knows.
-    Unknown,
-}
-
-impl StatusArg {
-    /// The unified status.
-    pub(crate) fn status(self) -> ImageStatus {
-        match self {
-            StatusArg::Queued => ImageStatus::Queued,
-            StatusArg::Saving => ImageStatus::Saving,
-            StatusArg::Active => ImageStatus::Active,
-            StatusArg::Deactivated => ImageStatus::Deactivated,
-            StatusArg::Failed => ImageStatus::Failed,
-            StatusArg::Deleted => ImageStatus::Deleted,
-            StatusArg::Unknown => ImageStatus::Unknown("unknown".into()),
-        }
-    }
+/// `--status S`: a unified status word (as [`ImageStatus::as_str`] prints
+/// it), parsed into the status itself.
+pub(crate) fn status_parser() -> impl TypedValueParser<Value = ImageStatus> {
+    let words = [
+        ("queued", "Reserved, no data yet"),
+        ("saving", "Data being written"),
+        ("active", "Ready"),
+        ("deactivated", "Administrators only"),
+        ("failed", "Creation failed"),
+        ("deleted", "Deleted"),
+        ("unknown", "Any status no mapping knows"),
+    ];
+    PossibleValuesParser::new(words.map(|(word, help)| PossibleValue::new(word).help(help)))
+        .map(|word| ImageStatus::from_unified(&word))
 }
 
 /// Visibilities.
@@ -377,7 +360,7 @@ impl FilterArgs {
             q = q.name(name);
         }
         for s in &self.status {
-            q = q.status(s.status());
+            q = q.status(s.clone());
         }
         if let Some(v) = self.visibility {
             q = q.visibility(match v {
@@ -415,5 +398,31 @@ impl ListArgs {
         q.page_size = self.page_size;
         q.sort = self.sort;
         q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_words_parse_into_unified_statuses_and_others_are_refused() {
+        let cli = Cli::try_parse_from([
+            "imagecat", "list", "--status", "deleted", "--status", "unknown",
+        ])
+        .unwrap();
+        let Command::List(args) = cli.command else {
+            panic!("not a list command");
+        };
+        assert_eq!(
+            args.filter.status,
+            [ImageStatus::Deleted, ImageStatus::Unknown("unknown".into())]
+        );
+        for bad in ["Active", "killed", ""] {
+            assert!(
+                Cli::try_parse_from(["imagecat", "list", "--status", bad]).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 }

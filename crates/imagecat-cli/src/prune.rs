@@ -14,9 +14,9 @@ use imagecat::chrono::Utc;
 use imagecat::retention::{
     self, Action, ApplyOptions, ApplySummary, Plan, PlanEntry, PlanTarget, RetentionPolicy,
 };
-use imagecat::{DynImageCatalog, NamedCatalog};
+use imagecat::{DynImageCatalog, ImageStatus, NamedCatalog};
 
-use crate::cli::{Format, GroupArgs, StatusArg};
+use crate::cli::{Format, GroupArgs, status_parser};
 use crate::exit::{CliError, ExitCode};
 use crate::output::write_columns;
 use crate::progress::Progress;
@@ -39,8 +39,8 @@ pub(crate) struct PruneArgs {
     #[arg(long, value_name = "KEY=VALUE", value_parser = crate::cli::parse_property)]
     pub(crate) property: Vec<(String, String)>,
     /// Candidate statuses (repeatable; default active and deactivated).
-    #[arg(long, value_enum, value_name = "S")]
-    pub(crate) status: Vec<StatusArg>,
+    #[arg(long, value_name = "S", value_parser = status_parser())]
+    pub(crate) status: Vec<ImageStatus>,
     /// Families (default: by exact name).
     #[command(flatten)]
     pub(crate) group: GroupArgs,
@@ -93,7 +93,7 @@ impl PruneArgs {
         }
         p.properties.extend(self.property.iter().cloned());
         if !self.status.is_empty() {
-            p.statuses = self.status.iter().map(|s| s.status()).collect();
+            p.statuses = self.status.clone();
         }
         if let Some(group) = self.group.group() {
             p.group_by = group;

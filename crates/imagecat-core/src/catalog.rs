@@ -606,58 +606,39 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
 /// A catalog held behind dynamic dispatch, the way tools share one.
 pub type DynImageCatalog = Arc<dyn ImageCatalog>;
 
-#[async_trait]
-#[deny(clippy::missing_trait_methods)]
-impl<T: ImageCatalog + ?Sized> ImageCatalog for Arc<T> {
-    fn info(&self) -> CatalogInfo {
-        (**self).info()
-    }
+/// Forwards every [`ImageCatalog`] method of a smart pointer to the
+/// catalog it holds, so `Arc<dyn ImageCatalog>` and `Box<…>` are catalogs
+/// too (a new trait method fails to compile until it is forwarded here).
+macro_rules! forward_image_catalog {
+    ($($pointer:ident),*) => {$(
+        #[async_trait]
+        #[deny(clippy::missing_trait_methods)]
+        impl<T: ImageCatalog + ?Sized> ImageCatalog for $pointer<T> {
+            fn info(&self) -> CatalogInfo {
+                (**self).info()
+            }
 
-    fn list(&self, query: ListQuery) -> ImageStream {
-        (**self).list(query)
-    }
+            fn list(&self, query: ListQuery) -> ImageStream {
+                (**self).list(query)
+            }
 
-    async fn get(&self, id: &ImageId) -> Result<Image> {
-        (**self).get(id).await
-    }
+            async fn get(&self, id: &ImageId) -> Result<Image> {
+                (**self).get(id).await
+            }
 
-    async fn delete(&self, id: &ImageId) -> Result<Deleted> {
-        (**self).delete(id).await
-    }
+            async fn delete(&self, id: &ImageId) -> Result<Deleted> {
+                (**self).delete(id).await
+            }
 
-    fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {
-        (**self).instance_listing(query)
-    }
+            fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {
+                (**self).instance_listing(query)
+            }
 
-    fn instances(&self, query: InstanceQuery) -> InstanceStream {
-        (**self).instances(query)
-    }
+            fn instances(&self, query: InstanceQuery) -> InstanceStream {
+                (**self).instances(query)
+            }
+        }
+    )*};
 }
 
-#[async_trait]
-#[deny(clippy::missing_trait_methods)]
-impl<T: ImageCatalog + ?Sized> ImageCatalog for Box<T> {
-    fn info(&self) -> CatalogInfo {
-        (**self).info()
-    }
-
-    fn list(&self, query: ListQuery) -> ImageStream {
-        (**self).list(query)
-    }
-
-    async fn get(&self, id: &ImageId) -> Result<Image> {
-        (**self).get(id).await
-    }
-
-    async fn delete(&self, id: &ImageId) -> Result<Deleted> {
-        (**self).delete(id).await
-    }
-
-    fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {
-        (**self).instance_listing(query)
-    }
-
-    fn instances(&self, query: InstanceQuery) -> InstanceStream {
-        (**self).instances(query)
-    }
-}
+forward_image_catalog!(Arc, Box);

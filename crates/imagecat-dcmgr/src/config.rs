@@ -1,8 +1,8 @@
 //! Configuration: [`DcmgrBuilder`], the environment variables, and the
 //! validation of account and image ids.
 
-use imagecat_core::{BackendKind, Error, ImageId, PagingOptions, Result};
-use imagecat_http::{HttpClient, HttpOptions, endpoint};
+use imagecat_core::{BackendKind, Error, ImageId, Result};
+use imagecat_http::{BuilderSettings, HttpClient, endpoint};
 
 use crate::catalog::{DcmgrCatalog, DcmgrSource};
 use imagecat_core::Catalog;
@@ -44,8 +44,7 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 pub struct DcmgrBuilder {
     endpoint: Option<String>,
     account: Option<String>,
-    http: HttpOptions,
-    paging: PagingOptions,
+    settings: BuilderSettings,
 }
 
 impl DcmgrBuilder {
@@ -87,19 +86,6 @@ impl DcmgrBuilder {
         self
     }
 
-    /// Timeouts, retries and the body cap. `allow_http` is ignored: the
-    /// endpoint's scheme decides.
-    pub fn http_options(mut self, options: HttpOptions) -> Self {
-        self.http = options;
-        self
-    }
-
-    /// The pagination engine's options (read-ahead depth, page ceiling).
-    pub fn paging_options(mut self, options: PagingOptions) -> Self {
-        self.paging = options;
-        self
-    }
-
     /// Builds the catalog: `Config` error without an endpoint, with a bad
     /// endpoint or with a malformed account.
     pub fn build(self) -> Result<DcmgrCatalog> {
@@ -116,17 +102,22 @@ impl DcmgrBuilder {
         if let Some(account) = &self.account {
             validate_account(account)?;
         }
-        let mut http = self.http;
+        let mut http = self.settings.http;
         http.allow_http = base.scheme() == "http";
         let client = HttpClient::new(BACKEND, http)?;
         Ok(Catalog::new(DcmgrSource::new(
             client,
             base,
             self.account,
-            self.paging,
+            self.settings.paging,
         )))
     }
 }
+
+imagecat_http::builder_setters!(
+    DcmgrBuilder,
+    "`allow_http` is ignored: the endpoint's scheme decides."
+);
 
 fn is_word(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -166,6 +157,7 @@ pub fn validate_image_id(id: &ImageId) -> Result<()> {
 mod tests {
     use super::*;
     use imagecat_core::{ErrorKind, ImageCatalog};
+    use imagecat_http::HttpOptions;
 
     #[test]
     fn image_ids() {

@@ -5,9 +5,9 @@
 //!
 //! [`collect_sorted`]: imagecat_core::ImageCatalogExt::collect_sorted
 
-use imagecat_core::chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use imagecat_core::{Capabilities, ListQuery, ServerSort, SortKey};
 use imagecat_http::Url;
+use imagecat_http::endpoint::{ceil_second, floor_second, seconds_param};
 
 /// Whether the base is the 12.03 layout (which reads these parameters).
 pub(crate) fn is_v1203(base: &Url) -> bool {
@@ -31,23 +31,14 @@ pub(crate) fn capabilities(caps: Capabilities, base: &Url) -> Capabilities {
 /// engine's strict check keeps; `until` is left out when it would not be
 /// after `since` (the server answers 400 to that).
 pub(crate) fn params(query: &ListQuery) -> Vec<(&'static str, String)> {
-    let secs = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let floor = |t: DateTime<Utc>| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
-    let ceil = |t: DateTime<Utc>| {
-        if t.timestamp_subsec_nanos() == 0 {
-            t
-        } else {
-            floor(t) + TimeDelta::seconds(1)
-        }
-    };
     let mut pairs = Vec::new();
-    let since = query.created_after.map(floor);
-    let until = query.created_before.map(ceil);
+    let since = query.created_after.map(floor_second);
+    let until = query.created_before.map(ceil_second);
     if let Some(since) = since {
-        pairs.push(("created_since", secs(since)));
+        pairs.push(("created_since", seconds_param(since)));
     }
     if let Some(until) = until.filter(|u| since.is_none_or(|s| *u > s)) {
-        pairs.push(("created_until", secs(until)));
+        pairs.push(("created_until", seconds_param(until)));
     }
     if let Some(sort) = query.sort {
         let column = match sort.key {
@@ -67,6 +58,7 @@ pub(crate) fn params(query: &ListQuery) -> Vec<(&'static str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imagecat_core::chrono::{DateTime, TimeDelta};
     use imagecat_core::{PagingStyle, Sort};
 
     #[test]

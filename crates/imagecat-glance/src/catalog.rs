@@ -11,7 +11,7 @@ use imagecat_core::{
     PageToken, PagingOptions, PagingStyle, Result, ServerFilters, ServerSort, SortKey,
 };
 use imagecat_http::reqwest::Method;
-use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
+use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, endpoint};
 
 use crate::auth::{Auth, Token};
 use crate::config::GlanceBuilder;
@@ -62,11 +62,6 @@ impl fmt::Debug for GlanceSource {
             .field("paging", &self.inner.paging)
             .finish()
     }
-}
-
-/// Validates an image id as a UUID (canonical form) before any request.
-pub(crate) fn canonical_id(id: &ImageId) -> Result<String> {
-    imagecat_http::canonical_uuid(BACKEND, id)
 }
 
 /// The capabilities of every Glance catalog.
@@ -191,16 +186,7 @@ const RESERVED_KEYS: [&str; 12] = [
 /// Times are rounded outwards to whole seconds, so the server keeps a
 /// superset of what the engine's strict check keeps.
 pub(crate) fn golden_filters(query: &ListQuery) -> Vec<(String, String)> {
-    use imagecat_core::chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-    let secs = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let floor = |t: DateTime<Utc>| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
-    let ceil = |t: DateTime<Utc>| {
-        if t.timestamp_subsec_nanos() == 0 {
-            t
-        } else {
-            floor(t) + TimeDelta::seconds(1)
-        }
-    };
+    use imagecat_http::endpoint::{ceil_second, floor_second, seconds_param};
     let mut pairs = Vec::new();
     for (key, after, before) in [
         ("created_at", query.created_after, query.created_before),
@@ -209,9 +195,15 @@ pub(crate) fn golden_filters(query: &ListQuery) -> Vec<(String, String)> {
         // Glance takes one operator per key; with both bounds, the lower one
         // is sent and the engine checks the other.
         if let Some(after) = after {
-            pairs.push((key.to_owned(), format!("gt:{}", secs(floor(after)))));
+            pairs.push((
+                key.to_owned(),
+                format!("gt:{}", seconds_param(floor_second(after))),
+            ));
         } else if let Some(before) = before {
-            pairs.push((key.to_owned(), format!("lt:{}", secs(ceil(before)))));
+            pairs.push((
+                key.to_owned(),
+                format!("lt:{}", seconds_param(ceil_second(before))),
+            ));
         }
     }
     for tag in &query.tags {
@@ -539,7 +531,7 @@ impl PageSource for GlanceSource {
 
     /// `GET {base}/v2/images/{id}`.
     async fn get(&self, id: &ImageId) -> Result<Image> {
-        let wanted = canonical_id(id)?;
+        let wanted = canonical_uuid(BACKEND, id)?;
         self.authed(
             "get image",
             Idempotency::Idempotent,
@@ -560,7 +552,7 @@ impl PageSource for GlanceSource {
     /// `DELETE {base}/v2/images/{id}`; a retried request that finds the
     /// image gone reports `AlreadyDeleted`.
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
-        let wanted = canonical_id(id)?;
+        let wanted = canonical_uuid(BACKEND, id)?;
         self.authed(
             "delete image",
             Idempotency::NotIdempotent,

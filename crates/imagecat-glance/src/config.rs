@@ -4,10 +4,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use imagecat_core::{BackendKind, Error, PagingOptions, Result};
+use imagecat_core::{BackendKind, Error, Result};
 use imagecat_http::endpoint::{join_segments, parse_endpoint};
 use imagecat_http::reqwest::header::{ACCEPT, HeaderValue};
-use imagecat_http::{HttpClient, HttpOptions, SecretString, Url};
+use imagecat_http::{BuilderSettings, HttpClient, SecretString, Url};
 
 use crate::auth::{AUTH_HEADER, Auth, KeystoneGrant};
 use crate::catalog::{GlanceCatalog, GlanceSource};
@@ -94,8 +94,7 @@ pub struct GlanceBuilder {
     cacert: Option<String>,
     insecure: Option<bool>,
     clouds_files: Option<CloudsFiles>,
-    http: HttpOptions,
-    paging: PagingOptions,
+    settings: BuilderSettings,
     renew_margin: Duration,
 }
 
@@ -127,8 +126,7 @@ impl Default for GlanceBuilder {
             cacert: None,
             insecure: None,
             clouds_files: None,
-            http: HttpOptions::default(),
-            paging: PagingOptions::default(),
+            settings: BuilderSettings::default(),
             renew_margin: DEFAULT_RENEW_MARGIN,
         }
     }
@@ -164,8 +162,7 @@ impl fmt::Debug for GlanceBuilder {
             .field("interface", &self.interface)
             .field("cacert", &self.cacert)
             .field("insecure", &self.insecure)
-            .field("http", &self.http)
-            .field("paging", &self.paging)
+            .field("settings", &self.settings)
             .field("renew_margin", &self.renew_margin)
             .finish()
     }
@@ -441,25 +438,6 @@ impl GlanceBuilder {
         self
     }
 
-    /// HTTP options (timeouts, retries, body cap). Plain `http://` is
-    /// allowed when the endpoint or the auth URL says `http://`.
-    pub fn http_options(mut self, options: HttpOptions) -> Self {
-        self.http = options;
-        self
-    }
-
-    /// Options of the pagination engine.
-    pub fn paging_options(mut self, options: PagingOptions) -> Self {
-        self.paging = options;
-        self
-    }
-
-    /// How long before its expiry an issued token is renewed (default 60 s).
-    pub fn token_renew_margin(mut self, margin: Duration) -> Self {
-        self.renew_margin = margin;
-        self
-    }
-
     /// The compute (Nova) endpoint that lists servers for usage, with its
     /// version (and project) path: `https://nova:8774/v2.1`, NHN Cloud's
     /// `https://kr1-api-instance-infrastructure.nhncloudservice.com/v2/{tenantId}`.
@@ -614,7 +592,7 @@ impl GlanceBuilder {
                 http,
                 Some(endpoint),
                 auth,
-                self.paging,
+                self.settings.paging,
                 usage,
             )));
         }
@@ -662,15 +640,15 @@ impl GlanceBuilder {
             http,
             endpoint,
             auth,
-            self.paging,
+            self.settings.paging,
             usage,
         )))
     }
 
     /// The HTTP client: plain `http://` when an endpoint says so.
     fn http_client(&self, uses_http: bool) -> Result<HttpClient> {
-        let allow_http = self.http.allow_http || uses_http;
-        let mut options = self.http.clone().allow_http(allow_http);
+        let allow_http = self.settings.http.allow_http || uses_http;
+        let mut options = self.settings.http.clone().allow_http(allow_http);
         if let Some(cacert) = &self.cacert {
             options = options.ca_file(cacert.trim());
         }
@@ -684,6 +662,12 @@ impl GlanceBuilder {
         HttpClient::new(BACKEND, options)
     }
 }
+
+imagecat_http::builder_setters!(
+    GlanceBuilder,
+    "Plain `http://` is also allowed when the endpoint or the auth URL says `http://`.",
+    renew_margin
+);
 
 mod identity;
 #[cfg(test)]

@@ -1,6 +1,8 @@
-//! Endpoints: parsing an API base, appending path segments safely, and
-//! showing an endpoint without anything secret.
+//! Endpoints: parsing an API base, appending path segments safely,
+//! showing an endpoint without anything secret, and times as query
+//! parameters in whole seconds.
 
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use imagecat_core::{BackendKind, Error, Result};
 use url::Url;
 
@@ -84,9 +86,43 @@ pub fn display(url: &Url) -> String {
     shown.to_string().trim_end_matches('/').to_owned()
 }
 
+/// `t` rounded down to a whole second: the lower bound of a date filter a
+/// server takes in whole seconds, so it keeps a superset of what the
+/// engine's exact check keeps.
+pub fn floor_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// `t` rounded up to a whole second (itself when it is one): the upper
+/// bound of such a filter.
+pub fn ceil_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    if t.timestamp_subsec_nanos() == 0 {
+        t
+    } else {
+        floor_second(t) + TimeDelta::seconds(1)
+    }
+}
+
+/// `t` as a query parameter: RFC 3339 in whole seconds, in UTC
+/// (`2024-05-01T12:00:00Z`).
+pub fn seconds_param(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_round_outwards_to_whole_seconds() {
+        let whole = DateTime::from_timestamp(1_767_225_600, 0).unwrap();
+        let inside = whole + TimeDelta::milliseconds(300);
+        assert_eq!(floor_second(inside), whole);
+        assert_eq!(ceil_second(inside), whole + TimeDelta::seconds(1));
+        assert_eq!(floor_second(whole), whole);
+        assert_eq!(ceil_second(whole), whole);
+        assert_eq!(seconds_param(inside), "2026-01-01T00:00:00Z");
+    }
 
     #[test]
     fn default_base_and_trailing_slash() {

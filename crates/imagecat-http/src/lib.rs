@@ -25,6 +25,7 @@ pub mod lenient;
 mod response;
 mod scrub;
 mod secret;
+mod settings;
 mod token_cache;
 
 pub use auth::{Grant, Issued, Token, TokenSource};
@@ -33,6 +34,7 @@ pub use ids::canonical_uuid;
 pub use response::{ErrorDocument, HttpResponse, SNIPPET_LIMIT, parse_retry_after, snippet};
 pub use scrub::{MIN_SCRUB_LEN, REDACTED, scrub, scrub_error};
 pub use secret::SecretString;
+pub use settings::BuilderSettings;
 pub use token_cache::{Renewable, TokenCache, send_reauthenticating};
 
 pub use reqwest;

@@ -11,7 +11,7 @@ use imagecat_core::{
     PageSource, PageToken, PagingOptions, PagingStyle, Result, ServerFilters, UsageScope,
 };
 use imagecat_http::reqwest::Method;
-use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, endpoint};
+use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, endpoint};
 
 use crate::auth::Auth;
 use crate::config::ToastBuilder;
@@ -41,14 +41,15 @@ pub struct ToastSource {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    http: HttpClient,
-    base: Url,
-    appkey: String,
-    images_url: Url,
-    instances_url: Url,
-    auth: Auth,
-    paging: PagingOptions,
+/// What a TOAST source holds, shared by its clones; the builder fills it in.
+pub(crate) struct Inner {
+    pub(crate) http: HttpClient,
+    pub(crate) base: Url,
+    pub(crate) appkey: String,
+    pub(crate) images_url: Url,
+    pub(crate) instances_url: Url,
+    pub(crate) auth: Auth,
+    pub(crate) paging: PagingOptions,
 }
 
 impl fmt::Debug for ToastSource {
@@ -61,11 +62,6 @@ impl fmt::Debug for ToastSource {
             .field("paging", &self.inner.paging)
             .finish()
     }
-}
-
-/// Validates an image id as a UUID (canonical form) before any request.
-pub(crate) fn canonical_id(id: &ImageId) -> Result<String> {
-    imagecat_http::canonical_uuid(BACKEND, id)
 }
 
 /// The capabilities of every TOAST catalog.
@@ -92,25 +88,10 @@ impl BuildSource for ToastSource {
 }
 
 impl ToastSource {
-    pub(crate) fn from_parts(
-        http: HttpClient,
-        base: Url,
-        appkey: String,
-        images_url: Url,
-        instances_url: Url,
-        auth: Auth,
-        paging: PagingOptions,
-    ) -> Self {
+    /// The source over what the builder assembled.
+    pub(crate) fn from_parts(inner: Inner) -> Self {
         ToastSource {
-            inner: Arc::new(Inner {
-                http,
-                base,
-                appkey,
-                images_url,
-                instances_url,
-                auth,
-                paging,
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -246,13 +227,13 @@ impl PageSource for ToastSource {
     /// A UUID, in canonical form (`get` is emulated by the core, which
     /// walks the listing and stops at the image).
     fn check_id(&self, id: &ImageId) -> Result<ImageId> {
-        canonical_id(id).map(ImageId::new)
+        canonical_uuid(BACKEND, id).map(ImageId::new)
     }
 
     /// `DELETE …/images?id={uuid}`; a retried request that finds the image
     /// gone reports `AlreadyDeleted`.
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
-        let wanted = canonical_id(id)?;
+        let wanted = canonical_uuid(BACKEND, id)?;
         let mut url = self.inner.images_url.clone();
         url.query_pairs_mut().append_pair("id", &wanted);
         self.authed(

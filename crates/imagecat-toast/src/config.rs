@@ -4,12 +4,12 @@
 use std::fmt;
 use std::time::Duration;
 
-use imagecat_core::{BackendKind, Error, PagingOptions, Result};
+use imagecat_core::{BackendKind, Error, Result};
 use imagecat_http::endpoint::{join_segments, parse_endpoint};
-use imagecat_http::{HttpClient, HttpOptions, SecretString};
+use imagecat_http::{BuilderSettings, HttpClient, SecretString};
 
 use crate::auth::{AUTH_HEADER, Auth, PasswordGrant};
-use crate::catalog::{ToastCatalog, ToastSource};
+use crate::catalog::{Inner, ToastCatalog, ToastSource};
 use imagecat_core::Catalog;
 
 const BACKEND: BackendKind = BackendKind::Toast;
@@ -55,8 +55,7 @@ pub struct ToastBuilder {
     token: Option<SecretString>,
     username: Option<String>,
     password: Option<SecretString>,
-    http: HttpOptions,
-    paging: PagingOptions,
+    settings: BuilderSettings,
     renew_margin: Duration,
 }
 
@@ -69,8 +68,7 @@ impl Default for ToastBuilder {
             token: None,
             username: None,
             password: None,
-            http: HttpOptions::default(),
-            paging: PagingOptions::default(),
+            settings: BuilderSettings::default(),
             renew_margin: DEFAULT_RENEW_MARGIN,
         }
     }
@@ -85,8 +83,7 @@ impl fmt::Debug for ToastBuilder {
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "[redacted]"))
-            .field("http", &self.http)
-            .field("paging", &self.paging)
+            .field("settings", &self.settings)
             .field("renew_margin", &self.renew_margin)
             .finish()
     }
@@ -158,25 +155,6 @@ impl ToastBuilder {
         self
     }
 
-    /// HTTP options (timeouts, retries, body cap). `allow_http` is set from
-    /// the endpoint's scheme whatever it says here.
-    pub fn http_options(mut self, options: HttpOptions) -> Self {
-        self.http = options;
-        self
-    }
-
-    /// Options of the pagination engine.
-    pub fn paging_options(mut self, options: PagingOptions) -> Self {
-        self.paging = options;
-        self
-    }
-
-    /// How long before its `expires` an issued token is renewed (default 60 s).
-    pub fn token_renew_margin(mut self, margin: Duration) -> Self {
-        self.renew_margin = margin;
-        self
-    }
-
     /// Checks the configuration and builds the catalog. `Config` errors: no
     /// appkey, no credentials (or half a username/password pair), an
     /// endpoint that is not `http(s)://HOST[:PORT][/BASE]`, a token that
@@ -237,18 +215,27 @@ impl ToastBuilder {
             self.renew_margin,
             "set a token, or a username and API password",
         )?;
-        let http = HttpClient::new(BACKEND, self.http.allow_http(base.scheme() == "http"))?;
-        Ok(Catalog::new(ToastSource::from_parts(
+        let http = HttpClient::new(
+            BACKEND,
+            self.settings.http.allow_http(base.scheme() == "http"),
+        )?;
+        Ok(Catalog::new(ToastSource::from_parts(Inner {
             http,
             base,
             appkey,
             images_url,
             instances_url,
             auth,
-            self.paging,
-        )))
+            paging: self.settings.paging,
+        })))
     }
 }
+
+imagecat_http::builder_setters!(
+    ToastBuilder,
+    "`allow_http` is set from the endpoint's scheme whatever it says here.",
+    renew_margin
+);
 
 #[cfg(test)]
 mod tests {
