@@ -68,7 +68,13 @@ impl Run {
 /// Runs `imagecat ARGS` with `envs`, stdin empty (not a terminal), a clean
 /// environment for imagecat's own variables, and an empty config path.
 pub async fn imagecat(args: &[&str], envs: &[(&str, &str)]) -> Run {
-    let mut cmd = tokio::process::Command::new(imagecat_bin());
+    // The first call may build the binary: off the runtime's threads, so
+    // that requests other futures of the same task have in flight (a
+    // `join_all` of cases) are not starved into timeouts meanwhile.
+    let bin = tokio::task::spawn_blocking(imagecat_bin)
+        .await
+        .expect("finding the imagecat binary does not panic");
+    let mut cmd = tokio::process::Command::new(bin);
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
