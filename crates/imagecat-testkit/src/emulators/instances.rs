@@ -161,3 +161,46 @@ pub fn live_users(
     }
     (ids, users)
 }
+
+/// The instance methods of an emulator handle with an `instances:
+/// InstanceSet` and a `server` field: `instances`, `insert_instance`,
+/// `$set` (the backend's word for an instance's state), the canned
+/// instance answers and `instance_request_count` (requests whose path
+/// passes `$is_instances`).
+macro_rules! instance_methods {
+    ($handle:ty, $set:ident, $word:literal, $is_instances:expr) => {
+        impl $handle {
+            /// Every instance the emulator holds, in creation order
+            /// (terminated ones included).
+            pub fn instances(&self) -> Vec<EmulatedInstance> {
+                self.instances.snapshot()
+            }
+
+            /// Adds (or replaces) an instance.
+            pub fn insert_instance(&self, instance: EmulatedInstance) {
+                self.instances.upsert(instance);
+            }
+
+            #[doc = concat!("Changes an instance's ", $word, "; whether it was there.")]
+            pub fn $set(&self, id: &str, $set: &str) -> bool {
+                self.instances.set_status(id, $set)
+            }
+
+            /// Serves this body with this status for the next instance request.
+            pub fn push_instances_response(&self, status: u16, body: impl Into<String>) {
+                self.instances.push_response(status, body);
+            }
+
+            /// How many instance requests were received.
+            pub fn instance_request_count(&self) -> usize {
+                let is_instances: fn(&str) -> bool = $is_instances;
+                self.server
+                    .requests()
+                    .iter()
+                    .filter(|r| is_instances(&r.path))
+                    .count()
+            }
+        }
+    };
+}
+pub(crate) use instance_methods;

@@ -23,6 +23,8 @@ pub(crate) mod seed;
 pub mod toast;
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::server::{EmulatorServer, RecordedRequest};
 
@@ -51,4 +53,58 @@ pub trait Emulator: Send + Sync {
     fn stop(self) -> impl Future<Output = ()> + Send
     where
         Self: Sized;
+}
+
+/// Implements [`Emulator`] for a handle with a `server` field and an
+/// inherent `endpoint()`; the last argument is its default catalog URL,
+/// an expression over the handle named by the closure-like binder.
+#[cfg(feature = "server")]
+macro_rules! impl_emulator {
+    ($handle:ty, $backend:literal, |$this:ident| $catalog_url:expr) => {
+        impl $crate::emulators::Emulator for $handle {
+            const BACKEND: &'static str = $backend;
+
+            fn server(&self) -> &$crate::server::EmulatorServer {
+                &self.server
+            }
+
+            fn endpoint(&self) -> String {
+                <$handle>::endpoint(self)
+            }
+
+            fn catalog_url(&self) -> String {
+                let $this = self;
+                $catalog_url
+            }
+
+            async fn stop(self) {
+                self.server.stop().await;
+            }
+        }
+    };
+}
+#[cfg(feature = "server")]
+pub(crate) use impl_emulator;
+
+/// A request counter the handlers bump and tests read, also after the
+/// handle is borrowed away (the conformance fixture's counter).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Counter(Arc<AtomicU64>);
+
+impl Counter {
+    /// Counts one more.
+    pub(crate) fn bump(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The count so far.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// A reader of the count that owns what it reads.
+    pub(crate) fn reader(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let count = self.clone();
+        move || count.get()
+    }
 }

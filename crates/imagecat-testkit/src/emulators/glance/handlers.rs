@@ -10,7 +10,7 @@ pub(super) async fn list_images(
     query: Result<Pairs, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    emu.image_requests.fetch_add(1, Ordering::SeqCst);
+    emu.image_requests.bump();
     let mut state = emu.lock();
     if let Some(c) = state.canned.pop_front() {
         return c.into_response();
@@ -130,7 +130,7 @@ pub(super) async fn show_image(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    emu.image_requests.fetch_add(1, Ordering::SeqCst);
+    emu.image_requests.bump();
     let mut state = emu.lock();
     if let Some(c) = state.canned.pop_front() {
         return c.into_response();
@@ -153,7 +153,7 @@ pub(super) async fn delete_image(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    emu.image_requests.fetch_add(1, Ordering::SeqCst);
+    emu.image_requests.bump();
     let mut state = emu.lock();
     if let Some(c) = state.canned.pop_front() {
         return c.into_response();

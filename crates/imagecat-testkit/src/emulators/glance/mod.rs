@@ -48,7 +48,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,7 @@ use self::projects::*;
 use self::protocol::*;
 use self::wire::*;
 use self::write::*;
+use crate::emulators::Counter;
 use crate::emulators::seed::splitmix64;
 use crate::server::{
     Canned, EmulatorServer, ServeOptions, encode_query_value, json_bytes_response, normalize_base,
@@ -396,7 +397,7 @@ impl GlanceEmulator {
             },
             endpoint: OnceLock::new(),
             state: Mutex::new(Store::default()),
-            image_requests: AtomicU64::new(0),
+            image_requests: Counter::default(),
             nova: Nova::default(),
         });
         emu.seed_servers();
@@ -597,33 +598,18 @@ impl GlanceEmulator {
 
     /// How many image requests (list, show, delete) reached the handlers.
     pub fn image_request_count(&self) -> u64 {
-        self.emu.image_requests.load(Ordering::SeqCst)
+        self.emu.image_requests.get()
     }
 
     /// A counter of the image requests that reached the handlers, which
     /// outlives borrows (for the conformance fixture).
     pub fn image_request_counter(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
-        let emu = Arc::clone(&self.emu);
-        move || emu.image_requests.load(Ordering::SeqCst)
+        self.emu.image_requests.reader()
     }
 }
 
-impl crate::emulators::Emulator for GlanceEmulator {
-    const BACKEND: &'static str = "glance";
-
-    fn server(&self) -> &EmulatorServer {
-        &self.server
-    }
-
-    fn endpoint(&self) -> String {
-        GlanceEmulator::endpoint(self)
-    }
-
-    fn catalog_url(&self) -> String {
-        GlanceEmulator::catalog_url(self)
-    }
-
-    async fn stop(self) {
-        self.server.stop().await;
-    }
-}
+crate::emulators::impl_emulator!(
+    GlanceEmulator,
+    "glance",
+    |this| GlanceEmulator::catalog_url(this)
+);

@@ -29,7 +29,7 @@ pub(super) async fn list_images(
     query: Result<Pairs, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    emu.image_requests.fetch_add(1, Ordering::SeqCst);
+    emu.image_requests.bump();
     let mut state = emu.lock();
     let response = list_answer(&emu, &mut state, path, query, &headers);
     if let Some(churn) = emu.config.churn {
@@ -104,7 +104,7 @@ pub(super) async fn delete_image(
     query: Result<Pairs, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    emu.image_requests.fetch_add(1, Ordering::SeqCst);
+    emu.image_requests.bump();
     let mut state = emu.lock();
     if let Some(c) = state.canned_images.pop_front() {
         return c.into_response();
