@@ -73,6 +73,17 @@ pub fn in_use_ids(usage: &ImageUsage) -> Vec<String> {
     users_of(usage).unwrap_or_else(|| panic!("expected in use, got {usage:?}"))
 }
 
+/// Whether the answer is unknown because the backend has no usage
+/// (`UnknownReason::NotSupported`).
+pub fn is_unknown_for_lack_of_support(usage: &ImageUsage) -> bool {
+    matches!(
+        usage,
+        ImageUsage::Unknown {
+            reason: UnknownReason::NotSupported { .. }
+        }
+    )
+}
+
 fn user_ids(usage: &ImageUsage) -> Option<BTreeSet<String>> {
     users_of(usage).map(|ids| ids.into_iter().collect())
 }

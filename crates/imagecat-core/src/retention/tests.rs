@@ -55,6 +55,14 @@ fn policy() -> RetentionPolicy {
         .allow_unknown_usage(true)
 }
 
+/// The entry of image `id`.
+fn entry<'a>(entries: &'a [PlanEntry], id: &str) -> &'a PlanEntry {
+    entries
+        .iter()
+        .find(|e| e.id.as_str() == id)
+        .unwrap_or_else(|| panic!("no entry for {id}"))
+}
+
 fn ids(plan: &Plan, action: Action) -> Vec<String> {
     let mut ids: Vec<String> = plan
         .entries
@@ -75,11 +83,7 @@ async fn families_keep_the_newest_and_the_young_and_delete_the_rest() {
         ids(&plan, Action::Delete),
         ["db-2", "db-3", "db-4", "web-2", "web-3", "web-4"]
     );
-    let web0 = plan
-        .entries
-        .iter()
-        .find(|e| e.id.as_str() == "web-0")
-        .unwrap();
+    let web0 = entry(&plan.entries, "web-0");
     assert_eq!(web0.reasons, [Reason::Newest]);
     assert_eq!(web0.family.as_deref(), Some("web"));
     // A larger age keeps the 20-day-old image as younger-than.
@@ -90,11 +94,7 @@ async fn families_keep_the_newest_and_the_young_and_delete_the_rest() {
     )
     .await
     .unwrap();
-    let web2 = plan2
-        .entries
-        .iter()
-        .find(|e| e.id.as_str() == "web-2")
-        .unwrap();
+    let web2 = entry(&plan2.entries, "web-2");
     assert_eq!(
         (web2.action, web2.reasons.clone()),
         (Action::Keep, vec![Reason::YoungerThan])
@@ -121,14 +121,7 @@ async fn protected_foreign_unknown_and_undated_images_are_never_deleted() {
         ids(&plan, Action::Delete).is_empty(),
         "usage is unknown everywhere"
     );
-    let reasons = |plan: &Plan, id: &str| {
-        plan.entries
-            .iter()
-            .find(|e| e.id.as_str() == id)
-            .unwrap()
-            .reasons
-            .clone()
-    };
+    let reasons = |plan: &Plan, id: &str| entry(&plan.entries, id).reasons.clone();
     assert_eq!(reasons(&plan, "db-4"), [Reason::UsageUnknown]);
     let plan = super::plan(&open, &[mine(images)], now()).await.unwrap();
     assert_eq!(ids(&plan, Action::Delete), ["db-2", "db-3", "db-4"]);
@@ -197,11 +190,7 @@ async fn apply_deletes_exactly_the_plan_and_a_second_run_plans_nothing() {
         "one observation per entry"
     );
     assert_eq!((summary.deleted, summary.failed), (5, 0));
-    let db2 = done
-        .entries
-        .iter()
-        .find(|e| e.id.as_str() == "db-2")
-        .unwrap();
+    let db2 = entry(&done.entries, "db-2");
     assert_eq!(
         (db2.result, db2.skip_reasons.clone()),
         (Some(Outcome::Skipped), vec![Reason::Changed])
@@ -333,11 +322,7 @@ async fn in_use_images_are_kept_and_a_saved_plan_skips_an_image_that_came_into_u
     let plan = plan(&strict, &[PlanTarget::new("m", dynamic.clone())], now())
         .await
         .unwrap();
-    let web2 = plan
-        .entries
-        .iter()
-        .find(|e| e.id.as_str() == "web-2")
-        .unwrap();
+    let web2 = entry(&plan.entries, "web-2");
     assert_eq!(
         (web2.action, web2.reasons.clone()),
         (Action::Keep, vec![Reason::InUse])
@@ -354,11 +339,7 @@ async fn in_use_images_are_kept_and_a_saved_plan_skips_an_image_that_came_into_u
     let catalogs = HashMap::from([("m".to_owned(), dynamic)]);
     let (done, summary) = apply(saved, &catalogs, &ApplyOptions::default(), &|_| {}).await;
     assert_eq!((summary.deleted, summary.failed), (4, 0));
-    let db2 = done
-        .entries
-        .iter()
-        .find(|e| e.id.as_str() == "db-2")
-        .unwrap();
+    let db2 = entry(&done.entries, "db-2");
     assert_eq!(
         (db2.result, db2.skip_reasons.clone()),
         (Some(Outcome::Skipped), vec![Reason::InUse])

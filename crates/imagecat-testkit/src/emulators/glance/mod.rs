@@ -80,6 +80,17 @@ use crate::server::{
     Canned, EmulatorServer, ServeOptions, encode_query_value, json_bytes_response, normalize_base,
 };
 
+/// The `Ok` value of a handler's step, or returns from the handler the
+/// answer its `Err` holds (a `Response`, boxed or not).
+macro_rules! or_answer {
+    ($step:expr) => {
+        match $step {
+            Ok(value) => value,
+            Err(answer) => return *Box::<Response>::from(answer),
+        }
+    };
+}
+
 mod data;
 mod filters;
 mod golden;

@@ -54,8 +54,8 @@ pub(super) fn seeded(emu: &Emu) -> Vec<EmulatedInstance> {
 
 async fn list_instances(
     State((emu, set)): State<(Arc<Emu>, Arc<InstanceSet>)>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    query: Result<Pairs, axum::extract::rejection::QueryRejection>,
+    path: PathArg,
+    query: QueryArg,
     headers: HeaderMap,
 ) -> Response {
     if let Some(canned) = set.next_canned() {
