@@ -11,8 +11,8 @@ use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use chrono::{DateTime, TimeZone, Utc};
 use imagecat_core::{
-    BackendKind, Deleted, ErrorKind, ImageCatalog, ImageId, ImageStatus, ListQuery, PageToken,
-    Visibility,
+    BackendKind, Deleted, ErrorKind, Image, ImageCatalog, ImageId, ImageStatus, ListQuery,
+    PageToken, Visibility,
 };
 
 /// §12 A: `GET /api/12.03/images?limit=2` with an account and `is_public=true`.
@@ -159,6 +159,12 @@ const LEGACY_INDEX: &str = r#"{
     }
   ]
 }"#;
+
+/// How many fields the image's native record has.
+fn native_fields(image: &Image) -> usize {
+    let native = image.native.as_ref().expect("the native record is kept");
+    native.to_value().as_object().map_or(0, |o| o.len())
+}
 
 /// `Some` UTC time at this date and time.
 fn at(year: i32, month: u32, day: u32, hour: u32, min: u32, sec: u32) -> Option<DateTime<Utc>> {
@@ -399,17 +405,7 @@ async fn emulated_documents_decode_in_both_layouts() {
             assert_eq!(centos.checksum.as_deref(), Some(stored.md5sum.as_str()));
             assert!(centos.properties["source"].starts_with("---\n:uri: http://"));
             assert!(centos.properties["features"].starts_with("---"));
-            assert_eq!(
-                centos
-                    .native
-                    .as_ref()
-                    .unwrap()
-                    .to_value()
-                    .as_object()
-                    .unwrap()
-                    .len(),
-                13
-            );
+            assert_eq!(native_fields(&centos), 13);
         } else {
             assert_eq!(centos.name.as_deref(), Some("centos1d64"));
             assert_eq!(
@@ -417,17 +413,7 @@ async fn emulated_documents_decode_in_both_layouts() {
                 Some(stored.file_format.as_str())
             );
             assert_eq!(centos.properties["backup_object_id"], "bo-centos1d64");
-            assert_eq!(
-                centos
-                    .native
-                    .as_ref()
-                    .unwrap()
-                    .to_value()
-                    .as_object()
-                    .unwrap()
-                    .len(),
-                24
-            );
+            assert_eq!(native_fields(&centos), 24);
         }
         // A word the server's constants lack (a hand-edited row) is kept.
         let odd = emu.ids_in_state("available")[2].clone();

@@ -160,6 +160,12 @@ impl EmulatorServer {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    /// How many requests received so far pass `which`.
+    pub fn count_requests(&self, which: impl Fn(&RecordedRequest) -> bool) -> usize {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter().filter(|r| which(r)).count()
+    }
+
     /// A counter of received requests that outlives borrows (for fixtures).
     pub fn request_counter(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
         let log = Arc::clone(&self.log);

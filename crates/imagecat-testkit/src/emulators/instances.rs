@@ -194,11 +194,7 @@ macro_rules! instance_methods {
             /// How many instance requests were received.
             pub fn instance_request_count(&self) -> usize {
                 let is_instances: fn(&str) -> bool = $is_instances;
-                self.server
-                    .requests()
-                    .iter()
-                    .filter(|r| is_instances(&r.path))
-                    .count()
+                self.server.count_requests(|r| is_instances(&r.path))
             }
         }
     };

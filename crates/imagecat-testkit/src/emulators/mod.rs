@@ -55,12 +55,19 @@ pub trait Emulator: Send + Sync {
         Self: Sized;
 }
 
-/// Implements [`Emulator`] for a handle with a `server` field and an
-/// inherent `endpoint()`; the last argument is its default catalog URL,
+/// Implements [`Emulator`] (and the inherent `server()`) for a handle
+/// with a `server` field and an inherent `endpoint()`; the last argument is its default catalog URL,
 /// an expression over the handle named by the closure-like binder.
 #[cfg(feature = "server")]
 macro_rules! impl_emulator {
     ($handle:ty, $backend:literal, |$this:ident| $catalog_url:expr) => {
+        impl $handle {
+            /// The loopback server it runs on (address, request log, faults).
+            pub fn server(&self) -> &$crate::server::EmulatorServer {
+                &self.server
+            }
+        }
+
         impl $crate::emulators::Emulator for $handle {
             const BACKEND: &'static str = $backend;
 

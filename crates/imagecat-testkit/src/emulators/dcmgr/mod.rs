@@ -411,11 +411,6 @@ impl DcmgrEmulator {
         Ok(emulator)
     }
 
-    /// The server (address, request log).
-    pub fn server(&self) -> &EmulatorServer {
-        &self.server
-    }
-
     /// The configuration.
     pub fn config(&self) -> &DcmgrEmulatorConfig {
         self.inner.config()

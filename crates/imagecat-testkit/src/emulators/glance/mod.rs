@@ -460,11 +460,6 @@ impl GlanceEmulator {
         Ok(started)
     }
 
-    /// The server, with its request log.
-    pub fn server(&self) -> &EmulatorServer {
-        &self.server
-    }
-
     /// The configuration it runs with.
     pub fn config(&self) -> &GlanceEmulatorConfig {
         &self.emu.config
@@ -590,10 +585,7 @@ impl GlanceEmulator {
     /// How many token requests (v2.0 and v3) were received.
     pub fn token_request_count(&self) -> usize {
         self.server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "POST" && r.path.ends_with("/tokens"))
-            .count()
+            .count_requests(|r| r.method == "POST" && r.path.ends_with("/tokens"))
     }
 
     /// Serves this body with this status and content type for the next

@@ -274,11 +274,6 @@ impl ToastEmulator {
         Ok(started)
     }
 
-    /// The server, with its request log.
-    pub fn server(&self) -> &EmulatorServer {
-        &self.server
-    }
-
     /// The configuration it runs with.
     pub fn config(&self) -> &ToastEmulatorConfig {
         &self.emu.config
@@ -471,19 +466,12 @@ impl ToastEmulator {
     /// How many token requests were received.
     pub fn token_request_count(&self) -> usize {
         self.server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "POST" && r.path.ends_with("/tokens"))
-            .count()
+            .count_requests(|r| r.method == "POST" && r.path.ends_with("/tokens"))
     }
 
     /// How many image requests (list and delete) were received.
     pub fn image_request_count(&self) -> usize {
-        self.server
-            .requests()
-            .iter()
-            .filter(|r| r.path.ends_with("/images"))
-            .count()
+        self.server.count_requests(|r| r.path.ends_with("/images"))
     }
 
     /// A counter of the image requests (list and delete) that reached the
