@@ -1,5 +1,8 @@
 //! Instances an emulator serves for usage: the seeded set, test hooks and
 //! canned answers (faults, as for images), shared by every emulator.
+// Shared by the backends' emulators: with one backend's feature alone,
+// the others' parts are unused.
+#![cfg_attr(not(all(feature = "toast", feature = "dcmgr")), allow(dead_code))]
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -45,6 +48,7 @@ impl EmulatedInstance {
 /// `n` seeded instances: instance `k` has status `statuses[k % len]`,
 /// boots `images[k % m]` where `m` is about half the images (so the others
 /// are unused), belongs to `accounts[k % len]`, and has id `id_of(k)`.
+#[cfg(any(feature = "toast", feature = "dcmgr"))]
 pub(crate) fn seed(
     n: usize,
     images: &[String],
@@ -162,6 +166,7 @@ pub fn live_users(
     (ids, users)
 }
 
+#[cfg(any(feature = "toast", feature = "dcmgr"))]
 /// The instance methods of an emulator handle with an `instances:
 /// InstanceSet` and a `server` field: `instances`, `insert_instance`,
 /// `$set` (the backend's word for an instance's state), the canned
@@ -199,4 +204,5 @@ macro_rules! instance_methods {
         }
     };
 }
+#[cfg(any(feature = "toast", feature = "dcmgr"))]
 pub(crate) use instance_methods;

@@ -23,8 +23,6 @@ pub(crate) mod seed;
 pub mod toast;
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::server::{EmulatorServer, RecordedRequest};
 
@@ -93,20 +91,22 @@ macro_rules! impl_emulator {
 #[cfg(feature = "server")]
 pub(crate) use impl_emulator;
 
+#[cfg(any(feature = "toast", feature = "glance"))]
 /// A request counter the handlers bump and tests read, also after the
 /// handle is borrowed away (the conformance fixture's counter).
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Counter(Arc<AtomicU64>);
+pub(crate) struct Counter(std::sync::Arc<std::sync::atomic::AtomicU64>);
 
+#[cfg(any(feature = "toast", feature = "glance"))]
 impl Counter {
     /// Counts one more.
     pub(crate) fn bump(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The count so far.
     pub(crate) fn get(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// A reader of the count that owns what it reads.
