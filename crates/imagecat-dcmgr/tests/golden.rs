@@ -5,11 +5,11 @@
 
 mod common;
 
-use futures::TryStreamExt;
 use imagecat_core::{
     ErrorKind, Image, ImageCatalog, ImageCatalogExt, ImageId, ListQuery, Sort, SortKey,
 };
 use imagecat_testkit::dcmgr::{DcmgrEmulatorConfig, Layout};
+use imagecat_testkit::listing::listed_ids;
 
 fn hand(all: &[Image], q: &ListQuery) -> Vec<ImageId> {
     all.iter()
@@ -32,12 +32,7 @@ async fn dates_and_sort_are_sent_on_1203_and_rechecked() {
         ListQuery::new().created_after(low).created_before(high),
     ] {
         emu.server().clear_requests();
-        let got: Vec<ImageId> = cat
-            .list(q.clone())
-            .map_ok(|i| i.id)
-            .try_collect()
-            .await
-            .unwrap();
+        let got = listed_ids(&cat, q.clone()).await.unwrap();
         let want = hand(&all, &q);
         assert!(!want.is_empty() && want.len() < all.len());
         assert_eq!(got, want, "{q:?}");
@@ -81,12 +76,7 @@ async fn legacy_layout_filters_and_sorts_on_the_client_and_has_no_tags() {
     let mut created: Vec<_> = all.iter().filter_map(|i| i.created_at).collect();
     created.sort();
     let q = ListQuery::new().created_before(created[12]);
-    let got: Vec<ImageId> = cat
-        .list(q.clone())
-        .map_ok(|i| i.id)
-        .try_collect()
-        .await
-        .unwrap();
+    let got = listed_ids(&cat, q.clone()).await.unwrap();
     assert_eq!(got, hand(&all, &q));
     let sort = Sort::asc(SortKey::Name);
     assert!(

@@ -22,16 +22,7 @@ use imagecat_testkit::server::RecordedRequest;
 type Expect = &'static [(&'static str, Option<&'static str>)];
 
 fn params(r: &RecordedRequest) -> HashMap<String, String> {
-    r.query
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (k.to_owned(), v.to_owned())
-        })
-        .collect()
+    r.query_pairs().into_iter().collect()
 }
 
 async fn ids(
@@ -67,6 +58,16 @@ async fn guarded(
 }
 
 /// Every image (deleted ones too), `page_size` a page, with this read-ahead.
+/// A 12.03 emulator of 95 images whose pages say there are `total`.
+async fn wrong_total(total: u64) -> DcmgrEmulator {
+    common::emulator(
+        DcmgrEmulatorConfig::v1203()
+            .images(95)
+            .wrong_total(Some(total)),
+    )
+    .await
+}
+
 async fn all_with_read_ahead(
     emu: &DcmgrEmulator,
     read_ahead: usize,
@@ -259,12 +260,7 @@ async fn read_ahead_keeps_the_servers_order_over_5000_images() {
 #[tokio::test]
 async fn a_total_larger_than_the_catalog_finishes_with_what_the_pages_gave() {
     for read_ahead in [1, 8] {
-        let emu = common::emulator(
-            DcmgrEmulatorConfig::v1203()
-                .images(95)
-                .wrong_total(Some(100_000)),
-        )
-        .await;
+        let emu = wrong_total(100_000).await;
         let (got, error) = all_with_read_ahead(&emu, read_ahead, 10).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(got, emu.listing(None, true));
@@ -278,12 +274,7 @@ async fn a_total_larger_than_the_catalog_finishes_with_what_the_pages_gave() {
 #[tokio::test]
 async fn a_total_smaller_than_the_catalog_does_not_skip_images() {
     for read_ahead in [1, 8] {
-        let emu = common::emulator(
-            DcmgrEmulatorConfig::v1203()
-                .images(95)
-                .wrong_total(Some(25)),
-        )
-        .await;
+        let emu = wrong_total(25).await;
         let (got, error) = all_with_read_ahead(&emu, read_ahead, 10).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(
@@ -299,12 +290,7 @@ async fn a_consistent_total_is_trusted() {
     // A total that lands exactly on a page end cannot be told from the
     // truth without an extra request per listing: the listing stops there
     // (documented in docs/backends/dcmgr.md).
-    let emu = common::emulator(
-        DcmgrEmulatorConfig::v1203()
-            .images(95)
-            .wrong_total(Some(20)),
-    )
-    .await;
+    let emu = wrong_total(20).await;
     let catalog = common::catalog(&emu, None);
     let (got, error) = guarded(
         &catalog,

@@ -30,15 +30,9 @@ fn account(layout: Layout) -> Option<&'static str> {
 }
 
 async fn start_with(config: DcmgrEmulatorConfig, faults: FaultPlan) -> DcmgrEmulator {
-    DcmgrEmulator::start(
-        config,
-        ServeOptions {
-            faults,
-            ..ServeOptions::default()
-        },
-    )
-    .await
-    .expect("the emulator starts")
+    DcmgrEmulator::start(config, ServeOptions::with_faults(faults))
+        .await
+        .expect("the emulator starts")
 }
 
 fn catalog(emu: &DcmgrEmulator, http: HttpOptions, read_ahead: usize) -> DcmgrCatalog {

@@ -5,6 +5,8 @@
 //! (proactive renewal, single flight, re-authentication after a 401) and
 //! faults.
 
+mod support;
+
 use imagecat_core::PageSource as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +22,7 @@ use imagecat_testkit::conformance::{AfterDelete, Fixture, SecondDelete, run_all}
 use imagecat_testkit::faults::{FaultKind, FaultPlan};
 use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceImage, KeystoneUser};
 use imagecat_testkit::server::ServeOptions;
-
-const TOKEN: &str = "glance-emulator-token";
+use support::TOKEN;
 
 fn fast_http() -> HttpOptions {
     HttpOptions::default().retry(
@@ -72,18 +73,7 @@ fn v2_builder(emu: &GlanceEmulator) -> GlanceBuilder {
 }
 
 fn v3_builder(emu: &GlanceEmulator) -> GlanceBuilder {
-    let user = keystone_user();
-    GlanceCatalog::builder()
-        .keystone_v3(
-            emu.identity_v3_url(),
-            user.username,
-            user.user_domain,
-            user.project_name,
-            user.project_domain,
-            SecretString::new(user.password),
-        )
-        .region("RegionOne")
-        .http_options(fast_http())
+    support::keystone_v3(emu, keystone_user()).http_options(fast_http())
 }
 
 /// A conformance fixture over `emu` (which gets one image with an unknown
@@ -181,19 +171,6 @@ async fn conformance_with_keystone_v3() {
     assert_eq!(emu.token_request_count(), 1);
 }
 
-fn query_of(r: &imagecat_testkit::server::RecordedRequest) -> Vec<(String, String)> {
-    r.query
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (k.to_owned(), v.to_owned())
-        })
-        .collect()
-}
-
 fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs
         .iter()
@@ -224,7 +201,7 @@ async fn a_large_catalog_pages_by_next_links() {
     assert_eq!(lists.len(), got.len() / 100 + 1);
     let mut previous_last: Option<&str> = None;
     for (n, r) in lists.iter().enumerate() {
-        let q = query_of(r);
+        let q = r.query_pairs();
         assert_eq!(param(&q, "limit"), Some("100"), "page {n}");
         assert_eq!(param(&q, "marker"), previous_last, "page {n}");
         previous_last = got.get((n + 1) * 100 - 1).map(String::as_str);
@@ -248,7 +225,7 @@ async fn the_default_page_size_is_sent_and_capped() {
         .server()
         .requests()
         .iter()
-        .map(|r| param(&query_of(r), "limit").map(str::to_owned))
+        .map(|r| param(&r.query_pairs(), "limit").map(str::to_owned))
         .collect();
     // The default is the largest page Glance serves.
     assert_eq!(
@@ -317,7 +294,7 @@ async fn a_vanished_marker_resumes_from_the_image_before_it() {
         .server()
         .requests()
         .iter()
-        .map(|r| param(&query_of(r), "marker").map(str::to_owned))
+        .map(|r| param(&r.query_pairs(), "marker").map(str::to_owned))
         .collect();
     assert_eq!(
         &markers[..4],
@@ -354,7 +331,7 @@ async fn a_size_range_is_sent_to_glance_and_gives_the_filtered_full_list() {
         .collect();
     assert!(!want.is_empty() && want.len() < all.len());
     assert_eq!(got, want);
-    let first = query_of(&emu.server().requests()[0]);
+    let first = emu.server().requests()[0].query_pairs();
     assert_eq!(param(&first, "size_min"), Some(min.to_string().as_str()));
     assert_eq!(param(&first, "size_max"), Some(max.to_string().as_str()));
 }
@@ -376,7 +353,7 @@ async fn filters_glance_applies_are_sent_to_it() {
         .map(|i| i.id.clone())
         .collect();
     assert_eq!(got.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), want);
-    let first = query_of(&emu.server().requests()[0]);
+    let first = emu.server().requests()[0].query_pairs();
     assert_eq!(param(&first, "name"), Some("image-00042"));
     assert_eq!(param(&first, "status"), Some("active"));
     assert_eq!(param(&first, "visibility"), Some("private"));
@@ -398,7 +375,12 @@ async fn filters_glance_applies_are_sent_to_it() {
         )
         .await
         .unwrap();
-    let sent: Vec<_> = emu.server().requests().iter().map(query_of).collect();
+    let sent: Vec<_> = emu
+        .server()
+        .requests()
+        .iter()
+        .map(|r| r.query_pairs())
+        .collect();
     assert_eq!(param(&sent[0], "status"), Some("killed"));
     let last = sent.last().unwrap();
     assert_eq!(param(last, "name"), None);
@@ -618,22 +600,28 @@ async fn keystone_v3_tokens_are_cached_shared_and_renewed_after_a_401() {
     );
 }
 
+/// An emulator whose Keystone tokens live 30 s, and a v3 (or v2) builder for it.
+async fn short_lived_tokens(v3: bool) -> (GlanceEmulator, GlanceBuilder) {
+    let emu = emulator(
+        GlanceEmulatorConfig::default()
+            .keystone(keystone_user())
+            .token_ttl(Duration::from_secs(30)),
+    )
+    .await;
+    let builder = if v3 {
+        v3_builder(&emu)
+    } else {
+        v2_builder(&emu)
+    };
+    (emu, builder)
+}
+
 #[tokio::test]
 async fn tokens_are_renewed_before_they_expire() {
     for v3 in [false, true] {
         // Tokens live 30 s and are renewed 60 s before expiry: every call
         // needs a new one, and none is ever refused.
-        let emu = emulator(
-            GlanceEmulatorConfig::default()
-                .keystone(keystone_user())
-                .token_ttl(Duration::from_secs(30)),
-        )
-        .await;
-        let builder = if v3 {
-            v3_builder(&emu)
-        } else {
-            v2_builder(&emu)
-        };
+        let (emu, builder) = short_lived_tokens(v3).await;
         let catalog = builder.build().unwrap();
         let id = ImageId::new(emu.seeded_id(1));
         for _ in 0..3 {
@@ -642,17 +630,7 @@ async fn tokens_are_renewed_before_they_expire() {
         assert_eq!(emu.token_request_count(), 3, "v3={v3}");
         assert_eq!(emu.image_request_count(), 3, "no request was refused");
         // With a margin shorter than the lifetime, one token serves all.
-        let emu = emulator(
-            GlanceEmulatorConfig::default()
-                .keystone(keystone_user())
-                .token_ttl(Duration::from_secs(30)),
-        )
-        .await;
-        let builder = if v3 {
-            v3_builder(&emu)
-        } else {
-            v2_builder(&emu)
-        };
+        let (emu, builder) = short_lived_tokens(v3).await;
         let catalog = builder
             .token_renew_margin(Duration::from_secs(5))
             .build()
@@ -741,10 +719,7 @@ async fn keystone_refusals_and_catalog_regions() {
 #[tokio::test]
 async fn listings_survive_faults() {
     let kinds = FaultKind::all_but_slow();
-    let options = ServeOptions {
-        faults: FaultPlan::new(0.3, &kinds, 7).retry_after_secs(0),
-        ..ServeOptions::default()
-    };
+    let options = ServeOptions::with_faults(FaultPlan::new(0.3, &kinds, 7).retry_after_secs(0));
     let emu = GlanceEmulator::start(
         GlanceEmulatorConfig::default()
             .images(1_000)

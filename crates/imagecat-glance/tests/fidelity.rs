@@ -325,21 +325,9 @@ fn client_session(osc: &Path, endpoint: &str, file: &Path) -> Vec<(bool, Value)>
 }
 
 fn install_clients() -> std::path::PathBuf {
-    let dir = std::env::var_os("IMAGECAT_REAL_GLANCE_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/real-glance"));
-    let script = repo_root().join("scripts/real-glance/install-clients.sh");
-    let status = Command::new("bash")
-        .arg(&script)
-        .arg(&dir)
-        .status()
-        .expect("bash runs");
-    assert!(
-        status.success(),
-        "{} failed: the openstack client could not be installed",
-        script.display()
-    );
-    dir.join("clients/bin/openstack")
+    let glance = real_glance();
+    glance.install("install-clients.sh");
+    glance.dir().join("clients/bin/openstack")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,8 @@
 //! a server-sorted stream across pages, `latest` in one request, newest per
 //! family, and a diff of two catalogs.
 
+mod support;
+
 use futures::TryStreamExt;
 use imagecat_core::chrono::{DateTime, Utc};
 use imagecat_core::diff::{DiffBy, DiffKind, diff_catalogs};
@@ -14,8 +16,7 @@ use imagecat_glance::GlanceCatalog;
 use imagecat_http::SecretString;
 use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceImage};
 use imagecat_testkit::server::ServeOptions;
-
-const TOKEN: &str = "glance-emulator-token";
+use support::TOKEN;
 
 async fn emulator(images: u64) -> GlanceEmulator {
     let config = GlanceEmulatorConfig::default()

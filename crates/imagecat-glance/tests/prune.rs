@@ -3,15 +3,14 @@
 //! DELETE requests are exactly the other planned ids; images of other
 //! projects and public ones are never deleted.
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 use imagecat_core::retention::{
     self, Action, ApplyOptions, Outcome, PlanTarget, Reason, RetentionPolicy,
 };
 use imagecat_core::{DynImageCatalog, ImageCatalog, ImageId};
-use imagecat_glance::GlanceCatalog;
-use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
 use imagecat_testkit::emulators::Emulator;
 use imagecat_testkit::glance::{
     GlanceEmulator, GlanceEmulatorConfig, KeystoneUser, NovaServer, seeded_id,
@@ -32,24 +31,8 @@ async fn in_use_images_are_kept_and_a_saved_plan_skips_one_that_came_into_use() 
         .await
         .unwrap();
     emu.clear_servers();
-    let user = KeystoneUser::default();
-    let catalog = GlanceCatalog::builder()
-        .keystone_v3(
-            emu.identity_v3_url(),
-            user.username,
-            user.user_domain,
-            user.project_name,
-            user.project_domain,
-            SecretString::new(user.password),
-        )
-        .region("RegionOne")
-        .http_options(
-            HttpOptions::default().retry(
-                RetryPolicy::default()
-                    .max_attempts(2)
-                    .backoff(Duration::from_millis(1), Duration::from_millis(2)),
-            ),
-        )
+    let catalog = support::keystone_v3(&emu, KeystoneUser::default())
+        .http_options(support::retrying(2, 2))
         .build()
         .unwrap();
     // Seeded image 1 is private: its owner is the caller.

@@ -203,6 +203,19 @@ fn catalog(endpoint: &str) -> GlanceCatalog {
         .expect("the catalog builds")
 }
 
+/// A real Glance with 24 images seeded under `prefix`, behind a proxy
+/// that counts requests; `None` when the real-Glance tests are skipped.
+async fn seeded(prefix: &str) -> Option<(RealGlance, Vec<Seed>, CountingProxy)> {
+    if skip() {
+        return None;
+    }
+    let glance = RealGlance::start().await;
+    let seeds = seeds(prefix, 24);
+    create(&glance.url, &seeds).await;
+    let proxy = CountingProxy::start(&glance.url).await;
+    Some((glance, seeds, proxy))
+}
+
 fn newest_first(seeds: &[Seed]) -> Vec<ImageId> {
     seeds
         .iter()
@@ -213,13 +226,9 @@ fn newest_first(seeds: &[Seed]) -> Vec<ImageId> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_against_a_real_glance() {
-    if skip() {
+    let Some((_glance, seeds, proxy)) = seeded("c0f0c0f0").await else {
         return;
-    }
-    let glance = RealGlance::start().await;
-    let seeds = seeds("c0f0c0f0", 24);
-    create(&glance.url, &seeds).await;
-    let proxy = CountingProxy::start(&glance.url).await;
+    };
     let count = Arc::clone(&proxy.count);
     // Deletable: unprotected, from the oldest.
     let deletable: Vec<ImageId> = seeds
@@ -270,13 +279,9 @@ fn filtered(all: &[Image], q: &ListQuery) -> Vec<ImageId> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_adapter_against_a_real_glance() {
-    if skip() {
+    let Some((glance, seeds, proxy)) = seeded("a0a0a0a0").await else {
         return;
-    }
-    let glance = RealGlance::start().await;
-    let seeds = seeds("a0a0a0a0", 24);
-    create(&glance.url, &seeds).await;
-    let proxy = CountingProxy::start(&glance.url).await;
+    };
     let catalog = catalog(&proxy.url);
     let expected = newest_first(&seeds);
 
@@ -498,13 +503,9 @@ async fn the_adapter_against_a_real_glance() {
 /// across pages; `latest` costs one request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn golden_queries_against_a_real_glance() {
-    if skip() {
+    let Some((_glance, _, proxy)) = seeded("901de900").await else {
         return;
-    }
-    let glance = RealGlance::start().await;
-    let seeds = seeds("901de900", 24);
-    create(&glance.url, &seeds).await;
-    let proxy = CountingProxy::start(&glance.url).await;
+    };
     let catalog = catalog(&proxy.url);
     let all = catalog.collect(ListQuery::new()).await.unwrap();
     assert_eq!(all.len(), 24);

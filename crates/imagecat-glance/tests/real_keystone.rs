@@ -12,148 +12,38 @@
 //! `IMAGECAT_REAL_KEYSTONE_DIR` sets the install directory (default
 //! `target/real-keystone`).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use imagecat_core::{ErrorKind, ImageCatalogExt, ListQuery};
 use imagecat_glance::{CloudsFiles, GlanceBuilder};
 use imagecat_http::reqwest;
 use imagecat_http::{HttpOptions, RetryPolicy};
 use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
+use imagecat_testkit::real_server::{RealServer, RunningServer};
 use imagecat_testkit::server::ServeOptions;
 use serde_json::{Value, json};
 
 const ADMIN_PASSWORD: &str = "real-keystone-admin-secret";
-const STARTUP_LIMIT: Duration = Duration::from_secs(180);
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+fn real_keystone() -> RealServer {
+    RealServer::new("Keystone", "real-keystone")
 }
 
-fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// A running real Keystone; its process group is killed when dropped.
+/// A running real Keystone at `url` (its `/v3`); stopped when dropped.
 struct RealKeystone {
-    child: Child,
     url: String,
-    state: PathBuf,
-    log: PathBuf,
+    _server: RunningServer,
 }
 
 impl RealKeystone {
     async fn start() -> Self {
-        let dir = std::env::var_os("IMAGECAT_REAL_KEYSTONE_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo_root().join("target/real-keystone"));
-        let script = repo_root().join("scripts/real-keystone/install.sh");
-        let install_dir = dir.clone();
-        let output = tokio::task::spawn_blocking(move || {
-            Command::new("bash")
-                .arg(&script)
-                .arg(&install_dir)
-                .stdin(Stdio::null())
-                .output()
-        })
-        .await
-        .unwrap()
-        .expect("bash runs install.sh");
-        assert!(
-            output.status.success(),
-            "the real Keystone could not be installed (Python >= 3.11 with venv and PyPI are needed; \
-             IMAGECAT_SKIP_REAL_KEYSTONE=1 skips this test):\n{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free loopback port");
-        let tmp = std::env::temp_dir();
-        let tag = format!("{}-{port}", std::process::id());
-        let state = tmp.join(format!("imagecat-real-keystone-{tag}"));
-        let log = tmp.join(format!("imagecat-real-keystone-{tag}.log"));
-        let log_file = std::fs::File::create(&log).expect("a log file in the temp dir");
-        let err_file = log_file.try_clone().expect("a log file handle");
-        let child = {
-            use std::os::unix::process::CommandExt;
-            Command::new("bash")
-                .arg(repo_root().join("scripts/real-keystone/serve.sh"))
-                .arg(&dir)
-                .arg(port.to_string())
-                .arg(ADMIN_PASSWORD)
-                .arg(&state)
-                .stdin(Stdio::null())
-                .stdout(log_file)
-                .stderr(err_file)
-                .process_group(0)
-                .spawn()
-                .expect("bash starts serve.sh")
-        };
-        let mut keystone = RealKeystone {
-            child,
-            url: format!("http://127.0.0.1:{port}/v3"),
-            state,
-            log,
-        };
-        keystone.wait_until_ready().await;
-        keystone
-    }
-
-    async fn wait_until_ready(&mut self) {
-        let client = reqwest::Client::new();
-        let started = Instant::now();
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "the real Keystone exited with {status} before answering.\nserve.sh:\n{}\ngunicorn:\n{}\nkeystone:\n{}",
-                    tail(&self.log, 40),
-                    tail(&self.state.join("gunicorn.log"), 40),
-                    tail(&self.state.join("keystone.log"), 40)
-                );
-            }
-            let answered = client
-                .get(&self.url)
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if answered {
-                return;
-            }
-            assert!(
-                started.elapsed() < STARTUP_LIMIT,
-                "the real Keystone did not answer GET /v3 within {}s.\ngunicorn:\n{}",
-                STARTUP_LIMIT.as_secs(),
-                tail(&self.state.join("gunicorn.log"), 40)
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        let server = real_keystone()
+            .start(&[ADMIN_PASSWORD], "/v3", &["gunicorn.log", "keystone.log"])
+            .await;
+        RealKeystone {
+            url: format!("{}/v3", server.base_url()),
+            _server: server,
         }
-    }
-}
-
-impl Drop for RealKeystone {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let signal = |s: &str| {
-            let _ = Command::new("kill")
-                .args([s, "--", &group])
-                .stderr(Stdio::null())
-                .status();
-        };
-        signal("-TERM");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline && !matches!(self.child.try_wait(), Ok(Some(_))) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        signal("-KILL");
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.state);
-        let _ = std::fs::remove_file(&self.log);
     }
 }
 
@@ -235,8 +125,7 @@ async fn images(files: &CloudsFiles, cloud: &str) -> imagecat_core::Result<Vec<S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clouds_yaml_password_and_application_credentials_against_a_real_keystone() {
-    if std::env::var("IMAGECAT_SKIP_REAL_KEYSTONE").is_ok_and(|v| v == "1") {
-        println!("SKIPPED: IMAGECAT_SKIP_REAL_KEYSTONE=1, the real-Keystone test does not run");
+    if real_keystone().skipped() {
         return;
     }
     let glance = GlanceEmulator::start(

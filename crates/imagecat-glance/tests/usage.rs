@@ -6,6 +6,8 @@
 //! project, a failing or lying page, and a catalog without a compute
 //! endpoint.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -15,20 +17,16 @@ use imagecat_core::{
 };
 use imagecat_glance::{GlanceBuilder, GlanceCatalog};
 use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
+use imagecat_testkit::conformance::usage::{in_use_ids, is_unknown_for_lack_of_support};
 use imagecat_testkit::glance::{
     CinderVolume, GlanceEmulator, GlanceEmulatorConfig, KeystoneUser, NovaServer, ServerBoot,
     seeded_id,
 };
 use imagecat_testkit::server::ServeOptions;
-
-const TOKEN: &str = "glance-emulator-token";
+use support::TOKEN;
 
 fn http() -> HttpOptions {
-    HttpOptions::default().retry(
-        RetryPolicy::default()
-            .max_attempts(2)
-            .backoff(Duration::from_millis(1), Duration::from_millis(2)),
-    )
+    support::retrying(2, 2)
 }
 
 async fn emulator() -> GlanceEmulator {
@@ -46,17 +44,7 @@ fn keystone(emu: &GlanceEmulator) -> GlanceCatalog {
 }
 
 fn keystone_with(emu: &GlanceEmulator, http: HttpOptions) -> GlanceCatalog {
-    let user = KeystoneUser::default();
-    GlanceCatalog::builder()
-        .keystone_v3(
-            emu.identity_v3_url(),
-            user.username,
-            user.user_domain,
-            user.project_name,
-            user.project_domain,
-            SecretString::new(user.password),
-        )
-        .region("RegionOne")
+    support::keystone_v3(emu, KeystoneUser::default())
         .http_options(http)
         .build()
         .expect("the catalog builds")
@@ -129,15 +117,6 @@ fn server_queries(emu: &GlanceEmulator) -> Vec<String> {
 
 fn used(scan: &UsageScan) -> BTreeSet<String> {
     scan.used_images().map(|i| i.to_string()).collect()
-}
-
-fn in_use_ids(usage: &ImageUsage) -> Vec<String> {
-    match usage {
-        ImageUsage::InUse { instances } => {
-            instances.iter().map(|u| u.instance_id.clone()).collect()
-        }
-        other => panic!("expected in use, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -373,15 +352,7 @@ async fn no_compute_endpoint_means_no_usage_and_says_what_is_missing() {
     let catalog = static_token(&emu).build().unwrap();
     assert_eq!(catalog.info().capabilities.usage, None);
     let usage = catalog.usage_of(&[image(&catalog, UNUSED).await]).await;
-    assert!(
-        matches!(
-            &usage[0],
-            ImageUsage::Unknown {
-                reason: UnknownReason::NotSupported { .. }
-            }
-        ),
-        "{usage:?}"
-    );
+    assert!(is_unknown_for_lack_of_support(&usage[0]), "{usage:?}");
     let e = catalog
         .source()
         .instance_page(&InstanceQuery::new(), None)
@@ -497,10 +468,7 @@ async fn seeded_emulator(faults: imagecat_testkit::faults::FaultPlan) -> GlanceE
     let config = GlanceEmulatorConfig::default()
         .instances(120)
         .keystone(KeystoneUser::default());
-    let options = ServeOptions {
-        faults,
-        ..ServeOptions::default()
-    };
+    let options = ServeOptions::with_faults(faults);
     let emu = GlanceEmulator::start(config, options).await.unwrap();
     emu.set_admin(true);
     emu

@@ -56,13 +56,36 @@ async fn images_of(fx: &UsageFixture) -> Result<Vec<Image>, String> {
         .map_err(|e| format!("listing images failed: {e}"))
 }
 
-fn user_ids(usage: &ImageUsage) -> Option<BTreeSet<String>> {
+/// The ids of the instances an in-use answer names, in order; `None`
+/// for any other answer.
+pub fn users_of(usage: &ImageUsage) -> Option<Vec<String>> {
     match usage {
         ImageUsage::InUse { instances } => {
             Some(instances.iter().map(|u| u.instance_id.clone()).collect())
         }
         _ => None,
     }
+}
+
+/// [`users_of`] for a test that knows the image is in use: panics, naming
+/// the answer, when it is not.
+pub fn in_use_ids(usage: &ImageUsage) -> Vec<String> {
+    users_of(usage).unwrap_or_else(|| panic!("expected in use, got {usage:?}"))
+}
+
+/// Whether the answer is unknown because the backend has no usage
+/// (`UnknownReason::NotSupported`).
+pub fn is_unknown_for_lack_of_support(usage: &ImageUsage) -> bool {
+    matches!(
+        usage,
+        ImageUsage::Unknown {
+            reason: UnknownReason::NotSupported { .. }
+        }
+    )
+}
+
+fn user_ids(usage: &ImageUsage) -> Option<BTreeSet<String>> {
+    users_of(usage).map(|ids| ids.into_iter().collect())
 }
 
 /// What the answer for an image must be, from the seed.

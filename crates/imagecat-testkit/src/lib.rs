@@ -9,6 +9,8 @@
 //!   the `Emulator` trait, and `toast`, `dcmgr`, `glance` (features of the
 //!   same names, re-exported at the root); `churn`, the catalog churn they
 //!   can emulate;
+//! - [`real_server`]: a real server from PyPI (Glance, Keystone) run by
+//!   its `scripts/` for a test, killed when dropped;
 //! - `scenarios` (feature `server`): reliability and hostile-server cases
 //!   over a `Rig`, and `scenario_tests!`, one test per case.
 
@@ -18,6 +20,8 @@ pub mod hostile;
 pub mod listing;
 mod memory_fixture;
 pub mod prune_cases;
+#[cfg(unix)]
+pub mod real_server;
 #[cfg(feature = "secrets")]
 pub mod secrets;
 

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
-use imagecat_core::{Error, ImageCatalog, ListQuery};
+use futures::{StreamExt, TryStreamExt};
+use imagecat_core::{Error, ImageCatalog, ImageId, ListQuery};
 use imagecat_http::{HttpOptions, RetryPolicy};
 
 #[cfg(feature = "server")]
@@ -35,6 +35,14 @@ pub async fn listing(catalog: &dyn ImageCatalog, query: ListQuery) -> (Vec<Strin
     tokio::time::timeout(Duration::from_secs(120), run)
         .await
         .expect("the listing never hangs")
+}
+
+/// The ids a listing streams, in order, or the error that ended it.
+pub async fn listed_ids(
+    catalog: &dyn ImageCatalog,
+    query: ListQuery,
+) -> Result<Vec<ImageId>, Error> {
+    catalog.list(query).map_ok(|i| i.id).try_collect().await
 }
 
 /// Client options for tests: 300 ms per attempt, 30 s per operation,

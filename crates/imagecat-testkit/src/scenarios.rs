@@ -66,14 +66,7 @@ pub trait Rig: 'static {
 const PAGE: u32 = 3;
 
 async fn start<R: Rig>(images: usize, faults: FaultPlan) -> R::Emu {
-    R::start(
-        images,
-        ServeOptions {
-            faults,
-            ..ServeOptions::default()
-        },
-    )
-    .await
+    R::start(images, ServeOptions::with_faults(faults)).await
 }
 
 /// 20 % faults of every kind change nothing: exactly the ids of a

@@ -39,6 +39,21 @@ impl RecordedRequest {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// The query's `key=value` pairs in order, still percent-encoded
+    /// (a pair without `=` has an empty value).
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        self.query
+            .as_deref()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect()
+    }
 }
 
 /// How an emulator is served.
@@ -53,6 +68,16 @@ pub struct ServeOptions {
     /// The hostile mode: texts full of terminal controls, errors that quote
     /// the request back ([`Hostile`]).
     pub hostile: Option<Hostile>,
+}
+
+impl ServeOptions {
+    /// The default options with these faults.
+    pub fn with_faults(faults: FaultPlan) -> Self {
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -133,6 +158,12 @@ impl EmulatorServer {
     /// How many requests were received so far.
     pub fn request_count(&self) -> usize {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// How many requests received so far pass `which`.
+    pub fn count_requests(&self, which: impl Fn(&RecordedRequest) -> bool) -> usize {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter().filter(|r| which(r)).count()
     }
 
     /// A counter of received requests that outlives borrows (for fixtures).

@@ -5,11 +5,9 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::{Auth, builder, no_retries, start_default};
+use common::setup;
 use imagecat_core::PageSource as _;
 use imagecat_core::{BackendKind, ImageCatalog, ImageStatus, ListQuery, PageToken, Visibility};
-use imagecat_testkit::toast::ToastEmulator;
-use imagecat_toast::ToastCatalog;
 
 /// `GET …/images?limit=2` of the reference, verbatim.
 const LIST_PAGE: &str = r#"{
@@ -58,15 +56,6 @@ fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .unwrap()
         .with_timezone(&Utc)
-}
-
-async fn setup() -> (ToastEmulator, ToastCatalog) {
-    let emu = start_default().await;
-    let catalog = builder(&emu, Auth::Token)
-        .http_options(no_retries())
-        .build()
-        .unwrap();
-    (emu, catalog)
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Auth, builder, hostile_ids, no_retries, start_default};
+use common::{Auth, builder, hostile_ids, setup, start_default};
 use imagecat_core::PageSource as _;
 use imagecat_core::{Error, ErrorKind, ImageCatalog, ImageId, ListQuery, PageToken};
 use imagecat_testkit::toast::ToastEmulator;
@@ -14,15 +14,6 @@ fn failure(code: &str, message: &str) -> String {
     format!(
         r#"{{"header":{{"isSuccessful":false,"resultCode":{code},"resultMessage":"{message}"}}}}"#
     )
-}
-
-async fn setup() -> (ToastEmulator, ToastCatalog) {
-    let emu = start_default().await;
-    let catalog = builder(&emu, Auth::Token)
-        .http_options(no_retries())
-        .build()
-        .unwrap();
-    (emu, catalog)
 }
 
 async fn list_error(emu: &ToastEmulator, catalog: &ToastCatalog, status: u16, body: &str) -> Error {

@@ -26,15 +26,9 @@ fn config(marker: MarkerMode, images: usize) -> ToastEmulatorConfig {
 }
 
 async fn start_with(config: ToastEmulatorConfig, faults: FaultPlan) -> ToastEmulator {
-    ToastEmulator::start(
-        config,
-        ServeOptions {
-            faults,
-            ..ServeOptions::default()
-        },
-    )
-    .await
-    .expect("the emulator starts")
+    ToastEmulator::start(config, ServeOptions::with_faults(faults))
+        .await
+        .expect("the emulator starts")
 }
 
 fn catalog(emu: &ToastEmulator, auth: Auth, http: HttpOptions) -> ToastCatalog {

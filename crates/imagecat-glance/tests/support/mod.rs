@@ -1,3 +1,37 @@
-//! Helpers shared by the Glance adapter's integration tests.
+//! Helpers shared by the Glance adapter's integration tests: catalogs over
+//! the emulator's Keystone, quick retries, and the real Glance.
+#![allow(dead_code)]
 
 pub(crate) mod real_glance;
+
+use std::time::Duration;
+
+use imagecat_glance::{GlanceBuilder, GlanceCatalog};
+use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
+use imagecat_testkit::glance::{GlanceEmulator, KeystoneUser};
+
+/// The emulator's default static token.
+pub(crate) const TOKEN: &str = "glance-emulator-token";
+
+/// `attempts` attempts with 1 to `max_backoff_ms` ms between them.
+pub(crate) fn retrying(attempts: u32, max_backoff_ms: u64) -> HttpOptions {
+    HttpOptions::default().retry(RetryPolicy::default().max_attempts(attempts).backoff(
+        Duration::from_millis(1),
+        Duration::from_millis(max_backoff_ms),
+    ))
+}
+
+/// Keystone v3 as `user` against the emulator's identity endpoint, in
+/// RegionOne (every endpoint from the token's catalog).
+pub(crate) fn keystone_v3(emu: &GlanceEmulator, user: KeystoneUser) -> GlanceBuilder {
+    GlanceCatalog::builder()
+        .keystone_v3(
+            emu.identity_v3_url(),
+            user.username,
+            user.user_domain,
+            user.project_name,
+            user.project_domain,
+            SecretString::new(user.password),
+        )
+        .region("RegionOne")
+}

@@ -1,5 +1,8 @@
 //! Instances an emulator serves for usage: the seeded set, test hooks and
 //! canned answers (faults, as for images), shared by every emulator.
+// Shared by the backends' emulators: with one backend's feature alone,
+// the others' parts are unused.
+#![cfg_attr(not(all(feature = "toast", feature = "dcmgr")), allow(dead_code))]
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -45,6 +48,7 @@ impl EmulatedInstance {
 /// `n` seeded instances: instance `k` has status `statuses[k % len]`,
 /// boots `images[k % m]` where `m` is about half the images (so the others
 /// are unused), belongs to `accounts[k % len]`, and has id `id_of(k)`.
+#[cfg(any(feature = "toast", feature = "dcmgr"))]
 pub(crate) fn seed(
     n: usize,
     images: &[String],
@@ -161,3 +165,44 @@ pub fn live_users(
     }
     (ids, users)
 }
+
+#[cfg(any(feature = "toast", feature = "dcmgr"))]
+/// The instance methods of an emulator handle with an `instances:
+/// InstanceSet` and a `server` field: `instances`, `insert_instance`,
+/// `$set` (the backend's word for an instance's state), the canned
+/// instance answers and `instance_request_count` (requests whose path
+/// passes `$is_instances`).
+macro_rules! instance_methods {
+    ($handle:ty, $set:ident, $word:literal, $is_instances:expr) => {
+        impl $handle {
+            /// Every instance the emulator holds, in creation order
+            /// (terminated ones included).
+            pub fn instances(&self) -> Vec<EmulatedInstance> {
+                self.instances.snapshot()
+            }
+
+            /// Adds (or replaces) an instance.
+            pub fn insert_instance(&self, instance: EmulatedInstance) {
+                self.instances.upsert(instance);
+            }
+
+            #[doc = concat!("Changes an instance's ", $word, "; whether it was there.")]
+            pub fn $set(&self, id: &str, $set: &str) -> bool {
+                self.instances.set_status(id, $set)
+            }
+
+            /// Serves this body with this status for the next instance request.
+            pub fn push_instances_response(&self, status: u16, body: impl Into<String>) {
+                self.instances.push_response(status, body);
+            }
+
+            /// How many instance requests were received.
+            pub fn instance_request_count(&self) -> usize {
+                let is_instances: fn(&str) -> bool = $is_instances;
+                self.server.count_requests(|r| is_instances(&r.path))
+            }
+        }
+    };
+}
+#[cfg(any(feature = "toast", feature = "dcmgr"))]
+pub(crate) use instance_methods;

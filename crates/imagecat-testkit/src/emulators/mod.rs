@@ -52,3 +52,66 @@ pub trait Emulator: Send + Sync {
     where
         Self: Sized;
 }
+
+/// Implements [`Emulator`] (and the inherent `server()`) for a handle
+/// with a `server` field and an inherent `endpoint()`; the last argument is its default catalog URL,
+/// an expression over the handle named by the closure-like binder.
+#[cfg(feature = "server")]
+macro_rules! impl_emulator {
+    ($handle:ty, $backend:literal, |$this:ident| $catalog_url:expr) => {
+        impl $handle {
+            /// The loopback server it runs on (address, request log, faults).
+            pub fn server(&self) -> &$crate::server::EmulatorServer {
+                &self.server
+            }
+        }
+
+        impl $crate::emulators::Emulator for $handle {
+            const BACKEND: &'static str = $backend;
+
+            fn server(&self) -> &$crate::server::EmulatorServer {
+                &self.server
+            }
+
+            fn endpoint(&self) -> String {
+                <$handle>::endpoint(self)
+            }
+
+            fn catalog_url(&self) -> String {
+                let $this = self;
+                $catalog_url
+            }
+
+            async fn stop(self) {
+                self.server.stop().await;
+            }
+        }
+    };
+}
+#[cfg(feature = "server")]
+pub(crate) use impl_emulator;
+
+#[cfg(any(feature = "toast", feature = "glance"))]
+/// A request counter the handlers bump and tests read, also after the
+/// handle is borrowed away (the conformance fixture's counter).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Counter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+#[cfg(any(feature = "toast", feature = "glance"))]
+impl Counter {
+    /// Counts one more.
+    pub(crate) fn bump(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The count so far.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A reader of the count that owns what it reads.
+    pub(crate) fn reader(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let count = self.clone();
+        move || count.get()
+    }
+}

@@ -1,5 +1,8 @@
 //! What the emulators' seeded data shares: one 64-bit mixer (splitmix64)
 //! and the id codecs that map a seeded index to an id and back in O(1).
+// Shared by the backends' emulators: with one backend's feature alone,
+// the others' parts are unused.
+#![cfg_attr(not(all(feature = "toast", feature = "dcmgr")), allow(dead_code))]
 
 use std::fmt::Write as _;
 

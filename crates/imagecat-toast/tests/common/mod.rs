@@ -49,6 +49,17 @@ pub(crate) fn builder(emu: &ToastEmulator, auth: Auth) -> ToastBuilder {
     }
 }
 
+/// The default emulator and a token catalog over it without retries
+/// (one canned answer, one outcome).
+pub(crate) async fn setup() -> (ToastEmulator, ToastCatalog) {
+    let emu = start_default().await;
+    let catalog = builder(&emu, Auth::Token)
+        .http_options(no_retries())
+        .build()
+        .unwrap();
+    (emu, catalog)
+}
+
 pub(crate) fn catalog(emu: &ToastEmulator, auth: Auth) -> ToastCatalog {
     builder(emu, auth).build().expect("the catalog builds")
 }

@@ -161,33 +161,9 @@ fn wire_instance(i: &EmulatedInstance) -> serde_json::Value {
     })
 }
 
-impl DcmgrEmulator {
-    /// Every instance the emulator holds (terminated ones included).
-    pub fn instances(&self) -> Vec<EmulatedInstance> {
-        self.instances.snapshot()
-    }
-
-    /// Adds (or replaces) an instance.
-    pub fn insert_instance(&self, instance: EmulatedInstance) {
-        self.instances.upsert(instance);
-    }
-
-    /// Changes an instance's state; whether it was there.
-    pub fn set_instance_state(&self, id: &str, state: &str) -> bool {
-        self.instances.set_status(id, state)
-    }
-
-    /// Serves this body with this status for the next instance request.
-    pub fn push_instances_response(&self, status: u16, body: impl Into<String>) {
-        self.instances.push_response(status, body);
-    }
-
-    /// How many instance requests were received.
-    pub fn instance_request_count(&self) -> usize {
-        self.server
-            .requests()
-            .iter()
-            .filter(|r| r.path.contains("/instances"))
-            .count()
-    }
-}
+crate::emulators::instances::instance_methods!(
+    DcmgrEmulator,
+    set_instance_state,
+    "state",
+    |path| path.contains("/instances")
+);

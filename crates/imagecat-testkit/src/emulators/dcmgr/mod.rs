@@ -411,11 +411,6 @@ impl DcmgrEmulator {
         Ok(emulator)
     }
 
-    /// The server (address, request log).
-    pub fn server(&self) -> &EmulatorServer {
-        &self.server
-    }
-
     /// The configuration.
     pub fn config(&self) -> &DcmgrEmulatorConfig {
         self.inner.config()
@@ -592,23 +587,7 @@ impl DcmgrEmulator {
     }
 }
 
-impl crate::emulators::Emulator for DcmgrEmulator {
-    const BACKEND: &'static str = "dcmgr";
-
-    fn server(&self) -> &EmulatorServer {
-        &self.server
-    }
-
-    fn endpoint(&self) -> String {
-        DcmgrEmulator::endpoint(self)
-    }
-
-    /// With the own account.
-    fn catalog_url(&self) -> String {
-        DcmgrEmulator::catalog_url(self, Some(self.own_account()))
-    }
-
-    async fn stop(self) {
-        self.server.stop().await;
-    }
-}
+crate::emulators::impl_emulator!(DcmgrEmulator, "dcmgr", |this| DcmgrEmulator::catalog_url(
+    this,
+    Some(this.own_account())
+));

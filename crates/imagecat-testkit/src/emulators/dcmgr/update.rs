@@ -7,6 +7,10 @@ use axum::routing::MethodRouter;
 
 use super::*;
 
+/// What a write handler takes: the state, the raw path parameters, the
+/// URI (its query), the headers and the form body.
+type Write = (State<Arc<Inner>>, RawPathParams, Uri, HeaderMap, Bytes);
+
 /// A request's parameters as Sinatra merges them: the query, then a
 /// form-encoded body, or the value of the first top-level key of a JSON or
 /// YAML body (so a flat `{"display_name":"x"}` does not work: Ruby fails
@@ -77,13 +81,7 @@ fn last<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// `PUT {base}/images/:id`: found as show finds it, then `display_name`
 /// and `description` set when given; answers the image.
-pub(super) async fn update(
-    State(inner): State<Arc<Inner>>,
-    params: RawPathParams,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(super) async fn update((State(inner), params, uri, headers, body): Write) -> Response {
     let Some(id) = target(&params) else {
         return route_miss();
     };
@@ -195,13 +193,7 @@ async fn labels(State(inner): State<Arc<Inner>>, params: RawPathParams, uri: Uri
 /// `POST|PUT …/labels` with `name[]=…&value[]=…` or
 /// `label[][name]=…&label[][value]=…` pairs: sets each and answers the
 /// labels set; anything else is 400 `Unknown input parameter`.
-async fn bulk_set(
-    State(inner): State<Arc<Inner>>,
-    params: RawPathParams,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn bulk_set((State(inner), params, uri, headers, body): Write) -> Response {
     let pairs = match request_params(&uri, &headers, &body) {
         Ok(pairs) => pairs,
         Err(refused) => return *refused,

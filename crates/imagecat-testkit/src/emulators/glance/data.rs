@@ -127,7 +127,7 @@ pub(super) struct Emu {
     /// `http://127.0.0.1:PORT{base}`, set once the server is bound.
     pub(super) endpoint: OnceLock<String>,
     pub(super) state: Mutex<Store>,
-    pub(super) image_requests: AtomicU64,
+    pub(super) image_requests: Counter,
     /// Nova servers and Cinder volumes.
     pub(super) nova: Nova,
 }

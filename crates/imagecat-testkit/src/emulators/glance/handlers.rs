@@ -5,20 +5,31 @@ use super::*;
 
 pub(super) type Pairs = Query<Vec<(String, String)>>;
 
+/// What a handler writing to one image takes: the state, the image id,
+/// the headers and the body.
+pub(super) type IdWrite = (State<Arc<Emu>>, Path<String>, HeaderMap, Bytes);
+
+/// How every image request starts: counted, then the next canned answer
+/// if one is queued, else the token's caller (or the 401 to answer).
+fn begin_image_request<'a>(
+    emu: &'a Emu,
+    headers: &HeaderMap,
+) -> Result<(MutexGuard<'a, Store>, GlanceCaller), Refused> {
+    emu.image_requests.bump();
+    let mut state = emu.lock();
+    if let Some(c) = state.canned.pop_front() {
+        return Err(Box::new(c.into_response()));
+    }
+    let caller = emu.caller(&state, headers)?;
+    Ok((state, caller))
+}
+
 pub(super) async fn list_images(
     State(emu): State<Arc<Emu>>,
     query: Result<Pairs, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    emu.image_requests.fetch_add(1, Ordering::SeqCst);
-    let mut state = emu.lock();
-    if let Some(c) = state.canned.pop_front() {
-        return c.into_response();
-    }
-    let caller = match emu.caller(&state, &headers) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let (state, caller) = or_answer!(begin_image_request(&emu, &headers));
     let Ok(Query(pairs)) = query else {
         return webob_error(&headers, 400, "Invalid query string");
     };
@@ -130,15 +141,7 @@ pub(super) async fn show_image(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    emu.image_requests.fetch_add(1, Ordering::SeqCst);
-    let mut state = emu.lock();
-    if let Some(c) = state.canned.pop_front() {
-        return c.into_response();
-    }
-    let caller = match emu.caller(&state, &headers) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let (state, caller) = or_answer!(begin_image_request(&emu, &headers));
     match emu.find_visible(&state, &id, &caller) {
         Some(image) => {
             let body = serde_json::to_vec(&image.to_json()).unwrap_or_default();
@@ -153,15 +156,7 @@ pub(super) async fn delete_image(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    emu.image_requests.fetch_add(1, Ordering::SeqCst);
-    let mut state = emu.lock();
-    if let Some(c) = state.canned.pop_front() {
-        return c.into_response();
-    }
-    let caller = match emu.caller(&state, &headers) {
-        Ok(caller) => caller,
-        Err(refused) => return *refused,
-    };
+    let (mut state, caller) = or_answer!(begin_image_request(&emu, &headers));
     let Some(image) = emu.find_visible(&state, &id, &caller) else {
         return webob_error(
             &headers,

@@ -43,17 +43,9 @@ fn visible_image(
 }
 
 /// `POST /v2/images/{id}/members` `{"member": PROJECT}`: 200, `pending`.
-pub(super) async fn add_member(
-    State(emu): State<Arc<Emu>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(super) async fn add_member((State(emu), Path(id), headers, body): IdWrite) -> Response {
     let mut state = emu.lock();
-    let (caller, image) = match visible_image(&emu, &state, &headers, &id) {
-        Ok(found) => found,
-        Err(refusal) => return *refusal,
-    };
+    let (caller, image) = or_answer!(visible_image(&emu, &state, &headers, &id));
     let Ok(doc) = serde_json::from_slice::<Value>(&body) else {
         return webob_error(&headers, 400, "Malformed JSON in request body.");
     };
@@ -88,10 +80,7 @@ pub(super) async fn list_members(
     headers: HeaderMap,
 ) -> Response {
     let state = emu.lock();
-    let (caller, image) = match visible_image(&emu, &state, &headers, &id) {
-        Ok(found) => found,
-        Err(refusal) => return *refusal,
-    };
+    let (caller, image) = or_answer!(visible_image(&emu, &state, &headers, &id));
     let members: Vec<Value> = state
         .members
         .get(&image.id)
@@ -113,10 +102,7 @@ pub(super) async fn show_member(
     headers: HeaderMap,
 ) -> Response {
     let state = emu.lock();
-    let image = match visible_image(&emu, &state, &headers, &id) {
-        Ok((_, image)) => image,
-        Err(refusal) => return *refusal,
-    };
+    let (_, image) = or_answer!(visible_image(&emu, &state, &headers, &id));
     match emu.membership(&state, &image.id, Some(&member)) {
         Some(m) => json_response(200, &member_json(&image.id, &member, m)),
         None => not_member(&headers, &id, &member),
@@ -132,10 +118,7 @@ pub(super) async fn update_member(
     body: Bytes,
 ) -> Response {
     let mut state = emu.lock();
-    let (caller, image) = match visible_image(&emu, &state, &headers, &id) {
-        Ok(found) => found,
-        Err(refusal) => return *refusal,
-    };
+    let (caller, image) = or_answer!(visible_image(&emu, &state, &headers, &id));
     let status = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|d| d.get("status").and_then(Value::as_str).map(str::to_owned));
@@ -171,10 +154,7 @@ pub(super) async fn delete_member(
     headers: HeaderMap,
 ) -> Response {
     let mut state = emu.lock();
-    let (caller, image) = match visible_image(&emu, &state, &headers, &id) {
-        Ok(found) => found,
-        Err(refusal) => return *refusal,
-    };
+    let (caller, image) = or_answer!(visible_image(&emu, &state, &headers, &id));
     if !caller.owns(&image) {
         let message = format!("Not allowed to delete members for image {id}.");
         return webob_error(&headers, 403, &message);

@@ -48,7 +48,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -74,10 +74,22 @@ use self::projects::*;
 use self::protocol::*;
 use self::wire::*;
 use self::write::*;
+use crate::emulators::Counter;
 use crate::emulators::seed::splitmix64;
 use crate::server::{
     Canned, EmulatorServer, ServeOptions, encode_query_value, json_bytes_response, normalize_base,
 };
+
+/// The `Ok` value of a handler's step, or returns from the handler the
+/// answer its `Err` holds (a `Response`, boxed or not).
+macro_rules! or_answer {
+    ($step:expr) => {
+        match $step {
+            Ok(value) => value,
+            Err(answer) => return *Box::<Response>::from(answer),
+        }
+    };
+}
 
 mod data;
 mod filters;
@@ -396,7 +408,7 @@ impl GlanceEmulator {
             },
             endpoint: OnceLock::new(),
             state: Mutex::new(Store::default()),
-            image_requests: AtomicU64::new(0),
+            image_requests: Counter::default(),
             nova: Nova::default(),
         });
         emu.seed_servers();
@@ -446,11 +458,6 @@ impl GlanceEmulator {
             started.insert(image);
         }
         Ok(started)
-    }
-
-    /// The server, with its request log.
-    pub fn server(&self) -> &EmulatorServer {
-        &self.server
     }
 
     /// The configuration it runs with.
@@ -578,10 +585,7 @@ impl GlanceEmulator {
     /// How many token requests (v2.0 and v3) were received.
     pub fn token_request_count(&self) -> usize {
         self.server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "POST" && r.path.ends_with("/tokens"))
-            .count()
+            .count_requests(|r| r.method == "POST" && r.path.ends_with("/tokens"))
     }
 
     /// Serves this body with this status and content type for the next
@@ -597,33 +601,18 @@ impl GlanceEmulator {
 
     /// How many image requests (list, show, delete) reached the handlers.
     pub fn image_request_count(&self) -> u64 {
-        self.emu.image_requests.load(Ordering::SeqCst)
+        self.emu.image_requests.get()
     }
 
     /// A counter of the image requests that reached the handlers, which
     /// outlives borrows (for the conformance fixture).
     pub fn image_request_counter(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
-        let emu = Arc::clone(&self.emu);
-        move || emu.image_requests.load(Ordering::SeqCst)
+        self.emu.image_requests.reader()
     }
 }
 
-impl crate::emulators::Emulator for GlanceEmulator {
-    const BACKEND: &'static str = "glance";
-
-    fn server(&self) -> &EmulatorServer {
-        &self.server
-    }
-
-    fn endpoint(&self) -> String {
-        GlanceEmulator::endpoint(self)
-    }
-
-    fn catalog_url(&self) -> String {
-        GlanceEmulator::catalog_url(self)
-    }
-
-    async fn stop(self) {
-        self.server.stop().await;
-    }
-}
+crate::emulators::impl_emulator!(
+    GlanceEmulator,
+    "glance",
+    |this| GlanceEmulator::catalog_url(this)
+);

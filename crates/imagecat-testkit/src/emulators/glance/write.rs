@@ -277,10 +277,7 @@ pub(super) async fn create_image(
     body: Bytes,
 ) -> Response {
     let mut state = emu.lock();
-    let caller = match emu.caller(&state, &headers) {
-        Ok(caller) => caller,
-        Err(refusal) => return *refusal,
-    };
+    let caller = or_answer!(emu.caller(&state, &headers));
     let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(&body) else {
         return webob_error(&headers, 400, "Malformed JSON in request body.");
     };
@@ -352,22 +349,14 @@ fn unsupported(headers: &HeaderMap, given: &str, detail: &str) -> Response {
 
 /// `PUT /v2/images/{id}/file`: stores the data of a queued image; size,
 /// `checksum` (MD5) and `os_hash_value` (SHA-512) are computed; 204.
-pub(super) async fn upload_image(
-    State(emu): State<Arc<Emu>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(super) async fn upload_image((State(emu), Path(id), headers, body): IdWrite) -> Response {
     let given = content_type(&headers);
     if given != "application/octet-stream" {
         return unsupported(&headers, given, &format!("Invalid content type {given}"));
     }
     let mut state = emu.lock();
     let missing = format!("No image found with ID {id}");
-    let image = match emu.writable(&state, &headers, &id, &missing) {
-        Ok((_, image)) => image,
-        Err(refusal) => return *refusal,
-    };
+    let (_, image) = or_answer!(emu.writable(&state, &headers, &id, &missing));
     if image.status != "queued" {
         let message = format!(
             "Image status transition from {} to saving is not allowed",
@@ -395,12 +384,7 @@ pub(super) async fn upload_image(
 
 /// `PATCH /v2/images/{id}`: `add`, `replace`, `remove` on `/ATTRIBUTE`
 /// (core attributes, custom properties, `/tags` as a whole); all or nothing.
-pub(super) async fn patch_image(
-    State(emu): State<Arc<Emu>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(super) async fn patch_image((State(emu), Path(id), headers, body): IdWrite) -> Response {
     let given = content_type(&headers);
     if !PATCH_TYPES.split(", ").any(|t| t == given) {
         let detail = format!("Image PATCH expects Content-Type one of: {PATCH_TYPES}");
@@ -411,10 +395,7 @@ pub(super) async fn patch_image(
     };
     let mut state = emu.lock();
     let missing = format!("No image found with ID {id}");
-    let (caller, mut image) = match emu.writable(&state, &headers, &id, &missing) {
-        Ok(found) => found,
-        Err(refusal) => return *refusal,
-    };
+    let (caller, mut image) = or_answer!(emu.writable(&state, &headers, &id, &missing));
     for op in &ops {
         if let Err(e) = apply(&mut image, op) {
             return refused(&headers, e);
@@ -487,10 +468,7 @@ pub(super) async fn delete_tag(
 fn change_tag(emu: &Emu, headers: &HeaderMap, id: &str, tag: &str, add: bool) -> Response {
     let mut state = emu.lock();
     let missing = format!("Image {id} not found.");
-    let mut image = match emu.writable(&state, headers, id, &missing) {
-        Ok((_, image)) => image,
-        Err(refusal) => return *refusal,
-    };
+    let (_, mut image) = or_answer!(emu.writable(&state, headers, id, &missing));
     if add {
         if !image.tags.iter().any(|t| t == tag) {
             image.tags.push(tag.to_owned());

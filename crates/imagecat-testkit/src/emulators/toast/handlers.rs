@@ -5,6 +5,12 @@ use super::*;
 // ---------------------------------------------------------------- handlers
 
 pub(super) type Pairs = Query<Vec<(String, String)>>;
+/// A captured path segment, or why it did not parse.
+pub(super) type PathArg = Result<Path<String>, axum::extract::rejection::PathRejection>;
+/// The query pairs, or why they did not parse.
+pub(super) type QueryArg = Result<Pairs, axum::extract::rejection::QueryRejection>;
+/// What an image handler takes: the state, the path, the query, the headers.
+pub(super) type ImageArgs = (State<Arc<Emu>>, PathArg, QueryArg, HeaderMap);
 
 /// The single value of a query parameter; `Err` when repeated.
 pub(super) fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ()> {
@@ -23,13 +29,8 @@ pub(super) fn is_uuid(text: &str) -> bool {
     text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
 }
 
-pub(super) async fn list_images(
-    State(emu): State<Arc<Emu>>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    query: Result<Pairs, axum::extract::rejection::QueryRejection>,
-    headers: HeaderMap,
-) -> Response {
-    emu.image_requests.fetch_add(1, Ordering::SeqCst);
+pub(super) async fn list_images((State(emu), path, query, headers): ImageArgs) -> Response {
+    emu.image_requests.bump();
     let mut state = emu.lock();
     let response = list_answer(&emu, &mut state, path, query, &headers);
     if let Some(churn) = emu.config.churn {
@@ -42,8 +43,8 @@ pub(super) async fn list_images(
 pub(super) fn list_answer(
     emu: &Emu,
     state: &mut Store,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    query: Result<Pairs, axum::extract::rejection::QueryRejection>,
+    path: PathArg,
+    query: QueryArg,
     headers: &HeaderMap,
 ) -> Response {
     if let Some(c) = state.canned_images.pop_front() {
@@ -98,13 +99,8 @@ pub(super) fn list_answer(
     json_bytes_response(200, body)
 }
 
-pub(super) async fn delete_image(
-    State(emu): State<Arc<Emu>>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    query: Result<Pairs, axum::extract::rejection::QueryRejection>,
-    headers: HeaderMap,
-) -> Response {
-    emu.image_requests.fetch_add(1, Ordering::SeqCst);
+pub(super) async fn delete_image((State(emu), path, query, headers): ImageArgs) -> Response {
+    emu.image_requests.bump();
     let mut state = emu.lock();
     if let Some(c) = state.canned_images.pop_front() {
         return c.into_response();
@@ -147,7 +143,7 @@ pub(super) async fn delete_image(
 
 pub(super) async fn issue_token(
     State(emu): State<Arc<Emu>>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    path: PathArg,
     body: Bytes,
 ) -> Response {
     let mut state = emu.lock();
@@ -199,8 +195,8 @@ pub(super) async fn issue_token(
 /// echoed).
 pub(super) async fn look_up_token(
     State(emu): State<Arc<Emu>>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    query: Result<Pairs, axum::extract::rejection::QueryRejection>,
+    path: PathArg,
+    query: QueryArg,
 ) -> Response {
     let state = emu.lock();
     match path {

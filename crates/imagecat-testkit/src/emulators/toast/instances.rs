@@ -54,8 +54,8 @@ pub(super) fn seeded(emu: &Emu) -> Vec<EmulatedInstance> {
 
 async fn list_instances(
     State((emu, set)): State<(Arc<Emu>, Arc<InstanceSet>)>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    query: Result<Pairs, axum::extract::rejection::QueryRejection>,
+    path: PathArg,
+    query: QueryArg,
     headers: HeaderMap,
 ) -> Response {
     if let Some(canned) = set.next_canned() {
@@ -107,33 +107,9 @@ fn wire_instance(i: &EmulatedInstance) -> serde_json::Value {
     })
 }
 
-impl ToastEmulator {
-    /// Every instance the emulator holds, in creation order.
-    pub fn instances(&self) -> Vec<EmulatedInstance> {
-        self.instances.snapshot()
-    }
-
-    /// Adds (or replaces) an instance.
-    pub fn insert_instance(&self, instance: EmulatedInstance) {
-        self.instances.upsert(instance);
-    }
-
-    /// Changes an instance's status; whether it was there.
-    pub fn set_instance_status(&self, id: &str, status: &str) -> bool {
-        self.instances.set_status(id, status)
-    }
-
-    /// Serves this body with this status for the next instance request.
-    pub fn push_instances_response(&self, status: u16, body: impl Into<String>) {
-        self.instances.push_response(status, body);
-    }
-
-    /// How many instance requests were received.
-    pub fn instance_request_count(&self) -> usize {
-        self.server
-            .requests()
-            .iter()
-            .filter(|r| r.path.ends_with("/instances-detail"))
-            .count()
-    }
-}
+crate::emulators::instances::instance_methods!(
+    ToastEmulator,
+    set_instance_status,
+    "status",
+    |path| path.ends_with("/instances-detail")
+);

@@ -56,6 +56,7 @@ use self::data::*;
 use self::handlers::*;
 use self::wire::*;
 use crate::churn::{Churn, ChurnLog, ChurnStep, Draws};
+use crate::emulators::Counter;
 use crate::emulators::seed::{IdScheme, splitmix64};
 use crate::server::{
     Canned, EmulatorServer, ServeOptions, encode_query_value, json_bytes_response, normalize_base,
@@ -222,7 +223,7 @@ struct Emu {
     ids: IdScheme,
     state: Mutex<Store>,
     /// Image requests (list, delete) that reached a handler.
-    image_requests: AtomicU64,
+    image_requests: Counter,
     /// List requests refused because their marker image is gone.
     stale_markers: AtomicU64,
 }
@@ -241,7 +242,7 @@ impl ToastEmulator {
                 ..config
             },
             state: Mutex::new(Store::default()),
-            image_requests: AtomicU64::new(0),
+            image_requests: Counter::default(),
             stale_markers: AtomicU64::new(0),
         });
         let router = Router::new()
@@ -271,11 +272,6 @@ impl ToastEmulator {
             started.insert_image(image);
         }
         Ok(started)
-    }
-
-    /// The server, with its request log.
-    pub fn server(&self) -> &EmulatorServer {
-        &self.server
     }
 
     /// The configuration it runs with.
@@ -470,45 +466,21 @@ impl ToastEmulator {
     /// How many token requests were received.
     pub fn token_request_count(&self) -> usize {
         self.server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "POST" && r.path.ends_with("/tokens"))
-            .count()
+            .count_requests(|r| r.method == "POST" && r.path.ends_with("/tokens"))
     }
 
     /// How many image requests (list and delete) were received.
     pub fn image_request_count(&self) -> usize {
-        self.server
-            .requests()
-            .iter()
-            .filter(|r| r.path.ends_with("/images"))
-            .count()
+        self.server.count_requests(|r| r.path.ends_with("/images"))
     }
 
     /// A counter of the image requests (list and delete) that reached the
     /// handlers, which outlives borrows (for the conformance fixture).
     pub fn image_request_counter(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
-        let emu = Arc::clone(&self.emu);
-        move || emu.image_requests.load(Ordering::SeqCst)
+        self.emu.image_requests.reader()
     }
 }
 
-impl crate::emulators::Emulator for ToastEmulator {
-    const BACKEND: &'static str = "toast";
-
-    fn server(&self) -> &EmulatorServer {
-        &self.server
-    }
-
-    fn endpoint(&self) -> String {
-        ToastEmulator::endpoint(self)
-    }
-
-    fn catalog_url(&self) -> String {
-        ToastEmulator::catalog_url(self)
-    }
-
-    async fn stop(self) {
-        self.server.stop().await;
-    }
-}
+crate::emulators::impl_emulator!(ToastEmulator, "toast", |this| ToastEmulator::catalog_url(
+    this
+));

@@ -11,7 +11,7 @@ fn emu(images: usize, seed: u64) -> Emu {
             ..ToastEmulatorConfig::default()
         },
         state: Mutex::new(Store::default()),
-        image_requests: AtomicU64::new(0),
+        image_requests: Counter::default(),
         stale_markers: AtomicU64::new(0),
     }
 }
