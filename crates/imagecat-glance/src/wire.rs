@@ -252,8 +252,15 @@ struct V2Endpoint {
     public_url: Option<String>,
 }
 
-/// Decodes a Keystone v2.0 `POST /tokens` answer.
+/// Decodes a Keystone v2.0 `POST /tokens` answer, whose body holds the
+/// token: an
+/// answer that cannot be decoded shows neither its body nor the decoder's
+/// message.
 pub(crate) fn decode_v2_token(response: &HttpResponse) -> Result<IssuedToken, Error> {
+    response.hide_secret_answer("the token answer", decode_v2_token_body(response))
+}
+
+fn decode_v2_token_body(response: &HttpResponse) -> Result<IssuedToken, Error> {
     let wire: V2Wire = response.json()?;
     let expires = expires(response, wire.access.token.expires.as_deref())?;
     let services = wire
@@ -371,6 +378,32 @@ mod tests {
       "os_architecture": "amd64", "description": "CentOS 6.10", "hypervisor_type": "qemu",
       "self": "/v2/images/1c868787-6207-4ff2-a1e7-ae1331d6829b", "file": "/v2/images/1c868787-6207-4ff2-a1e7-ae1331d6829b/file",
       "schema": "/v2/schemas/image"}"#;
+
+    #[test]
+    fn an_undecodable_v2_token_answer_shows_neither_its_body_nor_the_token() {
+        let secret = "gAAAAAB-v2-token-in-a-broken-answer";
+        let body = format!(r#"{{"access":{{"token":{{"id":"{secret}","expires":17}}}}}}"#);
+        let answer = HttpResponse::from_body(BackendKind::Glance, 200, body);
+        let e = decode_v2_token(&answer)
+            .err()
+            .expect("a number is no expiry");
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(
+            e.to_string().contains("the token answer cannot be decoded"),
+            "{e}"
+        );
+        // A refusal (not a success) keeps its body: it holds no token.
+        let refused = HttpResponse::from_body(BackendKind::Glance, 500, "{oops");
+        assert!(
+            decode_v2_token(&refused)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("{oops")
+        );
+    }
 
     #[test]
     fn an_nhn_image_decodes_field_by_field() {

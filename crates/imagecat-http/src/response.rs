@@ -84,6 +84,26 @@ impl HttpResponse {
         }
     }
 
+    /// The result of decoding a successful answer that holds a secret (a
+    /// token): an `InvalidResponse` is replaced by a fresh one that keeps
+    /// neither the body, the decoder's message nor its source, any of which
+    /// can quote the secret the process has not registered yet. Other errors,
+    /// and the errors of unsuccessful answers, pass as they are.
+    pub fn hide_secret_answer<T>(&self, what: &str, decoded: Result<T, Error>) -> Result<T, Error> {
+        decoded.map_err(|e| {
+            if e.kind() != ErrorKind::InvalidResponse || !self.status.is_success() {
+                return e;
+            }
+            Error::invalid_response(
+                self.backend,
+                e.status(),
+                e.content_type().map(str::to_owned),
+                format!("{what} cannot be decoded (its body is not shown: it may hold a token)"),
+                "",
+            )
+        })
+    }
+
     /// Decodes the body as JSON, or an `InvalidResponse` naming the decode error.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|e| {

@@ -280,20 +280,7 @@ pub(crate) fn decode_list(response: &HttpResponse) -> Result<Vec<Image>, Error> 
 /// still hold a token, so its error shows neither the body nor the decoder's
 /// message (which can quote a value).
 pub(crate) fn decode_token(response: &HttpResponse) -> Result<IssuedToken, Error> {
-    decode_token_body(response).map_err(|e| {
-        if e.kind() != ErrorKind::InvalidResponse || !response.status.is_success() {
-            return e;
-        }
-        // A fresh error: neither the body, the message nor the decoder's
-        // error (the source) is kept.
-        Error::invalid_response(
-            BACKEND,
-            e.status(),
-            e.content_type().map(str::to_owned),
-            "the token answer cannot be decoded (its body is not shown: it may hold a token)",
-            "",
-        )
-    })
+    response.hide_secret_answer("the token answer", decode_token_body(response))
 }
 
 fn decode_token_body(response: &HttpResponse) -> Result<IssuedToken, Error> {
