@@ -384,9 +384,9 @@ mod tests {
         let secret = "gAAAAAB-v2-token-in-a-broken-answer";
         let body = format!(r#"{{"access":{{"token":{{"id":"{secret}","expires":17}}}}}}"#);
         let answer = HttpResponse::from_body(BackendKind::Glance, 200, body);
-        let e = decode_v2_token(&answer)
-            .err()
-            .expect("a number is no expiry");
+        let Err(e) = decode_v2_token(&answer) else {
+            panic!("a number is no expiry")
+        };
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
         let shown = format!("{e} {e:?}");
         assert!(!shown.contains(secret), "{shown}");
