@@ -6,7 +6,7 @@
 //! use imagecat_core::de::FromMap;
 //! use serde::de::{IgnoredAny, MapAccess};
 //!
-//! #[derive(Default)]
+//! #[derive(Debug, Default)]
 //! struct Doc { id: Option<String> }
 //!
 //! impl<'de> FromMap<'de> for Doc {
