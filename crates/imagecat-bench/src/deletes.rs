@@ -67,7 +67,7 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
     }
     let mut table = Table::new(
         format!(
-            "6. Parallel deletes: a {DELETES}-delete plan applied on DCMGR, {} ms added to every request (re-check get + usage scan + delete per image), one run each",
+            "9. Parallel deletes: a {DELETES}-delete plan applied on DCMGR, {} ms added to every request (re-check get + usage scan + delete per image), one run each",
             LATENCY.as_millis()
         ),
         &[
