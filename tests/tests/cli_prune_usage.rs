@@ -81,17 +81,7 @@ async fn toast_prune_keeps_an_image_in_use_or_of_unknown_usage_and_deletes_the_r
     assert!(has_reason(kept, "in-use"), "{kept}");
     let deleted = ids_where(&run, "result", "deleted");
     assert!(!deleted.is_empty(), "nothing deleted: {run:?}");
-    let sent: HashSet<String> = emu
-        .server()
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "DELETE")
-        .filter_map(|r| {
-            url::form_urlencoded::parse(r.query?.as_bytes())
-                .find(|(k, _)| k == "id")
-                .map(|(_, v)| v.into_owned())
-        })
-        .collect();
+    let sent = emu.server().deleted_image_ids();
     assert_eq!(sent, deleted, "DELETEs sent are not the deleted entries");
     assert!(!sent.contains(&used), "the image in use was deleted");
     assert!(emu.listed_ids().contains(&used));
@@ -142,21 +132,7 @@ async fn dcmgr_prune_keeps_in_use_and_account_scoped_public_images() {
     assert!(unknown.iter().all(|e| e["action"] == "keep"), "{unknown:?}");
     let deleted = ids_where(&run, "result", "deleted");
     assert!(!deleted.is_empty(), "nothing deleted: {run:?}");
-    let sent: HashSet<String> = emu
-        .server()
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "DELETE")
-        .filter_map(|r| {
-            Some(
-                r.path
-                    .rsplit('/')
-                    .next()?
-                    .trim_end_matches(".json")
-                    .to_owned(),
-            )
-        })
-        .collect();
+    let sent = emu.server().deleted_image_ids();
     assert_eq!(sent, deleted, "DELETEs sent are not the deleted entries");
     assert!(!sent.contains(&used), "the image in use was deleted");
     for e in &unknown {

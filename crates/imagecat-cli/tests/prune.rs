@@ -8,7 +8,6 @@ use std::collections::HashSet;
 use std::process::Output;
 
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
-use imagecat_testkit::emulators::Emulator;
 use imagecat_testkit::server::ServeOptions;
 use serde_json::Value;
 
@@ -39,22 +38,6 @@ fn ids_where(entries: &[Value], key: &str, value: &str) -> HashSet<String> {
         .iter()
         .filter(|e| e[key] == value)
         .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn deletes_sent(emu: &DcmgrEmulator) -> HashSet<String> {
-    emu.requests()
-        .into_iter()
-        .filter(|r| r.method == "DELETE")
-        .filter_map(|r| {
-            Some(
-                r.path
-                    .rsplit('/')
-                    .next()?
-                    .trim_end_matches(".json")
-                    .to_owned(),
-            )
-        })
         .collect()
 }
 
@@ -100,7 +83,10 @@ async fn prune_plan_save_apply_and_a_second_run() {
         ids_where(&dry, "action", "keep").len(),
         dry.len() - planned.len()
     );
-    assert!(deletes_sent(&emu).is_empty(), "the dry run deleted");
+    assert!(
+        emu.server().deleted_image_ids().is_empty(),
+        "the dry run deleted"
+    );
     for e in &dry {
         for key in [
             "catalog",
@@ -132,7 +118,7 @@ async fn prune_plan_save_apply_and_a_second_run() {
     let applied = json(&imagecat(apply_args).await);
     assert_eq!(ids_where(&applied, "result", "deleted"), planned);
     assert_eq!(
-        deletes_sent(&emu),
+        emu.server().deleted_image_ids(),
         planned,
         "DELETEs sent are not the plan's"
     );
@@ -159,5 +145,5 @@ async fn prune_plan_save_apply_and_a_second_run() {
     assert_eq!(refused.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("--yes"), "{stderr}");
-    assert_eq!(deletes_sent(&emu), planned);
+    assert_eq!(emu.server().deleted_image_ids(), planned);
 }

@@ -7,7 +7,6 @@ use std::collections::HashSet;
 
 use imagecat_core::{ImageCatalogExt, ListQuery};
 use imagecat_testkit::dcmgr::Layout;
-use imagecat_testkit::emulators::Emulator;
 use imagecat_testkit::prune_cases::prune_apply_deletes_exactly_the_plan;
 
 async fn run(with_account: bool) {
@@ -21,16 +20,7 @@ async fn run(with_account: bool) {
         .unwrap();
     let after = ids(c.fixture.catalog.collect(ListQuery::new()).await.unwrap());
     let gone: HashSet<String> = before.difference(&after).cloned().collect();
-    let deleted: HashSet<String> = c
-        .emulator
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "DELETE")
-        .filter_map(|r| {
-            let last = r.path.rsplit('/').next()?;
-            Some(last.trim_end_matches(".json").to_owned())
-        })
-        .collect();
+    let deleted = c.emulator.server().deleted_image_ids();
     assert!(!gone.is_empty(), "the case deleted nothing");
     assert_eq!(deleted, gone, "DELETE requests differ from the images gone");
 }

@@ -11,7 +11,6 @@ use imagecat_core::retention::{
     self, Action, ApplyOptions, Outcome, PlanTarget, Reason, RetentionPolicy,
 };
 use imagecat_core::{DynImageCatalog, ImageCatalog, ImageId};
-use imagecat_testkit::emulators::Emulator;
 use imagecat_testkit::glance::{
     GlanceEmulator, GlanceEmulatorConfig, KeystoneUser, NovaServer, seeded_id,
 };
@@ -79,12 +78,7 @@ async fn in_use_images_are_kept_and_a_saved_plan_skips_one_that_came_into_use() 
         (late_entry.result, late_entry.skip_reasons.clone()),
         (Some(Outcome::Skipped), vec![Reason::InUse])
     );
-    let deleted: HashSet<String> = emu
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "DELETE")
-        .filter_map(|r| r.path.rsplit('/').next().map(str::to_owned))
-        .collect();
+    let deleted = emu.server().deleted_image_ids();
     let expected: HashSet<String> = planned[1..].iter().map(|i| i.to_string()).collect();
     assert_eq!(
         deleted, expected,

@@ -40,6 +40,22 @@ impl RecordedRequest {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The image id a `DELETE` names, in any backend's URL shape: TOAST's
+    /// `…/images?id=ID`, DCMGR's `…/images/ID.json` or `…/images/ID`, Glance's
+    /// `…/v2/images/ID`; `None` for any other method.
+    pub fn deleted_image_id(&self) -> Option<String> {
+        if self.method != "DELETE" {
+            return None;
+        }
+        let in_query = url::form_urlencoded::parse(self.query.as_deref().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == "id")
+            .map(|(_, v)| v.into_owned());
+        in_query.or_else(|| {
+            let last = self.path.rsplit('/').next()?;
+            Some(last.trim_end_matches(".json").to_owned())
+        })
+    }
+
     /// The query's `key=value` pairs in order, still percent-encoded
     /// (a pair without `=` has an empty value).
     pub fn query_pairs(&self) -> Vec<(String, String)> {
@@ -158,6 +174,15 @@ impl EmulatorServer {
     /// How many requests were received so far.
     pub fn request_count(&self) -> usize {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// The image ids of every `DELETE` received so far
+    /// ([`RecordedRequest::deleted_image_id`]).
+    pub fn deleted_image_ids(&self) -> std::collections::HashSet<String> {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter()
+            .filter_map(RecordedRequest::deleted_image_id)
+            .collect()
     }
 
     /// How many requests received so far pass `which`.

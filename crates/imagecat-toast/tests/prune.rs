@@ -7,7 +7,6 @@ use std::collections::HashSet;
 
 use common::{Auth, fixture};
 use imagecat_core::{ImageCatalogExt, ListQuery};
-use imagecat_testkit::emulators::Emulator;
 use imagecat_testkit::prune_cases::prune_apply_deletes_exactly_the_plan;
 use imagecat_testkit::toast::ToastEmulatorConfig;
 
@@ -21,18 +20,7 @@ async fn prune_deletes_exactly_the_plan() {
     prune_apply_deletes_exactly_the_plan(&fx).await.unwrap();
     let after = ids(fx.catalog.collect(ListQuery::new()).await.unwrap());
     let gone: HashSet<String> = before.difference(&after).cloned().collect();
-    let deleted: HashSet<String> = emulators[0]
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "DELETE")
-        // `DELETE …/images?id={uuid}`
-        .filter_map(|r| {
-            let query = r.query?;
-            url::form_urlencoded::parse(query.as_bytes())
-                .find(|(k, _)| k == "id")
-                .map(|(_, v)| v.into_owned())
-        })
-        .collect();
+    let deleted = emulators[0].server().deleted_image_ids();
     assert!(!gone.is_empty(), "the case deleted nothing");
     assert_eq!(deleted, gone, "DELETE requests differ from the images gone");
 }
