@@ -197,11 +197,13 @@ impl InstancePage {
 pub type InstanceStream = BoxStream<'static, Result<InstanceRef>>;
 
 /// An instance listing plus the scope its pages reported: the narrowest so
-/// far, `None` before the first page.
+/// far, `None` before the first page; and, from the pagination engine, the
+/// record that judges whether the walk saw every instance.
 pub struct InstanceListing {
     /// The instances.
     pub stream: InstanceStream,
     scope: Arc<Mutex<Option<UsageScope>>>,
+    check: Option<Arc<crate::paging::WalkCheck>>,
 }
 
 impl fmt::Debug for InstanceListing {
@@ -216,7 +218,26 @@ impl InstanceListing {
     /// A listing whose pages narrow `scope` as they arrive (the pagination
     /// engine holds the other end).
     pub fn new(stream: InstanceStream, scope: Arc<Mutex<Option<UsageScope>>>) -> Self {
-        InstanceListing { stream, scope }
+        InstanceListing {
+            stream,
+            scope,
+            check: None,
+        }
+    }
+
+    /// Attaches the engine's record of the walk.
+    pub(crate) fn with_check(mut self, check: Arc<crate::paging::WalkCheck>) -> Self {
+        self.check = Some(check);
+        self
+    }
+
+    /// Once the stream has ended without an error: `None` when the walk
+    /// proved it saw every instance that lived through it (or the listing
+    /// did not come from the engine), else the contradiction its pages
+    /// showed (a shift between pages, an end short of the total, a
+    /// distinct count short of a steady total).
+    pub fn verdict(&self) -> Option<String> {
+        self.check.as_ref().and_then(|check| check.verdict())
     }
 
     /// A listing that fails at its first poll with this error.

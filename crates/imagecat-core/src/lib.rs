@@ -38,7 +38,7 @@ pub use properties::Properties;
 pub use query::{ListQuery, NamePattern, Sort, SortKey, SortParseError};
 pub use source::{BuildSource, Catalog, PageSource};
 pub use usage::{
-    BootSource, FoundVia, ImageUsage, InstanceRef, UnknownReason, UsageScan, UsageScope,
+    BootSource, FoundVia, ImageUsage, InstanceRef, ScanLimits, UnknownReason, UsageScan, UsageScope,
 };
 
 /// Re-exported so adapters and users name the same versions.

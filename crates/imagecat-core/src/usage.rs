@@ -231,6 +231,16 @@ pub enum UnknownReason {
         /// The image the scan was filtered to.
         scanned: ImageId,
     },
+    /// No walk of the instance listing could prove it saw every instance
+    /// (the listing shifted between pages, ended short of its total, or
+    /// counted fewer instances than its total), within the walks and the
+    /// time [`ScanLimits`] allow.
+    InconsistentListing {
+        /// How many walks were made.
+        walks: u32,
+        /// What the last walk's pages contradicted.
+        detail: String,
+    },
 }
 
 impl fmt::Display for UnknownReason {
@@ -258,6 +268,10 @@ impl fmt::Display for UnknownReason {
             UnknownReason::NotScanned { scanned } => {
                 write!(f, "the scan looked only for the users of image {scanned}")
             }
+            UnknownReason::InconsistentListing { walks, detail } => write!(
+                f,
+                "no walk of the instance listing came out consistent ({walks} walk(s); last: {detail})"
+            ),
         }
     }
 }
@@ -296,6 +310,42 @@ impl ImageUsage {
     /// allows a delete).
     pub fn is_known_unused(&self) -> bool {
         matches!(self, ImageUsage::NotInUse)
+    }
+}
+
+/// How hard a usage scan tries to get one consistent walk of the instance
+/// listing: a walk whose pages contradict each other starts a fresh one,
+/// up to `max_walks` walks, and none is started after `max_time`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScanLimits {
+    /// The most walks (at least 1). Default 3.
+    pub max_walks: u32,
+    /// No walk starts once this much time has passed since the first
+    /// began. Default 2 minutes.
+    pub max_time: std::time::Duration,
+}
+
+impl Default for ScanLimits {
+    fn default() -> Self {
+        ScanLimits {
+            max_walks: 3,
+            max_time: std::time::Duration::from_secs(120),
+        }
+    }
+}
+
+impl ScanLimits {
+    /// Sets the most walks (at least 1).
+    pub fn max_walks(mut self, walks: u32) -> Self {
+        self.max_walks = walks.max(1);
+        self
+    }
+
+    /// Sets the time after which no walk starts.
+    pub fn max_time(mut self, time: std::time::Duration) -> Self {
+        self.max_time = time;
+        self
     }
 }
 
@@ -399,6 +449,39 @@ impl UsageScan {
             },
         };
         self.failure.get_or_insert(reason);
+    }
+
+    /// Records that no walk came out consistent: images with a recorded
+    /// user stay in use, every other answer becomes unknown.
+    pub fn inconsistent(&mut self, walks: u32, detail: impl Into<String>) {
+        self.failure
+            .get_or_insert(UnknownReason::InconsistentListing {
+                walks,
+                detail: detail.into(),
+            });
+    }
+
+    /// Takes in what an earlier walk of the same listing saw that makes an
+    /// answer less certain: its users (an image seen in use in any walk
+    /// stays in use) and its unresolved instances.
+    pub fn absorb(&mut self, earlier: &UsageScan) {
+        for (image, uses) in &earlier.users {
+            let known = self.users.entry(image.clone()).or_default();
+            for user in uses {
+                if !known.iter().any(|u| u.instance_id == user.instance_id) {
+                    known.push(user.clone());
+                }
+            }
+        }
+        for id in &earlier.unresolved {
+            if !self.unresolved.contains(id) {
+                self.unresolved_count += 1;
+                if self.unresolved.len() < UNRESOLVED_KEPT {
+                    self.unresolved.push(id.clone());
+                }
+            }
+        }
+        self.scope = self.scope.narrowest(earlier.scope);
     }
 
     /// Marks the listing as complete (every page was read).
