@@ -84,6 +84,8 @@ pub struct ServeOptions {
     /// The hostile mode: texts full of terminal controls, errors that quote
     /// the request back ([`Hostile`]).
     pub hostile: Option<Hostile>,
+    /// Faults of the instance listing ([`InstanceFaults`](crate::faults::InstanceFaults)).
+    pub instance_faults: crate::faults::InstanceFaults,
 }
 
 impl ServeOptions {

@@ -10,6 +10,8 @@ use std::sync::{Mutex, MutexGuard};
 use axum::body::Body;
 use axum::response::Response;
 
+use crate::faults::InstanceFaults;
+
 /// One instance as an emulator serves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmulatedInstance {
@@ -71,6 +73,8 @@ pub(crate) fn seed(
 struct Held {
     list: Vec<EmulatedInstance>,
     canned: VecDeque<(u16, Vec<u8>)>,
+    faults: InstanceFaults,
+    launched: u32,
 }
 
 /// The instances of one emulator, in creation order, and the answers
@@ -86,7 +90,7 @@ impl InstanceSet {
         InstanceSet {
             held: Mutex::new(Held {
                 list,
-                canned: VecDeque::new(),
+                ..Held::default()
             }),
         }
     }
@@ -121,6 +125,48 @@ impl InstanceSet {
         self.lock()
             .canned
             .push_back((status, body.into().into_bytes()));
+    }
+
+    /// Arms these instance listing faults (replacing any armed before).
+    pub(crate) fn arm(&self, faults: InstanceFaults) {
+        self.lock().faults = faults;
+    }
+
+    /// Applies the armed faults before the page `start..start + limit` of
+    /// the listing is served (only to pages reaching past the faults'
+    /// `past_row`). A shift terminates (removes)
+    /// the first instance for which `live` holds, in id order, and launches
+    /// one of the same image and account whose id sorts last. True when
+    /// this page is to come back empty.
+    pub(crate) fn before_page(
+        &self,
+        start: u64,
+        limit: u64,
+        live: impl Fn(&EmulatedInstance) -> bool,
+    ) -> bool {
+        let mut held = self.lock();
+        if start.saturating_add(limit) <= held.faults.past_row {
+            return false;
+        }
+        if held.faults.shifts > 0 {
+            held.faults.shifts -= 1;
+            let first = (held.list.iter().enumerate())
+                .filter(|(_, i)| live(i))
+                .min_by(|(_, a), (_, b)| a.id.cmp(&b.id))
+                .map(|(at, _)| at);
+            if let Some(at) = first {
+                let mut launched = held.list.remove(at);
+                held.launched += 1;
+                launched.id = format!("i-zzzzzz{:04}", held.launched);
+                launched.name = format!("vm-{}", launched.id);
+                held.list.push(launched);
+            }
+        }
+        if held.faults.empty_pages > 0 {
+            held.faults.empty_pages -= 1;
+            return true;
+        }
+        false
     }
 
     /// The next queued answer, if any.
@@ -194,6 +240,11 @@ macro_rules! instance_methods {
             /// Serves this body with this status for the next instance request.
             pub fn push_instances_response(&self, status: u16, body: impl Into<String>) {
                 self.instances.push_response(status, body);
+            }
+
+            /// Arms faults of the instance listing (empty pages, shifts).
+            pub fn instance_faults(&self, faults: $crate::faults::InstanceFaults) {
+                self.instances.arm(faults);
             }
 
             /// How many instance requests were received.
