@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use imagecat_testkit::churn::Churn;
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
 use imagecat_testkit::emulators::hostile::Hostile;
-use imagecat_testkit::faults::{FaultKind, FaultPlan};
+use imagecat_testkit::faults::{FaultKind, FaultPlan, InstanceFaults};
 use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
 use imagecat_testkit::server::ServeOptions;
 use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
@@ -108,6 +108,19 @@ pub(crate) struct EmulateArgs {
     /// With --hostile: an image with a 10 MB name too.
     #[arg(long, requires = "hostile")]
     huge_name: bool,
+    /// DCMGR: this many instance pages reaching past row
+    /// --instance-fault-row come back empty (with the real total).
+    #[arg(long, default_value_t = 0)]
+    empty_instance_pages: u32,
+    /// DCMGR: before this many instance pages reaching past row
+    /// --instance-fault-row, the listing shifts (the first instance ends,
+    /// one of the same image is launched last; the total stays).
+    #[arg(long, default_value_t = 0)]
+    shift_instances: u32,
+    /// The row the instance faults start past (the page size: every page
+    /// but the first).
+    #[arg(long, default_value_t = 0)]
+    instance_fault_row: u64,
 }
 
 impl EmulateArgs {
@@ -139,6 +152,11 @@ impl EmulateArgs {
             hostile: self
                 .hostile
                 .then(|| Hostile::default().huge_name(self.huge_name)),
+            instance_faults: InstanceFaults {
+                past_row: self.instance_fault_row,
+                empty_pages: self.empty_instance_pages,
+                shifts: self.shift_instances,
+            },
         })
     }
 }
