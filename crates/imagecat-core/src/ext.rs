@@ -32,7 +32,7 @@ pub trait ImageCatalogExt: ImageCatalog {
         };
         let only = query.image.clone();
         let mut listing = self.instance_listing(query);
-        let mut scan = UsageScan::new(expected);
+        let mut scan = UsageScan::new(expected).with_ids(info.capabilities.ids);
         let mut failed = false;
         while let Some(item) = listing.stream.next().await {
             match item {
