@@ -104,6 +104,10 @@ async fn image_references_are_read_by_the_uuid_rule() {
         .iter()
         .find(|i| i.visibility == Some(Visibility::Private) && !want.contains(i.id.as_str()))
         .expect("a private unused image is seeded");
+    let in_use = images
+        .iter()
+        .find(|i| want.contains(i.id.as_str()))
+        .expect("a used image is listed");
     for spelling in [RefSpelling::Upper, RefSpelling::Padded, RefSpelling::Link] {
         emu.set_ref_spelling(spelling);
         let scan = cat.usage_scan(InstanceQuery::new()).await;
@@ -111,6 +115,10 @@ async fn image_references_are_read_by_the_uuid_rule() {
             scan.used_images().map(|i| i.to_string()).collect();
         assert_eq!(used, want, "{spelling:?}");
         assert_eq!(scan.usage_of(unused), ImageUsage::NotInUse, "{spelling:?}");
+        // The one-image check (delete's refusal, apply's re-check) filters
+        // the listing to the image by the same rule.
+        let one = cat.usage_of(std::slice::from_ref(in_use)).await;
+        assert_eq!(one[0].as_str(), "in_use", "{spelling:?}");
     }
     emu.push_instances_response(
         200,
