@@ -9,8 +9,9 @@ use clap::{Args, ValueEnum};
 use imagecat_testkit::churn::Churn;
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
 use imagecat_testkit::emulators::hostile::Hostile;
+use imagecat_testkit::emulators::instances::RefSpelling;
 use imagecat_testkit::faults::{FaultKind, FaultPlan, InstanceFaults};
-use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
+use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig, VolumeFault};
 use imagecat_testkit::server::ServeOptions;
 use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
 
@@ -121,6 +122,28 @@ pub(crate) struct EmulateArgs {
     /// but the first).
     #[arg(long, default_value_t = 0)]
     instance_fault_row: u64,
+    /// How instances name their image: canonical, upper, padded, link,
+    /// link-object (Glance's Nova: `{links}` without `id`).
+    #[arg(long, default_value = "canonical", value_parser = parse_spelling)]
+    ref_spelling: RefSpelling,
+    /// Glance: how Cinder volume reads misbehave: none, hidden-metadata
+    /// (bootable volumes without image metadata), forbidden (403).
+    #[arg(long, default_value = "none", value_parser = parse_volume_fault)]
+    volume_fault: VolumeFault,
+}
+
+fn parse_spelling(name: &str) -> Result<RefSpelling, String> {
+    RefSpelling::parse(name).ok_or_else(|| {
+        let known: Vec<_> = RefSpelling::NAMES.iter().map(|(n, _)| *n).collect();
+        format!("known: {}", known.join(", "))
+    })
+}
+
+fn parse_volume_fault(name: &str) -> Result<VolumeFault, String> {
+    VolumeFault::parse(name).ok_or_else(|| {
+        let known: Vec<_> = VolumeFault::NAMES.iter().map(|(n, _)| *n).collect();
+        format!("known: {}", known.join(", "))
+    })
 }
 
 impl EmulateArgs {
@@ -164,6 +187,9 @@ impl EmulateArgs {
 /// Runs the emulator until Ctrl-C.
 pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
     let serve = args.serve_options()?;
+    if args.backend != Backend::Glance && args.volume_fault != VolumeFault::None {
+        return Err(CliError::usage("--volume-fault needs the glance backend"));
+    }
     if args.backend == Backend::Glance && args.churn().is_some() {
         return Err(CliError::usage(
             "--churn-per-request is emulated by the toast and dcmgr emulators only",
@@ -188,6 +214,7 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
             let emulator = ToastEmulator::start(config.clone(), serve)
                 .await
                 .map_err(bind_error)?;
+            emulator.set_ref_spelling(args.ref_spelling);
             announce(&emulator.catalog_url())?;
             eprintln!(
                 "TOAST emulator with {} images; credentials: IMAGECAT_TOAST_TOKEN={} or IMAGECAT_TOAST_USERNAME={} IMAGECAT_TOAST_PASSWORD={}",
@@ -210,6 +237,7 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
             let emulator = DcmgrEmulator::start(config, serve)
                 .await
                 .map_err(bind_error)?;
+            emulator.set_ref_spelling(args.ref_spelling);
             announce(&emulator.catalog_url(Some(&args.account)))?;
             eprintln!(
                 "DCMGR emulator with {} images (no credentials needed)",
@@ -227,6 +255,8 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
                 .map_err(bind_error)?;
             // An admin: usage sees every project's servers (all_tenants).
             emulator.set_admin(true);
+            emulator.set_ref_spelling(args.ref_spelling);
+            emulator.set_volume_fault(args.volume_fault);
             announce(&emulator.usage_catalog_url())?;
             eprintln!(
                 "Glance emulator with {} images and {} servers (Nova {}); credentials: OS_TOKEN={token}",

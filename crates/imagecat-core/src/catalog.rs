@@ -9,6 +9,7 @@ use futures::stream::BoxStream;
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::identity::IdRule;
 use crate::model::{BackendKind, Image, ImageId};
 use crate::query::{ListQuery, SortKey};
 use crate::usage::{InstanceRef, UsageScope};
@@ -149,12 +150,16 @@ impl InstanceQuery {
     }
 
     /// Whether an instance passes the image filter: it boots from the
-    /// image, or from something unresolved (which may be it).
-    pub fn matches(&self, instance: &InstanceRef) -> bool {
+    /// image (the two ids compared by the backend's identity `rule`), or
+    /// from something unresolved or unreadable (which may be it).
+    pub fn matches(&self, rule: IdRule, instance: &InstanceRef) -> bool {
         use crate::usage::BootSource;
         match (&self.image, &instance.boot) {
             (None, _) | (Some(_), BootSource::Unresolved { .. }) => true,
-            (Some(want), BootSource::Image { id, .. }) => id == want,
+            (Some(want), BootSource::Image { id, .. }) => match rule.canonical(id.as_str()) {
+                Some(id) => id == rule.key_of(want),
+                None => true,
+            },
             (Some(_), _) => false,
         }
     }
@@ -448,6 +453,9 @@ pub struct Capabilities {
     /// expects: `None` when it cannot (no compute endpoint…), so every
     /// usage answer is unknown.
     pub usage: Option<UsageScope>,
+    /// How the backend spells image ids: the usage index compares an
+    /// instance's image reference and a catalog's image id by this rule.
+    pub ids: IdRule,
 }
 
 impl Capabilities {
@@ -466,7 +474,14 @@ impl Capabilities {
             server_filters: ServerFilters::none(),
             tags: false,
             usage: None,
+            ids: IdRule::Exact,
         }
+    }
+
+    /// Sets the identity rule of image ids (builder style).
+    pub fn ids(mut self, rule: IdRule) -> Self {
+        self.ids = rule;
+        self
     }
 
     /// Sets the instance-listing scope (builder style; `None`: cannot list

@@ -46,7 +46,7 @@ pub trait ImageCatalogExt: ImageCatalog {
         loop {
             walks += 1;
             let mut listing = self.instance_listing(query.clone());
-            let mut scan = UsageScan::new(expected);
+            let mut scan = UsageScan::new(expected).with_ids(info.capabilities.ids);
             let mut failed = false;
             while let Some(item) = listing.stream.next().await {
                 match item {
@@ -80,7 +80,7 @@ pub trait ImageCatalogExt: ImageCatalog {
                 None => earlier = Some(scan),
             }
             if walks >= limits.max_walks.max(1) || started.elapsed() >= limits.max_time {
-                let mut all = earlier.unwrap_or_else(|| UsageScan::new(expected));
+                let mut all = earlier.unwrap_or_else(|| UsageScan::new(expected).with_ids(info.capabilities.ids));
                 all.inconsistent(walks, detail);
                 return all;
             }

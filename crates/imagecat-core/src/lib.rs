@@ -15,6 +15,7 @@ pub mod duration;
 mod error;
 mod ext;
 pub mod family;
+mod identity;
 mod memory;
 mod model;
 mod paging;
@@ -31,6 +32,7 @@ pub use catalog::{
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use ext::ImageCatalogExt;
+pub use identity::IdRule;
 pub use memory::{InMemoryCatalog, MemorySource, sample_image};
 pub use model::{BackendKind, Image, ImageId, ImageStatus, NativeRecord, Visibility};
 pub use paging::{MAX_TOKEN_BYTES, PagingOptions, paginate, paginate_instances};

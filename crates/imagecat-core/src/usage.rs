@@ -14,6 +14,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::identity::IdRule;
 use crate::model::{Image, ImageId, Visibility};
 
 /// How much of the cloud an instance listing sees.
@@ -254,7 +255,7 @@ impl fmt::Display for UnknownReason {
             }
             UnknownReason::UnresolvedInstances { instances, count } => write!(
                 f,
-                "{count} instance(s) boot from a volume whose image could not be read ({})",
+                "{count} instance(s) boot from something that could not be resolved to an image: an unreadable volume or image reference ({})",
                 instances.join(", ")
             ),
             UnknownReason::OutOfScope { scope } => write!(
@@ -377,6 +378,7 @@ pub struct UsageScan {
     complete: bool,
     instances: usize,
     only: Option<ImageId>,
+    ids: IdRule,
 }
 
 impl UsageScan {
@@ -393,7 +395,16 @@ impl UsageScan {
             complete: false,
             instances: 0,
             only: None,
+            ids: IdRule::Exact,
         }
+    }
+
+    /// Sets the backend's identity rule (builder style): recorded image
+    /// references and the images asked about are compared in its
+    /// canonical form, and a reference it cannot read is unresolved.
+    pub fn with_ids(mut self, rule: IdRule) -> Self {
+        self.ids = rule;
+        self
     }
 
     /// Narrows the scope (the listing's pages saw less than expected).
@@ -415,10 +426,11 @@ impl UsageScan {
         scan
     }
 
-    /// Records one listed instance.
+    /// Records one listed instance, its image reference in the canonical
+    /// form of the identity rule (unresolved when the rule cannot read it).
     pub fn record(&mut self, instance: InstanceRef) {
         self.instances += 1;
-        match instance.boot {
+        match self.ids.resolve(instance.boot) {
             BootSource::Image { id, via } => {
                 self.users.entry(id).or_default().push(InstanceUse {
                     instance_id: instance.id,
@@ -504,7 +516,8 @@ impl UsageScan {
         self.complete && self.failure.is_none()
     }
 
-    /// The ids of every image with at least one recorded user.
+    /// The ids of every image with at least one recorded user, in the
+    /// identity rule's canonical form.
     pub fn used_images(&self) -> impl Iterator<Item = &ImageId> {
         self.users.keys()
     }
@@ -514,7 +527,7 @@ impl UsageScan {
     /// listing, unresolved instances, a scope that cannot see who else may
     /// boot the image — makes it unknown.
     pub fn usage_of(&self, image: &Image) -> ImageUsage {
-        if let Some(instances) = self.users.get(&image.id) {
+        if let Some(instances) = self.users.get(&self.ids.key_of(&image.id)) {
             return ImageUsage::InUse {
                 instances: instances.clone(),
             };
@@ -524,7 +537,11 @@ impl UsageScan {
                 reason: reason.clone(),
             };
         }
-        if let Some(scanned) = self.only.as_ref().filter(|only| **only != image.id) {
+        if let Some(scanned) = self
+            .only
+            .as_ref()
+            .filter(|only| !self.ids.same(only, &image.id))
+        {
             return ImageUsage::Unknown {
                 reason: UnknownReason::NotScanned {
                     scanned: scanned.clone(),
@@ -716,5 +733,63 @@ mod tests {
         );
         let back: ImageUsage = serde_json::from_value(json).unwrap();
         assert_eq!(back, usage);
+    }
+
+    #[test]
+    fn references_are_compared_by_the_backends_identity_rule() {
+        const A: &str = "8b9f8d47-0000-4000-8000-00000000000a";
+        const B: &str = "8b9f8d47-0000-4000-8000-00000000000b";
+        let spellings = [
+            A.to_ascii_uppercase(),
+            format!("  {A} "),
+            format!("https://nova/v2.1/images/{}", A.to_ascii_uppercase()),
+        ];
+        let mut scan = UsageScan::new(UsageScope::AllTenants).with_ids(IdRule::Uuid);
+        for (k, s) in spellings.iter().enumerate() {
+            scan.record(InstanceRef::booting(
+                format!("i-{k}"),
+                "ACTIVE",
+                s.as_str().into(),
+            ));
+        }
+        scan.finish();
+        // the catalog's own spelling of the image differs too
+        match scan.usage_of(&image(&A.to_ascii_uppercase(), Visibility::Private)) {
+            ImageUsage::InUse { instances } => assert_eq!(instances.len(), 3),
+            other => panic!("expected in use, got {other:?}"),
+        }
+        assert_eq!(
+            scan.usage_of(&image(B, Visibility::Private)),
+            ImageUsage::NotInUse
+        );
+        assert_eq!(
+            scan.used_images().map(ImageId::as_str).collect::<Vec<_>>(),
+            [A]
+        );
+
+        // a reference the rule cannot read may be any image: unknown
+        scan.record(InstanceRef::booting(
+            "i-x",
+            "ACTIVE",
+            "https://nova/v2.1/flavors/1".into(),
+        ));
+        match scan.usage_of(&image(B, Visibility::Private)) {
+            ImageUsage::Unknown {
+                reason: UnknownReason::UnresolvedInstances { instances, count },
+            } => assert_eq!((instances, count), (vec!["i-x".to_owned()], 1)),
+            other => panic!("expected unknown, got {other:?}"),
+        }
+
+        // a scan restricted to one image knows it in any spelling
+        let mut only = complete(UsageScope::AllTenants, vec![]).with_ids(IdRule::Uuid);
+        only.restrict_to(A.to_ascii_uppercase().into());
+        assert_eq!(
+            only.usage_of(&image(A, Visibility::Private)),
+            ImageUsage::NotInUse
+        );
+        assert_eq!(
+            only.usage_of(&image(B, Visibility::Private)).as_str(),
+            "unknown"
+        );
     }
 }

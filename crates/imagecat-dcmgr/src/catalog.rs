@@ -106,6 +106,7 @@ impl DcmgrSource {
             .delete(true)
             .soft_delete(true)
             .server_filters(ServerFilters::none().deleted(true).owner(true))
+            .ids(imagecat_core::IdRule::Prefixed { prefix: "wmi-" })
     }
 
     /// What the instance listing sees: every account without an account

@@ -212,3 +212,38 @@ async fn a_listing_that_shifts_between_pages_still_finds_every_user() {
     }
     assert!(scan.is_complete(), "a shift of one is within the overlap");
 }
+
+/// DCMGR's identity rule: `wmi-` ids in another case or with whitespace
+/// name the same image; a reference that is no `wmi-` id (here a link)
+/// is unresolved, so every image not seen in use is unknown.
+#[tokio::test]
+async fn image_references_are_read_by_the_wmi_rule() {
+    use imagecat_testkit::emulators::instances::RefSpelling;
+
+    let emu = common::emulator(DcmgrEmulatorConfig::default()).await;
+    let cat = common::catalog(&emu, None);
+    let (_, users) = live_users(&emu.instances(), |s| s == TERMINATED, None);
+    let want: std::collections::BTreeSet<String> = users.keys().map(|i| i.to_string()).collect();
+    let images = cat.collect(ListQuery::new()).await.unwrap();
+    let unused = images
+        .iter()
+        .find(|i| !want.contains(i.id.as_str()))
+        .expect("an unused image is seeded");
+    for spelling in [RefSpelling::Upper, RefSpelling::Padded] {
+        emu.set_ref_spelling(spelling);
+        let scan = cat.usage_scan(InstanceQuery::new()).await;
+        let used: std::collections::BTreeSet<String> =
+            scan.used_images().map(|i| i.to_string()).collect();
+        assert_eq!(used, want, "{spelling:?}");
+        assert_eq!(scan.usage_of(unused), ImageUsage::NotInUse, "{spelling:?}");
+    }
+    emu.set_ref_spelling(RefSpelling::Link);
+    let scan = cat.usage_scan(InstanceQuery::new()).await;
+    assert_eq!(scan.used_images().count(), 0);
+    assert!(matches!(
+        scan.usage_of(unused),
+        ImageUsage::Unknown {
+            reason: UnknownReason::UnresolvedInstances { .. }
+        }
+    ));
+}

@@ -67,6 +67,7 @@ impl fmt::Debug for GlanceSource {
 /// The capabilities of every Glance catalog.
 fn capabilities() -> Capabilities {
     Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        .ids(imagecat_core::IdRule::Uuid)
         .reports_total(false)
         .get(GetSupport::Native)
         .delete(true)

@@ -74,6 +74,7 @@ fn capabilities() -> Capabilities {
         .soft_delete(false)
         .server_filters(ServerFilters::none())
         .usage(Some(UsageScope::OwnTenant))
+        .ids(imagecat_core::IdRule::Uuid)
 }
 
 /// The catalog users hold: [`ToastSource`] behind the core's [`Catalog`].

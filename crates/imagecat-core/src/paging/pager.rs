@@ -147,7 +147,8 @@ impl Pager for InstancePager {
     }
 
     fn keeps(&self, item: &InstanceRef) -> bool {
-        self.queries.pick(false).matches(item)
+        let rule = self.source.info().capabilities.ids;
+        self.queries.pick(false).matches(rule, item)
     }
 
     fn fetch(

@@ -106,7 +106,7 @@ async fn list_instances(
         keep(&i.status) && owner.as_ref().is_none_or(|o| *o == i.account_id)
     });
     let mut rows: Vec<EmulatedInstance> = set
-        .snapshot()
+        .served("http://dcmgr.invalid/api/12.03")
         .into_iter()
         .filter(|i| keep(&i.status))
         .filter(|i| owner.as_ref().is_none_or(|o| *o == i.account_id))
