@@ -93,7 +93,7 @@ pub enum Reason {
     Selected,
     /// A saved plan's delete whose own reasons are not `selected` (the
     /// file was edited): never deleted.
-    Contradictory,
+    ContradictsReasons,
     /// A saved plan's delete that the plan's policy, evaluated again at
     /// apply time, does not select at all: never deleted.
     NotSelected,
@@ -116,7 +116,7 @@ impl Reason {
             Reason::AlreadyDeleted => "already-deleted",
             Reason::Changed => "changed",
             Reason::Selected => "selected",
-            Reason::Contradictory => "contradicts-reasons",
+            Reason::ContradictsReasons => "contradicts-reasons",
             Reason::NotSelected => "not-selected",
             Reason::Duplicate => "duplicate",
         }

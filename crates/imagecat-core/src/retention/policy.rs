@@ -119,7 +119,7 @@ impl RetentionPolicy {
     }
 
     /// Checks the policy says something: `keep`, `older_than` or both;
-    /// `keep 0` only with a non-zero `older_than`; a readable age whose
+    /// `keep 0` only with `older_than`; a readable age whose
     /// cutoff is a representable date; some status.
     pub fn validate(&self) -> Result<(), PolicyError> {
         let age = self.age()?;
@@ -130,9 +130,6 @@ impl RetentionPolicy {
             )),
             (Some(0), None) => Err(PolicyError(
                 "keep 0 deletes every image of a family: it needs older_than too".into(),
-            )),
-            (Some(0), Some(age)) if age <= Duration::zero() => Err(PolicyError(
-                "keep 0 with older_than 0 deletes every image: give a non-zero age or keep".into(),
             )),
             _ if self.statuses.is_empty() => Err(PolicyError("no status selected".into())),
             _ => Ok(()),
@@ -197,7 +194,7 @@ mod tests {
     }
 
     #[test]
-    fn an_age_past_the_earliest_date_or_a_keep_0_age_0_is_refused() {
+    fn an_age_past_the_earliest_date_or_a_negative_value_is_refused() {
         // 200,000 weeks parse (3,835 years) and have a cutoff; 20 million
         // weeks parse too, but reach before the earliest representable
         // date: an error, never a dropped cutoff that would keep nothing young.
@@ -209,11 +206,6 @@ mod tests {
         assert!(e.to_string().contains("earliest representable"), "{e}");
         let e = far.cutoff(Utc::now()).unwrap_err();
         assert!(e.to_string().contains("20000000w"), "{e}");
-        let e = RetentionPolicy::default()
-            .keep(0)
-            .older_than("0s")
-            .validate();
-        assert!(e.is_err(), "keep 0, older_than 0 deletes everything");
         // Negative and overflowing values never parse.
         assert!(p.clone().older_than("-1d").validate().is_err());
         assert!(p.older_than("9223372036854775807w").validate().is_err());

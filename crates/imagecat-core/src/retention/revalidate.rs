@@ -110,7 +110,7 @@ pub(super) async fn revalidate(
             why.push(Reason::Duplicate);
         }
         if e.reasons != [Reason::Selected] {
-            why.push(Reason::Contradictory);
+            why.push(Reason::ContradictsReasons);
         }
         if !why.is_empty() {
             verdicts[at] = Verdict::Skip(why);

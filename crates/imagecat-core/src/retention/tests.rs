@@ -453,7 +453,7 @@ async fn a_hand_edited_plan_deletes_only_what_the_policy_selects_once() {
         assert_eq!(e.result, Some(Outcome::Skipped), "{id}");
         e.skip_reasons.clone()
     };
-    assert_eq!(skipped("web-0"), [Reason::Contradictory]);
+    assert_eq!(skipped("web-0"), [Reason::ContradictsReasons]);
     assert_eq!(skipped("web-1"), [Reason::Newest]);
     assert_eq!(skipped("q-1"), [Reason::NotSelected]);
     assert_eq!(skipped("db-2"), [Reason::Duplicate]);
@@ -545,4 +545,25 @@ async fn an_age_past_the_earliest_date_is_an_error_not_a_dropped_cutoff() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("earliest representable"), "{e}");
+}
+
+#[test]
+fn every_reason_is_written_as_it_is_shown() {
+    for r in [
+        Reason::Newest,
+        Reason::YoungerThan,
+        Reason::Undated,
+        Reason::Protected,
+        Reason::NotOwned,
+        Reason::InUse,
+        Reason::UsageUnknown,
+        Reason::AlreadyDeleted,
+        Reason::Changed,
+        Reason::Selected,
+        Reason::ContradictsReasons,
+        Reason::NotSelected,
+        Reason::Duplicate,
+    ] {
+        assert_eq!(serde_json::to_value(r).unwrap(), r.as_str(), "{r:?}");
+    }
 }
