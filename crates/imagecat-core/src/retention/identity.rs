@@ -48,7 +48,9 @@ impl fmt::Display for CatalogIdentity {
 
 /// The identity of a catalog now: its info and its caller.
 pub async fn identify(catalog: &DynImageCatalog) -> Result<CatalogIdentity> {
-    let info = catalog.info();
+    // The caller first: it may fetch a token, which may fix the endpoint
+    // shown (an image endpoint from a service catalog).
     let account = catalog.caller().await?;
+    let info = catalog.info();
     Ok(CatalogIdentity::new(info.backend, info.endpoint, account))
 }
