@@ -240,9 +240,9 @@ pub enum PlanError {
         /// The catalog's name.
         catalog: String,
         /// The identity the plan recorded.
-        planned: CatalogIdentity,
+        planned: Box<CatalogIdentity>,
         /// The identity of the catalog now open under that name.
-        now: CatalogIdentity,
+        now: Box<CatalogIdentity>,
     },
     /// The plan records no identity for a catalog it has deletes on.
     #[error("{catalog}: the plan records no identity for this catalog; make a new plan")]

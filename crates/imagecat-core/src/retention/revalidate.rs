@@ -73,8 +73,8 @@ pub async fn check_identities(
             if &now != planned {
                 return Err(PlanError::Identity {
                     catalog: name.to_owned(),
-                    planned: planned.clone(),
-                    now,
+                    planned: Box::new(planned.clone()),
+                    now: Box::new(now),
                 });
             }
         }
@@ -165,8 +165,8 @@ async fn fresh_verdicts(
     if &now != planned {
         return Err(PlanError::Identity {
             catalog: name.to_owned(),
-            planned: planned.clone(),
-            now,
+            planned: Box::new(planned.clone()),
+            now: Box::new(now),
         }
         .to_string());
     }
