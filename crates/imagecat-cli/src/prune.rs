@@ -14,7 +14,7 @@ use imagecat::chrono::Utc;
 use imagecat::retention::{
     self, Action, ApplyOptions, ApplySummary, Plan, PlanEntry, PlanTarget, RetentionPolicy,
 };
-use imagecat::{DynImageCatalog, ImageStatus, NamedCatalog};
+use imagecat::{DynImageCatalog, ImageCatalog, ImageStatus, NamedCatalog};
 
 use crate::cli::{Format, GroupArgs, status_parser};
 use crate::exit::{CliError, ExitCode};
@@ -32,7 +32,8 @@ pub(crate) struct PruneArgs {
     #[arg(long, value_name = "PATTERN")]
     pub(crate) name: Option<String>,
     /// Only this owner's images; also who you are (an image is yours when
-    /// its owner is this). Without it, no image counts as yours.
+    /// its owner is this). Where the catalog says who you are (DCMGR's
+    /// account), that is used without it, and a different value is an error.
     #[arg(long, value_name = "O")]
     pub(crate) owner: Option<String>,
     /// Only images whose property KEY is VALUE (repeatable).
@@ -127,10 +128,7 @@ pub(crate) async fn prune(
     args: &PruneArgs,
 ) -> Result<(), CliError> {
     let policy = args.policy()?;
-    let targets: Vec<PlanTarget> = catalogs
-        .iter()
-        .map(|c| PlanTarget::new(c.name.clone(), c.catalog.clone()))
-        .collect();
+    let targets = targets(catalogs, &policy).await?;
     let plan = retention::plan(&policy, &targets, Utc::now())
         .await
         .map_err(|e| CliError::new(ExitCode::Failure, e.to_string()))?;
@@ -159,13 +157,77 @@ pub(crate) async fn apply_file(
         .map_err(|e| CliError::usage(&format!("plan {}: {e}", file.display())))?;
     if plan.version != retention::PLAN_VERSION {
         return Err(CliError::usage(&format!(
-            "plan {} has version {}; this imagecat reads version {}",
+            "plan {} has version {}; this imagecat reads version {} (a version 1 plan \
+             records no catalog identity: make a new plan with prune --plan-out)",
             file.display(),
             plan.version,
             retention::PLAN_VERSION
         )));
     }
+    check_saved_plan(catalogs, &plan, file).await?;
     run_plan(catalogs, format, plan, true, run).await
+}
+
+/// One plan target per catalog, with who the caller is: the backend's own
+/// answer when it gives one (said on stderr), else `--owner`. An `--owner`
+/// that contradicts the backend is a usage error.
+async fn targets(
+    catalogs: &[NamedCatalog],
+    policy: &RetentionPolicy,
+) -> Result<Vec<PlanTarget>, CliError> {
+    let mut targets = Vec::new();
+    for c in catalogs {
+        let mut target = PlanTarget::new(c.name.clone(), c.catalog.clone());
+        let caller = c.catalog.caller().await.map_err(|e| {
+            CliError::new(
+                ExitCode::Failure,
+                format!("{}: cannot tell who you are: {e}", c.name),
+            )
+        })?;
+        match (caller, policy.owner.as_deref()) {
+            (Some(me), Some(owner)) if me != owner => {
+                return Err(CliError::usage(&format!(
+                    "{}: --owner {} contradicts the catalog, which says you are {}",
+                    c.name,
+                    for_terminal(&format!("{owner:?}")),
+                    for_terminal(&format!("{me:?}")),
+                )));
+            }
+            (Some(me), owner) => {
+                if owner.is_none() {
+                    eprintln!(
+                        "{}: you are {} (as the catalog says); images owned by it are yours",
+                        c.name,
+                        for_terminal(&format!("{me:?}"))
+                    );
+                }
+                target = target.caller(me);
+            }
+            (None, _) => {}
+        }
+        targets.push(target);
+    }
+    Ok(targets)
+}
+
+/// The checks of a saved plan before anything is asked or deleted: its
+/// policy is valid, and every catalog it deletes on is the one it was made
+/// on (same endpoint and account).
+async fn check_saved_plan(
+    catalogs: &[NamedCatalog],
+    plan: &Plan,
+    file: &Path,
+) -> Result<(), CliError> {
+    plan.policy
+        .validate()
+        .map_err(|e| CliError::usage(&format!("plan {}: {e}", file.display())))?;
+    let open: HashMap<String, DynImageCatalog> = catalogs
+        .iter()
+        .map(|c| (c.name.clone(), c.catalog.clone()))
+        .collect();
+    retention::check_identities(plan, &open)
+        .await
+        .map_err(|e| CliError::usage(&for_terminal(&e.to_string())))
 }
 
 /// The one path of the dry run and the real run: print the plan; when

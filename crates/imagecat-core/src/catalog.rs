@@ -617,6 +617,15 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
     /// Deletes one image.
     async fn delete(&self, id: &ImageId) -> Result<Deleted>;
 
+    /// Who the credentials act as on this catalog, when the backend says:
+    /// the account or project id that owns the caller's images (DCMGR's
+    /// account header, the project of a Keystone token, the tenant of a
+    /// TOAST token answer; later EC2's STS account, GCE's project). Never
+    /// a secret. `Ok(None)`: the backend does not say (the default).
+    async fn caller(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     /// Lists the instances that are not in a final state (every page,
     /// through the pagination engine's rules), with the scope their pages
     /// reported. The default: `NotSupported` at the first poll.
@@ -664,6 +673,10 @@ macro_rules! forward_image_catalog {
 
             async fn delete(&self, id: &ImageId) -> Result<Deleted> {
                 (**self).delete(id).await
+            }
+
+            async fn caller(&self) -> Result<Option<String>> {
+                (**self).caller().await
             }
 
             fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::catalog::{ImageCatalog, InstanceQuery};
 use crate::error::{Error, ErrorKind, Result};
-use crate::family::{GroupBy, family_of};
+use crate::family::{GroupBy, family_key, family_of};
 use crate::model::{Image, ImageId, ImageStatus};
 use crate::query::{ListQuery, Sort, SortKey};
 use crate::usage::{ImageUsage, ScanLimits, UnknownReason, UsageScan};
@@ -174,15 +174,17 @@ pub trait ImageCatalogExt: ImageCatalog {
         query: ListQuery,
         group: &GroupBy,
     ) -> Result<Vec<(String, Image)>> {
-        let mut families: BTreeMap<String, Image> = BTreeMap::new();
+        // By key (a plain name never joins a family captured from others),
+        // shown by family.
+        let mut families: BTreeMap<String, (String, Image)> = BTreeMap::new();
         let mut loners: Vec<(String, Image)> = Vec::new();
         let mut stream = self.list(query);
         while let Some(image) = stream.try_next().await? {
-            match family_of(group, &image) {
-                Some(family) => {
-                    let best = families.remove(&family);
+            match family_key(group, &image).zip(family_of(group, &image)) {
+                Some((key, family)) => {
+                    let best = families.remove(&key).map(|(_, best)| best);
                     if let Some(best) = newer(best, image) {
-                        families.insert(family, best);
+                        families.insert(key, (family, best));
                     }
                 }
                 None => loners.push((
@@ -191,7 +193,7 @@ pub trait ImageCatalogExt: ImageCatalog {
                 )),
             }
         }
-        let mut all: Vec<(String, Image)> = families.into_iter().chain(loners).collect();
+        let mut all: Vec<(String, Image)> = families.into_values().chain(loners).collect();
         all.sort_by(|x, y| x.0.cmp(&y.0));
         Ok(all)
     }

@@ -278,6 +278,12 @@ impl PageSource for DcmgrSource {
         self.inner.paging
     }
 
+    /// The account sent as `X-VDC-Account-UUID`: the server scopes the
+    /// listing to it, and its images are the caller's.
+    async fn caller(&self) -> Result<Option<String>> {
+        Ok(self.inner.account.clone())
+    }
+
     fn info(&self) -> CatalogInfo {
         CatalogInfo::new(
             BACKEND,

@@ -442,6 +442,18 @@ impl PageSource for GlanceSource {
         self.inner.paging
     }
 
+    /// The project of the Keystone token (v3 `token.project.id`, v2.0
+    /// `access.token.tenant.id`); `None` with a static token, which says
+    /// nothing about whose it is.
+    async fn caller(&self) -> Result<Option<String>> {
+        let auth = &self.inner.auth;
+        if auth.grant().is_none() {
+            return Ok(None);
+        }
+        let token = auth.current(&self.inner.http).await?;
+        Ok(token.extra().project.clone())
+    }
+
     fn info(&self) -> CatalogInfo {
         let capabilities = capabilities().usage(self.expected_scope());
         CatalogInfo::new(BACKEND, self.shown_endpoint(), capabilities)

@@ -81,7 +81,9 @@ impl ApplySummary {
     }
 }
 
-/// Applies a plan: every `delete` entry is re-checked (same id, same
+/// Applies a plan: every `delete` entry is first checked against the plan
+/// itself, the catalog's identity and the plan's policy evaluated again on
+/// fresh data (a saved plan is an upper bound), then re-checked (same id, same
 /// status and updated time as planned, not protected, owned, fresh usage
 /// not in use; the caller is the plan's) and deleted; `keep` entries are skipped. Entries of a
 /// catalog missing from `catalogs` fail. `observe` sees each entry once
@@ -97,15 +99,20 @@ pub async fn apply(
     let policy = plan.policy.clone();
     let callers = plan.callers.clone();
     let mut summary = ApplySummary::default();
+    // The plan against itself, its catalogs and its policy on fresh data.
+    let verdicts = super::revalidate::revalidate(&plan, catalogs).await;
     let entries = std::mem::take(&mut plan.entries);
     let results: Vec<(usize, PlanEntry)> = futures::stream::iter(entries.into_iter().enumerate())
-        .map(|(at, mut entry)| {
+        .zip(futures::stream::iter(verdicts))
+        .map(|((at, mut entry), verdict)| {
             let gate = &gate;
             let policy = &policy;
             let callers = &callers;
             async move {
                 if entry.action == Action::Keep {
                     entry.result = Some(Outcome::Skipped);
+                } else if verdict.settle(&mut entry) {
+                    // Refused by the plan checks (revalidate.rs).
                 } else {
                     let caller = callers
                         .get(&entry.catalog)

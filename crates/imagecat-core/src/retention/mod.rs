@@ -10,16 +10,20 @@
 
 mod execute;
 mod gate;
+mod identity;
 mod plan;
 mod policy;
+mod revalidate;
 
 pub use execute::{ApplyOptions, ApplySummary, apply};
 pub use gate::RateGate;
+pub use identity::{CatalogIdentity, identify};
 pub use plan::{
     Action, Outcome, PLAN_VERSION, Plan, PlanEntry, PlanError, PlanTarget, Reason, owned_by_caller,
     plan,
 };
 pub use policy::{PolicyError, RetentionPolicy};
+pub use revalidate::check_identities;
 
 use crate::catalog::{DynImageCatalog, InstanceQuery};
 use crate::ext::ImageCatalogExt;

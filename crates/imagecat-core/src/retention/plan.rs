@@ -9,16 +9,19 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
+use super::identity::{CatalogIdentity, identify};
 use super::policy::{PolicyError, RetentionPolicy};
 use super::usage_scan;
 use crate::catalog::DynImageCatalog;
 use crate::error::Error;
-use crate::family::family_of;
+use crate::family::{family_key, family_of};
 use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
 use crate::usage::{ImageUsage, UsageScan};
 
-/// The version of the plan format written by this build.
-pub const PLAN_VERSION: u32 = 1;
+/// The version of the plan format written by this build. Version 2 added
+/// the identity of each catalog ([`Plan::catalogs`]); a version-1 plan is
+/// refused (it cannot say which catalog it was made on).
+pub const PLAN_VERSION: u32 = 2;
 
 /// One catalog to plan: its name (as the plan records it), the catalog,
 /// and who the caller is there.
@@ -88,6 +91,15 @@ pub enum Reason {
     Changed,
     /// Selected for deletion by the policy.
     Selected,
+    /// A saved plan's delete whose own reasons are not `selected` (the
+    /// file was edited): never deleted.
+    ContradictsReasons,
+    /// A saved plan's delete that the plan's policy, evaluated again at
+    /// apply time, does not select at all: never deleted.
+    NotSelected,
+    /// An image named more than once in a saved plan (same catalog and
+    /// id): never deleted.
+    Duplicate,
 }
 
 impl Reason {
@@ -104,6 +116,9 @@ impl Reason {
             Reason::AlreadyDeleted => "already-deleted",
             Reason::Changed => "changed",
             Reason::Selected => "selected",
+            Reason::ContradictsReasons => "contradicts-reasons",
+            Reason::NotSelected => "not-selected",
+            Reason::Duplicate => "duplicate",
         }
     }
 }
@@ -186,6 +201,11 @@ pub struct Plan {
     /// not the policy's `owner`; the apply re-checks ownership with it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub callers: BTreeMap<String, String>,
+    /// The identity of each catalog it was made on (endpoint and account,
+    /// never a secret), by catalog name: an apply refuses a catalog of the
+    /// same name but another identity.
+    #[serde(default)]
+    pub catalogs: BTreeMap<String, CatalogIdentity>,
     /// The considered images.
     pub entries: Vec<PlanEntry>,
 }
@@ -212,6 +232,24 @@ pub enum PlanError {
         /// The error.
         source: Error,
     },
+    /// A catalog is not the one the plan was made on.
+    #[error(
+        "{catalog}: the plan was made on {planned}, but this catalog is {now}; refusing to apply it here"
+    )]
+    Identity {
+        /// The catalog's name.
+        catalog: String,
+        /// The identity the plan recorded.
+        planned: Box<CatalogIdentity>,
+        /// The identity of the catalog now open under that name.
+        now: Box<CatalogIdentity>,
+    },
+    /// The plan records no identity for a catalog it has deletes on.
+    #[error("{catalog}: the plan records no identity for this catalog; make a new plan")]
+    Unbound {
+        /// The catalog's name.
+        catalog: String,
+    },
 }
 
 /// Plans every target separately (each its own families, its own usage
@@ -224,7 +262,15 @@ pub async fn plan(
     policy.validate()?;
     let mut entries = Vec::new();
     let mut callers = BTreeMap::new();
+    let mut catalogs = BTreeMap::new();
     for target in targets {
+        let identity = identify(&target.catalog)
+            .await
+            .map_err(|source| PlanError::List {
+                catalog: target.name.clone(),
+                source,
+            })?;
+        catalogs.insert(target.name.clone(), identity);
         if let Some(caller) = &target.caller {
             callers.insert(target.name.clone(), caller.clone());
         }
@@ -245,6 +291,7 @@ pub async fn plan(
         created_at: now,
         policy: policy.clone(),
         callers,
+        catalogs,
         entries,
     })
 }
@@ -301,13 +348,13 @@ fn plan_catalog(
     now: DateTime<Utc>,
 ) -> Result<Vec<PlanEntry>, PlanError> {
     let keep = policy.keep.unwrap_or(0) as usize;
-    let cutoff = policy.age()?.and_then(|age| now.checked_sub_signed(age));
+    let cutoff = policy.cutoff(now)?;
     let caller = caller(policy, target);
     // Families in first-seen order; an image without a family is its own.
     let mut families: BTreeMap<String, Vec<(Option<String>, Image)>> = BTreeMap::new();
     for image in images {
         let family = family_of(&policy.group_by, &image);
-        let key = match &family {
+        let key = match family_key(&policy.group_by, &image) {
             Some(f) => format!("f:{f}"),
             None => format!("i:{}", image.id),
         };
