@@ -88,6 +88,12 @@ pub enum Reason {
     Changed,
     /// Selected for deletion by the policy.
     Selected,
+    /// The same catalog and id came earlier in this run: one DELETE per
+    /// image and run, whatever the plan says.
+    Duplicate,
+    /// The run stopped before this delete (cancelled, or the audit log
+    /// could not be written): nothing was sent for it.
+    Stopped,
 }
 
 impl Reason {
@@ -104,6 +110,8 @@ impl Reason {
             Reason::AlreadyDeleted => "already-deleted",
             Reason::Changed => "changed",
             Reason::Selected => "selected",
+            Reason::Duplicate => "duplicate",
+            Reason::Stopped => "stopped",
         }
     }
 }
@@ -121,6 +129,10 @@ pub enum Outcome {
     Skipped,
     /// The delete failed (`error` says why).
     Failed,
+    /// The DELETE was sent and its answer was lost (the connection broke,
+    /// a timeout, or the run stopped before it came): it may have happened.
+    /// `lookup` says what a follow-up look-up found.
+    Unknown,
 }
 
 impl Outcome {
@@ -131,6 +143,35 @@ impl Outcome {
             Outcome::AlreadyDeleted => "already_deleted",
             Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// What the look-up after a lost DELETE answer found (never a retry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Lookup {
+    /// The backend proved the image gone (its own not-found document, or a
+    /// soft-deleted status): deleted, probably by this request; the outcome
+    /// stays [`Outcome::Unknown`], since someone else may have deleted it.
+    Gone,
+    /// The image is still there: the DELETE did not happen (the outcome is
+    /// [`Outcome::Failed`]).
+    Present,
+    /// The look-up failed or proved nothing (a bare 404): the outcome stays
+    /// [`Outcome::Unknown`].
+    Failed,
+}
+
+impl Lookup {
+    /// The word used in output and the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lookup::Gone => "gone",
+            Lookup::Present => "present",
+            Lookup::Failed => "failed",
         }
     }
 }
@@ -168,6 +209,9 @@ pub struct PlanEntry {
     /// After an apply: the error of a failed delete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// After an apply: what the look-up after a lost DELETE answer found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<Lookup>,
 }
 
 /// A plan: the policy, when it was made, and one entry per considered
@@ -348,6 +392,7 @@ fn plan_catalog(
                 reasons,
                 result: None,
                 skip_reasons: Vec::new(),
+                lookup: None,
                 error: None,
             });
         }
