@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use imagecat_testkit::churn::Churn;
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
+use imagecat_testkit::delete_faults::DeleteFault;
 use imagecat_testkit::emulators::hostile::Hostile;
 use imagecat_testkit::faults::{FaultKind, FaultPlan};
 use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
@@ -108,12 +109,22 @@ pub(crate) struct EmulateArgs {
     /// With --hostile: an image with a 10 MB name too.
     #[arg(long, requires = "hostile")]
     huge_name: bool,
+    /// What every DELETE meets: `drop` (performed, then the connection
+    /// breaks), `hang` (performed, never answered), `bare404` (a proxy's
+    /// HTML 404, not performed), `hold` (held until the emulator stops).
+    #[arg(long, value_name = "KIND", value_parser = ["drop", "hang", "bare404", "hold"])]
+    delete_fault: Option<String>,
 }
 
 impl EmulateArgs {
     /// The churn, if `--churn-per-request` is above 0.
     fn churn(&self) -> Option<Churn> {
         (self.churn_per_request > 0).then(|| Churn::new(self.churn_per_request, self.churn_seed))
+    }
+
+    /// The `--delete-fault`.
+    fn delete_fault(&self) -> Option<DeleteFault> {
+        self.delete_fault.as_deref().and_then(DeleteFault::parse)
     }
 
     fn serve_options(&self) -> Result<ServeOptions, CliError> {
@@ -170,6 +181,7 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
             let emulator = ToastEmulator::start(config.clone(), serve)
                 .await
                 .map_err(bind_error)?;
+            emulator.server().delete_faults().set(args.delete_fault());
             announce(&emulator.catalog_url())?;
             eprintln!(
                 "TOAST emulator with {} images; credentials: IMAGECAT_TOAST_TOKEN={} or IMAGECAT_TOAST_USERNAME={} IMAGECAT_TOAST_PASSWORD={}",
@@ -192,6 +204,7 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
             let emulator = DcmgrEmulator::start(config, serve)
                 .await
                 .map_err(bind_error)?;
+            emulator.server().delete_faults().set(args.delete_fault());
             announce(&emulator.catalog_url(Some(&args.account)))?;
             eprintln!(
                 "DCMGR emulator with {} images (no credentials needed)",
@@ -209,6 +222,7 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
                 .map_err(bind_error)?;
             // An admin: usage sees every project's servers (all_tenants).
             emulator.set_admin(true);
+            emulator.server().delete_faults().set(args.delete_fault());
             announce(&emulator.usage_catalog_url())?;
             eprintln!(
                 "Glance emulator with {} images and {} servers (Nova {}); credentials: OS_TOKEN={token}",

@@ -26,6 +26,10 @@ pub(crate) enum ExitCode {
     PartialFanOut = 6,
     /// 10: `diff` found differences (not a failure).
     Differences = 10,
+    /// 130: a run that deletes stopped on SIGINT (after its summary).
+    Interrupted = 130,
+    /// 143: a run that deletes stopped on SIGTERM (after its summary).
+    Terminated = 143,
 }
 
 impl ExitCode {
@@ -91,6 +95,12 @@ impl CliError {
     pub(crate) fn reworded(mut self, line: String) -> Self {
         self.causes
             .insert(0, std::mem::replace(&mut self.line, line));
+        self
+    }
+
+    /// The same failure with another exit code.
+    pub(crate) fn with_code(mut self, code: ExitCode) -> Self {
+        self.code = code;
         self
     }
 
