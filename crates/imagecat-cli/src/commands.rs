@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::io::{self, BufRead, IsTerminal, Write};
 
 use futures::{FutureExt, StreamExt};
-use imagecat::retention::{ApplyOptions, Lookup, Outcome, RateGate, send_delete};
+use imagecat::retention::{ApplyOptions, Outcome, RateGate, send_delete};
 use imagecat::{
     Config, Error, ErrorKind, Image, ImageCatalogExt, ImageId, NamedCatalog, OpenOptions, list_all,
 };
@@ -363,10 +363,6 @@ async fn delete_confirmed(
     let lookup = sent.lookup.map_or(String::new(), |l| {
         format!(" (a look-up afterwards: {})", l.as_str())
     });
-    let failure = |e: Option<Error>, line: String| {
-        let e = e.unwrap_or_else(|| Error::new(ErrorKind::Api, line.clone()));
-        CliError::from_error(Some(&named.name), e).reworded(line)
-    };
     match sent.outcome {
         Outcome::Deleted => Ok(Some(format!("deleted {label}"))),
         Outcome::AlreadyDeleted => Ok(Some(format!("{id_shown} was already deleted"))),
@@ -375,19 +371,15 @@ async fn delete_confirmed(
                 "{}: the delete of {id_shown} may have happened (its answer was lost){lookup}; `imagecat show {id_shown}` to check",
                 named.name
             );
-            Err(failure(sent.error, line).with_code(ExitCode::PartialFanOut))
-        }
-        _ if sent.lookup == Some(Lookup::Present) => {
-            let line = format!(
-                "{}: {id_shown} was not deleted: the answer was lost and a look-up found it still there",
-                named.name
-            );
-            Err(failure(sent.error, line))
+            let e = sent
+                .error
+                .unwrap_or_else(|| Error::new(ErrorKind::Timeout, line.clone()));
+            Err(CliError::from_error(Some(&named.name), e).reworded(line))
         }
         _ => Err(match sent.error {
             Some(e) => CliError::from_error(Some(&named.name), e),
-            None => failure(
-                None,
+            None => CliError::new(
+                ExitCode::Failure,
                 format!("{}: the delete of {id_shown} failed", named.name),
             ),
         }),

@@ -98,12 +98,6 @@ impl CliError {
         self
     }
 
-    /// The same failure with another exit code.
-    pub(crate) fn with_code(mut self, code: ExitCode) -> Self {
-        self.code = code;
-        self
-    }
-
     /// The exit code.
     pub(crate) fn code(&self) -> ExitCode {
         self.code

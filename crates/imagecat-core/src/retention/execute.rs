@@ -404,10 +404,9 @@ impl Sent {
 
 /// Sends one DELETE through the gate and tells what happened: a 429 is
 /// retried by the gate (nothing was done); a lost answer (a broken
-/// connection, a timeout) is never retried but looked up once with a GET
-/// (gone: `Unknown` with [`Lookup::Gone`]; still there: `Failed` with
-/// [`Lookup::Present`]; the look-up failed: `Unknown` with
-/// [`Lookup::Failed`]); a not-found answer is `AlreadyDeleted` only when
+/// connection, a timeout) is never retried: it is `Unknown`, and looked up
+/// once with a GET whose finding is recorded ([`Lookup::Gone`],
+/// [`Lookup::Present`], [`Lookup::Failed`]); a not-found answer is `AlreadyDeleted` only when
 /// it [proves absence](Error::proves_absence). After `cancel`, the DELETE
 /// has `grace` to answer, then is `Unknown` (not looked up). The one send of
 /// `apply` and of the CLI's `delete ID…`.
@@ -450,12 +449,11 @@ pub async fn send_delete(
                 Err(found) if found.proves_absence() => Lookup::Gone,
                 Err(_) => Lookup::Failed,
             };
-            let outcome = match lookup {
-                Lookup::Present => Outcome::Failed,
-                _ => Outcome::Unknown,
-            };
+            // Whatever the look-up found, the outcome stays unknown: an
+            // image still there may yet be deleted by a request the server
+            // has not processed, one gone may have been deleted by another.
             Sent {
-                outcome,
+                outcome: Outcome::Unknown,
                 lookup: Some(lookup),
                 error: Some(e),
             }

@@ -148,20 +148,21 @@ impl Outcome {
     }
 }
 
-/// What the look-up after a lost DELETE answer found (never a retry).
+/// What the look-up after a lost DELETE answer found (never a retry). The
+/// outcome stays [`Outcome::Unknown`] whatever it found: an image gone may
+/// have been deleted by someone else, one still there may yet be deleted by
+/// the request the server has not processed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Lookup {
     /// The backend proved the image gone (its own not-found document, or a
-    /// soft-deleted status): deleted, probably by this request; the outcome
-    /// stays [`Outcome::Unknown`], since someone else may have deleted it.
+    /// deleted status): deleted, probably by this request.
     Gone,
-    /// The image is still there: the DELETE did not happen (the outcome is
-    /// [`Outcome::Failed`]).
+    /// The image was still there at the look-up: not deleted so far.
     Present,
-    /// The look-up failed or proved nothing (a bare 404): the outcome stays
-    /// [`Outcome::Unknown`].
+    /// The look-up failed or proved nothing (a bare 404, a status that says
+    /// neither gone nor untouched).
     Failed,
 }
 
