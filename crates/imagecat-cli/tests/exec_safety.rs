@@ -380,3 +380,57 @@ async fn the_summary_reaches_stderr_when_stdout_is_closed() {
     );
     assert_eq!(fx.deletes_sent().len(), fx.planned.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_during_a_multi_id_delete_sends_no_new_delete_and_exits_143() {
+    let fx = Fixture::new().await;
+    let faults = fx.emu.server().delete_faults();
+    faults.set(Some(DeleteFault::Hold));
+    let mut ids: Vec<String> = fx.planned.iter().take(3).cloned().collect();
+    ids.sort();
+    let mut args = strings(&["-c", &fx.url, "delete", "--yes", "--force-in-use"]);
+    args.extend(strings(&["--concurrency", "1"]));
+    args.extend(ids.iter().cloned());
+    let mut child = command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    faults.wait_held(1).await;
+    let (signalled, stderr) = stderr_until(&mut child, "no further delete is sent");
+    let kill = Command::new("kill")
+        .args(["-TERM".to_owned(), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    tokio::task::spawn_blocking(move || signalled.recv().unwrap())
+        .await
+        .unwrap();
+    faults.release();
+    let (status, stdout) = tokio::task::spawn_blocking(move || {
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        (child.wait().unwrap(), out)
+    })
+    .await
+    .unwrap();
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    let sent = fx.deletes_sent();
+    assert_eq!(sent.len(), 1, "a DELETE after the signal: {sent:?}");
+    // The one in flight finished and is reported; the rest were not sent.
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with(&format!("deleted {}", sent[0])),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("interrupted: 2 confirmed deletes not sent"),
+        "{stderr}"
+    );
+}
