@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use imagecat_testkit::churn::Churn;
 use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
+use imagecat_testkit::delete_faults::DeleteFault;
 use imagecat_testkit::emulators::hostile::Hostile;
 use imagecat_testkit::emulators::instances::RefSpelling;
 use imagecat_testkit::faults::{FaultKind, FaultPlan, InstanceFaults};
@@ -130,6 +131,11 @@ pub(crate) struct EmulateArgs {
     /// (bootable volumes without image metadata), forbidden (403).
     #[arg(long, default_value = "none", value_parser = parse_volume_fault)]
     volume_fault: VolumeFault,
+    /// What every DELETE meets: `drop` (performed, then the connection
+    /// breaks), `hang` (performed, never answered), `bare404` (a proxy's
+    /// HTML 404, not performed), `hold` (held until the emulator stops).
+    #[arg(long, value_name = "KIND", value_parser = ["drop", "hang", "bare404", "hold"])]
+    delete_fault: Option<String>,
 }
 
 fn parse_spelling(name: &str) -> Result<RefSpelling, String> {
@@ -150,6 +156,11 @@ impl EmulateArgs {
     /// The churn, if `--churn-per-request` is above 0.
     fn churn(&self) -> Option<Churn> {
         (self.churn_per_request > 0).then(|| Churn::new(self.churn_per_request, self.churn_seed))
+    }
+
+    /// The `--delete-fault`.
+    fn delete_fault(&self) -> Option<DeleteFault> {
+        self.delete_fault.as_deref().and_then(DeleteFault::parse)
     }
 
     fn serve_options(&self) -> Result<ServeOptions, CliError> {
@@ -215,6 +226,7 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
                 .await
                 .map_err(bind_error)?;
             emulator.set_ref_spelling(args.ref_spelling);
+            emulator.server().delete_faults().set(args.delete_fault());
             announce(&emulator.catalog_url())?;
             eprintln!(
                 "TOAST emulator with {} images; credentials: IMAGECAT_TOAST_TOKEN={} or IMAGECAT_TOAST_USERNAME={} IMAGECAT_TOAST_PASSWORD={}",
@@ -238,6 +250,7 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
                 .await
                 .map_err(bind_error)?;
             emulator.set_ref_spelling(args.ref_spelling);
+            emulator.server().delete_faults().set(args.delete_fault());
             announce(&emulator.catalog_url(Some(&args.account)))?;
             eprintln!(
                 "DCMGR emulator with {} images (no credentials needed)",
@@ -257,6 +270,7 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
             emulator.set_admin(true);
             emulator.set_ref_spelling(args.ref_spelling);
             emulator.set_volume_fault(args.volume_fault);
+            emulator.server().delete_faults().set(args.delete_fault());
             announce(&emulator.usage_catalog_url())?;
             eprintln!(
                 "Glance emulator with {} images and {} servers (Nova {}); credentials: OS_TOKEN={token}",

@@ -1,7 +1,8 @@
 //! `imagecat prune` and `imagecat apply` end to end against the DCMGR
 //! emulator: the dry run sends no DELETE, the saved plan is the printed
 //! plan, `apply` deletes exactly the planned ids (the emulator's request
-//! log), the audit log has one line per entry, and a second run plans
+//! log), the audit log has an outcome line per entry and an intent line
+//! before each DELETE, and a second run plans
 //! nothing.
 
 use std::collections::HashSet;
@@ -127,8 +128,26 @@ async fn prune_plan_save_apply_and_a_second_run() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), dry.len(), "one audit record per entry");
-    let audited: HashSet<String> = lines
+    let outcomes: Vec<&Value> = lines.iter().filter(|l| l["record"] == "outcome").collect();
+    assert_eq!(outcomes.len(), dry.len(), "one outcome record per entry");
+    // Written ahead: one intent per DELETE, before its outcome.
+    let intents: HashSet<String> = lines
+        .iter()
+        .filter(|l| l["record"] == "intent")
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(intents, planned);
+    assert_eq!(lines.len(), dry.len() + planned.len());
+    for id in &planned {
+        let at = |record: &str| {
+            lines
+                .iter()
+                .position(|l| l["record"] == record && l["id"] == id.as_str())
+                .unwrap()
+        };
+        assert!(at("intent") < at("outcome"), "{id}");
+    }
+    let audited: HashSet<String> = outcomes
         .iter()
         .filter(|l| l["result"] == "deleted")
         .map(|l| l["id"].as_str().unwrap().to_owned())

@@ -405,6 +405,7 @@ mod tests {
         ));
         let first = delete_outcome(&response(404, gone, 1), &id).err().unwrap();
         assert_eq!(first.kind(), ErrorKind::NotFound);
+        assert!(first.proves_absence(), "DCMGR's own code 100 document");
         let other = delete_outcome(&response(200, r#"["wmi-other"]"#, 1), &id)
             .err()
             .unwrap();
@@ -415,6 +416,7 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(html.kind(), ErrorKind::NotFound);
+        assert!(!html.proves_absence());
     }
 
     #[test]

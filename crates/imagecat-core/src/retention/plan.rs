@@ -98,8 +98,12 @@ pub enum Reason {
     /// apply time, does not select at all: never deleted.
     NotSelected,
     /// An image named more than once in a saved plan (same catalog and
-    /// id): never deleted.
+    /// id): never deleted; or the same catalog and id came earlier in this
+    /// run (one DELETE per image and run, whatever the input says).
     Duplicate,
+    /// The run stopped before this delete (cancelled, or the audit log
+    /// could not be written): nothing was sent for it.
+    Stopped,
 }
 
 impl Reason {
@@ -119,6 +123,7 @@ impl Reason {
             Reason::ContradictsReasons => "contradicts-reasons",
             Reason::NotSelected => "not-selected",
             Reason::Duplicate => "duplicate",
+            Reason::Stopped => "stopped",
         }
     }
 }
@@ -136,6 +141,10 @@ pub enum Outcome {
     Skipped,
     /// The delete failed (`error` says why).
     Failed,
+    /// The DELETE was sent and its answer was lost (the connection broke,
+    /// a timeout, or the run stopped before it came): it may have happened.
+    /// `lookup` says what a follow-up look-up found.
+    Unknown,
 }
 
 impl Outcome {
@@ -146,6 +155,36 @@ impl Outcome {
             Outcome::AlreadyDeleted => "already_deleted",
             Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// What the look-up after a lost DELETE answer found (never a retry). The
+/// outcome stays [`Outcome::Unknown`] whatever it found: an image gone may
+/// have been deleted by someone else, one still there may yet be deleted by
+/// the request the server has not processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Lookup {
+    /// The backend proved the image gone (its own not-found document, or a
+    /// deleted status): deleted, probably by this request.
+    Gone,
+    /// The image was still there at the look-up: not deleted so far.
+    Present,
+    /// The look-up failed or proved nothing (a bare 404, a status that says
+    /// neither gone nor untouched).
+    Failed,
+}
+
+impl Lookup {
+    /// The word used in output and the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lookup::Gone => "gone",
+            Lookup::Present => "present",
+            Lookup::Failed => "failed",
         }
     }
 }
@@ -183,6 +222,9 @@ pub struct PlanEntry {
     /// After an apply: the error of a failed delete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// After an apply: what the look-up after a lost DELETE answer found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<Lookup>,
 }
 
 /// A plan: the policy, when it was made, and one entry per considered
@@ -395,6 +437,7 @@ fn plan_catalog(
                 reasons,
                 result: None,
                 skip_reasons: Vec::new(),
+                lookup: None,
                 error: None,
             });
         }
