@@ -80,7 +80,8 @@ pub trait ImageCatalogExt: ImageCatalog {
                 None => earlier = Some(scan),
             }
             if walks >= limits.max_walks.max(1) || started.elapsed() >= limits.max_time {
-                let mut all = earlier.unwrap_or_else(|| UsageScan::new(expected).with_ids(info.capabilities.ids));
+                let mut all = earlier
+                    .unwrap_or_else(|| UsageScan::new(expected).with_ids(info.capabilities.ids));
                 all.inconsistent(walks, detail);
                 return all;
             }

@@ -41,8 +41,8 @@ async fn prune_without_account() {
 /// catalog does not say who the caller is.
 #[tokio::test]
 async fn the_account_is_the_caller() {
-    use imagecat_core::retention::{self, PlanTarget, Reason, RetentionPolicy};
     use imagecat_core::ImageCatalog;
+    use imagecat_core::retention::{self, PlanTarget, Reason, RetentionPolicy};
 
     let c = common::conformance(Layout::V1203, true).await;
     let account = c.emulator.own_account().to_owned();
@@ -58,18 +58,29 @@ async fn the_account_is_the_caller() {
     let plan = retention::plan(&policy, &[target], imagecat_core::chrono::Utc::now())
         .await
         .unwrap();
-    assert_eq!(plan.catalogs["lab"].account.as_deref(), Some(account.as_str()));
+    assert_eq!(
+        plan.catalogs["lab"].account.as_deref(),
+        Some(account.as_str())
+    );
     let owners: Vec<Option<String>> = plan
         .deletes()
         .map(|e| c.emulator.image(e.id.as_str()).map(|i| i.account_id))
         .collect();
     assert!(!owners.is_empty(), "{:?}", plan.entries);
-    assert!(owners.iter().all(|o| o.as_deref() == Some(account.as_str())), "{owners:?}");
+    assert!(
+        owners
+            .iter()
+            .all(|o| o.as_deref() == Some(account.as_str())),
+        "{owners:?}"
+    );
     assert!(
         plan.entries
             .iter()
             .filter(|e| e.reasons.contains(&Reason::NotOwned))
-            .all(|e| c.emulator.image(e.id.as_str()).is_some_and(|i| i.account_id != account)),
+            .all(|e| c
+                .emulator
+                .image(e.id.as_str())
+                .is_some_and(|i| i.account_id != account)),
         "an image of the account was called not-owned"
     );
 
