@@ -98,15 +98,17 @@ pub(super) async fn revalidate(
         }
         return verdicts;
     }
-    // The plan against itself: repeats and contradicted reasons.
-    let mut seen: HashMap<(String, String), usize> = HashMap::new();
-    for e in &saved.entries {
-        *seen.entry(key(&e.catalog, e.id.as_str())).or_default() += 1;
+    // The plan against itself: repeats and contradicted reasons. The first
+    // entry of an image stands for it; every later one is a repeat (one
+    // DELETE per image, reported once).
+    let mut first: HashMap<(String, String), usize> = HashMap::new();
+    for (at, e) in saved.entries.iter().enumerate() {
+        first.entry(key(&e.catalog, e.id.as_str())).or_insert(at);
     }
     for &at in &deletes {
         let e = &saved.entries[at];
         let mut why = Vec::new();
-        if seen[&key(&e.catalog, e.id.as_str())] > 1 {
+        if first[&key(&e.catalog, e.id.as_str())] != at {
             why.push(Reason::Duplicate);
         }
         if e.reasons != [Reason::Selected] {

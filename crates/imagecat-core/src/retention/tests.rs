@@ -456,10 +456,12 @@ async fn a_hand_edited_plan_deletes_only_what_the_policy_selects_once() {
     assert_eq!(skipped("web-0"), [Reason::ContradictsReasons]);
     assert_eq!(skipped("web-1"), [Reason::Newest]);
     assert_eq!(skipped("q-1"), [Reason::NotSelected]);
-    assert_eq!(skipped("db-2"), [Reason::Duplicate]);
-    // web-2, web-3, web-4, db-3 and db-4.
-    assert_eq!((summary.deleted, summary.failed), (5, 0));
-    let expected: HashSet<String> = ["web-0", "web-1", "db-0", "db-1", "db-2", "q-1"]
+    // The first db-2 entry stands for the image; its repeat is skipped.
+    assert_eq!(skipped(" DB-2 "), [Reason::Duplicate]);
+    assert_eq!(entry(&done, "db-2").result, Some(Outcome::Deleted));
+    // web-2, web-3, web-4, db-2, db-3 and db-4, each once.
+    assert_eq!((summary.deleted, summary.failed), (6, 0));
+    let expected: HashSet<String> = ["web-0", "web-1", "db-0", "db-1", "q-1"]
         .map(String::from)
         .into();
     assert_eq!(left(&catalog), expected);
@@ -563,6 +565,7 @@ fn every_reason_is_written_as_it_is_shown() {
         Reason::ContradictsReasons,
         Reason::NotSelected,
         Reason::Duplicate,
+        Reason::Stopped,
     ] {
         assert_eq!(serde_json::to_value(r).unwrap(), r.as_str(), "{r:?}");
     }
