@@ -54,7 +54,7 @@ fn key(catalog: &str, id: &str) -> (String, String) {
 /// Refuses a plan applied to a catalog of the same name but another
 /// identity than it was made on (or with no identity recorded) before
 /// anything runs. Catalogs that are not open, or whose identity cannot be
-/// read now, are left to [`revalidate`] (their deletes fail).
+/// read now, are left to the re-check at apply time (their deletes fail).
 pub async fn check_identities(
     plan: &Plan,
     catalogs: &HashMap<String, DynImageCatalog>,
