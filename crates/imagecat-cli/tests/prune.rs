@@ -372,3 +372,85 @@ async fn apply_rechecks_the_policy_the_edits_and_the_identity() {
         );
     }
 }
+
+/// Policies are validated end to end: an age reaching before the earliest
+/// representable date and a negative age are exit 2 with the reason, and
+/// nothing is sent; a plain name the family regex does not match (the
+/// fixture's `centos1d64`) is a family of its own, never the oldest member
+/// of the `centos1d64-N` family it would otherwise join, so `--apply`
+/// deletes only members of the captured family.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policies_are_validated_and_an_unmatched_name_is_its_own_family() {
+    let emu = DcmgrEmulator::start(
+        DcmgrEmulatorConfig::v1203().images(30),
+        ServeOptions::default(),
+    )
+    .await
+    .unwrap();
+    let account = emu.own_account().to_owned();
+    let url = emu.catalog_url(Some(&account));
+    for (age, says) in [
+        ("20000000w", "earliest representable"),
+        ("-5d", "not an age"),
+    ] {
+        let out = imagecat(vec![
+            "-c".to_owned(),
+            url.clone(),
+            "prune".into(),
+            format!("--older-than={age}"),
+            "--apply".into(),
+            "--yes".into(),
+        ])
+        .await;
+        assert_eq!(out.status.code(), Some(2), "{age}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{age}: {stderr}");
+    }
+    assert!(emu.server().deleted_image_ids().is_empty());
+
+    let plain = "wmi-centos1d64";
+    assert_eq!(
+        emu.image(plain)
+            .expect("the fixture's plain image")
+            .display_name,
+        "centos1d64"
+    );
+    let prune = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "-c",
+            &url,
+            "-o",
+            "json",
+            "prune",
+            "--family",
+            r"^(centos1d64)-\d+$",
+            "--keep",
+            "1",
+            "--older-than",
+            "0s",
+            "--allow-unknown-usage",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    let dry = json(&imagecat(prune(&[])).await);
+    let plain_entry = dry.iter().find(|e| e["id"] == plain).expect("planned");
+    assert_eq!(plain_entry["action"], "keep", "{plain_entry}");
+    assert_eq!(plain_entry["reasons"], serde_json::json!(["newest"]));
+    let planned = ids_where(&dry, "action", "delete");
+    assert!(!planned.is_empty(), "{dry:?}");
+    let applied = json(&imagecat(prune(&["--apply", "--yes"])).await);
+    assert_eq!(ids_where(&applied, "result", "deleted"), planned);
+    let sent = emu.server().deleted_image_ids();
+    assert_eq!(sent, planned);
+    assert!(!sent.contains(plain));
+    for id in &sent {
+        let e = applied.iter().find(|e| e["id"] == id.as_str()).unwrap();
+        assert!(
+            e["name"].as_str().unwrap().starts_with("centos1d64-"),
+            "{e}"
+        );
+    }
+}
