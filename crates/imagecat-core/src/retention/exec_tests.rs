@@ -271,6 +271,29 @@ async fn a_failing_audit_log_stops_every_further_delete() {
     }
 }
 
+#[tokio::test]
+async fn a_delete_whose_intent_cannot_be_written_is_never_sent() {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    // app-1 kept (its outcome written), then app-2's intent fails: app-2's
+    // DELETE is not sent, nor any after it.
+    let recorder = Arc::new(Recorder {
+        events: events.clone(),
+        written: Mutex::new(0),
+        fail_at: 1,
+    });
+    let options = ApplyOptions::default().concurrency(1).audit(recorder);
+    let (done, summary) = run(Scripted::new(&events), options).await;
+    assert!(sent(&events).is_empty(), "{events:?}");
+    assert_eq!((summary.sent, summary.deleted, summary.stopped), (0, 0, 4));
+    assert!(!summary.ok());
+    for id in ["app-2", "app-3", "app-4", "app-5"] {
+        assert_eq!(
+            result_of(&done, id),
+            (Some(Outcome::Skipped), None, vec![Reason::Stopped])
+        );
+    }
+}
+
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_real_full_disk_sends_no_delete() {
