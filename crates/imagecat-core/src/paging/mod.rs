@@ -98,53 +98,77 @@ impl PagingOptions {
     }
 }
 
-/// Turns `source.page` into the lazy, checked, filtered stream of a
-/// listing. [`Catalog`](crate::Catalog) calls it for every source.
-pub fn paginate(
-    source: Arc<dyn PageSource>,
-    query: ListQuery,
-    options: PagingOptions,
-) -> ImageStream {
-    let info = source.info();
-    let backend = info.backend;
-    if !query.tags.is_empty() && !info.capabilities.tags {
-        // Lazy like every listing: the error comes at the first poll.
-        let e = Error::new(
-            ErrorKind::NotSupported,
-            format!("{backend} images have no tags; a tag filter cannot be applied"),
-        )
-        .with_backend(backend);
-        return futures::stream::once(async move { Err(e) }).boxed();
-    }
-    let size = info.capabilities.page_size_for(&query);
-    let wider = query.clone().page_size(one_more(size, &info.capabilities));
-    let pager = ImagePager {
-        source,
-        limit: query.limit,
-        queries: Queries::new(query, wider),
-    };
-    Engine::start(pager, backend, info.capabilities.marker, options)
+/// What [`paginate`] pages through: a [`ListQuery`] (the images, as an
+/// [`ImageStream`]) or an [`InstanceQuery`] (the instances, as an
+/// [`InstanceListing`]). Core implements it for both; the engine is the
+/// same for every item.
+pub trait PagedQuery: Sized {
+    /// What the listing of this query is.
+    type Listing;
+
+    /// Starts the listing of `source` for this query.
+    fn paginate(self, source: Arc<dyn PageSource>, options: PagingOptions) -> Self::Listing;
 }
 
-/// Turns `source.instance_page` into an instance listing by the same rules
-/// as [`paginate`] (every token, offset, ceiling and de-duplication check;
-/// read-ahead where a total is known; the query's image filter re-checked
-/// on the client), recording the narrowest scope any page reported.
-pub fn paginate_instances(
+/// Turns a source's pages into the lazy, checked, filtered listing of
+/// `query`: `source.page` for a [`ListQuery`], `source.instance_page` for
+/// an [`InstanceQuery`], by the same rules. [`Catalog`](crate::Catalog)
+/// calls it for every source.
+pub fn paginate<Q: PagedQuery>(
     source: Arc<dyn PageSource>,
-    query: InstanceQuery,
+    query: Q,
     options: PagingOptions,
-) -> InstanceListing {
-    let info = source.info();
-    let scope = Arc::new(Mutex::new(None));
-    let size = query.page_size_for(&info.capabilities);
-    let wider = query.clone().page_size(one_more(size, &info.capabilities));
-    let pager = InstancePager {
-        source,
-        queries: Queries::new(query, wider),
-        scope: Arc::clone(&scope),
-        most: Mutex::new(None),
-    };
-    let stream = Engine::start(pager, info.backend, MarkerRule::Exclusive, options);
-    InstanceListing::new(stream, scope)
+) -> Q::Listing {
+    query.paginate(source, options)
+}
+
+impl PagedQuery for ListQuery {
+    type Listing = ImageStream;
+
+    fn paginate(self, source: Arc<dyn PageSource>, options: PagingOptions) -> ImageStream {
+        let query = self;
+        let info = source.info();
+        let backend = info.backend;
+        if !query.tags.is_empty() && !info.capabilities.tags {
+            // Lazy like every listing: the error comes at the first poll.
+            let e = Error::new(
+                ErrorKind::NotSupported,
+                format!("{backend} images have no tags; a tag filter cannot be applied"),
+            )
+            .with_backend(backend);
+            return futures::stream::once(async move { Err(e) }).boxed();
+        }
+        let size = info.capabilities.page_size_for(query.page_size);
+        let wider = query.clone().page_size(one_more(size, &info.capabilities));
+        let pager = ImagePager {
+            source,
+            limit: query.limit,
+            queries: Queries::new(query, wider),
+        };
+        Engine::start(pager, backend, info.capabilities.marker, options)
+    }
+}
+
+/// The instance listing goes by the same rules as the image listing
+/// (every token, offset, ceiling and de-duplication check; read-ahead
+/// where a total is known; the query's image filter re-checked on the
+/// client), recording the narrowest scope any page reported.
+impl PagedQuery for InstanceQuery {
+    type Listing = InstanceListing;
+
+    fn paginate(self, source: Arc<dyn PageSource>, options: PagingOptions) -> InstanceListing {
+        let query = self;
+        let info = source.info();
+        let scope = Arc::new(Mutex::new(None));
+        let size = info.capabilities.page_size_for(query.page_size);
+        let wider = query.clone().page_size(one_more(size, &info.capabilities));
+        let pager = InstancePager {
+            source,
+            queries: Queries::new(query, wider),
+            scope: Arc::clone(&scope),
+            most: Mutex::new(None),
+        };
+        let stream = Engine::start(pager, info.backend, MarkerRule::Exclusive, options);
+        InstanceListing::new(stream, scope)
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 
-use crate::catalog::{Capabilities, InstancePage, InstanceQuery, Page, PageToken};
+use crate::catalog::{Capabilities, InstanceQuery, Page, PageToken};
 use crate::error::{Error, Result};
 use crate::model::Image;
 use crate::query::ListQuery;
@@ -20,20 +20,10 @@ pub(super) struct Chunk<T> {
     pub(super) total: Option<u64>,
 }
 
-impl From<Page> for Chunk<Image> {
-    fn from(page: Page) -> Self {
+impl<T> From<Page<T>> for Chunk<T> {
+    fn from(page: Page<T>) -> Self {
         Chunk {
-            items: page.images,
-            next: page.next,
-            total: page.total,
-        }
-    }
-}
-
-impl From<InstancePage> for Chunk<InstanceRef> {
-    fn from(page: InstancePage) -> Self {
-        Chunk {
-            items: page.instances,
+            items: page.items,
             next: page.next,
             total: page.total,
         }
@@ -173,7 +163,9 @@ impl Pager for InstancePager {
             let page = self.source.instance_page(query, token.clone()).await?;
             self.check_total(token.as_ref(), page.total)?;
             let mut scope = self.scope.lock().unwrap_or_else(|e| e.into_inner());
-            *scope = Some(scope.map_or(page.scope, |s| s.narrowest(page.scope)));
+            // A page that does not say what it saw saw the narrowest.
+            let seen = page.scope.unwrap_or(UsageScope::OwnTenant);
+            *scope = Some(scope.map_or(seen, |s| s.narrowest(seen)));
             Ok(page.into())
         })
     }
