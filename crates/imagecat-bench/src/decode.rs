@@ -68,7 +68,7 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
         let decode = |body: &[u8]| -> Res<usize> {
             Ok(match backend {
                 Backend::Toast => imagecat_toast::decode_list_body(body)?.len(),
-                Backend::Dcmgr => imagecat_dcmgr::decode_index_body(body, 0)?.images.len(),
+                Backend::Dcmgr => imagecat_dcmgr::decode_index_body(body, 0)?.items.len(),
                 Backend::Glance => imagecat_glance::decode_list_body(body)?.len(),
             })
         };

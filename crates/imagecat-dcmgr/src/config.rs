@@ -4,7 +4,7 @@
 use imagecat_core::{BackendKind, Error, ImageId, Result};
 use imagecat_http::{BuilderSettings, HttpClient, endpoint};
 
-use crate::catalog::{DcmgrCatalog, DcmgrSource};
+use crate::source::{DcmgrCatalog, DcmgrSource};
 use imagecat_core::Catalog;
 
 const BACKEND: BackendKind = BackendKind::Dcmgr;
@@ -105,12 +105,10 @@ impl DcmgrBuilder {
         let mut http = self.settings.http;
         http.allow_http = base.scheme() == "http";
         let client = HttpClient::new(BACKEND, http)?;
-        Ok(Catalog::new(DcmgrSource::new(
-            client,
-            base,
-            self.account,
-            self.settings.paging,
-        )))
+        Ok(
+            Catalog::new(DcmgrSource::from_parts(client, base, self.account))
+                .paging_options(self.settings.paging),
+        )
     }
 }
 
@@ -234,14 +232,14 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(c.info().endpoint, "http://h:9001/api/12.03");
-        assert!(c.http_options().allow_http);
+        assert!(c.source().http_options().allow_http);
         let c = DcmgrBuilder::new()
             .endpoint("https://h/api/")
             .http_options(HttpOptions::default().allow_http(true))
             .build()
             .unwrap();
         assert_eq!(c.info().endpoint, "https://h/api");
-        assert!(!c.http_options().allow_http);
+        assert!(!c.source().http_options().allow_http);
     }
 
     #[test]
@@ -253,7 +251,7 @@ mod tests {
         };
         let c = DcmgrBuilder::from_lookup(env).build().unwrap();
         assert_eq!(c.info().endpoint, "http://h:9001/api");
-        assert_eq!(c.account(), Some("a-shpoolxx"));
+        assert_eq!(c.source().account(), Some("a-shpoolxx"));
         let empty = DcmgrBuilder::from_lookup(|_| Some(String::new()));
         assert_eq!(empty.build().unwrap_err().kind(), ErrorKind::Config);
         let bad = DcmgrBuilder::from_lookup(|name| match name {

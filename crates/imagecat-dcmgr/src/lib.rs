@@ -29,27 +29,30 @@
 //!
 //! Modules: `config` (builder, environment, id checks), `wire` (both
 //! layouts, decoded leniently), `instances` (the instance index behind
-//! usage), `catalog` (the [`imagecat_core::PageSource`] behind the `ImageCatalog`
+//! usage), `catalog` (the [`imagecat_core::raw::PageSource`] behind the `ImageCatalog`
 //! impl), `error` (DCMGR codes to imagecat errors).
 
-mod catalog;
 mod config;
 mod error;
-mod golden;
 mod instances;
+mod query;
+mod source;
 mod wire;
 
-pub use catalog::{DcmgrCatalog, DcmgrSource};
 pub use config::{
     ACCOUNT_HEADER, DEFAULT_BASE, DEFAULT_PAGE_SIZE, DcmgrBuilder, ENV_ACCOUNT, ENV_ENDPOINT,
     MAX_PAGE_SIZE, validate_account, validate_image_id,
 };
+pub use source::{DcmgrCatalog, DcmgrSource};
 
 /// Decodes the body of an index answer (either layout) for the page at
 /// `start` exactly as the catalog does, errors included: for fixtures,
 /// fuzzing and benchmarks.
-pub fn decode_index_body(body: &[u8], start: u64) -> imagecat_core::Result<imagecat_core::Page> {
-    catalog::page_of(
+pub fn decode_index_body(
+    body: &[u8],
+    start: u64,
+) -> imagecat_core::Result<imagecat_core::raw::Page> {
+    source::page_of(
         &imagecat_http::HttpResponse::from_body(
             imagecat_core::BackendKind::Dcmgr,
             200,

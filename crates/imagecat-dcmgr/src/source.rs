@@ -4,10 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
-    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
-    Image, ImageId, ImageStatus, InstancePage, InstanceQuery, ListQuery, Page, PageSource,
-    PageToken, PagingOptions, PagingStyle, Result, ServerFilters, Visibility, async_trait,
+    BackendKind, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId,
+    ImageStatus, InstanceQuery, InstanceRef, ListQuery, PagingStyle, Result, ServerFilters,
+    Visibility, async_trait,
 };
 use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
 use serde_json::value::RawValue;
@@ -16,8 +17,8 @@ use crate::config::{
     ACCOUNT_HEADER, DEFAULT_PAGE_SIZE, DcmgrBuilder, MAX_PAGE_SIZE, validate_image_id,
 };
 use crate::error;
-use crate::golden;
 use crate::instances;
+use crate::query;
 use crate::wire;
 
 const BACKEND: BackendKind = BackendKind::Dcmgr;
@@ -43,7 +44,6 @@ struct Inner {
     http: HttpClient,
     base: Url,
     account: Option<String>,
-    paging: PagingOptions,
 }
 
 impl fmt::Debug for DcmgrSource {
@@ -51,7 +51,6 @@ impl fmt::Debug for DcmgrSource {
         f.debug_struct("DcmgrCatalog")
             .field("endpoint", &endpoint::display(&self.inner.base))
             .field("account", &self.inner.account)
-            .field("paging", &self.inner.paging)
             .finish_non_exhaustive()
     }
 }
@@ -68,18 +67,12 @@ impl BuildSource for DcmgrSource {
 }
 
 impl DcmgrSource {
-    pub(crate) fn new(
-        http: HttpClient,
-        base: Url,
-        account: Option<String>,
-        paging: PagingOptions,
-    ) -> Self {
+    pub(crate) fn from_parts(http: HttpClient, base: Url, account: Option<String>) -> Self {
         DcmgrSource {
             inner: Arc::new(Inner {
                 http,
                 base,
                 account,
-                paging,
             }),
         }
     }
@@ -138,7 +131,7 @@ impl DcmgrSource {
             if let Some(state) = state_filter(query) {
                 pairs.append_pair("state", state);
             }
-            for (key, value) in golden::params(query) {
+            for (key, value) in query::params(query) {
                 pairs.append_pair(key, &value);
             }
             match &self.inner.account {
@@ -273,15 +266,11 @@ fn ensure_success(response: &HttpResponse) -> Result<()> {
 
 #[async_trait]
 impl PageSource for DcmgrSource {
-    fn paging(&self) -> PagingOptions {
-        self.inner.paging
-    }
-
     fn info(&self) -> CatalogInfo {
         CatalogInfo::new(
             BACKEND,
             endpoint::display(&self.inner.base),
-            golden::capabilities(Self::capabilities(), &self.inner.base)
+            query::capabilities(Self::capabilities(), &self.inner.base)
                 .usage(Some(self.usage_scope())),
         )
     }
@@ -292,9 +281,9 @@ impl PageSource for DcmgrSource {
         &self,
         query: &InstanceQuery,
         token: Option<PageToken>,
-    ) -> Result<InstancePage> {
+    ) -> Result<Page<InstanceRef>> {
         let start = offset_of(token)?;
-        let limit = query.page_size_for(&Self::capabilities());
+        let limit = Self::capabilities().page_size_for(query.page_size);
         let url = instances::index_url(&self.inner.base, start, limit)?;
         let scope = self.usage_scope();
         self.inner
@@ -313,7 +302,7 @@ impl PageSource for DcmgrSource {
 
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let start = offset_of(token)?;
-        let limit = Self::capabilities().page_size_for(query);
+        let limit = Self::capabilities().page_size_for(query.page_size);
         let url = self.index_url(query, start, limit)?;
         self.inner
             .http

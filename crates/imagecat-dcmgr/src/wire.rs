@@ -16,12 +16,12 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use imagecat_core::compact_str::CompactString;
-use imagecat_core::de::{FromMap, deserialize_key};
-use imagecat_core::{BackendKind, Image, ImageStatus, NativeRecord, Properties, Visibility};
-use imagecat_http::lenient::{
+use imagecat_core::raw::compact_str::CompactString;
+use imagecat_core::raw::de::{FromMap, deserialize_key};
+use imagecat_core::raw::lenient::{
     self, LenientBool, LenientShortText, LenientText, LenientU64, parse_timestamp,
 };
+use imagecat_core::{BackendKind, Image, ImageStatus, NativeRecord, Properties, Visibility};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;

@@ -378,7 +378,7 @@ impl Grant for KeystoneGrant {
         let service = |eps: &[CatalogEndpoint]| {
             pick_endpoint(eps, region)
                 .ok()
-                .and_then(|text| crate::nova::service_base(&text).ok())
+                .and_then(|text| crate::instances::service_base(&text).ok())
         };
         Ok(Issued {
             id: SecretString::new(id),
@@ -394,7 +394,7 @@ impl Grant for KeystoneGrant {
 
 /// The error of a refused token request: Keystone's own message, prefixed.
 fn token_error(response: &HttpResponse) -> Error {
-    let e = crate::catalog::error_for(response, None);
+    let e = crate::source::error_for(response, None);
     if e.kind() == ErrorKind::Unauthenticated {
         e.map_message(|m| format!("Keystone refused the credentials: {m}"))
     } else {

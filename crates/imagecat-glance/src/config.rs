@@ -10,9 +10,9 @@ use imagecat_http::reqwest::header::{ACCEPT, HeaderValue};
 use imagecat_http::{BuilderSettings, HttpClient, SecretString, Url};
 
 use crate::auth::{AUTH_HEADER, Auth, KeystoneGrant};
-use crate::catalog::{GlanceCatalog, GlanceSource};
 use crate::clouds::{self, CloudSettings, CloudsFiles};
-use crate::nova::{Usage, service_base};
+use crate::instances::{Usage, service_base};
+use crate::source::{GlanceCatalog, GlanceSource};
 use imagecat_core::Catalog;
 
 const BACKEND: BackendKind = BackendKind::Glance;
@@ -588,13 +588,10 @@ impl GlanceBuilder {
             let auth = Auth::anonymous(BACKEND, AUTH_HEADER)
                 .with_header(ACCEPT, HeaderValue::from_static("application/json"));
             let usage = self.usage(false)?;
-            return Ok(Catalog::new(GlanceSource::from_parts(
-                http,
-                Some(endpoint),
-                auth,
-                self.settings.paging,
-                usage,
-            )));
+            return Ok(
+                Catalog::new(GlanceSource::from_parts(http, Some(endpoint), auth, usage))
+                    .paging_options(self.settings.paging),
+            );
         }
         let identity = self.identity()?;
         let mut token = self.token.clone().filter(|t| !t.is_empty());
@@ -636,13 +633,10 @@ impl GlanceBuilder {
         )?
         .with_header(ACCEPT, HeaderValue::from_static("application/json"));
         let http = self.http_client(uses_http)?;
-        Ok(Catalog::new(GlanceSource::from_parts(
-            http,
-            endpoint,
-            auth,
-            self.settings.paging,
-            usage,
-        )))
+        Ok(
+            Catalog::new(GlanceSource::from_parts(http, endpoint, auth, usage))
+                .paging_options(self.settings.paging),
+        )
     }
 
     /// The HTTP client: plain `http://` when an endpoint says so.

@@ -24,8 +24,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
+use imagecat_core::raw::PageToken;
 use imagecat_core::usage::{BootSource, FoundVia, InstanceRef, UsageScope};
-use imagecat_core::{BackendKind, Error, ImageId, PageToken, Result};
+use imagecat_core::{BackendKind, Error, ImageId, Result};
 use imagecat_http::endpoint::{join_segments, parse_endpoint};
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpResponse, Idempotency, Url};
@@ -33,7 +34,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth::Token;
-use crate::catalog::{GlanceSource, error_for, link_marker};
+use crate::source::{GlanceSource, error_for, link_marker};
 
 const BACKEND: BackendKind = BackendKind::Glance;
 

@@ -20,7 +20,7 @@
 //! - `auth`: the token source (static, Keystone v2.0 or v3, the service
 //!   catalog's image endpoint) over `imagecat_http::TokenCache` (cached, renewed before
 //!   expiry, single flight, re-obtained once when refused);
-//! - `catalog`: [`GlanceSource`], the [`imagecat_core::PageSource`]
+//! - `catalog`: [`GlanceSource`], the [`imagecat_core::raw::PageSource`]
 //!   (marker paging by `next` links, server-side filters, error mapping),
 //!   and [`GlanceCatalog`], the core's `Catalog` over it;
 //! - `wire`: image, page, error and token documents.
@@ -38,20 +38,19 @@
 //! ```
 
 mod auth;
-mod catalog;
 mod clouds;
 mod config;
-mod nova;
-mod record;
+mod instances;
+mod source;
 mod wire;
 
-pub use catalog::{DEFAULT_PAGE_SIZE, GlanceCatalog, GlanceSource, MAX_PAGE_SIZE};
 pub use clouds::CloudsFiles;
 pub use config::{
     DEFAULT_DOMAIN, DEFAULT_RENEW_MARGIN, ENV_ENDPOINT, ENV_OS_COMPUTE_URL, ENV_OS_IMAGE_URL,
     ENV_OS_VOLUME_URL, GlanceBuilder,
 };
-pub use nova::DEFAULT_SERVER_PAGE;
+pub use instances::DEFAULT_SERVER_PAGE;
+pub use source::{DEFAULT_PAGE_SIZE, GlanceCatalog, GlanceSource, MAX_PAGE_SIZE};
 
 /// Decodes the body of a list answer (`{"images":[…],"next":…}`) into
 /// images exactly as the catalog does for every page, errors included: for

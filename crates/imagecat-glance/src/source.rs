@@ -5,17 +5,18 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
-    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
-    Image, ImageId, ImageStatus, InstancePage, InstanceQuery, ListQuery, Page, PageSource,
-    PageToken, PagingOptions, PagingStyle, Result, ServerFilters, ServerSort, SortKey,
+    BackendKind, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId,
+    ImageStatus, InstanceQuery, InstanceRef, ListQuery, PagingStyle, Result, ServerFilters,
+    ServerSort, SortKey,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, endpoint};
 
 use crate::auth::{Auth, Token};
 use crate::config::GlanceBuilder;
-use crate::nova::Usage;
+use crate::instances::Usage;
 use crate::wire;
 
 const BACKEND: BackendKind = BackendKind::Glance;
@@ -49,7 +50,6 @@ struct Inner {
     /// The configured image base; `None` when it comes from the catalog.
     endpoint: Option<Url>,
     auth: Auth,
-    paging: PagingOptions,
     /// Compute and block-storage settings (usage).
     usage: Usage,
 }
@@ -59,7 +59,6 @@ impl fmt::Debug for GlanceSource {
         f.debug_struct("GlanceCatalog")
             .field("endpoint", &self.shown_endpoint())
             .field("auth", &self.inner.auth)
-            .field("paging", &self.inner.paging)
             .finish()
     }
 }
@@ -310,7 +309,6 @@ impl GlanceSource {
         http: HttpClient,
         endpoint: Option<Url>,
         auth: Auth,
-        paging: PagingOptions,
         usage: Usage,
     ) -> Self {
         GlanceSource {
@@ -318,7 +316,6 @@ impl GlanceSource {
                 http,
                 endpoint,
                 auth,
-                paging,
                 usage,
             }),
         }
@@ -437,10 +434,6 @@ impl Start {
 
 #[async_trait]
 impl PageSource for GlanceSource {
-    fn paging(&self) -> PagingOptions {
-        self.inner.paging
-    }
-
     fn info(&self) -> CatalogInfo {
         let capabilities = capabilities().usage(self.expected_scope());
         CatalogInfo::new(BACKEND, self.shown_endpoint(), capabilities)
@@ -453,11 +446,11 @@ impl PageSource for GlanceSource {
         &self,
         query: &InstanceQuery,
         token: Option<PageToken>,
-    ) -> Result<InstancePage> {
+    ) -> Result<Page<InstanceRef>> {
         let (instances, next, scope) = self
             .server_page(query.image.as_ref(), query.page_size, token)
             .await?;
-        Ok(InstancePage::new(instances, next, scope))
+        Ok(Page::new(instances, next).with_scope(scope))
     }
 
     /// One page: `limit` is the page size, `marker` the token's marker (a
@@ -467,7 +460,7 @@ impl PageSource for GlanceSource {
     /// A marker the server no longer knows (400) is a stale marker
     /// ([`Error::stale_marker`]), which the engine resumes from.
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
-        let page_size = capabilities().page_size_for(query);
+        let page_size = capabilities().page_size_for(query.page_size);
         let start = match token {
             None => Start::First,
             Some(PageToken::Marker(m)) => Start::Marker(m),
@@ -583,8 +576,11 @@ mod tests {
         assert!(!caps.reports_total);
         assert_eq!(caps.get, GetSupport::Native);
         assert!(caps.delete && !caps.soft_delete);
-        assert_eq!(caps.page_size_for(&ListQuery::new()), 1000);
-        assert_eq!(caps.page_size_for(&ListQuery::new().page_size(5000)), 1000);
+        assert_eq!(caps.page_size_for(ListQuery::new().page_size), 1000);
+        assert_eq!(
+            caps.page_size_for(ListQuery::new().page_size(5000).page_size),
+            1000
+        );
         let f = caps.server_filters;
         assert!(f.name && f.status && f.visibility && f.owner && f.deleted);
     }

@@ -13,15 +13,13 @@
 //! - [`TokenSource`]: the one authentication layer, generic over a
 //!   [`Grant`] (the adapter's token request and decoding): renewal before
 //!   expiry, single flight, one re-authentication on refusal, and the
-//!   authenticated send; built on [`TokenCache`];
+//!   authenticated send (its cache, `token_cache`, is private to this crate);
 //! - [`endpoint`]: parsing and displaying endpoints;
-//! - [`lenient`]: serde decoders for fields real servers send in several forms.
 
 mod auth;
 mod client;
 pub mod endpoint;
 mod ids;
-pub mod lenient;
 mod response;
 mod scrub;
 mod secret;
@@ -35,7 +33,6 @@ pub use response::{ErrorDocument, HttpResponse, SNIPPET_LIMIT, parse_retry_after
 pub use scrub::{MIN_SCRUB_LEN, REDACTED, scrub, scrub_error};
 pub use secret::SecretString;
 pub use settings::BuilderSettings;
-pub use token_cache::{Renewable, TokenCache, send_reauthenticating};
 
 pub use reqwest;
 pub use url::Url;

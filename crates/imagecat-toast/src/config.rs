@@ -9,7 +9,7 @@ use imagecat_http::endpoint::{join_segments, parse_endpoint};
 use imagecat_http::{BuilderSettings, HttpClient, SecretString};
 
 use crate::auth::{AUTH_HEADER, Auth, PasswordGrant};
-use crate::catalog::{Inner, ToastCatalog, ToastSource};
+use crate::source::{Inner, ToastCatalog, ToastSource};
 use imagecat_core::Catalog;
 
 const BACKEND: BackendKind = BackendKind::Toast;
@@ -226,8 +226,8 @@ impl ToastBuilder {
             images_url,
             instances_url,
             auth,
-            paging: self.settings.paging,
-        })))
+        }))
+        .paging_options(self.settings.paging))
     }
 }
 
@@ -348,7 +348,10 @@ mod tests {
             "https://h:8443/compute"
         );
         assert_eq!(build("http://h/api/v/").info().endpoint, "http://h/api/v");
-        assert_eq!(build("https://h/x").base_url().as_str(), "https://h/x");
+        assert_eq!(
+            build("https://h/x").source().base_url().as_str(),
+            "https://h/x"
+        );
     }
 
     #[test]
@@ -360,7 +363,7 @@ mod tests {
                 .token(SecretString::new("t"))
         };
         assert_eq!(
-            builder().build().unwrap().instances_url().as_str(),
+            builder().build().unwrap().source().instances_url().as_str(),
             "https://h/api/v1.0/appkeys/k%2Fey/instances-detail"
         );
         let moved = builder()
@@ -368,7 +371,7 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(
-            moved.instances_url().as_str(),
+            moved.source().instances_url().as_str(),
             "https://c:8443/compute/v1.0/appkeys/k%2Fey/instances-detail"
         );
         let e = builder().compute_endpoint("ftp://c").build().unwrap_err();

@@ -13,14 +13,14 @@
 //! - `auth`: the token source (static token, or username and API password
 //!   exchanged for cached tokens renewed before they expire, single flight,
 //!   re-obtained once when refused);
-//! - `catalog`: [`ToastSource`], the [`imagecat_core::PageSource`], and
+//! - `catalog`: [`ToastSource`], the [`imagecat_core::raw::PageSource`], and
 //!   [`ToastCatalog`], the core's `Catalog` over it, the `ImageCatalog`
 //!   (marker paging, `get` by walking the listing, `delete`);
 //! - `instances`: the Compute Instance API v1.0 listing behind usage
 //!   (`GET {compute}/v1.0/appkeys/{appkey}/instances-detail`);
 //! - `wire`: the envelope, the `resultCode` → error mapping and the image
 //!   and token documents;
-//! - lenient decoding is shared with other adapters: `imagecat_http::lenient`.
+//! - lenient decoding is shared with other adapters: `imagecat_core::raw::lenient`.
 //!
 //! ```no_run
 //! use futures::TryStreamExt;
@@ -37,16 +37,16 @@
 //! ```
 
 mod auth;
-mod catalog;
 mod config;
 mod instances;
+mod source;
 mod wire;
 
-pub use catalog::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastCatalog, ToastSource};
 pub use config::{
     DEFAULT_ENDPOINT, DEFAULT_RENEW_MARGIN, ENV_APPKEY, ENV_ENDPOINT, ENV_PASSWORD, ENV_TOKEN,
     ENV_USERNAME, ToastBuilder,
 };
+pub use source::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastCatalog, ToastSource};
 
 /// Decodes the body of a list answer (`{"header":…,"images":[…]}`) into
 /// images exactly as the catalog does for every page, errors included: for

@@ -5,10 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
-    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, ErrorKind,
-    GetSupport, Image, ImageId, InstancePage, InstanceQuery, ListQuery, MarkerRule, Page,
-    PageSource, PageToken, PagingOptions, PagingStyle, Result, ServerFilters, UsageScope,
+    BackendKind, Capabilities, Catalog, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, Image,
+    ImageId, InstanceQuery, InstanceRef, ListQuery, MarkerRule, PagingStyle, Result, ServerFilters,
+    UsageScope,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, endpoint};
@@ -49,7 +50,6 @@ pub(crate) struct Inner {
     pub(crate) images_url: Url,
     pub(crate) instances_url: Url,
     pub(crate) auth: Auth,
-    pub(crate) paging: PagingOptions,
 }
 
 impl fmt::Debug for ToastSource {
@@ -59,7 +59,6 @@ impl fmt::Debug for ToastSource {
             .field("appkey", &self.inner.appkey)
             .field("instances", &endpoint::display(&self.inner.instances_url))
             .field("auth", &self.inner.auth)
-            .field("paging", &self.inner.paging)
             .finish()
     }
 }
@@ -156,10 +155,6 @@ impl ToastSource {
 
 #[async_trait]
 impl PageSource for ToastSource {
-    fn paging(&self) -> PagingOptions {
-        self.inner.paging
-    }
-
     fn info(&self) -> CatalogInfo {
         CatalogInfo::new(BACKEND, endpoint::display(&self.inner.base), capabilities())
     }
@@ -173,7 +168,7 @@ impl PageSource for ToastSource {
     /// ([`MarkerRule::Detect`]): it drops the marker image and asks for one
     /// more.
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
-        let page_size = capabilities().page_size_for(query);
+        let page_size = capabilities().page_size_for(query.page_size);
         let marker = match token {
             None => None,
             Some(PageToken::Marker(marker)) => Some(marker),
@@ -205,7 +200,7 @@ impl PageSource for ToastSource {
         &self,
         _query: &InstanceQuery,
         token: Option<PageToken>,
-    ) -> Result<InstancePage> {
+    ) -> Result<Page<InstanceRef>> {
         if let Some(other) = token {
             return Err(Error::invalid_input(
                 BACKEND,
@@ -221,7 +216,7 @@ impl PageSource for ToastSource {
                 |response| instances::decode_instances(&response),
             )
             .await?;
-        Ok(InstancePage::new(instances, None, UsageScope::OwnTenant))
+        Ok(Page::new(instances, None).with_scope(UsageScope::OwnTenant))
     }
 
     /// A UUID, in canonical form (`get` is emulated by the core, which
@@ -315,7 +310,10 @@ mod tests {
         assert!(!caps.reports_total);
         assert_eq!(caps.get, GetSupport::Emulated);
         assert!(caps.delete && !caps.soft_delete);
-        assert_eq!(caps.page_size_for(&ListQuery::new()), 1000);
-        assert_eq!(caps.page_size_for(&ListQuery::new().page_size(5000)), 1000);
+        assert_eq!(caps.page_size_for(ListQuery::new().page_size), 1000);
+        assert_eq!(
+            caps.page_size_for(ListQuery::new().page_size(5000).page_size),
+            1000
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! mapping, and the decoding of image and token documents.
 //!
 //! Decoding is lenient where the real server is uncertain (see
-//! [`imagecat_http::lenient`]) and strict where it matters: a body that is not JSON,
+//! [`imagecat_core::raw::lenient`]) and strict where it matters: a body that is not JSON,
 //! a success without `images`, or an image without an `id` is
 //! `InvalidResponse` with a snippet.
 
@@ -14,7 +14,7 @@ use imagecat_http::{ErrorDocument, HttpResponse, snippet};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use imagecat_http::lenient;
+use imagecat_core::raw::lenient;
 
 const BACKEND: BackendKind = BackendKind::Toast;
 

@@ -4,7 +4,9 @@
 //! [`PageToken`], [`BuildSource`] (so `XCatalog::builder()` works),
 //! [`paginate`] (the engine, which [`Catalog`](crate::Catalog) calls for
 //! every source), [`MemorySource`] (the in-memory source, for tests that
-//! fetch raw pages), the serde helpers of [`de`], and the version of
+//! fetch raw pages), the decoder helpers ([`de`] for hand-written serde
+//! visitors, [`lenient`] for fields real servers send in several forms),
+//! and the version of
 //! `compact_str` the decoders fill [`Properties`](crate::Properties) with
 //! (`async_trait` is at the root: users implement `ImageCatalog` too).
 //!
@@ -15,6 +17,7 @@
 
 pub use crate::catalog::{Page, PageToken};
 pub mod de;
+pub mod lenient;
 pub use crate::memory::MemorySource;
 pub use crate::paging::{PagedQuery, paginate};
 pub use crate::source::{BuildSource, PageSource};

@@ -4,12 +4,12 @@
 //!
 //! Strict as before: `id` and `status` are required, a field of the wrong
 //! type is `InvalidResponse` naming it, and a key read twice in one object
-//! is refused (the rule of [`imagecat_http::lenient`]).
+//! is refused (the rule of [`imagecat_core::raw::lenient`]).
 
-use imagecat_core::compact_str::CompactString;
-use imagecat_core::de::{FromMap, deserialize_key};
+use imagecat_core::raw::compact_str::CompactString;
+use imagecat_core::raw::de::{FromMap, deserialize_key};
+use imagecat_core::raw::lenient::{self, Keys};
 use imagecat_core::{Error, Image, ImageStatus, NativeRecord, Properties, Visibility};
-use imagecat_http::lenient::{self, Keys};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess};
 use serde_json::value::RawValue;

@@ -13,7 +13,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-pub(crate) use crate::record::decode_image;
+mod image;
+
+pub(crate) use image::decode_image;
 
 pub(crate) const BACKEND: BackendKind = BackendKind::Glance;
 
