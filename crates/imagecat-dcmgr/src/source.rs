@@ -234,8 +234,8 @@ pub(crate) fn index_of<T>(
 /// already deleted, not an error.
 fn delete_outcome(response: &HttpResponse, id: &ImageId) -> Result<Deleted> {
     if !response.status.is_success() {
-        let documented = wire::decode_error(&response.body).is_some();
-        return response.refused_delete(error::from_response(response), documented);
+        let documented = error::error_document(response).is_some();
+        return response.refused_delete(error::decode_error(response), documented);
     }
     let ids = wire::decode_destroyed(&response.body).map_err(|e| response.invalid(e))?;
     if !ids.iter().any(|d| d.eq_ignore_ascii_case(id.as_str())) {
@@ -260,7 +260,7 @@ fn ensure_success(response: &HttpResponse) -> Result<()> {
     if response.status.is_success() {
         Ok(())
     } else {
-        Err(error::from_response(response))
+        Err(error::decode_error(response))
     }
 }
 

@@ -394,7 +394,7 @@ impl Grant for KeystoneGrant {
 
 /// The error of a refused token request: Keystone's own message, prefixed.
 fn token_error(response: &HttpResponse) -> Error {
-    let e = crate::source::error_for(response, None);
+    let e = crate::error::decode_error(response);
     if e.kind() == ErrorKind::Unauthenticated {
         e.map_message(|m| format!("Keystone refused the credentials: {m}"))
     } else {

@@ -34,7 +34,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth::Token;
-use crate::source::{GlanceSource, error_for, link_marker};
+use crate::error::decode_error;
+use crate::source::{GlanceSource, link_marker};
 
 const BACKEND: BackendKind = BackendKind::Glance;
 
@@ -345,7 +346,7 @@ impl GlanceSource {
         };
         let handle = |response: HttpResponse, compute: &Url| -> Result<ServerPage> {
             if !response.status.is_success() {
-                return Err(error_for(&response, None));
+                return Err(decode_error(&response));
             }
             let servers = servers_url(compute)?;
             let wire: ServersWire = response.json()?;
@@ -439,7 +440,7 @@ impl GlanceSource {
             |base| join_segments(BACKEND, base, &["volumes", wanted.as_str()]),
             |response, _, _| {
                 if !response.status.is_success() {
-                    return Err(error_for(&response, None));
+                    return Err(decode_error(&response));
                 }
                 let wire: VolumeWire = response.json()?;
                 response.check_id_echo(&wanted, &wire.volume.id)?;

@@ -40,6 +40,7 @@
 mod auth;
 mod clouds;
 mod config;
+mod error;
 mod instances;
 mod source;
 mod wire;

@@ -17,7 +17,7 @@ use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, 
 use crate::auth::{Auth, Token};
 use crate::config::GlanceBuilder;
 use crate::instances::Usage;
-use crate::wire;
+use crate::{error, wire};
 
 const BACKEND: BackendKind = BackendKind::Glance;
 
@@ -92,31 +92,6 @@ fn capabilities() -> Capabilities {
 
 /// The error for a failed Glance or Keystone answer.
 ///
-/// A Glance (webob) or Keystone JSON error document is classified by the
-/// status with its message kept: 400 `InvalidInput` (a stale marker,
-/// [`Error::marker_gone`], when it names the marker sent), 401 `Unauthenticated`, 403 `PermissionDenied`,
-/// 404 `NotFound`, 409 and others `Api`, 429 `RateLimited`. Without such a
-/// document, the fallback every backend shares
-/// ([`HttpResponse::undocumented_error`]).
-pub(crate) fn error_for(response: &HttpResponse, marker: Option<&str>) -> Error {
-    let status = response.status.as_u16();
-    let Some(doc) = wire::error_doc(&response.body) else {
-        return response.undocumented_error();
-    };
-    if status == 400 {
-        if let Some(marker) = marker {
-            let lower = doc.message.to_ascii_lowercase();
-            if doc.message.contains(marker)
-                || lower.starts_with("no image found with id")
-                || lower.contains("marker")
-            {
-                return Error::marker_gone(BACKEND, marker, doc.message).with_code(doc.code);
-            }
-        }
-    }
-    response.status_error(doc.code, doc.message)
-}
-
 /// The Glance status word a unified status filter is sent as, when exactly
 /// one word matches it.
 fn glance_status(status: &ImageStatus) -> Option<&'static str> {
@@ -496,7 +471,7 @@ impl PageSource for GlanceSource {
             let images = images_url(base)?;
             if !response.status.is_success() {
                 let marker = start.marker(&images).ok().flatten();
-                return Err(error_for(&response, marker.as_deref()));
+                return Err(error::decode_list_error(&response, marker.as_deref()));
             }
             let page = wire::decode_list(&response)?;
             let next = match page.next {
@@ -532,7 +507,7 @@ impl PageSource for GlanceSource {
             |base| image_url(base, &wanted),
             |response, _| {
                 if !response.status.is_success() {
-                    return Err(error_for(&response, None));
+                    return Err(error::decode_error(&response));
                 }
                 let image = wire::decode_show(&response)?;
                 response.check_id_echo(&wanted, image.id.as_str())?;
@@ -555,8 +530,8 @@ impl PageSource for GlanceSource {
                 if response.status.is_success() {
                     return Ok(Deleted::Deleted);
                 }
-                let documented = wire::error_doc(&response.body).is_some();
-                response.refused_delete(error_for(&response, None), documented)
+                let documented = error::error_document(&response).is_some();
+                response.refused_delete(error::decode_error(&response), documented)
             },
         )
         .await

@@ -38,6 +38,7 @@
 
 mod auth;
 mod config;
+mod error;
 mod instances;
 mod source;
 mod wire;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
-    BackendKind, Capabilities, Catalog, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, Image,
-    ImageId, InstanceQuery, InstanceRef, ListQuery, MarkerRule, PagingStyle, Result, ServerFilters,
+    BackendKind, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId,
+    InstanceQuery, InstanceRef, ListQuery, MarkerRule, PagingStyle, Result, ServerFilters,
     UsageScope,
 };
 use imagecat_http::reqwest::Method;
@@ -16,7 +16,7 @@ use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, 
 
 use crate::auth::Auth;
 use crate::config::ToastBuilder;
-use crate::{instances, wire};
+use crate::{error, instances, wire};
 
 const BACKEND: BackendKind = BackendKind::Toast;
 
@@ -183,7 +183,7 @@ impl PageSource for ToastSource {
         let images = self
             .fetch_page(page_size, marker)
             .await
-            .map_err(|e| stale_marker(e, marker))?;
+            .map_err(|e| error::stale_marker(e, marker))?;
         let only_marker = matches!(images.as_slice(), [one] if Some(one.id.as_str()) == marker);
         let next = if only_marker && page_size > 1 {
             None
@@ -250,22 +250,9 @@ fn delete_outcome(response: HttpResponse) -> Result<Deleted> {
         Ok(()) => Ok(Deleted::Deleted),
         Err(e) => {
             let documented =
-                response.status.is_success() || wire::status_document(&response).is_some();
+                response.status.is_success() || error::error_document(&response).is_some();
             response.refused_delete(e, documented)
         }
-    }
-}
-
-/// A list request whose marker the server refuses (`30400`: Glance's 400
-/// "Invalid marker", relayed) means the marker image vanished during the
-/// listing: the pagination engine resumes from an earlier image.
-fn stale_marker(error: Error, marker: Option<&str>) -> Error {
-    match marker {
-        Some(marker) if error.kind() == ErrorKind::Api && error.code() == Some("30400") => {
-            Error::marker_gone(BACKEND, marker, error.message())
-                .with_code(error.code().map(str::to_owned))
-        }
-        _ => error,
     }
 }
 
