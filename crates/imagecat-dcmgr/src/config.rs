@@ -2,12 +2,16 @@
 //! validation of account and image ids.
 
 use imagecat_core::{BackendKind, Error, ImageId, Result};
-use imagecat_http::{BuilderSettings, HttpClient, endpoint};
+use imagecat_http::{BuilderSettings, CatalogUrl, HttpClient, OpenOptions, Url, endpoint};
 
 use crate::source::{DcmgrCatalog, DcmgrSource};
 use imagecat_core::Catalog;
 
-const BACKEND: BackendKind = BackendKind::Dcmgr;
+/// The backend's name, in errors, output and its URL schemes.
+pub const BACKEND: BackendKind = BackendKind::Dcmgr;
+
+/// The URL schemes `from_url` opens: `dcmgr://` (HTTPS) and `dcmgr+http://`.
+pub const SCHEMES: [&str; 2] = ["dcmgr", "dcmgr+http"];
 
 /// The API base used when the endpoint has no path.
 pub const DEFAULT_BASE: &str = "/api/12.03";
@@ -109,6 +113,22 @@ impl DcmgrBuilder {
             Catalog::new(DcmgrSource::from_parts(client, base, self.account))
                 .paging_options(self.settings.paging),
         )
+    }
+}
+
+impl DcmgrBuilder {
+    /// A builder from a catalog URL, `dcmgr://HOST[:PORT][/BASE][?account=a-…]`
+    /// (HTTPS) or `dcmgr+http://…`, and the caller's options; what neither
+    /// sets comes from the environment ([`DcmgrBuilder::from_env`]).
+    pub fn from_url(url: &Url, options: &OpenOptions) -> Result<Self> {
+        let url = CatalogUrl::parse(url, BACKEND, &["account"])?;
+        let mut builder = DcmgrBuilder::from_env()
+            .endpoint(url.endpoint()?)
+            .open_options(options);
+        if let Some(account) = url.param("account") {
+            builder = builder.account(account);
+        }
+        Ok(builder)
     }
 }
 

@@ -40,8 +40,8 @@ mod source;
 mod wire;
 
 pub use config::{
-    ACCOUNT_HEADER, DEFAULT_BASE, DEFAULT_PAGE_SIZE, DcmgrBuilder, ENV_ACCOUNT, ENV_ENDPOINT,
-    MAX_PAGE_SIZE, validate_account, validate_image_id,
+    ACCOUNT_HEADER, BACKEND, DEFAULT_BASE, DEFAULT_PAGE_SIZE, DcmgrBuilder, ENV_ACCOUNT,
+    ENV_ENDPOINT, MAX_PAGE_SIZE, SCHEMES, validate_account, validate_image_id,
 };
 pub use source::{DcmgrCatalog, DcmgrSource};
 

@@ -47,11 +47,11 @@ mod wire;
 
 pub use clouds::CloudsFiles;
 pub use config::{
-    DEFAULT_DOMAIN, DEFAULT_RENEW_MARGIN, ENV_ENDPOINT, ENV_OS_COMPUTE_URL, ENV_OS_IMAGE_URL,
-    ENV_OS_VOLUME_URL, GlanceBuilder,
+    BACKEND, DEFAULT_DOMAIN, DEFAULT_PAGE_SIZE, DEFAULT_RENEW_MARGIN, ENV_ENDPOINT,
+    ENV_OS_COMPUTE_URL, ENV_OS_IMAGE_URL, ENV_OS_VOLUME_URL, GlanceBuilder, MAX_PAGE_SIZE, SCHEMES,
 };
 pub use instances::DEFAULT_SERVER_PAGE;
-pub use source::{DEFAULT_PAGE_SIZE, GlanceCatalog, GlanceSource, MAX_PAGE_SIZE};
+pub use source::{GlanceCatalog, GlanceSource};
 
 /// Decodes the body of a list answer (`{"images":[…],"next":…}`) into
 /// images exactly as the catalog does for every page, errors included: for

@@ -15,21 +15,11 @@ use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, endpoint};
 
 use crate::auth::{Auth, Token};
-use crate::config::GlanceBuilder;
+use crate::config::{DEFAULT_PAGE_SIZE, GlanceBuilder, MAX_PAGE_SIZE};
 use crate::instances::Usage;
 use crate::{error, wire};
 
 const BACKEND: BackendKind = BackendKind::Glance;
-
-/// Images per request when the query sets no page size: the largest page
-/// Glance accepts (fewer, larger pages list faster, docs/benchmarks.md).
-/// Glance's own default (`limit_param_default`) is 25 and NHN Cloud
-/// documents 100; a `limit` is always sent, so the server's setting never
-/// matters, and a server that caps lower still gives a `next` link.
-pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
-/// The largest page size sent (Glance's `api_limit_max`; a larger limit is
-/// clamped by the server anyway).
-pub const MAX_PAGE_SIZE: u32 = 1000;
 
 /// An OpenStack Image v2 (Glance) catalog: NHN Cloud's current Image API
 /// and any OpenStack cloud. Cheap to clone (clones share the HTTP client

@@ -15,11 +15,14 @@
 //!   expiry, single flight, one re-authentication on refusal, and the
 //!   authenticated send (its cache, `token_cache`, is private to this crate);
 //! - [`endpoint`]: parsing and displaying endpoints;
+//! - [`OpenOptions`], [`Credentials`] and [`CatalogUrl`]: what every
+//!   adapter's `from_url` reads, so the facade opens URLs through a table.
 
 mod auth;
 mod client;
 pub mod endpoint;
 mod ids;
+mod open;
 mod response;
 mod scrub;
 mod secret;
@@ -29,6 +32,7 @@ mod token_cache;
 pub use auth::{Grant, Issued, Token, TokenSource};
 pub use client::{HttpClient, HttpOptions, Idempotency, RetryPolicy};
 pub use ids::canonical_uuid;
+pub use open::{CatalogUrl, Credentials, OpenOptions};
 pub use response::{ErrorDocument, HttpResponse, SNIPPET_LIMIT, parse_retry_after, snippet};
 pub use scrub::{MIN_SCRUB_LEN, REDACTED, scrub, scrub_error};
 pub use secret::SecretString;

@@ -44,10 +44,10 @@ mod source;
 mod wire;
 
 pub use config::{
-    DEFAULT_ENDPOINT, DEFAULT_RENEW_MARGIN, ENV_APPKEY, ENV_ENDPOINT, ENV_PASSWORD, ENV_TOKEN,
-    ENV_USERNAME, ToastBuilder,
+    BACKEND, DEFAULT_ENDPOINT, DEFAULT_PAGE_SIZE, DEFAULT_RENEW_MARGIN, ENV_APPKEY, ENV_ENDPOINT,
+    ENV_PASSWORD, ENV_TOKEN, ENV_USERNAME, MAX_PAGE_SIZE, SCHEMES, ToastBuilder,
 };
-pub use source::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastCatalog, ToastSource};
+pub use source::{ToastCatalog, ToastSource};
 
 /// Decodes the body of a list answer (`{"header":…,"images":[…]}`) into
 /// images exactly as the catalog does for every page, errors included: for

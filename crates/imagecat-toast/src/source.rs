@@ -15,16 +15,10 @@ use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, endpoint};
 
 use crate::auth::Auth;
-use crate::config::ToastBuilder;
+use crate::config::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastBuilder};
 use crate::{error, instances, wire};
 
 const BACKEND: BackendKind = BackendKind::Toast;
-
-/// Images per request when the query sets no page size: the largest page
-/// the server serves (fewer, larger pages list faster, docs/benchmarks.md).
-pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
-/// The largest page size sent (Glance's `api_limit_max`).
-pub const MAX_PAGE_SIZE: u32 = 1000;
 
 /// An NHN Cloud (TOAST) Compute Image API v1.0 catalog. Cheap to clone
 /// (clones share the HTTP client and the token cache).
