@@ -11,19 +11,26 @@
 //! from the token's service catalog. Settings come from the builder, the
 //! `OS_*` environment or `clouds.yaml`.
 //!
-//! The crate is laid out as the request flows:
+//! The crate follows the adapter template (docs/architecture.md, "How to
+//! add a backend"), laid out as the request flows:
 //!
-//! - `config`: [`GlanceBuilder`] (endpoint, credentials, region, options,
-//!   the `OS_*` environment);
+//! - `config`: [`BACKEND`], [`SCHEMES`], the page sizes and
+//!   [`GlanceBuilder`] (endpoint, credentials, region, options, the `OS_*`
+//!   environment, `from_url`);
 //! - `clouds`: `clouds.yaml` and `secure.yaml`, as openstacksdk reads them
 //!   ([`CloudsFiles`], [`GlanceBuilder::cloud`]);
 //! - `auth`: the token source (static, Keystone v2.0 or v3, the service
-//!   catalog's image endpoint) over `imagecat_http::TokenCache` (cached, renewed before
+//!   catalog's image endpoint) over `imagecat_http::TokenSource` (cached, renewed before
 //!   expiry, single flight, re-obtained once when refused);
-//! - `catalog`: [`GlanceSource`], the [`imagecat_core::raw::PageSource`]
-//!   (marker paging by `next` links, server-side filters, error mapping),
-//!   and [`GlanceCatalog`], the core's `Catalog` over it;
-//! - `wire`: image, page, error and token documents.
+//! - `source`: [`GlanceSource`], the [`imagecat_core::raw::PageSource`]
+//!   (marker paging by `next` links), and [`GlanceCatalog`], the core's
+//!   `Catalog` over it;
+//! - `query`: the filters, date, tag and property parameters and the sort
+//!   Glance applies itself;
+//! - `instances`: Nova servers (and Cinder volumes) behind usage;
+//! - `wire`: image (`wire/image.rs`), page and token documents;
+//! - `error`: webob and Keystone error documents to imagecat errors, a
+//!   refused marker.
 //!
 //! ```no_run
 //! use futures::TryStreamExt;
@@ -42,6 +49,7 @@ mod clouds;
 mod config;
 mod error;
 mod instances;
+mod query;
 mod source;
 mod wire;
 
