@@ -27,10 +27,13 @@
 //! # }
 //! ```
 //!
-//! Modules: `config` (builder, environment, id checks), `wire` (both
-//! layouts, decoded leniently), `instances` (the instance index behind
-//! usage), `catalog` (the [`imagecat_core::raw::PageSource`] behind the `ImageCatalog`
-//! impl), `error` (DCMGR codes to imagecat errors).
+//! Modules, as in every adapter (docs/architecture.md, "How to add a
+//! backend"): `config` ([`BACKEND`], [`SCHEMES`], page sizes, the builder
+//! and its `from_url`, environment, id checks), `source` (the
+//! [`imagecat_core::raw::PageSource`] behind the `ImageCatalog`), `wire`
+//! (both layouts, decoded leniently), `error` (DCMGR error documents and
+//! codes to imagecat errors), `query` (the server-side filters and sort),
+//! `instances` (the instance index behind usage).
 
 mod config;
 mod error;
@@ -45,19 +48,15 @@ pub use config::{
 };
 pub use source::{DcmgrCatalog, DcmgrSource};
 
-/// Decodes the body of an index answer (either layout) for the page at
-/// `start` exactly as the catalog does, errors included: for fixtures,
-/// fuzzing and benchmarks.
-pub fn decode_index_body(
+/// Decodes the body of an index answer (either layout) to a request at
+/// `token` (`None`: the first page, else its offset) into the page exactly
+/// as the catalog makes it, errors included: for fixtures, fuzzing and
+/// benchmarks. The same entry point in every adapter.
+pub fn decode_page_body(
     body: &[u8],
-    start: u64,
+    token: Option<imagecat_core::raw::PageToken>,
 ) -> imagecat_core::Result<imagecat_core::raw::Page> {
-    source::page_of(
-        &imagecat_http::HttpResponse::from_body(
-            imagecat_core::BackendKind::Dcmgr,
-            200,
-            body.to_vec(),
-        ),
-        start,
-    )
+    let start = source::offset_of(token)?;
+    let response = imagecat_http::HttpResponse::from_body(BACKEND, 200, body.to_vec());
+    source::page_of(&response, start)
 }

@@ -245,7 +245,7 @@ fn delete_outcome(response: &HttpResponse, id: &ImageId) -> Result<Deleted> {
 }
 
 /// The offset of a page token (0 for the first page).
-fn offset_of(token: Option<PageToken>) -> Result<u64> {
+pub(crate) fn offset_of(token: Option<PageToken>) -> Result<u64> {
     match token {
         None => Ok(0),
         Some(PageToken::Offset(start)) => Ok(start),

@@ -10,15 +10,20 @@ use imagecat_core::raw::PageSource as _;
 use std::collections::BTreeMap;
 
 use futures::TryStreamExt;
-use imagecat_core::raw::PageToken;
+use imagecat_core::raw::{Page, PageToken};
 use imagecat_core::{
     BackendKind, ErrorKind, Image, ImageCatalog, ImageStatus, ListQuery, Visibility,
 };
-use imagecat_dcmgr::{DcmgrCatalog, decode_index_body};
+use imagecat_dcmgr::{DcmgrCatalog, decode_page_body};
 use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
 use imagecat_testkit::hostile::{any_json, apply, check_error, check_images, edit};
 use proptest::prelude::*;
 use serde_json::{Value, json};
+
+/// The page at `start`, decoded as the catalog does.
+fn decode_index_body(body: &[u8], start: u64) -> imagecat_core::Result<Page> {
+    decode_page_body(body, Some(PageToken::Offset(start)))
+}
 
 /// Decodes, and checks whatever comes out; the page when there is one.
 fn check(body: &[u8], start: u64) -> Option<imagecat_core::raw::Page> {

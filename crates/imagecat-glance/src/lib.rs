@@ -61,16 +61,25 @@ pub use config::{
 pub use instances::DEFAULT_SERVER_PAGE;
 pub use source::{GlanceCatalog, GlanceSource};
 
-/// Decodes the body of a list answer (`{"images":[…],"next":…}`) into
-/// images exactly as the catalog does for every page, errors included: for
-/// fixtures, fuzzing and benchmarks.
-pub fn decode_list_body(body: &[u8]) -> imagecat_core::Result<Vec<imagecat_core::Image>> {
-    wire::decode_list(&imagecat_http::HttpResponse::from_body(
-        imagecat_core::BackendKind::Glance,
-        200,
-        body.to_vec(),
-    ))
-    .map(|page| page.images)
+/// Decodes the body of a list answer (`{"images":[…],"next":…}`) into the
+/// page exactly as the catalog makes it (the next token is the marker of
+/// the `next` link, read against itself or `/v2/images`), errors included: for
+/// fixtures, fuzzing and benchmarks. The same entry point in every adapter;
+/// Glance's pages do not depend on the token asked for (an offset token is
+/// refused, as by the catalog).
+pub fn decode_page_body(
+    body: &[u8],
+    token: Option<imagecat_core::raw::PageToken>,
+) -> imagecat_core::Result<imagecat_core::raw::Page> {
+    use imagecat_core::raw::PageToken;
+    if let Some(other @ PageToken::Offset(_)) = token {
+        return Err(imagecat_core::Error::invalid_input(
+            BACKEND,
+            format!("unsupported page token {other}: Glance pages by marker"),
+        ));
+    }
+    let response = imagecat_http::HttpResponse::from_body(BACKEND, 200, body.to_vec());
+    source::page_of(&response, None)
 }
 
 /// NHN Cloud's public Image API v2 endpoints, by region (the `image`

@@ -79,6 +79,36 @@ pub(crate) fn capabilities() -> Capabilities {
         .tags(true)
 }
 
+/// The page of a list answer from the images URL `images`: the next
+/// token is the marker of its `next` link (or its last image's id). With
+/// no images URL (a body decoded on its own), an absolute link is read
+/// against itself and a relative one against `/v2/images`.
+pub(crate) fn page_of(response: &HttpResponse, images: Option<&Url>) -> Result<Page> {
+    let page = wire::decode_list(response)?;
+    let next = match page.next {
+        None => None,
+        Some(link) => {
+            let own;
+            let images = match images {
+                Some(images) => images,
+                None => {
+                    own = Url::parse(&link)
+                        .or_else(|_| Url::parse("http://glance.invalid/v2/images"))
+                        .map_err(|e| response.invalid(format!("the next link: {e}")))?;
+                    &own
+                }
+            };
+            let marker = marker_from_next(images, &link)?
+                .or_else(|| page.images.last().map(|i| i.id.to_string()))
+                .ok_or_else(|| {
+                    response.invalid("an empty page with a next link without a marker")
+                })?;
+            Some(PageToken::Marker(marker))
+        }
+    };
+    Ok(Page::new(page.images, next))
+}
+
 /// The marker a `next` link carries, after checking that the link stays on
 /// the image endpoint: same scheme, host and port, path `/v2/images` (as
 /// Glance writes it, relative to the endpoint) or `{base}/v2/images`.
@@ -344,19 +374,7 @@ impl PageSource for GlanceSource {
                 let marker = start.marker(&images).ok().flatten();
                 return Err(error::decode_list_error(&response, marker.as_deref()));
             }
-            let page = wire::decode_list(&response)?;
-            let next = match page.next {
-                None => None,
-                Some(link) => {
-                    let marker = marker_from_next(&images, &link)?
-                        .or_else(|| page.images.last().map(|i| i.id.to_string()))
-                        .ok_or_else(|| {
-                            response.invalid("an empty page with a next link without a marker")
-                        })?;
-                    Some(PageToken::Marker(marker))
-                }
-            };
-            Ok(Page::new(page.images, next))
+            page_of(&response, Some(&images))
         };
         self.authed(
             "list images",

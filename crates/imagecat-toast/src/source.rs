@@ -163,28 +163,13 @@ impl PageSource for ToastSource {
     /// more.
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let page_size = capabilities().page_size_for(query.page_size);
-        let marker = match token {
-            None => None,
-            Some(PageToken::Marker(marker)) => Some(marker),
-            Some(other) => {
-                return Err(Error::invalid_input(
-                    BACKEND,
-                    format!("unsupported page token {other}: TOAST pages by marker"),
-                ));
-            }
-        };
+        let marker = marker_of(token)?;
         let marker = marker.as_deref();
         let images = self
             .fetch_page(page_size, marker)
             .await
             .map_err(|e| error::stale_marker(e, marker))?;
-        let only_marker = matches!(images.as_slice(), [one] if Some(one.id.as_str()) == marker);
-        let next = if only_marker && page_size > 1 {
-            None
-        } else {
-            images.last().map(|i| PageToken::Marker(i.id.to_string()))
-        };
-        Ok(Page::new(images, next))
+        Ok(page_of(images, marker, page_size))
     }
 
     /// The one page of `instances-detail` (the API has no paging, no image
@@ -234,6 +219,31 @@ impl PageSource for ToastSource {
         )
         .await
     }
+}
+
+/// The marker of a page token (`None` for the first page).
+pub(crate) fn marker_of(token: Option<PageToken>) -> Result<Option<String>> {
+    match token {
+        None => Ok(None),
+        Some(PageToken::Marker(marker)) => Ok(Some(marker)),
+        Some(other) => Err(Error::invalid_input(
+            BACKEND,
+            format!("unsupported page token {other}: TOAST pages by marker"),
+        )),
+    }
+}
+
+/// The page of the images a request at `marker` for `page_size` images
+/// answered: the next marker is the last id, and a page that holds only the
+/// marker ends the listing (see `page`).
+pub(crate) fn page_of(images: Vec<Image>, marker: Option<&str>, page_size: u32) -> Page {
+    let only_marker = matches!(images.as_slice(), [one] if Some(one.id.as_str()) == marker);
+    let next = if only_marker && page_size > 1 {
+        None
+    } else {
+        images.last().map(|i| PageToken::Marker(i.id.to_string()))
+    };
+    Page::new(images, next)
 }
 
 /// What a delete answer means: success is `Deleted`; not found is
