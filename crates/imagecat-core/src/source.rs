@@ -51,6 +51,12 @@ pub trait PageSource: fmt::Debug + Send + Sync + 'static {
     /// Deletes one image.
     async fn delete(&self, id: &ImageId) -> Result<Deleted>;
 
+    /// Who the credentials act as (see [`ImageCatalog::caller`]); the
+    /// default: the backend does not say.
+    async fn caller(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     /// Fetches one page of instances not in a final state (adapters drop
     /// only final states: DCMGR `terminated`, Nova `DELETED`), with the
     /// scope it could see ([`Page::with_scope`]); `token` is `None` for the
@@ -179,6 +185,10 @@ impl<S: PageSource + Clone> ImageCatalog for Catalog<S> {
 
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
         self.source.delete(id).await
+    }
+
+    async fn caller(&self) -> Result<Option<String>> {
+        self.source.caller().await
     }
 
     fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {

@@ -55,6 +55,7 @@ impl fmt::Debug for GlanceSource {
 /// The capabilities of every Glance catalog.
 pub(crate) fn capabilities() -> Capabilities {
     Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        .ids(imagecat_core::IdRule::Uuid)
         .reports_total(false)
         .get(GetSupport::Native)
         .delete(true)
@@ -310,6 +311,18 @@ impl Start {
 
 #[async_trait]
 impl PageSource for GlanceSource {
+    /// The project of the Keystone token (v3 `token.project.id`, v2.0
+    /// `access.token.tenant.id`); `None` with a static token, which says
+    /// nothing about whose it is.
+    async fn caller(&self) -> Result<Option<String>> {
+        let auth = &self.inner.auth;
+        if auth.grant().is_none() {
+            return Ok(None);
+        }
+        let token = auth.current(&self.inner.http).await?;
+        Ok(token.extra().project.clone())
+    }
+
     fn info(&self) -> CatalogInfo {
         let capabilities = capabilities().usage(self.expected_scope());
         CatalogInfo::new(BACKEND, self.shown_endpoint(), capabilities)
