@@ -11,13 +11,12 @@
 
 use imagecat_core::raw::de::FromMap;
 use imagecat_core::raw::lenient::LenientText;
-use imagecat_core::{BackendKind, Error, ErrorKind};
+use imagecat_core::{Error, ErrorKind};
 use imagecat_http::{ErrorDocument, HttpResponse};
 use serde::de::{IgnoredAny, MapAccess};
 
+use crate::config::BACKEND;
 use crate::wire::first_byte;
-
-const BACKEND: BackendKind = BackendKind::Dcmgr;
 
 /// The error for a failed answer: its DCMGR error document mapped by
 /// code, or the shared fallback when it has none.

@@ -7,14 +7,13 @@
 
 use imagecat_core::raw::Page;
 use imagecat_core::raw::lenient;
-use imagecat_core::{BackendKind, InstanceRef, Result, UsageScope};
+use imagecat_core::{InstanceRef, Result, UsageScope};
 use imagecat_http::{HttpResponse, Url, endpoint};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::config::BACKEND;
 use crate::source::index_of;
-
-const BACKEND: BackendKind = BackendKind::Dcmgr;
 
 /// The final state: the only one that no longer uses its image.
 pub(crate) const TERMINATED: &str = "terminated";

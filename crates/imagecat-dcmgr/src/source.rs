@@ -6,22 +6,20 @@ use std::sync::Arc;
 
 use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
-    BackendKind, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId,
-    ImageStatus, InstanceQuery, InstanceRef, ListQuery, PagingStyle, Result, ServerFilters,
-    Visibility, async_trait,
+    Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId, ImageStatus,
+    InstanceQuery, InstanceRef, ListQuery, PagingStyle, Result, ServerFilters, Visibility,
+    async_trait,
 };
 use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
 use serde_json::value::RawValue;
 
 use crate::config::{
-    ACCOUNT_HEADER, DEFAULT_PAGE_SIZE, DcmgrBuilder, MAX_PAGE_SIZE, validate_image_id,
+    ACCOUNT_HEADER, BACKEND, DEFAULT_PAGE_SIZE, DcmgrBuilder, MAX_PAGE_SIZE, validate_image_id,
 };
 use crate::error;
 use crate::instances;
 use crate::query;
 use crate::wire;
-
-const BACKEND: BackendKind = BackendKind::Dcmgr;
 
 /// A Wakame-vdc DCMGR image catalog (`/api/12.03/images`, or the legacy
 /// `/api/images`). A cheap clone: clones share one HTTP client.

@@ -8,16 +8,15 @@
 
 use std::fmt;
 
-use imagecat_core::{BackendKind, Error, ErrorKind, Result};
+use imagecat_core::{Error, ErrorKind, Result};
 use imagecat_http::reqwest::header::{ACCEPT, CONTENT_TYPE};
 use imagecat_http::{
     Grant, HttpClient, HttpResponse, Idempotency, Issued, SecretString, TokenSource, Url,
 };
 use serde_json::json;
 
+use crate::config::BACKEND;
 use crate::wire::{self, CatalogEndpoint, IssuedToken};
-
-const BACKEND: BackendKind = BackendKind::Glance;
 
 /// The header a Keystone token goes in.
 pub(crate) const AUTH_HEADER: &str = "x-auth-token";

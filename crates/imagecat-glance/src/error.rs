@@ -6,7 +6,7 @@ use imagecat_core::Error;
 use imagecat_http::{ErrorDocument, HttpResponse};
 use serde_json::Value;
 
-use crate::wire::BACKEND;
+use crate::config::BACKEND;
 
 /// The error for a failed answer (see [`decode_list_error`]; no marker
 /// was sent).

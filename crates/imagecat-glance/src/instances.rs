@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::StreamExt;
 use imagecat_core::raw::PageToken;
 use imagecat_core::usage::{BootSource, FoundVia, InstanceRef, UsageScope};
-use imagecat_core::{BackendKind, Error, IdRule, ImageId, Result};
+use imagecat_core::{Error, IdRule, ImageId, Result};
 use imagecat_http::endpoint::{join_segments, parse_endpoint};
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpResponse, Idempotency, Url};
@@ -40,10 +40,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth::Token;
+use crate::config::BACKEND;
 use crate::error::decode_error;
 use crate::source::{GlanceSource, link_marker};
-
-const BACKEND: BackendKind = BackendKind::Glance;
 
 /// Servers per request when the query sets none (Nova's `max_limit`).
 pub const DEFAULT_SERVER_PAGE: u32 = 1000;

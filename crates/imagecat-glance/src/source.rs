@@ -7,18 +7,16 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
-    BackendKind, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId,
-    InstanceQuery, InstanceRef, ListQuery, PagingStyle, Result, ServerFilters, ServerSort, SortKey,
+    Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId, InstanceQuery,
+    InstanceRef, ListQuery, PagingStyle, Result, ServerFilters, ServerSort, SortKey,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, endpoint};
 
 use crate::auth::{Auth, Token};
-use crate::config::{DEFAULT_PAGE_SIZE, GlanceBuilder, MAX_PAGE_SIZE};
+use crate::config::{BACKEND, DEFAULT_PAGE_SIZE, GlanceBuilder, MAX_PAGE_SIZE};
 use crate::instances::Usage;
 use crate::{error, query, wire};
-
-const BACKEND: BackendKind = BackendKind::Glance;
 
 /// An OpenStack Image v2 (Glance) catalog: NHN Cloud's current Image API
 /// and any OpenStack cloud. Cheap to clone (clones share the HTTP client

@@ -3,15 +3,14 @@
 //! the error document of a non-2xx answer, and the refused marker of a
 //! listing.
 
-use imagecat_core::{BackendKind, Error, ErrorKind};
+use imagecat_core::{Error, ErrorKind};
 use imagecat_http::{ErrorDocument, HttpResponse};
 use serde::Deserialize;
 
 use imagecat_core::raw::lenient;
 
+use crate::config::BACKEND;
 use crate::wire::Header;
-
-const BACKEND: BackendKind = BackendKind::Toast;
 
 /// The error for a `header` with `isSuccessful: false`, by `resultCode`.
 ///

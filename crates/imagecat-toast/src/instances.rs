@@ -5,14 +5,13 @@
 //! included: v1 has no final state in its list).
 
 use imagecat_core::raw::lenient;
-use imagecat_core::{BackendKind, Error, InstanceRef};
+use imagecat_core::{Error, InstanceRef};
 use imagecat_http::{HttpResponse, snippet};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::config::BACKEND;
 use crate::wire::{Header, decode_enveloped};
-
-const BACKEND: BackendKind = BackendKind::Toast;
 
 /// An `instances-detail` answer.
 #[derive(Debug, Deserialize)]

@@ -7,18 +7,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
-    BackendKind, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId,
-    InstanceQuery, InstanceRef, ListQuery, MarkerRule, PagingStyle, Result, ServerFilters,
-    UsageScope,
+    Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId, InstanceQuery,
+    InstanceRef, ListQuery, MarkerRule, PagingStyle, Result, ServerFilters, UsageScope,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, endpoint};
 
 use crate::auth::Auth;
-use crate::config::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastBuilder};
+use crate::config::{BACKEND, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastBuilder};
 use crate::{error, instances, wire};
-
-const BACKEND: BackendKind = BackendKind::Toast;
 
 /// An NHN Cloud (TOAST) Compute Image API v1.0 catalog. Cheap to clone
 /// (clones share the HTTP client and the token cache).

@@ -7,7 +7,7 @@
 //! `InvalidResponse` with a snippet.
 
 use chrono::{DateTime, Utc};
-use imagecat_core::{BackendKind, Error, Image, ImageStatus, NativeRecord, Properties, Visibility};
+use imagecat_core::{Error, Image, ImageStatus, NativeRecord, Properties, Visibility};
 use imagecat_http::{HttpResponse, snippet};
 
 use crate::error::{self, decode_error};
@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 
 use imagecat_core::raw::lenient;
 
-const BACKEND: BackendKind = BackendKind::Toast;
+use crate::config::BACKEND;
 
 /// The `header` of every answer.
 #[derive(Debug, Default, Deserialize)]
@@ -303,7 +303,7 @@ pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imagecat_core::ErrorKind;
+    use imagecat_core::{BackendKind, ErrorKind};
 
     fn raw(text: &str) -> Box<RawValue> {
         RawValue::from_string(text.to_owned()).unwrap()

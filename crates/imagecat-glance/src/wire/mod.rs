@@ -7,7 +7,7 @@
 //! of every image verbatim.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use imagecat_core::{BackendKind, Error, Image};
+use imagecat_core::{Error, Image};
 use imagecat_http::{HttpResponse, snippet};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -16,7 +16,7 @@ mod image;
 
 pub(crate) use image::decode_image;
 
-pub(crate) const BACKEND: BackendKind = BackendKind::Glance;
+use crate::config::BACKEND;
 
 /// The property whose value becomes [`Image::arch`] (NHN and the Glance
 /// docs), and the older name some clouds use.
@@ -332,7 +332,7 @@ fn expires(response: &HttpResponse, text: Option<&str>) -> Result<Option<DateTim
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imagecat_core::{ErrorKind, ImageStatus, Visibility};
+    use imagecat_core::{BackendKind, ErrorKind, ImageStatus, Visibility};
 
     fn raw(text: &str) -> Box<RawValue> {
         RawValue::from_string(text.to_owned()).unwrap()
