@@ -67,9 +67,9 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
         drop(emulator);
         let decode = |body: &[u8]| -> Res<usize> {
             Ok(match backend {
-                Backend::Toast => imagecat_toast::decode_list_body(body)?.len(),
-                Backend::Dcmgr => imagecat_dcmgr::decode_index_body(body, 0)?.images.len(),
-                Backend::Glance => imagecat_glance::decode_list_body(body)?.len(),
+                Backend::Toast => imagecat_toast::decode_page_body(body, None)?.items.len(),
+                Backend::Dcmgr => imagecat_dcmgr::decode_page_body(body, None)?.items.len(),
+                Backend::Glance => imagecat_glance::decode_page_body(body, None)?.items.len(),
             })
         };
         let images = decode(&body)?;
@@ -107,9 +107,9 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
             ("serde_json::from_slice::<Value>", value, value_allocs),
             (
                 match backend {
-                    Backend::Toast => "imagecat_toast::decode_list_body -> Vec<Image>",
-                    Backend::Dcmgr => "imagecat_dcmgr::decode_index_body -> Page",
-                    Backend::Glance => "imagecat_glance::decode_list_body -> Vec<Image>",
+                    Backend::Toast => "imagecat_toast::decode_page_body -> Page",
+                    Backend::Dcmgr => "imagecat_dcmgr::decode_page_body -> Page",
+                    Backend::Glance => "imagecat_glance::decode_page_body -> Page",
                 },
                 ours,
                 our_allocs,

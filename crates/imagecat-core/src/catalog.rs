@@ -81,31 +81,45 @@ impl fmt::Display for PageToken {
     }
 }
 
-/// One page of a listing, as an adapter returns it.
+/// One page of a listing (`Page<Image>`, the default) or of an instance
+/// listing (`Page<InstanceRef>`), as an adapter returns it.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Page {
-    /// The images of this page, in the server's order.
-    pub images: Vec<Image>,
+pub struct Page<T = Image> {
+    /// The items of this page, in the server's order (for instances, only
+    /// those not in a final state).
+    pub items: Vec<T>,
     /// Where the next page starts; `None` when this was the last page.
     pub next: Option<PageToken>,
-    /// How many images the whole listing holds, when the server says.
+    /// How many items the whole listing holds, when the server says.
     pub total: Option<u64>,
+    /// What an instance page could see (all tenants, or the caller's own).
+    /// An instance page that does not say counts as the caller's own
+    /// tenant, the narrowest (an unknown scope never proves an image
+    /// unused); image pages leave it `None`.
+    pub scope: Option<UsageScope>,
 }
 
-impl Page {
-    /// A page with its images and the token of the next page.
-    pub fn new(images: Vec<Image>, next: Option<PageToken>) -> Self {
+impl<T> Page<T> {
+    /// A page with its items and the token of the next page.
+    pub fn new(items: Vec<T>, next: Option<PageToken>) -> Self {
         Page {
-            images,
+            items,
             next,
             total: None,
+            scope: None,
         }
     }
 
     /// Sets the total the server reported (builder style).
     pub fn with_total(mut self, total: u64) -> Self {
         self.total = Some(total);
+        self
+    }
+
+    /// Sets what an instance page could see (builder style).
+    pub fn with_scope(mut self, scope: UsageScope) -> Self {
+        self.scope = Some(scope);
         self
     }
 }
@@ -141,14 +155,6 @@ impl InstanceQuery {
         self
     }
 
-    /// The page size to request: the query's, clamped to
-    /// `1..=max_page_size`, or the capabilities' default.
-    pub fn page_size_for(&self, capabilities: &Capabilities) -> u32 {
-        self.page_size
-            .unwrap_or(capabilities.default_page_size)
-            .clamp(1, capabilities.max_page_size.max(1))
-    }
-
     /// Whether an instance passes the image filter: it boots from the
     /// image (the two ids compared by the backend's identity `rule`), or
     /// from something unresolved or unreadable (which may be it).
@@ -162,38 +168,6 @@ impl InstanceQuery {
             },
             (Some(_), _) => false,
         }
-    }
-}
-
-/// One page of an instance listing, as an adapter returns it.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct InstancePage {
-    /// The instances of this page not in a final state, in server order.
-    pub instances: Vec<InstanceRef>,
-    /// Where the next page starts; `None` when this was the last page.
-    pub next: Option<PageToken>,
-    /// How many instances the whole listing holds, when the server says.
-    pub total: Option<u64>,
-    /// What this page could see (all tenants, or the caller's own).
-    pub scope: UsageScope,
-}
-
-impl InstancePage {
-    /// A page with its instances, next token and scope.
-    pub fn new(instances: Vec<InstanceRef>, next: Option<PageToken>, scope: UsageScope) -> Self {
-        InstancePage {
-            instances,
-            next,
-            total: None,
-            scope,
-        }
-    }
-
-    /// Sets the total the server reported (builder style).
-    pub fn with_total(mut self, total: u64) -> Self {
-        self.total = Some(total);
-        self
     }
 }
 
@@ -541,11 +515,11 @@ impl Capabilities {
         self
     }
 
-    /// The page size to request for a query: its own, clamped to
-    /// `1..=max_page_size`, or the default.
-    pub fn page_size_for(&self, query: &ListQuery) -> u32 {
-        query
-            .page_size
+    /// The page size to request for a query's (or an instance query's)
+    /// `page_size`: the one asked for, clamped to `1..=max_page_size`, or
+    /// the default.
+    pub fn page_size_for(&self, requested: Option<u32>) -> u32 {
+        requested
             .unwrap_or(self.default_page_size)
             .clamp(1, self.max_page_size.max(1))
     }

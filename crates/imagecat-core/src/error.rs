@@ -458,7 +458,12 @@ impl std::error::Error for Error {
 mod tests {
     use super::*;
 
-    use BackendKind::{Dcmgr, Glance, Toast};
+    #[allow(non_upper_case_globals)]
+    const Toast: BackendKind = BackendKind::Toast;
+    #[allow(non_upper_case_globals)]
+    const Dcmgr: BackendKind = BackendKind::Dcmgr;
+    #[allow(non_upper_case_globals)]
+    const Glance: BackendKind = BackendKind::Glance;
 
     #[test]
     fn display_of_every_kind_is_pinned() {

@@ -3,13 +3,17 @@
 //! conveniences and the [`InMemoryCatalog`].
 //!
 //! Core knows no HTTP; adapters (TOAST, DCMGR, Glance, the in-memory one)
-//! implement a [`PageSource`] (one page, get, delete, capabilities), and
-//! [`Catalog`] makes each an [`ImageCatalog`], with listing, filtering,
+//! implement a [`raw::PageSource`] (one page, get, delete, capabilities),
+//! and [`Catalog`] makes each an [`ImageCatalog`], with listing, filtering,
 //! de-duplication, loop protection, read-ahead and an emulated `get` from
-//! the pagination engine ([`paginate`]).
+//! the pagination engine ([`raw::paginate`]).
+//!
+//! The root holds what users call; [`raw`] holds what only adapter authors
+//! need (the page-level contract, the engine's entry point, the decoder
+//! helpers).
 
+mod backend;
 mod catalog;
-pub mod de;
 pub mod diff;
 pub mod duration;
 mod error;
@@ -21,30 +25,32 @@ mod model;
 mod paging;
 mod properties;
 mod query;
+pub mod raw;
 pub mod retention;
 mod source;
 pub mod usage;
 
 pub use catalog::{
     Capabilities, CatalogInfo, Deleted, DynImageCatalog, GetSupport, ImageCatalog, ImageStream,
-    InstanceListing, InstancePage, InstanceQuery, InstanceStream, MarkerRule, Page, PageToken,
-    PagingStyle, ServerFilters, ServerSort,
+    InstanceListing, InstanceQuery, InstanceStream, MarkerRule, PagingStyle, ServerFilters,
+    ServerSort,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use ext::ImageCatalogExt;
 pub use identity::IdRule;
-pub use memory::{InMemoryCatalog, MemorySource, sample_image};
+pub use memory::{InMemoryCatalog, sample_image};
 pub use model::{BackendKind, Image, ImageId, ImageStatus, NativeRecord, Visibility};
-pub use paging::{MAX_TOKEN_BYTES, PagingOptions, paginate, paginate_instances};
+pub use paging::{MAX_TOKEN_BYTES, PagingOptions};
 pub use properties::Properties;
 pub use query::{ListQuery, NamePattern, Sort, SortKey, SortParseError};
-pub use source::{BuildSource, Catalog, PageSource};
+pub use source::Catalog;
 pub use usage::{
     BootSource, FoundVia, ImageUsage, InstanceRef, ScanLimits, UnknownReason, UsageScan, UsageScope,
 };
 
-/// Re-exported so adapters and users name the same versions.
+/// Re-exported so adapters and users name the same versions (users
+/// implement [`ImageCatalog`] for wrappers with `async_trait`; adapters find
+/// `compact_str` in [`raw`]).
 pub use async_trait::async_trait;
 pub use chrono;
-pub use compact_str;
 pub use futures;

@@ -9,11 +9,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
 use crate::catalog::{
-    Capabilities, CatalogInfo, Deleted, InstancePage, InstanceQuery, Page, PageToken, PagingStyle,
+    Capabilities, CatalogInfo, Deleted, InstanceQuery, Page, PageToken, PagingStyle,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
-use crate::paging::PagingOptions;
 use crate::query::ListQuery;
 use crate::source::{Catalog, PageSource};
 use crate::usage::{InstanceRef, UsageScope};
@@ -54,7 +53,6 @@ pub struct MemorySource {
     paging: PagingStyle,
     page_size: u32,
     soft_delete: bool,
-    options: PagingOptions,
     usage: Option<UsageScope>,
 }
 
@@ -95,7 +93,6 @@ impl MemorySource {
             paging: PagingStyle::Marker,
             page_size: 25,
             soft_delete: false,
-            options: PagingOptions::default(),
             usage: None,
         }
     }
@@ -156,12 +153,6 @@ impl MemorySource {
     /// Keeps deleted images, with status `deleted`, instead of removing them.
     pub fn soft_delete(mut self, yes: bool) -> Self {
         self.soft_delete = yes;
-        self
-    }
-
-    /// Sets the pagination engine's options.
-    pub fn paging_options(mut self, options: PagingOptions) -> Self {
-        self.options = options;
         self
     }
 
@@ -285,12 +276,8 @@ impl PageSource for MemorySource {
         )
     }
 
-    fn paging(&self) -> PagingOptions {
-        self.options
-    }
-
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
-        let page_size = self.info().capabilities.page_size_for(query) as usize;
+        let page_size = self.info().capabilities.page_size_for(query.page_size) as usize;
         let state = self.begin()?;
         let start = start_of(&token, state.images.iter().map(|i| i.id.as_str()), "image")?;
         let len = state.images.len();
@@ -325,8 +312,8 @@ impl PageSource for MemorySource {
         &self,
         query: &InstanceQuery,
         token: Option<PageToken>,
-    ) -> Result<InstancePage> {
-        let page_size = query.page_size_for(&self.info().capabilities) as usize;
+    ) -> Result<Page<InstanceRef>> {
+        let page_size = self.info().capabilities.page_size_for(query.page_size) as usize;
         let scope = self.usage.unwrap_or(UsageScope::OwnTenant);
         let state = self.begin()?;
         let start = start_of(
@@ -346,7 +333,7 @@ impl PageSource for MemorySource {
             .filter(|i| query.matches(crate::IdRule::Exact, i))
             .cloned()
             .collect();
-        Ok(InstancePage::new(instances, next, scope))
+        Ok(Page::new(instances, next).with_scope(scope))
     }
 
     async fn get(&self, id: &ImageId) -> Result<Image> {
@@ -389,8 +376,9 @@ impl PageSource for MemorySource {
     }
 }
 
-/// The builders of [`MemorySource`], on the catalog (its other methods are
-/// reached through `Deref`).
+/// The builders and test hooks of [`MemorySource`], on the catalog (a
+/// catalog does not dereference to its source; its raw pages are reached
+/// through [`Catalog::source`]).
 impl Catalog<MemorySource> {
     /// A catalog holding these images (see [`MemorySource::new`]).
     pub fn from_images(images: Vec<Image>) -> Self {
@@ -404,32 +392,72 @@ impl Catalog<MemorySource> {
 
     /// See [`MemorySource::offset_paging`].
     pub fn offset_paging(self, yes: bool) -> Self {
-        Catalog::new(self.into_source().offset_paging(yes))
+        self.map_source(|s| s.offset_paging(yes))
     }
 
     /// See [`MemorySource::page_size`].
     pub fn page_size(self, size: u32) -> Self {
-        Catalog::new(self.into_source().page_size(size))
+        self.map_source(|s| s.page_size(size))
     }
 
     /// See [`MemorySource::soft_delete`].
     pub fn soft_delete(self, yes: bool) -> Self {
-        Catalog::new(self.into_source().soft_delete(yes))
-    }
-
-    /// See [`MemorySource::paging_options`].
-    pub fn paging_options(self, options: PagingOptions) -> Self {
-        Catalog::new(self.into_source().paging_options(options))
+        self.map_source(|s| s.soft_delete(yes))
     }
 
     /// See [`MemorySource::with_instances`].
     pub fn with_instances(self, instances: Vec<InstanceRef>) -> Self {
-        Catalog::new(self.into_source().with_instances(instances))
+        self.map_source(|s| s.with_instances(instances))
     }
 
     /// See [`MemorySource::usage_scope`].
     pub fn usage_scope(self, scope: Option<UsageScope>) -> Self {
-        Catalog::new(self.into_source().usage_scope(scope))
+        self.map_source(|s| s.usage_scope(scope))
+    }
+
+    /// See [`MemorySource::insert`].
+    pub fn insert(&self, image: Image) {
+        self.source().insert(image);
+    }
+
+    /// See [`MemorySource::remove`].
+    pub fn remove(&self, id: &ImageId) -> Option<Image> {
+        self.source().remove(id)
+    }
+
+    /// See [`MemorySource::snapshot`].
+    pub fn snapshot(&self) -> Vec<Image> {
+        self.source().snapshot()
+    }
+
+    /// See [`MemorySource::requests`].
+    pub fn requests(&self) -> u64 {
+        self.source().requests()
+    }
+
+    /// See [`MemorySource::fail_next`].
+    pub fn fail_next(&self, n: u32, make: impl Fn() -> Error + Send + Sync + 'static) {
+        self.source().fail_next(n, make);
+    }
+
+    /// See [`MemorySource::repeat_token`].
+    pub fn repeat_token(&self, yes: bool) {
+        self.source().repeat_token(yes);
+    }
+
+    /// See [`MemorySource::empty_token`].
+    pub fn empty_token(&self, yes: bool) {
+        self.source().empty_token(yes);
+    }
+
+    /// See [`MemorySource::insert_instance`].
+    pub fn insert_instance(&self, instance: InstanceRef) {
+        self.source().insert_instance(instance);
+    }
+
+    /// See [`MemorySource::remove_instance`].
+    pub fn remove_instance(&self, id: &str) -> Option<InstanceRef> {
+        self.source().remove_instance(id)
     }
 }
 

@@ -7,39 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::Properties;
-
-/// Which kind of catalog an image or an error comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum BackendKind {
-    /// NHN Cloud (TOAST) Compute Image API v1.0.
-    Toast,
-    /// Wakame-vdc DCMGR images API.
-    Dcmgr,
-    /// OpenStack Image v2 (Glance).
-    Glance,
-    /// The in-memory catalog (tests, examples, the demo).
-    Memory,
-}
-
-impl BackendKind {
-    /// The short lower-case name used in URLs, errors and output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackendKind::Toast => "toast",
-            BackendKind::Dcmgr => "dcmgr",
-            BackendKind::Glance => "glance",
-            BackendKind::Memory => "memory",
-        }
-    }
-}
-
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::backend::BackendKind;
 
 /// An image id as the backend issued it.
 ///

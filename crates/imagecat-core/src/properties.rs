@@ -17,7 +17,7 @@ use serde::de::MapAccess;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::de::FromMap;
+use crate::raw::de::FromMap;
 
 /// String properties, unique keys, in key order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]

@@ -4,20 +4,20 @@
 //! behind `ObjectStore`.
 
 use std::fmt;
-use std::ops::Deref;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::StreamExt;
 
 use crate::catalog::{
-    CatalogInfo, Deleted, GetSupport, ImageCatalog, ImageStream, InstanceListing, InstancePage,
-    InstanceQuery, Page, PageToken,
+    CatalogInfo, Deleted, GetSupport, ImageCatalog, ImageStream, InstanceListing, InstanceQuery,
+    Page, PageToken,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Image, ImageId};
-use crate::paging::{PagingOptions, paginate, paginate_instances};
+use crate::paging::{PagingOptions, paginate};
 use crate::query::ListQuery;
+use crate::usage::InstanceRef;
 
 /// What an adapter implements: its capabilities, one page of images, and
 /// (when the backend has the calls) get and delete. The listing stream,
@@ -26,11 +26,6 @@ use crate::query::ListQuery;
 pub trait PageSource: fmt::Debug + Send + Sync + 'static {
     /// The backend, endpoint and capabilities.
     fn info(&self) -> CatalogInfo;
-
-    /// The pagination engine's tuning for this source.
-    fn paging(&self) -> PagingOptions {
-        PagingOptions::default()
-    }
 
     /// Fetches one page; `token` is `None` for the first page. Only the
     /// pagination engine calls it.
@@ -63,15 +58,15 @@ pub trait PageSource: fmt::Debug + Send + Sync + 'static {
     }
 
     /// Fetches one page of instances not in a final state (adapters drop
-    /// only final states: DCMGR `terminated`, Nova `DELETED`); `token` is
-    /// `None` for the first page. Only the pagination engine calls it, and
-    /// only when the capabilities' `usage` is set. The default says it is
-    /// not supported.
+    /// only final states: DCMGR `terminated`, Nova `DELETED`), with the
+    /// scope it could see ([`Page::with_scope`]); `token` is `None` for the
+    /// first page. Only the pagination engine calls it, and only when the
+    /// capabilities' `usage` is set. The default says it is not supported.
     async fn instance_page(
         &self,
         query: &InstanceQuery,
         token: Option<PageToken>,
-    ) -> Result<InstancePage> {
+    ) -> Result<Page<InstanceRef>> {
         let _ = (query, token);
         Err(Error::new(
             ErrorKind::NotSupported,
@@ -92,12 +87,15 @@ pub trait BuildSource {
 }
 
 /// The [`ImageCatalog`] of every [`PageSource`]: the lazy listing through
-/// the pagination engine, `get` (the source's, or emulated by walking the
-/// listing) and `delete`. Cheap to clone when the source is. Dereferences
-/// to the source for its own accessors.
+/// the pagination engine (tuned by the catalog's [`PagingOptions`], held
+/// here and nowhere else), `get` (the source's, or emulated by walking the
+/// listing) and `delete`. Cheap to clone when the source is. It does not
+/// dereference to its source: a raw page is reached only on purpose,
+/// through [`source`](Self::source).
 #[derive(Clone)]
 pub struct Catalog<S> {
     source: S,
+    paging: PagingOptions,
 }
 
 impl<S: fmt::Debug> fmt::Debug for Catalog<S> {
@@ -107,14 +105,37 @@ impl<S: fmt::Debug> fmt::Debug for Catalog<S> {
 }
 
 impl<S> Catalog<S> {
-    /// The catalog of a source.
+    /// The catalog of a source, with the default paging options.
     pub fn new(source: S) -> Self {
-        Catalog { source }
+        Catalog {
+            source,
+            paging: PagingOptions::default(),
+        }
     }
 
-    /// The source (tests use it to fetch raw pages).
+    /// Sets the pagination engine's options (builder style).
+    pub fn paging_options(mut self, options: PagingOptions) -> Self {
+        self.paging = options;
+        self
+    }
+
+    /// The pagination engine's options of this catalog.
+    pub fn paging(&self) -> PagingOptions {
+        self.paging
+    }
+
+    /// The source: the adapter's own accessors, and its raw pages for
+    /// tests that mean to bypass the engine.
     pub fn source(&self) -> &S {
         &self.source
+    }
+
+    /// The same catalog over a changed source (its paging options kept).
+    pub(crate) fn map_source(self, change: impl FnOnce(S) -> S) -> Self {
+        Catalog {
+            source: change(self.source),
+            paging: self.paging,
+        }
     }
 
     /// The source, unwrapped.
@@ -127,14 +148,6 @@ impl<S: BuildSource> Catalog<S> {
     /// The source's builder.
     pub fn builder() -> S::Builder {
         S::builder()
-    }
-}
-
-impl<S> Deref for Catalog<S> {
-    type Target = S;
-
-    fn deref(&self) -> &S {
-        &self.source
     }
 }
 
@@ -160,7 +173,7 @@ impl<S: PageSource + Clone> ImageCatalog for Catalog<S> {
     }
 
     fn list(&self, query: ListQuery) -> ImageStream {
-        paginate(Arc::new(self.source.clone()), query, self.source.paging())
+        paginate(Arc::new(self.source.clone()), query, self.paging)
     }
 
     async fn get(&self, id: &ImageId) -> Result<Image> {
@@ -189,6 +202,6 @@ impl<S: PageSource + Clone> ImageCatalog for Catalog<S> {
                 .with_backend(info.backend),
             );
         }
-        paginate_instances(Arc::new(self.source.clone()), query, self.source.paging())
+        paginate(Arc::new(self.source.clone()), query, self.paging)
     }
 }

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use futures::TryStreamExt;
+use imagecat_core::raw::{Page, PageSource, PageToken};
 use imagecat_core::usage::BootSource;
 use imagecat_core::{
     BackendKind, Capabilities, CatalogInfo, Deleted, Error, ErrorKind, Image, ImageCatalog,
-    ImageCatalogExt, ImageId, ImageStatus, ImageUsage, InMemoryCatalog, InstancePage,
-    InstanceQuery, InstanceRef, ListQuery, Page, PageSource, PageToken, PagingStyle, Result,
-    UnknownReason, UsageScope, Visibility, async_trait,
+    ImageCatalogExt, ImageId, ImageStatus, ImageUsage, InMemoryCatalog, InstanceQuery, InstanceRef,
+    ListQuery, PagingStyle, Result, UnknownReason, UsageScope, Visibility, async_trait,
 };
 
 fn image(id: &str, visibility: Visibility) -> Image {
@@ -173,7 +173,7 @@ impl PageSource for FailSecond {
         &self,
         query: &InstanceQuery,
         token: Option<PageToken>,
-    ) -> Result<InstancePage> {
+    ) -> Result<Page<InstanceRef>> {
         if token.is_some() {
             return Err(Error::new(ErrorKind::Timeout, "the second page timed out")
                 .with_backend(BackendKind::Memory));
@@ -214,30 +214,26 @@ impl PageSource for Liar {
         &self,
         _: &InstanceQuery,
         token: Option<PageToken>,
-    ) -> Result<InstancePage> {
+    ) -> Result<Page<InstanceRef>> {
         let at = match token {
             Some(PageToken::Offset(o)) => o,
             _ => 0,
         };
         let one = |id: &str| InstanceRef::booting(id, "running", "img-a".into());
         Ok(match self {
-            Liar::RepeatedToken => InstancePage::new(
-                vec![one(&format!("i-{at}"))],
-                Some(PageToken::Offset(1)),
-                UsageScope::AllTenants,
-            ),
-            Liar::NoNewInstance => InstancePage::new(
-                vec![one("i-same")],
-                Some(PageToken::Offset(at + 1)),
-                UsageScope::AllTenants,
-            ),
-            Liar::NarrowScope => InstancePage::new(vec![], None, UsageScope::OwnTenant),
+            Liar::RepeatedToken => {
+                Page::new(vec![one(&format!("i-{at}"))], Some(PageToken::Offset(1)))
+                    .with_scope(UsageScope::AllTenants)
+            }
+            Liar::NoNewInstance => Page::new(vec![one("i-same")], Some(PageToken::Offset(at + 1)))
+                .with_scope(UsageScope::AllTenants),
+            Liar::NarrowScope => Page::new(vec![], None).with_scope(UsageScope::OwnTenant),
             // Four instances, then three: one not yet read ended.
-            Liar::Shrinking => InstancePage::new(
+            Liar::Shrinking => Page::new(
                 vec![one(&format!("i-{at}")), one(&format!("i-{}", at + 1))],
                 (at == 0).then_some(PageToken::Offset(2)),
-                UsageScope::AllTenants,
             )
+            .with_scope(UsageScope::AllTenants)
             .with_total(if at == 0 { 4 } else { 3 }),
         })
     }

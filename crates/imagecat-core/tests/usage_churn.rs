@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use imagecat_core::raw::{Page, PageSource, PageToken};
 use imagecat_core::{
     BackendKind, Capabilities, CatalogInfo, Deleted, Image, ImageCatalogExt, ImageId, ImageStatus,
-    ImageUsage, InstancePage, InstanceQuery, InstanceRef, ListQuery, Page, PageSource, PageToken,
-    PagingOptions, PagingStyle, Result, ScanLimits, UnknownReason, UsageScope, Visibility,
-    async_trait,
+    ImageUsage, InstanceQuery, InstanceRef, ListQuery, PagingOptions, PagingStyle, Result,
+    ScanLimits, UnknownReason, UsageScope, Visibility, async_trait,
 };
 use proptest::prelude::*;
 
@@ -109,7 +109,6 @@ impl World {
 #[derive(Debug, Clone)]
 struct Model {
     style: Style,
-    overlap: u32,
     world: Arc<Mutex<World>>,
 }
 
@@ -133,12 +132,6 @@ impl PageSource for Model {
         )
     }
 
-    fn paging(&self) -> PagingOptions {
-        PagingOptions::default()
-            .instance_overlap(self.overlap)
-            .read_ahead(2)
-    }
-
     async fn page(&self, _: &ListQuery, _: Option<PageToken>) -> Result<Page> {
         Ok(Page::new(vec![], None))
     }
@@ -151,7 +144,7 @@ impl PageSource for Model {
         &self,
         query: &InstanceQuery,
         token: Option<PageToken>,
-    ) -> Result<InstancePage> {
+    ) -> Result<Page<InstanceRef>> {
         let limit = query.page_size.unwrap_or(3) as usize;
         let mut w = self.world.lock().unwrap();
         let offset = match &token {
@@ -170,7 +163,7 @@ impl PageSource for Model {
         let total = w.live.len() as u64;
         let scope = UsageScope::AllTenants;
         if events.iter().any(|e| matches!(e, Event::EmptyPage)) {
-            let page = InstancePage::new(vec![], None, scope);
+            let page = Page::new(vec![], None).with_scope(scope);
             return Ok(match self.style {
                 Style::OffsetTotal => page.with_total(total),
                 _ => page,
@@ -235,7 +228,7 @@ impl PageSource for Model {
             }
             (_, true, Some(id)) => Some(PageToken::Marker(id)),
         };
-        let page = InstancePage::new(instances, next, scope);
+        let page = Page::new(instances, next).with_scope(scope);
         Ok(match self.style {
             Style::OffsetTotal => page.with_total(total),
             _ => page,
@@ -279,10 +272,14 @@ fn scan(
     let before: Vec<String> = world.ever.keys().cloned().collect();
     let model = Model {
         style,
-        overlap,
         world: Arc::new(Mutex::new(world)),
     };
-    let cat = imagecat_core::Catalog::new(model.clone());
+    // The paging options are the catalog's (a source has none).
+    let cat = imagecat_core::Catalog::new(model.clone()).paging_options(
+        PagingOptions::default()
+            .instance_overlap(overlap)
+            .read_ahead(2),
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -2,12 +2,16 @@
 //! validation of account and image ids.
 
 use imagecat_core::{BackendKind, Error, ImageId, Result};
-use imagecat_http::{BuilderSettings, HttpClient, endpoint};
+use imagecat_http::{BuilderSettings, CatalogUrl, HttpClient, OpenOptions, Url, endpoint};
 
-use crate::catalog::{DcmgrCatalog, DcmgrSource};
+use crate::source::{DcmgrCatalog, DcmgrSource};
 use imagecat_core::Catalog;
 
-const BACKEND: BackendKind = BackendKind::Dcmgr;
+/// The backend's name, in errors, output and its URL schemes.
+pub const BACKEND: BackendKind = BackendKind::Dcmgr;
+
+/// The URL schemes `from_url` opens: `dcmgr://` (HTTPS) and `dcmgr+http://`.
+pub const SCHEMES: [&str; 2] = ["dcmgr", "dcmgr+http"];
 
 /// The API base used when the endpoint has no path.
 pub const DEFAULT_BASE: &str = "/api/12.03";
@@ -105,12 +109,26 @@ impl DcmgrBuilder {
         let mut http = self.settings.http;
         http.allow_http = base.scheme() == "http";
         let client = HttpClient::new(BACKEND, http)?;
-        Ok(Catalog::new(DcmgrSource::new(
-            client,
-            base,
-            self.account,
-            self.settings.paging,
-        )))
+        Ok(
+            Catalog::new(DcmgrSource::from_parts(client, base, self.account))
+                .paging_options(self.settings.paging),
+        )
+    }
+}
+
+impl DcmgrBuilder {
+    /// A builder from a catalog URL, `dcmgr://HOST[:PORT][/BASE][?account=a-…]`
+    /// (HTTPS) or `dcmgr+http://…`, and the caller's options; what neither
+    /// sets comes from the environment ([`DcmgrBuilder::from_env`]).
+    pub fn from_url(url: &Url, options: &OpenOptions) -> Result<Self> {
+        let url = CatalogUrl::parse(url, BACKEND, &["account"])?;
+        let mut builder = DcmgrBuilder::from_env()
+            .endpoint(url.endpoint()?)
+            .open_options(options);
+        if let Some(account) = url.param("account") {
+            builder = builder.account(account);
+        }
+        Ok(builder)
     }
 }
 
@@ -234,14 +252,14 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(c.info().endpoint, "http://h:9001/api/12.03");
-        assert!(c.http_options().allow_http);
+        assert!(c.source().http_options().allow_http);
         let c = DcmgrBuilder::new()
             .endpoint("https://h/api/")
             .http_options(HttpOptions::default().allow_http(true))
             .build()
             .unwrap();
         assert_eq!(c.info().endpoint, "https://h/api");
-        assert!(!c.http_options().allow_http);
+        assert!(!c.source().http_options().allow_http);
     }
 
     #[test]
@@ -253,7 +271,7 @@ mod tests {
         };
         let c = DcmgrBuilder::from_lookup(env).build().unwrap();
         assert_eq!(c.info().endpoint, "http://h:9001/api");
-        assert_eq!(c.account(), Some("a-shpoolxx"));
+        assert_eq!(c.source().account(), Some("a-shpoolxx"));
         let empty = DcmgrBuilder::from_lookup(|_| Some(String::new()));
         assert_eq!(empty.build().unwrap_err().kind(), ErrorKind::Config);
         let bad = DcmgrBuilder::from_lookup(|name| match name {

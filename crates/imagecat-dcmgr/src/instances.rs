@@ -5,14 +5,15 @@
 //! instance has an `image_id` (DCMGR has no boot-from-volume variant); one
 //! without it is kept as unresolved.
 
-use imagecat_core::{BackendKind, InstancePage, InstanceRef, Result, UsageScope};
-use imagecat_http::{HttpResponse, Url, endpoint, lenient};
+use imagecat_core::raw::Page;
+use imagecat_core::raw::lenient;
+use imagecat_core::{InstanceRef, Result, UsageScope};
+use imagecat_http::{HttpResponse, Url, endpoint};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::catalog::index_of;
-
-const BACKEND: BackendKind = BackendKind::Dcmgr;
+use crate::config::BACKEND;
+use crate::source::index_of;
 
 /// The final state: the only one that no longer uses its image.
 pub(crate) const TERMINATED: &str = "terminated";
@@ -57,9 +58,9 @@ pub(crate) fn page_of(
     response: &HttpResponse,
     start: u64,
     scope: UsageScope,
-) -> Result<InstancePage> {
+) -> Result<Page<InstanceRef>> {
     let (items, next, total) = index_of(response, start, "instance", |raw| decode_instance(&raw))?;
-    let page = InstancePage::new(items.into_iter().flatten().collect(), next, scope);
+    let page = Page::new(items.into_iter().flatten().collect(), next).with_scope(scope);
     Ok(match total {
         Some(total) => page.with_total(total),
         None => page,
@@ -69,10 +70,11 @@ pub(crate) fn page_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imagecat_core::ErrorKind;
+    use imagecat_core::raw::PageToken;
     use imagecat_core::usage::BootSource;
-    use imagecat_core::{ErrorKind, PageToken};
 
-    fn page(body: &str, start: u64) -> Result<InstancePage> {
+    fn page(body: &str, start: u64) -> Result<Page<InstanceRef>> {
         page_of(
             &HttpResponse::from_body(BACKEND, 200, body.as_bytes().to_vec()),
             start,
@@ -87,11 +89,11 @@ mod tests {
           {"id":"i-bbbb","image_id":"wmi-a","state":"halting","display_name":""},
           {"id":"i-cccc","image_id":"wmi-b","state":"terminated"}]}]"#;
         let p = page(body, 0).unwrap();
-        let ids: Vec<_> = p.instances.iter().map(|i| i.id.as_str()).collect();
+        let ids: Vec<_> = p.items.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(ids, ["i-aaaa", "i-bbbb"]);
-        assert_eq!(p.instances[0].name.as_deref(), Some("web"));
-        assert_eq!(p.instances[1].name, None);
-        assert_eq!(p.instances[1].status, "halting");
+        assert_eq!(p.items[0].name.as_deref(), Some("web"));
+        assert_eq!(p.items[1].name, None);
+        assert_eq!(p.items[1].status, "halting");
         assert_eq!(p.next, Some(PageToken::Offset(3)));
         assert_eq!(p.total, Some(4));
     }
@@ -114,7 +116,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            no_image.instances[0].boot,
+            no_image.items[0].boot,
             BootSource::Unresolved { .. }
         ));
     }

@@ -27,34 +27,36 @@
 //! # }
 //! ```
 //!
-//! Modules: `config` (builder, environment, id checks), `wire` (both
-//! layouts, decoded leniently), `instances` (the instance index behind
-//! usage), `catalog` (the [`imagecat_core::PageSource`] behind the `ImageCatalog`
-//! impl), `error` (DCMGR codes to imagecat errors).
+//! Modules, as in every adapter (docs/architecture.md, "How to add a
+//! backend"): `config` ([`BACKEND`], [`SCHEMES`], page sizes, the builder
+//! and its `from_url`, environment, id checks), `source` (the
+//! [`imagecat_core::raw::PageSource`] behind the `ImageCatalog`), `wire`
+//! (both layouts, decoded leniently), `error` (DCMGR error documents and
+//! codes to imagecat errors), `query` (the server-side filters and sort),
+//! `instances` (the instance index behind usage).
 
-mod catalog;
 mod config;
 mod error;
-mod golden;
 mod instances;
+mod query;
+mod source;
 mod wire;
 
-pub use catalog::{DcmgrCatalog, DcmgrSource};
 pub use config::{
-    ACCOUNT_HEADER, DEFAULT_BASE, DEFAULT_PAGE_SIZE, DcmgrBuilder, ENV_ACCOUNT, ENV_ENDPOINT,
-    MAX_PAGE_SIZE, validate_account, validate_image_id,
+    ACCOUNT_HEADER, BACKEND, DEFAULT_BASE, DEFAULT_PAGE_SIZE, DcmgrBuilder, ENV_ACCOUNT,
+    ENV_ENDPOINT, MAX_PAGE_SIZE, SCHEMES, validate_account, validate_image_id,
 };
+pub use source::{DcmgrCatalog, DcmgrSource};
 
-/// Decodes the body of an index answer (either layout) for the page at
-/// `start` exactly as the catalog does, errors included: for fixtures,
-/// fuzzing and benchmarks.
-pub fn decode_index_body(body: &[u8], start: u64) -> imagecat_core::Result<imagecat_core::Page> {
-    catalog::page_of(
-        &imagecat_http::HttpResponse::from_body(
-            imagecat_core::BackendKind::Dcmgr,
-            200,
-            body.to_vec(),
-        ),
-        start,
-    )
+/// Decodes the body of an index answer (either layout) to a request at
+/// `token` (`None`: the first page, else its offset) into the page exactly
+/// as the catalog makes it, errors included: for fixtures, fuzzing and
+/// benchmarks. The same entry point in every adapter.
+pub fn decode_page_body(
+    body: &[u8],
+    token: Option<imagecat_core::raw::PageToken>,
+) -> imagecat_core::Result<imagecat_core::raw::Page> {
+    let start = source::offset_of(token)?;
+    let response = imagecat_http::HttpResponse::from_body(BACKEND, 200, body.to_vec());
+    source::page_of(&response, start)
 }

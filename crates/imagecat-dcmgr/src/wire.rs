@@ -16,12 +16,12 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use imagecat_core::compact_str::CompactString;
-use imagecat_core::de::{FromMap, deserialize_key};
-use imagecat_core::{BackendKind, Image, ImageStatus, NativeRecord, Properties, Visibility};
-use imagecat_http::lenient::{
+use imagecat_core::raw::compact_str::CompactString;
+use imagecat_core::raw::de::{FromMap, deserialize_key};
+use imagecat_core::raw::lenient::{
     self, LenientBool, LenientShortText, LenientText, LenientU64, parse_timestamp,
 };
+use imagecat_core::{BackendKind, Image, ImageStatus, NativeRecord, Properties, Visibility};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -58,7 +58,7 @@ pub(crate) fn decode_index(body: &[u8]) -> Result<IndexPage, String> {
     }
 }
 
-fn first_byte(body: &[u8]) -> Option<u8> {
+pub(crate) fn first_byte(body: &[u8]) -> Option<u8> {
     body.iter().copied().find(|b| !b.is_ascii_whitespace())
 }
 
@@ -428,48 +428,6 @@ fn minify(text: &str) -> String {
     out
 }
 
-/// The error body `{"error", "message", "code"}`.
-#[derive(Debug, Default)]
-pub(crate) struct ErrorBody {
-    /// The error class name.
-    pub(crate) error: Option<String>,
-    /// The message.
-    pub(crate) message: Option<String>,
-    /// The code, as a string.
-    pub(crate) code: Option<String>,
-}
-
-/// Decodes an error body; `None` when the body is no JSON object with a code.
-pub(crate) fn decode_error(body: &[u8]) -> Option<ErrorBody> {
-    if first_byte(body) != Some(b'{') {
-        return None;
-    }
-    let parsed: ErrorBody = serde_json::from_slice(body).ok()?;
-    parsed.code.as_ref()?;
-    Some(parsed)
-}
-
-impl<'de> FromMap<'de> for ErrorBody {
-    const EXPECTING: &'static str = "a DCMGR error object";
-
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
-        let mut out = ErrorBody::default();
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "error" => out.error = map.next_value::<LenientText>()?.0,
-                "message" => out.message = map.next_value::<LenientText>()?.0,
-                "code" => out.code = map.next_value::<LenientText>()?.0,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
-imagecat_core::deserialize_from_map!(ErrorBody);
-
 /// Decodes a destroy body: a JSON array of id strings (`["wmi-…"]`).
 pub(crate) fn decode_destroyed(body: &[u8]) -> Result<Vec<String>, String> {
     struct Ids(Vec<String>);
@@ -671,27 +629,6 @@ mod tests {
         assert!(!p.contains_key("root_device"));
         assert!(!p.contains_key("id"));
         assert_eq!(image.native.as_ref().unwrap().as_str(), doc);
-    }
-
-    #[test]
-    fn error_bodies() {
-        let e = decode_error(
-            br#"{"error":"Dcmgr::Endpoints::Errors::UnknownUUIDResource","message":"wmi-nothere1","code":"100"}"#,
-        )
-        .unwrap();
-        assert_eq!(e.code.as_deref(), Some("100"));
-        assert_eq!(e.message.as_deref(), Some("wmi-nothere1"));
-        let e = decode_error(br#"{"message":"limit","code":143}"#).unwrap();
-        assert_eq!(e.code.as_deref(), Some("143"));
-        for body in [
-            &b""[..],
-            b"<h1>Not Found</h1>",
-            b"{}",
-            b"{\"error\":\"x\"}",
-            b"[1]",
-        ] {
-            assert!(decode_error(body).is_none());
-        }
     }
 
     #[test]

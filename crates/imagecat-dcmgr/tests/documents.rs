@@ -3,16 +3,17 @@
 
 mod common;
 
-use imagecat_core::PageSource as _;
+use imagecat_core::raw::PageSource as _;
 use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use chrono::{DateTime, TimeZone, Utc};
+use imagecat_core::raw::PageToken;
 use imagecat_core::{
     BackendKind, Deleted, ErrorKind, Image, ImageCatalog, ImageId, ImageStatus, ListQuery,
-    PageToken, Visibility,
+    Visibility,
 };
 
 /// §12 A: `GET /api/12.03/images?limit=2` with an account and `is_public=true`.
@@ -192,14 +193,15 @@ async fn index_a_decodes_exactly() {
             .await;
     let catalog = common::catalog_at(&server.base_url(), Some("a-shpoolxx"));
     let page = catalog
+        .source()
         .page(&ListQuery::new().page_size(2), None)
         .await
         .unwrap();
     assert_eq!(page.total, Some(3));
     assert_eq!(page.next, Some(PageToken::Offset(2)));
-    assert_eq!(page.images.len(), 2);
+    assert_eq!(page.items.len(), 2);
 
-    let web = &page.images[0];
+    let web = &page.items[0];
     assert_eq!(web.id, ImageId::new("wmi-7k2mq9xz"));
     assert_eq!(web.backend, BackendKind::Dcmgr);
     assert_eq!(web.name.as_deref(), Some("web-base"));
@@ -243,7 +245,7 @@ async fn index_a_decodes_exactly() {
     assert_eq!(native.as_object().unwrap().len(), 24);
     assert_eq!(native["uuid"], "wmi-7k2mq9xz");
 
-    let centos = &page.images[1];
+    let centos = &page.items[1];
     assert_eq!(centos.id, ImageId::new("wmi-centos1d64"));
     assert_eq!(centos.visibility, Some(Visibility::Public));
     assert_eq!(
@@ -265,10 +267,11 @@ async fn index_b_past_the_end_ends_the_listing() {
             .await;
     let catalog = common::catalog_at(&server.base_url(), None);
     let page = catalog
+        .source()
         .page(&ListQuery::new(), Some(PageToken::Offset(10)))
         .await
         .unwrap();
-    assert!(page.images.is_empty());
+    assert!(page.items.is_empty());
     assert_eq!(page.next, None);
     assert_eq!(page.total, Some(3));
 }
@@ -342,10 +345,14 @@ async fn legacy_index_with_yaml_strings() {
         common::canned(Router::new().route("/api/images", get(|| async { json(LEGACY_INDEX) })))
             .await;
     let catalog = common::catalog_at(&format!("{}/api", server.base_url()), Some("a-shpoolxx"));
-    let page = catalog.page(&ListQuery::new(), None).await.unwrap();
+    let page = catalog
+        .source()
+        .page(&ListQuery::new(), None)
+        .await
+        .unwrap();
     assert_eq!(page.total, Some(2));
     assert_eq!(page.next, None);
-    let lucid = &page.images[0];
+    let lucid = &page.items[0];
     assert_eq!(lucid.id, ImageId::new("wmi-lucid5d"));
     assert_eq!(lucid.name, None, "the legacy layout has no display_name");
     assert_eq!(lucid.status, ImageStatus::Queued);
@@ -372,7 +379,7 @@ async fn legacy_index_with_yaml_strings() {
             ),
         ])
     );
-    let lucid6 = &page.images[1];
+    let lucid6 = &page.items[1];
     assert_eq!(lucid6.status, ImageStatus::Queued);
     assert_eq!(lucid6.visibility, Some(Visibility::Private));
     assert_eq!(lucid6.checksum, None);

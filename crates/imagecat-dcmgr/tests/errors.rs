@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use imagecat_core::PageSource as _;
+use imagecat_core::raw::PageSource as _;
 use imagecat_core::{Error, ErrorKind, ImageCatalog, ImageId, ListQuery};
 use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
 use imagecat_testkit::server::ServeOptions;
@@ -253,7 +253,11 @@ async fn emulator_errors_map_like_the_real_server() {
         .await
         .unwrap();
     let catalog = common::catalog(&emu, Some("a-shpoolxx"));
-    let e = catalog.page(&ListQuery::new(), None).await.unwrap_err();
+    let e = catalog
+        .source()
+        .page(&ListQuery::new(), None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
     assert!(e.to_string().contains("104"), "{e}");
 

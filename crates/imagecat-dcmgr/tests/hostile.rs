@@ -6,25 +6,31 @@
 
 mod common;
 
-use imagecat_core::PageSource as _;
+use imagecat_core::raw::PageSource as _;
 use std::collections::BTreeMap;
 
 use futures::TryStreamExt;
+use imagecat_core::raw::{Page, PageToken};
 use imagecat_core::{
-    BackendKind, ErrorKind, Image, ImageCatalog, ImageStatus, ListQuery, PageToken, Visibility,
+    BackendKind, ErrorKind, Image, ImageCatalog, ImageStatus, ListQuery, Visibility,
 };
-use imagecat_dcmgr::{DcmgrCatalog, decode_index_body};
+use imagecat_dcmgr::{DcmgrCatalog, decode_page_body};
 use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
 use imagecat_testkit::hostile::{any_json, apply, check_error, check_images, edit};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+/// The page at `start`, decoded as the catalog does.
+fn decode_index_body(body: &[u8], start: u64) -> imagecat_core::Result<Page> {
+    decode_page_body(body, Some(PageToken::Offset(start)))
+}
+
 /// Decodes, and checks whatever comes out; the page when there is one.
-fn check(body: &[u8], start: u64) -> Option<imagecat_core::Page> {
+fn check(body: &[u8], start: u64) -> Option<imagecat_core::raw::Page> {
     match decode_index_body(body, start) {
         Ok(page) => {
-            check_images(&page.images, BackendKind::Dcmgr);
-            let end = start + page.images.len() as u64;
+            check_images(&page.items, BackendKind::Dcmgr);
+            let end = start + page.items.len() as u64;
             match &page.next {
                 None => {}
                 Some(PageToken::Offset(next)) => assert_eq!(*next, end),
@@ -210,8 +216,8 @@ proptest! {
         let total = start + models.len() as u64 + more;
         let page = check(&index(legacy, total, start, &docs), start).expect("a well-formed page decodes");
         prop_assert_eq!(page.total, Some(total));
-        prop_assert_eq!(page.images.len(), models.len());
-        for (model, image) in models.iter().zip(&page.images) {
+        prop_assert_eq!(page.items.len(), models.len());
+        for (model, image) in models.iter().zip(&page.items) {
             model.assert_decoded(image);
         }
         let end = start + models.len() as u64;
@@ -238,8 +244,8 @@ proptest! {
         }
         let body = if legacy { object.to_string() } else { json!([object]).to_string() };
         if let Some(page) = check(body.as_bytes(), 0) {
-            if image_field.is_some_and(|f| IMAGE_FIELDS[f] != "id") && !page.images.is_empty() {
-                prop_assert_eq!(page.images[0].id.as_str(), model.id.as_str());
+            if image_field.is_some_and(|f| IMAGE_FIELDS[f] != "id") && !page.items.is_empty() {
+                prop_assert_eq!(page.items[0].id.as_str(), model.id.as_str());
             }
         }
     }
@@ -398,6 +404,7 @@ async fn a_hostile_account_is_refused_before_any_request() {
     // A well-formed account goes out only as the header.
     let catalog = common::catalog(&emu, Some("a-shpoolxx"));
     catalog
+        .source()
         .page(&ListQuery::new().page_size(1), None)
         .await
         .unwrap();
@@ -417,7 +424,7 @@ fn a_key_twice_in_one_image_is_refused() {
     assert_eq!(
         decode_index_body(body(fine).as_bytes(), 0)
             .unwrap()
-            .images
+            .items
             .len(),
         1
     );

@@ -8,16 +8,15 @@
 
 use std::fmt;
 
-use imagecat_core::{BackendKind, Error, ErrorKind, Result};
+use imagecat_core::{Error, ErrorKind, Result};
 use imagecat_http::reqwest::header::{ACCEPT, CONTENT_TYPE};
 use imagecat_http::{
     Grant, HttpClient, HttpResponse, Idempotency, Issued, SecretString, TokenSource, Url,
 };
 use serde_json::json;
 
+use crate::config::BACKEND;
 use crate::wire::{self, CatalogEndpoint, IssuedToken};
-
-const BACKEND: BackendKind = BackendKind::Glance;
 
 /// The header a Keystone token goes in.
 pub(crate) const AUTH_HEADER: &str = "x-auth-token";
@@ -381,7 +380,7 @@ impl Grant for KeystoneGrant {
         let service = |eps: &[CatalogEndpoint]| {
             pick_endpoint(eps, region)
                 .ok()
-                .and_then(|text| crate::nova::service_base(&text).ok())
+                .and_then(|text| crate::instances::service_base(&text).ok())
         };
         Ok(Issued {
             id: SecretString::new(id),
@@ -398,7 +397,7 @@ impl Grant for KeystoneGrant {
 
 /// The error of a refused token request: Keystone's own message, prefixed.
 fn token_error(response: &HttpResponse) -> Error {
-    let e = crate::catalog::error_for(response, None);
+    let e = crate::error::decode_error(response);
     if e.kind() == ErrorKind::Unauthenticated {
         e.map_message(|m| format!("Keystone refused the credentials: {m}"))
     } else {

@@ -12,11 +12,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use imagecat_core::{BackendKind, Error, Result};
+use imagecat_core::{Error, Result};
 use imagecat_http::SecretString;
 use serde_norway::Value;
 
-const BACKEND: BackendKind = BackendKind::Glance;
+use crate::config::BACKEND;
 
 /// The largest clouds file read (they are a few KiB).
 const MAX_FILE_BYTES: u64 = 1024 * 1024;

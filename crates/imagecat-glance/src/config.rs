@@ -7,15 +7,29 @@ use std::time::Duration;
 use imagecat_core::{BackendKind, Error, Result};
 use imagecat_http::endpoint::{join_segments, parse_endpoint};
 use imagecat_http::reqwest::header::{ACCEPT, HeaderValue};
-use imagecat_http::{BuilderSettings, HttpClient, SecretString, Url};
+use imagecat_http::{BuilderSettings, CatalogUrl, HttpClient, OpenOptions, SecretString, Url};
 
 use crate::auth::{AUTH_HEADER, Auth, KeystoneGrant};
-use crate::catalog::{GlanceCatalog, GlanceSource};
 use crate::clouds::{self, CloudSettings, CloudsFiles};
-use crate::nova::{Usage, service_base};
+use crate::instances::{Usage, service_base};
+use crate::source::{GlanceCatalog, GlanceSource};
 use imagecat_core::Catalog;
 
-const BACKEND: BackendKind = BackendKind::Glance;
+/// The backend's name, in errors, output and its URL schemes.
+pub const BACKEND: BackendKind = BackendKind::Glance;
+
+/// The URL schemes `from_url` opens: `glance://` (HTTPS) and `glance+http://`.
+pub const SCHEMES: [&str; 2] = ["glance", "glance+http"];
+
+/// Images per request when the query sets no page size: the largest page
+/// Glance accepts (fewer, larger pages list faster, docs/benchmarks.md).
+/// Glance's own default (`limit_param_default`) is 25 and NHN Cloud
+/// documents 100; a `limit` is always sent, so the server's setting never
+/// matters, and a server that caps lower still gives a `next` link.
+pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
+/// The largest page size sent (Glance's `api_limit_max`; a larger limit is
+/// clamped by the server anyway).
+pub const MAX_PAGE_SIZE: u32 = 1000;
 
 /// How long before its expiry an issued token is renewed, by default.
 pub const DEFAULT_RENEW_MARGIN: Duration = Duration::from_secs(60);
@@ -588,13 +602,10 @@ impl GlanceBuilder {
             let auth = Auth::anonymous(BACKEND, AUTH_HEADER)
                 .with_header(ACCEPT, HeaderValue::from_static("application/json"));
             let usage = self.usage(false)?;
-            return Ok(Catalog::new(GlanceSource::from_parts(
-                http,
-                Some(endpoint),
-                auth,
-                self.settings.paging,
-                usage,
-            )));
+            return Ok(
+                Catalog::new(GlanceSource::from_parts(http, Some(endpoint), auth, usage))
+                    .paging_options(self.settings.paging),
+            );
         }
         let identity = self.identity()?;
         let mut token = self.token.clone().filter(|t| !t.is_empty());
@@ -636,13 +647,10 @@ impl GlanceBuilder {
         )?
         .with_header(ACCEPT, HeaderValue::from_static("application/json"));
         let http = self.http_client(uses_http)?;
-        Ok(Catalog::new(GlanceSource::from_parts(
-            http,
-            endpoint,
-            auth,
-            self.settings.paging,
-            usage,
-        )))
+        Ok(
+            Catalog::new(GlanceSource::from_parts(http, endpoint, auth, usage))
+                .paging_options(self.settings.paging),
+        )
     }
 
     /// The HTTP client: plain `http://` when an endpoint says so.
@@ -660,6 +668,39 @@ impl GlanceBuilder {
             options = options.accept_invalid_certs(true);
         }
         HttpClient::new(BACKEND, options)
+    }
+}
+
+impl GlanceBuilder {
+    /// A builder from a catalog URL and the caller's options:
+    /// `glance://HOST[:PORT][/BASE][?region=R][&cloud=NAME]` (HTTPS) or
+    /// `glance+http://…` names the image endpoint; `glance://?cloud=NAME`
+    /// (or `glance:` with `OS_CLOUD`) takes it from the cloud of
+    /// `clouds.yaml`; `compute=URL` and `volume=URL` name the Nova and
+    /// Cinder endpoints for usage. What none of them sets comes from the
+    /// `OS_*` environment ([`GlanceBuilder::from_env`]).
+    pub fn from_url(url: &Url, options: &OpenOptions) -> Result<Self> {
+        let url = CatalogUrl::parse(url, BACKEND, &["region", "cloud", "compute", "volume"])?;
+        let mut builder = GlanceBuilder::from_env().open_options(options);
+        if url.has_host() {
+            builder = builder.endpoint(url.endpoint()?);
+        }
+        if let Some(region) = url.param("region") {
+            builder = builder.region(region);
+        }
+        if let Some(cloud) = url.param("cloud").or(options.os_cloud.as_deref()) {
+            builder = builder.cloud(cloud);
+        }
+        if let Some(compute) = url.param("compute") {
+            builder = builder.compute_endpoint(compute);
+        }
+        if let Some(volume) = url.param("volume") {
+            builder = builder.volume_endpoint(volume);
+        }
+        if let Some(token) = &options.credentials.token {
+            builder = builder.token(token.clone());
+        }
+        Ok(builder)
     }
 }
 

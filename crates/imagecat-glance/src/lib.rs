@@ -11,19 +11,26 @@
 //! from the token's service catalog. Settings come from the builder, the
 //! `OS_*` environment or `clouds.yaml`.
 //!
-//! The crate is laid out as the request flows:
+//! The crate follows the adapter template (docs/architecture.md, "How to
+//! add a backend"), laid out as the request flows:
 //!
-//! - `config`: [`GlanceBuilder`] (endpoint, credentials, region, options,
-//!   the `OS_*` environment);
+//! - `config`: [`BACKEND`], [`SCHEMES`], the page sizes and
+//!   [`GlanceBuilder`] (endpoint, credentials, region, options, the `OS_*`
+//!   environment, `from_url`);
 //! - `clouds`: `clouds.yaml` and `secure.yaml`, as openstacksdk reads them
 //!   ([`CloudsFiles`], [`GlanceBuilder::cloud`]);
 //! - `auth`: the token source (static, Keystone v2.0 or v3, the service
-//!   catalog's image endpoint) over `imagecat_http::TokenCache` (cached, renewed before
+//!   catalog's image endpoint) over `imagecat_http::TokenSource` (cached, renewed before
 //!   expiry, single flight, re-obtained once when refused);
-//! - `catalog`: [`GlanceSource`], the [`imagecat_core::PageSource`]
-//!   (marker paging by `next` links, server-side filters, error mapping),
-//!   and [`GlanceCatalog`], the core's `Catalog` over it;
-//! - `wire`: image, page, error and token documents.
+//! - `source`: [`GlanceSource`], the [`imagecat_core::raw::PageSource`]
+//!   (marker paging by `next` links), and [`GlanceCatalog`], the core's
+//!   `Catalog` over it;
+//! - `query`: the filters, date, tag and property parameters and the sort
+//!   Glance applies itself;
+//! - `instances`: Nova servers (and Cinder volumes) behind usage;
+//! - `wire`: image (`wire/image.rs`), page and token documents;
+//! - `error`: webob and Keystone error documents to imagecat errors, a
+//!   refused marker.
 //!
 //! ```no_run
 //! use futures::TryStreamExt;
@@ -38,31 +45,41 @@
 //! ```
 
 mod auth;
-mod catalog;
 mod clouds;
 mod config;
-mod nova;
-mod record;
+mod error;
+mod instances;
+mod query;
+mod source;
 mod wire;
 
-pub use catalog::{DEFAULT_PAGE_SIZE, GlanceCatalog, GlanceSource, MAX_PAGE_SIZE};
 pub use clouds::CloudsFiles;
 pub use config::{
-    DEFAULT_DOMAIN, DEFAULT_RENEW_MARGIN, ENV_ENDPOINT, ENV_OS_COMPUTE_URL, ENV_OS_IMAGE_URL,
-    ENV_OS_VOLUME_URL, GlanceBuilder,
+    BACKEND, DEFAULT_DOMAIN, DEFAULT_PAGE_SIZE, DEFAULT_RENEW_MARGIN, ENV_ENDPOINT,
+    ENV_OS_COMPUTE_URL, ENV_OS_IMAGE_URL, ENV_OS_VOLUME_URL, GlanceBuilder, MAX_PAGE_SIZE, SCHEMES,
 };
-pub use nova::DEFAULT_SERVER_PAGE;
+pub use instances::DEFAULT_SERVER_PAGE;
+pub use source::{GlanceCatalog, GlanceSource};
 
-/// Decodes the body of a list answer (`{"images":[…],"next":…}`) into
-/// images exactly as the catalog does for every page, errors included: for
-/// fixtures, fuzzing and benchmarks.
-pub fn decode_list_body(body: &[u8]) -> imagecat_core::Result<Vec<imagecat_core::Image>> {
-    wire::decode_list(&imagecat_http::HttpResponse::from_body(
-        imagecat_core::BackendKind::Glance,
-        200,
-        body.to_vec(),
-    ))
-    .map(|page| page.images)
+/// Decodes the body of a list answer (`{"images":[…],"next":…}`) into the
+/// page exactly as the catalog makes it (the next token is the marker of
+/// the `next` link, read against itself or `/v2/images`), errors included: for
+/// fixtures, fuzzing and benchmarks. The same entry point in every adapter;
+/// Glance's pages do not depend on the token asked for (an offset token is
+/// refused, as by the catalog).
+pub fn decode_page_body(
+    body: &[u8],
+    token: Option<imagecat_core::raw::PageToken>,
+) -> imagecat_core::Result<imagecat_core::raw::Page> {
+    use imagecat_core::raw::PageToken;
+    if let Some(other @ PageToken::Offset(_)) = token {
+        return Err(imagecat_core::Error::invalid_input(
+            BACKEND,
+            format!("unsupported page token {other}: Glance pages by marker"),
+        ));
+    }
+    let response = imagecat_http::HttpResponse::from_body(BACKEND, 200, body.to_vec());
+    source::page_of(&response, None)
 }
 
 /// NHN Cloud's public Image API v2 endpoints, by region (the `image`

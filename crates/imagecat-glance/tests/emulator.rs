@@ -7,14 +7,14 @@
 
 mod support;
 
-use imagecat_core::PageSource as _;
+use imagecat_core::raw::PageSource as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
+use imagecat_core::raw::PageToken;
 use imagecat_core::{
-    Deleted, ErrorKind, ImageCatalog, ImageCatalogExt, ImageId, ImageStatus, ListQuery, PageToken,
-    Visibility,
+    Deleted, ErrorKind, ImageCatalog, ImageCatalogExt, ImageId, ImageStatus, ListQuery, Visibility,
 };
 use imagecat_glance::{GlanceBuilder, GlanceCatalog};
 use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
@@ -240,23 +240,26 @@ async fn list_page_returns_the_next_links_marker_and_accepts_link_tokens() {
     let catalog = static_catalog(&emu, fast_http());
     let q = ListQuery::new().page_size(5).name_exact("image-00007");
     let page = catalog
+        .source()
         .page(&ListQuery::new().page_size(5), None)
         .await
         .unwrap();
-    assert_eq!(page.images.len(), 5);
-    let last = page.images[4].id.to_string();
+    assert_eq!(page.items.len(), 5);
+    let last = page.items[4].id.to_string();
     assert_eq!(page.next, Some(PageToken::Marker(last.clone())));
     // A link token, as Glance writes it (relative, other parameters kept).
     let link = format!("/v2/images?limit=5&marker={last}");
     let second = catalog
+        .source()
         .page(&ListQuery::new().page_size(5), Some(PageToken::Link(link)))
         .await
         .unwrap();
-    assert_eq!(second.images.len(), 5);
-    assert_ne!(second.images[0].id.as_str(), last);
+    assert_eq!(second.items.len(), 5);
+    assert_ne!(second.items[0].id.as_str(), last);
     // A link that leaves the endpoint is refused before any request.
     let before = emu.image_request_count();
     let e = catalog
+        .source()
         .page(
             &q,
             Some(PageToken::Link(format!(
@@ -268,8 +271,8 @@ async fn list_page_returns_the_next_links_marker_and_accepts_link_tokens() {
     assert_eq!(e.kind(), ErrorKind::InvalidResponse);
     assert_eq!(emu.image_request_count(), before);
     // The last page: no next link, no next token.
-    let only = catalog.page(&q, None).await.unwrap();
-    assert_eq!(only.images.len(), 1);
+    let only = catalog.source().page(&q, None).await.unwrap();
+    assert_eq!(only.items.len(), 1);
     assert_eq!(only.next, None);
 }
 
@@ -520,12 +523,14 @@ async fn glance_errors_map_to_kinds_with_their_messages() {
         webob(400, "Bad Request", "limit param must be an integer"),
     );
     let e = catalog
+        .source()
         .page(&ListQuery::new(), Some(PageToken::Marker(emu.seeded_id(3))))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     // A vanished marker is a stale marker.
     let e = catalog
+        .source()
         .page(&ListQuery::new(), Some(PageToken::Marker(emu.missing_id())))
         .await
         .unwrap_err();

@@ -14,17 +14,18 @@
 
 mod support;
 
-use imagecat_core::PageSource as _;
+use imagecat_core::raw::PageSource as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use support::real_glance::*;
 
 use futures::TryStreamExt;
+use imagecat_core::raw::PageToken;
 use imagecat_core::usage::{ImageUsage, UnknownReason};
 use imagecat_core::{
     Deleted, ErrorKind, Image, ImageCatalog, ImageCatalogExt, ImageId, ImageStatus, ListQuery,
-    PageToken, Sort, SortKey, Visibility,
+    Sort, SortKey, Visibility,
 };
 use imagecat_glance::GlanceCatalog;
 use imagecat_http::reqwest;
@@ -303,6 +304,7 @@ async fn the_adapter_against_a_real_glance() {
         );
     }
     let page = catalog
+        .source()
         .page(&ListQuery::new().page_size(5), None)
         .await
         .unwrap();
@@ -402,6 +404,7 @@ async fn the_adapter_against_a_real_glance() {
         "{e}"
     );
     let e = catalog
+        .source()
         .page(
             &ListQuery::new(),
             Some(PageToken::Marker(missing.to_string())),

@@ -3,7 +3,7 @@
 //! included), through Keystone v2.0 and v3 token exchanges, listings, a
 //! renewal after a 401, and refusals.
 
-use imagecat_core::PageSource as _;
+use imagecat_core::raw::PageSource as _;
 use std::collections::BTreeSet;
 
 use futures::TryStreamExt;
@@ -91,6 +91,7 @@ async fn keystone_exchanges_listings_and_renewals_leave_no_secret_at_trace_level
         let e = builder
             .build()
             .unwrap()
+            .source()
             .page(&ListQuery::new(), None)
             .await
             .unwrap_err();

@@ -11,10 +11,9 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use imagecat_core::raw::PageSource as _;
 use imagecat_core::usage::{FoundVia, ImageUsage, UnknownReason, UsageScan, UsageScope};
-use imagecat_core::{
-    ErrorKind, Image, ImageCatalog, ImageCatalogExt, ImageId, InstanceQuery, PageSource as _,
-};
+use imagecat_core::{ErrorKind, Image, ImageCatalog, ImageCatalogExt, ImageId, InstanceQuery};
 use imagecat_glance::{GlanceBuilder, GlanceCatalog};
 use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
 use imagecat_testkit::conformance::usage::{in_use_ids, is_unknown_for_lack_of_support};

@@ -13,15 +13,16 @@
 //! - [`TokenSource`]: the one authentication layer, generic over a
 //!   [`Grant`] (the adapter's token request and decoding): renewal before
 //!   expiry, single flight, one re-authentication on refusal, and the
-//!   authenticated send; built on [`TokenCache`];
+//!   authenticated send (its cache, `token_cache`, is private to this crate);
 //! - [`endpoint`]: parsing and displaying endpoints;
-//! - [`lenient`]: serde decoders for fields real servers send in several forms.
+//! - [`OpenOptions`], [`Credentials`] and [`CatalogUrl`]: what every
+//!   adapter's `from_url` reads, so the facade opens URLs through a table.
 
 mod auth;
 mod client;
 pub mod endpoint;
 mod ids;
-pub mod lenient;
+mod open;
 mod response;
 mod scrub;
 mod secret;
@@ -31,11 +32,11 @@ mod token_cache;
 pub use auth::{Grant, Issued, Token, TokenSource};
 pub use client::{HttpClient, HttpOptions, Idempotency, RetryPolicy};
 pub use ids::canonical_uuid;
+pub use open::{CatalogUrl, Credentials, OpenOptions};
 pub use response::{ErrorDocument, HttpResponse, SNIPPET_LIMIT, parse_retry_after, snippet};
 pub use scrub::{MIN_SCRUB_LEN, REDACTED, scrub, scrub_error};
 pub use secret::SecretString;
 pub use settings::BuilderSettings;
-pub use token_cache::{Renewable, TokenCache, send_reauthenticating};
 
 pub use reqwest;
 pub use url::Url;

@@ -19,7 +19,8 @@ pub struct BuilderSettings {
 }
 
 /// Writes the by-value setters every adapter's builder has over its
-/// `settings: BuilderSettings` field: `http_options` and `paging_options`
+/// `settings: BuilderSettings` field: `http_options`, `paging_options` and
+/// `open_options` (both from an [`OpenOptions`](crate::OpenOptions))
 /// (the literal adds to the `http_options` doc what that backend does with
 /// `allow_http`); with `, renew_margin` also `token_renew_margin` over its
 /// `renew_margin: Duration` field. The builder's crate depends on
@@ -42,6 +43,19 @@ macro_rules! builder_setters {
             /// Options of the pagination engine (read-ahead depth, page ceiling).
             pub fn paging_options(mut self, options: ::imagecat_core::PagingOptions) -> Self {
                 self.settings.paging = options;
+                self
+            }
+
+            /// The HTTP and paging options of an [`OpenOptions`]($crate::OpenOptions),
+            /// where it sets them (the adapter's `from_url` applies its
+            /// credentials itself).
+            pub fn open_options(mut self, options: &$crate::OpenOptions) -> Self {
+                if let Some(http) = &options.http {
+                    self.settings.http = http.clone();
+                }
+                if let Some(paging) = options.paging {
+                    self.settings.paging = paging;
+                }
                 self
             }
         }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use imagecat_core::Result;
 
 /// A token that knows when it should be replaced.
-pub trait Renewable {
+pub(crate) trait Renewable {
     /// When to stop using it; `None` for "until the server refuses it".
     fn renew_at(&self) -> Option<DateTime<Utc>>;
 
@@ -23,7 +23,7 @@ pub trait Renewable {
 }
 
 /// The cached token, and the lock held while one is fetched.
-pub struct TokenCache<T> {
+pub(crate) struct TokenCache<T> {
     cached: Mutex<Option<Arc<T>>>,
     fetching: tokio::sync::Mutex<()>,
 }
@@ -43,7 +43,7 @@ impl<T> std::fmt::Debug for TokenCache<T> {
 
 impl<T: Renewable> TokenCache<T> {
     /// A cache holding `initial` (a static token), or nothing.
-    pub fn new(initial: Option<T>) -> Self {
+    pub(crate) fn new(initial: Option<T>) -> Self {
         TokenCache {
             cached: Mutex::new(initial.map(Arc::new)),
             fetching: tokio::sync::Mutex::new(()),
@@ -51,7 +51,7 @@ impl<T: Renewable> TokenCache<T> {
     }
 
     /// The token held now, fresh or not.
-    pub fn peek(&self) -> Option<Arc<T>> {
+    pub(crate) fn peek(&self) -> Option<Arc<T>> {
         self.cached
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -65,7 +65,7 @@ impl<T: Renewable> TokenCache<T> {
     /// The token to send: the cached one while fresh (or when it cannot be
     /// renewed), otherwise one fetched by `fetch`, once however many tasks
     /// ask at the same moment.
-    pub async fn current<F, Fut>(&self, can_fetch: bool, fetch: F) -> Result<Arc<T>>
+    pub(crate) async fn current<F, Fut>(&self, can_fetch: bool, fetch: F) -> Result<Arc<T>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
@@ -92,7 +92,7 @@ impl<T: Renewable> TokenCache<T> {
 
     /// A replacement for `refused`: fetched by `fetch`, unless another task
     /// already replaced the same refused token (then that one is returned).
-    pub async fn renew<F, Fut>(&self, refused: &Arc<T>, fetch: F) -> Result<Arc<T>>
+    pub(crate) async fn renew<F, Fut>(&self, refused: &Arc<T>, fetch: F) -> Result<Arc<T>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
@@ -114,7 +114,7 @@ impl<T: Renewable> TokenCache<T> {
 /// cannot be renewed) and sends again. A second refusal stays
 /// `Unauthenticated` and says so. This is the re-authentication rule of
 /// every token-based adapter.
-pub async fn send_reauthenticating<K, T, S, SF, R, RF>(
+pub(crate) async fn send_reauthenticating<K, T, S, SF, R, RF>(
     token: Arc<K>,
     send: S,
     renew: R,

@@ -6,14 +6,13 @@
 
 use std::fmt;
 
-use imagecat_core::{BackendKind, Error, ErrorKind, Result};
+use imagecat_core::{Error, ErrorKind, Result};
 use imagecat_http::reqwest::header::CONTENT_TYPE;
 use imagecat_http::{Grant, HttpClient, Idempotency, Issued, SecretString, TokenSource, Url};
 use serde::Serialize;
 
+use crate::config::BACKEND;
 use crate::wire;
-
-const BACKEND: BackendKind = BackendKind::Toast;
 
 /// The header a TOAST token goes in.
 pub(crate) const AUTH_HEADER: &str = "x-auth-token";

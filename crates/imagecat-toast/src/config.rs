@@ -6,13 +6,23 @@ use std::time::Duration;
 
 use imagecat_core::{BackendKind, Error, Result};
 use imagecat_http::endpoint::{join_segments, parse_endpoint};
-use imagecat_http::{BuilderSettings, HttpClient, SecretString};
+use imagecat_http::{BuilderSettings, CatalogUrl, HttpClient, OpenOptions, SecretString, Url};
 
 use crate::auth::{AUTH_HEADER, Auth, PasswordGrant};
-use crate::catalog::{Inner, ToastCatalog, ToastSource};
+use crate::source::{Inner, ToastCatalog, ToastSource};
 use imagecat_core::Catalog;
 
-const BACKEND: BackendKind = BackendKind::Toast;
+/// The backend's name, in errors, output and its URL schemes.
+pub const BACKEND: BackendKind = BackendKind::Toast;
+
+/// The URL schemes `from_url` opens: `toast://` (HTTPS) and `toast+http://`.
+pub const SCHEMES: [&str; 2] = ["toast", "toast+http"];
+
+/// Images per request when the query sets no page size: the largest page
+/// the server serves (fewer, larger pages list faster, docs/benchmarks.md).
+pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
+/// The largest page size sent (Glance's `api_limit_max`).
+pub const MAX_PAGE_SIZE: u32 = 1000;
 
 /// The public v1.0 endpoint; its path `/compute` is the API base.
 pub const DEFAULT_ENDPOINT: &str = "https://api-compute.cloud.toast.com/compute";
@@ -226,8 +236,31 @@ impl ToastBuilder {
             images_url,
             instances_url,
             auth,
-            paging: self.settings.paging,
-        })))
+        }))
+        .paging_options(self.settings.paging))
+    }
+}
+
+impl ToastBuilder {
+    /// A builder from a catalog URL, `toast://HOST[:PORT][/BASE]?appkey=KEY`
+    /// (HTTPS) or `toast+http://…`, and the caller's options; what neither
+    /// sets comes from the environment ([`ToastBuilder::from_env`]).
+    pub fn from_url(url: &Url, options: &OpenOptions) -> Result<Self> {
+        let url = CatalogUrl::parse(url, BACKEND, &["appkey"])?;
+        let mut builder = ToastBuilder::from_env()
+            .endpoint(url.endpoint()?)
+            .open_options(options);
+        if let Some(appkey) = url.param("appkey") {
+            builder = builder.appkey(appkey);
+        }
+        let creds = &options.credentials;
+        if let Some(token) = &creds.token {
+            builder = builder.token(token.clone());
+        }
+        if let (Some(user), Some(password)) = (&creds.username, &creds.password) {
+            builder = builder.password(user.clone(), password.clone());
+        }
+        Ok(builder)
     }
 }
 
@@ -348,7 +381,10 @@ mod tests {
             "https://h:8443/compute"
         );
         assert_eq!(build("http://h/api/v/").info().endpoint, "http://h/api/v");
-        assert_eq!(build("https://h/x").base_url().as_str(), "https://h/x");
+        assert_eq!(
+            build("https://h/x").source().base_url().as_str(),
+            "https://h/x"
+        );
     }
 
     #[test]
@@ -360,7 +396,7 @@ mod tests {
                 .token(SecretString::new("t"))
         };
         assert_eq!(
-            builder().build().unwrap().instances_url().as_str(),
+            builder().build().unwrap().source().instances_url().as_str(),
             "https://h/api/v1.0/appkeys/k%2Fey/instances-detail"
         );
         let moved = builder()
@@ -368,7 +404,7 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(
-            moved.instances_url().as_str(),
+            moved.source().instances_url().as_str(),
             "https://c:8443/compute/v1.0/appkeys/k%2Fey/instances-detail"
         );
         let e = builder().compute_endpoint("ftp://c").build().unwrap_err();

@@ -4,14 +4,14 @@
 //! plain string. Every listed status counts as a use (`DELETING`
 //! included: v1 has no final state in its list).
 
-use imagecat_core::{BackendKind, Error, InstanceRef};
-use imagecat_http::{HttpResponse, lenient, snippet};
+use imagecat_core::raw::lenient;
+use imagecat_core::{Error, InstanceRef};
+use imagecat_http::{HttpResponse, snippet};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::config::BACKEND;
 use crate::wire::{Header, decode_enveloped};
-
-const BACKEND: BackendKind = BackendKind::Toast;
 
 /// An `instances-detail` answer.
 #[derive(Debug, Deserialize)]

@@ -7,20 +7,24 @@
 //! `{"header":{"isSuccessful","resultCode","resultMessage"}, …}`, and
 //! failures come back as HTTP 200 with `isSuccessful: false`.
 //!
-//! The crate is laid out as the request flows:
+//! The crate follows the adapter template (docs/architecture.md, "How to
+//! add a backend"), laid out as the request flows:
 //!
-//! - `config`: [`ToastBuilder`] (endpoint, appkey, credentials, options);
+//! - `config`: [`BACKEND`], [`SCHEMES`], the page sizes and
+//!   [`ToastBuilder`] (endpoint, appkey, credentials, options, `from_url`);
 //! - `auth`: the token source (static token, or username and API password
 //!   exchanged for cached tokens renewed before they expire, single flight,
 //!   re-obtained once when refused);
-//! - `catalog`: [`ToastSource`], the [`imagecat_core::PageSource`], and
+//! - `source`: [`ToastSource`], the [`imagecat_core::raw::PageSource`], and
 //!   [`ToastCatalog`], the core's `Catalog` over it, the `ImageCatalog`
 //!   (marker paging, `get` by walking the listing, `delete`);
 //! - `instances`: the Compute Instance API v1.0 listing behind usage
 //!   (`GET {compute}/v1.0/appkeys/{appkey}/instances-detail`);
-//! - `wire`: the envelope, the `resultCode` → error mapping and the image
-//!   and token documents;
-//! - lenient decoding is shared with other adapters: `imagecat_http::lenient`.
+//! - `wire`: the envelope and the image and token documents;
+//! - `error`: the `resultCode` → error mapping, error documents, a refused
+//!   marker;
+//! - no `query`: the API takes no server-side filter;
+//! - lenient decoding is shared with other adapters: `imagecat_core::raw::lenient`.
 //!
 //! ```no_run
 //! use futures::TryStreamExt;
@@ -37,24 +41,32 @@
 //! ```
 
 mod auth;
-mod catalog;
 mod config;
+mod error;
 mod instances;
+mod source;
 mod wire;
 
-pub use catalog::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastCatalog, ToastSource};
 pub use config::{
-    DEFAULT_ENDPOINT, DEFAULT_RENEW_MARGIN, ENV_APPKEY, ENV_ENDPOINT, ENV_PASSWORD, ENV_TOKEN,
-    ENV_USERNAME, ToastBuilder,
+    BACKEND, DEFAULT_ENDPOINT, DEFAULT_PAGE_SIZE, DEFAULT_RENEW_MARGIN, ENV_APPKEY, ENV_ENDPOINT,
+    ENV_PASSWORD, ENV_TOKEN, ENV_USERNAME, MAX_PAGE_SIZE, SCHEMES, ToastBuilder,
 };
+pub use source::{ToastCatalog, ToastSource};
 
-/// Decodes the body of a list answer (`{"header":…,"images":[…]}`) into
-/// images exactly as the catalog does for every page, errors included: for
-/// fixtures, fuzzing and benchmarks.
-pub fn decode_list_body(body: &[u8]) -> imagecat_core::Result<Vec<imagecat_core::Image>> {
-    wire::decode_list(&imagecat_http::HttpResponse::from_body(
-        imagecat_core::BackendKind::Toast,
-        200,
-        body.to_vec(),
+/// Decodes the body of a list answer (`{"header":…,"images":[…]}`) to a
+/// request at `token` (`None`: the first page) into the page exactly as the
+/// catalog makes it (default page size), errors included: for fixtures,
+/// fuzzing and benchmarks. The same entry point in every adapter.
+pub fn decode_page_body(
+    body: &[u8],
+    token: Option<imagecat_core::raw::PageToken>,
+) -> imagecat_core::Result<imagecat_core::raw::Page> {
+    let marker = source::marker_of(token)?;
+    let response = imagecat_http::HttpResponse::from_body(BACKEND, 200, body.to_vec());
+    let images = wire::decode_list(&response)?;
+    Ok(source::page_of(
+        images,
+        marker.as_deref(),
+        DEFAULT_PAGE_SIZE,
     ))
 }

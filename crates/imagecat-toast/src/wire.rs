@@ -2,21 +2,21 @@
 //! mapping, and the decoding of image and token documents.
 //!
 //! Decoding is lenient where the real server is uncertain (see
-//! [`imagecat_http::lenient`]) and strict where it matters: a body that is not JSON,
+//! [`imagecat_core::raw::lenient`]) and strict where it matters: a body that is not JSON,
 //! a success without `images`, or an image without an `id` is
 //! `InvalidResponse` with a snippet.
 
 use chrono::{DateTime, Utc};
-use imagecat_core::{
-    BackendKind, Error, ErrorKind, Image, ImageStatus, NativeRecord, Properties, Visibility,
-};
-use imagecat_http::{ErrorDocument, HttpResponse, snippet};
+use imagecat_core::{Error, Image, ImageStatus, NativeRecord, Properties, Visibility};
+use imagecat_http::{HttpResponse, snippet};
+
+use crate::error::{self, decode_error};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use imagecat_http::lenient;
+use imagecat_core::raw::lenient;
 
-const BACKEND: BackendKind = BackendKind::Toast;
+use crate::config::BACKEND;
 
 /// The `header` of every answer.
 #[derive(Debug, Default, Deserialize)]
@@ -50,17 +50,17 @@ impl Header {
         }
     }
 
-    fn code_number(&self) -> Option<i64> {
+    pub(crate) fn code_number(&self) -> Option<i64> {
         self.result_code.as_deref().and_then(|c| c.parse().ok())
     }
 
-    fn code_text(&self) -> String {
+    pub(crate) fn code_text(&self) -> String {
         self.result_code
             .clone()
             .unwrap_or_else(|| "(no resultCode)".to_owned())
     }
 
-    fn message_text(&self) -> String {
+    pub(crate) fn message_text(&self) -> String {
         self.result_message
             .clone()
             .filter(|m| !m.is_empty())
@@ -116,101 +116,11 @@ pub(crate) struct IssuedToken {
     pub(crate) expires: Option<DateTime<Utc>>,
 }
 
-/// The error for a `header` with `isSuccessful: false`, by `resultCode`.
-///
-/// | resultCode | kind |
-/// |---|---|
-/// | -3, 30401, 50401 | Unauthenticated |
-/// | -4 | InvalidInput |
-/// | -5, 30404 | NotFound |
-/// | 30403 | PermissionDenied |
-/// | 30429 | RateLimited |
-/// | anything else | Api (code and message) |
-pub(crate) fn envelope_error(response: &HttpResponse, header: &Header) -> Error {
-    let code = header.code_text();
-    let message = header.message_text();
-    let kind = match header.code_number() {
-        Some(-3 | 30401 | 50401) => ErrorKind::Unauthenticated,
-        Some(-4) => ErrorKind::InvalidInput,
-        Some(-5 | 30404) => ErrorKind::NotFound,
-        Some(30403) => ErrorKind::PermissionDenied,
-        Some(30429) => ErrorKind::RateLimited,
-        _ => ErrorKind::Api,
-    };
-    let error = Error::new(kind, message)
-        .with_backend(BACKEND)
-        .with_code(code);
-    match kind {
-        ErrorKind::RateLimited => error.with_retry_after(response.retry_after()),
-        ErrorKind::Api => error.with_status(response.status.as_u16()),
-        // TOAST's own envelope said so: proof the image is gone.
-        ErrorKind::NotFound => error.proving_absence(),
-        _ => error,
-    }
-}
-
-/// What an error body outside the envelope may look like: Keystone's
-/// `{"error":{"code","message","title"}}` or webob's `{"code","message","title"}`.
-#[derive(Debug, Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    header: Option<Header>,
-    #[serde(default)]
-    error: Option<ErrorDetail>,
-    #[serde(default, deserialize_with = "lenient::opt_code")]
-    code: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_text")]
-    message: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ErrorDetail {
-    #[serde(default, deserialize_with = "lenient::opt_code")]
-    code: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_text")]
-    message: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_text")]
-    title: Option<String>,
-}
-
-/// The error for a non-2xx answer: classified by the status, carrying the
-/// envelope's (or Keystone's, or webob's) code and message when the body has
-/// them; without them, the shared fallback
-/// ([`HttpResponse::undocumented_error`]).
-pub(crate) fn status_failure(response: &HttpResponse) -> Error {
-    response.failure(status_document(response))
-}
-
-/// The code and message of a non-2xx answer's body: a TOAST envelope, a
-/// Keystone or webob `error`, or a bare `message`.
-pub(crate) fn status_document(response: &HttpResponse) -> Option<ErrorDocument> {
-    let body = serde_json::from_slice::<ErrorBody>(&response.body).ok()?;
-    if let Some(header) = body.header {
-        if header.result_code.is_some() || header.result_message.is_some() {
-            return Some(ErrorDocument::new(
-                header.result_code.clone(),
-                header.message_text(),
-            ));
-        }
-    }
-    if let Some(detail) = body.error {
-        let message = detail.message.or(detail.title);
-        if detail.code.is_some() || message.is_some() {
-            return Some(ErrorDocument::new(
-                detail.code,
-                message.unwrap_or_else(|| format!("HTTP {}", response.status)),
-            ));
-        }
-    }
-    body.message
-        .map(|message| ErrorDocument::new(body.code, message))
-}
-
 /// Checks the status and the header of an answer that carries no data (a
 /// delete): `Ok(())` on success, the mapped error otherwise.
 pub(crate) fn decode_ack(response: &HttpResponse) -> Result<(), Error> {
     if !response.status.is_success() {
-        return Err(status_failure(response));
+        return Err(decode_error(response));
     }
     let body: HeaderOnly = serde_json::from_slice(&response.body).map_err(|e| {
         response
@@ -226,7 +136,7 @@ fn check_header(response: &HttpResponse, header: Option<&Header>) -> Result<(), 
         Some(h) if h.is_successful.is_none() && h.result_code.is_none() => {
             Err(response.invalid("the `header` has neither `isSuccessful` nor `resultCode`"))
         }
-        Some(h) if !h.succeeded() => Err(envelope_error(response, h)),
+        Some(h) if !h.succeeded() => Err(error::envelope_error(response, h)),
         Some(_) => Ok(()),
     }
 }
@@ -239,7 +149,7 @@ pub(crate) fn decode_enveloped<T: serde::de::DeserializeOwned>(
     header_of: impl Fn(&T) -> Option<&Header>,
 ) -> Result<T, Error> {
     if !response.status.is_success() {
-        return Err(status_failure(response));
+        return Err(decode_error(response));
     }
     match serde_json::from_slice::<T>(&response.body) {
         Ok(body) => {
@@ -252,7 +162,7 @@ pub(crate) fn decode_enveloped<T: serde::de::DeserializeOwned>(
             }) = serde_json::from_slice::<HeaderOnly>(&response.body)
             {
                 if !header.succeeded() {
-                    return Err(envelope_error(response, &header));
+                    return Err(error::envelope_error(response, &header));
                 }
             }
             Err(response
@@ -393,7 +303,7 @@ pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imagecat_core::ErrorKind;
+    use imagecat_core::{BackendKind, ErrorKind};
 
     fn raw(text: &str) -> Box<RawValue> {
         RawValue::from_string(text.to_owned()).unwrap()

@@ -4,7 +4,7 @@
 
 mod common;
 
-use imagecat_core::PageSource as _;
+use imagecat_core::raw::PageSource as _;
 use std::time::Duration;
 
 use common::{Auth, builder, catalog, no_retries, start, start_default};
@@ -15,9 +15,10 @@ use imagecat_toast::ToastCatalog;
 
 async fn list_once(catalog: &ToastCatalog) -> imagecat_core::Result<usize> {
     catalog
+        .source()
         .page(&ListQuery::new().page_size(5), None)
         .await
-        .map(|p| p.images.len())
+        .map(|p| p.items.len())
 }
 
 fn auth_headers(emu: &ToastEmulator) -> Vec<Option<String>> {

@@ -6,8 +6,9 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use common::setup;
-use imagecat_core::PageSource as _;
-use imagecat_core::{BackendKind, ImageCatalog, ImageStatus, ListQuery, PageToken, Visibility};
+use imagecat_core::raw::PageSource as _;
+use imagecat_core::raw::PageToken;
+use imagecat_core::{BackendKind, ImageCatalog, ImageStatus, ListQuery, Visibility};
 
 /// `GET …/images?limit=2` of the reference, verbatim.
 const LIST_PAGE: &str = r#"{
@@ -63,6 +64,7 @@ async fn the_reference_list_page() {
     let (emu, catalog) = setup().await;
     emu.push_response(200, LIST_PAGE);
     let page = catalog
+        .source()
         .page(&ListQuery::new().page_size(2), None)
         .await
         .unwrap();
@@ -72,8 +74,8 @@ async fn the_reference_list_page() {
             "1c868787-6207-4ff2-a1e7-ae1331d6829b".into()
         ))
     );
-    let [snapshot, centos] = &page.images[..] else {
-        panic!("{:?}", page.images)
+    let [snapshot, centos] = &page.items[..] else {
+        panic!("{:?}", page.items)
     };
 
     assert_eq!(snapshot.id.as_str(), "6f2c1b4e-0c2a-4f0e-9d35-1f7c2a8e9b10");
@@ -119,10 +121,11 @@ async fn the_reference_list_page() {
     // below the one sent: not the end, the listing asks once more.
     emu.push_response(200, LIST_PAGE);
     let page = catalog
+        .source()
         .page(&ListQuery::new().page_size(3), None)
         .await
         .unwrap();
-    assert_eq!(page.images.len(), 2);
+    assert_eq!(page.items.len(), 2);
     assert_eq!(page.next, Some(PageToken::Marker(centos.id.to_string())));
 }
 
@@ -132,6 +135,7 @@ async fn the_reference_next_page_of_an_inclusive_server_is_passed_on_whole() {
     // As an inclusive server would answer `?limit=2&marker=6f2c…`.
     emu.push_response(200, LIST_PAGE);
     let page = catalog
+        .source()
         .page(
             &ListQuery::new().page_size(2),
             Some(PageToken::Marker(
@@ -142,7 +146,7 @@ async fn the_reference_next_page_of_an_inclusive_server_is_passed_on_whole() {
         .unwrap();
     // The raw page is the server's; dropping the repeated marker is the
     // engine's (MarkerRule::Detect), so the adapter keeps it.
-    let ids: Vec<&str> = page.images.iter().map(|i| i.id.as_str()).collect();
+    let ids: Vec<&str> = page.items.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(
         ids,
         [
@@ -163,8 +167,12 @@ async fn the_reference_next_page_of_an_inclusive_server_is_passed_on_whole() {
 async fn the_reference_empty_list_and_delete_success() {
     let (emu, catalog) = setup().await;
     emu.push_response(200, EMPTY_LIST);
-    let page = catalog.page(&ListQuery::new(), None).await.unwrap();
-    assert!(page.images.is_empty());
+    let page = catalog
+        .source()
+        .page(&ListQuery::new(), None)
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
     assert_eq!(page.next, None);
     emu.push_response(200, DELETE_OK);
     let done = catalog
@@ -231,11 +239,12 @@ async fn lenient_forms_of_the_same_image() {
       ]}"#;
     emu.push_response(200, body);
     let page = catalog
+        .source()
         .page(&ListQuery::new().page_size(10), None)
         .await
         .unwrap();
-    let [quoted, queued, frozen, pending] = &page.images[..] else {
-        panic!("{:?}", page.images)
+    let [quoted, queued, frozen, pending] = &page.items[..] else {
+        panic!("{:?}", page.items)
     };
     assert_eq!(quoted.visibility, Some(Visibility::Private));
     assert_eq!(quoted.protected, Some(true));

@@ -5,8 +5,9 @@
 mod common;
 
 use common::{Auth, builder, hostile_ids, setup, start_default};
-use imagecat_core::PageSource as _;
-use imagecat_core::{Error, ErrorKind, ImageCatalog, ImageId, ListQuery, PageToken};
+use imagecat_core::raw::PageSource as _;
+use imagecat_core::raw::PageToken;
+use imagecat_core::{Error, ErrorKind, ImageCatalog, ImageId, ListQuery};
 use imagecat_testkit::toast::ToastEmulator;
 use imagecat_toast::ToastCatalog;
 
@@ -19,6 +20,7 @@ fn failure(code: &str, message: &str) -> String {
 async fn list_error(emu: &ToastEmulator, catalog: &ToastCatalog, status: u16, body: &str) -> Error {
     emu.push_response(status, body);
     catalog
+        .source()
         .page(&ListQuery::new(), None)
         .await
         .expect_err("the canned answer is a failure")
@@ -94,8 +96,12 @@ async fn success_is_judged_by_is_successful_then_by_result_code() {
         r#"{"header":{"isSuccessful":true,"resultCode":1},"images":[]}"#,
     ] {
         emu.push_response(200, body);
-        let page = catalog.page(&ListQuery::new(), None).await.unwrap();
-        assert!(page.images.is_empty() && page.next.is_none(), "{body}");
+        let page = catalog
+            .source()
+            .page(&ListQuery::new(), None)
+            .await
+            .unwrap();
+        assert!(page.items.is_empty() && page.next.is_none(), "{body}");
     }
 }
 
@@ -141,7 +147,11 @@ async fn non_2xx_without_an_envelope() {
     let (emu, catalog) = setup().await;
     let html = "<html><body><h1>502 Bad Gateway</h1></body></html>";
     emu.push_raw_response(502, "text/html", html);
-    let e = catalog.page(&ListQuery::new(), None).await.unwrap_err();
+    let e = catalog
+        .source()
+        .page(&ListQuery::new(), None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e:?}");
     assert_eq!(e.status(), Some(502));
     assert_eq!(e.content_type(), Some("text/html"));
@@ -157,7 +167,11 @@ async fn non_2xx_without_an_envelope() {
         (429, ErrorKind::RateLimited, true),
     ] {
         emu.push_raw_response(status, "text/plain", "nope");
-        let e = catalog.page(&ListQuery::new(), None).await.unwrap_err();
+        let e = catalog
+            .source()
+            .page(&ListQuery::new(), None)
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), kind, "{status}: {e}");
         // Without the envelope, a 404 proves nothing.
         assert!(!e.proves_absence(), "{status}: {e:?}");
@@ -179,8 +193,12 @@ async fn retryable_failures_are_retried_for_reads() {
         .unwrap();
     emu.push_raw_response(503, "text/plain", "");
     emu.push_response(200, failure("30429", "slow down"));
-    let page = catalog.page(&ListQuery::new(), None).await.unwrap();
-    assert_eq!(page.images.len(), 50);
+    let page = catalog
+        .source()
+        .page(&ListQuery::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 50);
     assert_eq!(emu.image_request_count(), 3);
 }
 
@@ -302,6 +320,7 @@ async fn a_hostile_appkey_changes_neither_path_nor_query() {
         emu.server().clear_requests();
         let catalog = builder(&emu, auth).appkey(hostile).build().unwrap();
         let e = catalog
+            .source()
             .page(&ListQuery::new().page_size(3), None)
             .await
             .unwrap_err();
@@ -334,6 +353,7 @@ async fn a_hostile_appkey_changes_neither_path_nor_query() {
 async fn a_marker_is_sent_only_as_the_marker_query_value() {
     let (emu, catalog) = setup().await;
     let e = catalog
+        .source()
         .page(
             &ListQuery::new().page_size(2),
             Some(PageToken::Marker("a&id=b#c".into())),
@@ -350,6 +370,7 @@ async fn a_marker_is_sent_only_as_the_marker_query_value() {
         Some("limit=2&marker=a%26id%3Db%23c")
     );
     let e = catalog
+        .source()
         .page(&ListQuery::new(), Some(PageToken::Offset(3)))
         .await
         .unwrap_err();

@@ -9,11 +9,16 @@ use imagecat_core::{BackendKind, ErrorKind, Image, ImageStatus, Visibility};
 use imagecat_testkit::hostile::{
     HOSTILE_NUMBERS, any_json, apply, check_error, check_images, edit,
 };
-use imagecat_toast::decode_list_body;
+use imagecat_toast::decode_page_body;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 const SUCCESS: &str = r#"{"isSuccessful":true,"resultCode":0,"resultMessage":"SUCCESS"}"#;
+
+/// The images of a first page, decoded as the catalog does.
+fn decode_list_body(body: &[u8]) -> imagecat_core::Result<Vec<imagecat_core::Image>> {
+    decode_page_body(body, None).map(|page| page.items)
+}
 
 fn check(body: &[u8]) {
     match decode_list_body(body) {

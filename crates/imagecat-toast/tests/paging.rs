@@ -4,12 +4,13 @@
 
 mod common;
 
-use imagecat_core::PageSource as _;
+use imagecat_core::raw::PageSource as _;
 use std::collections::HashSet;
 
 use common::{Auth, MODES, all_ids, catalog, expected_ids, start};
 use futures::{StreamExt, TryStreamExt};
-use imagecat_core::{ErrorKind, ImageCatalog, ImageId, ListQuery, PageToken};
+use imagecat_core::raw::PageToken;
+use imagecat_core::{ErrorKind, ImageCatalog, ImageId, ListQuery};
 use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig, ToastImage};
 
 fn config(marker: MarkerMode, images: usize) -> ToastEmulatorConfig {
@@ -127,9 +128,14 @@ async fn every_page_size_gives_every_image_once_in_both_modes() {
 async fn page_size_defaults_to_the_largest_page_1000() {
     let emu = start(config(MarkerMode::Exclusive, 1500)).await;
     let catalog = catalog(&emu, Auth::Token);
-    let page = catalog.page(&ListQuery::new(), None).await.unwrap();
-    assert_eq!(page.images.len(), 1000);
+    let page = catalog
+        .source()
+        .page(&ListQuery::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1000);
     catalog
+        .source()
         .page(&ListQuery::new().page_size(50_000), None)
         .await
         .unwrap();
@@ -237,6 +243,7 @@ async fn an_unknown_marker_is_an_error_not_a_restart() {
         let emu = start(config(mode, 50)).await;
         let catalog = catalog(&emu, Auth::Token);
         let e = catalog
+            .source()
             .page(&ListQuery::new(), Some(PageToken::Marker(emu.missing_id())))
             .await
             .unwrap_err();
@@ -295,7 +302,7 @@ async fn a_deleted_marker_image_is_resumed_from_the_image_before_it() {
         let emu = start(config(mode, 30)).await;
         let catalog = catalog(&emu, Auth::Token);
         let query = ListQuery::new().page_size(5).include_deleted(true);
-        let page = catalog.page(&query, None).await.unwrap();
+        let page = catalog.source().page(&query, None).await.unwrap();
         let Some(PageToken::Marker(marker)) = page.next.clone() else {
             panic!("a full first page has a next marker")
         };
@@ -339,13 +346,14 @@ async fn a_page_deep_in_ten_million_images_is_served_at_once() {
         let catalog = catalog(&emu, Auth::Token);
         let marker = emu.seeded_id(9_999_990);
         let page = catalog
+            .source()
             .page(
                 &ListQuery::new().page_size(20),
                 Some(PageToken::Marker(marker)),
             )
             .await
             .unwrap();
-        let ids: Vec<String> = page.images.iter().map(|i| i.id.to_string()).collect();
+        let ids: Vec<String> = page.items.iter().map(|i| i.id.to_string()).collect();
         // A raw page is the server's: an inclusive one repeats the marker
         // (the engine drops it, see the listing tests).
         let from = match mode {

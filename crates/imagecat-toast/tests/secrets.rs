@@ -10,7 +10,7 @@ mod common;
 
 use common::{Auth, builder, no_retries, start_default};
 use futures::TryStreamExt;
-use imagecat_core::PageSource as _;
+use imagecat_core::raw::PageSource as _;
 use imagecat_core::{ErrorKind, ImageCatalog, ImageId, ListQuery};
 use imagecat_http::SecretString;
 use imagecat_testkit::secrets::{Shown, assert_hidden, capture_logs, captured_text};
@@ -84,7 +84,11 @@ async fn refusals_keep_the_password_and_tokens_out_of_errors_and_logs() {
         .build()
         .unwrap();
     shown.debug(&wrong);
-    let e = wrong.page(&ListQuery::new(), None).await.unwrap_err();
+    let e = wrong
+        .source()
+        .page(&ListQuery::new(), None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated);
     shown.error(&e);
 
@@ -94,7 +98,11 @@ async fn refusals_keep_the_password_and_tokens_out_of_errors_and_logs() {
         .build()
         .unwrap();
     shown.debug(&refused);
-    let e = refused.page(&ListQuery::new(), None).await.unwrap_err();
+    let e = refused
+        .source()
+        .page(&ListQuery::new(), None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated);
     shown.error(&e);
 
@@ -121,7 +129,11 @@ async fn a_token_answer_that_cannot_be_decoded_never_shows_its_token() {
             .http_options(no_retries())
             .build()
             .unwrap();
-        let e = catalog.page(&ListQuery::new(), None).await.unwrap_err();
+        let e = catalog
+            .source()
+            .page(&ListQuery::new(), None)
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
         shown.error(&e);
     }
@@ -129,7 +141,7 @@ async fn a_token_answer_that_cannot_be_decoded_never_shows_its_token() {
     // the next answer is a good token.
     emu.push_token_response(200, odd.clone());
     let catalog = builder(&emu, Auth::Password).build().unwrap();
-    assert!(catalog.page(&ListQuery::new(), None).await.is_ok());
+    assert!(catalog.source().page(&ListQuery::new(), None).await.is_ok());
     assert!(captured_text().contains("retrying"));
 
     let mut secrets = secrets_of(&emu);

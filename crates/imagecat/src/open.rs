@@ -1,107 +1,94 @@
-//! Opening a catalog from a URL: `toast://`, `dcmgr://`, `memory:` and their
-//! `+http` forms.
+//! Opening a catalog from a URL through a table of schemes: each backend
+//! contributes one entry (its name, its URL schemes and its `from_url`,
+//! which lives in the adapter's `config.rs`), so a new backend edits no
+//! match arm here and no enum in core. An entry whose Cargo feature is off
+//! still knows its schemes and answers `NotSupported` naming the feature.
 
 use std::sync::Arc;
 
-use imagecat_core::{BackendKind, DynImageCatalog, Error, InMemoryCatalog, Result};
-use imagecat_http::{HttpOptions, SecretString};
+use imagecat_core::{BackendKind, DynImageCatalog, Error, ErrorKind, InMemoryCatalog, Result};
+use imagecat_http::CatalogUrl;
+pub use imagecat_http::{Credentials, OpenOptions};
 use url::Url;
 
-/// The schemes `open` knows, whether or not their backend is compiled in.
-pub const KNOWN_SCHEMES: [&str; 7] = [
-    "toast",
-    "toast+http",
-    "dcmgr",
-    "dcmgr+http",
-    "glance",
-    "glance+http",
-    "memory",
+/// Opens a catalog of one backend from a parsed URL.
+type Opener = fn(&Url, &OpenOptions) -> Result<DynImageCatalog>;
+
+/// One backend `open` knows, compiled in or not.
+struct Scheme {
+    /// The backend's name (and its Cargo feature's).
+    name: &'static str,
+    /// The URL schemes that select it.
+    schemes: &'static [&'static str],
+    /// Its opener; `None` when its feature is off.
+    open: Option<Opener>,
+}
+
+/// One table entry for an adapter crate behind the Cargo feature of its
+/// name: `toast`, `toast+http` and the crate's `from_url`. With the
+/// feature on, the schemes are the adapter's own `SCHEMES` (a test checks
+/// that they are the two this entry names when it is off).
+macro_rules! adapter {
+    ($name:literal, $krate:ident :: $builder:ident) => {{
+        #[cfg(feature = $name)]
+        const ENTRY: Scheme = Scheme {
+            name: $name,
+            schemes: &$krate::SCHEMES,
+            open: Some(|url, options| {
+                Ok(Arc::new($krate::$builder::from_url(url, options)?.build()?))
+            }),
+        };
+        #[cfg(not(feature = $name))]
+        const ENTRY: Scheme = Scheme {
+            name: $name,
+            schemes: &[$name, concat!($name, "+http")],
+            open: None,
+        };
+        ENTRY
+    }};
+}
+
+/// Every backend `open` knows. A new backend adds one line here and its
+/// feature in Cargo.toml; [`KNOWN_SCHEMES`] follows.
+const SCHEMES: &[Scheme] = &[
+    adapter!("toast", imagecat_toast::ToastBuilder),
+    adapter!("dcmgr", imagecat_dcmgr::DcmgrBuilder),
+    adapter!("glance", imagecat_glance::GlanceBuilder),
+    Scheme {
+        name: "memory",
+        schemes: &["memory"],
+        open: Some(open_memory),
+    },
 ];
 
-/// Credentials for a catalog, given by the config file or the caller
-/// (never by the URL). TOAST takes a token or a user name and API password;
-/// Glance takes a token (Keystone password auth comes from the `OS_*`
-/// environment); DCMGR needs none.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct Credentials {
-    /// A static token (TOAST).
-    pub token: Option<SecretString>,
-    /// A user name for a token exchange (TOAST).
-    pub username: Option<String>,
-    /// The API password for a token exchange (TOAST).
-    pub password: Option<SecretString>,
-}
-
-impl Credentials {
-    /// No credentials: the adapters read their environment variables.
-    pub fn none() -> Self {
-        Self::default()
+/// How many schemes the table names.
+const SCHEME_COUNT: usize = {
+    let mut count = 0;
+    let mut i = 0;
+    while i < SCHEMES.len() {
+        count += SCHEMES[i].schemes.len();
+        i += 1;
     }
+    count
+};
 
-    /// A static token.
-    pub fn token(token: SecretString) -> Self {
-        Credentials {
-            token: Some(token),
-            ..Self::default()
+/// The schemes `open` knows, whether or not their backend is compiled in:
+/// the table's, in its order.
+pub const KNOWN_SCHEMES: [&str; SCHEME_COUNT] = {
+    let mut out = [""; SCHEME_COUNT];
+    let mut n = 0;
+    let mut i = 0;
+    while i < SCHEMES.len() {
+        let mut j = 0;
+        while j < SCHEMES[i].schemes.len() {
+            out[n] = SCHEMES[i].schemes[j];
+            n += 1;
+            j += 1;
         }
+        i += 1;
     }
-
-    /// A user name and API password.
-    pub fn password(username: impl Into<String>, password: SecretString) -> Self {
-        Credentials {
-            username: Some(username.into()),
-            password: Some(password),
-            ..Self::default()
-        }
-    }
-}
-
-/// How to open a catalog: credentials and client options on top of the URL.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct OpenOptions {
-    /// Credentials; when empty, each adapter reads its environment variables.
-    pub credentials: Credentials,
-    /// HTTP client options; `None` for the defaults.
-    pub http: Option<HttpOptions>,
-    /// Pagination engine options; `None` for the defaults.
-    pub paging: Option<imagecat_core::PagingOptions>,
-    /// The OpenStack cloud of `clouds.yaml` for `glance` URLs (`--os-cloud`);
-    /// a `?cloud=` in the URL wins; `None` leaves `OS_CLOUD` in charge.
-    pub os_cloud: Option<String>,
-}
-
-impl OpenOptions {
-    /// Default options.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the credentials.
-    pub fn credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = credentials;
-        self
-    }
-
-    /// Sets the HTTP client options.
-    pub fn http(mut self, http: HttpOptions) -> Self {
-        self.http = Some(http);
-        self
-    }
-
-    /// Sets the pagination engine options.
-    pub fn paging(mut self, paging: imagecat_core::PagingOptions) -> Self {
-        self.paging = Some(paging);
-        self
-    }
-
-    /// Selects the OpenStack cloud of `clouds.yaml` for `glance` URLs.
-    pub fn os_cloud(mut self, name: impl Into<String>) -> Self {
-        self.os_cloud = Some(name.into());
-        self
-    }
-}
+    out
+};
 
 /// Opens a catalog from a URL, with credentials from the environment.
 ///
@@ -137,88 +124,37 @@ pub fn open_with(spec: &str, options: &OpenOptions) -> Result<DynImageCatalog> {
     let url = Url::parse(spec.trim()).map_err(|e| {
         Error::config(None, format!("invalid catalog URL {spec:?}: {e}")).with_source(e)
     })?;
-    let scheme = url.scheme().to_owned();
-    match scheme.as_str() {
-        "memory" => open_memory(&url),
-        "toast" | "toast+http" => open_toast(&url, options),
-        "dcmgr" | "dcmgr+http" => open_dcmgr(&url, options),
-        "glance" | "glance+http" => open_glance(&url, options),
-        other => Err(Error::config(
+    let scheme = url.scheme();
+    let Some(entry) = SCHEMES.iter().find(|s| s.schemes.contains(&scheme)) else {
+        return Err(Error::config(
             None,
             format!(
-                "unknown catalog scheme {other:?}; known schemes: {}",
+                "unknown catalog scheme {scheme:?}; known schemes: {}",
                 KNOWN_SCHEMES.join(", ")
             ),
-        )),
-    }
-}
-
-/// The query parameters of a catalog URL, refusing unknown keys.
-fn query_params(
-    url: &Url,
-    backend: Option<BackendKind>,
-    valid: &[&str],
-) -> Result<Vec<(String, String)>> {
-    let mut params = Vec::new();
-    for (key, value) in url.query_pairs() {
-        if !valid.contains(&key.as_ref()) {
-            let valid = if valid.is_empty() {
-                "none".to_owned()
-            } else {
-                valid.join(", ")
-            };
-            return Err(Error::config(
-                backend,
-                format!("unknown query key {key:?} in catalog URL; valid keys: {valid}"),
-            ));
-        }
-        params.push((key.into_owned(), value.into_owned()));
-    }
-    Ok(params)
-}
-
-fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
-/// The adapter endpoint (`https://host:port/base`) of a catalog URL.
-#[cfg_attr(
-    not(any(feature = "toast", feature = "dcmgr", feature = "glance")),
-    allow(dead_code)
-)]
-fn http_endpoint(url: &Url, backend: BackendKind) -> Result<String> {
-    let plain = url.scheme().ends_with("+http");
-    let host = url
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| Error::config(Some(backend), "the catalog URL has no host"))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::config(
-            Some(backend),
-            "credentials never go in a catalog URL; use the environment or the config file",
         ));
+    };
+    match entry.open {
+        Some(open) => open(&url, options),
+        None => Err(Error::new(
+            ErrorKind::NotSupported,
+            format!(
+                "the {name} backend is not compiled in; enable the `{name}` feature of imagecat",
+                name = entry.name
+            ),
+        )
+        .with_backend(BackendKind::new(entry.name))),
     }
-    let mut endpoint = format!("{}://{host}", if plain { "http" } else { "https" });
-    if let Some(port) = url.port() {
-        endpoint.push_str(&format!(":{port}"));
-    }
-    endpoint.push_str(url.path());
-    Ok(endpoint)
 }
 
-fn open_memory(url: &Url) -> Result<DynImageCatalog> {
-    let params = query_params(url, Some(BackendKind::Memory), &["images"])?;
-    let images = match param(&params, "images") {
-        Some(n) => n.parse::<usize>().map_err(|_| {
-            Error::config(
-                Some(BackendKind::Memory),
-                format!("images={n:?} is not a count"),
-            )
-        })?,
+/// `memory:` or `memory:?images=N`.
+fn open_memory(url: &Url, _options: &OpenOptions) -> Result<DynImageCatalog> {
+    let backend = BackendKind::Memory;
+    let url = CatalogUrl::parse(url, backend, &["images"])?;
+    let images = match url.param("images") {
+        Some(n) => n
+            .parse::<usize>()
+            .map_err(|_| Error::config(Some(backend), format!("images={n:?} is not a count")))?,
         None => 12,
     };
     Ok(Arc::new(
@@ -228,116 +164,9 @@ fn open_memory(url: &Url) -> Result<DynImageCatalog> {
     ))
 }
 
-#[cfg(feature = "toast")]
-fn open_toast(url: &Url, options: &OpenOptions) -> Result<DynImageCatalog> {
-    let backend = BackendKind::Toast;
-    let params = query_params(url, Some(backend), &["appkey"])?;
-    let mut builder =
-        imagecat_toast::ToastBuilder::from_env().endpoint(http_endpoint(url, backend)?);
-    if let Some(appkey) = param(&params, "appkey") {
-        builder = builder.appkey(appkey);
-    }
-    let creds = &options.credentials;
-    if let Some(token) = &creds.token {
-        builder = builder.token(token.clone());
-    }
-    if let (Some(user), Some(password)) = (&creds.username, &creds.password) {
-        builder = builder.password(user.clone(), password.clone());
-    }
-    if let Some(http) = &options.http {
-        builder = builder.http_options(http.clone());
-    }
-    if let Some(paging) = options.paging {
-        builder = builder.paging_options(paging);
-    }
-    Ok(Arc::new(builder.build()?))
-}
-
-#[cfg(not(feature = "toast"))]
-fn open_toast(_url: &Url, _options: &OpenOptions) -> Result<DynImageCatalog> {
-    Err(Error::new(
-        imagecat_core::ErrorKind::NotSupported,
-        "the toast backend is not compiled in; enable the `toast` feature of imagecat",
-    )
-    .with_backend(BackendKind::Toast))
-}
-
-#[cfg(feature = "dcmgr")]
-fn open_dcmgr(url: &Url, options: &OpenOptions) -> Result<DynImageCatalog> {
-    let backend = BackendKind::Dcmgr;
-    let params = query_params(url, Some(backend), &["account"])?;
-    let mut builder =
-        imagecat_dcmgr::DcmgrBuilder::from_env().endpoint(http_endpoint(url, backend)?);
-    if let Some(account) = param(&params, "account") {
-        builder = builder.account(account);
-    }
-    if let Some(http) = &options.http {
-        builder = builder.http_options(http.clone());
-    }
-    if let Some(paging) = options.paging {
-        builder = builder.paging_options(paging);
-    }
-    Ok(Arc::new(builder.build()?))
-}
-
-#[cfg(not(feature = "dcmgr"))]
-fn open_dcmgr(_url: &Url, _options: &OpenOptions) -> Result<DynImageCatalog> {
-    Err(Error::new(
-        imagecat_core::ErrorKind::NotSupported,
-        "the dcmgr backend is not compiled in; enable the `dcmgr` feature of imagecat",
-    )
-    .with_backend(BackendKind::Dcmgr))
-}
-
-#[cfg(feature = "glance")]
-fn open_glance(url: &Url, options: &OpenOptions) -> Result<DynImageCatalog> {
-    let backend = BackendKind::Glance;
-    let params = query_params(
-        url,
-        Some(backend),
-        &["region", "cloud", "compute", "volume"],
-    )?;
-    let mut builder = imagecat_glance::GlanceBuilder::from_env();
-    if url.host_str().is_some_and(|h| !h.is_empty()) {
-        builder = builder.endpoint(http_endpoint(url, backend)?);
-    }
-    if let Some(region) = param(&params, "region") {
-        builder = builder.region(region);
-    }
-    if let Some(cloud) = param(&params, "cloud").or(options.os_cloud.as_deref()) {
-        builder = builder.cloud(cloud);
-    }
-    if let Some(compute) = param(&params, "compute") {
-        builder = builder.compute_endpoint(compute);
-    }
-    if let Some(volume) = param(&params, "volume") {
-        builder = builder.volume_endpoint(volume);
-    }
-    if let Some(token) = &options.credentials.token {
-        builder = builder.token(token.clone());
-    }
-    if let Some(http) = &options.http {
-        builder = builder.http_options(http.clone());
-    }
-    if let Some(paging) = options.paging {
-        builder = builder.paging_options(paging);
-    }
-    Ok(Arc::new(builder.build()?))
-}
-
-#[cfg(not(feature = "glance"))]
-fn open_glance(_url: &Url, _options: &OpenOptions) -> Result<DynImageCatalog> {
-    Err(Error::new(
-        imagecat_core::ErrorKind::NotSupported,
-        "the glance backend is not compiled in; enable the `glance` feature of imagecat",
-    )
-    .with_backend(BackendKind::Glance))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imagecat_core::ErrorKind;
 
     #[test]
     fn unknown_scheme_lists_the_known_ones() {
@@ -360,7 +189,8 @@ mod tests {
     #[test]
     fn glance_urls_name_the_usage_endpoints() {
         use imagecat_core::usage::UsageScope;
-        let options = OpenOptions::new().credentials(Credentials::token(SecretString::new("t")));
+        let options = OpenOptions::new()
+            .credentials(Credentials::token(imagecat_http::SecretString::new("t")));
         let with = open_with(
             "glance+http://127.0.0.1:9?compute=http%3A%2F%2F127.0.0.1%3A8774%2Fv2.1&volume=http://127.0.0.1:8776/v3/p",
             &options,
@@ -379,6 +209,7 @@ mod tests {
     fn toast_without_its_feature_is_not_supported() {
         let e = open("toast://h/?appkey=k").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotSupported);
+        assert_eq!(e.backend(), Some(BackendKind::Toast));
         assert!(e.to_string().contains("`toast` feature"), "{e}");
     }
 
@@ -405,16 +236,30 @@ mod tests {
     }
 
     #[test]
-    fn endpoint_keeps_port_and_base() {
-        let url = Url::parse("toast+http://127.0.0.1:8080/compute?appkey=k").unwrap();
-        assert_eq!(
-            http_endpoint(&url, BackendKind::Toast).unwrap(),
-            "http://127.0.0.1:8080/compute"
-        );
-        let url = Url::parse("dcmgr://dcmgr.example.com").unwrap();
-        assert_eq!(
-            http_endpoint(&url, BackendKind::Dcmgr).unwrap(),
-            "https://dcmgr.example.com"
-        );
+    fn the_known_schemes_are_the_tables() {
+        let table: Vec<&str> = SCHEMES
+            .iter()
+            .flat_map(|s| s.schemes.iter().copied())
+            .collect();
+        assert_eq!(table, KNOWN_SCHEMES);
+        for entry in SCHEMES.iter().filter(|s| s.name != "memory") {
+            // What an entry names with its feature off is what the adapter
+            // says with it on.
+            let plain = format!("{}+http", entry.name);
+            assert_eq!(entry.schemes, [entry.name, plain.as_str()]);
+        }
+    }
+
+    #[test]
+    fn every_backend_name_is_its_backend_kind() {
+        for entry in SCHEMES {
+            assert_eq!(BackendKind::new(entry.name).as_str(), entry.name);
+        }
+        #[cfg(feature = "toast")]
+        assert_eq!(imagecat_toast::BACKEND.as_str(), "toast");
+        #[cfg(feature = "dcmgr")]
+        assert_eq!(imagecat_dcmgr::BACKEND.as_str(), "dcmgr");
+        #[cfg(feature = "glance")]
+        assert_eq!(imagecat_glance::BACKEND.as_str(), "glance");
     }
 }

@@ -112,65 +112,90 @@ impl PagingOptions {
     }
 }
 
-/// Turns `source.page` into the lazy, checked, filtered stream of a
-/// listing. [`Catalog`](crate::Catalog) calls it for every source.
-pub fn paginate(
-    source: Arc<dyn PageSource>,
-    query: ListQuery,
-    options: PagingOptions,
-) -> ImageStream {
-    let info = source.info();
-    let backend = info.backend;
-    if !query.tags.is_empty() && !info.capabilities.tags {
-        // Lazy like every listing: the error comes at the first poll.
-        let e = Error::new(
-            ErrorKind::NotSupported,
-            format!("{backend} images have no tags; a tag filter cannot be applied"),
-        )
-        .with_backend(backend);
-        return futures::stream::once(async move { Err(e) }).boxed();
-    }
-    let size = info.capabilities.page_size_for(&query);
-    let wider = query.clone().page_size(one_more(size, &info.capabilities));
-    let pager = ImagePager {
-        source,
-        limit: query.limit,
-        queries: Queries::new(query, wider),
-    };
-    Engine::start(pager, backend, info.capabilities.marker, options)
+/// What [`paginate`] pages through: a [`ListQuery`] (the images, as an
+/// [`ImageStream`]) or an [`InstanceQuery`] (the instances, as an
+/// [`InstanceListing`]). Core implements it for both; the engine is the
+/// same for every item.
+pub trait PagedQuery: Sized {
+    /// What the listing of this query is.
+    type Listing;
+
+    /// Starts the listing of `source` for this query.
+    fn paginate(self, source: Arc<dyn PageSource>, options: PagingOptions) -> Self::Listing;
 }
 
-/// Turns `source.instance_page` into an instance listing by the same rules
-/// as [`paginate`] (every token, offset, ceiling and de-duplication check;
-/// read-ahead where a total is known; the query's image filter re-checked
-/// on the client), recording the narrowest scope any page reported, and
-/// what the listing's [`verdict`](InstanceListing::verdict) needs to prove
-/// that the walk saw every instance: offset pages after the first are read
+/// Turns a source's pages into the lazy, checked, filtered listing of
+/// `query`: `source.page` for a [`ListQuery`], `source.instance_page` for
+/// an [`InstanceQuery`], by the same rules. [`Catalog`](crate::Catalog)
+/// calls it for every source.
+pub fn paginate<Q: PagedQuery>(
+    source: Arc<dyn PageSource>,
+    query: Q,
+    options: PagingOptions,
+) -> Q::Listing {
+    query.paginate(source, options)
+}
+
+impl PagedQuery for ListQuery {
+    type Listing = ImageStream;
+
+    fn paginate(self, source: Arc<dyn PageSource>, options: PagingOptions) -> ImageStream {
+        let query = self;
+        let info = source.info();
+        let backend = info.backend;
+        if !query.tags.is_empty() && !info.capabilities.tags {
+            // Lazy like every listing: the error comes at the first poll.
+            let e = Error::new(
+                ErrorKind::NotSupported,
+                format!("{backend} images have no tags; a tag filter cannot be applied"),
+            )
+            .with_backend(backend);
+            return futures::stream::once(async move { Err(e) }).boxed();
+        }
+        let size = info.capabilities.page_size_for(query.page_size);
+        let wider = query.clone().page_size(one_more(size, &info.capabilities));
+        let pager = ImagePager {
+            source,
+            limit: query.limit,
+            queries: Queries::new(query, wider),
+        };
+        Engine::start(pager, backend, info.capabilities.marker, options)
+    }
+}
+
+/// The instance listing goes by the same rules as the image listing
+/// (every token, offset, ceiling and de-duplication check; read-ahead
+/// where a total is known; the query's image filter re-checked on the
+/// client), recording the narrowest scope any page reported, and what the
+/// listing's [`verdict`](InstanceListing::verdict) needs to prove that the
+/// walk saw every instance: offset pages after the first are read
 /// `options.instance_overlap` rows early (the page size shrinks by as much
 /// when it would pass the backend's cap).
-pub fn paginate_instances(
-    source: Arc<dyn PageSource>,
-    query: InstanceQuery,
-    options: PagingOptions,
-) -> InstanceListing {
-    let info = source.info();
-    let scope = Arc::new(Mutex::new(None));
-    let max = info.capabilities.max_page_size.max(1);
-    let overlap = options.instance_overlap.min(max - 1);
-    let size = query
-        .page_size_for(&info.capabilities)
-        .min(max - overlap)
-        .max(1);
-    let exact = query.page_size(size);
-    let wider = exact.clone().page_size(one_more(size, &info.capabilities));
-    let check = Arc::new(WalkCheck::default());
-    let pager = InstancePager {
-        source,
-        queries: Queries::new(exact, wider),
-        scope: Arc::clone(&scope),
-        overlap: u64::from(overlap),
-        check: Arc::clone(&check),
-    };
-    let stream = Engine::start(pager, info.backend, MarkerRule::Exclusive, options);
-    InstanceListing::new(stream, scope).with_check(check)
+impl PagedQuery for InstanceQuery {
+    type Listing = InstanceListing;
+
+    fn paginate(self, source: Arc<dyn PageSource>, options: PagingOptions) -> InstanceListing {
+        let query = self;
+        let info = source.info();
+        let scope = Arc::new(Mutex::new(None));
+        let max = info.capabilities.max_page_size.max(1);
+        let overlap = options.instance_overlap.min(max - 1);
+        let size = info
+            .capabilities
+            .page_size_for(query.page_size)
+            .min(max - overlap)
+            .max(1);
+        let exact = query.page_size(size);
+        let wider = exact.clone().page_size(one_more(size, &info.capabilities));
+        let check = Arc::new(WalkCheck::default());
+        let pager = InstancePager {
+            source,
+            queries: Queries::new(exact, wider),
+            scope: Arc::clone(&scope),
+            overlap: u64::from(overlap),
+            check: Arc::clone(&check),
+        };
+        let stream = Engine::start(pager, info.backend, MarkerRule::Exclusive, options);
+        InstanceListing::new(stream, scope).with_check(check)
+    }
 }

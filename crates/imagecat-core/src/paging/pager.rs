@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 
-use crate::catalog::{Capabilities, InstancePage, InstanceQuery, Page, PageToken};
+use crate::catalog::{Capabilities, InstanceQuery, Page, PageToken};
 use crate::error::Result;
 use crate::model::Image;
 use crate::query::ListQuery;
@@ -22,20 +22,10 @@ pub(super) struct Chunk<T> {
     pub(super) total: Option<u64>,
 }
 
-impl From<Page> for Chunk<Image> {
-    fn from(page: Page) -> Self {
+impl<T> From<Page<T>> for Chunk<T> {
+    fn from(page: Page<T>) -> Self {
         Chunk {
-            items: page.images,
-            next: page.next,
-            total: page.total,
-        }
-    }
-}
-
-impl From<InstancePage> for Chunk<InstanceRef> {
-    fn from(page: InstancePage) -> Self {
-        Chunk {
-            items: page.instances,
+            items: page.items,
             next: page.next,
             total: page.total,
         }
@@ -168,11 +158,13 @@ impl Pager for InstancePager {
                 _ => (token.clone(), 0, self.queries.pick(wider).clone()),
             };
             let page = self.source.instance_page(&query, sent).await?;
-            let ids = page.instances.iter().map(|i| i.id.clone()).collect();
+            let ids = page.items.iter().map(|i| i.id.clone()).collect();
             self.check
                 .record(token.as_ref(), overlap, ids, page.next.as_ref(), page.total);
             let mut scope = self.scope.lock().unwrap_or_else(|e| e.into_inner());
-            *scope = Some(scope.map_or(page.scope, |s| s.narrowest(page.scope)));
+            // A page that does not say what it saw saw the narrowest.
+            let seen = page.scope.unwrap_or(UsageScope::OwnTenant);
+            *scope = Some(scope.map_or(seen, |s| s.narrowest(seen)));
             Ok(page.into())
         })
     }

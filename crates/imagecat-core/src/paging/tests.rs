@@ -11,6 +11,7 @@ use crate::catalog::{Page, PageToken};
 use crate::error::Result;
 use crate::memory::InMemoryCatalog;
 use crate::model::{BackendKind, Image, ImageId};
+use crate::usage::UsageScope;
 
 #[tokio::test]
 async fn a_vanished_marker_resumes_from_the_image_before_it() {
@@ -220,4 +221,77 @@ async fn a_repeated_offset_page_of_a_growing_catalog_is_skipped_not_an_error() {
     let source = Shifting::new(&ids, 0, &["new2", "new1"], None);
     let got = ids_listed(source, PagingOptions::default().read_ahead(1)).await;
     assert_eq!(got, ids);
+}
+
+#[tokio::test]
+async fn the_catalogs_paging_options_reach_the_engine() {
+    let cat = InMemoryCatalog::with_samples(10);
+    let query = || ListQuery::new().page_size(3);
+    let all: Vec<Image> = cat.list(query()).try_collect().await.unwrap();
+    assert_eq!(all.len(), 10);
+    // Four pages are needed; a ceiling of two ends the listing with an error.
+    let capped = cat
+        .clone()
+        .paging_options(PagingOptions::default().max_pages(2));
+    assert_eq!(capped.paging().max_pages, 2);
+    let e = capped
+        .list(query())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+    // A source's builders keep the options (the catalog holds them).
+    let still = capped.page_size(3);
+    assert_eq!(still.paging().max_pages, 2);
+    assert!(still.list(query()).try_collect::<Vec<_>>().await.is_err());
+}
+
+/// Instance pages that do not say what they could see.
+#[derive(Debug, Clone)]
+struct Unscoped;
+
+#[async_trait::async_trait]
+impl PageSource for Unscoped {
+    fn info(&self) -> crate::CatalogInfo {
+        crate::CatalogInfo::new(
+            BackendKind::Memory,
+            "memory:",
+            crate::Capabilities::new(crate::PagingStyle::Marker, 5, 5)
+                .usage(Some(UsageScope::AllTenants)),
+        )
+    }
+
+    async fn page(&self, _: &ListQuery, _: Option<PageToken>) -> Result<Page> {
+        Ok(Page::new(vec![], None))
+    }
+
+    async fn instance_page(
+        &self,
+        _: &InstanceQuery,
+        _: Option<PageToken>,
+    ) -> Result<Page<crate::InstanceRef>> {
+        let one = crate::InstanceRef::booting("i-1", "running", "img-a".into());
+        Ok(Page::new(vec![one], None))
+    }
+
+    async fn delete(&self, _: &ImageId) -> Result<crate::Deleted> {
+        Ok(crate::Deleted::Deleted)
+    }
+}
+
+#[tokio::test]
+async fn an_instance_page_without_a_scope_counts_as_the_callers_own_tenant() {
+    let mut listing = paginate(
+        Arc::new(Unscoped),
+        InstanceQuery::new(),
+        PagingOptions::default(),
+    );
+    let mut ids = Vec::new();
+    while let Some(instance) = listing.stream.try_next().await.unwrap() {
+        ids.push(instance.id);
+    }
+    assert_eq!(ids, ["i-1"]);
+    // Not the capabilities' AllTenants: a page that does not say proves
+    // nothing about other tenants.
+    assert_eq!(listing.scope(), Some(UsageScope::OwnTenant));
 }

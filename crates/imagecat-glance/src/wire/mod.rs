@@ -7,15 +7,16 @@
 //! of every image verbatim.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use imagecat_core::{BackendKind, Error, Image};
+use imagecat_core::{Error, Image};
 use imagecat_http::{HttpResponse, snippet};
 use serde::Deserialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
-pub(crate) use crate::record::decode_image;
+mod image;
 
-pub(crate) const BACKEND: BackendKind = BackendKind::Glance;
+pub(crate) use image::decode_image;
+
+use crate::config::BACKEND;
 
 /// The property whose value becomes [`Image::arch`] (NHN and the Glance
 /// docs), and the older name some clouds use.
@@ -53,7 +54,7 @@ pub(crate) const BASE_FIELDS: [&str; 25] = [
     "stores",
 ];
 
-pub(crate) fn decode_error(what: &str, text: &str, e: impl std::fmt::Display) -> Error {
+pub(crate) fn invalid_document(what: &str, text: &str, e: impl std::fmt::Display) -> Error {
     Error::invalid_response(
         BACKEND,
         None,
@@ -116,55 +117,6 @@ pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
         .ok()
         .map(|t| t.and_utc())
-}
-
-/// A Glance (webob) or Keystone error document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ErrorDoc {
-    /// `code`, a string such as `"404 Not Found"` (webob) or a number
-    /// (Keystone), as text.
-    pub(crate) code: Option<String>,
-    /// The message, without webob's `<br /><br />` tail.
-    pub(crate) message: String,
-}
-
-/// Reads `{"message","code","title"}` or `{"error":{…}}` (any single
-/// wrapping key, as Nova-style bodies use); `None` for anything else.
-pub(crate) fn error_doc(body: &[u8]) -> Option<ErrorDoc> {
-    let value: Value = serde_json::from_slice(body).ok()?;
-    let object = value.as_object()?;
-    let doc = if object.contains_key("message") {
-        object
-    } else if object.len() == 1 {
-        object.values().next()?.as_object()?
-    } else {
-        return None;
-    };
-    let message = doc.get("message")?.as_str()?;
-    let code = match doc.get("code") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    let mut message = clean_message(message);
-    if message.is_empty() {
-        message = doc
-            .get("title")
-            .and_then(Value::as_str)
-            .unwrap_or("the server gave no message")
-            .to_owned();
-    }
-    Some(ErrorDoc { code, message })
-}
-
-/// Webob's `explanation<br /><br />detail` as one line: the `<br />`
-/// markers dropped, the parts trimmed and joined by a space.
-pub(crate) fn clean_message(message: &str) -> String {
-    message
-        .split("<br />")
-        .flat_map(str::split_whitespace)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// An endpoint of a service catalog, as both Keystone versions list it.
@@ -380,7 +332,7 @@ fn expires(response: &HttpResponse, text: Option<&str>) -> Result<Option<DateTim
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imagecat_core::{ErrorKind, ImageStatus, Visibility};
+    use imagecat_core::{BackendKind, ErrorKind, ImageStatus, Visibility};
 
     fn raw(text: &str) -> Box<RawValue> {
         RawValue::from_string(text.to_owned()).unwrap()
@@ -539,46 +491,5 @@ mod tests {
             assert_eq!(parse_time(text).unwrap().to_rfc3339(), want, "{text}");
         }
         assert!(parse_time("soon").is_none());
-    }
-
-    #[test]
-    fn webob_and_keystone_error_documents() {
-        let doc = error_doc(
-            br#"{"message": "Image 1c86 is protected and cannot be deleted.<br /><br />\n\n\n", "code": "403 Forbidden", "title": "Forbidden"}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            doc.message,
-            "Image 1c86 is protected and cannot be deleted."
-        );
-        assert_eq!(doc.code.as_deref(), Some("403 Forbidden"));
-        let doc = error_doc(
-            br#"{"error": {"message": "The request you have made requires authentication.", "code": 401, "title": "Unauthorized"}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            doc.message,
-            "The request you have made requires authentication."
-        );
-        assert_eq!(doc.code.as_deref(), Some("401"));
-        let doc = error_doc(
-            br#"{"message": "The request media type application/octet-stream is not supported by this server.\n<br /><br />\nImage disk_format qcow2 does not match stream data raw", "code": "415 Unsupported Media Type", "title": "Unsupported Media Type"}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            doc.message,
-            "The request media type application/octet-stream is not supported by this server. Image disk_format qcow2 does not match stream data raw"
-        );
-        let doc = error_doc(br#"{"message":"<br /><br />","title":"Conflict"}"#).unwrap();
-        assert_eq!(doc.message, "Conflict");
-        for body in [
-            &b"<html>403 Forbidden</html>"[..],
-            b"{}",
-            b"[]",
-            br#"{"a":1,"b":2}"#,
-            br#"{"message":7}"#,
-        ] {
-            assert_eq!(error_doc(body), None, "{}", String::from_utf8_lossy(body));
-        }
     }
 }

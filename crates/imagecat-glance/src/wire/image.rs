@@ -4,18 +4,18 @@
 //!
 //! Strict as before: `id` and `status` are required, a field of the wrong
 //! type is `InvalidResponse` naming it, and a key read twice in one object
-//! is refused (the rule of [`imagecat_http::lenient`]).
+//! is refused (the rule of [`imagecat_core::raw::lenient`]).
 
-use imagecat_core::compact_str::CompactString;
-use imagecat_core::de::{FromMap, deserialize_key};
+use imagecat_core::raw::compact_str::CompactString;
+use imagecat_core::raw::de::{FromMap, deserialize_key};
+use imagecat_core::raw::lenient::{self, Keys};
 use imagecat_core::{Error, Image, ImageStatus, NativeRecord, Properties, Visibility};
-use imagecat_http::lenient::{self, Keys};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess};
 use serde_json::value::RawValue;
 
 use crate::wire::{
-    ARCH_PROPERTIES, BACKEND, BASE_FIELDS, DESCRIPTION_PROPERTY, decode_error, parse_time,
+    ARCH_PROPERTIES, BACKEND, BASE_FIELDS, DESCRIPTION_PROPERTY, invalid_document, parse_time,
 };
 
 /// Decodes one image from its raw JSON text, keeping the text as the native
@@ -23,9 +23,9 @@ use crate::wire::{
 pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
     let text = raw.get();
     let doc: Doc = serde_json::from_str(text)
-        .map_err(|e| decode_error("invalid image", text, &e).with_source(e))?;
+        .map_err(|e| invalid_document("invalid image", text, &e).with_source(e))?;
     let wrong_time = |key: &str| {
-        decode_error(
+        invalid_document(
             "invalid image",
             text,
             format!("field {key:?} is not an ISO 8601 timestamp"),
@@ -38,10 +38,10 @@ pub(crate) fn decode_image(raw: Box<RawValue>) -> Result<Image, Error> {
     let id = doc
         .id
         .filter(|id| !id.is_empty())
-        .ok_or_else(|| decode_error("invalid image", text, "no \"id\""))?;
+        .ok_or_else(|| invalid_document("invalid image", text, "no \"id\""))?;
     let Some(native_status) = doc.status else {
         let message = format!("image {id} has no \"status\"");
-        return Err(decode_error("invalid image", text, message));
+        return Err(invalid_document("invalid image", text, message));
     };
     let status = ImageStatus::from_glance(&native_status);
     let mut image = Image::new(id, BACKEND, status, native_status);

@@ -30,8 +30,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
+use imagecat_core::raw::PageToken;
 use imagecat_core::usage::{BootSource, FoundVia, InstanceRef, UsageScope};
-use imagecat_core::{BackendKind, Error, IdRule, ImageId, PageToken, Result};
+use imagecat_core::{Error, IdRule, ImageId, Result};
 use imagecat_http::endpoint::{join_segments, parse_endpoint};
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpResponse, Idempotency, Url};
@@ -39,9 +40,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth::Token;
-use crate::catalog::{GlanceSource, error_for, link_marker};
-
-const BACKEND: BackendKind = BackendKind::Glance;
+use crate::config::BACKEND;
+use crate::error::decode_error;
+use crate::source::{GlanceSource, link_marker};
 
 /// Servers per request when the query sets none (Nova's `max_limit`).
 pub const DEFAULT_SERVER_PAGE: u32 = 1000;
@@ -373,7 +374,7 @@ impl GlanceSource {
         };
         let handle = |response: HttpResponse, compute: &Url| -> Result<ServerPage> {
             if !response.status.is_success() {
-                return Err(error_for(&response, None));
+                return Err(decode_error(&response));
             }
             let servers = servers_url(compute)?;
             let wire: ServersWire = response.json()?;
@@ -470,7 +471,7 @@ impl GlanceSource {
             |base| join_segments(BACKEND, base, &["volumes", wanted.as_str()]),
             |response, _, _| {
                 if !response.status.is_success() {
-                    return Err(error_for(&response, None));
+                    return Err(decode_error(&response));
                 }
                 let wire: VolumeWire = response.json()?;
                 response.check_id_echo(&wanted, &wire.volume.id)?;

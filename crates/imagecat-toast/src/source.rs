@@ -5,25 +5,17 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
-    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, ErrorKind,
-    GetSupport, Image, ImageId, InstancePage, InstanceQuery, ListQuery, MarkerRule, Page,
-    PageSource, PageToken, PagingOptions, PagingStyle, Result, ServerFilters, UsageScope,
+    Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId, InstanceQuery,
+    InstanceRef, ListQuery, MarkerRule, PagingStyle, Result, ServerFilters, UsageScope,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, endpoint};
 
 use crate::auth::Auth;
-use crate::config::ToastBuilder;
-use crate::{instances, wire};
-
-const BACKEND: BackendKind = BackendKind::Toast;
-
-/// Images per request when the query sets no page size: the largest page
-/// the server serves (fewer, larger pages list faster, docs/benchmarks.md).
-pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
-/// The largest page size sent (Glance's `api_limit_max`).
-pub const MAX_PAGE_SIZE: u32 = 1000;
+use crate::config::{BACKEND, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ToastBuilder};
+use crate::{error, instances, wire};
 
 /// An NHN Cloud (TOAST) Compute Image API v1.0 catalog. Cheap to clone
 /// (clones share the HTTP client and the token cache).
@@ -49,7 +41,6 @@ pub(crate) struct Inner {
     pub(crate) images_url: Url,
     pub(crate) instances_url: Url,
     pub(crate) auth: Auth,
-    pub(crate) paging: PagingOptions,
 }
 
 impl fmt::Debug for ToastSource {
@@ -59,7 +50,6 @@ impl fmt::Debug for ToastSource {
             .field("appkey", &self.inner.appkey)
             .field("instances", &endpoint::display(&self.inner.instances_url))
             .field("auth", &self.inner.auth)
-            .field("paging", &self.inner.paging)
             .finish()
     }
 }
@@ -157,10 +147,6 @@ impl ToastSource {
 
 #[async_trait]
 impl PageSource for ToastSource {
-    fn paging(&self) -> PagingOptions {
-        self.inner.paging
-    }
-
     fn info(&self) -> CatalogInfo {
         CatalogInfo::new(BACKEND, endpoint::display(&self.inner.base), capabilities())
     }
@@ -174,29 +160,14 @@ impl PageSource for ToastSource {
     /// ([`MarkerRule::Detect`]): it drops the marker image and asks for one
     /// more.
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
-        let page_size = capabilities().page_size_for(query);
-        let marker = match token {
-            None => None,
-            Some(PageToken::Marker(marker)) => Some(marker),
-            Some(other) => {
-                return Err(Error::invalid_input(
-                    BACKEND,
-                    format!("unsupported page token {other}: TOAST pages by marker"),
-                ));
-            }
-        };
+        let page_size = capabilities().page_size_for(query.page_size);
+        let marker = marker_of(token)?;
         let marker = marker.as_deref();
         let images = self
             .fetch_page(page_size, marker)
             .await
-            .map_err(|e| stale_marker(e, marker))?;
-        let only_marker = matches!(images.as_slice(), [one] if Some(one.id.as_str()) == marker);
-        let next = if only_marker && page_size > 1 {
-            None
-        } else {
-            images.last().map(|i| PageToken::Marker(i.id.to_string()))
-        };
-        Ok(Page::new(images, next))
+            .map_err(|e| error::stale_marker(e, marker))?;
+        Ok(page_of(images, marker, page_size))
     }
 
     /// The one page of `instances-detail` (the API has no paging, no image
@@ -206,7 +177,7 @@ impl PageSource for ToastSource {
         &self,
         _query: &InstanceQuery,
         token: Option<PageToken>,
-    ) -> Result<InstancePage> {
+    ) -> Result<Page<InstanceRef>> {
         if let Some(other) = token {
             return Err(Error::invalid_input(
                 BACKEND,
@@ -222,7 +193,7 @@ impl PageSource for ToastSource {
                 |response| instances::decode_instances(&response),
             )
             .await?;
-        Ok(InstancePage::new(instances, None, UsageScope::OwnTenant))
+        Ok(Page::new(instances, None).with_scope(UsageScope::OwnTenant))
     }
 
     /// A UUID, in canonical form (`get` is emulated by the core, which
@@ -248,6 +219,31 @@ impl PageSource for ToastSource {
     }
 }
 
+/// The marker of a page token (`None` for the first page).
+pub(crate) fn marker_of(token: Option<PageToken>) -> Result<Option<String>> {
+    match token {
+        None => Ok(None),
+        Some(PageToken::Marker(marker)) => Ok(Some(marker)),
+        Some(other) => Err(Error::invalid_input(
+            BACKEND,
+            format!("unsupported page token {other}: TOAST pages by marker"),
+        )),
+    }
+}
+
+/// The page of the images a request at `marker` for `page_size` images
+/// answered: the next marker is the last id, and a page that holds only the
+/// marker ends the listing (see `page`).
+pub(crate) fn page_of(images: Vec<Image>, marker: Option<&str>, page_size: u32) -> Page {
+    let only_marker = matches!(images.as_slice(), [one] if Some(one.id.as_str()) == marker);
+    let next = if only_marker && page_size > 1 {
+        None
+    } else {
+        images.last().map(|i| PageToken::Marker(i.id.to_string()))
+    };
+    Page::new(images, next)
+}
+
 /// What a delete answer means: success is `Deleted`; not found is
 /// `AlreadyDeleted` when the answer is to a retried request (the first one
 /// may have deleted the image), `NotFound` otherwise.
@@ -256,22 +252,9 @@ fn delete_outcome(response: HttpResponse) -> Result<Deleted> {
         Ok(()) => Ok(Deleted::Deleted),
         Err(e) => {
             let documented =
-                response.status.is_success() || wire::status_document(&response).is_some();
+                response.status.is_success() || error::error_document(&response).is_some();
             response.refused_delete(e, documented)
         }
-    }
-}
-
-/// A list request whose marker the server refuses (`30400`: Glance's 400
-/// "Invalid marker", relayed) means the marker image vanished during the
-/// listing: the pagination engine resumes from an earlier image.
-fn stale_marker(error: Error, marker: Option<&str>) -> Error {
-    match marker {
-        Some(marker) if error.kind() == ErrorKind::Api && error.code() == Some("30400") => {
-            Error::marker_gone(BACKEND, marker, error.message())
-                .with_code(error.code().map(str::to_owned))
-        }
-        _ => error,
     }
 }
 
@@ -317,7 +300,10 @@ mod tests {
         assert!(!caps.reports_total);
         assert_eq!(caps.get, GetSupport::Emulated);
         assert!(caps.delete && !caps.soft_delete);
-        assert_eq!(caps.page_size_for(&ListQuery::new()), 1000);
-        assert_eq!(caps.page_size_for(&ListQuery::new().page_size(5000)), 1000);
+        assert_eq!(caps.page_size_for(ListQuery::new().page_size), 1000);
+        assert_eq!(
+            caps.page_size_for(ListQuery::new().page_size(5000).page_size),
+            1000
+        );
     }
 }

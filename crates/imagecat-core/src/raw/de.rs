@@ -3,7 +3,7 @@
 //! a `serde_json::Value`): the `Visitor` boilerplate, written once.
 //!
 //! ```
-//! use imagecat_core::de::FromMap;
+//! use imagecat_core::raw::de::FromMap;
 //! use serde::de::{IgnoredAny, MapAccess};
 //!
 //! #[derive(Debug, Default)]
@@ -87,7 +87,7 @@ macro_rules! deserialize_from_map {
     ($($t:ty),+ $(,)?) => {$(
         impl<'de> ::serde::Deserialize<'de> for $t {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                $crate::de::deserialize_map(d)
+                $crate::raw::de::deserialize_map(d)
             }
         }
     )+};

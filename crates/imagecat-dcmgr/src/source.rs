@@ -4,23 +4,22 @@
 use std::fmt;
 use std::sync::Arc;
 
+use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
-    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
-    Image, ImageId, ImageStatus, InstancePage, InstanceQuery, ListQuery, Page, PageSource,
-    PageToken, PagingOptions, PagingStyle, Result, ServerFilters, Visibility, async_trait,
+    Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId, ImageStatus,
+    InstanceQuery, InstanceRef, ListQuery, PagingStyle, Result, ServerFilters, Visibility,
+    async_trait,
 };
 use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
 use serde_json::value::RawValue;
 
 use crate::config::{
-    ACCOUNT_HEADER, DEFAULT_PAGE_SIZE, DcmgrBuilder, MAX_PAGE_SIZE, validate_image_id,
+    ACCOUNT_HEADER, BACKEND, DEFAULT_PAGE_SIZE, DcmgrBuilder, MAX_PAGE_SIZE, validate_image_id,
 };
 use crate::error;
-use crate::golden;
 use crate::instances;
+use crate::query;
 use crate::wire;
-
-const BACKEND: BackendKind = BackendKind::Dcmgr;
 
 /// A Wakame-vdc DCMGR image catalog (`/api/12.03/images`, or the legacy
 /// `/api/images`). A cheap clone: clones share one HTTP client.
@@ -43,7 +42,6 @@ struct Inner {
     http: HttpClient,
     base: Url,
     account: Option<String>,
-    paging: PagingOptions,
 }
 
 impl fmt::Debug for DcmgrSource {
@@ -51,7 +49,6 @@ impl fmt::Debug for DcmgrSource {
         f.debug_struct("DcmgrCatalog")
             .field("endpoint", &endpoint::display(&self.inner.base))
             .field("account", &self.inner.account)
-            .field("paging", &self.inner.paging)
             .finish_non_exhaustive()
     }
 }
@@ -68,18 +65,12 @@ impl BuildSource for DcmgrSource {
 }
 
 impl DcmgrSource {
-    pub(crate) fn new(
-        http: HttpClient,
-        base: Url,
-        account: Option<String>,
-        paging: PagingOptions,
-    ) -> Self {
+    pub(crate) fn from_parts(http: HttpClient, base: Url, account: Option<String>) -> Self {
         DcmgrSource {
             inner: Arc::new(Inner {
                 http,
                 base,
                 account,
-                paging,
             }),
         }
     }
@@ -139,7 +130,7 @@ impl DcmgrSource {
             if let Some(state) = state_filter(query) {
                 pairs.append_pair("state", state);
             }
-            for (key, value) in golden::params(query) {
+            for (key, value) in query::params(query) {
                 pairs.append_pair(key, &value);
             }
             match &self.inner.account {
@@ -242,8 +233,8 @@ pub(crate) fn index_of<T>(
 /// already deleted, not an error.
 fn delete_outcome(response: &HttpResponse, id: &ImageId) -> Result<Deleted> {
     if !response.status.is_success() {
-        let documented = wire::decode_error(&response.body).is_some();
-        return response.refused_delete(error::from_response(response), documented);
+        let documented = error::error_document(response).is_some();
+        return response.refused_delete(error::decode_error(response), documented);
     }
     let ids = wire::decode_destroyed(&response.body).map_err(|e| response.invalid(e))?;
     if !ids.iter().any(|d| d.eq_ignore_ascii_case(id.as_str())) {
@@ -253,7 +244,7 @@ fn delete_outcome(response: &HttpResponse, id: &ImageId) -> Result<Deleted> {
 }
 
 /// The offset of a page token (0 for the first page).
-fn offset_of(token: Option<PageToken>) -> Result<u64> {
+pub(crate) fn offset_of(token: Option<PageToken>) -> Result<u64> {
     match token {
         None => Ok(0),
         Some(PageToken::Offset(start)) => Ok(start),
@@ -268,16 +259,12 @@ fn ensure_success(response: &HttpResponse) -> Result<()> {
     if response.status.is_success() {
         Ok(())
     } else {
-        Err(error::from_response(response))
+        Err(error::decode_error(response))
     }
 }
 
 #[async_trait]
 impl PageSource for DcmgrSource {
-    fn paging(&self) -> PagingOptions {
-        self.inner.paging
-    }
-
     /// The account sent as `X-VDC-Account-UUID`: the server scopes the
     /// listing to it, and its images are the caller's.
     async fn caller(&self) -> Result<Option<String>> {
@@ -288,7 +275,7 @@ impl PageSource for DcmgrSource {
         CatalogInfo::new(
             BACKEND,
             endpoint::display(&self.inner.base),
-            golden::capabilities(Self::capabilities(), &self.inner.base)
+            query::capabilities(Self::capabilities(), &self.inner.base)
                 .usage(Some(self.usage_scope())),
         )
     }
@@ -299,9 +286,9 @@ impl PageSource for DcmgrSource {
         &self,
         query: &InstanceQuery,
         token: Option<PageToken>,
-    ) -> Result<InstancePage> {
+    ) -> Result<Page<InstanceRef>> {
         let start = offset_of(token)?;
-        let limit = query.page_size_for(&Self::capabilities());
+        let limit = Self::capabilities().page_size_for(query.page_size);
         let url = instances::index_url(&self.inner.base, start, limit)?;
         let scope = self.usage_scope();
         self.inner
@@ -320,7 +307,7 @@ impl PageSource for DcmgrSource {
 
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
         let start = offset_of(token)?;
-        let limit = Self::capabilities().page_size_for(query);
+        let limit = Self::capabilities().page_size_for(query.page_size);
         let url = self.index_url(query, start, limit)?;
         self.inner
             .http

@@ -31,9 +31,9 @@
 
 use std::fmt;
 
+use crate::Properties;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
-use imagecat_core::Properties;
-use imagecat_core::compact_str::CompactString;
+use compact_str::CompactString;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 

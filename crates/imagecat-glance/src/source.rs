@@ -5,30 +5,18 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
-    BackendKind, BuildSource, Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport,
-    Image, ImageId, ImageStatus, InstancePage, InstanceQuery, ListQuery, Page, PageSource,
-    PageToken, PagingOptions, PagingStyle, Result, ServerFilters, ServerSort, SortKey,
+    Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId, InstanceQuery,
+    InstanceRef, ListQuery, PagingStyle, Result, ServerFilters, ServerSort, SortKey,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, Url, canonical_uuid, endpoint};
 
 use crate::auth::{Auth, Token};
-use crate::config::GlanceBuilder;
-use crate::nova::Usage;
-use crate::wire;
-
-const BACKEND: BackendKind = BackendKind::Glance;
-
-/// Images per request when the query sets no page size: the largest page
-/// Glance accepts (fewer, larger pages list faster, docs/benchmarks.md).
-/// Glance's own default (`limit_param_default`) is 25 and NHN Cloud
-/// documents 100; a `limit` is always sent, so the server's setting never
-/// matters, and a server that caps lower still gives a `next` link.
-pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
-/// The largest page size sent (Glance's `api_limit_max`; a larger limit is
-/// clamped by the server anyway).
-pub const MAX_PAGE_SIZE: u32 = 1000;
+use crate::config::{BACKEND, DEFAULT_PAGE_SIZE, GlanceBuilder, MAX_PAGE_SIZE};
+use crate::instances::Usage;
+use crate::{error, query, wire};
 
 /// An OpenStack Image v2 (Glance) catalog: NHN Cloud's current Image API
 /// and any OpenStack cloud. Cheap to clone (clones share the HTTP client
@@ -49,7 +37,6 @@ struct Inner {
     /// The configured image base; `None` when it comes from the catalog.
     endpoint: Option<Url>,
     auth: Auth,
-    paging: PagingOptions,
     /// Compute and block-storage settings (usage).
     usage: Usage,
 }
@@ -59,13 +46,12 @@ impl fmt::Debug for GlanceSource {
         f.debug_struct("GlanceCatalog")
             .field("endpoint", &self.shown_endpoint())
             .field("auth", &self.inner.auth)
-            .field("paging", &self.inner.paging)
             .finish()
     }
 }
 
 /// The capabilities of every Glance catalog.
-fn capabilities() -> Capabilities {
+pub(crate) fn capabilities() -> Capabilities {
     Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         .ids(imagecat_core::IdRule::Uuid)
         .reports_total(false)
@@ -92,147 +78,34 @@ fn capabilities() -> Capabilities {
         .tags(true)
 }
 
-/// The error for a failed Glance or Keystone answer.
-///
-/// A Glance (webob) or Keystone JSON error document is classified by the
-/// status with its message kept: 400 `InvalidInput` (a stale marker,
-/// [`Error::marker_gone`], when it names the marker sent), 401 `Unauthenticated`, 403 `PermissionDenied`,
-/// 404 `NotFound`, 409 and others `Api`, 429 `RateLimited`. Without such a
-/// document, the fallback every backend shares
-/// ([`HttpResponse::undocumented_error`]).
-pub(crate) fn error_for(response: &HttpResponse, marker: Option<&str>) -> Error {
-    let status = response.status.as_u16();
-    let Some(doc) = wire::error_doc(&response.body) else {
-        return response.undocumented_error();
+/// The page of a list answer from the images URL `images`: the next
+/// token is the marker of its `next` link (or its last image's id). With
+/// no images URL (a body decoded on its own), an absolute link is read
+/// against itself and a relative one against `/v2/images`.
+pub(crate) fn page_of(response: &HttpResponse, images: Option<&Url>) -> Result<Page> {
+    let page = wire::decode_list(response)?;
+    let next = match page.next {
+        None => None,
+        Some(link) => {
+            let own;
+            let images = match images {
+                Some(images) => images,
+                None => {
+                    own = Url::parse(&link)
+                        .or_else(|_| Url::parse("http://glance.invalid/v2/images"))
+                        .map_err(|e| response.invalid(format!("the next link: {e}")))?;
+                    &own
+                }
+            };
+            let marker = marker_from_next(images, &link)?
+                .or_else(|| page.images.last().map(|i| i.id.to_string()))
+                .ok_or_else(|| {
+                    response.invalid("an empty page with a next link without a marker")
+                })?;
+            Some(PageToken::Marker(marker))
+        }
     };
-    if status == 400 {
-        if let Some(marker) = marker {
-            let lower = doc.message.to_ascii_lowercase();
-            if doc.message.contains(marker)
-                || lower.starts_with("no image found with id")
-                || lower.contains("marker")
-            {
-                return Error::marker_gone(BACKEND, marker, doc.message).with_code(doc.code);
-            }
-        }
-    }
-    response.status_error(doc.code, doc.message)
-}
-
-/// The Glance status word a unified status filter is sent as, when exactly
-/// one word matches it.
-fn glance_status(status: &ImageStatus) -> Option<&'static str> {
-    match status {
-        ImageStatus::Queued => Some("queued"),
-        ImageStatus::Active => Some("active"),
-        ImageStatus::Deactivated => Some("deactivated"),
-        ImageStatus::Failed => Some("killed"),
-        // saving/uploading/importing, deleted/pending_delete (never listed
-        // by v2), and unknown words: filtered on the client only.
-        _ => None,
-    }
-}
-
-/// The query parameters of the filters Glance applies itself. Filters it
-/// cannot apply exactly are left to the engine's client-side filter:
-/// globs, names holding `:` (Glance reads `in:`/`eq:` operators before a
-/// colon), several statuses, statuses with more than one Glance word.
-pub(crate) fn server_filters(query: &ListQuery) -> Vec<(&'static str, String)> {
-    let mut pairs = Vec::new();
-    if let Some(name) = query.name.as_ref().and_then(|n| n.exact()) {
-        if !name.contains(':') && !name.is_empty() {
-            pairs.push(("name", name.to_owned()));
-        }
-    }
-    if let [status] = query.statuses.as_slice() {
-        if let Some(word) = glance_status(status) {
-            pairs.push(("status", word.to_owned()));
-        }
-    }
-    if let Some(visibility) = query.visibility {
-        pairs.push(("visibility", visibility.as_str().to_owned()));
-    }
-    if let Some(owner) = query.owner.as_ref().filter(|o| !o.is_empty()) {
-        pairs.push(("owner", owner.clone()));
-    }
-    if let Some(min) = query.size_min {
-        pairs.push(("size_min", min.to_string()));
-    }
-    if let Some(max) = query.size_max {
-        pairs.push(("size_max", max.to_string()));
-    }
-    pairs
-}
-
-/// Query keys Glance reads itself: a property of that name is filtered on
-/// the client only.
-const RESERVED_KEYS: [&str; 12] = [
-    "limit",
-    "marker",
-    "sort",
-    "sort_key",
-    "sort_dir",
-    "tag",
-    "member_status",
-    "size_min",
-    "size_max",
-    "os_hidden",
-    "properties",
-    "self",
-];
-
-/// The date, tag, property and sort parameters (Glance's `lt:`/`gt:`
-/// operators on `created_at`/`updated_at`; `tag` repeated, all must
-/// match; any other key is a property filter; `sort_key`/`sort_dir`).
-/// Times are rounded outwards to whole seconds, so the server keeps a
-/// superset of what the engine's strict check keeps.
-pub(crate) fn golden_filters(query: &ListQuery) -> Vec<(String, String)> {
-    use imagecat_http::endpoint::{ceil_second, floor_second, seconds_param};
-    let mut pairs = Vec::new();
-    for (key, after, before) in [
-        ("created_at", query.created_after, query.created_before),
-        ("updated_at", query.updated_after, query.updated_before),
-    ] {
-        // Glance takes one operator per key; with both bounds, the lower one
-        // is sent and the engine checks the other.
-        if let Some(after) = after {
-            pairs.push((
-                key.to_owned(),
-                format!("gt:{}", seconds_param(floor_second(after))),
-            ));
-        } else if let Some(before) = before {
-            pairs.push((
-                key.to_owned(),
-                format!("lt:{}", seconds_param(ceil_second(before))),
-            ));
-        }
-    }
-    for tag in &query.tags {
-        pairs.push(("tag".to_owned(), tag.clone()));
-    }
-    for (key, value) in &query.properties {
-        let plain = !key.is_empty()
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-            && !wire::is_base_field(key)
-            && !RESERVED_KEYS.contains(&key.as_str());
-        if plain && !value.contains(':') && !value.is_empty() {
-            pairs.push((key.clone(), value.clone()));
-        }
-    }
-    if let Some(sort) = query.sort {
-        // Name and size are sorted on the client (see `capabilities`).
-        let key = match sort.key {
-            SortKey::Created => "created_at",
-            SortKey::Updated => "updated_at",
-            _ => return pairs,
-        };
-        pairs.push(("sort_key".to_owned(), key.to_owned()));
-        let dir = if sort.descending { "desc" } else { "asc" };
-        pairs.push(("sort_dir".to_owned(), dir.to_owned()));
-    }
-    pairs
+    Ok(Page::new(page.images, next))
 }
 
 /// The marker a `next` link carries, after checking that the link stays on
@@ -311,7 +184,6 @@ impl GlanceSource {
         http: HttpClient,
         endpoint: Option<Url>,
         auth: Auth,
-        paging: PagingOptions,
         usage: Usage,
     ) -> Self {
         GlanceSource {
@@ -319,7 +191,6 @@ impl GlanceSource {
                 http,
                 endpoint,
                 auth,
-                paging,
                 usage,
             }),
         }
@@ -438,10 +309,6 @@ impl Start {
 
 #[async_trait]
 impl PageSource for GlanceSource {
-    fn paging(&self) -> PagingOptions {
-        self.inner.paging
-    }
-
     /// The project of the Keystone token (v3 `token.project.id`, v2.0
     /// `access.token.tenant.id`); `None` with a static token, which says
     /// nothing about whose it is.
@@ -466,11 +333,11 @@ impl PageSource for GlanceSource {
         &self,
         query: &InstanceQuery,
         token: Option<PageToken>,
-    ) -> Result<InstancePage> {
+    ) -> Result<Page<InstanceRef>> {
         let (instances, next, scope) = self
             .server_page(query.image.as_ref(), query.page_size, token)
             .await?;
-        Ok(InstancePage::new(instances, next, scope))
+        Ok(Page::new(instances, next).with_scope(scope))
     }
 
     /// One page: `limit` is the page size, `marker` the token's marker (a
@@ -480,7 +347,7 @@ impl PageSource for GlanceSource {
     /// A marker the server no longer knows (400) is a stale marker
     /// ([`Error::stale_marker`]), which the engine resumes from.
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
-        let page_size = capabilities().page_size_for(query);
+        let page_size = capabilities().page_size_for(query.page_size);
         let start = match token {
             None => Start::First,
             Some(PageToken::Marker(m)) => Start::Marker(m),
@@ -492,8 +359,8 @@ impl PageSource for GlanceSource {
                 ));
             }
         };
-        let filters = server_filters(query);
-        let golden = golden_filters(query);
+        let filters = query::server_filters(query);
+        let golden = query::golden_filters(query);
         let make_url = |base: &Url| -> Result<Url> {
             let mut url = images_url(base)?;
             let marker = start.marker(&url)?;
@@ -516,21 +383,9 @@ impl PageSource for GlanceSource {
             let images = images_url(base)?;
             if !response.status.is_success() {
                 let marker = start.marker(&images).ok().flatten();
-                return Err(error_for(&response, marker.as_deref()));
+                return Err(error::decode_list_error(&response, marker.as_deref()));
             }
-            let page = wire::decode_list(&response)?;
-            let next = match page.next {
-                None => None,
-                Some(link) => {
-                    let marker = marker_from_next(&images, &link)?
-                        .or_else(|| page.images.last().map(|i| i.id.to_string()))
-                        .ok_or_else(|| {
-                            response.invalid("an empty page with a next link without a marker")
-                        })?;
-                    Some(PageToken::Marker(marker))
-                }
-            };
-            Ok(Page::new(page.images, next))
+            page_of(&response, Some(&images))
         };
         self.authed(
             "list images",
@@ -552,7 +407,7 @@ impl PageSource for GlanceSource {
             |base| image_url(base, &wanted),
             |response, _| {
                 if !response.status.is_success() {
-                    return Err(error_for(&response, None));
+                    return Err(error::decode_error(&response));
                 }
                 let image = wire::decode_show(&response)?;
                 response.check_id_echo(&wanted, image.id.as_str())?;
@@ -575,8 +430,8 @@ impl PageSource for GlanceSource {
                 if response.status.is_success() {
                     return Ok(Deleted::Deleted);
                 }
-                let documented = wire::error_doc(&response.body).is_some();
-                response.refused_delete(error_for(&response, None), documented)
+                let documented = error::error_document(&response).is_some();
+                response.refused_delete(error::decode_error(&response), documented)
             },
         )
         .await
@@ -587,7 +442,6 @@ impl PageSource for GlanceSource {
 mod tests {
     use super::*;
     use imagecat_core::ErrorKind;
-    use imagecat_core::Visibility;
 
     #[test]
     fn capabilities_say_marker_paging_native_get_and_server_filters() {
@@ -596,85 +450,13 @@ mod tests {
         assert!(!caps.reports_total);
         assert_eq!(caps.get, GetSupport::Native);
         assert!(caps.delete && !caps.soft_delete);
-        assert_eq!(caps.page_size_for(&ListQuery::new()), 1000);
-        assert_eq!(caps.page_size_for(&ListQuery::new().page_size(5000)), 1000);
+        assert_eq!(caps.page_size_for(ListQuery::new().page_size), 1000);
+        assert_eq!(
+            caps.page_size_for(ListQuery::new().page_size(5000).page_size),
+            1000
+        );
         let f = caps.server_filters;
         assert!(f.name && f.status && f.visibility && f.owner && f.deleted);
-    }
-
-    #[test]
-    fn filters_sent_only_when_glance_applies_them_exactly() {
-        let q = ListQuery::new()
-            .name_exact("web")
-            .status(ImageStatus::Failed)
-            .visibility(Visibility::Community)
-            .owner("p1");
-        assert_eq!(
-            server_filters(&q),
-            [
-                ("name", "web".to_owned()),
-                ("status", "killed".to_owned()),
-                ("visibility", "community".to_owned()),
-                ("owner", "p1".to_owned())
-            ]
-        );
-        for q in [
-            ListQuery::new().name("web-*"),
-            ListQuery::new().name_exact("in:a,b"),
-            ListQuery::new().status(ImageStatus::Saving),
-            ListQuery::new().status(ImageStatus::Deleted),
-            ListQuery::new()
-                .status(ImageStatus::Active)
-                .status(ImageStatus::Queued),
-        ] {
-            assert!(server_filters(&q).is_empty(), "{q:?}");
-        }
-    }
-
-    #[test]
-    fn dates_tags_properties_and_sort_are_sent_rounded_outwards() {
-        use imagecat_core::Sort;
-        use imagecat_core::chrono::{DateTime, TimeDelta};
-        let t = DateTime::from_timestamp(1_767_225_600, 0).unwrap(); // 2026-01-01T00:00:00Z
-        let q = ListQuery::new()
-            .created_before(t + TimeDelta::milliseconds(1500))
-            .updated_after(t + TimeDelta::milliseconds(500))
-            .tag("golden")
-            .tag("lts")
-            .property("os_distro", "ubuntu")
-            .property("name", "x")
-            .property("limit", "1")
-            .property("k", "in:a,b")
-            .property("bad key", "v")
-            .sort(Sort::desc(SortKey::Created));
-        let got: Vec<(String, String)> = golden_filters(&q);
-        let want = [
-            ("created_at", "lt:2026-01-01T00:00:02Z"),
-            ("updated_at", "gt:2026-01-01T00:00:00Z"),
-            ("tag", "golden"),
-            ("tag", "lts"),
-            ("os_distro", "ubuntu"),
-            ("sort_key", "created_at"),
-            ("sort_dir", "desc"),
-        ];
-        let want: Vec<(String, String)> = want
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        assert_eq!(got, want);
-        // Both bounds: the lower is sent, the engine checks the upper.
-        let both = golden_filters(&ListQuery::new().created_after(t).created_before(t));
-        assert_eq!(
-            both,
-            [(
-                "created_at".to_owned(),
-                "gt:2026-01-01T00:00:00Z".to_owned()
-            )]
-        );
-        let caps = capabilities();
-        assert!(caps.tags && caps.streams_sorted(&q));
-        let by_size = ListQuery::new().sort(Sort::asc(SortKey::Size));
-        assert!(golden_filters(&by_size).is_empty() && !caps.streams_sorted(&by_size));
     }
 
     #[test]
