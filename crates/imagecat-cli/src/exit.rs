@@ -104,7 +104,7 @@ impl CliError {
         // Error lines carry a server's messages and body snippets: they go
         // out escaped, one line each.
         eprintln!("imagecat: {}", for_terminal(&self.line));
-        if crate::verbosity() > 0 {
+        if crate::term::verbosity() > 0 {
             for cause in &self.causes {
                 eprintln!("  caused by: {}", for_terminal(cause));
             }

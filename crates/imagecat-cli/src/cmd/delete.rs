@@ -1,215 +1,50 @@
-//! The catalog commands: list, show, delete, latest, info.
+//! `imagecat delete ID…`: never on a guess.
 
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 
-use futures::{FutureExt, StreamExt};
+use clap::Args;
+use futures::StreamExt;
 use imagecat::retention::{ApplyOptions, RateGate};
-use imagecat::{
-    Config, Deleted, Error, ErrorKind, Image, ImageCatalogExt, ImageId, NamedCatalog, OpenOptions,
-    list_all,
-};
+use imagecat::{Deleted, Error, ErrorKind, Image, ImageId, NamedCatalog};
 
-use crate::cli::{Format, ListArgs};
+use super::usage::check_before_delete;
 use crate::exit::{CliError, ExitCode};
-use crate::output::{ImageWriter, Row, View, write_info, write_one};
-use crate::progress::Progress;
 use crate::sanitize::for_terminal;
-use crate::usage::check_before_delete;
+use crate::session::{Session, confirm};
 
-/// Opens every `--catalog`: URLs directly, names through the config file;
-/// `--os-cloud` alone opens that cloud's Glance (`glance:`).
-pub(crate) fn open_catalogs(
-    specs: &[String],
-    os_cloud: Option<&str>,
-) -> Result<Vec<NamedCatalog>, CliError> {
-    let glance = ["glance:".to_owned()];
-    let specs = match (specs.is_empty(), os_cloud) {
-        (true, Some(_)) => &glance[..],
-        _ => specs,
-    };
-    let mut options = OpenOptions::new();
-    if let Some(cloud) = os_cloud {
-        options = options.os_cloud(cloud);
-    }
-    if specs.is_empty() {
-        return Err(CliError::usage(
-            "no catalog given: pass --catalog SPEC|NAME or set IMAGECAT_CATALOG (try `imagecat demo`)",
-        ));
-    }
-    let needs_config = specs.iter().any(|s| !s.contains(':'));
-    let config = if needs_config {
-        Config::load().map_err(|e| CliError::from_error(None, e))?
-    } else {
-        Config::default()
-    };
-    specs
-        .iter()
-        .map(|spec| {
-            config
-                .open_with(spec, &options)
-                .map(|catalog| NamedCatalog::new(spec.clone(), catalog))
-                .map_err(|e| CliError::from_error(Some(spec), e))
-        })
-        .collect()
+/// Arguments of `delete`.
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
+    /// The image ids.
+    #[arg(required = true)]
+    ids: Vec<String>,
+    /// Do not ask; required when stdin is not a terminal.
+    #[arg(short = 'y', long)]
+    yes: bool,
+    /// Only say what would be deleted (and the usage, checked the
+    /// same way as for a real run).
+    #[arg(long)]
+    dry_run: bool,
+    /// Delete even an image in use, or whose usage is unknown.
+    #[arg(long)]
+    force_in_use: bool,
+    /// Deletes in flight at once (a 429 slows them all).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
 }
 
-/// `list`: streams (json, ndjson, csv) or collects (table, yaml, and
-/// `--sort` unless one catalog whose server sorts by the key).
-pub(crate) async fn list(
-    catalogs: &[NamedCatalog],
-    view: View,
-    args: &ListArgs,
-) -> Result<(), CliError> {
-    let query = args.query();
-    let several = catalogs.len() > 1;
-    let format = view.format;
-    let stdout = io::stdout().lock();
-    let mut writer = ImageWriter::new(io::BufWriter::new(stdout), view)?;
-    let mut stream = list_all(catalogs, &query);
-    let mut failures: Vec<CliError> = Vec::new();
-    let mut sorted: Vec<Row> = Vec::new();
-    let progress = Progress::new(format, "images", None);
-    let mut seen = 0u64;
-    let server_sorted = match catalogs {
-        [one] => one.catalog.info().capabilities.streams_sorted(&query),
-        _ => args.sort.is_none(),
-    };
-    let mut usage = crate::usage::UsageFilter::new(catalogs, args.in_use, args.unused).await;
-    loop {
-        // Flush what we have whenever the next image is not ready yet, so
-        // lines go out as pages arrive without a write per line.
-        let item = match stream.next().now_or_never() {
-            Some(item) => item,
-            None => {
-                writer.flush()?;
-                stream.next().await
-            }
-        };
-        let Some(item) = item else { break };
-        match item {
-            Ok(tagged) => {
-                if !usage.keeps(&tagged) {
-                    continue;
-                }
-                seen += 1;
-                progress.inc(1);
-                let row = Row::new(tagged.image, several.then_some(tagged.catalog), args.raw);
-                if !server_sorted {
-                    sorted.push(row);
-                } else {
-                    writer.write(row)?;
-                }
-            }
-            Err(e) => {
-                let failure = CliError::from_error(Some(&e.catalog), e.error);
-                progress.suspend(|| failure.report_now());
-                failures.push(failure);
-            }
-        }
-    }
-    progress.finish();
-    if let (Some(sort), false) = (args.sort, server_sorted) {
-        sorted.sort_by(|a, b| sort.compare(&a.image, &b.image));
-        for row in sorted {
-            writer.write(row)?;
-        }
-    }
-    writer.finish()?;
-    usage.report();
-    if seen == 0 && failures.is_empty() && format == Format::Table {
-        eprintln!("no images match");
-    }
-    finish_fan_out(catalogs.len(), failures)
-}
-
-/// The exit of a fan-out: the catalog's own error when there was one
-/// catalog, code 6 when only some of several failed.
-pub(crate) fn finish_fan_out(total: usize, mut failures: Vec<CliError>) -> Result<(), CliError> {
-    match failures.len() {
-        0 => Ok(()),
-        n if n == total && n == 1 => Err(failures.remove(0).already_reported()),
-        n if n == total => Err(CliError::new(
-            ExitCode::Failure,
-            format!("all {n} catalogs failed"),
-        )),
-        n => Err(CliError::new(
-            ExitCode::PartialFanOut,
-            format!("{n} of {total} catalogs failed; the others were listed"),
-        )),
-    }
-}
-
-/// `show ID`: the image from the first catalog that has it.
-pub(crate) async fn show(
-    catalogs: &[NamedCatalog],
-    view: View,
-    id: &str,
-    raw: bool,
-) -> Result<(), CliError> {
-    let id = ImageId::new(id);
-    let mut last = None;
-    for named in catalogs {
-        match named.catalog.get(&id).await {
-            Ok(image) => {
-                let row = Row::new(image, (catalogs.len() > 1).then(|| named.name.clone()), raw);
-                return Ok(write_one(&mut io::stdout().lock(), view, row)?);
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound && catalogs.len() > 1 => {
-                last = Some(CliError::from_error(Some(&named.name), e));
-            }
-            Err(e) => return Err(CliError::from_error(Some(&named.name), e)),
-        }
-    }
-    Err(last.unwrap_or_else(|| {
-        CliError::new(
-            ExitCode::NotFound,
-            format!("no image {}", for_terminal(id.as_str())),
-        )
-    }))
-}
-
-/// `latest`: the newest image matching the filters across the catalogs.
-pub(crate) async fn latest(
-    catalogs: &[NamedCatalog],
-    view: View,
-    query: imagecat::ListQuery,
-    raw: bool,
-) -> Result<(), CliError> {
-    let mut best: Option<(String, Image)> = None;
-    let mut last_error = None;
-    for named in catalogs {
-        match named.catalog.latest(query.clone()).await {
-            Ok(image) => {
-                if best
-                    .as_ref()
-                    .is_none_or(|(_, b)| image.created_at > b.created_at)
-                {
-                    best = Some((named.name.clone(), image));
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                last_error = Some(CliError::from_error(Some(&named.name), e));
-            }
-            Err(e) => return Err(CliError::from_error(Some(&named.name), e)),
-        }
-    }
-    match best {
-        Some((name, image)) => {
-            let row = Row::new(image, (catalogs.len() > 1).then_some(name), raw);
-            Ok(write_one(&mut io::stdout().lock(), view, row)?)
-        }
-        None => Err(last_error
-            .unwrap_or_else(|| CliError::new(ExitCode::NotFound, "no image matches".into()))),
-    }
-}
-
-/// `info`.
-pub(crate) fn info(catalogs: &[NamedCatalog], format: Format) -> Result<(), CliError> {
-    let infos: Vec<_> = catalogs
-        .iter()
-        .map(|n| (n.name.clone(), n.catalog.info()))
-        .collect();
-    Ok(write_info(&mut io::stdout().lock(), format, &infos)?)
+/// Runs `delete` on the opened catalogs.
+pub(crate) async fn run(session: &Session, args: DeleteArgs) -> Result<(), CliError> {
+    let ctx = session.open()?;
+    delete(
+        &ctx.catalogs,
+        &args.ids,
+        args.yes,
+        args.dry_run,
+        args.force_in_use,
+        args.concurrency.into(),
+    )
+    .await
 }
 
 /// `delete ID…`: never on a guess. One catalog only; each image is looked
@@ -339,15 +174,6 @@ async fn delete_confirmed(
         Deleted::AlreadyDeleted => format!("{id_shown} was already deleted"),
         _ => format!("deleted {label}"),
     })
-}
-
-pub(crate) fn confirm(prompt: &str) -> io::Result<bool> {
-    let mut stderr = io::stderr();
-    stderr.write_all(prompt.as_bytes())?;
-    stderr.flush()?;
-    let mut answer = String::new();
-    io::stdin().lock().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
 #[cfg(test)]

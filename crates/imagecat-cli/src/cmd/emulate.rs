@@ -15,6 +15,7 @@ use imagecat_testkit::server::ServeOptions;
 use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
 
 use crate::exit::CliError;
+use crate::session::Session;
 
 /// Which API to emulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -144,7 +145,8 @@ impl EmulateArgs {
 }
 
 /// Runs the emulator until Ctrl-C.
-pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
+pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), CliError> {
+    let args = &args;
     let serve = args.serve_options()?;
     if args.backend == Backend::Glance && args.churn().is_some() {
         return Err(CliError::usage(

@@ -1,61 +1,58 @@
-//! Writing images in every output format. json, ndjson and csv stream (one
-//! image at a time); table and yaml need the whole listing first.
+//! The one output layer: every command's rows go through [`Emitter`] (or
+//! [`emit`], which is the emitter over rows already collected) in every
+//! format. A kind of row says what it is by implementing [`Tabular`]: its
+//! columns (for table, csv, value and `--column`) and its [`Style`]; json,
+//! ndjson and yaml are its serde form. json, ndjson, csv and value stream
+//! (one row at a time); table and yaml need every row first.
+//!
+//! Server text reaching a table or `-o value` goes through
+//! [`crate::sanitize`] here; machine formats stay exact.
+
+mod images;
+mod tabular;
 
 use std::io::{self, Write};
 
-use imagecat::{CatalogInfo, Image};
 use serde::Serialize;
 
-use crate::cli::Format;
-use crate::columns::{self, COLUMNS, Column};
+pub(crate) use self::images::Row;
+pub(crate) use self::tabular::{
+    Column, EmptyTable, Format, JsonLayout, Shown, Style, Tabular, by_name, defaults, short_time,
+};
+use crate::exit::CliError;
 use crate::sanitize;
 
-/// One image as printed: the image's fields, and its catalog when several
-/// catalogs are listed.
-#[derive(Debug, Serialize)]
-pub(crate) struct Row {
-    #[serde(flatten)]
-    pub(crate) image: Image,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) catalog: Option<String>,
-}
-
-impl Row {
-    /// A row; drops the native record unless `raw`.
-    pub(crate) fn new(mut image: Image, catalog: Option<String>, raw: bool) -> Self {
-        if !raw {
-            image.native = None;
-        }
-        Row { image, catalog }
-    }
-}
-
-/// How a listing is printed: the format, the columns (table, csv, value)
-/// and whether csv cells are guarded against spreadsheet formulas.
+/// How a command prints: the format, the columns asked with `--column`,
+/// whether csv cells are guarded against spreadsheet formulas, and whether
+/// several catalogs are listed (the `catalog` column).
 #[derive(Debug, Clone)]
 pub(crate) struct View {
     /// The format.
     pub(crate) format: Format,
-    /// The columns of table, csv and value output.
-    pub(crate) columns: Vec<&'static Column>,
+    /// The `--column` names, in order (checked against a kind of row by
+    /// [`View::check`]).
+    asked: Vec<String>,
     /// Prefix csv cells that start with `=`, `+`, `-`, `@`, tab or CR
     /// with `'`, so a spreadsheet shows them as text.
-    pub(crate) csv_safe: bool,
+    csv_safe: bool,
+    /// Several catalogs are listed.
+    several: bool,
 }
 
 impl View {
     /// The view of a format with its default columns.
-    pub(crate) fn new(format: Format, with_catalog: bool) -> Self {
+    pub(crate) fn new(format: Format, several: bool) -> Self {
         View {
             format,
-            columns: columns::selected(&[], format, with_catalog),
+            asked: Vec::new(),
             csv_safe: false,
+            several,
         }
     }
 
     /// The columns asked for with `--column`, if any.
-    pub(crate) fn with_columns(mut self, asked: &[&'static Column], with_catalog: bool) -> Self {
-        self.columns = columns::selected(asked, self.format, with_catalog);
+    pub(crate) fn with_columns(mut self, asked: &[String]) -> Self {
+        self.asked = asked.to_vec();
         self
     }
 
@@ -65,40 +62,80 @@ impl View {
         self
     }
 
-    fn csv_record(&self, row: &Row) -> Vec<String> {
-        self.columns
+    /// Checks every `--column` names a column of `T` (a usage error
+    /// listing them otherwise); commands call it before any request.
+    pub(crate) fn check<T: Tabular>(&self) -> Result<(), CliError> {
+        self.asked_columns::<T>().map(drop)
+    }
+
+    fn asked_columns<T: Tabular>(&self) -> Result<Vec<&'static Column<T::Line>>, CliError> {
+        self.asked
             .iter()
-            .map(|c| {
-                let v = c.exact(row);
-                if self.csv_safe && v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                    format!("'{v}")
-                } else {
-                    v
-                }
+            .map(|name| {
+                by_name(T::COLUMNS, name).ok_or_else(|| {
+                    let names: Vec<&str> = T::COLUMNS.iter().map(|c| c.name).collect();
+                    CliError::usage(&format!(
+                        "no column {name:?} for {}; the columns: {}",
+                        T::STYLE.what,
+                        names.join(", ")
+                    ))
+                })
             })
             .collect()
     }
 
-    /// One `-o value` line: the values, space-separated, escaped as for a
-    /// terminal so that one image stays one line.
-    fn value_line(&self, row: &Row) -> String {
-        let values: Vec<String> = self
-            .columns
-            .iter()
-            .map(|c| sanitize::for_terminal(&c.exact(row)).into_owned())
-            .collect();
-        values.join(" ")
+    /// The columns printed: those asked for, else `T`'s defaults for
+    /// these rows.
+    pub(crate) fn columns<T: Tabular>(
+        &self,
+        rows: &[T],
+    ) -> Result<Vec<&'static Column<T::Line>>, CliError> {
+        let asked = self.asked_columns::<T>()?;
+        if !asked.is_empty() {
+            return Ok(asked);
+        }
+        let any = |has: fn(&T::Line) -> bool| {
+            let mut found = false;
+            for row in rows {
+                row.each_line(&mut |line| found |= has(line));
+            }
+            found
+        };
+        Ok(defaults(T::COLUMNS, self.format, self.several, &any))
+    }
+
+    fn csv_cell(&self, value: String) -> String {
+        if self.csv_safe && value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{value}")
+        } else {
+            value
+        }
     }
 }
 
-/// Writes rows in one format.
-pub(crate) struct ImageWriter<W: Write> {
+/// Prints `rows` in the view's format.
+pub(crate) fn emit<T: Tabular>(
+    out: &mut impl Write,
+    view: &View,
+    rows: Vec<T>,
+) -> Result<(), CliError> {
+    let columns = view.columns(&rows)?;
+    let mut emitter = Emitter::new(out, view, columns)?;
+    for row in rows {
+        emitter.write(row)?;
+    }
+    Ok(emitter.finish()?)
+}
+
+/// Writes rows of one kind in one format, one at a time.
+pub(crate) struct Emitter<W: Write, T: Tabular> {
     sink: Sink<W>,
     view: View,
+    columns: Vec<&'static Column<T::Line>>,
     written: u64,
-    buffered: Vec<Row>,
+    buffered: Vec<T>,
     /// One json/ndjson record, serialized here first and written whole:
-    /// reused, so a listing allocates no buffer per image.
+    /// reused, so a listing allocates no buffer per row.
     line: Vec<u8>,
 }
 
@@ -108,33 +145,42 @@ enum Sink<W: Write> {
     Csv(Box<csv::Writer<W>>),
 }
 
-impl<W: Write> std::fmt::Debug for ImageWriter<W> {
+impl<W: Write, T: Tabular> std::fmt::Debug for Emitter<W, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImageWriter")
+        f.debug_struct("Emitter")
             .field("view", &self.view)
+            .field("written", &self.written)
             .finish_non_exhaustive()
     }
 }
 
-impl<W: Write> ImageWriter<W> {
-    /// A writer for a view.
-    pub(crate) fn new(mut out: W, view: View) -> io::Result<Self> {
+impl<W: Write, T: Tabular> Emitter<W, T> {
+    /// An emitter of `columns` (from [`View::columns`]).
+    pub(crate) fn new(
+        mut out: W,
+        view: &View,
+        columns: Vec<&'static Column<T::Line>>,
+    ) -> io::Result<Self> {
         let sink = match view.format {
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(out);
-                let header: Vec<&str> = view.columns.iter().map(|c| c.name).collect();
+                let header: Vec<&str> = columns
+                    .iter()
+                    .map(|c| if T::STYLE.csv_names { c.name } else { c.header })
+                    .collect();
                 csv.write_record(&header).map_err(csv_io)?;
                 Sink::Csv(Box::new(csv))
             }
-            Format::Json => {
+            Format::Json if T::STYLE.json == JsonLayout::Stream => {
                 out.write_all(b"[")?;
                 Sink::Plain(out)
             }
             _ => Sink::Plain(out),
         };
-        Ok(ImageWriter {
+        Ok(Emitter {
             sink,
-            view,
+            view: view.clone(),
+            columns,
             written: 0,
             buffered: Vec::new(),
             line: Vec::with_capacity(4096),
@@ -142,16 +188,48 @@ impl<W: Write> ImageWriter<W> {
     }
 
     /// Writes (or buffers) one row.
-    pub(crate) fn write(&mut self, row: Row) -> io::Result<()> {
+    pub(crate) fn write(&mut self, row: T) -> io::Result<()> {
         match (&mut self.sink, self.view.format) {
-            (Sink::Csv(csv), _) => csv
-                .write_record(self.view.csv_record(&row))
-                .map_err(csv_io)?,
+            (Sink::Csv(csv), _) => {
+                let mut result = Ok(());
+                row.each_line(&mut |line| {
+                    if result.is_ok() {
+                        let record = self
+                            .columns
+                            .iter()
+                            .map(|c| self.view.csv_cell(c.exact(line)));
+                        result = csv.write_record(record).map_err(csv_io);
+                    }
+                });
+                result?;
+            }
             (Sink::Plain(out), Format::Json) => {
                 self.line.clear();
-                self.line
-                    .extend_from_slice(if self.written == 0 { b"\n" } else { b",\n" });
-                serde_json::to_writer_pretty(&mut self.line, &row)?;
+                match T::STYLE.json {
+                    JsonLayout::Stream => {
+                        self.line
+                            .extend_from_slice(if self.written == 0 { b"\n" } else { b",\n" });
+                        serde_json::to_writer_pretty(&mut self.line, &row)?;
+                    }
+                    JsonLayout::Array => {
+                        self.line.extend_from_slice(if self.written == 0 {
+                            b"[\n  "
+                        } else {
+                            b",\n  "
+                        });
+                        let mut pretty = Vec::new();
+                        serde_json::to_writer_pretty(&mut pretty, &row)?;
+                        // A pretty JSON text has no raw line break in a
+                        // string: indenting each line nests it exactly as
+                        // serde_json's pretty array does.
+                        for byte in pretty {
+                            self.line.push(byte);
+                            if byte == b'\n' {
+                                self.line.extend_from_slice(b"  ");
+                            }
+                        }
+                    }
+                }
                 out.write_all(&self.line)?;
             }
             (Sink::Plain(out), Format::Ndjson) => {
@@ -161,7 +239,18 @@ impl<W: Write> ImageWriter<W> {
                 out.write_all(&self.line)?;
             }
             (Sink::Plain(out), Format::Value) => {
-                writeln!(out, "{}", self.view.value_line(&row))?;
+                let mut result = Ok(());
+                row.each_line(&mut |line| {
+                    if result.is_ok() {
+                        let values: Vec<String> = self
+                            .columns
+                            .iter()
+                            .map(|c| sanitize::for_terminal(&c.exact(line)).into_owned())
+                            .collect();
+                        result = writeln!(out, "{}", values.join(" "));
+                    }
+                });
+                result?;
             }
             (Sink::Plain(_), _) => self.buffered.push(row),
         }
@@ -181,27 +270,43 @@ impl<W: Write> ImageWriter<W> {
     pub(crate) fn finish(mut self) -> io::Result<()> {
         let rows = std::mem::take(&mut self.buffered);
         match (&mut self.sink, self.view.format) {
-            (Sink::Plain(out), Format::Json) => {
-                if self.written > 0 {
-                    out.write_all(b"\n")?;
+            (Sink::Plain(out), Format::Json) => match T::STYLE.json {
+                JsonLayout::Stream => {
+                    if self.written > 0 {
+                        out.write_all(b"\n")?;
+                    }
+                    out.write_all(b"]\n")?;
                 }
-                out.write_all(b"]\n")?;
-            }
-            (Sink::Plain(out), Format::Table) if !rows.is_empty() => {
-                let header: Vec<String> = self
-                    .view
-                    .columns
-                    .iter()
-                    .map(|c| c.header.to_owned())
-                    .collect();
-                let cells = rows.iter().map(|row| {
-                    self.view
-                        .columns
-                        .iter()
-                        .map(|c| sanitize::cell(&c.human(row), sanitize::TABLE_CELL_WIDTH))
-                        .collect()
-                });
-                write_columns(out, &header, cells)?
+                JsonLayout::Array if self.written == 0 => out.write_all(b"[]\n")?,
+                JsonLayout::Array => out.write_all(b"\n]\n")?,
+            },
+            (Sink::Plain(out), Format::Table) => {
+                let style = T::STYLE;
+                let mut cells: Vec<Vec<String>> = Vec::new();
+                for row in &rows {
+                    row.each_line(&mut |line| {
+                        cells.push(
+                            self.columns
+                                .iter()
+                                .map(|c| {
+                                    let value = c.human(line);
+                                    let value = match style.blank {
+                                        Some(blank) if value.is_empty() => blank.to_owned(),
+                                        _ => value,
+                                    };
+                                    sanitize::cell(&value, style.cell_width)
+                                })
+                                .collect(),
+                        );
+                    });
+                }
+                let header: Vec<String> =
+                    self.columns.iter().map(|c| c.header.to_owned()).collect();
+                match style.empty_table {
+                    EmptyTable::Say(line) if cells.is_empty() => writeln!(out, "{line}")?,
+                    EmptyTable::Nothing if cells.is_empty() => {}
+                    _ => write_columns(out, &header, cells)?,
+                }
             }
             (Sink::Plain(out), Format::Yaml) => {
                 serde_norway::to_writer(&mut *out, &rows).map_err(io::Error::other)?
@@ -223,7 +328,7 @@ fn csv_io(e: csv::Error) -> io::Error {
 
 /// Writes left-aligned columns without borders, sized by display width
 /// (comfy-table). The cells must be sanitized already.
-pub(crate) fn write_columns(
+fn write_columns(
     out: &mut impl Write,
     header: &[String],
     rows: impl IntoIterator<Item = Vec<String>>,
@@ -243,234 +348,49 @@ pub(crate) fn write_columns(
     Ok(())
 }
 
-/// Writes one image in a format (show, latest).
-pub(crate) fn write_one(out: &mut impl Write, view: View, row: Row) -> io::Result<()> {
+/// Writes one image in a format (show, latest): one JSON object (not an
+/// array), `FIELD  VALUE` lines for a table, a csv or value row otherwise.
+pub(crate) fn emit_one(out: &mut impl Write, view: &View, row: Row) -> Result<(), CliError> {
     match view.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &row)?;
-            writeln!(out)
+            serde_json::to_writer_pretty(&mut *out, &row).map_err(io::Error::from)?;
+            writeln!(out)?;
         }
         Format::Ndjson => {
-            serde_json::to_writer(&mut *out, &row)?;
-            writeln!(out)
+            serde_json::to_writer(&mut *out, &row).map_err(io::Error::from)?;
+            writeln!(out)?;
         }
-        Format::Yaml => serde_norway::to_writer(out, &row).map_err(io::Error::other),
-        Format::Csv | Format::Value => {
-            let mut w = ImageWriter::new(out, view)?;
-            w.write(row)?;
-            w.finish()
+        Format::Yaml => serde_norway::to_writer(out, &row).map_err(io::Error::other)?,
+        Format::Csv | Format::Value => emit(out, view, vec![row])?,
+        Format::Table => {
+            let cells = row
+                .fields()
+                .into_iter()
+                .map(|(k, v)| vec![k, sanitize::cell(&v, sanitize::SHOW_VALUE_WIDTH)]);
+            write_columns(out, &["FIELD".into(), "VALUE".into()], cells)?;
         }
-        Format::Table => write_vertical(out, &row),
     }
+    Ok(())
 }
 
-/// `FIELD  VALUE` lines of one image: every column, then `native` with
-/// `--raw`; values sanitized and capped.
-fn write_vertical(out: &mut impl Write, row: &Row) -> io::Result<()> {
-    let mut lines: Vec<(String, String)> = COLUMNS
-        .iter()
-        .filter(|c| c.name != "catalog" || row.catalog.is_some())
-        .map(|c| {
-            let v = c.exact(row);
-            (
-                c.name.to_owned(),
-                if v.is_empty() || v == "{}" {
-                    "-".into()
-                } else {
-                    v
-                },
-            )
-        })
-        .collect();
-    if let Some(native) = &row.image.native {
-        let text = serde_json::to_string(native).unwrap_or_default();
-        lines.push(("native".to_owned(), text));
-    }
-    let cells = lines
-        .into_iter()
-        .map(|(k, v)| vec![k, sanitize::cell(&v, sanitize::SHOW_VALUE_WIDTH)]);
-    write_columns(out, &["FIELD".into(), "VALUE".into()], cells)
-}
-
-/// Writes a catalog's description (info).
-pub(crate) fn write_info(
+/// Writes a document that is not rows (`config show`'s file and catalogs)
+/// as json (also for ndjson) or yaml; `false` for the other formats, which
+/// print its rows.
+pub(crate) fn emit_document(
     out: &mut impl Write,
     format: Format,
-    infos: &[(String, CatalogInfo)],
-) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct InfoRow<'a> {
-        catalog: &'a str,
-        #[serde(flatten)]
-        info: &'a CatalogInfo,
-    }
-    let rows: Vec<InfoRow<'_>> = infos
-        .iter()
-        .map(|(catalog, info)| InfoRow { catalog, info })
-        .collect();
+    doc: &impl Serialize,
+) -> Result<bool, CliError> {
     match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &rows)?;
-            writeln!(out)
+        Format::Json | Format::Ndjson => {
+            serde_json::to_writer_pretty(&mut *out, doc).map_err(io::Error::other)?;
+            writeln!(out)?;
         }
-        Format::Ndjson => {
-            for row in &rows {
-                serde_json::to_writer(&mut *out, row)?;
-                writeln!(out)?;
-            }
-            Ok(())
-        }
-        Format::Yaml => serde_norway::to_writer(out, &rows).map_err(io::Error::other),
-        Format::Csv | Format::Table | Format::Value => {
-            let header: Vec<String> = ["CATALOG", "BACKEND", "ENDPOINT", "CAPABILITIES"]
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-            let cells: Vec<Vec<String>> = infos
-                .iter()
-                .map(|(name, info)| {
-                    let c = &info.capabilities;
-                    let caps = format!(
-                        "paging={} page_size={}..{} total={} get={} delete={} soft_delete={}",
-                        serde_json::to_value(c.paging)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default(),
-                        c.default_page_size,
-                        c.max_page_size,
-                        c.reports_total,
-                        serde_json::to_value(c.get)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default(),
-                        c.delete,
-                        c.soft_delete
-                    );
-                    vec![
-                        name.clone(),
-                        info.backend.to_string(),
-                        info.endpoint.clone(),
-                        caps,
-                    ]
-                })
-                .collect();
-            match format {
-                Format::Csv => {
-                    let mut csv = csv::Writer::from_writer(out);
-                    csv.write_record(&header).map_err(csv_io)?;
-                    for row in cells {
-                        csv.write_record(&row).map_err(csv_io)?;
-                    }
-                    csv.flush()
-                }
-                Format::Value => {
-                    for row in cells {
-                        let safe: Vec<String> = row
-                            .iter()
-                            .map(|v| sanitize::for_terminal(v).into_owned())
-                            .collect();
-                        writeln!(out, "{}", safe.join(" "))?;
-                    }
-                    Ok(())
-                }
-                _ => {
-                    let safe = cells.into_iter().map(|row| {
-                        row.iter()
-                            .map(|v| sanitize::cell(v, sanitize::SHOW_VALUE_WIDTH))
-                            .collect()
-                    });
-                    write_columns(out, &header, safe)
-                }
-            }
-        }
+        Format::Yaml => serde_norway::to_writer(&mut *out, doc).map_err(io::Error::other)?,
+        Format::Table | Format::Csv | Format::Value => return Ok(false),
     }
+    Ok(true)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use imagecat::{BackendKind, ImageStatus};
-
-    fn row(id: &str, catalog: Option<&str>) -> Row {
-        let image = imagecat::Image::new(id, BackendKind::Memory, ImageStatus::Active, "active")
-            .with_name("이미지-1")
-            .with_size_bytes(1536);
-        Row::new(image, catalog.map(str::to_owned), false)
-    }
-
-    fn render(format: Format, rows: Vec<Row>, with_catalog: bool) -> String {
-        let mut out = Vec::new();
-        let mut w = ImageWriter::new(&mut out, View::new(format, with_catalog)).unwrap();
-        for r in rows {
-            w.write(r).unwrap();
-        }
-        w.finish().unwrap();
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn json_is_one_array_with_nulls() {
-        let text = render(Format::Json, vec![row("a", None), row("b", None)], false);
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v.as_array().unwrap().len(), 2);
-        assert!(v[0]["owner"].is_null());
-        assert!(v[0].get("catalog").is_none());
-        assert!(v[0].get("native").is_none());
-        let empty: serde_json::Value =
-            serde_json::from_str(&render(Format::Json, vec![], false)).unwrap();
-        assert_eq!(empty, serde_json::json!([]));
-    }
-
-    #[test]
-    fn csv_has_a_header_and_catalog_column() {
-        let text = render(Format::Csv, vec![row("a", Some("lab"))], true);
-        let mut lines = text.lines();
-        assert!(lines.next().unwrap().starts_with("id,name,status"));
-        assert!(lines.next().unwrap().ends_with(",lab"));
-    }
-
-    #[test]
-    fn table_aligns_wide_names() {
-        let mut ascii = row("b", None);
-        ascii.image.name = Some("plain".into());
-        let text = render(Format::Table, vec![row("a", None), ascii], false);
-        assert!(text.starts_with("ID"));
-        assert!(text.contains("1.5 KiB"));
-        // The STATUS column starts at the same terminal column on every
-        // line, counting the Korean name two columns a character.
-        let starts: Vec<usize> = text
-            .lines()
-            .map(|line| {
-                let at = line.find("STATUS").or_else(|| line.find("active")).unwrap();
-                unicode_width::UnicodeWidthStr::width(&line[..at])
-            })
-            .collect();
-        assert_eq!(starts.len(), 3);
-        assert!(starts.iter().all(|&s| s == starts[0]), "{text}");
-    }
-
-    #[test]
-    fn value_and_safe_csv() {
-        let mut r = row("a", None);
-        r.image.name = Some("=HYPERLINK(\"x\")\nsecond".into());
-        let asked = [
-            columns::by_name("id").unwrap(),
-            columns::by_name("name").unwrap(),
-        ];
-        let view = View::new(Format::Value, false).with_columns(&asked, false);
-        let mut out = Vec::new();
-        write_one(&mut out, view, r).unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "a =HYPERLINK(\"x\")\\nsecond\n"
-        );
-        let mut r = row("a", None);
-        r.image.name = Some("=1+1".into());
-        let view = View::new(Format::Csv, false)
-            .with_columns(&asked, false)
-            .csv_safe(true);
-        let mut out = Vec::new();
-        write_one(&mut out, view, r).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "id,name\na,'=1+1\n");
-    }
-}
+mod tests;
