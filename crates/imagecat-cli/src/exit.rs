@@ -26,6 +26,10 @@ pub(crate) enum ExitCode {
     PartialFanOut = 6,
     /// 10: `diff` found differences (not a failure).
     Differences = 10,
+    /// 130: a run that deletes stopped on SIGINT (after its summary).
+    Interrupted = 130,
+    /// 143: a run that deletes stopped on SIGTERM (after its summary).
+    Terminated = 143,
 }
 
 impl ExitCode {
@@ -48,6 +52,7 @@ pub(crate) struct CliError {
     line: String,
     causes: Vec<String>,
     reported: bool,
+    closed_pipe: bool,
 }
 
 impl CliError {
@@ -58,6 +63,7 @@ impl CliError {
             line,
             causes: Vec::new(),
             reported: false,
+            closed_pipe: false,
         }
     }
 
@@ -84,6 +90,7 @@ impl CliError {
             line,
             causes,
             reported: false,
+            closed_pipe: false,
         }
     }
 
@@ -97,6 +104,16 @@ impl CliError {
     /// The exit code.
     pub(crate) fn code(&self) -> ExitCode {
         self.code
+    }
+
+    /// The one line (unescaped: escape it before printing).
+    pub(crate) fn line(&self) -> &str {
+        &self.line
+    }
+
+    /// Whether this is the reader of our output going away (a closed pipe).
+    pub(crate) fn is_closed_pipe(&self) -> bool {
+        self.closed_pipe
     }
 
     /// Prints the error now (fan-out: the others go on).
@@ -129,7 +146,9 @@ impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             // `imagecat list | head`: the reader has what it wanted.
-            return CliError::new(ExitCode::Success, String::new()).already_reported();
+            let mut closed = CliError::new(ExitCode::Success, e.to_string()).already_reported();
+            closed.closed_pipe = true;
+            return closed;
         }
         CliError::new(ExitCode::Failure, format!("output failed: {e}"))
     }

@@ -2,7 +2,7 @@
 //!
 //! The modules form a tree (no module imports one that imports it back,
 //! checked by `module_graph`): `main → cmd → cmd/<command> → {session,
-//! args, output, progress} → exit → {sanitize, term}`.
+//! args, output, progress, signals} → exit → {sanitize, term}`.
 
 mod args;
 mod cmd;
@@ -11,6 +11,7 @@ mod output;
 mod progress;
 mod sanitize;
 mod session;
+mod signals;
 mod term;
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ pub mod secrets;
 #[cfg(any(feature = "toast", feature = "dcmgr"))]
 pub mod churn;
 #[cfg(feature = "server")]
+pub mod delete_faults;
+#[cfg(feature = "server")]
 pub mod faults;
 #[cfg(feature = "server")]
 pub mod scenarios;

@@ -62,7 +62,9 @@ pub(crate) enum Command {
     /// --property, --status (default active and deactivated) and
     /// --older-than, which mean what they mean in `list`; the other list
     /// filters are refused. --owner is also who you are: an image is yours
-    /// when its owner is this; without it, no image counts as yours.
+    /// when its owner is this; without it, no image counts as yours, unless
+    /// the catalog says who you are (DCMGR's account, a Glance token's
+    /// project): then that is used, and a different --owner is an error.
     Prune(prune::PruneArgs),
     /// Apply a plan saved by `prune --plan-out`, re-checking each image
     /// right before its delete.
