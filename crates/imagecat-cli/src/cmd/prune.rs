@@ -357,3 +357,28 @@ impl Tabular for PlanEntry {
         each(self);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A delete whose answer was lost says so in the table, with what the
+    /// look-up afterwards found; the machine formats carry the same fields.
+    #[test]
+    fn an_unknown_result_is_shown_as_may_have_happened_with_its_lookup() {
+        let entry: PlanEntry = serde_json::from_value(serde_json::json!({
+            "catalog": "lab", "backend": "toast", "id": "img-1", "name": "web",
+            "family": "web", "created_at": null, "updated_at": null,
+            "status": "active", "action": "delete", "reasons": [],
+            "result": "unknown", "lookup": "gone",
+        }))
+        .unwrap();
+        let mut out = Vec::new();
+        emit(&mut out, &View::new(Format::Table, false), vec![entry]).unwrap();
+        let table = String::from_utf8(out).unwrap();
+        assert!(
+            table.contains("unknown (may have happened) [lookup: gone]"),
+            "{table}"
+        );
+    }
+}
