@@ -14,11 +14,15 @@ use support::{dcmgr, imagecat, imagecat_bin};
 
 const ACCOUNT: &str = "a-shpoolxx";
 
-const SUBCOMMANDS: [&str; 10] = [
+const SUBCOMMANDS: [&str; 14] = [
     "list",
     "show",
     "delete",
+    "usage",
     "latest",
+    "diff",
+    "prune",
+    "apply",
     "info",
     "emulate",
     "demo",
@@ -274,4 +278,170 @@ async fn the_progress_line_shows_on_a_terminal_only() {
 
     let json = under_a_terminal(&format!("-c '{url}' -o json list --page-size 3")).await;
     assert!(!progress(&json), "progress with -o json:\n{json}");
+}
+
+/// `-C` works on every command that prints rows, naming that kind of
+/// row's columns (field name or header, any case), and is refused with
+/// exit 2 and the command's columns where its rows have no such column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn columns_on_every_command_that_prints_rows() {
+    let env = [("IMAGECAT_CONFIG", "/nonexistent/imagecat-e2e.toml")];
+    let a = "memory:";
+    let b = "memory:?images=14";
+    let listed = imagecat(&["-c", b, "-o", "json", "list"], &env)
+        .await
+        .json();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    let extra: Vec<&str> = ids[12..].to_vec();
+
+    let info = imagecat(
+        &[
+            "-c", a, "-o", "csv", "-C", "backend", "-C", "CATALOG", "info",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(info.code, 0, "{}", info.stderr);
+    assert_eq!(info.stdout, "BACKEND,CATALOG\nmemory,memory:\n");
+
+    let diff = imagecat(
+        &[
+            "-c", a, "-c", b, "-o", "value", "-C", "kind", "-C", "b-id", "diff",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(diff.code, 10, "{}", diff.stderr);
+    let mut lines: Vec<&str> = diff.stdout.lines().collect();
+    lines.sort_unstable();
+    let want: Vec<String> = extra.iter().map(|id| format!("extra {id}")).collect();
+    assert_eq!(lines, want);
+
+    let usage = imagecat(
+        &[
+            "-c", a, "-o", "csv", "-C", "image", "-C", "how", "usage", ids[3],
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(usage.code, 0, "{}", usage.stderr);
+    assert_eq!(usage.stdout, format!("IMAGE,HOW\n{},not in use\n", ids[3]));
+
+    let plan = imagecat(
+        &[
+            "-c", a, "-o", "csv", "-C", "id", "-C", "action", "prune", "--keep", "1",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let mut plan_lines = plan.stdout.lines();
+    assert_eq!(plan_lines.next(), Some("ID,ACTION"));
+    let planned: Vec<&str> = plan_lines.collect();
+    let json = imagecat(&["-c", a, "-o", "json", "prune", "--keep", "1"], &env)
+        .await
+        .json();
+    let want: Vec<String> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{},{}",
+                e["id"].as_str().unwrap(),
+                e["action"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(planned, want);
+
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    write!(
+        file,
+        "[catalogs.lab]\nurl = \"memory:\"\ntoken = \"T-SECRET\"\n"
+    )
+    .unwrap();
+    let path = file.path().to_str().unwrap().to_owned();
+    let config = imagecat(
+        &["-o", "csv", "-C", "token", "-C", "name", "config", "show"],
+        &[("IMAGECAT_CONFIG", path.as_str())],
+    )
+    .await;
+    assert_eq!(config.code, 0, "{}", config.stderr);
+    assert_eq!(config.stdout, "TOKEN,NAME\n<redacted>,lab\n");
+
+    for (args, columns) in [
+        (&["-c", a, "-C", "id", "info"][..], "capabilities"),
+        (&["-c", a, "-c", b, "-C", "size", "diff"][..], "b_checksum"),
+        (&["-c", a, "-C", "kind", "list"][..], "description"),
+        (
+            &["-c", a, "-C", "kind", "prune", "--keep", "1"][..],
+            "reasons",
+        ),
+    ] {
+        let bad = imagecat(args, &env).await;
+        assert_eq!(bad.code, 2, "{args:?}: {}", bad.stderr);
+        assert!(bad.stderr.contains(columns), "{args:?}: {}", bad.stderr);
+        assert!(bad.stdout.is_empty(), "{args:?}: {}", bad.stdout);
+    }
+}
+
+/// `prune` takes the list filters a policy holds, parsed as `list` parses
+/// them, and refuses the others rather than ignore them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_takes_the_list_filters_a_policy_holds() {
+    let env = [("IMAGECAT_CONFIG", "/nonexistent/imagecat-e2e.toml")];
+    for filter in [
+        &["--visibility", "public"][..],
+        &["--tag", "x"],
+        &["--newer-than", "2d"],
+    ] {
+        let mut args = vec!["-c", "memory:", "prune", "--keep", "1"];
+        args.extend_from_slice(filter);
+        let run = imagecat(&args, &env).await;
+        assert_eq!(run.code, 2, "{filter:?}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("{} is not a prune filter", filter[0])),
+            "{filter:?}: {}",
+            run.stderr
+        );
+    }
+    let list = imagecat(&["-c", "memory:", "list", "--older-than", "3x"], &env).await;
+    let prune = imagecat(&["-c", "memory:", "prune", "--older-than", "3x"], &env).await;
+    assert_eq!((list.code, prune.code), (2, 2));
+    let said = |run: &support::Run| {
+        run.stderr
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .replace("list", "CMD")
+            .replace("prune", "CMD")
+    };
+    assert_eq!(said(&list), said(&prune));
+    let named = imagecat(
+        &[
+            "-c",
+            "memory:",
+            "-o",
+            "json",
+            "prune",
+            "--keep",
+            "1",
+            "--name",
+            "none-*",
+            "--older-than",
+            "1d",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(named.code, 0, "{}", named.stderr);
+    assert_eq!(named.json(), serde_json::json!([]));
 }

@@ -52,6 +52,7 @@ pub(crate) struct CliError {
     line: String,
     causes: Vec<String>,
     reported: bool,
+    closed_pipe: bool,
 }
 
 impl CliError {
@@ -62,6 +63,7 @@ impl CliError {
             line,
             causes: Vec::new(),
             reported: false,
+            closed_pipe: false,
         }
     }
 
@@ -88,6 +90,7 @@ impl CliError {
             line,
             causes,
             reported: false,
+            closed_pipe: false,
         }
     }
 
@@ -103,12 +106,22 @@ impl CliError {
         self.code
     }
 
+    /// The one line (unescaped: escape it before printing).
+    pub(crate) fn line(&self) -> &str {
+        &self.line
+    }
+
+    /// Whether this is the reader of our output going away (a closed pipe).
+    pub(crate) fn is_closed_pipe(&self) -> bool {
+        self.closed_pipe
+    }
+
     /// Prints the error now (fan-out: the others go on).
     pub(crate) fn report_now(&self) {
         // Error lines carry a server's messages and body snippets: they go
         // out escaped, one line each.
         eprintln!("imagecat: {}", for_terminal(&self.line));
-        if crate::verbosity() > 0 {
+        if crate::term::verbosity() > 0 {
             for cause in &self.causes {
                 eprintln!("  caused by: {}", for_terminal(cause));
             }
@@ -133,7 +146,9 @@ impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             // `imagecat list | head`: the reader has what it wanted.
-            return CliError::new(ExitCode::Success, String::new()).already_reported();
+            let mut closed = CliError::new(ExitCode::Success, e.to_string()).already_reported();
+            closed.closed_pipe = true;
+            return closed;
         }
         CliError::new(ExitCode::Failure, format!("output failed: {e}"))
     }

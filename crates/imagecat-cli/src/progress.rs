@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use crate::cli::Format;
+use crate::output::Format;
 
 /// A progress line: images (or any unit) so far, pages, rate, and a bar
 /// when the total is known.
@@ -38,7 +38,7 @@ pub(crate) struct Progress {
 impl Progress {
     /// Whether a command writing `format` to stdout shows progress.
     pub(crate) fn wanted(format: Format) -> bool {
-        !crate::quiet()
+        !crate::term::quiet()
             && format == Format::Table
             && std::io::stderr().is_terminal()
             && std::io::stdout().is_terminal()

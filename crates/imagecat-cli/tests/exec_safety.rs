@@ -379,6 +379,8 @@ async fn the_summary_reaches_stderr_when_stdout_is_closed() {
         "{stderr}"
     );
     assert_eq!(fx.deletes_sent().len(), fx.planned.len());
+    // Every delete done and only the reader gone: a success, as for `list`.
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

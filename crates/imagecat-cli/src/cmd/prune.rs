@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::fs::OpenOptions;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,13 +15,14 @@ use imagecat::retention::{
     self, Action, ApplyOptions, ApplySummary, AuditLog, Plan, PlanEntry, PlanTarget,
     RetentionPolicy,
 };
-use imagecat::{DynImageCatalog, ImageCatalog, ImageStatus, NamedCatalog};
+use imagecat::{DynImageCatalog, ImageCatalog, NamedCatalog};
 
-use crate::cli::{Format, GroupArgs, status_parser};
+use crate::args::{FilterArgs, GroupArgs};
 use crate::exit::{CliError, ExitCode};
-use crate::output::write_columns;
+use crate::output::{Column, EmptyTable, Format, Shown, Style, Tabular, View, emit, short_time};
 use crate::progress::Progress;
-use crate::sanitize::{TABLE_CELL_WIDTH, cell, for_terminal};
+use crate::sanitize::for_terminal;
+use crate::session::{Session, confirm};
 use crate::signals::Signals;
 
 /// The policy flags of `prune` (over `--policy FILE`, which they override).
@@ -30,29 +31,19 @@ pub(crate) struct PruneArgs {
     /// A policy file (TOML, YAML or JSON, by extension); flags override it.
     #[arg(long, value_name = "FILE")]
     pub(crate) policy: Option<PathBuf>,
-    /// Only images whose name matches (exact or a glob).
-    #[arg(long, value_name = "PATTERN")]
-    pub(crate) name: Option<String>,
-    /// Only this owner's images; also who you are (an image is yours when
-    /// its owner is this). Where the catalog says who you are (DCMGR's
-    /// account), that is used without it, and a different value is an error.
-    #[arg(long, value_name = "O")]
-    pub(crate) owner: Option<String>,
-    /// Only images whose property KEY is VALUE (repeatable).
-    #[arg(long, value_name = "KEY=VALUE", value_parser = crate::cli::parse_property)]
-    pub(crate) property: Vec<(String, String)>,
-    /// Candidate statuses (repeatable; default active and deactivated).
-    #[arg(long, value_name = "S", value_parser = status_parser())]
-    pub(crate) status: Vec<ImageStatus>,
+    /// The candidates: --name, --owner (also who you are; where the
+    /// catalog says who you are, that is used and a different --owner is an
+    /// error), --property,
+    /// --status (default active and deactivated) and --older-than (images
+    /// younger are kept).
+    #[command(flatten)]
+    pub(crate) filter: FilterArgs,
     /// Families (default: by exact name).
     #[command(flatten)]
     pub(crate) group: GroupArgs,
     /// Keep the newest N of each family (by created time).
     #[arg(long, value_name = "N")]
     pub(crate) keep: Option<u32>,
-    /// Keep images younger than AGE (`30d`, `12h`, `2w`).
-    #[arg(long, value_name = "AGE")]
-    pub(crate) older_than: Option<String>,
     /// Also delete images whose usage is unknown.
     #[arg(long)]
     pub(crate) allow_unknown_usage: bool,
@@ -88,21 +79,42 @@ impl PruneArgs {
             Some(path) => read_policy(path)?,
             None => RetentionPolicy::default(),
         };
-        if let Some(name) = &self.name {
+        let f = &self.filter;
+        let not_policy = [
+            ("--visibility", f.visibility.is_some()),
+            ("--size-min", f.size_min.is_some()),
+            ("--size-max", f.size_max.is_some()),
+            ("--created-before", f.created_before.is_some()),
+            ("--created-after", f.created_after.is_some()),
+            ("--updated-before", f.updated_before.is_some()),
+            ("--updated-after", f.updated_after.is_some()),
+            ("--newer-than", f.newer_than.is_some()),
+            ("--tag", !f.tag.is_empty()),
+        ];
+        if let Some((flag, _)) = not_policy.iter().find(|(_, given)| *given) {
+            return Err(CliError::usage(&format!(
+                "{flag} is not a prune filter: a policy chooses by --name, --owner, --property, --status and --older-than"
+            )));
+        }
+        if let Some(name) = &f.name {
             p.name = Some(name.clone());
         }
-        if let Some(owner) = &self.owner {
+        if let Some(owner) = &f.owner {
             p.owner = Some(owner.clone());
         }
-        p.properties.extend(self.property.iter().cloned());
-        if !self.status.is_empty() {
-            p.statuses = self.status.clone();
+        p.properties.extend(f.property.iter().cloned());
+        if !f.status.is_empty() {
+            p.statuses = f.status.clone();
         }
         if let Some(group) = self.group.group() {
             p.group_by = group;
         }
         p.keep = self.keep.or(p.keep);
-        p.older_than = self.older_than.clone().or(p.older_than);
+        p.older_than = f
+            .older_than
+            .as_ref()
+            .map(|a| a.text.clone())
+            .or(p.older_than);
         p.allow_unknown_usage |= self.allow_unknown_usage;
         p.validate().map_err(|e| CliError::usage(&e.to_string()))?;
         Ok(p)
@@ -124,11 +136,10 @@ fn read_policy(path: &Path) -> Result<RetentionPolicy, CliError> {
 }
 
 /// `prune POLICY…`: plans every catalog separately, then [`run_plan`].
-pub(crate) async fn prune(
-    catalogs: &[NamedCatalog],
-    format: Format,
-    args: &PruneArgs,
-) -> Result<(), CliError> {
+pub(crate) async fn run(session: &Session, args: PruneArgs) -> Result<(), CliError> {
+    session.check::<PlanEntry>()?;
+    let ctx = session.open()?;
+    let catalogs = &ctx.catalogs[..];
     let policy = args.policy()?;
     let targets = targets(catalogs, &policy).await?;
     let plan = retention::plan(&policy, &targets, Utc::now())
@@ -143,31 +154,7 @@ pub(crate) async fn prune(
             )
         })?;
     }
-    run_plan(catalogs, format, plan, args.apply, &args.run).await
-}
-
-/// `apply FILE`: a saved plan through [`run_plan`], always applied.
-pub(crate) async fn apply_file(
-    catalogs: &[NamedCatalog],
-    format: Format,
-    file: &Path,
-    run: &RunArgs,
-) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| CliError::usage(&format!("cannot read plan {}: {e}", file.display())))?;
-    let plan: Plan = serde_json::from_str(&text)
-        .map_err(|e| CliError::usage(&format!("plan {}: {e}", file.display())))?;
-    if plan.version != retention::PLAN_VERSION {
-        return Err(CliError::usage(&format!(
-            "plan {} has version {}; this imagecat reads version {} (a version 1 plan \
-             records no catalog identity: make a new plan with prune --plan-out)",
-            file.display(),
-            plan.version,
-            retention::PLAN_VERSION
-        )));
-    }
-    check_saved_plan(catalogs, &plan, file).await?;
-    run_plan(catalogs, format, plan, true, run).await
+    run_plan(catalogs, &ctx.view, plan, args.apply, &args.run).await
 }
 
 /// One plan target per catalog, with who the caller is: the backend's own
@@ -212,39 +199,20 @@ async fn targets(
     Ok(targets)
 }
 
-/// The checks of a saved plan before anything is asked or deleted: its
-/// policy is valid, and every catalog it deletes on is the one it was made
-/// on (same endpoint and account).
-async fn check_saved_plan(
-    catalogs: &[NamedCatalog],
-    plan: &Plan,
-    file: &Path,
-) -> Result<(), CliError> {
-    plan.policy
-        .validate()
-        .map_err(|e| CliError::usage(&format!("plan {}: {e}", file.display())))?;
-    let open: HashMap<String, DynImageCatalog> = catalogs
-        .iter()
-        .map(|c| (c.name.clone(), c.catalog.clone()))
-        .collect();
-    retention::check_identities(plan, &open)
-        .await
-        .map_err(|e| CliError::usage(&for_terminal(&e.to_string())))
-}
-
 /// The one path of the dry run and the real run: print the plan; when
 /// `apply`, confirm, execute this same plan and print its results.
 pub(crate) async fn run_plan(
     catalogs: &[NamedCatalog],
-    format: Format,
+    view: &View,
     plan: Plan,
     apply: bool,
     run: &RunArgs,
 ) -> Result<(), CliError> {
     let deletes = plan.deletes().count();
+    let format = view.format;
     let mut out = io::stdout().lock();
     if !apply || format == Format::Table {
-        write_plan(&mut out, format, &plan.entries)?;
+        emit(&mut out, view, plan.entries.clone())?;
     }
     if !apply {
         eprintln!(
@@ -259,7 +227,7 @@ pub(crate) async fn run_plan(
                 "refusing to delete without --yes: stdin is not a terminal to ask on",
             ));
         }
-        if !crate::commands::confirm(&format!("Delete these {deletes} images? [y/N] "))? {
+        if !confirm(&format!("Delete these {deletes} images? [y/N] "))? {
             eprintln!("nothing deleted");
             return Ok(());
         }
@@ -287,7 +255,7 @@ pub(crate) async fn run_plan(
     progress.finish();
     // The results go to stdout; the summary to stderr whatever became of
     // them (a closed pipe included).
-    let printed = write_plan(&mut out, format, &done.entries);
+    let printed = emit(&mut out, view, done.entries);
     finish(&summary, signals.exit_code(), printed)
 }
 
@@ -298,7 +266,7 @@ pub(crate) async fn run_plan(
 fn finish(
     s: &ApplySummary,
     signal: Option<ExitCode>,
-    printed: io::Result<()>,
+    printed: Result<(), CliError>,
 ) -> Result<(), CliError> {
     let line = s.line();
     eprintln!("{line}");
@@ -310,7 +278,8 @@ fn finish(
         return Err(CliError::new(ExitCode::Failure, format!("audit log: {e}")));
     }
     if let Err(e) = printed {
-        if e.kind() != io::ErrorKind::BrokenPipe || !s.ok() {
+        // A closed pipe with nothing failed is a success, as for `list`.
+        if !e.is_closed_pipe() || !s.ok() {
             return Err(CliError::new(
                 if s.ok() {
                     ExitCode::Failure
@@ -318,7 +287,8 @@ fn finish(
                     ExitCode::PartialFanOut
                 },
                 format!(
-                    "the results could not be written to stdout ({e}); the summary above is what happened"
+                    "the results could not be written to stdout ({}); the summary above is what happened",
+                    e.line()
                 ),
             ));
         }
@@ -330,90 +300,85 @@ fn finish(
     }
 }
 
-fn write_plan(out: &mut impl Write, format: Format, entries: &[PlanEntry]) -> io::Result<()> {
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, entries)?;
-            writeln!(out)
-        }
-        Format::Ndjson => {
-            for e in entries {
-                serde_json::to_writer(&mut *out, e)?;
-                writeln!(out)?;
+/// The words of reasons, comma-separated.
+fn words(reasons: &[retention::Reason]) -> String {
+    let words: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+    words.join(",")
+}
+
+impl Tabular for PlanEntry {
+    type Line = PlanEntry;
+    const COLUMNS: &'static [Column<PlanEntry>] = &[
+        Column::new("catalog", "CATALOG", |e| e.catalog.clone()),
+        Column::new("id", "ID", |e| e.id.to_string()),
+        Column::new("name", "NAME", |e| {
+            e.name.clone().unwrap_or_else(|| "-".into())
+        }),
+        Column::new("family", "FAMILY", |e| {
+            e.family.clone().unwrap_or_else(|| "-".into())
+        }),
+        Column::new("created_at", "CREATED", |e| {
+            let shown = short_time(&e.created_at);
+            if shown.is_empty() { "-".into() } else { shown }
+        }),
+        Column::new("action", "ACTION", |e| {
+            match e.action {
+                Action::Keep => "keep",
+                Action::Delete => "delete",
             }
-            Ok(())
-        }
-        Format::Yaml => serde_norway::to_writer(&mut *out, entries).map_err(io::Error::other),
-        Format::Table | Format::Csv | Format::Value => {
-            let with_result = entries.iter().any(|e| e.result.is_some());
-            let mut header = [
-                "CATALOG", "ID", "NAME", "FAMILY", "CREATED", "ACTION", "REASONS",
-            ]
-            .map(str::to_owned)
-            .to_vec();
-            if with_result {
-                header.push("RESULT".into());
-            }
-            let rows: Vec<Vec<String>> = entries.iter().map(|e| row(e, with_result)).collect();
-            match format {
-                Format::Csv => {
-                    let mut w = csv::Writer::from_writer(&mut *out);
-                    w.write_record(&header)?;
-                    for r in &rows {
-                        w.write_record(r)?;
-                    }
-                    w.flush()
+            .to_owned()
+        }),
+        Column::new("reasons", "REASONS", |e| words(&e.reasons)),
+        Column {
+            shown: Shown::IfAny(|e| e.result.is_some()),
+            ..Column::new("result", "RESULT", |e| {
+                let mut result = e.result.map_or("-", |o| o.as_str()).to_owned();
+                if !e.skip_reasons.is_empty() {
+                    result = format!("{result} ({})", words(&e.skip_reasons));
                 }
-                Format::Value => {
-                    for r in &rows {
-                        let line: Vec<_> = r.iter().map(|c| for_terminal(c)).collect();
-                        writeln!(out, "{}", line.join(" "))?;
-                    }
-                    Ok(())
+                if e.result == Some(retention::Outcome::Unknown) {
+                    result.push_str(" (may have happened)");
                 }
-                _ if rows.is_empty() => writeln!(out, "no images match the policy"),
-                _ => {
-                    let cells = rows
-                        .iter()
-                        .map(|r| r.iter().map(|c| cell(c, TABLE_CELL_WIDTH)).collect());
-                    write_columns(out, &header, cells)
+                if let Some(lookup) = e.lookup {
+                    result = format!("{result} [lookup: {}]", lookup.as_str());
                 }
-            }
-        }
+                if let Some(err) = &e.error {
+                    result = format!("{result}: {err}");
+                }
+                result
+            })
+        },
+    ];
+    const STYLE: Style = Style {
+        empty_table: EmptyTable::Say("no images match the policy"),
+        ..Style::of("plan entries")
+    };
+    fn each_line(&self, each: &mut dyn FnMut(&PlanEntry)) {
+        each(self);
     }
 }
 
-fn row(e: &PlanEntry, with_result: bool) -> Vec<String> {
-    let words =
-        |rs: &[retention::Reason]| rs.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
-    let mut r = vec![
-        e.catalog.clone(),
-        e.id.to_string(),
-        e.name.clone().unwrap_or_else(|| "-".into()),
-        e.family.clone().unwrap_or_else(|| "-".into()),
-        e.created_at
-            .map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
-        match e.action {
-            Action::Keep => "keep".into(),
-            Action::Delete => "delete".into(),
-        },
-        words(&e.reasons),
-    ];
-    if with_result {
-        let mut result = e.result.map_or("-", |o| o.as_str()).to_owned();
-        if !e.skip_reasons.is_empty() {
-            result = format!("{result} ({})", words(&e.skip_reasons));
-        }
-        if e.result == Some(retention::Outcome::Unknown) {
-            result.push_str(" (may have happened)");
-        }
-        if let Some(lookup) = e.lookup {
-            result = format!("{result} [lookup: {}]", lookup.as_str());
-        }
-        if let Some(err) = &e.error {
-            result = format!("{result}: {err}");
-        }
-        r.push(result);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A delete whose answer was lost says so in the table, with what the
+    /// look-up afterwards found; the machine formats carry the same fields.
+    #[test]
+    fn an_unknown_result_is_shown_as_may_have_happened_with_its_lookup() {
+        let entry: PlanEntry = serde_json::from_value(serde_json::json!({
+            "catalog": "lab", "backend": "toast", "id": "img-1", "name": "web",
+            "family": "web", "created_at": null, "updated_at": null,
+            "status": "active", "action": "delete", "reasons": [],
+            "result": "unknown", "lookup": "gone",
+        }))
+        .unwrap();
+        let mut out = Vec::new();
+        emit(&mut out, &View::new(Format::Table, false), vec![entry]).unwrap();
+        let table = String::from_utf8(out).unwrap();
+        assert!(
+            table.contains("unknown (may have happened) [lookup: gone]"),
+            "{table}"
+        );
     }
-    r
 }

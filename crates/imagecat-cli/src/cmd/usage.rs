@@ -1,20 +1,28 @@
-//! Usage in the CLI: `imagecat usage [ID…]`, and the check `delete` runs
-//! right before each delete (never from a cache).
-
-use std::io::{self, Write};
+//! Usage in the CLI: `imagecat usage [ID…]`, the check `delete` runs
+//! right before each delete (never from a cache), and the filter of
+//! `list --in-use / --unused`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io;
 
+use clap::Args;
 use imagecat::{
     Image, ImageCatalogExt, ImageId, ImageUsage, InstanceQuery, ListQuery, NamedCatalog,
     TaggedImage, UsageScan,
 };
 use serde::Serialize;
 
-use crate::cli::Format;
 use crate::exit::{CliError, ExitCode};
-use crate::output::write_columns;
-use crate::sanitize::{TABLE_CELL_WIDTH, cell, for_terminal};
+use crate::output::{Column, Style, Tabular, emit};
+use crate::sanitize::for_terminal;
+use crate::session::Session;
+
+/// Arguments of `usage`.
+#[derive(Debug, Args)]
+pub(crate) struct UsageArgs {
+    /// The image ids.
+    ids: Vec<String>,
+}
 
 /// How many users a refusal names.
 const NAMED_USERS: usize = 5;
@@ -77,26 +85,72 @@ pub(crate) async fn check_before_delete(
     Ok(line)
 }
 
-/// One image's answer in JSON output.
-#[derive(Serialize)]
-struct Answer<'a> {
-    catalog: &'a str,
-    image: &'a str,
+/// One image's answer: one JSON object, a table line per instance using
+/// it (one line saying why when none or unknown).
+#[derive(Debug, Serialize)]
+struct Answer {
+    catalog: String,
+    image: String,
     #[serde(flatten)]
-    usage: &'a ImageUsage,
+    usage: ImageUsage,
+}
+
+/// One table line of an answer.
+#[derive(Debug)]
+struct UsageLine {
+    image: String,
+    instance: String,
+    name: String,
+    status: String,
+    how: String,
+    catalog: String,
+}
+
+impl Tabular for Answer {
+    type Line = UsageLine;
+    const COLUMNS: &'static [Column<UsageLine>] = &[
+        Column::new("image", "IMAGE", |l| l.image.clone()),
+        Column::new("instance", "INSTANCE", |l| l.instance.clone()),
+        Column::new("name", "NAME", |l| l.name.clone()),
+        Column::new("status", "STATUS", |l| l.status.clone()),
+        Column::new("how", "HOW", |l| l.how.clone()),
+        Column::new("catalog", "CATALOG", |l| l.catalog.clone()),
+    ];
+    const STYLE: Style = Style::of("usage answers");
+    fn each_line(&self, each: &mut dyn FnMut(&UsageLine)) {
+        let line = |instance: &str, name: &str, status: &str, how: String| UsageLine {
+            image: self.image.clone(),
+            instance: instance.to_owned(),
+            name: name.to_owned(),
+            status: status.to_owned(),
+            how,
+            catalog: self.catalog.clone(),
+        };
+        match &self.usage {
+            ImageUsage::InUse { instances } => {
+                for u in instances {
+                    each(&line(
+                        &u.instance_id,
+                        u.name.as_deref().unwrap_or("-"),
+                        &u.status,
+                        u.via.as_str().to_owned(),
+                    ));
+                }
+            }
+            other => each(&line("-", "-", "-", describe(other))),
+        }
+    }
 }
 
 /// `usage [ID…]`: which instances use each image (every listed image when
 /// no id is given), one fresh scan per catalog.
-pub(crate) async fn run(
-    catalogs: &[NamedCatalog],
-    format: Format,
-    ids: &[String],
-) -> Result<(), CliError> {
-    let mut answers: Vec<(String, Image, ImageUsage)> = Vec::new();
-    for named in catalogs {
+pub(crate) async fn run(session: &Session, args: UsageArgs) -> Result<(), CliError> {
+    session.check::<Answer>()?;
+    let ctx = session.open()?;
+    let mut answers: Vec<Answer> = Vec::new();
+    for named in &ctx.catalogs {
         let fail = |e| CliError::from_error(Some(&named.name), e);
-        let images = if ids.is_empty() {
+        let images = if args.ids.is_empty() {
             named
                 .catalog
                 .collect(ListQuery::new())
@@ -104,7 +158,7 @@ pub(crate) async fn run(
                 .map_err(fail)?
         } else {
             let mut images = Vec::new();
-            for id in ids {
+            for id in &args.ids {
                 images.push(
                     named
                         .catalog
@@ -116,78 +170,13 @@ pub(crate) async fn run(
             images
         };
         let usage = named.catalog.usage_of(&images).await;
-        answers.extend(
-            images
-                .into_iter()
-                .zip(usage)
-                .map(|(i, u)| (named.name.clone(), i, u)),
-        );
+        answers.extend(images.into_iter().zip(usage).map(|(i, u)| Answer {
+            catalog: named.name.clone(),
+            image: i.id.to_string(),
+            usage: u,
+        }));
     }
-    let mut out = io::stdout().lock();
-    match format {
-        Format::Json | Format::Ndjson | Format::Yaml => {
-            let docs: Vec<Answer<'_>> = answers
-                .iter()
-                .map(|(catalog, image, usage)| Answer {
-                    catalog,
-                    image: image.id.as_str(),
-                    usage,
-                })
-                .collect();
-            match format {
-                Format::Json => {
-                    serde_json::to_writer_pretty(&mut out, &docs).map_err(io::Error::other)?
-                }
-                Format::Yaml => out.write_all(
-                    serde_norway::to_string(&docs)
-                        .map_err(io::Error::other)?
-                        .as_bytes(),
-                )?,
-                _ => {
-                    for doc in &docs {
-                        serde_json::to_writer(&mut out, doc).map_err(io::Error::other)?;
-                        writeln!(out)?;
-                    }
-                }
-            }
-            if format == Format::Json {
-                writeln!(out)?;
-            }
-        }
-        _ => {
-            let header: Vec<String> = ["IMAGE", "INSTANCE", "NAME", "STATUS", "HOW", "CATALOG"]
-                .map(String::from)
-                .into();
-            let c = |text: &str| cell(text, TABLE_CELL_WIDTH);
-            let mut rows = Vec::new();
-            for (catalog, image, usage) in &answers {
-                match usage {
-                    ImageUsage::InUse { instances } => {
-                        for u in instances {
-                            rows.push(vec![
-                                c(image.id.as_str()),
-                                c(&u.instance_id),
-                                c(u.name.as_deref().unwrap_or("-")),
-                                c(&u.status),
-                                c(u.via.as_str()),
-                                c(catalog),
-                            ]);
-                        }
-                    }
-                    other => rows.push(vec![
-                        c(image.id.as_str()),
-                        "-".into(),
-                        "-".into(),
-                        "-".into(),
-                        c(&describe(other)),
-                        c(catalog),
-                    ]),
-                }
-            }
-            write_columns(&mut out, &header, rows)?;
-        }
-    }
-    Ok(())
+    emit(&mut io::stdout().lock(), &ctx.view, answers)
 }
 
 /// `list --in-use` / `--unused`: one fresh scan per catalog before the

@@ -4,13 +4,21 @@
 
 use std::io::{self, Write};
 
+use clap::Subcommand;
 use imagecat::{Config, SecretSource};
 use serde::Serialize;
 
-use crate::cli::Format;
 use crate::exit::CliError;
-use crate::output::write_columns;
-use crate::sanitize;
+use crate::output::{Column, EmptyTable, Format, Style, Tabular, emit, emit_document};
+use crate::sanitize::{self, SHOW_VALUE_WIDTH};
+use crate::session::Session;
+
+/// `imagecat config …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print the config file's path and its catalogs, secrets redacted.
+    Show,
+}
 
 /// What stands for a secret.
 const REDACTED: &str = "<redacted>";
@@ -23,6 +31,29 @@ struct Shown {
     token: Option<String>,
     username: Option<String>,
     password: Option<String>,
+}
+
+fn or_dash(value: &Option<String>) -> String {
+    value.clone().unwrap_or_else(|| "-".to_owned())
+}
+
+impl Tabular for Shown {
+    type Line = Shown;
+    const COLUMNS: &'static [Column<Shown>] = &[
+        Column::new("name", "NAME", |s| s.name.clone()),
+        Column::new("url", "URL", |s| s.url.clone()),
+        Column::new("token", "TOKEN", |s| or_dash(&s.token)),
+        Column::new("username", "USERNAME", |s| or_dash(&s.username)),
+        Column::new("password", "PASSWORD", |s| or_dash(&s.password)),
+    ];
+    const STYLE: Style = Style {
+        cell_width: SHOW_VALUE_WIDTH,
+        empty_table: EmptyTable::Nothing,
+        ..Style::of("config catalogs")
+    };
+    fn each_line(&self, each: &mut dyn FnMut(&Shown)) {
+        each(self);
+    }
 }
 
 /// Where a secret comes from, never its value: `<redacted>` for a value in
@@ -70,8 +101,12 @@ fn redact_url(text: &str) -> String {
     url.to_string()
 }
 
-/// Runs `config show`.
-pub(crate) fn run(format: Format) -> Result<(), CliError> {
+/// Runs `config show`: the file and its catalogs as a document in json
+/// and yaml, the path then the catalogs' table for people, the catalogs'
+/// rows in csv and value.
+pub(crate) async fn run(session: &Session, command: ConfigCommand) -> Result<(), CliError> {
+    let ConfigCommand::Show = command;
+    session.check::<Shown>()?;
     let config = Config::load().map_err(|e| CliError::from_error(None, e))?;
     let path = config
         .path
@@ -91,40 +126,14 @@ pub(crate) fn run(format: Format) -> Result<(), CliError> {
         })
         .collect();
     let mut out = io::stdout().lock();
-    match format {
-        Format::Json | Format::Ndjson => {
-            let doc = serde_json::json!({ "path": path, "catalogs": shown });
-            serde_json::to_writer_pretty(&mut out, &doc).map_err(io::Error::other)?;
-            writeln!(out)?;
-        }
-        Format::Yaml => {
-            let doc = serde_json::json!({ "path": path, "catalogs": shown });
-            serde_norway::to_writer(&mut out, &doc).map_err(io::Error::other)?;
-        }
-        Format::Table | Format::Csv | Format::Value => {
-            writeln!(out, "config file: {}", sanitize::for_terminal(&path))?;
-            let header: Vec<String> = ["NAME", "URL", "TOKEN", "USERNAME", "PASSWORD"]
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-            let rows = shown.iter().map(|s| {
-                [
-                    &Some(s.name.clone()),
-                    &Some(s.url.clone()),
-                    &s.token,
-                    &s.username,
-                    &s.password,
-                ]
-                .iter()
-                .map(|v| sanitize::cell(v.as_deref().unwrap_or("-"), sanitize::SHOW_VALUE_WIDTH))
-                .collect()
-            });
-            if !shown.is_empty() {
-                write_columns(&mut out, &header, rows)?;
-            }
-        }
+    let doc = serde_json::json!({ "path": path, "catalogs": shown });
+    if emit_document(&mut out, session.format(), &doc)? {
+        return Ok(());
     }
-    Ok(())
+    if session.format() == Format::Table {
+        writeln!(out, "config file: {}", sanitize::for_terminal(&path))?;
+    }
+    emit(&mut out, &session.view(false), shown)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use imagecat_testkit::server::ServeOptions;
 use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
 
 use crate::exit::CliError;
+use crate::session::Session;
 
 /// Which API to emulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -196,7 +197,8 @@ impl EmulateArgs {
 }
 
 /// Runs the emulator until Ctrl-C.
-pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
+pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), CliError> {
+    let args = &args;
     let serve = args.serve_options()?;
     if args.backend != Backend::Glance && args.volume_fault != VolumeFault::None {
         return Err(CliError::usage("--volume-fault needs the glance backend"));

@@ -4,6 +4,7 @@
 
 use std::io;
 
+use clap::Args;
 use futures::TryStreamExt;
 use imagecat::{
     Credentials, Deleted, ImageCatalogExt, ListQuery, NamedCatalog, OpenOptions, SecretString,
@@ -13,9 +14,13 @@ use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
 use imagecat_testkit::server::ServeOptions;
 use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig};
 
-use crate::cli::Format;
 use crate::exit::{CliError, ExitCode};
-use crate::output::{ImageWriter, Row, View, write_one};
+use crate::output::{Format, Row, View, emit, emit_one};
+use crate::session::Session;
+
+/// Arguments of `demo` (none).
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {}
 
 const ACCOUNT: &str = "a-shpoolxx";
 
@@ -24,7 +29,7 @@ fn failed(what: &str, e: impl std::fmt::Display) -> CliError {
 }
 
 /// Runs the demo.
-pub(crate) async fn run() -> Result<(), CliError> {
+pub(crate) async fn run(_session: &Session, _args: DemoArgs) -> Result<(), CliError> {
     println!("imagecat demo: two emulated clouds on loopback; no account or network needed.\n");
 
     let toast_config = ToastEmulatorConfig {
@@ -72,15 +77,15 @@ pub(crate) async fn run() -> Result<(), CliError> {
         .try_collect()
         .await
         .map_err(|e| CliError::from_error(Some(&e.catalog), e.error))?;
-    let mut writer = ImageWriter::new(io::stdout().lock(), View::new(Format::Table, true))?;
-    for tagged in &images {
-        writer.write(Row::new(
-            tagged.image.clone(),
-            Some(tagged.catalog.clone()),
-            false,
-        ))?;
-    }
-    writer.finish()?;
+    let rows = images
+        .iter()
+        .map(|tagged| Row::new(tagged.image.clone(), Some(tagged.catalog.clone()), false))
+        .collect();
+    emit(
+        &mut io::stdout().lock(),
+        &View::new(Format::Table, true),
+        rows,
+    )?;
     let from = |name: &str| images.iter().filter(|t| t.catalog == name).count();
     println!(
         "   {} images: {} from toast, {} from dcmgr\n",
@@ -104,9 +109,9 @@ pub(crate) async fn run() -> Result<(), CliError> {
         .get(&victim.id)
         .await
         .map_err(|e| CliError::from_error(Some("dcmgr"), e))?;
-    write_one(
+    emit_one(
         &mut io::stdout().lock(),
-        View::new(Format::Table, false),
+        &View::new(Format::Table, false),
         Row::new(shown, None, false),
     )?;
     println!();

@@ -1,18 +1,20 @@
-//! The command line, as clap parses it.
+//! The arguments every command shares: the global flags, the filters of
+//! `list`, `latest`, `diff` and `prune`, the families of `latest` and
+//! `prune`, and their value parsers. Each command's own arguments live in
+//! its module under `cmd/`; this module imports nothing of the CLI but the
+//! output format.
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 use imagecat::chrono::{DateTime, Utc};
-use imagecat::diff::DiffBy;
 use imagecat::family::GroupBy;
-use imagecat::{ImageStatus, ListQuery, Sort, Visibility};
+use imagecat::{ImageStatus, ListQuery, Visibility};
 
-use crate::columns::{self, Column};
+use crate::output::Format;
 
-/// List, inspect and delete machine images across clouds.
-#[derive(Debug, Parser)]
-#[command(name = "imagecat", version, about, max_term_width = 100)]
-pub(crate) struct Cli {
+/// The global flags (before or after the command).
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
     /// A catalog URL (toast://…, dcmgr://…, memory:) or a name from the config
     /// file; repeat it to list several catalogs at once.
     #[arg(
@@ -36,14 +38,8 @@ pub(crate) struct Cli {
 
     /// A column of table, csv and value output (repeatable, in order): a
     /// field name (`id`, `size_bytes`, `description`, …) or a table header.
-    #[arg(
-        short = 'C',
-        long = "column",
-        global = true,
-        value_name = "NAME",
-        value_parser = parse_column
-    )]
-    pub(crate) columns: Vec<&'static Column>,
+    #[arg(short = 'C', long = "column", global = true, value_name = "NAME")]
+    pub(crate) columns: Vec<String>,
 
     /// In csv output, prefix cells that start with `=`, `+`, `-`, `@`, tab
     /// or CR with `'` so a spreadsheet shows them as text, not formulas.
@@ -57,139 +53,9 @@ pub(crate) struct Cli {
     /// More logging on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
-
-    /// What to do.
-    #[command(subcommand)]
-    pub(crate) command: Command,
 }
 
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Format {
-    /// Aligned columns for people.
-    Table,
-    /// One JSON array (one object for show/info).
-    Json,
-    /// One JSON object per line, written as pages arrive.
-    Ndjson,
-    /// Comma-separated values with a header.
-    Csv,
-    /// YAML.
-    Yaml,
-    /// Values only, space-separated, one image a line (for shell scripts).
-    Value,
-}
-
-fn parse_column(name: &str) -> Result<&'static Column, String> {
-    columns::by_name(name).ok_or_else(|| {
-        format!(
-            "no column {name:?}; the columns: {}",
-            columns::names().join(", ")
-        )
-    })
-}
-
-/// The commands.
-#[derive(Debug, Subcommand)]
-pub(crate) enum Command {
-    /// List images.
-    List(ListArgs),
-    /// Show one image.
-    Show {
-        /// The image id.
-        id: String,
-        /// Include the backend's native record.
-        #[arg(long)]
-        raw: bool,
-    },
-    /// Delete images (asks on a terminal; --yes otherwise).
-    Delete {
-        /// The image ids.
-        #[arg(required = true)]
-        ids: Vec<String>,
-        /// Do not ask; required when stdin is not a terminal.
-        #[arg(short = 'y', long)]
-        yes: bool,
-        /// Only say what would be deleted (and the usage, checked the
-        /// same way as for a real run).
-        #[arg(long)]
-        dry_run: bool,
-        /// Delete even an image in use, or whose usage is unknown.
-        #[arg(long)]
-        force_in_use: bool,
-        /// Deletes in flight at once (a 429 slows them all).
-        #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-        concurrency: u16,
-    },
-    /// Which instances use each image (IMAGE, INSTANCE, NAME, STATUS, HOW,
-    /// CATALOG); every listed image when no id is given.
-    Usage {
-        /// The image ids.
-        ids: Vec<String>,
-    },
-    /// Show the newest matching image, or fail with "not found"; with
-    /// --family or --group-by, the newest image of each family.
-    Latest {
-        /// Filters.
-        #[command(flatten)]
-        filter: FilterArgs,
-        /// Families.
-        #[command(flatten)]
-        group: GroupArgs,
-        /// Include the backend's native record.
-        #[arg(long)]
-        raw: bool,
-    },
-    /// Compare two catalogs: images missing from B, extra in B, changed
-    /// (same name, other checksum or size). Exit 0 when they agree, 10
-    /// when they differ.
-    Diff {
-        /// How images are matched.
-        #[arg(long, default_value = "name", value_parser = parse_diff_by, value_name = "name|checksum|name+checksum")]
-        by: DiffBy,
-        /// Filters, applied to both catalogs.
-        #[command(flatten)]
-        filter: FilterArgs,
-    },
-    /// Plan a clean-up by a retention policy and print it; delete nothing
-    /// unless --apply. Exit 6 when some deletes failed.
-    Prune(crate::prune::PruneArgs),
-    /// Apply a plan saved by `prune --plan-out`, re-checking each image
-    /// right before its delete.
-    Apply {
-        /// The plan file (JSON).
-        file: std::path::PathBuf,
-        /// How it is applied.
-        #[command(flatten)]
-        run: crate::prune::RunArgs,
-    },
-    /// Show the backend, endpoint (no secrets) and capabilities.
-    Info,
-    /// Run an emulator in the foreground; prints its catalog URL first.
-    Emulate(crate::emulate::EmulateArgs),
-    /// The embedded demo: both emulators in-process, listed, shown, deleted.
-    Demo,
-    /// Print a shell completion script (`source <(imagecat completions bash)`).
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-    /// Print the man page (roff; `imagecat man | man -l -`).
-    Man,
-    /// The config file.
-    #[command(subcommand)]
-    Config(ConfigCommand),
-}
-
-/// `imagecat config …`.
-#[derive(Debug, Subcommand)]
-pub(crate) enum ConfigCommand {
-    /// Print the config file's path and its catalogs, secrets redacted.
-    Show,
-}
-
-/// Filters shared by list and latest.
+/// The filters shared by list, latest, diff and prune.
 #[derive(Debug, Args)]
 pub(crate) struct FilterArgs {
     /// Name, exact or a glob (`web-*`).
@@ -223,11 +89,11 @@ pub(crate) struct FilterArgs {
     #[arg(long, value_name = "TIME|AGE", value_parser = parse_time)]
     pub(crate) updated_after: Option<DateTime<Utc>>,
     /// Keep images created more than AGE ago (`--created-before AGE`).
-    #[arg(long, value_name = "AGE", value_parser = parse_age_ago)]
-    pub(crate) older_than: Option<DateTime<Utc>>,
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub(crate) older_than: Option<Age>,
     /// Keep images created less than AGE ago (`--created-after AGE`).
-    #[arg(long, value_name = "AGE", value_parser = parse_age_ago)]
-    pub(crate) newer_than: Option<DateTime<Utc>>,
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub(crate) newer_than: Option<Age>,
     /// Keep images whose property KEY is VALUE (repeatable; all must match).
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_property)]
     pub(crate) property: Vec<(String, String)>,
@@ -259,11 +125,25 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     imagecat::duration::parse_time_or_age(text, Utc::now()).map_err(|e| e.to_string())
 }
 
-fn parse_age_ago(text: &str) -> Result<DateTime<Utc>, String> {
+/// An age (`30d`) as given, and the time that long ago: `list` filters by
+/// the time, `prune` hands the text to its policy; both parse it here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Age {
+    /// The age as written.
+    pub(crate) text: String,
+    /// Now minus the age.
+    pub(crate) ago: DateTime<Utc>,
+}
+
+fn parse_age(text: &str) -> Result<Age, String> {
     let age = imagecat::duration::parse_age(text).map_err(|e| e.to_string())?;
-    Utc::now()
+    let ago = Utc::now()
         .checked_sub_signed(age)
-        .ok_or_else(|| format!("{text:?} reaches before year 0"))
+        .ok_or_else(|| format!("{text:?} reaches before year 0"))?;
+    Ok(Age {
+        text: text.to_owned(),
+        ago,
+    })
 }
 
 pub(crate) fn parse_property(text: &str) -> Result<(String, String), String> {
@@ -280,47 +160,6 @@ fn parse_family(text: &str) -> Result<GroupBy, String> {
 fn parse_group_by(text: &str) -> Result<GroupBy, String> {
     text.parse()
         .map_err(|e: imagecat::family::GroupByError| e.to_string())
-}
-
-fn parse_sort(text: &str) -> Result<Sort, String> {
-    text.parse()
-        .map_err(|e: imagecat::SortParseError| e.to_string())
-}
-
-fn parse_diff_by(text: &str) -> Result<DiffBy, String> {
-    text.parse()
-}
-
-/// Arguments of `list`.
-#[derive(Debug, Args)]
-pub(crate) struct ListArgs {
-    /// Filters.
-    #[command(flatten)]
-    pub(crate) filter: FilterArgs,
-    /// Also list deleted images.
-    #[arg(long)]
-    pub(crate) include_deleted: bool,
-    /// Stop after N images (per catalog).
-    #[arg(long, value_name = "N")]
-    pub(crate) limit: Option<u64>,
-    /// Images per request.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub(crate) page_size: Option<u32>,
-    /// Sort by created, updated, name or size, ascending unless `:desc`.
-    /// Sent to the server where it sorts (streamed); collected and sorted
-    /// here otherwise.
-    #[arg(long, value_name = "KEY[:asc|desc]", value_parser = parse_sort)]
-    pub(crate) sort: Option<Sort>,
-    /// Include the backend's native record.
-    #[arg(long)]
-    pub(crate) raw: bool,
-    /// Only images some instance uses (a fresh instance listing first);
-    /// images of unknown usage are listed under neither flag.
-    #[arg(long, conflicts_with = "unused")]
-    pub(crate) in_use: bool,
-    /// Only images known to be unused.
-    #[arg(long)]
-    pub(crate) unused: bool,
 }
 
 /// `--status S`: a unified status word (as [`ImageStatus::as_str`] prints
@@ -376,8 +215,12 @@ impl FilterArgs {
         if self.size_min.is_some() || self.size_max.is_some() {
             q = q.size_range(self.size_min, self.size_max);
         }
-        q.created_before = self.created_before.or(self.older_than);
-        q.created_after = self.created_after.or(self.newer_than);
+        q.created_before = self
+            .created_before
+            .or(self.older_than.as_ref().map(|a| a.ago));
+        q.created_after = self
+            .created_after
+            .or(self.newer_than.as_ref().map(|a| a.ago));
         q.updated_before = self.updated_before;
         q.updated_after = self.updated_after;
         for (k, v) in &self.property {
@@ -390,39 +233,45 @@ impl FilterArgs {
     }
 }
 
-impl ListArgs {
-    /// The query of a `list` command.
-    pub(crate) fn query(&self) -> ListQuery {
-        let mut q = self.filter.query().include_deleted(self.include_deleted);
-        q.limit = self.limit;
-        q.page_size = self.page_size;
-        q.sort = self.sort;
-        q
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+
+    /// The filters alone, as a command flattens them.
+    #[derive(Debug, Parser)]
+    struct Filters {
+        #[command(flatten)]
+        filter: FilterArgs,
+    }
 
     #[test]
     fn status_words_parse_into_unified_statuses_and_others_are_refused() {
-        let cli = Cli::try_parse_from([
-            "imagecat", "list", "--status", "deleted", "--status", "unknown",
-        ])
-        .unwrap();
-        let Command::List(args) = cli.command else {
-            panic!("not a list command");
-        };
+        let parsed =
+            Filters::try_parse_from(["list", "--status", "deleted", "--status", "unknown"])
+                .unwrap();
         assert_eq!(
-            args.filter.status,
+            parsed.filter.status,
             [ImageStatus::Deleted, ImageStatus::Unknown("unknown".into())]
         );
         for bad in ["Active", "killed", ""] {
             assert!(
-                Cli::try_parse_from(["imagecat", "list", "--status", bad]).is_err(),
+                Filters::try_parse_from(["list", "--status", bad]).is_err(),
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_age_keeps_its_text_and_its_time() {
+        let before = Utc::now();
+        let parsed = Filters::try_parse_from(["list", "--older-than", "2d"]).unwrap();
+        let age = parsed.filter.older_than.clone().unwrap();
+        assert_eq!(age.text, "2d");
+        let days = (before - age.ago).num_hours();
+        assert!((47..=48).contains(&days), "{days}h");
+        assert_eq!(parsed.filter.query().created_before, Some(age.ago));
+        assert!(Filters::try_parse_from(["list", "--older-than", "3x"]).is_err());
     }
 }

@@ -1,0 +1,66 @@
+//! `imagecat apply FILE`: a plan saved by `prune --plan-out`, applied
+//! through the same path as `prune --apply`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use imagecat::retention::{self, Plan, PlanEntry};
+use imagecat::{DynImageCatalog, NamedCatalog};
+
+use super::prune::{RunArgs, run_plan};
+use crate::exit::CliError;
+use crate::sanitize::for_terminal;
+use crate::session::Session;
+
+/// Arguments of `apply`.
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    /// The plan file (JSON).
+    file: PathBuf,
+    /// How it is applied.
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// `apply FILE`: a saved plan through [`run_plan`], always applied.
+pub(crate) async fn run(session: &Session, args: ApplyArgs) -> Result<(), CliError> {
+    session.check::<PlanEntry>()?;
+    let ctx = session.open()?;
+    let file = &args.file;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::usage(&format!("cannot read plan {}: {e}", file.display())))?;
+    let plan: Plan = serde_json::from_str(&text)
+        .map_err(|e| CliError::usage(&format!("plan {}: {e}", file.display())))?;
+    if plan.version != retention::PLAN_VERSION {
+        return Err(CliError::usage(&format!(
+            "plan {} has version {}; this imagecat reads version {} (a version 1 plan \
+             records no catalog identity: make a new plan with prune --plan-out)",
+            file.display(),
+            plan.version,
+            retention::PLAN_VERSION
+        )));
+    }
+    check_saved_plan(&ctx.catalogs, &plan, file).await?;
+    run_plan(&ctx.catalogs, &ctx.view, plan, true, &args.run).await
+}
+
+/// The checks of a saved plan before anything is asked or deleted: its
+/// policy is valid, and every catalog it deletes on is the one it was made
+/// on (same endpoint and account).
+async fn check_saved_plan(
+    catalogs: &[NamedCatalog],
+    plan: &Plan,
+    file: &Path,
+) -> Result<(), CliError> {
+    plan.policy
+        .validate()
+        .map_err(|e| CliError::usage(&format!("plan {}: {e}", file.display())))?;
+    let open: HashMap<String, DynImageCatalog> = catalogs
+        .iter()
+        .map(|c| (c.name.clone(), c.catalog.clone()))
+        .collect();
+    retention::check_identities(plan, &open)
+        .await
+        .map_err(|e| CliError::usage(&for_terminal(&e.to_string())))
+}

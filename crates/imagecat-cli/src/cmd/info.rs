@@ -1,0 +1,78 @@
+//! `imagecat info`: each catalog's backend, endpoint (no secrets) and
+//! capabilities.
+
+use std::io;
+
+use clap::Args;
+use imagecat::CatalogInfo;
+use serde::Serialize;
+
+use crate::exit::CliError;
+use crate::output::{Column, EmptyTable, Style, Tabular, emit};
+use crate::sanitize::SHOW_VALUE_WIDTH;
+use crate::session::Session;
+
+/// Arguments of `info` (none).
+#[derive(Debug, Args)]
+pub(crate) struct InfoArgs {}
+
+/// One catalog's description as printed.
+#[derive(Debug, Serialize)]
+struct InfoRow {
+    catalog: String,
+    #[serde(flatten)]
+    info: CatalogInfo,
+}
+
+/// A serde enum's word (`marker`, `native`).
+fn word(value: impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl Tabular for InfoRow {
+    type Line = InfoRow;
+    const COLUMNS: &'static [Column<InfoRow>] = &[
+        Column::new("catalog", "CATALOG", |r| r.catalog.clone()),
+        Column::new("backend", "BACKEND", |r| r.info.backend.to_string()),
+        Column::new("endpoint", "ENDPOINT", |r| r.info.endpoint.clone()),
+        Column::new("capabilities", "CAPABILITIES", |r| {
+            let c = &r.info.capabilities;
+            format!(
+                "paging={} page_size={}..{} total={} get={} delete={} soft_delete={}",
+                word(c.paging),
+                c.default_page_size,
+                c.max_page_size,
+                c.reports_total,
+                word(c.get),
+                c.delete,
+                c.soft_delete
+            )
+        }),
+    ];
+    const STYLE: Style = Style {
+        cell_width: SHOW_VALUE_WIDTH,
+        empty_table: EmptyTable::Header,
+        ..Style::of("info")
+    };
+    fn each_line(&self, each: &mut dyn FnMut(&InfoRow)) {
+        each(self);
+    }
+}
+
+/// `info`.
+pub(crate) async fn run(session: &Session, _args: InfoArgs) -> Result<(), CliError> {
+    session.check::<InfoRow>()?;
+    let ctx = session.open()?;
+    let rows = ctx
+        .catalogs
+        .iter()
+        .map(|n| InfoRow {
+            catalog: n.name.clone(),
+            info: n.catalog.info(),
+        })
+        .collect();
+    emit(&mut io::stdout().lock(), &ctx.view, rows)
+}

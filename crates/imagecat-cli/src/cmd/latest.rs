@@ -1,0 +1,113 @@
+//! `imagecat latest`: the newest image matching the filters across the
+//! catalogs; with `--family` or `--group-by`, the newest of each family.
+
+use std::collections::BTreeMap;
+use std::io;
+
+use clap::Args;
+use imagecat::family::GroupBy;
+use imagecat::{ErrorKind, Image, ImageCatalogExt, ListQuery, NamedCatalog};
+
+use crate::args::{FilterArgs, GroupArgs};
+use crate::exit::{CliError, ExitCode};
+use crate::output::{Row, View, emit, emit_one};
+use crate::session::{Session, finish_fan_out};
+
+/// Arguments of `latest`.
+#[derive(Debug, Args)]
+pub(crate) struct LatestArgs {
+    /// Filters.
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Families.
+    #[command(flatten)]
+    group: GroupArgs,
+    /// Include the backend's native record.
+    #[arg(long)]
+    raw: bool,
+}
+
+/// `latest`: one image, or one per family.
+pub(crate) async fn run(session: &Session, args: LatestArgs) -> Result<(), CliError> {
+    session.check::<Row>()?;
+    let ctx = session.open()?;
+    let query = args.filter.query();
+    match args.group.group() {
+        Some(group) => per_family(&ctx.catalogs, &ctx.view, query, &group, args.raw).await,
+        None => newest(&ctx.catalogs, &ctx.view, query, args.raw).await,
+    }
+}
+
+/// The newest image matching the filters across the catalogs.
+async fn newest(
+    catalogs: &[NamedCatalog],
+    view: &View,
+    query: ListQuery,
+    raw: bool,
+) -> Result<(), CliError> {
+    let mut best: Option<(String, Image)> = None;
+    let mut last_error = None;
+    for named in catalogs {
+        match named.catalog.latest(query.clone()).await {
+            Ok(image) => {
+                if best
+                    .as_ref()
+                    .is_none_or(|(_, b)| image.created_at > b.created_at)
+                {
+                    best = Some((named.name.clone(), image));
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                last_error = Some(CliError::from_error(Some(&named.name), e));
+            }
+            Err(e) => return Err(CliError::from_error(Some(&named.name), e)),
+        }
+    }
+    match best {
+        Some((name, image)) => {
+            let row = Row::new(image, (catalogs.len() > 1).then_some(name), raw);
+            emit_one(&mut io::stdout().lock(), view, row)
+        }
+        None => Err(last_error
+            .unwrap_or_else(|| CliError::new(ExitCode::NotFound, "no image matches".into()))),
+    }
+}
+
+/// `latest --family REGEX | --group-by property:KEY`: the newest image of
+/// each family across the catalogs, one row per family, by family.
+async fn per_family(
+    catalogs: &[NamedCatalog],
+    view: &View,
+    query: ListQuery,
+    group: &GroupBy,
+    raw: bool,
+) -> Result<(), CliError> {
+    let several = catalogs.len() > 1;
+    let mut best: BTreeMap<String, (String, Image)> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for named in catalogs {
+        match named.catalog.latest_per_family(query.clone(), group).await {
+            Ok(families) => {
+                for (family, image) in families {
+                    let newer = best
+                        .get(&family)
+                        .is_none_or(|(_, b)| image.created_at > b.created_at);
+                    if newer {
+                        best.insert(family, (named.name.clone(), image));
+                    }
+                }
+            }
+            Err(e) => {
+                let failure = CliError::from_error(Some(&named.name), e);
+                failure.report_now();
+                failures.push(failure);
+            }
+        }
+    }
+    let rows = best
+        .into_values()
+        .map(|(catalog, image)| Row::new(image, several.then_some(catalog), raw))
+        .collect();
+    emit(&mut io::BufWriter::new(io::stdout().lock()), view, rows)?;
+    finish_fan_out(catalogs.len(), failures)
+}
