@@ -390,8 +390,8 @@ async fn policies_are_validated_and_an_unmatched_name_is_its_own_family() {
     let account = emu.own_account().to_owned();
     let url = emu.catalog_url(Some(&account));
     for (age, says) in [
-        ("20000000w", "earliest representable"),
-        ("-5d", "not an age"),
+        ("20000000w", "reaches before"),
+        ("-5d", "-5d"),
     ] {
         let out = imagecat(vec![
             "-c".to_owned(),
