@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 
-use crate::emulators::seed::{GOLDEN, finalize};
+use crate::seed::{GOLDEN, finalize};
 
 /// Images created and deleted after every list request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

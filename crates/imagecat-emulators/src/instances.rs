@@ -139,7 +139,7 @@ impl InstanceSet {
 /// What a usage listing must see of these instances: the ids of those not
 /// in a final state (and of `account`, when the listing is scoped to one),
 /// and, per image, the ids of its users (for a
-/// [`UsageFixture`](crate::conformance::usage::UsageFixture)).
+/// usage fixture of the conformance suite).
 pub fn live_users(
     instances: &[EmulatedInstance],
     is_final: impl Fn(&str) -> bool,

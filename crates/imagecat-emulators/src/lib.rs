@@ -1,24 +1,35 @@
-//! The emulators of each backend's API, one folder per backend:
+//! Emulators of the imagecat backends' APIs: loopback HTTP servers (axum)
+//! that answer as the real TOAST, DCMGR and Glance (with Keystone and Nova)
+//! do, with fault injection and catalog churn. A product, not test
+//! support: `imagecat emulate`, `imagecat demo` and the bench serve them,
+//! and every adapter's tests run against them (as a dev-dependency).
 //!
-//! - `mod.rs`: the public handle (`start`, accessors, test hooks) and its
-//!   configuration types;
+//! One folder per backend (features of the same names):
+//!
+//! - `mod.rs`: the public handle (`start`, accessors, test hooks), its
+//!   configuration types and its default credentials as constants;
 //! - `data.rs`: seeded data and the catalog model over it;
 //! - `wire.rs`: the documents the server writes;
 //! - `handlers.rs`: the axum routes and handlers.
 //!
-//! What they share lives here: `seed` (the mixer and id codecs),
-//! [`hostile`] (the hostile mode every emulator can be started in),
-//! [`instances`] (the instances behind usage) and the
-//! [`Emulator`] trait over the surface every handle has.
+//! What they share lives at the root: [`server`] (the loopback harness,
+//! request log, [`faults`]), [`churn`] (the catalog churn they can
+//! emulate), `seed` (the mixer and id codecs), [`hostile`] (the hostile
+//! mode every emulator can be started in), [`instances`] (the instances
+//! behind usage) and the [`Emulator`] trait over the surface every handle
+//! has.
 
+#[cfg(any(feature = "toast", feature = "dcmgr"))]
+pub mod churn;
 #[cfg(feature = "dcmgr")]
 pub mod dcmgr;
+pub mod faults;
 #[cfg(feature = "glance")]
 pub mod glance;
 pub mod hostile;
-#[cfg(feature = "server")]
 pub mod instances;
 pub(crate) mod seed;
+pub mod server;
 #[cfg(feature = "toast")]
 pub mod toast;
 
@@ -56,7 +67,6 @@ pub trait Emulator: Send + Sync {
 /// Implements [`Emulator`] (and the inherent `server()`) for a handle
 /// with a `server` field and an inherent `endpoint()`; the last argument is its default catalog URL,
 /// an expression over the handle named by the closure-like binder.
-#[cfg(feature = "server")]
 macro_rules! impl_emulator {
     ($handle:ty, $backend:literal, |$this:ident| $catalog_url:expr) => {
         impl $handle {
@@ -66,7 +76,7 @@ macro_rules! impl_emulator {
             }
         }
 
-        impl $crate::emulators::Emulator for $handle {
+        impl $crate::Emulator for $handle {
             const BACKEND: &'static str = $backend;
 
             fn server(&self) -> &$crate::server::EmulatorServer {
@@ -88,7 +98,6 @@ macro_rules! impl_emulator {
         }
     };
 }
-#[cfg(feature = "server")]
 pub(crate) use impl_emulator;
 
 #[cfg(any(feature = "toast", feature = "glance"))]

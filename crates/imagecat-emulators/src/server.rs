@@ -15,8 +15,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::emulators::hostile::{self, Hostile};
 use crate::faults::{FaultKind, FaultPlan, FaultState};
+use crate::hostile::{self, Hostile};
 
 /// One request as the emulator received it, before any decoding.
 #[derive(Debug, Clone, PartialEq, Eq)]

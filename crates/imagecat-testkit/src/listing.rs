@@ -7,10 +7,8 @@ use futures::{StreamExt, TryStreamExt};
 use imagecat_core::{Error, ImageCatalog, ImageId, ListQuery};
 use imagecat_http::{HttpOptions, RetryPolicy};
 
-#[cfg(feature = "server")]
-use crate::faults::{FaultKind, FaultPlan};
-#[cfg(feature = "server")]
-use crate::server::EmulatorServer;
+use imagecat_emulators::faults::{FaultKind, FaultPlan};
+use imagecat_emulators::server::EmulatorServer;
 
 /// A whole listing under a guard (a hang fails the test): the ids yielded,
 /// and the error that ended it, if any; asserts the stream ends after an error.
@@ -60,7 +58,6 @@ pub fn fast_http(attempts: u32) -> HttpOptions {
 }
 
 /// Faults of every kind at `rate`, slow ones 3 s (ten times [`fast_http`]'s timeout).
-#[cfg(feature = "server")]
 pub fn every_fault(rate: f64, seed: u64) -> FaultPlan {
     FaultPlan::new(rate, &FaultKind::ALL, seed)
         .slow_delay(Duration::from_secs(3))
@@ -70,7 +67,6 @@ pub fn every_fault(rate: f64, seed: u64) -> FaultPlan {
 /// Asserts that a faulty emulator served exactly `clean_pages` plus one
 /// request per injected fault (every fault cost one retry, nothing else
 /// did), and that every fault kind was injected at least once.
-#[cfg(feature = "server")]
 pub fn assert_each_fault_cost_one_request(faulty: &EmulatorServer, clean_pages: usize, what: &str) {
     let injected = faulty.injected_faults();
     assert_eq!(

@@ -2,13 +2,11 @@
 //! output format, the exit codes, named catalogs from a config file, and a
 //! fan-out with one failing catalog.
 
-mod support;
-
 use std::collections::HashSet;
 use std::io::Write as _;
 use std::process::Stdio;
 
-use support::{dcmgr, imagecat, imagecat_bin, toast};
+use crate::support::{command, dcmgr, imagecat, toast};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const ACCOUNT: &str = "a-shpoolxx";
@@ -163,11 +161,7 @@ async fn list_filters_limit_and_sort() {
 async fn ndjson_lines_leave_before_the_last_page_is_fetched() {
     let emu = dcmgr(3000).await;
     let url = emu.catalog_url(None);
-    let mut child = tokio::process::Command::new(imagecat_bin())
-        .args(["-c", &url, "-o", "ndjson", "list", "--page-size", "10"])
-        .env("IMAGECAT_CONFIG", "/nonexistent")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+    let mut child = command(&["-c", &url, "-o", "ndjson", "list", "--page-size", "10"])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -461,10 +455,7 @@ async fn secrets_never_reach_the_output_even_at_trace_level() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulate_prints_its_url_first_and_serves_it() {
-    let mut child = tokio::process::Command::new(imagecat_bin())
-        .args(["emulate", "dcmgr", "--images", "25"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+    let mut child = command(&["emulate", "dcmgr", "--images", "25"])
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()

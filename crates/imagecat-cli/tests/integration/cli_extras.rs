@@ -2,15 +2,13 @@
 //! page, `--column` and `-o value`, `config show` with secrets redacted, and
 //! the progress line under a pseudo-terminal (util-linux `script`).
 
-mod support;
-
 use std::io::Write as _;
 use std::process::Stdio;
 use std::time::Duration;
 
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
-use imagecat_testkit::server::ServeOptions;
-use support::{dcmgr, imagecat, imagecat_bin};
+use crate::support::{IMAGECAT, clean_env, dcmgr, imagecat};
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_emulators::server::ServeOptions;
 
 const ACCOUNT: &str = "a-shpoolxx";
 
@@ -223,13 +221,9 @@ token = {{ env = "E2E_OS_TOKEN" }}
 /// Runs `imagecat ARGS` under a pseudo-terminal (util-linux `script`), so
 /// stdout and stderr are terminals; returns what the terminal received.
 async fn under_a_terminal(args: &str) -> String {
-    let bin = imagecat_bin();
-    let line = format!("{} {args}", bin.display());
-    let out = tokio::process::Command::new("script")
+    let line = format!("{IMAGECAT} {args}");
+    let out = clean_env(&mut tokio::process::Command::new("script"))
         .args(["-q", "-e", "-c", &line, "/dev/null"])
-        .env("IMAGECAT_CONFIG", "/nonexistent/imagecat-e2e.toml")
-        .env_remove("IMAGECAT_CATALOG")
-        .env_remove("NO_COLOR")
         .env("TERM", "xterm")
         .stdin(Stdio::null())
         .output()

@@ -7,23 +7,21 @@
 //! bounded size; a delete whose connection breaks says its outcome is
 //! unknown.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::support::{GLANCE_TOKEN, assert_no_control, dcmgr, glance, imagecat, toast};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, EmulatedImage};
-use imagecat_testkit::emulators::hostile::{HOSTILE_TEXT, HUGE_NAME_BYTES, Hostile, HostileRecord};
-use imagecat_testkit::glance::{
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, EmulatedImage};
+use imagecat_emulators::glance::{
     GlanceEmulator, GlanceEmulatorConfig, GlanceImage, KeystoneAppCredential, KeystoneUser,
 };
-use imagecat_testkit::server::{EmulatorServer, ServeOptions};
-use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig, ToastImage};
-use support::{GLANCE_TOKEN, assert_no_control, dcmgr, glance, imagecat, toast};
+use imagecat_emulators::hostile::{HOSTILE_TEXT, HUGE_NAME_BYTES, Hostile, HostileRecord};
+use imagecat_emulators::server::{EmulatorServer, ServeOptions};
+use imagecat_emulators::toast::{ToastEmulator, ToastEmulatorConfig, ToastImage};
 
 /// What the hostile mode's texts hold (see `HOSTILE_TEXT`).
 const HOSTILE: &str = HOSTILE_TEXT;
@@ -47,7 +45,7 @@ impl Target {
         self.envs.iter().map(|(k, v)| (*k, v.as_str())).collect()
     }
 
-    async fn run(&self, args: &[&str]) -> support::Run {
+    async fn run(&self, args: &[&str]) -> crate::support::Run {
         let mut all = vec!["-c", self.url.as_str()];
         all.extend_from_slice(args);
         imagecat(&all, &self.envs()).await

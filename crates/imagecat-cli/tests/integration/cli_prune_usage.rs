@@ -3,13 +3,11 @@
 //! use is kept (`in-use`) and no DELETE is sent for it, an image of
 //! unknown usage is kept (`usage-unknown`), the other planned deletes go.
 
-mod support;
-
 use std::collections::HashSet;
 
-use imagecat_testkit::emulators::instances::EmulatedInstance;
+use crate::support::{Run, dcmgr, imagecat, toast};
+use imagecat_emulators::instances::EmulatedInstance;
 use serde_json::Value;
-use support::{Run, dcmgr, imagecat, toast};
 
 /// The entries of a `prune -o json` run.
 fn entries(run: &Run) -> Vec<Value> {

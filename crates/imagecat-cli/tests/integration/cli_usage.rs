@@ -1,10 +1,8 @@
 //! `imagecat usage`, and deletes that refuse an image in use or of unknown
 //! usage, end to end against the TOAST and DCMGR emulators.
 
-mod support;
-
-use imagecat_testkit::emulators::instances::EmulatedInstance;
-use support::{dcmgr, imagecat, toast};
+use crate::support::{dcmgr, imagecat, toast};
+use imagecat_emulators::instances::EmulatedInstance;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn toast_delete_refuses_an_image_in_use_with_nothing_sent_and_force_deletes() {
@@ -163,7 +161,7 @@ async fn list_in_use_and_unused_leave_unknown_images_out_with_a_note() {
     let account = emu.own_account().to_owned();
     // Account-scoped: public images nobody of the account uses are unknown.
     let url = emu.catalog_url(Some(&account));
-    let ids = |run: &support::Run| -> Vec<String> {
+    let ids = |run: &crate::support::Run| -> Vec<String> {
         run.json()
             .as_array()
             .unwrap()

@@ -4,13 +4,11 @@
 //! unknown cloud is a usage error naming the file and the cloud, never a
 //! secret.
 
-mod support;
-
-use imagecat_testkit::glance::{
+use crate::support::imagecat;
+use imagecat_emulators::glance::{
     GlanceEmulator, GlanceEmulatorConfig, KeystoneAppCredential, KeystoneUser,
 };
-use imagecat_testkit::server::ServeOptions;
-use support::imagecat;
+use imagecat_emulators::server::ServeOptions;
 
 const SECRET: &str = "e2e-appcred-very-secret";
 
@@ -46,7 +44,7 @@ async fn emulator() -> (GlanceEmulator, tempfile::TempDir) {
     (emu, dir)
 }
 
-fn ids(run: &support::Run) -> Vec<String> {
+fn ids(run: &crate::support::Run) -> Vec<String> {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let mut ids: Vec<String> = run
         .json()

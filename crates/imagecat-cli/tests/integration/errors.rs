@@ -3,10 +3,9 @@
 //! the same error kind through the facade and the same exit code from the
 //! CLI on TOAST, DCMGR and Glance.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::imagecat;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -15,8 +14,7 @@ use futures::future::join_all;
 use imagecat::{
     Credentials, ErrorKind, HttpOptions, ImageId, OpenOptions, RetryPolicy, SecretString,
 };
-use imagecat_testkit::server::EmulatorServer;
-use support::imagecat;
+use imagecat_emulators::server::EmulatorServer;
 
 const TOKEN: &str = "e2e-token";
 const UUID: &str = "7b3e1c2a-0f4d-4e5a-9b6c-8d7e6f5a4b3c";

@@ -3,13 +3,11 @@
 //! server-sorted `--sort`, `latest --group-by`, and `diff` with its exit
 //! codes.
 
-mod support;
-
 use std::collections::BTreeMap;
 
-use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceImage};
-use imagecat_testkit::server::ServeOptions;
-use support::{dcmgr, imagecat, toast};
+use crate::support::{dcmgr, imagecat, toast};
+use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceImage};
+use imagecat_emulators::server::ServeOptions;
 
 /// The Glance emulator's default static token.
 const ENV: &[(&str, &str)] = &[("OS_TOKEN", "glance-emulator-token")];

@@ -7,20 +7,14 @@
 use std::collections::HashSet;
 use std::process::Output;
 
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
-use imagecat_testkit::server::ServeOptions;
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_emulators::server::ServeOptions;
 use serde_json::Value;
 
+use crate::support::command;
+
 async fn imagecat(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_imagecat"))
-            .args(&args)
-            .env_remove("IMAGECAT_CATALOG")
-            .output()
-            .expect("imagecat runs")
-    })
-    .await
-    .unwrap()
+    command(&args).output().await.expect("imagecat runs")
 }
 
 fn json(out: &Output) -> Vec<Value> {

@@ -2,22 +2,20 @@
 //! emulators with faults and churn at once, and `imagecat emulate` with its
 //! fault and churn options serving the CLI.
 
-mod support;
-
 use std::collections::HashSet;
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::{command, imagecat};
 use imagecat::{
     Credentials, HttpOptions, ImageCatalogExt, ListQuery, OpenOptions, PagingOptions, RetryPolicy,
     SecretString,
 };
-use imagecat_testkit::churn::Churn;
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
-use imagecat_testkit::faults::{FaultKind, FaultPlan};
-use imagecat_testkit::server::ServeOptions;
-use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig};
-use support::{imagecat, imagecat_bin};
+use imagecat_emulators::churn::Churn;
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_emulators::faults::{FaultKind, FaultPlan};
+use imagecat_emulators::server::ServeOptions;
+use imagecat_emulators::toast::{ToastEmulator, ToastEmulatorConfig};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// What a user tunes for a flaky, busy server (and what keeps tests fast).
@@ -114,29 +112,26 @@ async fn faults_and_churn_at_once_through_the_facade() {
 async fn emulate_serves_faults_and_churn_to_the_cli() {
     // Kinds the CLI's default retry policy gets through quickly (no 40 s
     // slow answers, no 1 s Retry-After).
-    let mut child = tokio::process::Command::new(imagecat_bin())
-        .args([
-            "emulate",
-            "toast",
-            "--images",
-            "60",
-            "--churn-per-request",
-            "1",
-            "--churn-seed",
-            "2",
-            "--fault-rate",
-            "0.2",
-            "--faults",
-            "500,502,503,reset,truncate,shape",
-            "--fault-seed",
-            "4",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = command(&[
+        "emulate",
+        "toast",
+        "--images",
+        "60",
+        "--churn-per-request",
+        "1",
+        "--churn-seed",
+        "2",
+        "--fault-rate",
+        "0.2",
+        "--faults",
+        "500,502,503,reset,truncate,shape",
+        "--fault-seed",
+        "4",
+    ])
+    .stderr(Stdio::null())
+    .kill_on_drop(true)
+    .spawn()
+    .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = lines.next_line().await.unwrap().expect("the catalog URL");
     let config = ToastEmulatorConfig::default();

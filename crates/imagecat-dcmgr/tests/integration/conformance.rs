@@ -1,13 +1,11 @@
 //! The conformance suite against the DCMGR emulator: both layouts, with
 //! and without an account.
 
-mod common;
-
+use imagecat_emulators::dcmgr::Layout;
 use imagecat_testkit::conformance::run_all;
-use imagecat_testkit::dcmgr::Layout;
 
 async fn run(layout: Layout, with_account: bool) {
-    let c = common::conformance(layout, with_account).await;
+    let c = crate::common::conformance(layout, with_account).await;
     let report = run_all(&c.fixture).await;
     report.assert_passed();
     assert!(report.skipped.is_empty(), "{report}");

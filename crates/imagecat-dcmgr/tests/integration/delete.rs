@@ -1,14 +1,12 @@
 //! Delete: a soft delete, reported honestly as Deleted or AlreadyDeleted.
 
-mod common;
-
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use imagecat_core::{Deleted, ErrorKind, ImageCatalog, ImageId, ImageStatus, ListQuery};
-use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
+use imagecat_emulators::dcmgr::DcmgrEmulatorConfig;
 
-fn methods(emu: &imagecat_testkit::dcmgr::DcmgrEmulator) -> Vec<String> {
+fn methods(emu: &imagecat_emulators::dcmgr::DcmgrEmulator) -> Vec<String> {
     emu.server()
         .requests()
         .into_iter()
@@ -18,8 +16,8 @@ fn methods(emu: &imagecat_testkit::dcmgr::DcmgrEmulator) -> Vec<String> {
 
 #[tokio::test]
 async fn delete_then_delete_again() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
-    let catalog = common::catalog(&emu, Some("a-shpoolxx"));
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let catalog = crate::common::catalog(&emu, Some("a-shpoolxx"));
     let id = ImageId::new(emu.deletable_ids(Some("a-shpoolxx"), 1).remove(0));
     assert_eq!(catalog.delete(&id).await.unwrap(), Deleted::Deleted);
     assert_eq!(methods(&emu), ["GET", "DELETE"]);
@@ -56,8 +54,8 @@ async fn delete_then_delete_again() {
 #[tokio::test]
 async fn a_seeded_deleted_image_is_already_deleted() {
     for config in [DcmgrEmulatorConfig::v1203(), DcmgrEmulatorConfig::legacy()] {
-        let emu = common::emulator(config).await;
-        let catalog = common::catalog(&emu, Some("a-shpoolxx"));
+        let emu = crate::common::emulator(config).await;
+        let catalog = crate::common::catalog(&emu, Some("a-shpoolxx"));
         let id = emu
             .ids_in_state("deleted")
             .into_iter()
@@ -75,8 +73,8 @@ async fn a_seeded_deleted_image_is_already_deleted() {
 
 #[tokio::test]
 async fn missing_and_foreign_images() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
-    let catalog = common::catalog(&emu, Some("a-shpoolxx"));
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let catalog = crate::common::catalog(&emu, Some("a-shpoolxx"));
     let e = catalog
         .delete(&ImageId::new(emu.missing_id()))
         .await
@@ -97,13 +95,13 @@ async fn missing_and_foreign_images() {
     assert_eq!(emu.image(&foreign).unwrap().state, "available");
 
     // Legacy: a public image of another account shows, but only its owner may destroy it.
-    let legacy = common::emulator(DcmgrEmulatorConfig::legacy()).await;
+    let legacy = crate::common::emulator(DcmgrEmulatorConfig::legacy()).await;
     let public_foreign = legacy.listing(None, false).into_iter().find(|id| {
         let i = legacy.image(id).unwrap();
         i.account_id != "a-shpoolxx" && i.is_public
     });
     let public_foreign = public_foreign.expect("a public image of another account");
-    let e = common::catalog(&legacy, Some("a-shpoolxx"))
+    let e = crate::common::catalog(&legacy, Some("a-shpoolxx"))
         .delete(&ImageId::new(public_foreign))
         .await
         .unwrap_err();
@@ -113,7 +111,7 @@ async fn missing_and_foreign_images() {
 
 #[tokio::test]
 async fn a_destroy_answer_naming_another_image_is_invalid() {
-    let server = common::canned(
+    let server = crate::common::canned(
         Router::new().route(
             "/api/12.03/images/{id}",
             get(|| async {
@@ -126,7 +124,7 @@ async fn a_destroy_answer_naming_another_image_is_invalid() {
         ),
     )
     .await;
-    let catalog = common::catalog_at(&server.base_url(), None);
+    let catalog = crate::common::catalog_at(&server.base_url(), None);
     let e = catalog
         .delete(&ImageId::new("wmi-4yalh576"))
         .await
@@ -141,8 +139,8 @@ async fn a_destroy_answer_naming_another_image_is_invalid() {
 
 #[tokio::test]
 async fn catalog_churn_hooks() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203().images(30)).await;
-    let catalog = common::catalog(&emu, None);
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203().images(30)).await;
+    let catalog = crate::common::catalog(&emu, None);
     let id = emu.default_listing(None)[3].clone();
     assert!(emu.soft_delete(&id));
     assert_eq!(
@@ -159,7 +157,7 @@ async fn catalog_churn_hooks() {
         ErrorKind::NotFound
     );
     assert!(!emu.remove(&id));
-    let fresh = imagecat_testkit::dcmgr::EmulatedImage::new("wmi-fresh01", "a-shpoolxx");
+    let fresh = imagecat_emulators::dcmgr::EmulatedImage::new("wmi-fresh01", "a-shpoolxx");
     emu.insert(fresh);
     assert_eq!(
         emu.default_listing(None)[0],

@@ -1,8 +1,6 @@
 //! The documents of the reference (§12) and legacy documents with YAML
 //! strings, served as-is and decoded field by field.
 
-mod common;
-
 use imagecat_core::PageSource as _;
 use std::collections::BTreeMap;
 
@@ -187,10 +185,11 @@ fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 #[tokio::test]
 async fn index_a_decodes_exactly() {
-    let server =
-        common::canned(Router::new().route("/api/12.03/images", get(|| async { json(DOC_A) })))
-            .await;
-    let catalog = common::catalog_at(&server.base_url(), Some("a-shpoolxx"));
+    let server = crate::common::canned(
+        Router::new().route("/api/12.03/images", get(|| async { json(DOC_A) })),
+    )
+    .await;
+    let catalog = crate::common::catalog_at(&server.base_url(), Some("a-shpoolxx"));
     let page = catalog
         .page(&ListQuery::new().page_size(2), None)
         .await
@@ -260,10 +259,11 @@ async fn index_a_decodes_exactly() {
 
 #[tokio::test]
 async fn index_b_past_the_end_ends_the_listing() {
-    let server =
-        common::canned(Router::new().route("/api/12.03/images", get(|| async { json(DOC_B) })))
-            .await;
-    let catalog = common::catalog_at(&server.base_url(), None);
+    let server = crate::common::canned(
+        Router::new().route("/api/12.03/images", get(|| async { json(DOC_B) })),
+    )
+    .await;
+    let catalog = crate::common::catalog_at(&server.base_url(), None);
     let page = catalog
         .page(&ListQuery::new(), Some(PageToken::Offset(10)))
         .await
@@ -273,8 +273,8 @@ async fn index_b_past_the_end_ends_the_listing() {
     assert_eq!(page.total, Some(3));
 }
 
-async fn c_and_d_server() -> imagecat_testkit::server::EmulatorServer {
-    common::canned(Router::new().route(
+async fn c_and_d_server() -> imagecat_emulators::server::EmulatorServer {
+    crate::common::canned(Router::new().route(
         "/api/12.03/images/{id}",
         get(|| async { json(DOC_C) }).delete(|| async { json(DOC_D) }),
     ))
@@ -284,7 +284,7 @@ async fn c_and_d_server() -> imagecat_testkit::server::EmulatorServer {
 #[tokio::test]
 async fn show_c_decodes_exactly() {
     let server = c_and_d_server().await;
-    let catalog = common::catalog_at(&server.base_url(), Some("a-shpoolxx"));
+    let catalog = crate::common::catalog_at(&server.base_url(), Some("a-shpoolxx"));
     let image = catalog.get(&ImageId::new("wmi-4yalh576")).await.unwrap();
     assert_eq!(image.name.as_deref(), Some("centos1d64"));
     assert_eq!(image.status, ImageStatus::Saving);
@@ -321,7 +321,7 @@ async fn show_c_decodes_exactly() {
 #[tokio::test]
 async fn destroy_d_after_a_show() {
     let server = c_and_d_server().await;
-    let catalog = common::catalog_at(&server.base_url(), Some("a-shpoolxx"));
+    let catalog = crate::common::catalog_at(&server.base_url(), Some("a-shpoolxx"));
     let done = catalog.delete(&ImageId::new("wmi-4yalh576")).await.unwrap();
     assert_eq!(done, Deleted::Deleted);
     let methods: Vec<_> = server.requests().into_iter().map(|r| r.method).collect();
@@ -331,17 +331,19 @@ async fn destroy_d_after_a_show() {
 #[tokio::test]
 async fn a_show_answering_another_image_is_invalid() {
     let server = c_and_d_server().await;
-    let catalog = common::catalog_at(&server.base_url(), None);
+    let catalog = crate::common::catalog_at(&server.base_url(), None);
     let e = catalog.get(&ImageId::new("wmi-other")).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
 }
 
 #[tokio::test]
 async fn legacy_index_with_yaml_strings() {
-    let server =
-        common::canned(Router::new().route("/api/images", get(|| async { json(LEGACY_INDEX) })))
-            .await;
-    let catalog = common::catalog_at(&format!("{}/api", server.base_url()), Some("a-shpoolxx"));
+    let server = crate::common::canned(
+        Router::new().route("/api/images", get(|| async { json(LEGACY_INDEX) })),
+    )
+    .await;
+    let catalog =
+        crate::common::catalog_at(&format!("{}/api", server.base_url()), Some("a-shpoolxx"));
     let page = catalog.page(&ListQuery::new(), None).await.unwrap();
     assert_eq!(page.total, Some(2));
     assert_eq!(page.next, None);
@@ -384,14 +386,14 @@ async fn legacy_index_with_yaml_strings() {
 
 #[tokio::test]
 async fn emulated_documents_decode_in_both_layouts() {
-    use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
+    use imagecat_emulators::dcmgr::DcmgrEmulatorConfig;
     for config in [
         DcmgrEmulatorConfig::v1203(),
         DcmgrEmulatorConfig::legacy().require_account(false),
     ] {
-        let legacy = config.layout == imagecat_testkit::dcmgr::Layout::Legacy;
-        let emu = common::emulator(config).await;
-        let catalog = common::catalog(&emu, None);
+        let legacy = config.layout == imagecat_emulators::dcmgr::Layout::Legacy;
+        let emu = crate::common::emulator(config).await;
+        let catalog = crate::common::catalog(&emu, None);
         let centos = catalog.get(&ImageId::new("wmi-centos1d64")).await.unwrap();
         let stored = emu.image("wmi-centos1d64").unwrap();
         assert_eq!(centos.owner.as_deref(), Some(stored.account_id.as_str()));

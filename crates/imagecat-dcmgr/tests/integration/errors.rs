@@ -1,8 +1,6 @@
 //! Error answers: every DCMGR code, bodies that are not JSON, and the
 //! errors the emulator produces like the real server.
 
-mod common;
-
 use axum::Router;
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -10,16 +8,16 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use imagecat_core::PageSource as _;
 use imagecat_core::{Error, ErrorKind, ImageCatalog, ImageId, ListQuery};
-use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
-use imagecat_testkit::server::ServeOptions;
+use imagecat_emulators::dcmgr::DcmgrEmulatorConfig;
+use imagecat_emulators::server::ServeOptions;
 
 /// A server answering every show with this status, content type and body.
 async fn answering(
     status: u16,
     content_type: &'static str,
     body: &'static str,
-) -> imagecat_testkit::server::EmulatorServer {
-    common::canned(Router::new().route(
+) -> imagecat_emulators::server::EmulatorServer {
+    crate::common::canned(Router::new().route(
         "/api/12.03/images/{id}",
         get(move || async move {
             (
@@ -35,7 +33,7 @@ async fn answering(
 
 async fn get_error(status: u16, content_type: &'static str, body: &'static str) -> (Error, usize) {
     let server = answering(status, content_type, body).await;
-    let catalog = common::catalog_at(&server.base_url(), None);
+    let catalog = crate::common::catalog_at(&server.base_url(), None);
     let e = catalog
         .get(&ImageId::new("wmi-4yalh576"))
         .await
@@ -181,7 +179,7 @@ async fn empty_500_is_a_retryable_invalid_response() {
 
 #[tokio::test]
 async fn a_proxy_rate_limit_is_rate_limited() {
-    let server = common::canned(Router::new().route(
+    let server = crate::common::canned(Router::new().route(
         "/api/12.03/images/{id}",
         get(|| async {
             (
@@ -193,7 +191,7 @@ async fn a_proxy_rate_limit_is_rate_limited() {
         }),
     ))
     .await;
-    let catalog = common::catalog_at(&server.base_url(), None);
+    let catalog = crate::common::catalog_at(&server.base_url(), None);
     let e = catalog
         .get(&ImageId::new("wmi-4yalh576"))
         .await
@@ -204,9 +202,10 @@ async fn a_proxy_rate_limit_is_rate_limited() {
 
 #[tokio::test]
 async fn an_unknown_route_is_sinatras_html_404() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203()).await;
     // A base the server does not serve (a typo in the endpoint).
-    let catalog = common::catalog_at(&format!("{}/api/12.04", emu.server().base_url()), None);
+    let catalog =
+        crate::common::catalog_at(&format!("{}/api/12.04", emu.server().base_url()), None);
     let e = catalog
         .get(&ImageId::new("wmi-centos1d64"))
         .await
@@ -226,8 +225,8 @@ async fn an_unknown_route_is_sinatras_html_404() {
 #[tokio::test]
 async fn emulator_errors_map_like_the_real_server() {
     // Legacy 11.12 required the header: 400 "103".
-    let legacy = common::emulator(DcmgrEmulatorConfig::legacy()).await;
-    let e = common::catalog(&legacy, None)
+    let legacy = crate::common::emulator(DcmgrEmulatorConfig::legacy()).await;
+    let e = crate::common::catalog(&legacy, None)
         .get(&ImageId::new("wmi-centos1d64"))
         .await
         .unwrap_err();
@@ -239,7 +238,7 @@ async fn emulator_errors_map_like_the_real_server() {
         .iter()
         .find(|id| legacy.image(id).is_some_and(|i| !i.is_public))
         .expect("a private image of another account");
-    let e = common::catalog(&legacy, Some("a-shpoolxx"))
+    let e = crate::common::catalog(&legacy, Some("a-shpoolxx"))
         .get(&ImageId::new(private.clone()))
         .await
         .unwrap_err();
@@ -249,16 +248,16 @@ async fn emulator_errors_map_like_the_real_server() {
     // A disabled account: 403 "104".
     let mut config = DcmgrEmulatorConfig::v1203();
     config.disabled_accounts = vec!["a-shpoolxx".into()];
-    let emu = imagecat_testkit::dcmgr::DcmgrEmulator::start(config, ServeOptions::default())
+    let emu = imagecat_emulators::dcmgr::DcmgrEmulator::start(config, ServeOptions::default())
         .await
         .unwrap();
-    let catalog = common::catalog(&emu, Some("a-shpoolxx"));
+    let catalog = crate::common::catalog(&emu, Some("a-shpoolxx"));
     let e = catalog.page(&ListQuery::new(), None).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
     assert!(e.to_string().contains("104"), "{e}");
 
     // 12.03: another account's image is 404 "100", even when public.
-    let v1203 = common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let v1203 = crate::common::emulator(DcmgrEmulatorConfig::v1203()).await;
     let public_other = v1203
         .listing(Some("a-shpoolxx"), false)
         .into_iter()
@@ -268,7 +267,7 @@ async fn emulator_errors_map_like_the_real_server() {
                 .is_some_and(|i| i.account_id != "a-shpoolxx")
         })
         .expect("a public image of another account");
-    let catalog = common::catalog(&v1203, Some("a-shpoolxx"));
+    let catalog = crate::common::catalog(&v1203, Some("a-shpoolxx"));
     let e = catalog
         .get(&ImageId::new(public_other.clone()))
         .await
@@ -277,7 +276,7 @@ async fn emulator_errors_map_like_the_real_server() {
     assert!(e.to_string().contains("[100]"), "{e}");
     // …and the same image is shown without the header (admin view).
     assert!(
-        common::catalog(&v1203, None)
+        crate::common::catalog(&v1203, None)
             .get(&ImageId::new(public_other))
             .await
             .is_ok()
@@ -287,7 +286,7 @@ async fn emulator_errors_map_like_the_real_server() {
 #[tokio::test]
 async fn emulator_refuses_bad_parameters_like_the_real_server() {
     // The adapter never sends these; a raw client checks the emulator.
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203()).await;
     let client = imagecat_http::reqwest::Client::new();
     let base = emu.endpoint();
     for (query, message) in [

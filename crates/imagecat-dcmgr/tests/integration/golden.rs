@@ -3,12 +3,10 @@
 //! log) and re-checked, a sorted stream across pages, and the legacy
 //! layout, where the engine filters and `collect_sorted` sorts.
 
-mod common;
-
 use imagecat_core::{
     ErrorKind, Image, ImageCatalog, ImageCatalogExt, ImageId, ListQuery, Sort, SortKey,
 };
-use imagecat_testkit::dcmgr::{DcmgrEmulatorConfig, Layout};
+use imagecat_emulators::dcmgr::{DcmgrEmulatorConfig, Layout};
 use imagecat_testkit::listing::listed_ids;
 
 fn hand(all: &[Image], q: &ListQuery) -> Vec<ImageId> {
@@ -20,8 +18,8 @@ fn hand(all: &[Image], q: &ListQuery) -> Vec<ImageId> {
 
 #[tokio::test]
 async fn dates_and_sort_are_sent_on_1203_and_rechecked() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203().images(40)).await;
-    let cat = common::catalog(&emu, None);
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203().images(40)).await;
+    let cat = crate::common::catalog(&emu, None);
     let all = cat.collect(ListQuery::new()).await.unwrap();
     let mut created: Vec<_> = all.iter().filter_map(|i| i.created_at).collect();
     created.sort();
@@ -69,8 +67,8 @@ async fn dates_and_sort_are_sent_on_1203_and_rechecked() {
 
 #[tokio::test]
 async fn legacy_layout_filters_and_sorts_on_the_client_and_has_no_tags() {
-    let emu = common::emulator(DcmgrEmulatorConfig::legacy().images(25)).await;
-    let cat = common::catalog(&emu, Some(emu.own_account()));
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::legacy().images(25)).await;
+    let cat = crate::common::catalog(&emu, Some(emu.own_account()));
     assert_eq!(emu.config().layout, Layout::Legacy);
     let all = cat.collect(ListQuery::new()).await.unwrap();
     let mut created: Vec<_> = all.iter().filter_map(|i| i.created_at).collect();

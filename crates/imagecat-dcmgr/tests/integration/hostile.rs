@@ -4,8 +4,6 @@
 //! change a request's path or query. A body over the cap is a testkit
 //! scenario, run in `tests/scenarios.rs`.
 
-mod common;
-
 use imagecat_core::PageSource as _;
 use std::collections::BTreeMap;
 
@@ -14,7 +12,7 @@ use imagecat_core::{
     BackendKind, ErrorKind, Image, ImageCatalog, ImageStatus, ListQuery, PageToken, Visibility,
 };
 use imagecat_dcmgr::{DcmgrCatalog, decode_index_body};
-use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
+use imagecat_emulators::dcmgr::DcmgrEmulatorConfig;
 use imagecat_testkit::hostile::{any_json, apply, check_error, check_images, edit};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -343,8 +341,8 @@ fn invalid_utf8_in_a_page_is_an_invalid_response() {
 
 #[tokio::test]
 async fn a_hostile_owner_filter_is_one_query_value() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
-    let catalog = common::catalog(&emu, None);
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let catalog = crate::common::catalog(&emu, None);
     let hostile = "a-x&is_public=true&state=deleted&start=9#f/../../instances %2F\u{e9}";
     let got: Vec<Image> = catalog
         .list(ListQuery::new().owner(hostile))
@@ -374,7 +372,7 @@ async fn a_hostile_owner_filter_is_one_query_value() {
 
 #[tokio::test]
 async fn a_hostile_account_is_refused_before_any_request() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203()).await;
     let long = format!("a-{}", "x".repeat(256));
     for account in [
         "a-x\r\nX-VDC-Account-UUID: a-admin",
@@ -396,7 +394,7 @@ async fn a_hostile_account_is_refused_before_any_request() {
     }
     assert_eq!(emu.server().request_count(), 0);
     // A well-formed account goes out only as the header.
-    let catalog = common::catalog(&emu, Some("a-shpoolxx"));
+    let catalog = crate::common::catalog(&emu, Some("a-shpoolxx"));
     catalog
         .page(&ListQuery::new().page_size(1), None)
         .await

@@ -1,16 +1,14 @@
 //! Hostile ids are refused before any request; good ids stay one path segment.
 
-mod common;
-
 use imagecat_core::{ErrorKind, ImageCatalog, ImageId};
-use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
+use imagecat_emulators::dcmgr::DcmgrEmulatorConfig;
 
 #[tokio::test]
 async fn hostile_ids_never_reach_the_server() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
-    let catalog = common::catalog(&emu, Some("a-shpoolxx"));
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let catalog = crate::common::catalog(&emu, Some("a-shpoolxx"));
     let too_long = format!("wmi-{}", "a".repeat(256));
-    let mut hostile: Vec<String> = common::HOSTILE_IDS
+    let mut hostile: Vec<String> = crate::common::HOSTILE_IDS
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
@@ -37,8 +35,8 @@ async fn hostile_ids_never_reach_the_server() {
 
 #[tokio::test]
 async fn admin_chosen_and_generated_ids_are_one_segment() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
-    let catalog = common::catalog(&emu, Some("a-shpoolxx"));
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let catalog = crate::common::catalog(&emu, Some("a-shpoolxx"));
     let longest = format!("wmi-{}", "Z_9".repeat(85));
     for id in ["wmi-centos1d64", "wmi-lbnode1d64", longest.as_str()] {
         let result = catalog.get(&ImageId::new(id)).await;

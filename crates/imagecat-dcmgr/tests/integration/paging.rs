@@ -1,8 +1,6 @@
 //! Listing: the parameters sent, the account header, read-ahead order, and
 //! servers whose totals and pages disagree.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -15,8 +13,8 @@ use imagecat_core::{
     ErrorKind, Image, ImageCatalog, ImageStatus, ListQuery, PagingOptions, PagingStyle, Visibility,
 };
 use imagecat_dcmgr::{DcmgrCatalog, MAX_PAGE_SIZE};
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
-use imagecat_testkit::server::RecordedRequest;
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_emulators::server::RecordedRequest;
 
 /// Query parameters expected to be present with a value, or absent.
 type Expect = &'static [(&'static str, Option<&'static str>)];
@@ -60,7 +58,7 @@ async fn guarded(
 /// Every image (deleted ones too), `page_size` a page, with this read-ahead.
 /// A 12.03 emulator of 95 images whose pages say there are `total`.
 async fn wrong_total(total: u64) -> DcmgrEmulator {
-    common::emulator(
+    crate::common::emulator(
         DcmgrEmulatorConfig::v1203()
             .images(95)
             .wrong_total(Some(total)),
@@ -87,8 +85,8 @@ async fn all_with_read_ahead(
 
 #[tokio::test]
 async fn every_request_has_start_limit_state_and_the_account() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
-    let catalog = common::catalog(&emu, Some("a-shpoolxx"));
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let catalog = crate::common::catalog(&emu, Some("a-shpoolxx"));
     let got = ids(&catalog, ListQuery::new().page_size(7)).await.unwrap();
     assert_eq!(got, emu.default_listing(Some("a-shpoolxx")));
     let requests = emu.server().requests();
@@ -125,8 +123,8 @@ async fn every_request_has_start_limit_state_and_the_account() {
 
 #[tokio::test]
 async fn the_default_page_size_is_250_and_the_largest_1000() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203().images(10)).await;
-    let catalog = common::catalog(&emu, None);
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203().images(10)).await;
+    let catalog = crate::common::catalog(&emu, None);
     let caps = catalog.info().capabilities;
     assert_eq!(caps.paging, PagingStyle::Offset);
     assert!(caps.reports_total && caps.soft_delete && caps.delete);
@@ -159,7 +157,7 @@ async fn the_default_page_size_is_250_and_the_largest_1000() {
 
 #[tokio::test]
 async fn queries_become_server_filters_where_they_are_exact() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203()).await;
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203()).await;
     let me = Some("a-shpoolxx");
     let cases: [(Option<&str>, ListQuery, Expect); 7] = [
         (
@@ -200,7 +198,7 @@ async fn queries_become_server_filters_where_they_are_exact() {
     ];
     for (account, query, want) in cases {
         emu.server().clear_requests();
-        let catalog = common::catalog(&emu, account);
+        let catalog = crate::common::catalog(&emu, account);
         let all: Vec<Image> = catalog
             .list(ListQuery::new().include_deleted(true))
             .try_collect()
@@ -223,10 +221,10 @@ async fn queries_become_server_filters_where_they_are_exact() {
 
 #[tokio::test]
 async fn read_ahead_keeps_the_servers_order_over_5000_images() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203().images(6_000).seed(3)).await;
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203().images(6_000).seed(3)).await;
     let catalog = DcmgrCatalog::builder()
         .endpoint(emu.endpoint())
-        .http_options(common::fast_http())
+        .http_options(crate::common::fast_http())
         .paging_options(PagingOptions::default().read_ahead(8))
         .build()
         .unwrap();
@@ -242,14 +240,14 @@ async fn read_ahead_keeps_the_servers_order_over_5000_images() {
         "{sent} requests for {pages} pages"
     );
     // Legacy too (no server-side state filter: the client filter drops deleted images).
-    let legacy = common::emulator(
+    let legacy = crate::common::emulator(
         DcmgrEmulatorConfig::legacy()
             .require_account(false)
             .images(5_500),
     )
     .await;
     let got = ids(
-        &common::catalog(&legacy, None),
+        &crate::common::catalog(&legacy, None),
         ListQuery::new().page_size(100),
     )
     .await
@@ -291,7 +289,7 @@ async fn a_consistent_total_is_trusted() {
     // truth without an extra request per listing: the listing stops there
     // (documented in docs/backends/dcmgr.md).
     let emu = wrong_total(20).await;
-    let catalog = common::catalog(&emu, None);
+    let catalog = crate::common::catalog(&emu, None);
     let (got, error) = guarded(
         &catalog,
         ListQuery::new().page_size(10).include_deleted(true),
@@ -309,14 +307,14 @@ async fn a_server_ignoring_start_ends_in_an_error_not_a_loop() {
         (95, Some(3)),
         (5_000, None),
     ] {
-        let emu = common::emulator(
+        let emu = crate::common::emulator(
             DcmgrEmulatorConfig::v1203()
                 .images(images)
                 .ignore_start(true)
                 .wrong_total(total),
         )
         .await;
-        let catalog = common::catalog(&emu, None);
+        let catalog = crate::common::catalog(&emu, None);
         let (got, error) = guarded(
             &catalog,
             ListQuery::new().page_size(10).include_deleted(true),
@@ -336,8 +334,9 @@ async fn a_server_ignoring_start_ends_in_an_error_not_a_loop() {
 #[tokio::test]
 async fn short_pages_before_the_total_keep_paging() {
     // A server (or proxy) returning at most 7 images per page whatever the limit.
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203().images(120).max_limit(Some(7))).await;
-    let catalog = common::catalog(&emu, Some("a-shpoolxx"));
+    let emu =
+        crate::common::emulator(DcmgrEmulatorConfig::v1203().images(120).max_limit(Some(7))).await;
+    let catalog = crate::common::catalog(&emu, Some("a-shpoolxx"));
     let got = ids(&catalog, ListQuery::new().page_size(50)).await.unwrap();
     assert_eq!(got, emu.default_listing(Some("a-shpoolxx")));
 }
@@ -346,7 +345,7 @@ async fn short_pages_before_the_total_keep_paging() {
 async fn pages_without_a_total_end_on_an_empty_page() {
     let ids_all: Vec<String> = (0..23).map(|n| format!("wmi-img{n:03}")).collect();
     let served = ids_all.clone();
-    let server = common::canned(Router::new().route(
+    let server = crate::common::canned(Router::new().route(
         "/api/images",
         get(move |Query(q): Query<HashMap<String, String>>| {
             let served = served.clone();
@@ -365,7 +364,7 @@ async fn pages_without_a_total_end_on_an_empty_page() {
         }),
     ))
     .await;
-    let catalog = common::catalog_at(&format!("{}/api", server.base_url()), None);
+    let catalog = crate::common::catalog_at(&format!("{}/api", server.base_url()), None);
     let got = ids(&catalog, ListQuery::new().page_size(5)).await.unwrap();
     assert_eq!(got, ids_all);
     assert_eq!(server.request_count(), 6, "5 pages and the empty one");
@@ -379,7 +378,7 @@ async fn the_legacy_layout_in_both_shapes() {
         let emu = DcmgrEmulator::start(config, Default::default())
             .await
             .unwrap();
-        let catalog = common::catalog(&emu, Some("a-shpoolxx"));
+        let catalog = crate::common::catalog(&emu, Some("a-shpoolxx"));
         let got = ids(&catalog, ListQuery::new().page_size(4)).await.unwrap();
         let want = emu.default_listing(Some("a-shpoolxx"));
         assert_eq!(got, want);
@@ -397,7 +396,7 @@ async fn the_legacy_layout_in_both_shapes() {
 
 #[tokio::test]
 async fn churn_while_listing_neither_loops_nor_fails() {
-    let emu = common::emulator(DcmgrEmulatorConfig::v1203().images(300)).await;
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::v1203().images(300)).await;
     let catalog = DcmgrCatalog::builder()
         .endpoint(emu.endpoint())
         .paging_options(PagingOptions::default().read_ahead(1))
@@ -413,8 +412,10 @@ async fn churn_while_listing_neither_loops_nor_fails() {
         if n % 20 == 5 {
             // A newer image pushes every offset down by one: pages overlap,
             // and the engine drops the repeated id.
-            let mut fresh =
-                imagecat_testkit::dcmgr::EmulatedImage::new(format!("wmi-new{n:05}"), "a-shpoolxx");
+            let mut fresh = imagecat_emulators::dcmgr::EmulatedImage::new(
+                format!("wmi-new{n:05}"),
+                "a-shpoolxx",
+            );
             fresh.display_name = format!("new-{n}");
             emu.insert(fresh);
         }
@@ -437,7 +438,7 @@ async fn a_total_that_shrinks_after_the_first_page_loses_no_image() {
     // The first page says 1000, every later page 500, and the server still
     // serves all 1000: the listing returns every image the pages show.
     for read_ahead in [1, 8] {
-        let emu = common::emulator(
+        let emu = crate::common::emulator(
             DcmgrEmulatorConfig::v1203()
                 .images(1000)
                 .shrinking_total(Some(500)),
@@ -455,7 +456,7 @@ async fn a_total_that_really_shrank_ends_at_an_empty_page() {
     // The first page says 1000, later pages 500, and the server really
     // holds 500 (images deleted during the listing): one more request
     // finds the empty page, and the listing ends with all 500.
-    let emu = common::emulator(
+    let emu = crate::common::emulator(
         DcmgrEmulatorConfig::v1203()
             .images(500)
             .wrong_total(Some(1000))

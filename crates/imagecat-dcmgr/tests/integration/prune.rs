@@ -1,16 +1,14 @@
 //! The prune cases against the DCMGR emulator, with and without an
 //! account; the request log shows a DELETE for exactly the images gone.
 
-mod common;
-
 use std::collections::HashSet;
 
 use imagecat_core::{ImageCatalogExt, ListQuery};
-use imagecat_testkit::dcmgr::Layout;
+use imagecat_emulators::dcmgr::Layout;
 use imagecat_testkit::prune_cases::prune_apply_deletes_exactly_the_plan;
 
 async fn run(with_account: bool) {
-    let c = common::conformance(Layout::V1203, with_account).await;
+    let c = crate::common::conformance(Layout::V1203, with_account).await;
     let ids = |images: Vec<imagecat_core::Image>| -> HashSet<String> {
         images.into_iter().map(|i| i.id.to_string()).collect()
     };

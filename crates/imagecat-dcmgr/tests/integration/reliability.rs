@@ -2,18 +2,16 @@
 //! guarantees under catalog churn. Faults, their replay, slow and hopeless
 //! servers are testkit scenarios (`tests/scenarios.rs`).
 
-mod common;
-
 use std::collections::HashSet;
 
 use imagecat_core::{Error, ErrorKind, ListQuery, PagingOptions};
 use imagecat_dcmgr::DcmgrCatalog;
+use imagecat_emulators::churn::Churn;
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
+use imagecat_emulators::faults::FaultPlan;
+use imagecat_emulators::server::ServeOptions;
 use imagecat_http::HttpOptions;
-use imagecat_testkit::churn::Churn;
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
-use imagecat_testkit::faults::FaultPlan;
 use imagecat_testkit::listing::{fast_http, listing};
-use imagecat_testkit::server::ServeOptions;
 
 fn config(layout: Layout, images: usize) -> DcmgrEmulatorConfig {
     match layout {
@@ -71,7 +69,7 @@ struct ChurnRun {
     got: Vec<String>,
     error: Option<Error>,
     before: Vec<String>,
-    log: imagecat_testkit::churn::ChurnLog,
+    log: imagecat_emulators::churn::ChurnLog,
     starts: Vec<u64>,
 }
 
@@ -174,7 +172,7 @@ async fn the_legacy_server_lists_deleted_images_so_its_default_listing_misses_no
 /// the total (or is empty).
 fn sequential_model(
     mut alive: Vec<String>,
-    log: &imagecat_testkit::churn::ChurnLog,
+    log: &imagecat_emulators::churn::ChurnLog,
     page: usize,
 ) -> Vec<String> {
     let mut yielded = Vec::new();

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use imagecat_core::{ImageCatalog, PagingOptions};
 use imagecat_dcmgr::DcmgrCatalog;
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
+use imagecat_emulators::server::ServeOptions;
 use imagecat_http::HttpOptions;
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
 use imagecat_testkit::scenarios::{Outcome, Rig, Skip};
-use imagecat_testkit::server::ServeOptions;
 
 /// Offset paging: no id from a page ever goes into a request.
 const OFFSET_PAGING: Skip = Skip("offset paging sends no id from a page");

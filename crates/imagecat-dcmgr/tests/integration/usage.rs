@@ -1,27 +1,25 @@
 //! Usage end to end against the DCMGR emulator: the conformance cases with
 //! and without an account, and what the instance index is asked.
 
-mod common;
-
 use std::sync::Arc;
 
 use imagecat_core::{
     ImageCatalogExt, ImageUsage, InstanceQuery, ListQuery, UnknownReason, UsageScope, Visibility,
 };
+use imagecat_emulators::dcmgr::DcmgrEmulatorConfig;
+use imagecat_emulators::dcmgr::instances::TERMINATED;
+use imagecat_emulators::instances::live_users;
 use imagecat_testkit::conformance::usage::{UsageFixture, run_usage};
-use imagecat_testkit::dcmgr::DcmgrEmulatorConfig;
-use imagecat_testkit::dcmgr::instances::TERMINATED;
-use imagecat_testkit::emulators::instances::live_users;
 
 async fn conformance(with_account: bool) {
-    let emu = Arc::new(common::emulator(DcmgrEmulatorConfig::default()).await);
+    let emu = Arc::new(crate::common::emulator(DcmgrEmulatorConfig::default()).await);
     let account = with_account.then(|| emu.own_account().to_owned());
     let (instances, users) = live_users(&emu.instances(), |s| s == TERMINATED, account.as_deref());
     assert!(!users.is_empty() && !instances.is_empty(), "a useful seed");
     let failing = Arc::clone(&emu);
     let counting = Arc::clone(&emu);
     let fx = UsageFixture {
-        catalog: Arc::new(common::catalog(&emu, account.as_deref())),
+        catalog: Arc::new(crate::common::catalog(&emu, account.as_deref())),
         instances,
         users,
         scope: if with_account {
@@ -54,8 +52,8 @@ async fn usage_conformance_with_account() {
 
 #[tokio::test]
 async fn terminated_instances_never_count_and_pages_walk_in_id_order() {
-    let emu = common::emulator(DcmgrEmulatorConfig::default()).await;
-    let cat = common::catalog(&emu, None);
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::default()).await;
+    let cat = crate::common::catalog(&emu, None);
     let scan = cat.usage_scan(InstanceQuery::new().page_size(2)).await;
     assert!(scan.is_complete());
     let all = emu.instances();
@@ -90,9 +88,9 @@ async fn terminated_instances_never_count_and_pages_walk_in_id_order() {
 
 #[tokio::test]
 async fn an_account_scoped_answer_is_unknown_for_a_public_unused_image() {
-    let emu = common::emulator(DcmgrEmulatorConfig::default()).await;
+    let emu = crate::common::emulator(DcmgrEmulatorConfig::default()).await;
     let own = emu.own_account().to_owned();
-    let cat = common::catalog(&emu, Some(&own));
+    let cat = crate::common::catalog(&emu, Some(&own));
     let images = cat.collect(ListQuery::new()).await.unwrap();
     let answers = cat.usage_of(&images).await;
     let mut public_unknown = 0;

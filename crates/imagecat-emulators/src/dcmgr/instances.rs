@@ -10,8 +10,8 @@
 use axum::routing::get;
 
 use super::*;
-pub(super) use crate::emulators::instances::InstanceSet;
-use crate::emulators::instances::{EmulatedInstance, seed};
+pub(super) use crate::instances::InstanceSet;
+use crate::instances::{EmulatedInstance, seed};
 
 /// The states served, in seeding order: every one but `terminated` uses
 /// the image.
@@ -161,9 +161,5 @@ fn wire_instance(i: &EmulatedInstance) -> serde_json::Value {
     })
 }
 
-crate::emulators::instances::instance_methods!(
-    DcmgrEmulator,
-    set_instance_state,
-    "state",
-    |path| path.contains("/instances")
-);
+crate::instances::instance_methods!(DcmgrEmulator, set_instance_state, "state", |path| path
+    .contains("/instances"));

@@ -71,7 +71,7 @@ use self::update::*;
 use self::wire::*;
 use self::yaml::*;
 use crate::churn::{Churn, ChurnLog, ChurnStep, Draws};
-use crate::emulators::seed::{ID_SPACE, IdCodec, base36_8, splitmix64};
+use crate::seed::{ID_SPACE, IdCodec, base36_8, splitmix64};
 use crate::server::{EmulatorServer, ServeOptions};
 
 mod data;
@@ -105,6 +105,10 @@ impl Layout {
         }
     }
 }
+
+/// The first account of the default configuration: "your" account, whose
+/// `X-VDC-Account-UUID` the default catalog URL carries.
+pub const OWN_ACCOUNT: &str = "a-shpoolxx";
 
 /// What the emulator serves and how it misbehaves.
 #[derive(Debug, Clone)]
@@ -157,11 +161,7 @@ impl Default for DcmgrEmulatorConfig {
             layout: Layout::V1203,
             images: 60,
             seed: 0,
-            accounts: vec![
-                "a-shpoolxx".into(),
-                "a-tenant0b".into(),
-                "a-tenant0c".into(),
-            ],
+            accounts: vec![OWN_ACCOUNT.into(), "a-tenant0b".into(), "a-tenant0c".into()],
             disabled_accounts: Vec::new(),
             require_account: false,
             ignore_start: false,
@@ -587,7 +587,7 @@ impl DcmgrEmulator {
     }
 }
 
-crate::emulators::impl_emulator!(DcmgrEmulator, "dcmgr", |this| DcmgrEmulator::catalog_url(
+crate::impl_emulator!(DcmgrEmulator, "dcmgr", |this| DcmgrEmulator::catalog_url(
     this,
     Some(this.own_account())
 ));

@@ -74,8 +74,8 @@ use self::projects::*;
 use self::protocol::*;
 use self::wire::*;
 use self::write::*;
-use crate::emulators::Counter;
-use crate::emulators::seed::splitmix64;
+use crate::Counter;
+use crate::seed::splitmix64;
 use crate::server::{
     Canned, EmulatorServer, ServeOptions, encode_query_value, json_bytes_response, normalize_base,
 };
@@ -113,6 +113,15 @@ const EPOCH: i64 = 1_609_459_200;
 /// keystonemiddleware's message for a refused token.
 const KEYSTONE_401: &str = "The request you have made requires authentication.";
 
+/// The static token the emulator accepts by default (`X-Auth-Token`, `OS_TOKEN`).
+pub const TOKEN: &str = "glance-emulator-token";
+/// The caller's project by default (owner of its images and servers).
+pub const PROJECT_ID: &str = "emu-project";
+/// The default Keystone user's name ([`KeystoneUser::default`]).
+pub const KEYSTONE_USERNAME: &str = "demo";
+/// The default Keystone user's password ([`KeystoneUser::default`]).
+pub const KEYSTONE_PASSWORD: &str = "emulator-password";
+
 /// Keystone credentials the emulator accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeystoneUser {
@@ -147,9 +156,9 @@ pub struct KeystoneAppCredential {
 impl Default for KeystoneUser {
     fn default() -> Self {
         KeystoneUser {
-            username: "demo".into(),
-            password: "emulator-password".into(),
-            project_id: "emu-project".into(),
+            username: KEYSTONE_USERNAME.into(),
+            password: KEYSTONE_PASSWORD.into(),
+            project_id: PROJECT_ID.into(),
             project_name: "demo-project".into(),
             user_domain: "Default".into(),
             project_domain: "Default".into(),
@@ -198,11 +207,11 @@ impl Default for GlanceEmulatorConfig {
         GlanceEmulatorConfig {
             images: 60,
             base_path: String::new(),
-            token: Some("glance-emulator-token".into()),
+            token: Some(TOKEN.into()),
             keystone: None,
             region: "RegionOne".into(),
             token_ttl: Duration::from_secs(3600),
-            project_id: Some("emu-project".into()),
+            project_id: Some(PROJECT_ID.into()),
             default_limit: 25,
             max_limit: 1000,
             ignore_marker: false,
@@ -611,7 +620,7 @@ impl GlanceEmulator {
     }
 }
 
-crate::emulators::impl_emulator!(
+crate::impl_emulator!(
     GlanceEmulator,
     "glance",
     |this| GlanceEmulator::catalog_url(this)

@@ -7,8 +7,8 @@
 use axum::routing::get;
 
 use super::*;
-pub(super) use crate::emulators::instances::InstanceSet;
-use crate::emulators::instances::{EmulatedInstance, seed};
+pub(super) use crate::instances::InstanceSet;
+use crate::instances::{EmulatedInstance, seed};
 
 /// The status words served, in seeding order (all of them use the image).
 pub const STATUSES: [&str; 8] = [
@@ -107,9 +107,5 @@ fn wire_instance(i: &EmulatedInstance) -> serde_json::Value {
     })
 }
 
-crate::emulators::instances::instance_methods!(
-    ToastEmulator,
-    set_instance_status,
-    "status",
-    |path| path.ends_with("/instances-detail")
-);
+crate::instances::instance_methods!(ToastEmulator, set_instance_status, "status", |path| path
+    .ends_with("/instances-detail"));

@@ -55,9 +55,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use self::data::*;
 use self::handlers::*;
 use self::wire::*;
+use crate::Counter;
 use crate::churn::{Churn, ChurnLog, ChurnStep, Draws};
-use crate::emulators::Counter;
-use crate::emulators::seed::{IdScheme, splitmix64};
+use crate::seed::{IdScheme, splitmix64};
 use crate::server::{
     Canned, EmulatorServer, ServeOptions, encode_query_value, json_bytes_response, normalize_base,
 };
@@ -79,6 +79,15 @@ pub enum MarkerMode {
     #[default]
     Exclusive,
 }
+
+/// The appkey the emulator accepts by default.
+pub const APPKEY: &str = "emulator-appkey";
+/// The static token the emulator accepts by default (it never expires).
+pub const TOKEN: &str = "emulator-token";
+/// The TOAST ID the token API accepts by default.
+pub const USERNAME: &str = "demo@example.com";
+/// The API password the token API accepts by default.
+pub const PASSWORD: &str = "demo-api-password";
 
 /// How the emulator behaves and what it holds.
 #[derive(Debug, Clone)]
@@ -124,10 +133,10 @@ impl Default for ToastEmulatorConfig {
             images: 50,
             seed: 0,
             marker: MarkerMode::Exclusive,
-            appkey: "emulator-appkey".to_owned(),
-            token: "emulator-token".to_owned(),
-            username: "demo@example.com".to_owned(),
-            password: "demo-api-password".to_owned(),
+            appkey: APPKEY.to_owned(),
+            token: TOKEN.to_owned(),
+            username: USERNAME.to_owned(),
+            password: PASSWORD.to_owned(),
             token_ttl: Duration::from_secs(3600),
             ignore_marker: false,
             base_path: "/compute".to_owned(),
@@ -481,6 +490,6 @@ impl ToastEmulator {
     }
 }
 
-crate::emulators::impl_emulator!(ToastEmulator, "toast", |this| ToastEmulator::catalog_url(
+crate::impl_emulator!(ToastEmulator, "toast", |this| ToastEmulator::catalog_url(
     this
 ));

@@ -4,10 +4,10 @@
 
 #![cfg(all(feature = "toast", feature = "dcmgr"))]
 
-use imagecat_testkit::churn::{Churn, ChurnLog};
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
-use imagecat_testkit::server::ServeOptions;
-use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig};
+use imagecat_emulators::churn::{Churn, ChurnLog};
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_emulators::server::ServeOptions;
+use imagecat_emulators::toast::{ToastEmulator, ToastEmulatorConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One HTTP/1.1 GET on loopback; the status code.

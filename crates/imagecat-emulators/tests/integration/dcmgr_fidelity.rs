@@ -4,9 +4,9 @@
 
 #![cfg(feature = "dcmgr")]
 
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_emulators::server::ServeOptions;
 use imagecat_http::reqwest::{Client, Method, RequestBuilder};
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
-use imagecat_testkit::server::ServeOptions;
 use serde_json::Value;
 use serde_norway::Value as Yaml;
 

@@ -4,9 +4,9 @@
 
 #![cfg(feature = "dcmgr")]
 
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_emulators::server::ServeOptions;
 use imagecat_http::reqwest::{Client, Method};
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
-use imagecat_testkit::server::ServeOptions;
 
 /// Status, body and request id of one request, with an optional account header.
 async fn send(

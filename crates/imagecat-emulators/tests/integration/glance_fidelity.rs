@@ -14,17 +14,16 @@
 //! rules (`is_image_visible`, `_select_images_query`).
 //!
 //! `IMAGECAT_SKIP_REAL_GLANCE=1` skips the real-server test (visibly).
-
-mod support;
+#![cfg(all(feature = "glance", unix))]
 
 use std::path::Path;
 use std::process::Command;
 
+use imagecat_emulators::glance::{GlanceCaller, GlanceEmulator, GlanceEmulatorConfig};
+use imagecat_emulators::server::ServeOptions;
 use imagecat_http::reqwest;
-use imagecat_testkit::glance::{GlanceCaller, GlanceEmulator, GlanceEmulatorConfig};
-use imagecat_testkit::server::ServeOptions;
+use imagecat_testkit::real_glance::*;
 use serde_json::{Value, json};
-use support::real_glance::*;
 
 const A: &str = "f1de0000-0000-4000-8000-00000000000a";
 const B: &str = "f1de0000-0000-4000-8000-00000000000b";

@@ -4,9 +4,9 @@
 
 #![cfg(feature = "toast")]
 
+use imagecat_emulators::server::ServeOptions;
+use imagecat_emulators::toast::{ToastEmulator, ToastEmulatorConfig};
 use imagecat_http::reqwest::Client;
-use imagecat_testkit::server::ServeOptions;
-use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig};
 use serde_json::{Value, json};
 
 async fn emulator(images: usize) -> ToastEmulator {

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use imagecat_core::{ErrorKind, ImageCatalogExt, ListQuery};
-use imagecat_glance::{CloudsFiles, GlanceBuilder};
-use imagecat_http::{HttpOptions, RetryPolicy};
-use imagecat_testkit::glance::{
+use imagecat_emulators::glance::{
     GlanceEmulator, GlanceEmulatorConfig, KeystoneAppCredential, KeystoneUser,
 };
-use imagecat_testkit::server::ServeOptions;
+use imagecat_emulators::server::ServeOptions;
+use imagecat_glance::{CloudsFiles, GlanceBuilder};
+use imagecat_http::{HttpOptions, RetryPolicy};
 
 const PASSWORD: &str = "clouds-secret-password";
 const AC_SECRET: &str = "clouds-secret-appcred";

@@ -5,24 +5,22 @@
 //! (proactive renewal, single flight, re-authentication after a 401) and
 //! faults.
 
-mod support;
-
 use imagecat_core::PageSource as _;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::TOKEN;
 use futures::{StreamExt, TryStreamExt};
 use imagecat_core::{
     Deleted, ErrorKind, ImageCatalog, ImageCatalogExt, ImageId, ImageStatus, ListQuery, PageToken,
     Visibility,
 };
+use imagecat_emulators::faults::{FaultKind, FaultPlan};
+use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceImage, KeystoneUser};
+use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::{GlanceBuilder, GlanceCatalog};
 use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
 use imagecat_testkit::conformance::{AfterDelete, Fixture, SecondDelete, run_all};
-use imagecat_testkit::faults::{FaultKind, FaultPlan};
-use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceImage, KeystoneUser};
-use imagecat_testkit::server::ServeOptions;
-use support::TOKEN;
 
 fn fast_http() -> HttpOptions {
     HttpOptions::default().retry(
@@ -73,7 +71,7 @@ fn v2_builder(emu: &GlanceEmulator) -> GlanceBuilder {
 }
 
 fn v3_builder(emu: &GlanceEmulator) -> GlanceBuilder {
-    support::keystone_v3(emu, keystone_user()).http_options(fast_http())
+    crate::support::keystone_v3(emu, keystone_user()).http_options(fast_http())
 }
 
 /// A conformance fixture over `emu` (which gets one image with an unknown

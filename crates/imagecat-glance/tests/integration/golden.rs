@@ -3,8 +3,7 @@
 //! a server-sorted stream across pages, `latest` in one request, newest per
 //! family, and a diff of two catalogs.
 
-mod support;
-
+use crate::support::TOKEN;
 use futures::TryStreamExt;
 use imagecat_core::chrono::{DateTime, Utc};
 use imagecat_core::diff::{DiffBy, DiffKind, diff_catalogs};
@@ -12,11 +11,10 @@ use imagecat_core::family::GroupBy;
 use imagecat_core::{
     Image, ImageCatalog, ImageCatalogExt, ImageId, ImageStatus, ListQuery, Sort, SortKey,
 };
+use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceImage};
+use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::GlanceCatalog;
 use imagecat_http::SecretString;
-use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceImage};
-use imagecat_testkit::server::ServeOptions;
-use support::TOKEN;
 
 async fn emulator(images: u64) -> GlanceEmulator {
     let config = GlanceEmulatorConfig::default()

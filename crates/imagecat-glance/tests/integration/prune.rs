@@ -3,18 +3,16 @@
 //! DELETE requests are exactly the other planned ids; images of other
 //! projects and public ones are never deleted.
 
-mod support;
-
 use std::collections::{HashMap, HashSet};
 
 use imagecat_core::retention::{
     self, Action, ApplyOptions, Outcome, PlanTarget, Reason, RetentionPolicy,
 };
 use imagecat_core::{DynImageCatalog, ImageCatalog, ImageId};
-use imagecat_testkit::glance::{
+use imagecat_emulators::glance::{
     GlanceEmulator, GlanceEmulatorConfig, KeystoneUser, NovaServer, seeded_id,
 };
-use imagecat_testkit::server::ServeOptions;
+use imagecat_emulators::server::ServeOptions;
 
 fn server(n: u64, image: &str) -> NovaServer {
     NovaServer::new(
@@ -30,8 +28,8 @@ async fn in_use_images_are_kept_and_a_saved_plan_skips_one_that_came_into_use() 
         .await
         .unwrap();
     emu.clear_servers();
-    let catalog = support::keystone_v3(&emu, KeystoneUser::default())
-        .http_options(support::retrying(2, 2))
+    let catalog = crate::support::keystone_v3(&emu, KeystoneUser::default())
+        .http_options(crate::support::retrying(2, 2))
         .build()
         .unwrap();
     // Seeded image 1 is private: its owner is the caller.

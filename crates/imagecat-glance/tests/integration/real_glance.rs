@@ -12,13 +12,11 @@
 //! `IMAGECAT_REAL_GLANCE_DIR` sets the install directory (default
 //! `target/real-glance`).
 
-mod support;
-
 use imagecat_core::PageSource as _;
+use imagecat_testkit::real_glance::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use support::real_glance::*;
 
 use futures::TryStreamExt;
 use imagecat_core::usage::{ImageUsage, UnknownReason};

@@ -15,12 +15,12 @@
 use std::time::Duration;
 
 use imagecat_core::{ErrorKind, ImageCatalogExt, ListQuery};
+use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig};
+use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::{CloudsFiles, GlanceBuilder};
 use imagecat_http::reqwest;
 use imagecat_http::{HttpOptions, RetryPolicy};
-use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
 use imagecat_testkit::real_server::{RealServer, RunningServer};
-use imagecat_testkit::server::ServeOptions;
 use serde_json::{Value, json};
 
 const ADMIN_PASSWORD: &str = "real-keystone-admin-secret";

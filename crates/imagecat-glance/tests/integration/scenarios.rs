@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use imagecat_core::ImageCatalog;
+use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceImage};
+use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::GlanceCatalog;
 use imagecat_http::{HttpOptions, SecretString};
-use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceImage};
 use imagecat_testkit::scenarios::{Outcome, Rig, Skip};
-use imagecat_testkit::server::ServeOptions;
 
 /// The Glance emulator with a static token.
 struct Glance;

@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 
 use futures::TryStreamExt;
 use imagecat_core::{ErrorKind, ImageCatalog, ImageId, ListQuery};
+use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig, KeystoneUser};
+use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::{GlanceBuilder, GlanceCatalog};
 use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
-use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig, KeystoneUser};
 use imagecat_testkit::secrets::{Shown, assert_hidden, capture_logs, captured_text};
-use imagecat_testkit::server::ServeOptions;
 
 const PASSWORD: &str = "keystone-SECRET-password";
 

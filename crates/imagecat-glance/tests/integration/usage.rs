@@ -6,27 +6,25 @@
 //! project, a failing or lying page, and a catalog without a compute
 //! endpoint.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::support::TOKEN;
 use imagecat_core::usage::{FoundVia, ImageUsage, UnknownReason, UsageScan, UsageScope};
 use imagecat_core::{
     ErrorKind, Image, ImageCatalog, ImageCatalogExt, ImageId, InstanceQuery, PageSource as _,
 };
-use imagecat_glance::{GlanceBuilder, GlanceCatalog};
-use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
-use imagecat_testkit::conformance::usage::{in_use_ids, is_unknown_for_lack_of_support};
-use imagecat_testkit::glance::{
+use imagecat_emulators::glance::{
     CinderVolume, GlanceEmulator, GlanceEmulatorConfig, KeystoneUser, NovaServer, ServerBoot,
     seeded_id,
 };
-use imagecat_testkit::server::ServeOptions;
-use support::TOKEN;
+use imagecat_emulators::server::ServeOptions;
+use imagecat_glance::{GlanceBuilder, GlanceCatalog};
+use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
+use imagecat_testkit::conformance::usage::{in_use_ids, is_unknown_for_lack_of_support};
 
 fn http() -> HttpOptions {
-    support::retrying(2, 2)
+    crate::support::retrying(2, 2)
 }
 
 async fn emulator() -> GlanceEmulator {
@@ -44,7 +42,7 @@ fn keystone(emu: &GlanceEmulator) -> GlanceCatalog {
 }
 
 fn keystone_with(emu: &GlanceEmulator, http: HttpOptions) -> GlanceCatalog {
-    support::keystone_v3(emu, KeystoneUser::default())
+    crate::support::keystone_v3(emu, KeystoneUser::default())
         .http_options(http)
         .build()
         .expect("the catalog builds")
@@ -464,7 +462,7 @@ async fn answers(catalog: &GlanceCatalog, n: u64) -> Vec<String> {
         .collect()
 }
 
-async fn seeded_emulator(faults: imagecat_testkit::faults::FaultPlan) -> GlanceEmulator {
+async fn seeded_emulator(faults: imagecat_emulators::faults::FaultPlan) -> GlanceEmulator {
     let config = GlanceEmulatorConfig::default()
         .instances(120)
         .keystone(KeystoneUser::default());
@@ -476,7 +474,7 @@ async fn seeded_emulator(faults: imagecat_testkit::faults::FaultPlan) -> GlanceE
 
 #[tokio::test]
 async fn seeded_servers_give_the_same_answers_under_transient_faults() {
-    use imagecat_testkit::faults::{FaultKind, FaultPlan};
+    use imagecat_emulators::faults::{FaultKind, FaultPlan};
     let calm = seeded_emulator(FaultPlan::none()).await;
     let calm_catalog = keystone(&calm);
     let want = answers(&calm_catalog, 30).await;
@@ -555,7 +553,7 @@ async fn usage_conformance() {
     use imagecat_testkit::conformance::usage::{UsageFixture, run_usage};
     use std::collections::HashMap;
     use std::sync::Arc;
-    let emu = Arc::new(seeded_emulator(imagecat_testkit::faults::FaultPlan::none()).await);
+    let emu = Arc::new(seeded_emulator(imagecat_emulators::faults::FaultPlan::none()).await);
     let mut instances = Vec::new();
     let mut users: HashMap<ImageId, Vec<String>> = HashMap::new();
     for s in emu.servers().into_iter().filter(|s| s.status != "DELETED") {

@@ -2,15 +2,13 @@
 //! re-authentication after a refusal, single flight, and secrets kept out of
 //! Debug output.
 
-mod common;
-
 use imagecat_core::PageSource as _;
 use std::time::Duration;
 
-use common::{Auth, builder, catalog, no_retries, start, start_default};
+use crate::common::{Auth, builder, catalog, no_retries, start, start_default};
 use imagecat_core::{ErrorKind, ImageCatalog, ListQuery};
+use imagecat_emulators::toast::{ToastEmulator, ToastEmulatorConfig};
 use imagecat_http::SecretString;
-use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig};
 use imagecat_toast::ToastCatalog;
 
 async fn list_once(catalog: &ToastCatalog) -> imagecat_core::Result<usize> {
@@ -32,7 +30,7 @@ fn auth_headers(emu: &ToastEmulator) -> Vec<Option<String>> {
 #[tokio::test]
 async fn static_token_is_sent_as_x_auth_token_and_no_token_is_requested() {
     let emu = start_default().await;
-    let catalog = common::catalog(&emu, Auth::Token);
+    let catalog = crate::common::catalog(&emu, Auth::Token);
     assert_eq!(list_once(&catalog).await.unwrap(), 5);
     assert_eq!(list_once(&catalog).await.unwrap(), 5);
     assert_eq!(emu.token_request_count(), 0);
@@ -45,7 +43,7 @@ async fn static_token_is_sent_as_x_auth_token_and_no_token_is_requested() {
 #[tokio::test]
 async fn password_is_exchanged_once_and_the_token_cached() {
     let emu = start_default().await;
-    let catalog = common::catalog(&emu, Auth::Password);
+    let catalog = crate::common::catalog(&emu, Auth::Password);
     for _ in 0..3 {
         assert_eq!(list_once(&catalog).await.unwrap(), 5);
     }
@@ -82,7 +80,7 @@ async fn a_token_is_renewed_before_it_expires() {
         ..ToastEmulatorConfig::default()
     })
     .await;
-    let catalog = common::catalog(&emu, Auth::Password);
+    let catalog = crate::common::catalog(&emu, Auth::Password);
     for _ in 0..3 {
         list_once(&catalog).await.unwrap();
     }
@@ -126,14 +124,14 @@ async fn expires_without_a_zone_is_utc_and_a_past_one_is_renewed() {
     // Far in the future, no zone, a fraction: cached.
     let emu = start_default().await;
     emu.push_token_response(200, answer(r#""expires":"2999-01-22T09:41:09.123456","#));
-    let catalog = common::catalog(&emu, Auth::Password);
+    let catalog = crate::common::catalog(&emu, Auth::Password);
     list_once(&catalog).await.unwrap();
     list_once(&catalog).await.unwrap();
     assert_eq!(emu.token_request_count(), 1);
     // In the past, no zone: renewed at the next use.
     let emu = start_default().await;
     emu.push_token_response(200, answer(r#""expires":"2019-01-22T09:41:09","#));
-    let catalog = common::catalog(&emu, Auth::Password);
+    let catalog = crate::common::catalog(&emu, Auth::Password);
     list_once(&catalog).await.unwrap();
     list_once(&catalog).await.unwrap();
     assert_eq!(emu.token_request_count(), 2);
@@ -144,14 +142,14 @@ async fn expires_without_a_zone_is_utc_and_a_past_one_is_renewed() {
         .format("%Y-%m-%dT%H:%M:%S%:z")
         .to_string();
     emu.push_token_response(200, answer(&format!(r#""expires":"{kst}","#)));
-    let catalog = common::catalog(&emu, Auth::Password);
+    let catalog = crate::common::catalog(&emu, Auth::Password);
     list_once(&catalog).await.unwrap();
     list_once(&catalog).await.unwrap();
     assert_eq!(emu.token_request_count(), 2);
     // No expires at all: used until refused.
     let emu = start_default().await;
     emu.push_token_response(200, answer(""));
-    let catalog = common::catalog(&emu, Auth::Password);
+    let catalog = crate::common::catalog(&emu, Auth::Password);
     list_once(&catalog).await.unwrap();
     list_once(&catalog).await.unwrap();
     assert_eq!(emu.token_request_count(), 1);
@@ -160,7 +158,7 @@ async fn expires_without_a_zone_is_utc_and_a_past_one_is_renewed() {
 #[tokio::test]
 async fn a_refused_token_is_obtained_again_once() {
     let emu = start_default().await;
-    let catalog = common::catalog(&emu, Auth::Password);
+    let catalog = crate::common::catalog(&emu, Auth::Password);
     list_once(&catalog).await.unwrap();
     emu.expire_tokens();
     assert_eq!(list_once(&catalog).await.unwrap(), 5);
@@ -178,7 +176,7 @@ async fn a_refused_token_is_obtained_again_once() {
 #[tokio::test]
 async fn a_delete_refused_for_its_token_is_sent_again_with_a_new_one() {
     let emu = start_default().await;
-    let catalog = common::catalog(&emu, Auth::Password);
+    let catalog = crate::common::catalog(&emu, Auth::Password);
     list_once(&catalog).await.unwrap();
     emu.expire_tokens();
     let id = emu.deletable_ids(1).remove(0);
@@ -202,7 +200,7 @@ async fn a_second_refusal_is_unauthenticated() {
         ..ToastEmulatorConfig::default()
     })
     .await;
-    let catalog = common::catalog(&emu, Auth::Password);
+    let catalog = crate::common::catalog(&emu, Auth::Password);
     let e = list_once(&catalog).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
     assert!(e.to_string().contains("[-3]"), "{e}");
@@ -316,7 +314,7 @@ async fn burst(catalog: &ToastCatalog, tasks: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_tasks_share_one_token_request() {
     let emu = start_default().await;
-    let catalog = common::catalog(&emu, Auth::Password);
+    let catalog = crate::common::catalog(&emu, Auth::Password);
     burst(&catalog, 32).await;
     assert_eq!(emu.token_request_count(), 1);
     // All refused at once: one renewal for all of them.
@@ -336,7 +334,7 @@ async fn many_tasks_share_one_renewal_before_expiry() {
         ..ToastEmulatorConfig::default()
     })
     .await;
-    let catalog = common::catalog(&emu, Auth::Password);
+    let catalog = crate::common::catalog(&emu, Auth::Password);
     burst(&catalog, 32).await;
     assert_eq!(emu.token_request_count(), 1);
     burst(&catalog, 32).await;

@@ -1,11 +1,9 @@
 //! The conformance suite against the adapter and the emulator, in both
 //! marker modes, with a static token and with a username and API password.
 
-mod common;
-
-use common::{Auth, fixture};
+use crate::common::{Auth, fixture};
+use imagecat_emulators::toast::{MarkerMode, ToastEmulatorConfig};
 use imagecat_testkit::conformance::run_all;
-use imagecat_testkit::toast::{MarkerMode, ToastEmulatorConfig};
 
 async fn run(marker: MarkerMode, auth: Auth, quoted_scalars: bool) {
     let config = ToastEmulatorConfig {

@@ -2,10 +2,8 @@
 //! server may use instead (quoted scalars, nulls, timestamps with or without
 //! zone and fraction, non-string properties, unknown fields).
 
-mod common;
-
+use crate::common::setup;
 use chrono::{DateTime, Utc};
-use common::setup;
 use imagecat_core::PageSource as _;
 use imagecat_core::{BackendKind, ImageCatalog, ImageStatus, ListQuery, PageToken, Visibility};
 

@@ -1,8 +1,6 @@
 //! Delete against the emulator: success, protected, public, missing, twice.
 
-mod common;
-
-use common::{Auth, all_ids, catalog, start_default};
+use crate::common::{Auth, all_ids, catalog, start_default};
 use imagecat_core::{Deleted, ErrorKind, ImageCatalog, ImageId};
 
 #[tokio::test]

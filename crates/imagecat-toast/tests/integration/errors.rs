@@ -2,12 +2,10 @@
 //! and without an envelope, bodies that are not what they should be, and
 //! hostile ids and appkeys refused or contained before any request.
 
-mod common;
-
-use common::{Auth, builder, hostile_ids, setup, start_default};
+use crate::common::{Auth, builder, hostile_ids, setup, start_default};
 use imagecat_core::PageSource as _;
 use imagecat_core::{Error, ErrorKind, ImageCatalog, ImageId, ListQuery, PageToken};
-use imagecat_testkit::toast::ToastEmulator;
+use imagecat_emulators::toast::ToastEmulator;
 use imagecat_toast::ToastCatalog;
 
 fn failure(code: &str, message: &str) -> String {

@@ -2,15 +2,13 @@
 //! the end of the listing, a lying server, catalog churn, and catalogs far
 //! larger than a test could store.
 
-mod common;
-
 use imagecat_core::PageSource as _;
 use std::collections::HashSet;
 
-use common::{Auth, MODES, all_ids, catalog, expected_ids, start};
+use crate::common::{Auth, MODES, all_ids, catalog, expected_ids, start};
 use futures::{StreamExt, TryStreamExt};
 use imagecat_core::{ErrorKind, ImageCatalog, ImageId, ListQuery, PageToken};
-use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig, ToastImage};
+use imagecat_emulators::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig, ToastImage};
 
 fn config(marker: MarkerMode, images: usize) -> ToastEmulatorConfig {
     ToastEmulatorConfig {

@@ -1,14 +1,12 @@
 //! The prune cases against the TOAST emulator; the emulator's request log
 //! shows a DELETE for exactly the images that went away.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{Auth, fixture};
+use crate::common::{Auth, fixture};
 use imagecat_core::{ImageCatalogExt, ListQuery};
+use imagecat_emulators::toast::ToastEmulatorConfig;
 use imagecat_testkit::prune_cases::prune_apply_deletes_exactly_the_plan;
-use imagecat_testkit::toast::ToastEmulatorConfig;
 
 #[tokio::test]
 async fn prune_deletes_exactly_the_plan() {

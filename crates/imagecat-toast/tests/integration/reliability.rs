@@ -2,19 +2,17 @@
 //! listing, and catalog churn while a listing runs. Faults, their replay,
 //! slow and hopeless servers are testkit scenarios (`tests/scenarios.rs`).
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{Auth, MODES, builder};
+use crate::common::{Auth, MODES, builder};
 use futures::StreamExt;
 use imagecat_core::{ImageCatalog, ListQuery};
+use imagecat_emulators::churn::Churn;
+use imagecat_emulators::faults::FaultPlan;
+use imagecat_emulators::server::ServeOptions;
+use imagecat_emulators::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
 use imagecat_http::HttpOptions;
-use imagecat_testkit::churn::Churn;
-use imagecat_testkit::faults::FaultPlan;
 use imagecat_testkit::listing::{fast_http, listing};
-use imagecat_testkit::server::ServeOptions;
-use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
 use imagecat_toast::ToastCatalog;
 
 fn config(marker: MarkerMode, images: usize) -> ToastEmulatorConfig {

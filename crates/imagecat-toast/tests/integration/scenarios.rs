@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use imagecat_core::ImageCatalog;
+use imagecat_emulators::server::ServeOptions;
+use imagecat_emulators::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
 use imagecat_http::{HttpOptions, SecretString};
 use imagecat_testkit::scenarios::{Outcome, Rig, Skip};
-use imagecat_testkit::server::ServeOptions;
-use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
 use imagecat_toast::ToastCatalog;
 
 /// The TOAST emulator in one marker mode; `SEED` draws every fault kind.

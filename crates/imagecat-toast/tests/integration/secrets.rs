@@ -6,15 +6,13 @@
 //! This binary installs one global capture (tracing at TRACE, and the `log`
 //! records reqwest writes), so every test here runs under it.
 
-mod common;
-
-use common::{Auth, builder, no_retries, start_default};
+use crate::common::{Auth, builder, no_retries, start_default};
 use futures::TryStreamExt;
 use imagecat_core::PageSource as _;
 use imagecat_core::{ErrorKind, ImageCatalog, ImageId, ListQuery};
+use imagecat_emulators::toast::ToastEmulator;
 use imagecat_http::SecretString;
 use imagecat_testkit::secrets::{Shown, assert_hidden, capture_logs, captured_text};
-use imagecat_testkit::toast::ToastEmulator;
 
 fn secrets_of(emu: &ToastEmulator) -> Vec<String> {
     let config = emu.config();

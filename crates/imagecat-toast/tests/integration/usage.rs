@@ -1,14 +1,12 @@
 //! Usage end to end against the TOAST emulator: the conformance cases and
 //! the Compute Instance API's quirks.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{Auth, catalog, start_default};
+use crate::common::{Auth, catalog, start_default};
 use imagecat_core::{ImageCatalog, ImageCatalogExt, InstanceQuery, UsageScope};
+use imagecat_emulators::instances::live_users;
 use imagecat_testkit::conformance::usage::{UsageFixture, run_usage};
-use imagecat_testkit::emulators::instances::live_users;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_conformance() {
@@ -69,8 +67,8 @@ async fn one_request_with_the_token_and_deleting_instances_count() {
 async fn a_hostile_instance_answer_is_a_typed_error_naming_the_backend() {
     let emu = start_default().await;
     // One answer, one error: no retry of a bad answer.
-    let cat = common::builder(&emu, Auth::Token)
-        .http_options(common::no_retries())
+    let cat = crate::common::builder(&emu, Auth::Token)
+        .http_options(crate::common::no_retries())
         .build()
         .unwrap();
     for body in [

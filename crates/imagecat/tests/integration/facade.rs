@@ -1,14 +1,13 @@
 //! The facade against the emulators: catalogs opened from URLs and config
 //! files, held as `Arc<dyn ImageCatalog>`, listed together.
-
-mod support;
+#![cfg(all(feature = "toast", feature = "dcmgr", feature = "glance"))]
 
 use futures::StreamExt;
 use imagecat::{
     BackendKind, Config, Credentials, ErrorKind, ImageCatalogExt, ListQuery, NamedCatalog,
     OpenOptions, SecretString, list_all,
 };
-use support::{dcmgr, toast};
+use imagecat_testkit::start::{dcmgr, toast};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn urls_open_every_backend_behind_one_trait() {
@@ -36,8 +35,8 @@ async fn urls_open_every_backend_behind_one_trait() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn glance_urls_open_the_openstack_backend() {
-    use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
-    use imagecat_testkit::server::ServeOptions;
+    use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig};
+    use imagecat_emulators::server::ServeOptions;
     let g = GlanceEmulator::start(
         GlanceEmulatorConfig::default().images(45),
         ServeOptions::default(),

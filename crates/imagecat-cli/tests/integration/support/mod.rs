@@ -1,61 +1,67 @@
-//! What the end-to-end tests share: the built `imagecat` binary, running
-//! it, and starting the emulators.
+//! What the CLI's tests share: running the built `imagecat` binary in one
+//! clean environment, the emulators they start, terminal-control checks.
 
-#![allow(dead_code, unreachable_pub)]
-
-use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::OnceLock;
 
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
-use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
-use imagecat_testkit::server::ServeOptions;
-use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig};
+pub(crate) use imagecat_emulators::glance::TOKEN as GLANCE_TOKEN;
+pub(crate) use imagecat_testkit::start::{dcmgr, glance, toast};
 
-/// The `imagecat` binary, built once per test process by cargo itself (so
-/// these tests always run the binary of the current sources).
-pub fn imagecat_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(path) = std::env::var_os("IMAGECAT_BIN") {
-            return PathBuf::from(path);
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = std::process::Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "imagecat-cli",
-                "--bin",
-                "imagecat",
-                "--message-format=json",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("cargo can be run");
-        assert!(out.status.success(), "building the imagecat binary failed");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|msg| msg["target"]["name"] == "imagecat")
-            .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reports the imagecat executable")
-    })
-    .clone()
+/// The `imagecat` binary cargo built for this test binary (the current
+/// sources, with the package's features).
+pub(crate) const IMAGECAT: &str = env!("CARGO_BIN_EXE_imagecat");
+
+/// The variables a test must not inherit from the shell that runs it.
+const INHERITED: [&str; 15] = [
+    "IMAGECAT_CATALOG",
+    "RUST_LOG",
+    "IMAGECAT_TOAST_ENDPOINT",
+    "IMAGECAT_TOAST_APPKEY",
+    "IMAGECAT_TOAST_TOKEN",
+    "IMAGECAT_TOAST_USERNAME",
+    "IMAGECAT_TOAST_PASSWORD",
+    "IMAGECAT_DCMGR_ENDPOINT",
+    "IMAGECAT_DCMGR_ACCOUNT",
+    "OS_TOKEN",
+    "OS_AUTH_TOKEN",
+    "OS_AUTH_URL",
+    "OS_CLOUD",
+    "NO_COLOR",
+    "IMAGECAT_CONFIG",
+];
+
+/// The one environment every run of the CLI in these tests gets (also
+/// through a wrapper such as `script`): none of imagecat's or OpenStack's
+/// variables from the calling shell, and a config path that does not exist.
+pub(crate) fn clean_env(cmd: &mut tokio::process::Command) -> &mut tokio::process::Command {
+    for var in INHERITED {
+        cmd.env_remove(var);
+    }
+    cmd.env("IMAGECAT_CONFIG", "/nonexistent/imagecat-e2e.toml")
+}
+
+/// `imagecat ARGS` with [`clean_env`], stdin empty (not a terminal),
+/// stdout and stderr piped.
+pub(crate) fn command<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(IMAGECAT);
+    clean_env(&mut cmd)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
 }
 
 /// What one run of the CLI produced.
 #[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     /// stdout parsed as JSON.
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
@@ -65,39 +71,9 @@ impl Run {
     }
 }
 
-/// Runs `imagecat ARGS` with `envs`, stdin empty (not a terminal), a clean
-/// environment for imagecat's own variables, and an empty config path.
-pub async fn imagecat(args: &[&str], envs: &[(&str, &str)]) -> Run {
-    // The first call may build the binary: off the runtime's threads, so
-    // that requests other futures of the same task have in flight (a
-    // `join_all` of cases) are not starved into timeouts meanwhile.
-    let bin = tokio::task::spawn_blocking(imagecat_bin)
-        .await
-        .expect("finding the imagecat binary does not panic");
-    let mut cmd = tokio::process::Command::new(bin);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env("IMAGECAT_CONFIG", "/nonexistent/imagecat-e2e.toml")
-        .env_remove("IMAGECAT_CATALOG")
-        .env_remove("RUST_LOG");
-    for var in [
-        "IMAGECAT_TOAST_ENDPOINT",
-        "IMAGECAT_TOAST_APPKEY",
-        "IMAGECAT_TOAST_TOKEN",
-        "IMAGECAT_TOAST_USERNAME",
-        "IMAGECAT_TOAST_PASSWORD",
-        "IMAGECAT_DCMGR_ENDPOINT",
-        "IMAGECAT_DCMGR_ACCOUNT",
-        "OS_TOKEN",
-        "OS_AUTH_TOKEN",
-        "OS_AUTH_URL",
-        "OS_CLOUD",
-        "NO_COLOR",
-    ] {
-        cmd.env_remove(var);
-    }
+/// Runs `imagecat ARGS` as [`command`] does, with `envs` set.
+pub(crate) async fn imagecat(args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut cmd = command(args);
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -109,46 +85,10 @@ pub async fn imagecat(args: &[&str], envs: &[(&str, &str)]) -> Run {
     }
 }
 
-/// A DCMGR 12.03 emulator with `images` seeded images.
-pub async fn dcmgr(images: usize) -> DcmgrEmulator {
-    DcmgrEmulator::start(
-        DcmgrEmulatorConfig::v1203().images(images),
-        ServeOptions::default(),
-    )
-    .await
-    .expect("the DCMGR emulator starts")
-}
-
-/// A TOAST emulator with `images` seeded images.
-pub async fn toast(images: usize) -> ToastEmulator {
-    ToastEmulator::start(
-        ToastEmulatorConfig {
-            images,
-            ..ToastEmulatorConfig::default()
-        },
-        ServeOptions::default(),
-    )
-    .await
-    .expect("the TOAST emulator starts")
-}
-
-/// A Glance emulator with `images` seeded images (token in [`GLANCE_TOKEN`]).
-pub async fn glance(images: u64) -> GlanceEmulator {
-    GlanceEmulator::start(
-        GlanceEmulatorConfig::default().images(images),
-        ServeOptions::default(),
-    )
-    .await
-    .expect("the Glance emulator starts")
-}
-
-/// The static token the Glance emulator accepts by default.
-pub const GLANCE_TOKEN: &str = "glance-emulator-token";
-
 /// Whether a character must never reach a terminal from a server: C0
 /// controls but the line end, DEL, C1, and the invisible format characters
 /// (bidi overrides and isolates, zero-width marks, separators, BOM).
-pub fn is_terminal_control(c: char) -> bool {
+pub(crate) fn is_terminal_control(c: char) -> bool {
     (c.is_control() && c != '\n')
         || matches!(c,
             '\u{200B}'..='\u{200F}'
@@ -159,7 +99,7 @@ pub fn is_terminal_control(c: char) -> bool {
 
 /// Fails, showing where, if `text` holds a character of
 /// [`is_terminal_control`].
-pub fn assert_no_control(what: &str, text: &str) {
+pub(crate) fn assert_no_control(what: &str, text: &str) {
     if let Some((at, c)) = text.char_indices().find(|&(_, c)| is_terminal_control(c)) {
         let around: String = text[at..].chars().take(60).collect();
         panic!(

@@ -1,21 +1,19 @@
 //! Helpers shared by the adapter's integration tests: emulators, catalogs
 //! over them, and the conformance fixture.
 
-#![allow(dead_code, unreachable_pub)]
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use imagecat_core::{ImageCatalog, ImageId};
 use imagecat_dcmgr::DcmgrCatalog;
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
+use imagecat_emulators::server::{EmulatorServer, ServeOptions};
 use imagecat_http::{HttpOptions, RetryPolicy};
 use imagecat_testkit::conformance::{AfterDelete, Fixture, SecondDelete};
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
-use imagecat_testkit::server::{EmulatorServer, ServeOptions};
 
 /// The hostile ids of the issue, plus a few more; all refused before sending.
-pub const HOSTILE_IDS: [&str; 9] = [
+pub(crate) const HOSTILE_IDS: [&str; 9] = [
     "wmi-../../instances",
     "wmi-a?x=1",
     "wmi-a/b",
@@ -28,19 +26,19 @@ pub const HOSTILE_IDS: [&str; 9] = [
 ];
 
 /// Quick retries, so tests with faults stay fast.
-pub fn fast_http() -> HttpOptions {
+pub(crate) fn fast_http() -> HttpOptions {
     HttpOptions::default()
         .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
         .request_timeout(Duration::from_secs(20))
 }
 
-pub async fn emulator(config: DcmgrEmulatorConfig) -> DcmgrEmulator {
+pub(crate) async fn emulator(config: DcmgrEmulatorConfig) -> DcmgrEmulator {
     DcmgrEmulator::start(config, ServeOptions::default())
         .await
         .expect("emulator starts")
 }
 
-pub fn catalog_at(endpoint: &str, account: Option<&str>) -> DcmgrCatalog {
+pub(crate) fn catalog_at(endpoint: &str, account: Option<&str>) -> DcmgrCatalog {
     let mut builder = DcmgrCatalog::builder()
         .endpoint(endpoint)
         .http_options(fast_http());
@@ -50,20 +48,21 @@ pub fn catalog_at(endpoint: &str, account: Option<&str>) -> DcmgrCatalog {
     builder.build().expect("catalog builds")
 }
 
-pub fn catalog(emu: &DcmgrEmulator, account: Option<&str>) -> DcmgrCatalog {
+pub(crate) fn catalog(emu: &DcmgrEmulator, account: Option<&str>) -> DcmgrCatalog {
     catalog_at(&emu.endpoint(), account)
 }
 
 /// Serves a hand-made router (canned documents, errors) on loopback.
-pub async fn canned(router: Router) -> EmulatorServer {
+pub(crate) async fn canned(router: Router) -> EmulatorServer {
     EmulatorServer::start(router).await.expect("server starts")
 }
 
 /// Everything a conformance run needs, kept alive together.
-pub struct Conformance {
-    pub fixture: Fixture,
-    pub emulator: DcmgrEmulator,
-    pub lying: DcmgrEmulator,
+pub(crate) struct Conformance {
+    pub(crate) fixture: Fixture,
+    pub(crate) emulator: DcmgrEmulator,
+    /// Kept alive: the fixture's lying catalog talks to it.
+    _lying: DcmgrEmulator,
 }
 
 fn config_for(layout: Layout, with_account: bool, seed: u64) -> DcmgrEmulatorConfig {
@@ -81,7 +80,7 @@ fn config_for(layout: Layout, with_account: bool, seed: u64) -> DcmgrEmulatorCon
 /// suite's `get` case fetches the first, middle and last listed images; the
 /// seed is chosen (deterministically) so that those three are own images,
 /// and so that the first four images the server lists are not deleted.
-pub async fn conformance(layout: Layout, with_account: bool) -> Conformance {
+pub(crate) async fn conformance(layout: Layout, with_account: bool) -> Conformance {
     for seed in 0..500u64 {
         let emu = emulator(config_for(layout, with_account, seed)).await;
         let account = with_account.then(|| emu.own_account().to_owned());
@@ -144,7 +143,7 @@ pub async fn conformance(layout: Layout, with_account: bool) -> Conformance {
         return Conformance {
             fixture,
             emulator: emu,
-            lying,
+            _lying: lying,
         };
     }
     panic!("no seed gives own images at the first, middle and last place");

@@ -1,17 +1,14 @@
 //! Helpers shared by the Glance adapter's integration tests: catalogs over
-//! the emulator's Keystone, quick retries, and the real Glance.
-#![allow(dead_code)]
-
-pub(crate) mod real_glance;
+//! the emulator's Keystone and quick retries (the real Glance is
+//! `imagecat_testkit::real_glance`).
 
 use std::time::Duration;
 
+use imagecat_emulators::glance::{GlanceEmulator, KeystoneUser};
 use imagecat_glance::{GlanceBuilder, GlanceCatalog};
 use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
-use imagecat_testkit::glance::{GlanceEmulator, KeystoneUser};
 
-/// The emulator's default static token.
-pub(crate) const TOKEN: &str = "glance-emulator-token";
+pub(crate) use imagecat_emulators::glance::TOKEN;
 
 /// `attempts` attempts with 1 to `max_backoff_ms` ms between them.
 pub(crate) fn retrying(attempts: u32, max_backoff_ms: u64) -> HttpOptions {

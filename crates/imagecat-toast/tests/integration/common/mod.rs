@@ -1,14 +1,12 @@
 //! Helpers shared by the integration tests: emulators and catalogs over them.
 
-#![allow(dead_code)]
-
 use std::sync::Arc;
 
 use imagecat_core::{ImageId, ImageStatus, ListQuery};
+use imagecat_emulators::server::ServeOptions;
+use imagecat_emulators::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig, ToastImage};
 use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
 use imagecat_testkit::conformance::{AfterDelete, Fixture, SecondDelete};
-use imagecat_testkit::server::ServeOptions;
-use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig, ToastImage};
 use imagecat_toast::{ToastBuilder, ToastCatalog};
 
 /// How the catalog authenticates.
