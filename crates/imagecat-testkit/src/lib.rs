@@ -15,6 +15,15 @@
 //! - [`hostile`] (feature `hostile`): proptest strategies for hostile input;
 //! - [`secrets`] (feature `secrets`): a capture of all logging.
 
+/// Ends a conformance case with `Err(message)` unless the condition holds.
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err(format!($($fmt)+));
+        }
+    };
+}
+
 pub mod conformance;
 #[cfg(feature = "hostile")]
 pub mod hostile;

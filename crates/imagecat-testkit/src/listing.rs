@@ -43,18 +43,25 @@ pub async fn listed_ids(
     catalog.list(query).map_ok(|i| i.id).try_collect().await
 }
 
-/// Client options for tests: 300 ms per attempt, 30 s per operation,
-/// `attempts` attempts with 1–4 ms of backoff and `Retry-After` clamped to 4 ms.
+/// The client options every test starts from, written once: `attempts`
+/// attempts in all (1: no retry) with 1–5 ms of backoff and `Retry-After`
+/// clamped to 5 ms, the default timeouts (chain `request_timeout` for
+/// others).
+pub fn test_http(attempts: u32) -> HttpOptions {
+    HttpOptions::default().retry(
+        RetryPolicy::default()
+            .max_attempts(attempts)
+            .backoff(Duration::from_millis(1), Duration::from_millis(5))
+            .max_retry_after(Duration::from_millis(5)),
+    )
+}
+
+/// [`test_http`] with 300 ms per attempt and 30 s per operation, for
+/// tests of slow and faulty servers.
 pub fn fast_http(attempts: u32) -> HttpOptions {
-    HttpOptions::default()
+    test_http(attempts)
         .request_timeout(Duration::from_millis(300))
         .total_timeout(Duration::from_secs(30))
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(attempts)
-                .backoff(Duration::from_millis(1), Duration::from_millis(4))
-                .max_retry_after(Duration::from_millis(4)),
-        )
 }
 
 /// Faults of every kind at `rate`, slow ones 3 s (ten times [`fast_http`]'s timeout).

@@ -12,7 +12,8 @@ use imagecat_emulators::glance::{
 };
 use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::{CloudsFiles, GlanceBuilder};
-use imagecat_http::{HttpOptions, RetryPolicy};
+use imagecat_http::HttpOptions;
+use imagecat_testkit::listing::test_http;
 
 const PASSWORD: &str = "clouds-secret-password";
 const AC_SECRET: &str = "clouds-secret-appcred";
@@ -103,9 +104,7 @@ clouds:
 }
 
 fn no_retry() -> HttpOptions {
-    HttpOptions::default()
-        .retry(RetryPolicy::none())
-        .request_timeout(Duration::from_secs(10))
+    test_http(1).request_timeout(Duration::from_secs(10))
 }
 
 fn builder(files: &CloudsFiles, cloud: &str) -> GlanceBuilder {

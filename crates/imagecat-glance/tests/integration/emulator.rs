@@ -21,19 +21,7 @@ use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::{GlanceBuilder, GlanceCatalog};
 use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
 use imagecat_testkit::conformance::{AfterDelete, Fixture, SecondDelete, run_all};
-
-fn fast_http() -> HttpOptions {
-    HttpOptions::default().retry(
-        RetryPolicy::default()
-            .max_attempts(6)
-            .backoff(Duration::from_millis(1), Duration::from_millis(5))
-            .max_retry_after(Duration::from_millis(5)),
-    )
-}
-
-fn no_retry() -> HttpOptions {
-    HttpOptions::default().retry(RetryPolicy::none())
-}
+use imagecat_testkit::listing::test_http;
 
 async fn emulator(config: GlanceEmulatorConfig) -> GlanceEmulator {
     GlanceEmulator::start(config, ServeOptions::default())
@@ -67,11 +55,11 @@ fn v2_builder(emu: &GlanceEmulator) -> GlanceBuilder {
             SecretString::new(user.password),
         )
         .region("RegionOne")
-        .http_options(fast_http())
+        .http_options(test_http(6))
 }
 
 fn v3_builder(emu: &GlanceEmulator) -> GlanceBuilder {
-    crate::support::keystone_v3(emu, keystone_user()).http_options(fast_http())
+    crate::support::keystone_v3(emu, keystone_user()).http_options(test_http(6))
 }
 
 /// A conformance fixture over `emu` (which gets one image with an unknown
@@ -86,7 +74,7 @@ async fn fixture(
     odd.created_at = emu.seeded_image(30).created_at + chrono::Duration::milliseconds(500);
     emu.insert(odd);
     let lying_emu = emulator(GlanceEmulatorConfig::default().ignore_marker(true)).await;
-    let lying = static_catalog(&lying_emu, fast_http());
+    let lying = static_catalog(&lying_emu, test_http(6));
     let fixture = Fixture {
         catalog: Arc::new(catalog),
         requests: Arc::new(emu.image_request_counter()),
@@ -116,14 +104,18 @@ async fn fixture(
     (fixture, lying_emu)
 }
 
-#[tokio::test]
-async fn conformance_with_a_static_token() {
-    let emu = emulator(GlanceEmulatorConfig::default()).await;
-    let catalog = static_catalog(&emu, fast_http());
-    let (fx, _lying) = fixture(&emu, catalog, vec![TOKEN.into()]).await;
-    let report = run_all(&fx).await;
-    report.assert_passed();
-    assert!(report.skipped.is_empty(), "{report}");
+/// The suite with a static token, one test per case.
+mod conformance_with_a_static_token {
+    use super::*;
+
+    async fn with_a_static_token() -> ((GlanceEmulator, GlanceEmulator), Fixture) {
+        let emu = emulator(GlanceEmulatorConfig::default()).await;
+        let catalog = static_catalog(&emu, test_http(6));
+        let (fx, lying) = fixture(&emu, catalog, vec![TOKEN.into()]).await;
+        ((emu, lying), fx)
+    }
+
+    imagecat_testkit::conformance_tests!(listing, with_a_static_token().await);
 }
 
 #[tokio::test]
@@ -179,7 +171,7 @@ fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
 #[tokio::test]
 async fn a_large_catalog_pages_by_next_links() {
     let emu = emulator(GlanceEmulatorConfig::default().images(2_500)).await;
-    let catalog = static_catalog(&emu, fast_http());
+    let catalog = static_catalog(&emu, test_http(6));
     let got: Vec<String> = catalog
         .list(ListQuery::new().page_size(100))
         .map_ok(|i| i.id.to_string())
@@ -209,7 +201,7 @@ async fn a_large_catalog_pages_by_next_links() {
 #[tokio::test]
 async fn the_default_page_size_is_sent_and_capped() {
     let emu = emulator(GlanceEmulatorConfig::default().images(30)).await;
-    let catalog = static_catalog(&emu, fast_http());
+    let catalog = static_catalog(&emu, test_http(6));
     let _ = catalog.collect(ListQuery::new()).await.unwrap();
     let _ = catalog
         .collect(ListQuery::new().page_size(50_000))
@@ -235,7 +227,7 @@ async fn the_default_page_size_is_sent_and_capped() {
 #[tokio::test]
 async fn list_page_returns_the_next_links_marker_and_accepts_link_tokens() {
     let emu = emulator(GlanceEmulatorConfig::default().base_path("/image")).await;
-    let catalog = static_catalog(&emu, fast_http());
+    let catalog = static_catalog(&emu, test_http(6));
     let q = ListQuery::new().page_size(5).name_exact("image-00007");
     let page = catalog
         .page(&ListQuery::new().page_size(5), None)
@@ -274,7 +266,7 @@ async fn list_page_returns_the_next_links_marker_and_accepts_link_tokens() {
 #[tokio::test]
 async fn a_vanished_marker_resumes_from_the_image_before_it() {
     let emu = emulator(GlanceEmulatorConfig::default().images(40)).await;
-    let catalog = static_catalog(&emu, fast_http());
+    let catalog = static_catalog(&emu, test_http(6));
     let want = emu.listed_ids();
     let mut stream = catalog.list(ListQuery::new().page_size(10));
     let mut got = Vec::new();
@@ -308,7 +300,7 @@ async fn a_vanished_marker_resumes_from_the_image_before_it() {
 #[tokio::test]
 async fn a_size_range_is_sent_to_glance_and_gives_the_filtered_full_list() {
     let emu = emulator(GlanceEmulatorConfig::default().images(120)).await;
-    let catalog = static_catalog(&emu, fast_http());
+    let catalog = static_catalog(&emu, test_http(6));
     let all = catalog.collect(ListQuery::new()).await.unwrap();
     let mut sizes: Vec<u64> = all.iter().filter_map(|i| i.size_bytes).collect();
     sizes.sort_unstable();
@@ -337,7 +329,7 @@ async fn a_size_range_is_sent_to_glance_and_gives_the_filtered_full_list() {
 #[tokio::test]
 async fn filters_glance_applies_are_sent_to_it() {
     let emu = emulator(GlanceEmulatorConfig::default().images(200)).await;
-    let catalog = static_catalog(&emu, fast_http());
+    let catalog = static_catalog(&emu, test_http(6));
     let q = ListQuery::new()
         .name_exact("image-00042")
         .status(ImageStatus::Active)
@@ -388,7 +380,7 @@ async fn filters_glance_applies_are_sent_to_it() {
 #[tokio::test]
 async fn the_model_is_decoded_from_glance_documents() {
     let emu = emulator(GlanceEmulatorConfig::default()).await;
-    let catalog = static_catalog(&emu, fast_http());
+    let catalog = static_catalog(&emu, test_http(6));
     let id = emu.seeded_id(10);
     let image = catalog.get(&ImageId::new(id.to_uppercase())).await.unwrap();
     let seeded = emu.seeded_image(10);
@@ -424,7 +416,7 @@ async fn the_model_is_decoded_from_glance_documents() {
 #[tokio::test]
 async fn hostile_ids_are_refused_before_any_request() {
     let emu = emulator(GlanceEmulatorConfig::default()).await;
-    let catalog = static_catalog(&emu, fast_http());
+    let catalog = static_catalog(&emu, test_http(6));
     for id in [
         "",
         "..",
@@ -447,7 +439,7 @@ async fn hostile_ids_are_refused_before_any_request() {
 #[tokio::test]
 async fn glance_errors_map_to_kinds_with_their_messages() {
     let emu = emulator(GlanceEmulatorConfig::default()).await;
-    let catalog = static_catalog(&emu, no_retry());
+    let catalog = static_catalog(&emu, test_http(1));
     // A protected image, for real.
     let protected = ImageId::new(emu.protected_id().unwrap());
     let e = catalog.delete(&protected).await.unwrap_err();
@@ -533,7 +525,7 @@ async fn a_static_token_refused_is_unauthenticated_without_renewal() {
     let catalog = GlanceCatalog::builder()
         .endpoint(emu.endpoint())
         .token(SecretString::new("wrong-token"))
-        .http_options(fast_http())
+        .http_options(test_http(6))
         .build()
         .unwrap();
     let e = catalog.collect(ListQuery::new()).await.unwrap_err();
@@ -653,7 +645,7 @@ async fn keystone_refusals_and_catalog_regions() {
             SecretString::new("wrong-password"),
         )
         .region("RegionOne")
-        .http_options(fast_http())
+        .http_options(test_http(6))
         .build()
         .unwrap();
     let e = catalog.get(&id).await.unwrap_err();
@@ -674,7 +666,7 @@ async fn keystone_refusals_and_catalog_regions() {
             "Default",
             SecretString::new(keystone_user().password),
         )
-        .http_options(fast_http())
+        .http_options(test_http(6))
         .build()
         .unwrap()
         .get(&id)
@@ -685,7 +677,7 @@ async fn keystone_refusals_and_catalog_regions() {
     // The region picks the endpoint: the other region's is unreachable.
     let e = v2_builder(&emu)
         .region("OtherRegion")
-        .http_options(no_retry())
+        .http_options(test_http(1))
         .build()
         .unwrap()
         .get(&id)
@@ -753,7 +745,7 @@ async fn listings_survive_faults() {
 #[tokio::test]
 async fn a_deleted_image_is_gone_and_a_second_delete_is_not_found() {
     let emu = emulator(GlanceEmulatorConfig::default()).await;
-    let catalog = static_catalog(&emu, fast_http());
+    let catalog = static_catalog(&emu, test_http(6));
     let id = ImageId::new(emu.deletable_ids(1).remove(0));
     assert_eq!(catalog.delete(&id).await.unwrap(), Deleted::Deleted);
     assert_eq!(

@@ -29,7 +29,7 @@ async fn in_use_images_are_kept_and_a_saved_plan_skips_one_that_came_into_use() 
         .unwrap();
     emu.clear_servers();
     let catalog = crate::support::keystone_v3(&emu, KeystoneUser::default())
-        .http_options(crate::support::retrying(2, 2))
+        .http_options(imagecat_testkit::listing::test_http(2))
         .build()
         .unwrap();
     // Seeded image 1 is private: its owner is the caller.

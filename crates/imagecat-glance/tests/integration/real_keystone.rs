@@ -18,8 +18,9 @@ use imagecat_core::{ErrorKind, ImageCatalogExt, ListQuery};
 use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig};
 use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::{CloudsFiles, GlanceBuilder};
+use imagecat_http::HttpOptions;
 use imagecat_http::reqwest;
-use imagecat_http::{HttpOptions, RetryPolicy};
+use imagecat_testkit::listing::test_http;
 use imagecat_testkit::real_server::{RealServer, RunningServer};
 use serde_json::{Value, json};
 
@@ -102,9 +103,7 @@ impl Admin {
 }
 
 fn no_retry() -> HttpOptions {
-    HttpOptions::default()
-        .retry(RetryPolicy::none())
-        .request_timeout(Duration::from_secs(30))
+    test_http(1).request_timeout(Duration::from_secs(30))
 }
 
 async fn images(files: &CloudsFiles, cloud: &str) -> imagecat_core::Result<Vec<String>> {

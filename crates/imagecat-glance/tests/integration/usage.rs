@@ -24,7 +24,7 @@ use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
 use imagecat_testkit::conformance::usage::{in_use_ids, is_unknown_for_lack_of_support};
 
 fn http() -> HttpOptions {
-    crate::support::retrying(2, 2)
+    imagecat_testkit::listing::test_http(2)
 }
 
 async fn emulator() -> GlanceEmulator {

@@ -5,10 +5,11 @@
 use imagecat_core::PageSource as _;
 use std::time::Duration;
 
-use crate::common::{Auth, builder, catalog, no_retries, start, start_default};
+use crate::common::{Auth, builder, catalog, start, start_default};
 use imagecat_core::{ErrorKind, ImageCatalog, ListQuery};
 use imagecat_emulators::toast::{ToastEmulator, ToastEmulatorConfig};
 use imagecat_http::SecretString;
+use imagecat_testkit::listing::test_http;
 use imagecat_toast::ToastCatalog;
 
 async fn list_once(catalog: &ToastCatalog) -> imagecat_core::Result<usize> {
@@ -285,7 +286,7 @@ async fn a_wrong_appkey_is_unauthenticated() {
 async fn a_broken_token_answer_is_invalid_response() {
     let emu = start_default().await;
     let catalog = builder(&emu, Auth::Password)
-        .http_options(no_retries())
+        .http_options(test_http(1))
         .build()
         .unwrap();
     emu.push_token_response(

@@ -6,12 +6,13 @@
 //! This binary installs one global capture (tracing at TRACE, and the `log`
 //! records reqwest writes), so every test here runs under it.
 
-use crate::common::{Auth, builder, no_retries, start_default};
+use crate::common::{Auth, builder, start_default};
 use futures::TryStreamExt;
 use imagecat_core::PageSource as _;
 use imagecat_core::{ErrorKind, ImageCatalog, ImageId, ListQuery};
 use imagecat_emulators::toast::ToastEmulator;
 use imagecat_http::SecretString;
+use imagecat_testkit::listing::test_http;
 use imagecat_testkit::secrets::{Shown, assert_hidden, capture_logs, captured_text};
 
 fn secrets_of(emu: &ToastEmulator) -> Vec<String> {
@@ -78,7 +79,7 @@ async fn refusals_keep_the_password_and_tokens_out_of_errors_and_logs() {
             emu.config().username.clone(),
             SecretString::new(wrong_password),
         )
-        .http_options(no_retries())
+        .http_options(test_http(1))
         .build()
         .unwrap();
     shown.debug(&wrong);
@@ -116,7 +117,7 @@ async fn a_token_answer_that_cannot_be_decoded_never_shows_its_token() {
     for body in [odd.as_str(), numeric] {
         emu.push_token_response(200, body);
         let catalog = builder(&emu, Auth::Password)
-            .http_options(no_retries())
+            .http_options(test_http(1))
             .build()
             .unwrap();
         let e = catalog.page(&ListQuery::new(), None).await.unwrap_err();

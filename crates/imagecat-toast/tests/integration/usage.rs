@@ -7,6 +7,7 @@ use crate::common::{Auth, catalog, start_default};
 use imagecat_core::{ImageCatalog, ImageCatalogExt, InstanceQuery, UsageScope};
 use imagecat_emulators::instances::live_users;
 use imagecat_testkit::conformance::usage::{UsageFixture, run_usage};
+use imagecat_testkit::listing::test_http;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_conformance() {
@@ -68,7 +69,7 @@ async fn a_hostile_instance_answer_is_a_typed_error_naming_the_backend() {
     let emu = start_default().await;
     // One answer, one error: no retry of a bad answer.
     let cat = crate::common::builder(&emu, Auth::Token)
-        .http_options(crate::common::no_retries())
+        .http_options(test_http(1))
         .build()
         .unwrap();
     for body in [

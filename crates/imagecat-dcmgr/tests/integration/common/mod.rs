@@ -9,8 +9,9 @@ use imagecat_core::{ImageCatalog, ImageId};
 use imagecat_dcmgr::DcmgrCatalog;
 use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
 use imagecat_emulators::server::{EmulatorServer, ServeOptions};
-use imagecat_http::{HttpOptions, RetryPolicy};
+use imagecat_http::HttpOptions;
 use imagecat_testkit::conformance::{AfterDelete, Fixture, SecondDelete};
+use imagecat_testkit::listing::test_http;
 
 /// The hostile ids of the issue, plus a few more; all refused before sending.
 pub(crate) const HOSTILE_IDS: [&str; 9] = [
@@ -27,9 +28,7 @@ pub(crate) const HOSTILE_IDS: [&str; 9] = [
 
 /// Quick retries, so tests with faults stay fast.
 pub(crate) fn fast_http() -> HttpOptions {
-    HttpOptions::default()
-        .retry(RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
-        .request_timeout(Duration::from_secs(20))
+    test_http(5).request_timeout(Duration::from_secs(20))
 }
 
 pub(crate) async fn emulator(config: DcmgrEmulatorConfig) -> DcmgrEmulator {
@@ -61,8 +60,8 @@ pub(crate) async fn canned(router: Router) -> EmulatorServer {
 pub(crate) struct Conformance {
     pub(crate) fixture: Fixture,
     pub(crate) emulator: DcmgrEmulator,
-    /// Kept alive: the fixture's lying catalog talks to it.
-    _lying: DcmgrEmulator,
+    /// The server of the fixture's lying catalog.
+    pub(crate) lying: DcmgrEmulator,
 }
 
 fn config_for(layout: Layout, with_account: bool, seed: u64) -> DcmgrEmulatorConfig {
@@ -143,7 +142,7 @@ pub(crate) async fn conformance(layout: Layout, with_account: bool) -> Conforman
         return Conformance {
             fixture,
             emulator: emu,
-            _lying: lying,
+            lying,
         };
     }
     panic!("no seed gives own images at the first, middle and last place");

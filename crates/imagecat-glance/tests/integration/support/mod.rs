@@ -2,21 +2,11 @@
 //! the emulator's Keystone and quick retries (the real Glance is
 //! `imagecat_testkit::real_glance`).
 
-use std::time::Duration;
-
 use imagecat_emulators::glance::{GlanceEmulator, KeystoneUser};
 use imagecat_glance::{GlanceBuilder, GlanceCatalog};
-use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
+use imagecat_http::SecretString;
 
 pub(crate) use imagecat_emulators::glance::TOKEN;
-
-/// `attempts` attempts with 1 to `max_backoff_ms` ms between them.
-pub(crate) fn retrying(attempts: u32, max_backoff_ms: u64) -> HttpOptions {
-    HttpOptions::default().retry(RetryPolicy::default().max_attempts(attempts).backoff(
-        Duration::from_millis(1),
-        Duration::from_millis(max_backoff_ms),
-    ))
-}
 
 /// Keystone v3 as `user` against the emulator's identity endpoint, in
 /// RegionOne (every endpoint from the token's catalog).

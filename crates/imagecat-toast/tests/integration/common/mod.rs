@@ -5,8 +5,9 @@ use std::sync::Arc;
 use imagecat_core::{ImageId, ImageStatus, ListQuery};
 use imagecat_emulators::server::ServeOptions;
 use imagecat_emulators::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig, ToastImage};
-use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
+use imagecat_http::SecretString;
 use imagecat_testkit::conformance::{AfterDelete, Fixture, SecondDelete};
+use imagecat_testkit::listing::test_http;
 use imagecat_toast::{ToastBuilder, ToastCatalog};
 
 /// How the catalog authenticates.
@@ -28,11 +29,6 @@ pub(crate) async fn start_default() -> ToastEmulator {
     start(ToastEmulatorConfig::default()).await
 }
 
-/// HTTP options without retries, so one answer maps to one error.
-pub(crate) fn no_retries() -> HttpOptions {
-    HttpOptions::default().retry(RetryPolicy::none())
-}
-
 pub(crate) fn builder(emu: &ToastEmulator, auth: Auth) -> ToastBuilder {
     let config = emu.config();
     let builder = ToastCatalog::builder()
@@ -52,7 +48,7 @@ pub(crate) fn builder(emu: &ToastEmulator, auth: Auth) -> ToastBuilder {
 pub(crate) async fn setup() -> (ToastEmulator, ToastCatalog) {
     let emu = start_default().await;
     let catalog = builder(&emu, Auth::Token)
-        .http_options(no_retries())
+        .http_options(test_http(1))
         .build()
         .unwrap();
     (emu, catalog)
