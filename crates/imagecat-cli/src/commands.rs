@@ -1,12 +1,12 @@
 //! The catalog commands: list, show, delete, latest, info.
 
+use std::collections::HashSet;
 use std::io::{self, BufRead, IsTerminal, Write};
 
 use futures::{FutureExt, StreamExt};
-use imagecat::retention::{ApplyOptions, RateGate};
+use imagecat::retention::{ApplyOptions, Outcome, RateGate, send_delete};
 use imagecat::{
-    Config, Deleted, Error, ErrorKind, Image, ImageCatalogExt, ImageId, NamedCatalog, OpenOptions,
-    list_all,
+    Config, Error, ErrorKind, Image, ImageCatalogExt, ImageId, NamedCatalog, OpenOptions, list_all,
 };
 
 use crate::cli::{Format, ListArgs};
@@ -14,6 +14,7 @@ use crate::exit::{CliError, ExitCode};
 use crate::output::{ImageWriter, Row, View, write_info, write_one};
 use crate::progress::Progress;
 use crate::sanitize::for_terminal;
+use crate::signals::Signals;
 use crate::usage::check_before_delete;
 
 /// Opens every `--catalog`: URLs directly, names through the config file;
@@ -245,24 +246,44 @@ pub(crate) async fn delete(
         first_failure.get_or_insert(e.already_reported());
     };
     let mut confirmed = Vec::new();
+    // The same id twice, or two spellings the server answers with one
+    // image: one delete, reported once.
+    let mut given = HashSet::new();
+    let mut seen = HashSet::new();
     for id in ids {
+        if !given.insert(id.as_str()) {
+            continue;
+        }
         let id = ImageId::new(id.as_str());
-        match prepare(named, id, yes, dry_run, force_in_use).await {
+        match prepare(named, id, yes, dry_run, force_in_use, &mut seen).await {
             Ok(Some(target)) => confirmed.push(target),
             Ok(None) => {}
             Err(e) => failed(e),
         }
     }
-    let options = ApplyOptions::default().concurrency(concurrency);
+    if confirmed.is_empty() {
+        return first_failure.map_or(Ok(()), Err);
+    }
+    let signals = Signals::install();
+    let options = ApplyOptions::default()
+        .concurrency(concurrency)
+        .cancel(signals.cancel());
     let gate = RateGate::new(&options);
     let mut deletes = futures::stream::iter(confirmed)
-        .map(|target| delete_confirmed(named, target, force_in_use, &gate))
+        .map(|target| delete_confirmed(named, target, force_in_use, &gate, &options))
         .buffered(options.concurrency);
+    let mut not_sent = 0;
     while let Some(outcome) = deletes.next().await {
         match outcome {
-            Ok(line) => println!("{line}"),
+            Ok(Some(line)) => println!("{line}"),
+            Ok(None) => not_sent += 1,
             Err(e) => failed(e),
         }
+    }
+    if let Some(code) = signals.exit_code() {
+        let line = format!("interrupted: {not_sent} confirmed deletes not sent");
+        eprintln!("imagecat: {line}");
+        return Err(CliError::new(code, line).already_reported());
     }
     first_failure.map_or(Ok(()), Err)
 }
@@ -270,7 +291,6 @@ pub(crate) async fn delete(
 /// An image the user confirmed for deletion, with its escaped label.
 #[derive(Debug)]
 struct Confirmed {
-    id: ImageId,
     image: Image,
     label: String,
 }
@@ -283,9 +303,14 @@ async fn prepare(
     yes: bool,
     dry_run: bool,
     force_in_use: bool,
+    seen: &mut HashSet<ImageId>,
 ) -> Result<Option<Confirmed>, CliError> {
     let fail = |e: Error| CliError::from_error(Some(&named.name), e);
     let image = named.catalog.get(&id).await.map_err(fail)?;
+    if !seen.insert(image.id.clone()) {
+        tracing::info!(%id, "another spelling of an id given earlier: deleted once");
+        return Ok(None);
+    }
     // The label holds a server's text: it goes out escaped.
     let label = for_terminal(&format!(
         "{id} ({}, {})",
@@ -308,37 +333,57 @@ async fn prepare(
         println!("skipped {}", for_terminal(id.as_str()));
         return Ok(None);
     }
-    Ok(Some(Confirmed { id, image, label }))
+    Ok(Some(Confirmed { image, label }))
 }
 
 /// The concurrent part: a fresh usage check right before the delete, then
-/// the delete through the shared gate. Returns the line to print.
+/// the core's one send of a DELETE ([`send_delete`]: a lost answer is
+/// looked up, never retried). Returns the line to print, `None` when the
+/// run was cancelled before this delete was sent.
 async fn delete_confirmed(
     named: &NamedCatalog,
     target: Confirmed,
     force_in_use: bool,
     gate: &RateGate,
-) -> Result<String, CliError> {
-    let Confirmed { id, image, label } = target;
+    options: &ApplyOptions,
+) -> Result<Option<String>, CliError> {
+    let Confirmed { image, label } = target;
+    if options.cancel.is_cancelled() {
+        return Ok(None);
+    }
+    // The server's spelling of the id, as `get` answered it.
+    let id = image.id.clone();
     let id_shown = for_terminal(id.as_str()).into_owned();
     // Right before the delete: a fresh listing, never a cached answer.
     check_before_delete(named, &image, &label, force_in_use).await?;
-    let outcome = gate.call(|| named.catalog.delete(&id)).await.map_err(|e| {
-        if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) {
-            // The request may have reached the server before the
-            // connection broke: say so rather than guess.
-            CliError::from_error(Some(&named.name), e).reworded(format!(
-                "{}: the delete of {id_shown} may have happened (the connection broke or timed out after the request was sent); `imagecat show {id_shown}` to check",
+    if options.cancel.is_cancelled() {
+        return Ok(None);
+    }
+    let sent = send_delete(&named.catalog, &id, gate, &options.cancel, options.grace).await;
+    let lookup = sent.lookup.map_or(String::new(), |l| {
+        format!(" (a look-up afterwards: {})", l.as_str())
+    });
+    match sent.outcome {
+        Outcome::Deleted => Ok(Some(format!("deleted {label}"))),
+        Outcome::AlreadyDeleted => Ok(Some(format!("{id_shown} was already deleted"))),
+        Outcome::Unknown => {
+            let line = format!(
+                "{}: the delete of {id_shown} may have happened (its answer was lost){lookup}; `imagecat show {id_shown}` to check",
                 named.name
-            ))
-        } else {
-            CliError::from_error(Some(&named.name), e)
+            );
+            let e = sent
+                .error
+                .unwrap_or_else(|| Error::new(ErrorKind::Timeout, line.clone()));
+            Err(CliError::from_error(Some(&named.name), e).reworded(line))
         }
-    })?;
-    Ok(match outcome {
-        Deleted::AlreadyDeleted => format!("{id_shown} was already deleted"),
-        _ => format!("deleted {label}"),
-    })
+        _ => Err(match sent.error {
+            Some(e) => CliError::from_error(Some(&named.name), e),
+            None => CliError::new(
+                ExitCode::Failure,
+                format!("{}: the delete of {id_shown} failed", named.name),
+            ),
+        }),
+    }
 }
 
 pub(crate) fn confirm(prompt: &str) -> io::Result<bool> {

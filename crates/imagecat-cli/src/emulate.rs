@@ -8,9 +8,11 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use imagecat_emulators::churn::Churn;
 use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
-use imagecat_emulators::faults::{FaultKind, FaultPlan};
-use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig};
+use imagecat_emulators::delete_faults::DeleteFault;
+use imagecat_emulators::faults::{FaultKind, FaultPlan, InstanceFaults};
+use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig, VolumeFault};
 use imagecat_emulators::hostile::Hostile;
+use imagecat_emulators::instances::RefSpelling;
 use imagecat_emulators::server::ServeOptions;
 use imagecat_emulators::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
 
@@ -108,12 +110,57 @@ pub(crate) struct EmulateArgs {
     /// With --hostile: an image with a 10 MB name too.
     #[arg(long, requires = "hostile")]
     huge_name: bool,
+    /// DCMGR: this many instance pages reaching past row
+    /// --instance-fault-row come back empty (with the real total).
+    #[arg(long, default_value_t = 0)]
+    empty_instance_pages: u32,
+    /// DCMGR: before this many instance pages reaching past row
+    /// --instance-fault-row, the listing shifts (the first instance ends,
+    /// one of the same image is launched last; the total stays).
+    #[arg(long, default_value_t = 0)]
+    shift_instances: u32,
+    /// The row the instance faults start past (the page size: every page
+    /// but the first).
+    #[arg(long, default_value_t = 0)]
+    instance_fault_row: u64,
+    /// How instances name their image: canonical, upper, padded, link,
+    /// link-object (Glance's Nova: `{links}` without `id`).
+    #[arg(long, default_value = "canonical", value_parser = parse_spelling)]
+    ref_spelling: RefSpelling,
+    /// Glance: how Cinder volume reads misbehave: none, hidden-metadata
+    /// (bootable volumes without image metadata), forbidden (403).
+    #[arg(long, default_value = "none", value_parser = parse_volume_fault)]
+    volume_fault: VolumeFault,
+    /// What every DELETE meets: `drop` (performed, then the connection
+    /// breaks), `hang` (performed, never answered), `bare404` (a proxy's
+    /// HTML 404, not performed), `hold` (held until the emulator stops).
+    #[arg(long, value_name = "KIND", value_parser = ["drop", "hang", "bare404", "hold"])]
+    delete_fault: Option<String>,
+}
+
+fn parse_spelling(name: &str) -> Result<RefSpelling, String> {
+    RefSpelling::parse(name).ok_or_else(|| {
+        let known: Vec<_> = RefSpelling::NAMES.iter().map(|(n, _)| *n).collect();
+        format!("known: {}", known.join(", "))
+    })
+}
+
+fn parse_volume_fault(name: &str) -> Result<VolumeFault, String> {
+    VolumeFault::parse(name).ok_or_else(|| {
+        let known: Vec<_> = VolumeFault::NAMES.iter().map(|(n, _)| *n).collect();
+        format!("known: {}", known.join(", "))
+    })
 }
 
 impl EmulateArgs {
     /// The churn, if `--churn-per-request` is above 0.
     fn churn(&self) -> Option<Churn> {
         (self.churn_per_request > 0).then(|| Churn::new(self.churn_per_request, self.churn_seed))
+    }
+
+    /// The `--delete-fault`.
+    fn delete_fault(&self) -> Option<DeleteFault> {
+        self.delete_fault.as_deref().and_then(DeleteFault::parse)
     }
 
     fn serve_options(&self) -> Result<ServeOptions, CliError> {
@@ -139,6 +186,11 @@ impl EmulateArgs {
             hostile: self
                 .hostile
                 .then(|| Hostile::default().huge_name(self.huge_name)),
+            instance_faults: InstanceFaults {
+                past_row: self.instance_fault_row,
+                empty_pages: self.empty_instance_pages,
+                shifts: self.shift_instances,
+            },
         })
     }
 }
@@ -146,6 +198,9 @@ impl EmulateArgs {
 /// Runs the emulator until Ctrl-C.
 pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
     let serve = args.serve_options()?;
+    if args.backend != Backend::Glance && args.volume_fault != VolumeFault::None {
+        return Err(CliError::usage("--volume-fault needs the glance backend"));
+    }
     if args.backend == Backend::Glance && args.churn().is_some() {
         return Err(CliError::usage(
             "--churn-per-request is emulated by the toast and dcmgr emulators only",
@@ -170,6 +225,8 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
             let emulator = ToastEmulator::start(config.clone(), serve)
                 .await
                 .map_err(bind_error)?;
+            emulator.set_ref_spelling(args.ref_spelling);
+            emulator.server().delete_faults().set(args.delete_fault());
             announce(&emulator.catalog_url())?;
             eprintln!(
                 "TOAST emulator with {} images; credentials: IMAGECAT_TOAST_TOKEN={} or IMAGECAT_TOAST_USERNAME={} IMAGECAT_TOAST_PASSWORD={}",
@@ -192,6 +249,8 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
             let emulator = DcmgrEmulator::start(config, serve)
                 .await
                 .map_err(bind_error)?;
+            emulator.set_ref_spelling(args.ref_spelling);
+            emulator.server().delete_faults().set(args.delete_fault());
             announce(&emulator.catalog_url(Some(&args.account)))?;
             eprintln!(
                 "DCMGR emulator with {} images (no credentials needed)",
@@ -209,6 +268,9 @@ pub(crate) async fn run(args: &EmulateArgs) -> Result<(), CliError> {
                 .map_err(bind_error)?;
             // An admin: usage sees every project's servers (all_tenants).
             emulator.set_admin(true);
+            emulator.set_ref_spelling(args.ref_spelling);
+            emulator.set_volume_fault(args.volume_fault);
+            emulator.server().delete_faults().set(args.delete_fault());
             announce(&emulator.usage_catalog_url())?;
             eprintln!(
                 "Glance emulator with {} images and {} servers (Nova {}); credentials: OS_TOKEN={token}",

@@ -26,6 +26,10 @@ pub(crate) enum ExitCode {
     PartialFanOut = 6,
     /// 10: `diff` found differences (not a failure).
     Differences = 10,
+    /// 130: a run that deletes stopped on SIGINT (after its summary).
+    Interrupted = 130,
+    /// 143: a run that deletes stopped on SIGTERM (after its summary).
+    Terminated = 143,
 }
 
 impl ExitCode {

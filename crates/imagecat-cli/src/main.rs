@@ -12,6 +12,7 @@ mod output;
 mod progress;
 mod prune;
 mod sanitize;
+mod signals;
 mod usage;
 
 use std::io::IsTerminal;

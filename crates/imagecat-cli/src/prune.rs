@@ -4,23 +4,25 @@
 //! plan object to the core executor.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use clap::Args;
 use imagecat::chrono::Utc;
 use imagecat::retention::{
-    self, Action, ApplyOptions, ApplySummary, Plan, PlanEntry, PlanTarget, RetentionPolicy,
+    self, Action, ApplyOptions, ApplySummary, AuditLog, Plan, PlanEntry, PlanTarget,
+    RetentionPolicy,
 };
-use imagecat::{DynImageCatalog, ImageStatus, NamedCatalog};
+use imagecat::{DynImageCatalog, ImageCatalog, ImageStatus, NamedCatalog};
 
 use crate::cli::{Format, GroupArgs, status_parser};
 use crate::exit::{CliError, ExitCode};
 use crate::output::write_columns;
 use crate::progress::Progress;
 use crate::sanitize::{TABLE_CELL_WIDTH, cell, for_terminal};
+use crate::signals::Signals;
 
 /// The policy flags of `prune` (over `--policy FILE`, which they override).
 #[derive(Debug, Args)]
@@ -32,7 +34,8 @@ pub(crate) struct PruneArgs {
     #[arg(long, value_name = "PATTERN")]
     pub(crate) name: Option<String>,
     /// Only this owner's images; also who you are (an image is yours when
-    /// its owner is this). Without it, no image counts as yours.
+    /// its owner is this). Where the catalog says who you are (DCMGR's
+    /// account), that is used without it, and a different value is an error.
     #[arg(long, value_name = "O")]
     pub(crate) owner: Option<String>,
     /// Only images whose property KEY is VALUE (repeatable).
@@ -127,10 +130,7 @@ pub(crate) async fn prune(
     args: &PruneArgs,
 ) -> Result<(), CliError> {
     let policy = args.policy()?;
-    let targets: Vec<PlanTarget> = catalogs
-        .iter()
-        .map(|c| PlanTarget::new(c.name.clone(), c.catalog.clone()))
-        .collect();
+    let targets = targets(catalogs, &policy).await?;
     let plan = retention::plan(&policy, &targets, Utc::now())
         .await
         .map_err(|e| CliError::new(ExitCode::Failure, e.to_string()))?;
@@ -159,13 +159,77 @@ pub(crate) async fn apply_file(
         .map_err(|e| CliError::usage(&format!("plan {}: {e}", file.display())))?;
     if plan.version != retention::PLAN_VERSION {
         return Err(CliError::usage(&format!(
-            "plan {} has version {}; this imagecat reads version {}",
+            "plan {} has version {}; this imagecat reads version {} (a version 1 plan \
+             records no catalog identity: make a new plan with prune --plan-out)",
             file.display(),
             plan.version,
             retention::PLAN_VERSION
         )));
     }
+    check_saved_plan(catalogs, &plan, file).await?;
     run_plan(catalogs, format, plan, true, run).await
+}
+
+/// One plan target per catalog, with who the caller is: the backend's own
+/// answer when it gives one (said on stderr), else `--owner`. An `--owner`
+/// that contradicts the backend is a usage error.
+async fn targets(
+    catalogs: &[NamedCatalog],
+    policy: &RetentionPolicy,
+) -> Result<Vec<PlanTarget>, CliError> {
+    let mut targets = Vec::new();
+    for c in catalogs {
+        let mut target = PlanTarget::new(c.name.clone(), c.catalog.clone());
+        let caller = c.catalog.caller().await.map_err(|e| {
+            CliError::new(
+                ExitCode::Failure,
+                format!("{}: cannot tell who you are: {e}", c.name),
+            )
+        })?;
+        match (caller, policy.owner.as_deref()) {
+            (Some(me), Some(owner)) if me != owner => {
+                return Err(CliError::usage(&format!(
+                    "{}: --owner {} contradicts the catalog, which says you are {}",
+                    c.name,
+                    for_terminal(&format!("{owner:?}")),
+                    for_terminal(&format!("{me:?}")),
+                )));
+            }
+            (Some(me), owner) => {
+                if owner.is_none() {
+                    eprintln!(
+                        "{}: you are {} (as the catalog says); images owned by it are yours",
+                        c.name,
+                        for_terminal(&format!("{me:?}"))
+                    );
+                }
+                target = target.caller(me);
+            }
+            (None, _) => {}
+        }
+        targets.push(target);
+    }
+    Ok(targets)
+}
+
+/// The checks of a saved plan before anything is asked or deleted: its
+/// policy is valid, and every catalog it deletes on is the one it was made
+/// on (same endpoint and account).
+async fn check_saved_plan(
+    catalogs: &[NamedCatalog],
+    plan: &Plan,
+    file: &Path,
+) -> Result<(), CliError> {
+    plan.policy
+        .validate()
+        .map_err(|e| CliError::usage(&format!("plan {}: {e}", file.display())))?;
+    let open: HashMap<String, DynImageCatalog> = catalogs
+        .iter()
+        .map(|c| (c.name.clone(), c.catalog.clone()))
+        .collect();
+    retention::check_identities(plan, &open)
+        .await
+        .map_err(|e| CliError::usage(&for_terminal(&e.to_string())))
 }
 
 /// The one path of the dry run and the real run: print the plan; when
@@ -204,82 +268,66 @@ pub(crate) async fn run_plan(
         .iter()
         .map(|c| (c.name.clone(), c.catalog.clone()))
         .collect();
-    let audit = match &run.audit_log {
-        Some(path) => Some(Mutex::new(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| {
-                    CliError::usage(&format!("cannot open audit log {}: {e}", path.display()))
-                })?,
-        )),
-        None => None,
-    };
+    let mut options = ApplyOptions::default().concurrency(usize::from(run.concurrency));
+    if let Some(path) = &run.audit_log {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| {
+                CliError::usage(&format!("cannot open audit log {}: {e}", path.display()))
+            })?;
+        options = options.audit(Arc::new(AuditLog::new(file)));
+    }
     let progress = Progress::new(format, "images", Some(plan.entries.len() as u64));
-    let audit_failed = Mutex::new(None);
-    let observe = |entry: &PlanEntry| {
-        progress.inc(1);
-        if let Some(file) = &audit {
-            if let Err(e) = write_audit(file, entry) {
-                audit_failed
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_or_insert(e);
-            }
-        }
-    };
-    let options = ApplyOptions::default().concurrency(usize::from(run.concurrency));
+    let observe = |_: &PlanEntry| progress.inc(1);
+    let signals = Signals::install();
+    options = options.cancel(signals.cancel());
     let (done, summary) = retention::apply(plan, &open, &options, &observe).await;
     progress.finish();
-    write_plan(&mut out, format, &done.entries)?;
-    if let Some(e) = audit_failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    // The results go to stdout; the summary to stderr whatever became of
+    // them (a closed pipe included).
+    let printed = write_plan(&mut out, format, &done.entries);
+    finish(&summary, signals.exit_code(), printed)
+}
+
+/// The summary line on stderr, always, then the exit: the signal's code
+/// after a cancel, a failure when a record of the audit log or the results
+/// could not be written, a partial failure when a delete failed or may have
+/// happened.
+fn finish(
+    s: &ApplySummary,
+    signal: Option<ExitCode>,
+    printed: io::Result<()>,
+) -> Result<(), CliError> {
+    let line = s.line();
+    eprintln!("{line}");
+    let done = |code, line: String| Err(CliError::new(code, line).already_reported());
+    if let Some(code) = signal {
+        return done(code, line);
+    }
+    if let Some(e) = &s.audit_error {
         return Err(CliError::new(ExitCode::Failure, format!("audit log: {e}")));
     }
-    finish(summary)
-}
-
-fn finish(s: ApplySummary) -> Result<(), CliError> {
-    let line = format!(
-        "{} deleted, {} already deleted, {} skipped, {} failed",
-        s.deleted, s.already_deleted, s.skipped, s.failed
-    );
+    if let Err(e) = printed {
+        if e.kind() != io::ErrorKind::BrokenPipe || !s.ok() {
+            return Err(CliError::new(
+                if s.ok() {
+                    ExitCode::Failure
+                } else {
+                    ExitCode::PartialFanOut
+                },
+                format!(
+                    "the results could not be written to stdout ({e}); the summary above is what happened"
+                ),
+            ));
+        }
+    }
     if s.ok() {
-        eprintln!("{line}");
         Ok(())
     } else {
-        Err(CliError::new(ExitCode::PartialFanOut, line))
+        done(ExitCode::PartialFanOut, line)
     }
-}
-
-/// One audit record, appended and flushed at once.
-fn write_audit(file: &Mutex<File>, e: &PlanEntry) -> io::Result<()> {
-    let reasons: Vec<&str> = e
-        .skip_reasons
-        .iter()
-        .chain(if e.skip_reasons.is_empty() {
-            &e.reasons[..]
-        } else {
-            &[]
-        })
-        .map(|r| r.as_str())
-        .collect();
-    let record = serde_json::json!({
-        "time": Utc::now(),
-        "catalog": e.catalog,
-        "backend": e.backend,
-        "id": e.id,
-        "name": e.name,
-        "family": e.family,
-        "result": e.result.map(|r| r.as_str()),
-        "reason": reasons.join(","),
-        "error": e.error,
-    });
-    let mut line = serde_json::to_vec(&record)?;
-    line.push(b'\n');
-    let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-    file.write_all(&line)?;
-    file.flush()
 }
 
 fn write_plan(out: &mut impl Write, format: Format, entries: &[PlanEntry]) -> io::Result<()> {
@@ -355,6 +403,12 @@ fn row(e: &PlanEntry, with_result: bool) -> Vec<String> {
         let mut result = e.result.map_or("-", |o| o.as_str()).to_owned();
         if !e.skip_reasons.is_empty() {
             result = format!("{result} ({})", words(&e.skip_reasons));
+        }
+        if e.result == Some(retention::Outcome::Unknown) {
+            result.push_str(" (may have happened)");
+        }
+        if let Some(lookup) = e.lookup {
+            result = format!("{result} [lookup: {}]", lookup.as_str());
         }
         if let Some(err) = &e.error {
             result = format!("{result}: {err}");

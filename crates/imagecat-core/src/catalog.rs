@@ -9,6 +9,7 @@ use futures::stream::BoxStream;
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::identity::IdRule;
 use crate::model::{BackendKind, Image, ImageId};
 use crate::query::{ListQuery, SortKey};
 use crate::usage::{InstanceRef, UsageScope};
@@ -149,12 +150,16 @@ impl InstanceQuery {
     }
 
     /// Whether an instance passes the image filter: it boots from the
-    /// image, or from something unresolved (which may be it).
-    pub fn matches(&self, instance: &InstanceRef) -> bool {
+    /// image (the two ids compared by the backend's identity `rule`), or
+    /// from something unresolved or unreadable (which may be it).
+    pub fn matches(&self, rule: IdRule, instance: &InstanceRef) -> bool {
         use crate::usage::BootSource;
         match (&self.image, &instance.boot) {
             (None, _) | (Some(_), BootSource::Unresolved { .. }) => true,
-            (Some(want), BootSource::Image { id, .. }) => id == want,
+            (Some(want), BootSource::Image { id, .. }) => match rule.canonical(id.as_str()) {
+                Some(id) => id == rule.key_of(want),
+                None => true,
+            },
             (Some(_), _) => false,
         }
     }
@@ -197,11 +202,13 @@ impl InstancePage {
 pub type InstanceStream = BoxStream<'static, Result<InstanceRef>>;
 
 /// An instance listing plus the scope its pages reported: the narrowest so
-/// far, `None` before the first page.
+/// far, `None` before the first page; and, from the pagination engine, the
+/// record that judges whether the walk saw every instance.
 pub struct InstanceListing {
     /// The instances.
     pub stream: InstanceStream,
     scope: Arc<Mutex<Option<UsageScope>>>,
+    check: Option<Arc<crate::paging::WalkCheck>>,
 }
 
 impl fmt::Debug for InstanceListing {
@@ -216,7 +223,26 @@ impl InstanceListing {
     /// A listing whose pages narrow `scope` as they arrive (the pagination
     /// engine holds the other end).
     pub fn new(stream: InstanceStream, scope: Arc<Mutex<Option<UsageScope>>>) -> Self {
-        InstanceListing { stream, scope }
+        InstanceListing {
+            stream,
+            scope,
+            check: None,
+        }
+    }
+
+    /// Attaches the engine's record of the walk.
+    pub(crate) fn with_check(mut self, check: Arc<crate::paging::WalkCheck>) -> Self {
+        self.check = Some(check);
+        self
+    }
+
+    /// Once the stream has ended without an error: `None` when the walk
+    /// proved it saw every instance that lived through it (or the listing
+    /// did not come from the engine), else the contradiction its pages
+    /// showed (a shift between pages, an end short of the total, a
+    /// distinct count short of a steady total).
+    pub fn verdict(&self) -> Option<String> {
+        self.check.as_ref().and_then(|check| check.verdict())
     }
 
     /// A listing that fails at its first poll with this error.
@@ -427,6 +453,9 @@ pub struct Capabilities {
     /// expects: `None` when it cannot (no compute endpoint…), so every
     /// usage answer is unknown.
     pub usage: Option<UsageScope>,
+    /// How the backend spells image ids: the usage index compares an
+    /// instance's image reference and a catalog's image id by this rule.
+    pub ids: IdRule,
 }
 
 impl Capabilities {
@@ -445,7 +474,14 @@ impl Capabilities {
             server_filters: ServerFilters::none(),
             tags: false,
             usage: None,
+            ids: IdRule::Exact,
         }
+    }
+
+    /// Sets the identity rule of image ids (builder style).
+    pub fn ids(mut self, rule: IdRule) -> Self {
+        self.ids = rule;
+        self
     }
 
     /// Sets the instance-listing scope (builder style; `None`: cannot list
@@ -581,6 +617,15 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
     /// Deletes one image.
     async fn delete(&self, id: &ImageId) -> Result<Deleted>;
 
+    /// Who the credentials act as on this catalog, when the backend says:
+    /// the account or project id that owns the caller's images (DCMGR's
+    /// account header, the project of a Keystone token, the tenant of a
+    /// TOAST token answer; later EC2's STS account, GCE's project). Never
+    /// a secret. `Ok(None)`: the backend does not say (the default).
+    async fn caller(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     /// Lists the instances that are not in a final state (every page,
     /// through the pagination engine's rules), with the scope their pages
     /// reported. The default: `NotSupported` at the first poll.
@@ -628,6 +673,10 @@ macro_rules! forward_image_catalog {
 
             async fn delete(&self, id: &ImageId) -> Result<Deleted> {
                 (**self).delete(id).await
+            }
+
+            async fn caller(&self) -> Result<Option<String>> {
+                (**self).caller().await
             }
 
             fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {

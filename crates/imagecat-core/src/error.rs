@@ -113,6 +113,10 @@ impl Error {
     pub const NAME: &'static str = "name";
     /// Context key: the ids of the matching images, comma-separated (`Ambiguous`).
     pub const CANDIDATES: &'static str = "candidates";
+    /// Context key: set (by [`Error::proving_absence`]) only on a `NotFound`
+    /// that an adapter read from its backend's own error document; see
+    /// [`Error::proves_absence`].
+    pub const ABSENCE_PROVED: &'static str = "absence_proved";
 
     /// An error of `kind` with a message and nothing else (add the rest with
     /// the `with_*` methods).
@@ -171,6 +175,26 @@ impl Error {
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.0.source = Some(source.into());
         self
+    }
+
+    /// The same error marked as proof that the thing is gone: only an
+    /// adapter that recognised its backend's own not-found document (never a
+    /// bare 404, a proxy's page or an empty body) calls this. A no-op on any
+    /// kind but `NotFound`.
+    pub fn proving_absence(self) -> Self {
+        if self.kind() == ErrorKind::NotFound {
+            self.with_context(Self::ABSENCE_PROVED, "true")
+        } else {
+            self
+        }
+    }
+
+    /// Whether this error proves that the image (or named thing) does not
+    /// exist: a `NotFound` marked by [`Error::proving_absence`]. Every "is it
+    /// gone?" decision (the re-check before a delete, a delete's answer, the
+    /// look-up after a lost answer) asks this, never the kind alone.
+    pub fn proves_absence(&self) -> bool {
+        self.kind() == ErrorKind::NotFound && self.context_value(Self::ABSENCE_PROVED).is_some()
     }
 
     /// The kind of failure.
@@ -282,9 +306,12 @@ impl Error {
         self
     }
 
-    /// A `NotFound` error for an image id.
+    /// A `NotFound` error for an image id, as the authority on the catalog
+    /// says it (it [proves absence](Error::proves_absence)).
     pub fn not_found(backend: BackendKind, id: &ImageId) -> Self {
-        Error::new(ErrorKind::NotFound, format!("no image with id {id}")).with_backend(backend)
+        Error::new(ErrorKind::NotFound, format!("no image with id {id}"))
+            .with_backend(backend)
+            .proving_absence()
     }
 
     /// An `Ambiguous` error: `name` matched the `candidates`.

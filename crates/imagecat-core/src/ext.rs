@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use crate::catalog::{ImageCatalog, InstanceQuery};
 use crate::error::{Error, ErrorKind, Result};
-use crate::family::{GroupBy, family_of};
+use crate::family::{GroupBy, family_key, family_of};
 use crate::model::{Image, ImageId, ImageStatus};
 use crate::query::{ListQuery, Sort, SortKey};
-use crate::usage::{ImageUsage, UnknownReason, UsageScan};
+use crate::usage::{ImageUsage, ScanLimits, UnknownReason, UsageScan};
 
 /// Conveniences implemented for every [`ImageCatalog`] (blanket impl).
 #[async_trait]
@@ -24,36 +24,68 @@ pub trait ImageCatalogExt: ImageCatalog {
     /// the narrowest the capabilities or any page reported; a scan filtered
     /// to one image answers unknown for every other.
     async fn usage_scan(&self, query: InstanceQuery) -> UsageScan {
+        self.usage_scan_with(query, ScanLimits::default()).await
+    }
+
+    /// [`usage_scan`](Self::usage_scan) with these limits. A walk whose
+    /// pages contradict each other ([`InstanceListing::verdict`](crate::InstanceListing::verdict))
+    /// starts a fresh walk; when none within the limits comes out
+    /// consistent, every image not seen in use in any walk is unknown
+    /// ([`UnknownReason::InconsistentListing`]). An image seen in use in
+    /// any walk stays in use.
+    async fn usage_scan_with(&self, query: InstanceQuery, limits: ScanLimits) -> UsageScan {
         let info = self.info();
         let Some(expected) = info.capabilities.usage else {
             return UsageScan::unavailable(UnknownReason::NotSupported {
                 message: format!("this {} catalog cannot list instances", info.backend),
             });
         };
-        let only = query.image.clone();
-        let mut listing = self.instance_listing(query);
-        let mut scan = UsageScan::new(expected);
-        let mut failed = false;
-        while let Some(item) = listing.stream.next().await {
-            match item {
-                Ok(instance) => scan.record(instance),
-                Err(e) => {
-                    scan.fail(&e);
-                    failed = true;
-                    break;
+        let started = std::time::Instant::now();
+        let mut earlier: Option<UsageScan> = None;
+        let mut walks = 0u32;
+        loop {
+            walks += 1;
+            let mut listing = self.instance_listing(query.clone());
+            let mut scan = UsageScan::new(expected).with_ids(info.capabilities.ids);
+            let mut failed = false;
+            while let Some(item) = listing.stream.next().await {
+                match item {
+                    Ok(instance) => scan.record(instance),
+                    Err(e) => {
+                        scan.fail(&e);
+                        failed = true;
+                        break;
+                    }
                 }
             }
+            if let Some(scope) = listing.scope() {
+                scan.narrow(scope);
+            }
+            if let Some(image) = &query.image {
+                scan.restrict_to(image.clone());
+            }
+            let verdict = if failed { None } else { listing.verdict() };
+            let Some(detail) = verdict else {
+                if !failed {
+                    scan.finish();
+                }
+                if let Some(earlier) = &earlier {
+                    scan.absorb(earlier);
+                }
+                return scan;
+            };
+            tracing::debug!(backend = %info.backend, walks, %detail, "the instance listing contradicted itself; walking it again");
+            match &mut earlier {
+                Some(all) => all.absorb(&scan),
+                None => earlier = Some(scan),
+            }
+            if walks >= limits.max_walks.max(1) || started.elapsed() >= limits.max_time {
+                let mut all = earlier
+                    .unwrap_or_else(|| UsageScan::new(expected).with_ids(info.capabilities.ids));
+                all.inconsistent(walks, detail);
+                return all;
+            }
         }
-        if !failed {
-            scan.finish();
-        }
-        if let Some(scope) = listing.scope() {
-            scan.narrow(scope);
-        }
-        if let Some(image) = only {
-            scan.restrict_to(image);
-        }
-        scan
     }
 
     /// The usage of each image, in order, from one fresh scan (filtered to
@@ -143,15 +175,17 @@ pub trait ImageCatalogExt: ImageCatalog {
         query: ListQuery,
         group: &GroupBy,
     ) -> Result<Vec<(String, Image)>> {
-        let mut families: BTreeMap<String, Image> = BTreeMap::new();
+        // By key (a plain name never joins a family captured from others),
+        // shown by family.
+        let mut families: BTreeMap<String, (String, Image)> = BTreeMap::new();
         let mut loners: Vec<(String, Image)> = Vec::new();
         let mut stream = self.list(query);
         while let Some(image) = stream.try_next().await? {
-            match family_of(group, &image) {
-                Some(family) => {
-                    let best = families.remove(&family);
+            match family_key(group, &image).zip(family_of(group, &image)) {
+                Some((key, family)) => {
+                    let best = families.remove(&key).map(|(_, best)| best);
                     if let Some(best) = newer(best, image) {
-                        families.insert(family, best);
+                        families.insert(key, (family, best));
                     }
                 }
                 None => loners.push((
@@ -160,7 +194,7 @@ pub trait ImageCatalogExt: ImageCatalog {
                 )),
             }
         }
-        let mut all: Vec<(String, Image)> = families.into_iter().chain(loners).collect();
+        let mut all: Vec<(String, Image)> = families.into_values().chain(loners).collect();
         all.sort_by(|x, y| x.0.cmp(&y.0));
         Ok(all)
     }

@@ -89,6 +89,21 @@ pub fn family_of(group: &GroupBy, image: &Image) -> Option<String> {
     }
 }
 
+/// The key that groups an image with others, or `None` when it is a
+/// family of its own. Unlike [`family_of`] (the family as shown), keys of
+/// different kinds never collide: under [`GroupBy::Regex`] a name the
+/// regex does not match is grouped only with the same unmatched name,
+/// never with a family captured from other names (a plain `web` is not in
+/// the `web-<timestamp>` family, even though both show as `web`).
+pub fn family_key(group: &GroupBy, image: &Image) -> Option<String> {
+    let family = family_of(group, image)?;
+    match (group, image.name.as_deref()) {
+        (GroupBy::Regex(re), Some(name)) if !re.is_match(name) => Some(format!("whole:{family}")),
+        (GroupBy::Regex(_), _) => Some(format!("match:{family}")),
+        _ => Some(family),
+    }
+}
+
 impl fmt::Display for GroupBy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -176,6 +191,36 @@ mod tests {
         // An optional group that did not take part falls back to the whole match.
         let optional = GroupBy::regex(r"^db(-x)?").unwrap();
         assert_eq!(family_of(&optional, &img("db-1")).as_deref(), Some("db"));
+    }
+
+    #[test]
+    fn an_unmatched_name_never_joins_a_captured_family() {
+        let g = GroupBy::regex(r"^(.+)-\d{8}$").unwrap();
+        // Both show as `web`, but they are two families.
+        assert_eq!(
+            family_of(&g, &img("web")),
+            family_of(&g, &img("web-20260101"))
+        );
+        assert_ne!(
+            family_key(&g, &img("web")),
+            family_key(&g, &img("web-20260101"))
+        );
+        // Unmatched names group with the same unmatched name only.
+        assert_eq!(family_key(&g, &img("web")), family_key(&g, &img("web")));
+        assert_eq!(
+            family_key(&g, &img("web-20260101")),
+            family_key(&g, &img("web-20250101"))
+        );
+        // A captured group equal to the other kind's prefix cannot collide.
+        let odd = GroupBy::regex(r"^x-(.+)$").unwrap();
+        assert_ne!(
+            family_key(&odd, &img("x-whole:a")),
+            family_key(&odd, &img("match:whole:a"))
+        );
+        assert_eq!(
+            family_key(&GroupBy::Name, &img("web")).as_deref(),
+            Some("web")
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod duration;
 mod error;
 mod ext;
 pub mod family;
+mod identity;
 mod memory;
 mod model;
 mod paging;
@@ -31,6 +32,7 @@ pub use catalog::{
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use ext::ImageCatalogExt;
+pub use identity::IdRule;
 pub use memory::{InMemoryCatalog, MemorySource, sample_image};
 pub use model::{BackendKind, Image, ImageId, ImageStatus, NativeRecord, Visibility};
 pub use paging::{MAX_TOKEN_BYTES, PagingOptions, paginate, paginate_instances};
@@ -38,7 +40,7 @@ pub use properties::Properties;
 pub use query::{ListQuery, NamePattern, Sort, SortKey, SortParseError};
 pub use source::{BuildSource, Catalog, PageSource};
 pub use usage::{
-    BootSource, FoundVia, ImageUsage, InstanceRef, UnknownReason, UsageScan, UsageScope,
+    BootSource, FoundVia, ImageUsage, InstanceRef, ScanLimits, UnknownReason, UsageScan, UsageScope,
 };
 
 /// Re-exported so adapters and users name the same versions.

@@ -341,7 +341,11 @@ impl PageSource for MemorySource {
         let next = (end < len)
             .then(|| PageToken::Marker(page.last().map(|i| i.id.clone()).unwrap_or_default()));
         // The server-side filter, as Nova's `?image=`.
-        let instances = page.iter().filter(|i| query.matches(i)).cloned().collect();
+        let instances = page
+            .iter()
+            .filter(|i| query.matches(crate::IdRule::Exact, i))
+            .cloned()
+            .collect();
         Ok(InstancePage::new(instances, next, scope))
     }
 

@@ -56,6 +56,12 @@ pub trait PageSource: fmt::Debug + Send + Sync + 'static {
     /// Deletes one image.
     async fn delete(&self, id: &ImageId) -> Result<Deleted>;
 
+    /// Who the credentials act as (see [`ImageCatalog::caller`]); the
+    /// default: the backend does not say.
+    async fn caller(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     /// Fetches one page of instances not in a final state (adapters drop
     /// only final states: DCMGR `terminated`, Nova `DELETED`); `token` is
     /// `None` for the first page. Only the pagination engine calls it, and
@@ -166,6 +172,10 @@ impl<S: PageSource + Clone> ImageCatalog for Catalog<S> {
 
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
         self.source.delete(id).await
+    }
+
+    async fn caller(&self) -> Result<Option<String>> {
+        self.source.caller().await
     }
 
     fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {

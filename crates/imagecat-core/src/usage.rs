@@ -14,6 +14,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::identity::IdRule;
 use crate::model::{Image, ImageId, Visibility};
 
 /// How much of the cloud an instance listing sees.
@@ -231,6 +232,16 @@ pub enum UnknownReason {
         /// The image the scan was filtered to.
         scanned: ImageId,
     },
+    /// No walk of the instance listing could prove it saw every instance
+    /// (the listing shifted between pages, ended short of its total, or
+    /// counted fewer instances than its total), within the walks and the
+    /// time [`ScanLimits`] allow.
+    InconsistentListing {
+        /// How many walks were made.
+        walks: u32,
+        /// What the last walk's pages contradicted.
+        detail: String,
+    },
 }
 
 impl fmt::Display for UnknownReason {
@@ -244,7 +255,7 @@ impl fmt::Display for UnknownReason {
             }
             UnknownReason::UnresolvedInstances { instances, count } => write!(
                 f,
-                "{count} instance(s) boot from a volume whose image could not be read ({})",
+                "{count} instance(s) boot from something that could not be resolved to an image: an unreadable volume or image reference ({})",
                 instances.join(", ")
             ),
             UnknownReason::OutOfScope { scope } => write!(
@@ -258,6 +269,10 @@ impl fmt::Display for UnknownReason {
             UnknownReason::NotScanned { scanned } => {
                 write!(f, "the scan looked only for the users of image {scanned}")
             }
+            UnknownReason::InconsistentListing { walks, detail } => write!(
+                f,
+                "no walk of the instance listing came out consistent ({walks} walk(s); last: {detail})"
+            ),
         }
     }
 }
@@ -299,6 +314,42 @@ impl ImageUsage {
     }
 }
 
+/// How hard a usage scan tries to get one consistent walk of the instance
+/// listing: a walk whose pages contradict each other starts a fresh one,
+/// up to `max_walks` walks, and none is started after `max_time`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScanLimits {
+    /// The most walks (at least 1). Default 3.
+    pub max_walks: u32,
+    /// No walk starts once this much time has passed since the first
+    /// began. Default 2 minutes.
+    pub max_time: std::time::Duration,
+}
+
+impl Default for ScanLimits {
+    fn default() -> Self {
+        ScanLimits {
+            max_walks: 3,
+            max_time: std::time::Duration::from_secs(120),
+        }
+    }
+}
+
+impl ScanLimits {
+    /// Sets the most walks (at least 1).
+    pub fn max_walks(mut self, walks: u32) -> Self {
+        self.max_walks = walks.max(1);
+        self
+    }
+
+    /// Sets the time after which no walk starts.
+    pub fn max_time(mut self, time: std::time::Duration) -> Self {
+        self.max_time = time;
+        self
+    }
+}
+
 /// How many unresolved instance ids a reason keeps.
 const UNRESOLVED_KEPT: usize = 5;
 
@@ -327,6 +378,7 @@ pub struct UsageScan {
     complete: bool,
     instances: usize,
     only: Option<ImageId>,
+    ids: IdRule,
 }
 
 impl UsageScan {
@@ -343,7 +395,16 @@ impl UsageScan {
             complete: false,
             instances: 0,
             only: None,
+            ids: IdRule::Exact,
         }
+    }
+
+    /// Sets the backend's identity rule (builder style): recorded image
+    /// references and the images asked about are compared in its
+    /// canonical form, and a reference it cannot read is unresolved.
+    pub fn with_ids(mut self, rule: IdRule) -> Self {
+        self.ids = rule;
+        self
     }
 
     /// Narrows the scope (the listing's pages saw less than expected).
@@ -365,10 +426,11 @@ impl UsageScan {
         scan
     }
 
-    /// Records one listed instance.
+    /// Records one listed instance, its image reference in the canonical
+    /// form of the identity rule (unresolved when the rule cannot read it).
     pub fn record(&mut self, instance: InstanceRef) {
         self.instances += 1;
-        match instance.boot {
+        match self.ids.resolve(instance.boot) {
             BootSource::Image { id, via } => {
                 self.users.entry(id).or_default().push(InstanceUse {
                     instance_id: instance.id,
@@ -401,6 +463,39 @@ impl UsageScan {
         self.failure.get_or_insert(reason);
     }
 
+    /// Records that no walk came out consistent: images with a recorded
+    /// user stay in use, every other answer becomes unknown.
+    pub fn inconsistent(&mut self, walks: u32, detail: impl Into<String>) {
+        self.failure
+            .get_or_insert(UnknownReason::InconsistentListing {
+                walks,
+                detail: detail.into(),
+            });
+    }
+
+    /// Takes in what an earlier walk of the same listing saw that makes an
+    /// answer less certain: its users (an image seen in use in any walk
+    /// stays in use) and its unresolved instances.
+    pub fn absorb(&mut self, earlier: &UsageScan) {
+        for (image, uses) in &earlier.users {
+            let known = self.users.entry(image.clone()).or_default();
+            for user in uses {
+                if !known.iter().any(|u| u.instance_id == user.instance_id) {
+                    known.push(user.clone());
+                }
+            }
+        }
+        for id in &earlier.unresolved {
+            if !self.unresolved.contains(id) {
+                self.unresolved_count += 1;
+                if self.unresolved.len() < UNRESOLVED_KEPT {
+                    self.unresolved.push(id.clone());
+                }
+            }
+        }
+        self.scope = self.scope.narrowest(earlier.scope);
+    }
+
     /// Marks the listing as complete (every page was read).
     pub fn finish(&mut self) {
         self.complete = true;
@@ -421,7 +516,8 @@ impl UsageScan {
         self.complete && self.failure.is_none()
     }
 
-    /// The ids of every image with at least one recorded user.
+    /// The ids of every image with at least one recorded user, in the
+    /// identity rule's canonical form.
     pub fn used_images(&self) -> impl Iterator<Item = &ImageId> {
         self.users.keys()
     }
@@ -431,7 +527,7 @@ impl UsageScan {
     /// listing, unresolved instances, a scope that cannot see who else may
     /// boot the image — makes it unknown.
     pub fn usage_of(&self, image: &Image) -> ImageUsage {
-        if let Some(instances) = self.users.get(&image.id) {
+        if let Some(instances) = self.users.get(&self.ids.key_of(&image.id)) {
             return ImageUsage::InUse {
                 instances: instances.clone(),
             };
@@ -441,7 +537,11 @@ impl UsageScan {
                 reason: reason.clone(),
             };
         }
-        if let Some(scanned) = self.only.as_ref().filter(|only| **only != image.id) {
+        if let Some(scanned) = self
+            .only
+            .as_ref()
+            .filter(|only| !self.ids.same(only, &image.id))
+        {
             return ImageUsage::Unknown {
                 reason: UnknownReason::NotScanned {
                     scanned: scanned.clone(),
@@ -633,5 +733,63 @@ mod tests {
         );
         let back: ImageUsage = serde_json::from_value(json).unwrap();
         assert_eq!(back, usage);
+    }
+
+    #[test]
+    fn references_are_compared_by_the_backends_identity_rule() {
+        const A: &str = "8b9f8d47-0000-4000-8000-00000000000a";
+        const B: &str = "8b9f8d47-0000-4000-8000-00000000000b";
+        let spellings = [
+            A.to_ascii_uppercase(),
+            format!("  {A} "),
+            format!("https://nova/v2.1/images/{}", A.to_ascii_uppercase()),
+        ];
+        let mut scan = UsageScan::new(UsageScope::AllTenants).with_ids(IdRule::Uuid);
+        for (k, s) in spellings.iter().enumerate() {
+            scan.record(InstanceRef::booting(
+                format!("i-{k}"),
+                "ACTIVE",
+                s.as_str().into(),
+            ));
+        }
+        scan.finish();
+        // the catalog's own spelling of the image differs too
+        match scan.usage_of(&image(&A.to_ascii_uppercase(), Visibility::Private)) {
+            ImageUsage::InUse { instances } => assert_eq!(instances.len(), 3),
+            other => panic!("expected in use, got {other:?}"),
+        }
+        assert_eq!(
+            scan.usage_of(&image(B, Visibility::Private)),
+            ImageUsage::NotInUse
+        );
+        assert_eq!(
+            scan.used_images().map(ImageId::as_str).collect::<Vec<_>>(),
+            [A]
+        );
+
+        // a reference the rule cannot read may be any image: unknown
+        scan.record(InstanceRef::booting(
+            "i-x",
+            "ACTIVE",
+            "https://nova/v2.1/flavors/1".into(),
+        ));
+        match scan.usage_of(&image(B, Visibility::Private)) {
+            ImageUsage::Unknown {
+                reason: UnknownReason::UnresolvedInstances { instances, count },
+            } => assert_eq!((instances, count), (vec!["i-x".to_owned()], 1)),
+            other => panic!("expected unknown, got {other:?}"),
+        }
+
+        // a scan restricted to one image knows it in any spelling
+        let mut only = complete(UsageScope::AllTenants, vec![]).with_ids(IdRule::Uuid);
+        only.restrict_to(A.to_ascii_uppercase().into());
+        assert_eq!(
+            only.usage_of(&image(A, Visibility::Private)),
+            ImageUsage::NotInUse
+        );
+        assert_eq!(
+            only.usage_of(&image(B, Visibility::Private)).as_str(),
+            "unknown"
+        );
     }
 }

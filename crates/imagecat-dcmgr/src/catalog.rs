@@ -106,6 +106,7 @@ impl DcmgrSource {
             .delete(true)
             .soft_delete(true)
             .server_filters(ServerFilters::none().deleted(true).owner(true))
+            .ids(imagecat_core::IdRule::Prefixed { prefix: "wmi-" })
     }
 
     /// What the instance listing sees: every account without an account
@@ -277,6 +278,12 @@ impl PageSource for DcmgrSource {
         self.inner.paging
     }
 
+    /// The account sent as `X-VDC-Account-UUID`: the server scopes the
+    /// listing to it, and its images are the caller's.
+    async fn caller(&self) -> Result<Option<String>> {
+        Ok(self.inner.account.clone())
+    }
+
     fn info(&self) -> CatalogInfo {
         CatalogInfo::new(
             BACKEND,
@@ -398,6 +405,7 @@ mod tests {
         ));
         let first = delete_outcome(&response(404, gone, 1), &id).err().unwrap();
         assert_eq!(first.kind(), ErrorKind::NotFound);
+        assert!(first.proves_absence(), "DCMGR's own code 100 document");
         let other = delete_outcome(&response(200, r#"["wmi-other"]"#, 1), &id)
             .err()
             .unwrap();
@@ -408,6 +416,7 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(html.kind(), ErrorKind::NotFound);
+        assert!(!html.proves_absence());
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub(crate) fn from_code(code: String, message: String, status: Option<u16>) -> E
         .with_code(code);
     match kind {
         ErrorKind::Api => error.with_status(status),
+        // DCMGR's own document (code 100) said so: proof the image is gone.
+        ErrorKind::NotFound => error.proving_absence(),
         _ => error,
     }
 }

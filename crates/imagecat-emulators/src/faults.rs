@@ -267,3 +267,23 @@ fn broken(sent: Bytes, announced: usize) -> Response {
         .body(Body::from_stream(futures::stream::iter(chunks)))
         .unwrap_or_default()
 }
+
+/// Faults of an emulator's instance listing (the usage scan's input),
+/// shared by every emulator: set them in
+/// [`ServeOptions::instance_faults`](crate::server::ServeOptions::instance_faults),
+/// with `imagecat emulate --empty-instance-pages/--shift-instances`, or on
+/// a running emulator (`instance_faults`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InstanceFaults {
+    /// The faults hit only pages that reach past this row (`start + limit
+    /// > past_row`): with the page size here, every page but the first.
+    pub past_row: u64,
+    /// The next this many such pages come back empty (with the listing's
+    /// real total, where the backend reports one).
+    pub empty_pages: u32,
+    /// Before each of the next this many such pages the listing shifts:
+    /// the first live instance (in id order, so before the cursor) is
+    /// terminated and an instance of the same image and account is
+    /// launched with an id that sorts last; the total stays.
+    pub shifts: u32,
+}

@@ -10,6 +10,8 @@ use std::sync::{Mutex, MutexGuard};
 use axum::body::Body;
 use axum::response::Response;
 
+use crate::faults::InstanceFaults;
+
 /// One instance as an emulator serves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmulatedInstance {
@@ -45,6 +47,60 @@ impl EmulatedInstance {
     }
 }
 
+/// How an emulator spells the image an instance names (a fault mode: real
+/// servers have been seen to write the same id in more than one way, and
+/// a usage check must still find the image, or answer unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RefSpelling {
+    /// As the catalog issued it.
+    #[default]
+    Canonical,
+    /// In upper case.
+    Upper,
+    /// With whitespace around it.
+    Padded,
+    /// As a link URL `{endpoint}/images/{id}` (Nova: `image` is that
+    /// string instead of `{id, links}`).
+    Link,
+    /// Nova only (elsewhere as `Link`): `image` is `{"links": [...]}`
+    /// without an `id`.
+    LinkObject,
+}
+
+impl RefSpelling {
+    /// Every spelling with its name, as `imagecat emulate --ref-spelling`
+    /// takes it.
+    pub const NAMES: [(&'static str, RefSpelling); 5] = [
+        ("canonical", RefSpelling::Canonical),
+        ("upper", RefSpelling::Upper),
+        ("padded", RefSpelling::Padded),
+        ("link", RefSpelling::Link),
+        ("link-object", RefSpelling::LinkObject),
+    ];
+
+    /// The spelling of this name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s)
+    }
+
+    /// `id` in this spelling, as a string; `endpoint` is the base of a
+    /// link.
+    pub fn spell(self, id: &str, endpoint: &str) -> String {
+        match self {
+            RefSpelling::Canonical => id.to_owned(),
+            RefSpelling::Upper => id.to_ascii_uppercase(),
+            RefSpelling::Padded => format!("  {id}\t "),
+            RefSpelling::Link | RefSpelling::LinkObject => {
+                format!("{}/images/{id}", endpoint.trim_end_matches('/'))
+            }
+        }
+    }
+}
+
 /// `n` seeded instances: instance `k` has status `statuses[k % len]`,
 /// boots `images[k % m]` where `m` is about half the images (so the others
 /// are unused), belongs to `accounts[k % len]`, and has id `id_of(k)`.
@@ -71,6 +127,9 @@ pub(crate) fn seed(
 struct Held {
     list: Vec<EmulatedInstance>,
     canned: VecDeque<(u16, Vec<u8>)>,
+    faults: InstanceFaults,
+    launched: u32,
+    spelling: RefSpelling,
 }
 
 /// The instances of one emulator, in creation order, and the answers
@@ -86,7 +145,7 @@ impl InstanceSet {
         InstanceSet {
             held: Mutex::new(Held {
                 list,
-                canned: VecDeque::new(),
+                ..Held::default()
             }),
         }
     }
@@ -98,6 +157,27 @@ impl InstanceSet {
     /// Every instance held (final states included), in creation order.
     pub(crate) fn snapshot(&self) -> Vec<EmulatedInstance> {
         self.lock().list.clone()
+    }
+
+    /// The instances as served: [`snapshot`](Self::snapshot) with each
+    /// image reference in the current [`RefSpelling`] (`endpoint`: the base
+    /// of a link).
+    pub(crate) fn served(&self, endpoint: &str) -> Vec<EmulatedInstance> {
+        let held = self.lock();
+        let spelling = held.spelling;
+        held.list
+            .iter()
+            .cloned()
+            .map(|mut i| {
+                i.image_id = i.image_id.map(|id| spelling.spell(&id, endpoint));
+                i
+            })
+            .collect()
+    }
+
+    /// Sets how image references are spelled from now on.
+    pub(crate) fn set_spelling(&self, spelling: RefSpelling) {
+        self.lock().spelling = spelling;
     }
 
     /// Adds an instance at the end, or replaces the one with its id.
@@ -121,6 +201,48 @@ impl InstanceSet {
         self.lock()
             .canned
             .push_back((status, body.into().into_bytes()));
+    }
+
+    /// Arms these instance listing faults (replacing any armed before).
+    pub(crate) fn arm(&self, faults: InstanceFaults) {
+        self.lock().faults = faults;
+    }
+
+    /// Applies the armed faults before the page `start..start + limit` of
+    /// the listing is served (only to pages reaching past the faults'
+    /// `past_row`). A shift terminates (removes)
+    /// the first instance for which `live` holds, in id order, and launches
+    /// one of the same image and account whose id sorts last. True when
+    /// this page is to come back empty.
+    pub(crate) fn before_page(
+        &self,
+        start: u64,
+        limit: u64,
+        live: impl Fn(&EmulatedInstance) -> bool,
+    ) -> bool {
+        let mut held = self.lock();
+        if start.saturating_add(limit) <= held.faults.past_row {
+            return false;
+        }
+        if held.faults.shifts > 0 {
+            held.faults.shifts -= 1;
+            let first = (held.list.iter().enumerate())
+                .filter(|(_, i)| live(i))
+                .min_by(|(_, a), (_, b)| a.id.cmp(&b.id))
+                .map(|(at, _)| at);
+            if let Some(at) = first {
+                let mut launched = held.list.remove(at);
+                held.launched += 1;
+                launched.id = format!("i-zzzzzz{:04}", held.launched);
+                launched.name = format!("vm-{}", launched.id);
+                held.list.push(launched);
+            }
+        }
+        if held.faults.empty_pages > 0 {
+            held.faults.empty_pages -= 1;
+            return true;
+        }
+        false
     }
 
     /// The next queued answer, if any.
@@ -191,9 +313,20 @@ macro_rules! instance_methods {
                 self.instances.set_status(id, $set)
             }
 
+            /// Spells the image every instance names this way from now on
+            /// (a fault mode; the catalog's ids do not change).
+            pub fn set_ref_spelling(&self, spelling: $crate::instances::RefSpelling) {
+                self.instances.set_spelling(spelling);
+            }
+
             /// Serves this body with this status for the next instance request.
             pub fn push_instances_response(&self, status: u16, body: impl Into<String>) {
                 self.instances.push_response(status, body);
+            }
+
+            /// Arms faults of the instance listing (empty pages, shifts).
+            pub fn instance_faults(&self, faults: $crate::faults::InstanceFaults) {
+                self.instances.arm(faults);
             }
 
             /// How many instance requests were received.

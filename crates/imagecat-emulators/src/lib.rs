@@ -13,7 +13,7 @@
 //! - `handlers.rs`: the axum routes and handlers.
 //!
 //! What they share lives at the root: [`server`] (the loopback harness,
-//! request log, [`faults`]), [`churn`] (the catalog churn they can
+//! request log, [`faults`], [`delete_faults`]), [`churn`] (the catalog churn they can
 //! emulate), `seed` (the mixer and id codecs), [`hostile`] (the hostile
 //! mode every emulator can be started in), [`instances`] (the instances
 //! behind usage) and the [`Emulator`] trait over the surface every handle
@@ -23,6 +23,7 @@
 pub mod churn;
 #[cfg(feature = "dcmgr")]
 pub mod dcmgr;
+pub mod delete_faults;
 pub mod faults;
 #[cfg(feature = "glance")]
 pub mod glance;

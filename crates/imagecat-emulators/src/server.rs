@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::delete_faults::DeleteFaults;
 use crate::faults::{FaultKind, FaultPlan, FaultState};
 use crate::hostile::{self, Hostile};
 
@@ -84,6 +85,8 @@ pub struct ServeOptions {
     /// The hostile mode: texts full of terminal controls, errors that quote
     /// the request back ([`Hostile`]).
     pub hostile: Option<Hostile>,
+    /// Faults of the instance listing ([`InstanceFaults`](crate::faults::InstanceFaults)).
+    pub instance_faults: crate::faults::InstanceFaults,
 }
 
 impl ServeOptions {
@@ -101,6 +104,7 @@ struct Shared {
     log: Arc<Mutex<Vec<RecordedRequest>>>,
     latency: Duration,
     faults: Arc<FaultState>,
+    delete_faults: Arc<DeleteFaults>,
 }
 
 /// A running emulator; stops when dropped.
@@ -109,6 +113,7 @@ pub struct EmulatorServer {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<RecordedRequest>>>,
     faults: Arc<FaultState>,
+    delete_faults: Arc<DeleteFaults>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -128,10 +133,12 @@ impl EmulatorServer {
         let addr = listener.local_addr()?;
         let log = Arc::new(Mutex::new(Vec::new()));
         let faults = Arc::new(FaultState::new(options.faults));
+        let delete_faults = Arc::new(DeleteFaults::default());
         let shared = Shared {
             log: Arc::clone(&log),
             latency: options.latency,
             faults: Arc::clone(&faults),
+            delete_faults: Arc::clone(&delete_faults),
         };
         let router = match options.hostile {
             Some(h) if h.echo_requests => router.layer(middleware::from_fn(hostile::echo_requests)),
@@ -151,6 +158,7 @@ impl EmulatorServer {
             addr,
             log,
             faults,
+            delete_faults,
             shutdown: Some(tx),
             task,
         })
@@ -200,6 +208,12 @@ impl EmulatorServer {
     /// The faults injected so far, in the order they were drawn.
     pub fn injected_faults(&self) -> Vec<FaultKind> {
         self.faults.injected()
+    }
+
+    /// The DELETE faults of this emulator (performed then the answer lost,
+    /// a bare 404, held until released), scriptable while it runs.
+    pub fn delete_faults(&self) -> &DeleteFaults {
+        &self.delete_faults
     }
 
     /// Forgets the requests received so far.
@@ -255,7 +269,7 @@ async fn record_and_disturb(
     }
     match shared.faults.pick(&request) {
         Some(fault) => fault.respond(next, request).await,
-        None => next.run(request).await,
+        None => shared.delete_faults.serve(request, next).await,
     }
 }
 

@@ -36,6 +36,8 @@ pub(crate) struct Endpoints {
     pub(crate) image: Option<Url>,
     /// The compute (Nova) endpoint of the region, if the catalog has one.
     pub(crate) compute: Option<Url>,
+    /// The project the token is scoped to (Keystone's answer), if it says.
+    pub(crate) project: Option<String>,
     /// The block-storage (Cinder) endpoint of the region, if any.
     pub(crate) volume: Option<Url>,
 }
@@ -367,6 +369,7 @@ impl Grant for KeystoneGrant {
             image_endpoints,
             compute_endpoints,
             volume_endpoints,
+            project,
         } = issued;
         let image = if self.need_endpoint {
             let text = pick_endpoint(&image_endpoints, self.region.as_deref())?;
@@ -387,6 +390,7 @@ impl Grant for KeystoneGrant {
                 image,
                 compute: service(&compute_endpoints),
                 volume: service(&volume_endpoints),
+                project,
             },
         })
     }

@@ -67,6 +67,7 @@ impl fmt::Debug for GlanceSource {
 /// The capabilities of every Glance catalog.
 fn capabilities() -> Capabilities {
     Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        .ids(imagecat_core::IdRule::Uuid)
         .reports_total(false)
         .get(GetSupport::Native)
         .delete(true)
@@ -439,6 +440,18 @@ impl Start {
 impl PageSource for GlanceSource {
     fn paging(&self) -> PagingOptions {
         self.inner.paging
+    }
+
+    /// The project of the Keystone token (v3 `token.project.id`, v2.0
+    /// `access.token.tenant.id`); `None` with a static token, which says
+    /// nothing about whose it is.
+    async fn caller(&self) -> Result<Option<String>> {
+        let auth = &self.inner.auth;
+        if auth.grant().is_none() {
+            return Ok(None);
+        }
+        let token = auth.current(&self.inner.http).await?;
+        Ok(token.extra().project.clone())
     }
 
     fn info(&self) -> CatalogInfo {

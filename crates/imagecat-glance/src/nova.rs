@@ -13,9 +13,15 @@
 //! - `image` is `{"id": …}`, or `""` for a server booted from a volume:
 //!   its attached volumes are read from the block-storage API
 //!   (`GET {volume}/volumes/{id}`, `volume_image_metadata.image_id`); a
-//!   volume that cannot be read, or a record without an `image` key (a
-//!   down cell), is [`BootSource::Unresolved`]: missing data is not
-//!   absence;
+//!   volume that cannot be read (403, 404, any error), a bootable volume
+//!   without image metadata (a policy may hide it), or a record without an
+//!   `image` key (a down cell), is [`BootSource::Unresolved`]: missing data
+//!   is not absence. Only volumes that were read, are not bootable and
+//!   carry no image make a server boot from no image;
+//! - an `image` given as a link (a string, or `{"links": […]}` without
+//!   `id`) is passed on as the link; the core's identity rule
+//!   ([`IdRule::Uuid`]) reads the UUID it ends in, or leaves it
+//!   unresolved;
 //! - `?image=` is **not** sent even when the query names one image: Nova
 //!   matches it against `image_ref`, which is empty for volume-booted
 //!   servers, so it would hide exactly the uses that need the volume
@@ -25,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use imagecat_core::usage::{BootSource, FoundVia, InstanceRef, UsageScope};
-use imagecat_core::{BackendKind, Error, ImageId, PageToken, Result};
+use imagecat_core::{BackendKind, Error, IdRule, ImageId, PageToken, Result};
 use imagecat_http::endpoint::{join_segments, parse_endpoint};
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpResponse, Idempotency, Url};
@@ -129,13 +135,29 @@ struct VolumeDoc {
     volume_image_metadata: Option<Value>,
 }
 
-/// An image id as Nova or Cinder writes it: UUIDs in canonical form, so
-/// they match the catalog's ids.
+/// An image id as Nova or Cinder writes it, in the canonical form of the
+/// Glance identity rule when it reads it; as written otherwise (the usage
+/// scan makes such a reference unresolved).
 fn image_id(text: &str) -> ImageId {
-    match uuid::Uuid::try_parse(text) {
-        Ok(u) => ImageId::new(u.hyphenated().to_string()),
-        Err(_) => ImageId::new(text),
-    }
+    IdRule::Uuid
+        .canonical(text)
+        .unwrap_or_else(|| ImageId::new(text))
+}
+
+/// The image a `{"links": [...]}` without `id` names: the one UUID every
+/// link's `href` ends in (a `bookmark` or `self` link to the image), else
+/// unresolved.
+fn image_of_links(links: Option<&Value>) -> Option<ImageId> {
+    let hrefs: Vec<&str> = links?
+        .as_array()?
+        .iter()
+        .filter_map(|l| l.get("href").and_then(Value::as_str))
+        .collect();
+    let first = IdRule::Uuid.canonical(hrefs.first()?)?;
+    hrefs
+        .iter()
+        .all(|h| IdRule::Uuid.canonical(h).as_ref() == Some(&first))
+        .then_some(first)
 }
 
 /// What a server record says it boots from: an image, a volume to read,
@@ -175,7 +197,14 @@ fn boot_of(server: &ServerWire) -> Boot {
                 id: image_id(id),
                 via: FoundVia::ImageField,
             }),
-            _ => unresolved("the server's image has no id"),
+            Some(_) => unresolved("the server's image has an empty id"),
+            None => match image_of_links(o.get("links")) {
+                Some(id) => Boot::Known(BootSource::Image {
+                    id,
+                    via: FoundVia::ImageField,
+                }),
+                None => unresolved("the server's image has no id and no link naming one"),
+            },
         },
         Some(_) => unresolved("the server's image field is neither an object nor a string"),
     }
@@ -317,9 +346,9 @@ impl GlanceSource {
         let instances = resolved
             .into_iter()
             .filter(|i| match (image, &i.boot) {
-                (Some(wanted), BootSource::Image { id, .. }) => {
-                    id.as_str().eq_ignore_ascii_case(wanted.as_str())
-                }
+                (Some(wanted), BootSource::Image { id, .. }) => IdRule::Uuid
+                    .canonical(id.as_str())
+                    .is_none_or(|id| id == IdRule::Uuid.key_of(wanted)),
                 (Some(_), BootSource::NoImage) => false,
                 _ => true,
             })
@@ -391,8 +420,10 @@ impl GlanceSource {
     }
 
     /// What a volume-booted server's attached volumes say: the image of
-    /// the (bootable) volume made from one, no image when every volume was
-    /// read and none was, unresolved when any could not be read.
+    /// the (bootable) volume made from one; no image only when every volume
+    /// was read, none carries an image and none is (or may be) bootable;
+    /// unresolved when any could not be read or is bootable without image
+    /// metadata.
     async fn resolve_volumes(&self, volume: Option<&Url>, ids: &[String]) -> BootSource {
         let Some(base) = volume else {
             return BootSource::Unresolved {
@@ -402,8 +433,9 @@ impl GlanceSource {
         let mut found: Option<(bool, ImageId)> = None;
         for id in ids {
             match self.read_volume(base, id).await {
-                Ok(None) => {}
-                Ok(Some((bootable, image))) => {
+                Ok(VolumeSays::NoImage) => {}
+                Ok(VolumeSays::Unknown(reason)) => return BootSource::Unresolved { reason },
+                Ok(VolumeSays::Image(bootable, image)) => {
                     if found.as_ref().is_none_or(|(b, _)| bootable && !b) {
                         found = Some((bootable, image));
                     }
@@ -426,7 +458,7 @@ impl GlanceSource {
 
     /// `GET {volume}/volumes/{id}`: whether it is bootable and the image it
     /// was made from.
-    async fn read_volume(&self, base: &Url, id: &str) -> Result<Option<(bool, ImageId)>> {
+    async fn read_volume(&self, base: &Url, id: &str) -> Result<VolumeSays> {
         let wanted = imagecat_http::canonical_uuid(BACKEND, &ImageId::new(id)).map_err(|_| {
             Error::invalid_input(BACKEND, format!("volume id {id:?} is not a UUID"))
         })?;
@@ -443,9 +475,10 @@ impl GlanceSource {
                 let wire: VolumeWire = response.json()?;
                 response.check_id_echo(&wanted, &wire.volume.id)?;
                 let bootable = match &wire.volume.bootable {
-                    Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-                    Some(Value::Bool(b)) => *b,
-                    _ => false,
+                    Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+                    Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+                    Some(Value::Bool(b)) => Some(*b),
+                    _ => None,
                 };
                 let image = match &wire.volume.volume_image_metadata {
                     None | Some(Value::Null) => None,
@@ -462,11 +495,30 @@ impl GlanceSource {
                         return Err(response.invalid("volume_image_metadata is not an object"));
                     }
                 };
-                Ok(image.map(|i| (bootable, i)))
+                Ok(match (image, bootable) {
+                    (Some(image), bootable) => VolumeSays::Image(bootable == Some(true), image),
+                    (None, Some(false)) => VolumeSays::NoImage,
+                    (None, Some(true)) => VolumeSays::Unknown(format!(
+                        "volume {wanted} is bootable but carries no image metadata (a policy may hide it)"
+                    )),
+                    (None, None) => VolumeSays::Unknown(format!(
+                        "volume {wanted} carries no image metadata and does not say whether it is bootable"
+                    )),
+                })
             },
         )
         .await
     }
+}
+
+/// What one volume read says about the image a server boots from.
+enum VolumeSays {
+    /// Made from this image (and whether the volume is bootable).
+    Image(bool, ImageId),
+    /// Not bootable and made from no image.
+    NoImage,
+    /// Bootable (or maybe) without image metadata: any image.
+    Unknown(String),
 }
 
 /// A fetched page with the block-storage base of the token that fetched it.

@@ -186,6 +186,8 @@ pub(crate) struct IssuedToken {
     /// The public block-storage endpoints (Cinder), of the first of
     /// [`VOLUME_TYPES`] the catalog has.
     pub(crate) volume_endpoints: Vec<CatalogEndpoint>,
+    /// The project (v3) or tenant (v2.0) id the token is scoped to.
+    pub(crate) project: Option<String>,
 }
 
 /// The catalog types of the block-storage API, best first (Cinder v3,
@@ -234,6 +236,15 @@ struct V2Token {
     id: String,
     #[serde(default)]
     expires: Option<String>,
+    #[serde(default)]
+    tenant: Option<ScopeWire>,
+}
+
+/// The `tenant` (v2.0) or `project` (v3) of a token answer: its id.
+#[derive(Deserialize)]
+struct ScopeWire {
+    #[serde(default)]
+    id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -284,6 +295,7 @@ fn decode_v2_token_body(response: &HttpResponse) -> Result<IssuedToken, Error> {
         image_endpoints,
         compute_endpoints,
         volume_endpoints,
+        project: wire.access.token.tenant.and_then(|t| t.id),
     })
 }
 
@@ -298,6 +310,8 @@ struct V3Token {
     expires_at: Option<String>,
     #[serde(default)]
     catalog: Option<Vec<V3Service>>,
+    #[serde(default)]
+    project: Option<ScopeWire>,
 }
 
 #[derive(Deserialize)]
@@ -331,6 +345,7 @@ pub(crate) fn decode_v3_token(response: &HttpResponse) -> Result<IssuedToken, Er
         .to_owned();
     let wire: V3Wire = response.json()?;
     let expires = expires(response, wire.token.expires_at.as_deref())?;
+    let project = wire.token.project.and_then(|p| p.id);
     let services = wire.token.catalog.unwrap_or_default().into_iter().map(|s| {
         let eps = s
             .endpoints
@@ -349,6 +364,7 @@ pub(crate) fn decode_v3_token(response: &HttpResponse) -> Result<IssuedToken, Er
         image_endpoints,
         compute_endpoints,
         volume_endpoints,
+        project,
     })
 }
 

@@ -123,7 +123,14 @@ impl HttpResponse {
     /// body: 400/422 InvalidInput, 401 Unauthenticated, 403 PermissionDenied,
     /// 404/410 NotFound, 429 RateLimited (with `Retry-After`), anything else
     /// `Api` with the status.
+    /// A 404/410 classified here carries the backend's own document, so it
+    /// [proves absence](Error::proves_absence).
     pub fn status_error(&self, code: Option<String>, message: String) -> Error {
+        self.classified(code, message).proving_absence()
+    }
+
+    /// [`HttpResponse::status_error`] without the proof of absence.
+    fn classified(&self, code: Option<String>, message: String) -> Error {
         let status = self.status.as_u16();
         let error = |kind| Error::new(kind, message).with_backend(self.backend);
         match status {
@@ -162,7 +169,7 @@ impl HttpResponse {
                 } else {
                     format!("body starts: {start}")
                 };
-                self.status_error(
+                self.classified(
                     None,
                     format!(
                         "HTTP {status} without a {} error document ({content_type}; {body})",

@@ -609,10 +609,11 @@ pub async fn get_equals_the_listed_image(fx: &Fixture) -> CaseResult {
     Ok(())
 }
 
-/// A well-formed id of no image is `NotFound`.
+/// A well-formed id of no image is `NotFound`, read from the backend's own
+/// document: it [proves absence](imagecat_core::Error::proves_absence).
 pub async fn missing_id_is_not_found(fx: &Fixture) -> CaseResult {
     match fx.catalog.get(&fx.missing).await {
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) if e.proves_absence() => Ok(()),
         other => Err(format!("get of a missing id gave {other:?}")),
     }
 }
@@ -743,7 +744,7 @@ pub async fn delete_then_get(fx: &Fixture) -> CaseResult {
     ensure!(done == Deleted::Deleted, "delete {id} gave {done:?}");
     match (fx.after_delete, fx.catalog.get(id).await) {
         (AfterDelete::ShownAsDeleted, Ok(image)) if image.status == ImageStatus::Deleted => {}
-        (AfterDelete::NotFound, Err(e)) if e.kind() == ErrorKind::NotFound => {}
+        (AfterDelete::NotFound, Err(e)) if e.proves_absence() => {}
         (want, got) => return Err(format!("get after delete gave {got:?}, expected {want:?}")),
     }
     let listed = ids_of(fx.catalog.as_ref(), ListQuery::new()).await?;
@@ -762,7 +763,7 @@ pub async fn delete_twice(fx: &Fixture) -> CaseResult {
     ensure!(first == Deleted::Deleted, "first delete gave {first:?}");
     match (fx.second_delete, fx.catalog.delete(id).await) {
         (SecondDelete::AlreadyDeleted, Ok(Deleted::AlreadyDeleted)) => Ok(()),
-        (SecondDelete::NotFound, Err(e)) if e.kind() == ErrorKind::NotFound => Ok(()),
+        (SecondDelete::NotFound, Err(e)) if e.proves_absence() => Ok(()),
         (want, got) => Err(format!("second delete gave {got:?}, expected {want:?}")),
     }
 }

@@ -74,6 +74,7 @@ fn capabilities() -> Capabilities {
         .soft_delete(false)
         .server_filters(ServerFilters::none())
         .usage(Some(UsageScope::OwnTenant))
+        .ids(imagecat_core::IdRule::Uuid)
 }
 
 /// The catalog users hold: [`ToastSource`] behind the core's [`Catalog`].
@@ -303,6 +304,7 @@ mod tests {
         );
         let e = delete_outcome(response(1, gone)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.proves_absence(), "TOAST's own 30404 envelope");
         let protected = r#"{"header":{"isSuccessful":false,"resultCode":30403,"resultMessage":"Image is protected"}}"#;
         let e = delete_outcome(response(2, protected)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::PermissionDenied);

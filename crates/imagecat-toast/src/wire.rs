@@ -143,6 +143,8 @@ pub(crate) fn envelope_error(response: &HttpResponse, header: &Header) -> Error 
     match kind {
         ErrorKind::RateLimited => error.with_retry_after(response.retry_after()),
         ErrorKind::Api => error.with_status(response.status.as_u16()),
+        // TOAST's own envelope said so: proof the image is gone.
+        ErrorKind::NotFound => error.proving_absence(),
         _ => error,
     }
 }

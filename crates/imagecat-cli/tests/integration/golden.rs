@@ -10,7 +10,7 @@ use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceIma
 use imagecat_emulators::server::ServeOptions;
 
 /// The Glance emulator's default static token.
-const ENV: &[(&str, &str)] = &[("OS_TOKEN", "glance-emulator-token")];
+const ENV: &[(&str, &str)] = &[("OS_TOKEN", crate::support::GLANCE_TOKEN)];
 
 async fn glance(images: u64) -> GlanceEmulator {
     GlanceEmulator::start(

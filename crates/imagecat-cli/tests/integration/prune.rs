@@ -1,7 +1,8 @@
 //! `imagecat prune` and `imagecat apply` end to end against the DCMGR
 //! emulator: the dry run sends no DELETE, the saved plan is the printed
 //! plan, `apply` deletes exactly the planned ids (the emulator's request
-//! log), the audit log has one line per entry, and a second run plans
+//! log), the audit log has an outcome line per entry and an intent line
+//! before each DELETE, and a second run plans
 //! nothing.
 
 use std::collections::HashSet;
@@ -121,8 +122,26 @@ async fn prune_plan_save_apply_and_a_second_run() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), dry.len(), "one audit record per entry");
-    let audited: HashSet<String> = lines
+    let outcomes: Vec<&Value> = lines.iter().filter(|l| l["record"] == "outcome").collect();
+    assert_eq!(outcomes.len(), dry.len(), "one outcome record per entry");
+    // Written ahead: one intent per DELETE, before its outcome.
+    let intents: HashSet<String> = lines
+        .iter()
+        .filter(|l| l["record"] == "intent")
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(intents, planned);
+    assert_eq!(lines.len(), dry.len() + planned.len());
+    for id in &planned {
+        let at = |record: &str| {
+            lines
+                .iter()
+                .position(|l| l["record"] == record && l["id"] == id.as_str())
+                .unwrap()
+        };
+        assert!(at("intent") < at("outcome"), "{id}");
+    }
+    let audited: HashSet<String> = outcomes
         .iter()
         .filter(|l| l["result"] == "deleted")
         .map(|l| l["id"].as_str().unwrap().to_owned())
@@ -140,4 +159,209 @@ async fn prune_plan_save_apply_and_a_second_run() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("--yes"), "{stderr}");
     assert_eq!(emu.server().deleted_image_ids(), planned);
+}
+
+async fn imagecat_with(args: Vec<String>, config: &std::path::Path) -> Output {
+    let config = config.to_owned();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_imagecat"))
+            .args(&args)
+            .env_remove("IMAGECAT_CATALOG")
+            .env("IMAGECAT_CONFIG", config)
+            .output()
+            .expect("imagecat runs")
+    })
+    .await
+    .unwrap()
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn reasons_of(entries: &[Value], id: &str, key: &str) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| e["id"] == id)
+        .flat_map(|e| e[key].as_array().cloned().unwrap_or_default())
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The caller is the catalog's account without `--owner` (said on stderr);
+/// a contradicting `--owner` is exit 2; a plan is refused on the same
+/// catalog name with another account; a hand-edited plan deletes only what
+/// the policy, evaluated again at apply time, still selects, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_rechecks_the_policy_the_edits_and_the_identity() {
+    let emu = DcmgrEmulator::start(DcmgrEmulatorConfig::v1203(), ServeOptions::default())
+        .await
+        .unwrap();
+    let account = emu.own_account().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let write_config = |account: &str| {
+        let url = emu.catalog_url(Some(account));
+        std::fs::write(&config, format!("[catalogs.lab]\nurl = \"{url}\"\n")).unwrap();
+    };
+    write_config(&account);
+    let plan_file = dir.path().join("plan.json");
+    let audit = dir.path().join("audit.ndjson");
+    let prune = |extra: &[&str]| {
+        let mut args = strings(&[
+            "-c",
+            "lab",
+            "-o",
+            "json",
+            "prune",
+            "--family",
+            "^()",
+            "--keep",
+            "2",
+            "--older-than",
+            "0s",
+            "--allow-unknown-usage",
+        ]);
+        args.extend(strings(extra));
+        args
+    };
+
+    // An --owner that contradicts the account: exit 2, nothing planned.
+    let other = emu.config().accounts[1].clone();
+    let out = imagecat_with(prune(&["--owner", &other]), &config).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("contradicts") && stderr.contains(&other),
+        "{stderr}"
+    );
+
+    // Without --owner the account is the caller: its images are planned.
+    let out = imagecat_with(prune(&["--plan-out", plan_file.to_str().unwrap()]), &config).await;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let dry = json(&out);
+    assert!(
+        stderr.contains(&format!("you are \"{account}\"")),
+        "{stderr}"
+    );
+    let planned: Vec<String> = dry
+        .iter()
+        .filter(|e| e["action"] == "delete")
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(planned.len() >= 3, "{dry:?}");
+    let mut saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
+    assert_eq!(saved["catalogs"]["lab"]["account"], account.as_str());
+    assert_eq!(saved["version"], 2);
+
+    // The same catalog name on another account: refused, nothing sent.
+    write_config(&other);
+    let apply = strings(&[
+        "-c",
+        "lab",
+        "-o",
+        "json",
+        "apply",
+        plan_file.to_str().unwrap(),
+        "--yes",
+        "--audit-log",
+        audit.to_str().unwrap(),
+    ]);
+    let out = imagecat_with(apply.clone(), &config).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&account) && stderr.contains(&other),
+        "{stderr}"
+    );
+    assert!(emu.server().deleted_image_ids().is_empty());
+    write_config(&account);
+
+    // After the plan, someone deletes every image ranked above the first
+    // planned delete but the newest: keep 2 now keeps that delete.
+    let entries = saved["entries"].as_array().unwrap().clone();
+    let first = entries
+        .iter()
+        .position(|e| e["action"] == "delete")
+        .unwrap();
+    for e in &entries[1..first] {
+        assert!(emu.remove(e["id"].as_str().unwrap()));
+    }
+    // Hand edits: the newest turned to delete (its reasons still say
+    // newest), the second planned delete repeated, a foreign image turned
+    // to a consistent-looking delete.
+    let newest = entries[0]["id"].as_str().unwrap().to_owned();
+    let repeated = planned[1].clone();
+    let foreign = entries[first..]
+        .iter()
+        .find(|e| {
+            e["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "not-owned")
+        })
+        .expect("a foreign public image")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let edited = saved["entries"].as_array_mut().unwrap();
+    for e in edited.iter_mut() {
+        if e["id"] == newest.as_str() {
+            e["action"] = "delete".into();
+        }
+        if e["id"] == foreign.as_str() {
+            e["action"] = "delete".into();
+            e["reasons"] = serde_json::json!(["selected"]);
+        }
+    }
+    let copy = edited
+        .iter()
+        .find(|e| e["id"] == repeated.as_str())
+        .unwrap()
+        .clone();
+    edited.push(copy);
+    std::fs::write(&plan_file, serde_json::to_string(&saved).unwrap()).unwrap();
+
+    let out = imagecat_with(apply, &config).await;
+    let applied = json(&out);
+    let expected: HashSet<String> = planned[2..].iter().cloned().collect();
+    assert_eq!(ids_where(&applied, "result", "deleted"), expected);
+    assert_eq!(
+        emu.server().deleted_image_ids(),
+        expected,
+        "DELETEs sent are not what both the plan and the policy now select"
+    );
+    assert_eq!(
+        reasons_of(&applied, &planned[0], "skip_reasons"),
+        ["newest"]
+    );
+    assert_eq!(
+        reasons_of(&applied, &newest, "skip_reasons"),
+        ["contradicts-reasons"]
+    );
+    assert_eq!(
+        reasons_of(&applied, &repeated, "skip_reasons"),
+        ["duplicate", "duplicate"]
+    );
+    assert_eq!(
+        reasons_of(&applied, &foreign, "skip_reasons"),
+        ["not-owned"]
+    );
+    let audit = std::fs::read_to_string(&audit).unwrap();
+    for (id, reason) in [
+        (&planned[0], "newest"),
+        (&newest, "contradicts-reasons"),
+        (&repeated, "duplicate"),
+        (&foreign, "not-owned"),
+    ] {
+        assert!(
+            audit.lines().any(|l| {
+                let r: Value = serde_json::from_str(l).unwrap();
+                r["id"] == id.as_str() && r["result"] == "skipped" && r["reason"] == reason
+            }),
+            "{id} {reason} not in the audit log:\n{audit}"
+        );
+    }
 }

@@ -55,9 +55,11 @@ mod ids;
 mod pager;
 #[cfg(test)]
 mod tests;
+mod walk;
 
 use engine::Engine;
 use pager::{ImagePager, InstancePager, Queries, one_more};
+pub(crate) use walk::WalkCheck;
 
 /// The longest next-page token (a marker id or a next link) the engine
 /// sends back to a server: 8 KiB, past what servers and proxies accept in
@@ -73,6 +75,11 @@ pub struct PagingOptions {
     pub read_ahead: usize,
     /// The most pages one listing may fetch before it fails. Default 100,000.
     pub max_pages: u64,
+    /// Rows an instance listing's offset pages re-read from the page
+    /// before, so that a shift of the listing between two page reads shows
+    /// (up to `instance_overlap - 1` instances ended before the cursor are
+    /// proven harmless). 0 disables it. Default 8.
+    pub instance_overlap: u32,
 }
 
 impl Default for PagingOptions {
@@ -80,6 +87,7 @@ impl Default for PagingOptions {
         PagingOptions {
             read_ahead: 8,
             max_pages: 100_000,
+            instance_overlap: 8,
         }
     }
 }
@@ -88,6 +96,12 @@ impl PagingOptions {
     /// Sets the read-ahead depth (at least 1).
     pub fn read_ahead(mut self, pages: usize) -> Self {
         self.read_ahead = pages.max(1);
+        self
+    }
+
+    /// Sets the instance listings' overlap (0 disables it).
+    pub fn instance_overlap(mut self, rows: u32) -> Self {
+        self.instance_overlap = rows;
         self
     }
 
@@ -129,7 +143,11 @@ pub fn paginate(
 /// Turns `source.instance_page` into an instance listing by the same rules
 /// as [`paginate`] (every token, offset, ceiling and de-duplication check;
 /// read-ahead where a total is known; the query's image filter re-checked
-/// on the client), recording the narrowest scope any page reported.
+/// on the client), recording the narrowest scope any page reported, and
+/// what the listing's [`verdict`](InstanceListing::verdict) needs to prove
+/// that the walk saw every instance: offset pages after the first are read
+/// `options.instance_overlap` rows early (the page size shrinks by as much
+/// when it would pass the backend's cap).
 pub fn paginate_instances(
     source: Arc<dyn PageSource>,
     query: InstanceQuery,
@@ -137,14 +155,22 @@ pub fn paginate_instances(
 ) -> InstanceListing {
     let info = source.info();
     let scope = Arc::new(Mutex::new(None));
-    let size = query.page_size_for(&info.capabilities);
-    let wider = query.clone().page_size(one_more(size, &info.capabilities));
+    let max = info.capabilities.max_page_size.max(1);
+    let overlap = options.instance_overlap.min(max - 1);
+    let size = query
+        .page_size_for(&info.capabilities)
+        .min(max - overlap)
+        .max(1);
+    let exact = query.page_size(size);
+    let wider = exact.clone().page_size(one_more(size, &info.capabilities));
+    let check = Arc::new(WalkCheck::default());
     let pager = InstancePager {
         source,
-        queries: Queries::new(query, wider),
+        queries: Queries::new(exact, wider),
         scope: Arc::clone(&scope),
-        most: Mutex::new(None),
+        overlap: u64::from(overlap),
+        check: Arc::clone(&check),
     };
     let stream = Engine::start(pager, info.backend, MarkerRule::Exclusive, options);
-    InstanceListing::new(stream, scope)
+    InstanceListing::new(stream, scope).with_check(check)
 }

@@ -7,11 +7,13 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 
 use crate::catalog::{Capabilities, InstancePage, InstanceQuery, Page, PageToken};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Image;
 use crate::query::ListQuery;
 use crate::source::PageSource;
 use crate::usage::{InstanceRef, UsageScope};
+
+use super::walk::WalkCheck;
 
 /// A page as the engine sees it: items, next token, total.
 pub(super) struct Chunk<T> {
@@ -121,34 +123,19 @@ impl Pager for ImagePager {
     }
 }
 
-/// The instance listing of a source.
+/// The instance listing of a source. Offset pages after the first are
+/// read `overlap` rows early and recorded in `check`, which judges at the
+/// end whether the walk saw every instance ([`WalkCheck`]). The overlap
+/// rows go to the engine too: after a shift they may hold instances not
+/// yet yielded, and the engine drops those it has.
 pub(super) struct InstancePager {
     pub(super) source: Arc<dyn PageSource>,
     pub(super) queries: Queries<InstanceQuery>,
     pub(super) scope: Arc<Mutex<Option<UsageScope>>>,
-    /// The largest total a page reported.
-    pub(super) most: Mutex<Option<u64>>,
-}
-
-impl InstancePager {
-    /// An offset listing whose total shrank (an instance ended during the
-    /// walk) may have shifted a live instance onto a page already read:
-    /// an error, so the answer is unknown rather than missing a user.
-    fn check_total(&self, token: Option<&PageToken>, total: Option<u64>) -> Result<()> {
-        let Some(total) = total else { return Ok(()) };
-        let mut most = self.most.lock().unwrap_or_else(|e| e.into_inner());
-        let before = most.unwrap_or(total);
-        *most = Some(before.max(total));
-        if total < before && matches!(token, Some(PageToken::Offset(_))) {
-            return Err(Error::paging(
-                self.source.info().backend,
-                format!(
-                    "the instance listing shrank from {before} to {total} during the walk; an instance may have been skipped"
-                ),
-            ));
-        }
-        Ok(())
-    }
+    /// Rows read before each offset page (0: no overlapping reads).
+    pub(super) overlap: u64,
+    /// The record of this walk.
+    pub(super) check: Arc<WalkCheck>,
 }
 
 impl Pager for InstancePager {
@@ -160,7 +147,8 @@ impl Pager for InstancePager {
     }
 
     fn keeps(&self, item: &InstanceRef) -> bool {
-        self.queries.pick(false).matches(item)
+        let rule = self.source.info().capabilities.ids;
+        self.queries.pick(false).matches(rule, item)
     }
 
     fn fetch(
@@ -169,9 +157,20 @@ impl Pager for InstancePager {
         wider: bool,
     ) -> BoxFuture<'static, Result<Chunk<InstanceRef>>> {
         Box::pin(async move {
-            let query = self.queries.pick(wider);
-            let page = self.source.instance_page(query, token.clone()).await?;
-            self.check_total(token.as_ref(), page.total)?;
+            let (sent, overlap, query) = match &token {
+                Some(PageToken::Offset(at)) if *at > 0 && self.overlap > 0 => {
+                    let overlap = self.overlap.min(*at);
+                    let exact = self.queries.pick(false);
+                    let size = exact.page_size.unwrap_or(1) as u64 + overlap;
+                    let query = exact.clone().page_size(size as u32);
+                    (Some(PageToken::Offset(at - overlap)), overlap, query)
+                }
+                _ => (token.clone(), 0, self.queries.pick(wider).clone()),
+            };
+            let page = self.source.instance_page(&query, sent).await?;
+            let ids = page.instances.iter().map(|i| i.id.clone()).collect();
+            self.check
+                .record(token.as_ref(), overlap, ids, page.next.as_ref(), page.total);
             let mut scope = self.scope.lock().unwrap_or_else(|e| e.into_inner());
             *scope = Some(scope.map_or(page.scope, |s| s.narrowest(page.scope)));
             Ok(page.into())

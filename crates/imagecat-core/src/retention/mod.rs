@@ -8,18 +8,26 @@
 //! usage is unknown (unless the policy allows it) and images already
 //! deleted.
 
+mod audit;
+mod cancel;
 mod execute;
 mod gate;
+mod identity;
 mod plan;
 mod policy;
+mod revalidate;
 
-pub use execute::{ApplyOptions, ApplySummary, apply};
+pub use audit::{AuditLog, AuditSink, AuditStage, audit_record};
+pub use cancel::Cancel;
+pub use execute::{ApplyOptions, ApplySummary, Sent, apply, send_delete};
 pub use gate::RateGate;
+pub use identity::{CatalogIdentity, identify};
 pub use plan::{
-    Action, Outcome, PLAN_VERSION, Plan, PlanEntry, PlanError, PlanTarget, Reason, owned_by_caller,
-    plan,
+    Action, Lookup, Outcome, PLAN_VERSION, Plan, PlanEntry, PlanError, PlanTarget, Reason,
+    owned_by_caller, plan,
 };
 pub use policy::{PolicyError, RetentionPolicy};
+pub use revalidate::check_identities;
 
 use crate::catalog::{DynImageCatalog, InstanceQuery};
 use crate::ext::ImageCatalogExt;
@@ -36,5 +44,7 @@ async fn usage_scan(catalog: &DynImageCatalog, image: Option<&ImageId>) -> Usage
     catalog.usage_scan(query).await
 }
 
+#[cfg(test)]
+mod exec_tests;
 #[cfg(test)]
 mod tests;

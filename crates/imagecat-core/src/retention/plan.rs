@@ -9,16 +9,19 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
+use super::identity::{CatalogIdentity, identify};
 use super::policy::{PolicyError, RetentionPolicy};
 use super::usage_scan;
 use crate::catalog::DynImageCatalog;
 use crate::error::Error;
-use crate::family::family_of;
+use crate::family::{family_key, family_of};
 use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
 use crate::usage::{ImageUsage, UsageScan};
 
-/// The version of the plan format written by this build.
-pub const PLAN_VERSION: u32 = 1;
+/// The version of the plan format written by this build. Version 2 added
+/// the identity of each catalog ([`Plan::catalogs`]); a version-1 plan is
+/// refused (it cannot say which catalog it was made on).
+pub const PLAN_VERSION: u32 = 2;
 
 /// One catalog to plan: its name (as the plan records it), the catalog,
 /// and who the caller is there.
@@ -88,6 +91,19 @@ pub enum Reason {
     Changed,
     /// Selected for deletion by the policy.
     Selected,
+    /// A saved plan's delete whose own reasons are not `selected` (the
+    /// file was edited): never deleted.
+    ContradictsReasons,
+    /// A saved plan's delete that the plan's policy, evaluated again at
+    /// apply time, does not select at all: never deleted.
+    NotSelected,
+    /// An image named more than once in a saved plan (same catalog and
+    /// id): never deleted; or the same catalog and id came earlier in this
+    /// run (one DELETE per image and run, whatever the input says).
+    Duplicate,
+    /// The run stopped before this delete (cancelled, or the audit log
+    /// could not be written): nothing was sent for it.
+    Stopped,
 }
 
 impl Reason {
@@ -104,6 +120,10 @@ impl Reason {
             Reason::AlreadyDeleted => "already-deleted",
             Reason::Changed => "changed",
             Reason::Selected => "selected",
+            Reason::ContradictsReasons => "contradicts-reasons",
+            Reason::NotSelected => "not-selected",
+            Reason::Duplicate => "duplicate",
+            Reason::Stopped => "stopped",
         }
     }
 }
@@ -121,6 +141,10 @@ pub enum Outcome {
     Skipped,
     /// The delete failed (`error` says why).
     Failed,
+    /// The DELETE was sent and its answer was lost (the connection broke,
+    /// a timeout, or the run stopped before it came): it may have happened.
+    /// `lookup` says what a follow-up look-up found.
+    Unknown,
 }
 
 impl Outcome {
@@ -131,6 +155,36 @@ impl Outcome {
             Outcome::AlreadyDeleted => "already_deleted",
             Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// What the look-up after a lost DELETE answer found (never a retry). The
+/// outcome stays [`Outcome::Unknown`] whatever it found: an image gone may
+/// have been deleted by someone else, one still there may yet be deleted by
+/// the request the server has not processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Lookup {
+    /// The backend proved the image gone (its own not-found document, or a
+    /// deleted status): deleted, probably by this request.
+    Gone,
+    /// The image was still there at the look-up: not deleted so far.
+    Present,
+    /// The look-up failed or proved nothing (a bare 404, a status that says
+    /// neither gone nor untouched).
+    Failed,
+}
+
+impl Lookup {
+    /// The word used in output and the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lookup::Gone => "gone",
+            Lookup::Present => "present",
+            Lookup::Failed => "failed",
         }
     }
 }
@@ -168,6 +222,9 @@ pub struct PlanEntry {
     /// After an apply: the error of a failed delete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// After an apply: what the look-up after a lost DELETE answer found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<Lookup>,
 }
 
 /// A plan: the policy, when it was made, and one entry per considered
@@ -186,6 +243,11 @@ pub struct Plan {
     /// not the policy's `owner`; the apply re-checks ownership with it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub callers: BTreeMap<String, String>,
+    /// The identity of each catalog it was made on (endpoint and account,
+    /// never a secret), by catalog name: an apply refuses a catalog of the
+    /// same name but another identity.
+    #[serde(default)]
+    pub catalogs: BTreeMap<String, CatalogIdentity>,
     /// The considered images.
     pub entries: Vec<PlanEntry>,
 }
@@ -212,6 +274,24 @@ pub enum PlanError {
         /// The error.
         source: Error,
     },
+    /// A catalog is not the one the plan was made on.
+    #[error(
+        "{catalog}: the plan was made on {planned}, but this catalog is {now}; refusing to apply it here"
+    )]
+    Identity {
+        /// The catalog's name.
+        catalog: String,
+        /// The identity the plan recorded.
+        planned: Box<CatalogIdentity>,
+        /// The identity of the catalog now open under that name.
+        now: Box<CatalogIdentity>,
+    },
+    /// The plan records no identity for a catalog it has deletes on.
+    #[error("{catalog}: the plan records no identity for this catalog; make a new plan")]
+    Unbound {
+        /// The catalog's name.
+        catalog: String,
+    },
 }
 
 /// Plans every target separately (each its own families, its own usage
@@ -224,7 +304,15 @@ pub async fn plan(
     policy.validate()?;
     let mut entries = Vec::new();
     let mut callers = BTreeMap::new();
+    let mut catalogs = BTreeMap::new();
     for target in targets {
+        let identity = identify(&target.catalog)
+            .await
+            .map_err(|source| PlanError::List {
+                catalog: target.name.clone(),
+                source,
+            })?;
+        catalogs.insert(target.name.clone(), identity);
         if let Some(caller) = &target.caller {
             callers.insert(target.name.clone(), caller.clone());
         }
@@ -245,6 +333,7 @@ pub async fn plan(
         created_at: now,
         policy: policy.clone(),
         callers,
+        catalogs,
         entries,
     })
 }
@@ -301,13 +390,13 @@ fn plan_catalog(
     now: DateTime<Utc>,
 ) -> Result<Vec<PlanEntry>, PlanError> {
     let keep = policy.keep.unwrap_or(0) as usize;
-    let cutoff = policy.age()?.and_then(|age| now.checked_sub_signed(age));
+    let cutoff = policy.cutoff(now)?;
     let caller = caller(policy, target);
     // Families in first-seen order; an image without a family is its own.
     let mut families: BTreeMap<String, Vec<(Option<String>, Image)>> = BTreeMap::new();
     for image in images {
         let family = family_of(&policy.group_by, &image);
-        let key = match &family {
+        let key = match family_key(&policy.group_by, &image) {
             Some(f) => format!("f:{f}"),
             None => format!("i:{}", image.id),
         };
@@ -348,6 +437,7 @@ fn plan_catalog(
                 reasons,
                 result: None,
                 skip_reasons: Vec::new(),
+                lookup: None,
                 error: None,
             });
         }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::duration::parse_age;
@@ -119,9 +119,11 @@ impl RetentionPolicy {
     }
 
     /// Checks the policy says something: `keep`, `older_than` or both;
-    /// `keep 0` only with `older_than`; a readable age; some status.
+    /// `keep 0` only with `older_than`; a readable age whose
+    /// cutoff is a representable date; some status.
     pub fn validate(&self) -> Result<(), PolicyError> {
         let age = self.age()?;
+        self.cutoff(Utc::now())?;
         match (self.keep, age) {
             (None, None) => Err(PolicyError(
                 "give keep N, older_than AGE or both: nothing says what to keep".into(),
@@ -140,6 +142,21 @@ impl RetentionPolicy {
             .as_deref()
             .map(|text| parse_age(text).map_err(|e| PolicyError(e.to_string())))
             .transpose()
+    }
+
+    /// The cutoff at `now`: images created after it are younger than
+    /// `older_than`. An age that reaches before the earliest representable
+    /// date is an error, never a dropped cutoff.
+    pub fn cutoff(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, PolicyError> {
+        let Some(age) = self.age()? else {
+            return Ok(None);
+        };
+        now.checked_sub_signed(age).map(Some).ok_or_else(|| {
+            PolicyError(format!(
+                "older_than {:?} reaches before the earliest representable date",
+                self.older_than.as_deref().unwrap_or_default()
+            ))
+        })
     }
 
     /// The listing the planner runs: the filters of the policy.
@@ -174,6 +191,25 @@ mod tests {
         let e = p.clone().older_than("soon").validate().unwrap_err();
         assert!(e.to_string().contains("soon"), "{e}");
         assert_eq!(p.older_than("2w").age().unwrap(), Some(Duration::weeks(2)));
+    }
+
+    #[test]
+    fn an_age_past_the_earliest_date_or_a_negative_value_is_refused() {
+        // 200,000 weeks parse (3,835 years) and have a cutoff; 20 million
+        // weeks parse too, but reach before the earliest representable
+        // date: an error, never a dropped cutoff that would keep nothing young.
+        let p = RetentionPolicy::default().keep(1);
+        assert!(p.clone().older_than("200000w").validate().is_ok());
+        let far = p.clone().older_than("20000000w");
+        assert!(far.age().unwrap().is_some());
+        let e = far.validate().unwrap_err();
+        assert!(e.to_string().contains("earliest representable"), "{e}");
+        let e = far.cutoff(Utc::now()).unwrap_err();
+        assert!(e.to_string().contains("20000000w"), "{e}");
+        // Negative and overflowing values never parse.
+        assert!(p.clone().older_than("-1d").validate().is_err());
+        assert!(p.older_than("9223372036854775807w").validate().is_err());
+        assert!(serde_json::from_str::<RetentionPolicy>(r#"{"keep": -1}"#).is_err());
     }
 
     #[test]

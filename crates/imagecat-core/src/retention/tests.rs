@@ -347,3 +347,223 @@ async fn in_use_images_are_kept_and_a_saved_plan_skips_an_image_that_came_into_u
             .any(|i| i.id.as_str() == "db-2")
     );
 }
+
+/// A catalog that says who the caller is (as DCMGR's account header does).
+#[derive(Debug)]
+struct As {
+    inner: Arc<InMemoryCatalog>,
+    account: &'static str,
+}
+
+#[async_trait]
+impl ImageCatalog for As {
+    fn info(&self) -> CatalogInfo {
+        self.inner.info()
+    }
+    fn list(&self, query: ListQuery) -> ImageStream {
+        self.inner.list(query)
+    }
+    async fn get(&self, id: &ImageId) -> Result<Image> {
+        self.inner.get(id).await
+    }
+    async fn delete(&self, id: &ImageId) -> Result<Deleted> {
+        self.inner.delete(id).await
+    }
+    async fn caller(&self) -> Result<Option<String>> {
+        Ok(Some(self.account.to_owned()))
+    }
+}
+
+fn left(catalog: &InMemoryCatalog) -> HashSet<String> {
+    catalog
+        .source()
+        .snapshot()
+        .iter()
+        .map(|i| i.id.to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn apply_reevaluates_the_policy_so_a_family_keeps_its_newest_n() {
+    let catalog = Arc::new(InMemoryCatalog::from_images(fleet()));
+    let dynamic: DynImageCatalog = catalog.clone();
+    let saved = plan(&policy(), &[PlanTarget::new("m", dynamic.clone())], now())
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&saved, Action::Delete),
+        ["db-2", "db-3", "db-4", "web-2", "web-3", "web-4"]
+    );
+    // After the plan, someone deletes web's two newest: keep 2 now means
+    // web-2 and web-3 stay.
+    catalog.source().remove(&ImageId::from("web-0"));
+    catalog.source().remove(&ImageId::from("web-1"));
+    let catalogs = HashMap::from([("m".to_owned(), dynamic)]);
+    let (done, summary) = apply(saved, &catalogs, &ApplyOptions::default(), &|_| {}).await;
+    assert_eq!((summary.deleted, summary.failed), (4, 0));
+    for id in ["web-2", "web-3"] {
+        let e = entry(&done, id);
+        assert_eq!(
+            (e.result, e.skip_reasons.clone()),
+            (Some(Outcome::Skipped), vec![Reason::Newest]),
+            "{id}"
+        );
+    }
+    let expected: HashSet<String> = ["web-2", "web-3", "db-0", "db-1"].map(String::from).into();
+    assert_eq!(left(&catalog), expected);
+}
+
+#[tokio::test]
+async fn a_hand_edited_plan_deletes_only_what_the_policy_selects_once() {
+    let mut images = fleet();
+    // Not a candidate of the policy (being built), and so never planned.
+    let mut queued = dated("q-1", "q-20250101", 90);
+    queued.status = ImageStatus::Queued;
+    images.push(queued);
+    let catalog = Arc::new(InMemoryCatalog::from_images(images));
+    let dynamic: DynImageCatalog = catalog.clone();
+    let mut saved = plan(&policy(), &[PlanTarget::new("m", dynamic.clone())], now())
+        .await
+        .unwrap();
+    let at = |plan: &Plan, id: &str| {
+        plan.entries
+            .iter()
+            .position(|e| e.id.as_str() == id)
+            .unwrap()
+    };
+    // web-0 turned to delete, its reasons left saying newest.
+    let w0 = at(&saved, "web-0");
+    saved.entries[w0].action = Action::Delete;
+    // web-1 turned to delete consistently: the policy still keeps it.
+    let w1 = at(&saved, "web-1");
+    saved.entries[w1].action = Action::Delete;
+    saved.entries[w1].reasons = vec![Reason::Selected];
+    // An id the policy does not select, added as a delete.
+    let mut extra = saved.entries[at(&saved, "web-4")].clone();
+    extra.id = ImageId::from("q-1");
+    saved.entries.push(extra);
+    // db-2 twice (once in another spelling of its id).
+    let mut twice = saved.entries[at(&saved, "db-2")].clone();
+    twice.id = ImageId::from(" DB-2 ");
+    saved.entries.push(twice);
+    let catalogs = HashMap::from([("m".to_owned(), dynamic)]);
+    let (done, summary) = apply(saved, &catalogs, &ApplyOptions::default(), &|_| {}).await;
+    let skipped = |id: &str| {
+        let e = entry(&done, id);
+        assert_eq!(e.result, Some(Outcome::Skipped), "{id}");
+        e.skip_reasons.clone()
+    };
+    assert_eq!(skipped("web-0"), [Reason::ContradictsReasons]);
+    assert_eq!(skipped("web-1"), [Reason::Newest]);
+    assert_eq!(skipped("q-1"), [Reason::NotSelected]);
+    assert_eq!(skipped("db-2"), [Reason::Duplicate]);
+    // web-2, web-3, web-4, db-3 and db-4.
+    assert_eq!((summary.deleted, summary.failed), (5, 0));
+    let expected: HashSet<String> = ["web-0", "web-1", "db-0", "db-1", "db-2", "q-1"]
+        .map(String::from)
+        .into();
+    assert_eq!(left(&catalog), expected);
+}
+
+#[tokio::test]
+async fn a_plan_is_bound_to_the_identity_of_its_catalogs() {
+    let inner = Arc::new(InMemoryCatalog::from_images(fleet()));
+    let mine: DynImageCatalog = Arc::new(As {
+        inner: inner.clone(),
+        account: "me",
+    });
+    let theirs: DynImageCatalog = Arc::new(As {
+        inner: inner.clone(),
+        account: "them",
+    });
+    // The caller comes from the catalog, not from the policy.
+    let mut no_owner = policy();
+    no_owner.owner = None;
+    let target = PlanTarget::new("m", mine.clone()).caller("me");
+    let saved = plan(&no_owner, &[target], now()).await.unwrap();
+    assert_eq!(saved.deletes().count(), 6);
+    let recorded = &saved.catalogs["m"];
+    assert_eq!(recorded.account.as_deref(), Some("me"));
+    let json = serde_json::to_string(&saved).unwrap();
+    assert_eq!(serde_json::from_str::<Plan>(&json).unwrap(), saved);
+
+    let elsewhere = HashMap::from([("m".to_owned(), theirs)]);
+    let e = check_identities(&saved, &elsewhere).await.unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("\"me\"") && text.contains("\"them\""),
+        "{text}"
+    );
+    let (done, summary) = apply(saved.clone(), &elsewhere, &ApplyOptions::default(), &|_| {}).await;
+    assert_eq!((summary.deleted, summary.failed), (0, 6));
+    assert!(
+        done.deletes()
+            .all(|e| e.error.as_deref().is_some_and(|m| m.contains("them")))
+    );
+    assert_eq!(
+        left(&inner).len(),
+        10,
+        "nothing deleted on another identity"
+    );
+
+    // A plan that records no identity is refused too.
+    let mut unbound = saved.clone();
+    unbound.catalogs.clear();
+    let here = HashMap::from([("m".to_owned(), mine)]);
+    assert!(matches!(
+        check_identities(&unbound, &here).await,
+        Err(PlanError::Unbound { .. })
+    ));
+    let (_, summary) = apply(unbound, &here, &ApplyOptions::default(), &|_| {}).await;
+    assert_eq!((summary.deleted, summary.failed), (0, 6));
+    // The same identity applies.
+    check_identities(&saved, &here).await.unwrap();
+    let (_, summary) = apply(saved, &here, &ApplyOptions::default(), &|_| {}).await;
+    assert_eq!((summary.deleted, summary.failed), (6, 0));
+}
+
+#[tokio::test]
+async fn a_plain_name_is_never_part_of_a_captured_family() {
+    // `web` (no timestamp) is its own family: keep 1 keeps it and the
+    // newest `web-<date>`; it neither counts as nor displaces one of them.
+    let images = vec![
+        dated("plain", "web", 0),
+        dated("w-new", "web-20260301", 30),
+        dated("w-old", "web-20260201", 60),
+    ];
+    let t = target("m", InMemoryCatalog::from_images(images));
+    let p = plan(&policy().keep(1), &[t], now()).await.unwrap();
+    assert_eq!(ids(&p, Action::Delete), ["w-old"]);
+    assert_eq!(entry(&p, "plain").reasons, [Reason::Newest]);
+    assert_eq!(entry(&p, "w-new").reasons, [Reason::Newest]);
+}
+
+#[tokio::test]
+async fn an_age_past_the_earliest_date_is_an_error_not_a_dropped_cutoff() {
+    let t = target("m", InMemoryCatalog::from_images(fleet()));
+    let e = plan(&policy().older_than("20000000w"), &[t], now())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("earliest representable"), "{e}");
+}
+
+#[test]
+fn every_reason_is_written_as_it_is_shown() {
+    for r in [
+        Reason::Newest,
+        Reason::YoungerThan,
+        Reason::Undated,
+        Reason::Protected,
+        Reason::NotOwned,
+        Reason::InUse,
+        Reason::UsageUnknown,
+        Reason::AlreadyDeleted,
+        Reason::Changed,
+        Reason::Selected,
+        Reason::ContradictsReasons,
+        Reason::NotSelected,
+        Reason::Duplicate,
+    ] {
+        assert_eq!(serde_json::to_value(r).unwrap(), r.as_str(), "{r:?}");
+    }
+}

@@ -3,3 +3,4 @@
 
 mod hostile_paging;
 mod usage;
+mod usage_churn;

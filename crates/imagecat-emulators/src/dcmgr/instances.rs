@@ -102,8 +102,11 @@ async fn list_instances(
         Some(_) => return invalid_parameter("sort_by"),
     };
     let owner = account.or_else(|| params.get("account_id").cloned());
+    let empty = set.before_page(start, limit, |i| {
+        keep(&i.status) && owner.as_ref().is_none_or(|o| *o == i.account_id)
+    });
     let mut rows: Vec<EmulatedInstance> = set
-        .snapshot()
+        .served("http://dcmgr.invalid/api/12.03")
         .into_iter()
         .filter(|i| keep(&i.status))
         .filter(|i| owner.as_ref().is_none_or(|o| *o == i.account_id))
@@ -115,6 +118,7 @@ async fn list_instances(
     let total = rows.len() as u64;
     let page: Vec<serde_json::Value> = rows
         .iter()
+        .filter(|_| !empty)
         .skip(usize::try_from(start).unwrap_or(usize::MAX))
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
         .map(wire_instance)

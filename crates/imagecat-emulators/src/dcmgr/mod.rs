@@ -385,6 +385,7 @@ impl DcmgrEmulator {
         });
         let base = inner.config().layout.base();
         let set = Arc::new(instances::InstanceSet::default());
+        set.arm(options.instance_faults);
         let router = routes(base, Arc::clone(&inner)).merge(instances::routes(
             base,
             Arc::clone(&inner),

@@ -68,13 +68,14 @@ use self::golden::*;
 use self::handlers::*;
 use self::members::*;
 use self::nova::*;
-pub use self::nova::{CinderVolume, NovaServer, ServerBoot, seeded_server_id};
+pub use self::nova::{CinderVolume, NovaServer, ServerBoot, VolumeFault, seeded_server_id};
 pub use self::projects::GlanceCaller;
 use self::projects::*;
 use self::protocol::*;
 use self::wire::*;
 use self::write::*;
 use crate::Counter;
+pub use crate::instances::RefSpelling;
 use crate::seed::splitmix64;
 use crate::server::{
     Canned, EmulatorServer, ServeOptions, encode_query_value, json_bytes_response, normalize_base,

@@ -20,12 +20,50 @@
 //! - volumes carry `volume_image_metadata.image_id` when made from an
 //!   image; a volume of another project is 404 for a non-admin, as Cinder
 //!   scopes it;
+//! - fault modes: a [`RefSpelling`] for every server's image (upper case,
+//!   whitespace, a link string, `{links}` without `id`), and a
+//!   [`VolumeFault`] (bootable volumes without image metadata, as a Cinder
+//!   policy hides it; every volume read forbidden);
 //! - errors are Nova's and Cinder's `{"badRequest": {"code", "message"}}`
 //!   family.
 
 use std::sync::atomic::AtomicBool;
 
 use super::*;
+use crate::instances::RefSpelling;
+
+/// How the emulated Cinder misbehaves when a volume is read (a fault
+/// mode; the volumes themselves do not change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum VolumeFault {
+    /// Volumes are served as they are.
+    #[default]
+    None,
+    /// Bootable volumes are served without `volume_image_metadata` (a
+    /// policy that hides it, or a volume made without an image).
+    HiddenMetadata,
+    /// Every volume read is 403, as for a volume the caller may not read.
+    Forbidden,
+}
+
+impl VolumeFault {
+    /// Every fault with its name, as `imagecat emulate --volume-fault`
+    /// takes it.
+    pub const NAMES: [(&'static str, VolumeFault); 3] = [
+        ("none", VolumeFault::None),
+        ("hidden-metadata", VolumeFault::HiddenMetadata),
+        ("forbidden", VolumeFault::Forbidden),
+    ];
+
+    /// The fault of this name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+    }
+}
 
 /// The path of the compute endpoint (the `compute` catalog entry).
 pub(super) const COMPUTE_PATH: &str = "/compute/v2.1";
@@ -101,7 +139,7 @@ impl NovaServer {
         self
     }
 
-    fn to_json(&self, compute: &str) -> Value {
+    fn to_json(&self, compute: &str, spelling: RefSpelling) -> Value {
         let link = |rel: &str, href: String| json!({"rel": rel, "href": href});
         let links = json!([
             link("self", format!("{compute}/servers/{}", self.id)),
@@ -113,10 +151,15 @@ impl NovaServer {
                           "created": stamp(&self.created), "links": links});
         }
         let (image, volumes) = match &self.boot {
-            ServerBoot::Image(id) => (
-                json!({"id": id, "links": [link("bookmark", format!("{compute}/images/{id}"))]}),
-                json!([]),
-            ),
+            ServerBoot::Image(id) => {
+                let links = json!([link("bookmark", format!("{compute}/images/{id}"))]);
+                let image = match spelling {
+                    RefSpelling::Link => json!(spelling.spell(id, compute)),
+                    RefSpelling::LinkObject => json!({ "links": links }),
+                    other => json!({"id": other.spell(id, compute), "links": links}),
+                };
+                (image, json!([]))
+            }
             ServerBoot::Volume(v) => (
                 json!(""),
                 json!([{"id": v, "delete_on_termination": false}]),
@@ -179,7 +222,7 @@ impl CinderVolume {
         }
     }
 
-    fn to_json(&self, admin: bool) -> Value {
+    fn to_json(&self, admin: bool, fault: VolumeFault) -> Value {
         let attachments: Vec<Value> = self
             .server_id
             .iter()
@@ -196,7 +239,11 @@ impl CinderVolume {
             "encrypted": false, "user_id": "emu-user", "attachments": attachments,
             "links": [],
         });
-        if let Some(image) = &self.image_id {
+        if let Some(image) = self
+            .image_id
+            .as_ref()
+            .filter(|_| fault != VolumeFault::HiddenMetadata)
+        {
             doc["volume_image_metadata"] = json!({
                 "image_id": image, "image_name": "emulated", "checksum": "0", "min_ram": "0",
                 "min_disk": "0", "size": "1024", "disk_format": "qcow2", "container_format": "bare",
@@ -223,6 +270,8 @@ struct NovaState {
     servers: BTreeMap<(i64, String), NovaServer>,
     volumes: HashMap<String, CinderVolume>,
     canned: VecDeque<Canned>,
+    spelling: RefSpelling,
+    volume_fault: VolumeFault,
 }
 
 /// The id of seeded server `i`.
@@ -496,7 +545,11 @@ pub(super) async fn list_servers(
     let mut body = Map::new();
     body.insert(
         "servers".into(),
-        Value::Array(page.iter().map(|s| s.to_json(&compute)).collect()),
+        Value::Array(
+            page.iter()
+                .map(|s| s.to_json(&compute, state.spelling))
+                .collect(),
+        ),
     );
     if let (Some(last), true) = (page.last(), limit > 0 && page.len() == limit) {
         let mut next: Vec<(String, String)> =
@@ -526,10 +579,15 @@ pub(super) async fn show_volume(
     if project != own {
         return nova_error(403, "Policy doesn't allow volume:get to be performed.");
     }
-    match emu.nova.lock().volumes.get(&id) {
-        Some(v) if admin || v.tenant_id == own => {
-            json_response_bytes(200, &json!({"volume": v.to_json(admin)}))
-        }
+    let state = emu.nova.lock();
+    if state.volume_fault == VolumeFault::Forbidden {
+        return nova_error(403, "Policy doesn't allow volume:get to be performed.");
+    }
+    match state.volumes.get(&id) {
+        Some(v) if admin || v.tenant_id == own => json_response_bytes(
+            200,
+            &json!({"volume": v.to_json(admin, state.volume_fault)}),
+        ),
         _ => nova_error(404, &format!("Volume {id} could not be found.")),
     }
 }
@@ -564,6 +622,17 @@ impl GlanceEmulator {
     /// other projects' volumes are readable. Off by default.
     pub fn set_admin(&self, admin: bool) {
         self.emu.nova.admin.store(admin, Ordering::SeqCst);
+    }
+
+    /// Spells every server's image this way from now on (a fault mode;
+    /// the catalog's ids do not change).
+    pub fn set_ref_spelling(&self, spelling: RefSpelling) {
+        self.emu.nova.lock().spelling = spelling;
+    }
+
+    /// Makes volume reads misbehave this way from now on.
+    pub fn set_volume_fault(&self, fault: VolumeFault) {
+        self.emu.nova.lock().volume_fault = fault;
     }
 
     /// Adds (or replaces) a server.

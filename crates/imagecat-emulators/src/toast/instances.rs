@@ -74,7 +74,7 @@ async fn list_instances(
         return failure(-4, "Invalid parameters : id");
     };
     let listed: Vec<serde_json::Value> = set
-        .snapshot()
+        .served("https://api-image.cloud.toast.com/image/v2")
         .iter()
         .filter(|i| id.is_none_or(|id| id.is_empty() || id == i.id))
         .map(wire_instance)

@@ -488,6 +488,9 @@ async fn glance_errors_map_to_kinds_with_their_messages() {
         emu.push_response(status, ctype, body.clone());
         let e = catalog.get(&any).await.unwrap_err();
         assert_eq!(e.kind(), kind, "{status} {body}: {e}");
+        // Only Glance's own (webob) 404 document proves absence.
+        let documented = status == 404 && ctype == "application/json";
+        assert_eq!(e.proves_absence(), documented, "{status} {body}: {e:?}");
         let shown = e.to_string();
         assert!(shown.starts_with("glance: "), "{shown}");
         assert!(shown.contains(text), "{status}: {shown}");

@@ -12,3 +12,4 @@ mod real_keystone;
 mod scenarios;
 mod secrets;
 mod usage;
+mod usage_refs;

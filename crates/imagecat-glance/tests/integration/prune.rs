@@ -83,3 +83,50 @@ async fn in_use_images_are_kept_and_a_saved_plan_skips_one_that_came_into_use() 
         "DELETEs are not the plan minus the image that came into use"
     );
 }
+
+/// The caller is the project of the Keystone token (v3 and v2.0), the
+/// owner of the project's images; a static token says nothing.
+#[tokio::test]
+async fn the_caller_is_the_project_of_the_keystone_token() {
+    let user = KeystoneUser::default();
+    let config = GlanceEmulatorConfig::default().keystone(user.clone());
+    let emu = GlanceEmulator::start(config, ServeOptions::default())
+        .await
+        .unwrap();
+    let v3 = crate::support::keystone_v3(&emu, user.clone())
+        .build()
+        .unwrap();
+    assert_eq!(v3.caller().await.unwrap(), Some(user.project_id.clone()));
+    // The project owns some of the images it lists.
+    let listed: Vec<imagecat_core::Image> =
+        futures::TryStreamExt::try_collect(v3.list(imagecat_core::ListQuery::new()))
+            .await
+            .unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|i| i.owner.as_deref() == Some(user.project_id.as_str())),
+        "no image of the caller's project"
+    );
+    let v2 = imagecat_glance::GlanceCatalog::builder()
+        .keystone_v2(
+            emu.identity_v2_url(),
+            user.project_id.clone(),
+            user.username.clone(),
+            imagecat_http::SecretString::new(user.password.clone()),
+        )
+        .region("RegionOne")
+        .build()
+        .unwrap();
+    assert_eq!(v2.caller().await.unwrap(), Some(user.project_id.clone()));
+    let fixed = imagecat_glance::GlanceCatalog::builder()
+        .endpoint(emu.endpoint())
+        .token(imagecat_http::SecretString::new("glance-emulator-token"))
+        .build()
+        .unwrap();
+    assert_eq!(fixed.caller().await.unwrap(), None);
+    // The identity a plan records is the project's.
+    let dynamic: DynImageCatalog = std::sync::Arc::new(v3);
+    let identity = retention::identify(&dynamic).await.unwrap();
+    assert_eq!(identity.account, Some(user.project_id));
+}

@@ -124,6 +124,8 @@ async fn non_2xx_maps_by_status_with_the_envelope_code_and_message() {
     for (status, body, kind, code) in cases {
         let e = list_error(&emu, &catalog, status, &body).await;
         assert_eq!(e.kind(), kind, "{status} {body}: {e}");
+        // TOAST's own not-found document proves absence.
+        assert_eq!(e.proves_absence(), kind == ErrorKind::NotFound, "{e:?}");
         if let Some(code) = code {
             assert!(e.to_string().contains(&format!("[{code}]")), "{e}");
         }
@@ -155,6 +157,8 @@ async fn non_2xx_without_an_envelope() {
         emu.push_raw_response(status, "text/plain", "nope");
         let e = catalog.page(&ListQuery::new(), None).await.unwrap_err();
         assert_eq!(e.kind(), kind, "{status}: {e}");
+        // Without the envelope, a 404 proves nothing.
+        assert!(!e.proves_absence(), "{status}: {e:?}");
         assert_eq!(e.is_retryable(), retryable, "{status}: {e}");
     }
 }

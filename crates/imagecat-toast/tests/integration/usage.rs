@@ -84,3 +84,51 @@ async fn a_hostile_instance_answer_is_a_typed_error_naming_the_backend() {
         assert!(e.to_string().starts_with("toast"), "{e}");
     }
 }
+
+/// An instance naming its image in another spelling (upper case,
+/// whitespace, a link) is still that image's user; a reference that is no
+/// UUID makes every image not seen in use unknown.
+#[tokio::test]
+async fn image_references_are_read_by_the_uuid_rule() {
+    use imagecat_core::usage::{ImageUsage, UnknownReason};
+    use imagecat_core::{ListQuery, Visibility};
+    use imagecat_emulators::instances::RefSpelling;
+
+    let emu = start_default().await;
+    let cat = catalog(&emu, Auth::Token);
+    let (_, users) = live_users(&emu.instances(), |_| false, None);
+    let want: std::collections::BTreeSet<String> = users.keys().map(|i| i.to_string()).collect();
+    let images = cat.collect(ListQuery::new()).await.unwrap();
+    let unused = images
+        .iter()
+        .find(|i| i.visibility == Some(Visibility::Private) && !want.contains(i.id.as_str()))
+        .expect("a private unused image is seeded");
+    let in_use = images
+        .iter()
+        .find(|i| want.contains(i.id.as_str()))
+        .expect("a used image is listed");
+    for spelling in [RefSpelling::Upper, RefSpelling::Padded, RefSpelling::Link] {
+        emu.set_ref_spelling(spelling);
+        let scan = cat.usage_scan(InstanceQuery::new()).await;
+        let used: std::collections::BTreeSet<String> =
+            scan.used_images().map(|i| i.to_string()).collect();
+        assert_eq!(used, want, "{spelling:?}");
+        assert_eq!(scan.usage_of(unused), ImageUsage::NotInUse, "{spelling:?}");
+        // The one-image check (delete's refusal, apply's re-check) filters
+        // the listing to the image by the same rule.
+        let one = cat.usage_of(std::slice::from_ref(in_use)).await;
+        assert_eq!(one[0].as_str(), "in_use", "{spelling:?}");
+    }
+    emu.push_instances_response(
+        200,
+        r#"{"header":{"isSuccessful":true,"resultCode":0,"resultMessage":"SUCCESS"},
+            "instances":[{"id":"i-1","status":"ACTIVE","image":"centos-7"}]}"#,
+    );
+    let scan = cat.usage_scan(InstanceQuery::new()).await;
+    assert!(matches!(
+        scan.usage_of(unused),
+        ImageUsage::Unknown {
+            reason: UnknownReason::UnresolvedInstances { count: 1, .. }
+        }
+    ));
+}

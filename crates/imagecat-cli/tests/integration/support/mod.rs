@@ -33,10 +33,25 @@ const INHERITED: [&str; 15] = [
 /// through a wrapper such as `script`): none of imagecat's or OpenStack's
 /// variables from the calling shell, and a config path that does not exist.
 pub(crate) fn clean_env(cmd: &mut tokio::process::Command) -> &mut tokio::process::Command {
+    clean_std_env(cmd.as_std_mut());
+    cmd
+}
+
+/// [`clean_env`] for a `std::process::Command` (the one list of variables).
+pub(crate) fn clean_std_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
     for var in INHERITED {
         cmd.env_remove(var);
     }
     cmd.env("IMAGECAT_CONFIG", "/nonexistent/imagecat-e2e.toml")
+}
+
+/// `imagecat ARGS` with [`clean_env`] as a blocking `std::process::Command`,
+/// stdio left to the caller: for tests that signal the child or read its
+/// output while it runs.
+pub(crate) fn std_command<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(IMAGECAT);
+    clean_std_env(&mut cmd).args(args);
+    cmd
 }
 
 /// `imagecat ARGS` with [`clean_env`], stdin empty (not a terminal),
