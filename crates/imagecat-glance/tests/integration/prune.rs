@@ -121,7 +121,7 @@ async fn the_caller_is_the_project_of_the_keystone_token() {
     assert_eq!(v2.caller().await.unwrap(), Some(user.project_id.clone()));
     let fixed = imagecat_glance::GlanceCatalog::builder()
         .endpoint(emu.endpoint())
-        .token(imagecat_http::SecretString::new("glance-emulator-token"))
+        .token(imagecat_http::SecretString::new(crate::support::TOKEN))
         .build()
         .unwrap();
     assert_eq!(fixed.caller().await.unwrap(), None);
