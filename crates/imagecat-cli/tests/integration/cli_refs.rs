@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use crate::support::{GLANCE_TOKEN, Run, glance, imagecat, toast};
-use imagecat_emulators::glance::{CinderVolume, NovaServer, ServerBoot, VolumeFault};
+use imagecat_emulators::glance::{CinderVolume, NovaServer, PROJECT_ID, ServerBoot, VolumeFault};
 use imagecat_emulators::instances::{EmulatedInstance, RefSpelling};
 use serde_json::Value;
 
@@ -105,7 +105,7 @@ async fn glance_with_plan() -> (
     emu.set_admin(true);
     let url = emu.usage_catalog_url();
     let env = [("OS_TOKEN", GLANCE_TOKEN)];
-    let plan = entries(&imagecat(&prune(&url, Some("emu-project"), false), &env).await);
+    let plan = entries(&imagecat(&prune(&url, Some(PROJECT_ID), false), &env).await);
     let planned = ids_where(&plan, "action", "delete");
     assert!(planned.len() >= 3, "{plan:?}");
     assert!(emu.server().deleted_image_ids().is_empty());
@@ -130,7 +130,7 @@ async fn glance_an_image_named_by_a_nova_link_is_never_deleted() {
         let refused = imagecat(&["-c", &url, "delete", &used, "--yes"], &env).await;
         assert_eq!(refused.code, 4, "{spelling:?}: {}", refused.stderr);
         assert!(emu.server().deleted_image_ids().is_empty(), "{spelling:?}");
-        let run = entries(&imagecat(&prune(&url, Some("emu-project"), true), &env).await);
+        let run = entries(&imagecat(&prune(&url, Some(PROJECT_ID), true), &env).await);
         assert!(has_reason(&run, &used, "in-use"), "{spelling:?}: {run:?}");
         let deleted: HashSet<String> = ids_where(&run, "result", "deleted").into_iter().collect();
         let sent = emu.server().deleted_image_ids();
@@ -159,7 +159,7 @@ async fn glance_a_boot_volume_whose_image_cannot_be_read_keeps_every_candidate()
         emu.set_volume_fault(fault);
         let refused = imagecat(&["-c", &url, "delete", &planned[1], "--yes"], &env).await;
         assert_eq!(refused.code, 4, "{fault:?}: {}", refused.stderr);
-        let run = entries(&imagecat(&prune(&url, Some("emu-project"), true), &env).await);
+        let run = entries(&imagecat(&prune(&url, Some(PROJECT_ID), true), &env).await);
         for id in &planned {
             assert!(
                 has_reason(&run, id, "usage-unknown"),

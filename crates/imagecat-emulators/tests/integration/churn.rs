@@ -46,8 +46,11 @@ async fn toast_lists(emu: &ToastEmulator, n: usize) {
     for _ in 0..n {
         let status = get(
             emu.server().addr(),
-            "/compute/v1.0/appkeys/emulator-appkey/images?limit=5",
-            &[("X-Auth-Token", "emulator-token")],
+            &format!(
+                "/compute/v1.0/appkeys/{}/images?limit=5",
+                imagecat_emulators::toast::APPKEY
+            ),
+            &[("X-Auth-Token", imagecat_emulators::toast::TOKEN)],
         )
         .await;
         assert_eq!(status, 200);

@@ -16,7 +16,9 @@ use imagecat_core::{
     Visibility,
 };
 use imagecat_emulators::faults::{FaultKind, FaultPlan};
-use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceImage, KeystoneUser};
+use imagecat_emulators::glance::{
+    GlanceEmulator, GlanceEmulatorConfig, GlanceImage, KEYSTONE_USERNAME, KeystoneUser, PROJECT_ID,
+};
 use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::{GlanceBuilder, GlanceCatalog};
 use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
@@ -334,7 +336,7 @@ async fn filters_glance_applies_are_sent_to_it() {
         .name_exact("image-00042")
         .status(ImageStatus::Active)
         .visibility(Visibility::Private)
-        .owner("emu-project");
+        .owner(PROJECT_ID);
     let got = catalog.collect(q.clone()).await.unwrap();
     let all = catalog.collect(ListQuery::new()).await.unwrap();
     let want: Vec<_> = all
@@ -347,7 +349,7 @@ async fn filters_glance_applies_are_sent_to_it() {
     assert_eq!(param(&first, "name"), Some("image-00042"));
     assert_eq!(param(&first, "status"), Some("active"));
     assert_eq!(param(&first, "visibility"), Some("private"));
-    assert_eq!(param(&first, "owner"), Some("emu-project"));
+    assert_eq!(param(&first, "owner"), Some(PROJECT_ID));
     // Failed is sent as Glance's word; globs and several statuses are not sent.
     emu.server().clear_requests();
     let failed = catalog
@@ -643,8 +645,8 @@ async fn keystone_refusals_and_catalog_regions() {
     let catalog = GlanceCatalog::builder()
         .keystone_v2(
             emu.identity_v2_url(),
-            "emu-project",
-            "demo",
+            PROJECT_ID,
+            KEYSTONE_USERNAME,
             SecretString::new("wrong-password"),
         )
         .region("RegionOne")
@@ -663,7 +665,7 @@ async fn keystone_refusals_and_catalog_regions() {
     let e = GlanceCatalog::builder()
         .keystone_v3(
             emu.identity_v3_url(),
-            "demo",
+            KEYSTONE_USERNAME,
             "Default",
             "demo-project",
             "Default",

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::common::{Auth, builder, catalog, start, start_default};
 use imagecat_core::{ErrorKind, ImageCatalog, ListQuery};
-use imagecat_emulators::toast::{ToastEmulator, ToastEmulatorConfig};
+use imagecat_emulators::toast::{APPKEY, PASSWORD, TOKEN, ToastEmulator, ToastEmulatorConfig};
 use imagecat_http::SecretString;
 use imagecat_testkit::listing::test_http;
 use imagecat_toast::ToastCatalog;
@@ -35,10 +35,7 @@ async fn static_token_is_sent_as_x_auth_token_and_no_token_is_requested() {
     assert_eq!(list_once(&catalog).await.unwrap(), 5);
     assert_eq!(list_once(&catalog).await.unwrap(), 5);
     assert_eq!(emu.token_request_count(), 0);
-    assert_eq!(
-        auth_headers(&emu),
-        vec![Some("emulator-token".to_owned()); 2]
-    );
+    assert_eq!(auth_headers(&emu), vec![Some(TOKEN.to_owned()); 2]);
 }
 
 #[tokio::test]
@@ -68,7 +65,7 @@ async fn password_is_exchanged_once_and_the_token_cached() {
     // The issued token never shows in Debug.
     let shown = format!("{catalog:?} {catalog:#?} {:?}", catalog.info());
     assert!(!shown.contains(&issued[0]), "{shown}");
-    assert!(!shown.contains("demo-api-password"), "{shown}");
+    assert!(!shown.contains(PASSWORD), "{shown}");
 }
 
 #[tokio::test]
@@ -119,7 +116,7 @@ async fn expires_without_a_zone_is_utc_and_a_past_one_is_renewed() {
     let answer = |expires: &str| {
         format!(
             r#"{{"header":{{"isSuccessful":true,"resultCode":0,"resultMessage":"SUCCESS"}},
-            "access":{{"token":{{"id":"emulator-token",{expires}"issued_at":"2019-01-22T08:41:09.166563"}}}}}}"#
+            "access":{{"token":{{"id":"{TOKEN}",{expires}"issued_at":"2019-01-22T08:41:09.166563"}}}}}}"#
         )
     };
     // Far in the future, no zone, a fraction: cached.
@@ -215,7 +212,7 @@ async fn a_refused_static_token_is_unauthenticated_at_once() {
     let emu = start_default().await;
     let catalog = ToastCatalog::builder()
         .endpoint(emu.endpoint())
-        .appkey("emulator-appkey")
+        .appkey(APPKEY)
         .token(SecretString::new("stale-token"))
         .build()
         .unwrap();
@@ -255,7 +252,7 @@ async fn a_wrong_password_is_unauthenticated_without_any_image_request() {
     let emu = start_default().await;
     let catalog = ToastCatalog::builder()
         .endpoint(emu.endpoint())
-        .appkey("emulator-appkey")
+        .appkey(APPKEY)
         .password("demo@example.com", SecretString::new("wrong-password"))
         .build()
         .unwrap();
@@ -274,7 +271,7 @@ async fn a_wrong_appkey_is_unauthenticated() {
     let catalog = ToastCatalog::builder()
         .endpoint(emu.endpoint())
         .appkey("other-appkey")
-        .token(SecretString::new("emulator-token"))
+        .token(SecretString::new(TOKEN))
         .build()
         .unwrap();
     let e = list_once(&catalog).await.unwrap_err();
@@ -348,11 +345,11 @@ async fn debug_of_builder_and_catalog_holds_no_secret() {
     let builder = builder(&emu, Auth::Password).token(SecretString::new("static-secret-token"));
     let shown = format!("{builder:?} {builder:#?}");
     assert!(!shown.contains("static-secret-token"), "{shown}");
-    assert!(!shown.contains("demo-api-password"), "{shown}");
+    assert!(!shown.contains(PASSWORD), "{shown}");
     assert!(shown.contains("[redacted]"), "{shown}");
     let catalog = builder.build().unwrap();
     let shown = format!("{catalog:?} {catalog:#?} {:?}", catalog.info());
     assert!(!shown.contains("static-secret-token"), "{shown}");
-    assert!(!shown.contains("demo-api-password"), "{shown}");
-    assert!(shown.contains("emulator-appkey"), "{shown}");
+    assert!(!shown.contains(PASSWORD), "{shown}");
+    assert!(shown.contains(APPKEY), "{shown}");
 }

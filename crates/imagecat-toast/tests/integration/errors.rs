@@ -289,7 +289,10 @@ async fn a_well_formed_id_is_sent_only_as_the_id_query_value() {
     assert_eq!(r.method, "DELETE");
     assert_eq!(r.path, "/compute/v1.0/appkeys/emulator-appkey/images");
     assert_eq!(r.query.as_deref(), Some(format!("id={id}").as_str()));
-    assert_eq!(r.header("x-auth-token"), Some("emulator-token"));
+    assert_eq!(
+        r.header("x-auth-token"),
+        Some(imagecat_emulators::toast::TOKEN)
+    );
 }
 
 #[tokio::test]
