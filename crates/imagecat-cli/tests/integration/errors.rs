@@ -3,18 +3,15 @@
 //! the same error kind through the facade and the same exit code from the
 //! CLI on TOAST, DCMGR and Glance.
 
-use std::time::Duration;
-
 use crate::support::imagecat;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::any;
 use futures::future::join_all;
-use imagecat::{
-    Credentials, ErrorKind, HttpOptions, ImageId, OpenOptions, RetryPolicy, SecretString,
-};
+use imagecat::{Credentials, ErrorKind, ImageId, OpenOptions, SecretString};
 use imagecat_emulators::server::EmulatorServer;
+use imagecat_testkit::listing::test_http;
 
 const TOKEN: &str = "e2e-token";
 const UUID: &str = "7b3e1c2a-0f4d-4e5a-9b6c-8d7e6f5a4b3c";
@@ -104,13 +101,7 @@ async fn case(status: u16, backend: usize) -> Outcome {
     } = backends(&server.base_url())[backend].clone();
     let options = OpenOptions::new()
         .credentials(Credentials::token(SecretString::new(TOKEN)))
-        .http(
-            HttpOptions::default().allow_http(true).retry(
-                RetryPolicy::default()
-                    .max_attempts(2)
-                    .backoff(Duration::from_millis(1), Duration::from_millis(2)),
-            ),
-        );
+        .http(test_http(2).allow_http(true));
     let catalog = imagecat::open_with(&url, &options).expect("the catalog opens");
     let e = catalog.get(&ImageId::new(id)).await.unwrap_err();
     let run = imagecat(&["-c", &url, "show", id], &envs).await;

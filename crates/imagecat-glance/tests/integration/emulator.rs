@@ -21,7 +21,7 @@ use imagecat_emulators::glance::{
 };
 use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::{GlanceBuilder, GlanceCatalog};
-use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
+use imagecat_http::{HttpOptions, SecretString};
 use imagecat_testkit::conformance::{AfterDelete, Fixture, SecondDelete, run_all};
 use imagecat_testkit::listing::test_http;
 
@@ -723,13 +723,10 @@ async fn listings_survive_faults() {
     )
     .await
     .unwrap();
-    let http = HttpOptions::default().retry(
-        RetryPolicy::default()
-            .max_attempts(12)
-            .backoff(Duration::from_millis(1), Duration::from_millis(5))
-            .max_retry_after(Duration::from_millis(5)),
-    );
-    let catalog = v2_builder(&emu).http_options(http).build().unwrap();
+    let catalog = v2_builder(&emu)
+        .http_options(test_http(12))
+        .build()
+        .unwrap();
     let got: Vec<String> = catalog
         .list(ListQuery::new().page_size(50))
         .map_ok(|i| i.id.to_string())

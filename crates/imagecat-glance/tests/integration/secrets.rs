@@ -11,7 +11,8 @@ use imagecat_core::{ErrorKind, ImageCatalog, ImageId, ListQuery};
 use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig, KeystoneUser};
 use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::{GlanceBuilder, GlanceCatalog};
-use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
+use imagecat_http::SecretString;
+use imagecat_testkit::listing::test_http;
 use imagecat_testkit::secrets::{Shown, assert_hidden, capture_logs, captured_text};
 
 const PASSWORD: &str = "keystone-SECRET-password";
@@ -41,10 +42,7 @@ fn builders(emu: &GlanceEmulator, password: &str) -> [GlanceBuilder; 2] {
             SecretString::new(password),
         ),
     ]
-    .map(|b| {
-        b.region("RegionOne")
-            .http_options(HttpOptions::default().retry(RetryPolicy::none()))
-    })
+    .map(|b| b.region("RegionOne").http_options(test_http(1)))
 }
 
 /// The tokens the client sent: every `X-Auth-Token` the emulator received.

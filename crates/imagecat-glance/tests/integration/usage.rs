@@ -7,7 +7,6 @@
 //! endpoint.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use crate::support::TOKEN;
 use imagecat_core::usage::{FoundVia, ImageUsage, UnknownReason, UsageScan, UsageScope};
@@ -20,11 +19,12 @@ use imagecat_emulators::glance::{
 };
 use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::{GlanceBuilder, GlanceCatalog};
-use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
+use imagecat_http::{HttpOptions, SecretString};
 use imagecat_testkit::conformance::usage::{in_use_ids, is_unknown_for_lack_of_support};
+use imagecat_testkit::listing::test_http;
 
 fn http() -> HttpOptions {
-    imagecat_testkit::listing::test_http(2)
+    test_http(2)
 }
 
 async fn emulator() -> GlanceEmulator {
@@ -489,13 +489,7 @@ async fn seeded_servers_give_the_same_answers_under_transient_faults() {
         FaultKind::Reset,
     ];
     let stormy = seeded_emulator(FaultPlan::new(0.3, &transient, 11).retry_after_secs(0)).await;
-    let retrying = HttpOptions::default().retry(
-        RetryPolicy::default()
-            .max_attempts(12)
-            .backoff(Duration::from_millis(1), Duration::from_millis(3))
-            .max_retry_after(Duration::from_millis(3)),
-    );
-    let catalog = keystone_with(&stormy, retrying);
+    let catalog = keystone_with(&stormy, test_http(12));
     assert_eq!(answers(&catalog, 30).await, want);
     assert!(!stormy.server().injected_faults().is_empty());
 }
