@@ -65,6 +65,7 @@ pub trait Emulator: Send + Sync {
         Self: Sized;
 }
 
+#[cfg(any(feature = "toast", feature = "dcmgr", feature = "glance"))]
 /// Implements [`Emulator`] (and the inherent `server()`) for a handle
 /// with a `server` field and an inherent `endpoint()`; the last argument is its default catalog URL,
 /// an expression over the handle named by the closure-like binder.
@@ -99,6 +100,7 @@ macro_rules! impl_emulator {
         }
     };
 }
+#[cfg(any(feature = "toast", feature = "dcmgr", feature = "glance"))]
 pub(crate) use impl_emulator;
 
 #[cfg(any(feature = "toast", feature = "glance"))]
