@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use imagecat::{NamedCatalog, list_all};
 use imagecat_core::{DynImageCatalog, Image, ImageCatalog, ImageCatalogExt, ListQuery};
+use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig};
+use imagecat_emulators::server::ServeOptions;
 use imagecat_glance::GlanceCatalog;
 use imagecat_http::{HttpOptions, SecretString};
-use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
-use imagecat_testkit::server::ServeOptions;
 
 use crate::report::{Goal, Table, median, ms, thousands};
 use crate::setup::{Backend, Emulator};

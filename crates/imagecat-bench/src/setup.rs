@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use imagecat_core::{ImageCatalog, PagingOptions};
 use imagecat_dcmgr::DcmgrCatalog;
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig};
+use imagecat_emulators::server::ServeOptions;
+use imagecat_emulators::toast::{ToastEmulator, ToastEmulatorConfig};
 use imagecat_glance::GlanceCatalog;
 use imagecat_http::reqwest::{self, Client, header::HeaderMap, header::HeaderValue};
 use imagecat_http::{HttpOptions, SecretString, Url};
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
-use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig};
-use imagecat_testkit::server::ServeOptions;
-use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig};
 use imagecat_toast::ToastCatalog;
 use tokio::runtime::Runtime;
 

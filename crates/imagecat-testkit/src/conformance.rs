@@ -1,12 +1,24 @@
-//! The conformance suite every backend runs: plain `pub async fn`s over a
-//! [`Fixture`], selected by capability, and [`run_all`], which runs them in
-//! order (mutating cases last) and reports skipped cases visibly.
+//! The conformance suite every backend runs: plain `pub async fn` cases
+//! over a [`Fixture`] (listing, get, delete; [`usage`] over a
+//! [`usage::UsageFixture`]; [`crate::prune_cases`]), each listed once in a
+//! table ([`LISTING`], [`usage::USAGE`], [`crate::prune_cases::PRUNE`])
+//! with the [`Need`]s it has. One runner serves every table:
 //!
-//! Each case returns `Err(description)` instead of panicking, so one run
-//! reports every failure.
+//! - [`conformance_tests!`](crate::conformance_tests): one `#[tokio::test]`
+//!   per case, each over a fresh fixture (the way to run the suite);
+//! - [`run_cases`] ([`run_all`], [`usage::run_usage`]): every case of a
+//!   table in order over one fixture, for a fixture too costly to build per
+//!   case (a real server) or a test that checks the whole run afterwards.
+//!
+//! A case whose need the fixture or the backend's `Capabilities` do not
+//! meet is skipped before it runs, and the skip is typed ([`Need`]) and
+//! printed. A case returns `Err(description)` instead of panicking, so one
+//! run reports every failure.
 
 use std::collections::HashSet;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +33,276 @@ pub mod usage;
 
 /// What a case found: `Ok(())`, or what went wrong.
 pub type CaseResult = Result<(), String>;
+
+/// What a case needs of the backend (its `Capabilities`) or of its
+/// fixture; a case whose need is not met is skipped, visibly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Need {
+    /// The backend deletes (`Capabilities::delete`) and the fixture names
+    /// a deletable image.
+    Delete,
+    /// As [`Need::Delete`], with a second deletable image.
+    TwoDeletes,
+    /// The fixture seeds an image with a status word no mapping knows.
+    UnknownStatus,
+    /// The fixture has a server that ignores the paging token.
+    LyingServer,
+    /// The backend reports usage (`Capabilities::usage`) and the fixture
+    /// seeds an image in use.
+    ImageInUse,
+}
+
+impl fmt::Display for Need {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Need::Delete => "the backend cannot delete, or the fixture has no deletable image",
+            Need::TwoDeletes => "the fixture has no second deletable image",
+            Need::UnknownStatus => "the fixture seeds no unknown status",
+            Need::LyingServer => "the fixture has no lying server",
+            Need::ImageInUse => "the backend has no usage, or the fixture seeds no image in use",
+        })
+    }
+}
+
+/// A fixture the cases run over: which [`Need`]s it meets.
+pub trait Subject: fmt::Debug + Sync {
+    /// Whether this fixture and its backend meet `need`.
+    fn meets(&self, need: Need) -> bool;
+}
+
+impl Subject for Fixture {
+    fn meets(&self, need: Need) -> bool {
+        let deletes = self.catalog.info().capabilities.delete;
+        match need {
+            Need::Delete => deletes && !self.deletable.is_empty(),
+            Need::TwoDeletes => deletes && self.deletable.len() >= 2,
+            Need::UnknownStatus => self.unknown_status.is_some(),
+            Need::LyingServer => self.lying.is_some(),
+            Need::ImageInUse => false,
+        }
+    }
+}
+
+/// What holds a fixture for [`conformance_tests!`](crate::conformance_tests):
+/// the fixture itself, or a pair of what keeps its servers alive and it.
+pub trait Holds<F> {
+    /// The fixture held.
+    fn fixture(&self) -> &F;
+}
+
+impl Holds<Fixture> for Fixture {
+    fn fixture(&self) -> &Fixture {
+        self
+    }
+}
+
+impl<G> Holds<Fixture> for (G, Fixture) {
+    fn fixture(&self) -> &Fixture {
+        &self.1
+    }
+}
+
+/// The future a case returns.
+pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = CaseResult> + 'a>>;
+
+/// One case of the suite: its name, what it needs, and how to run it.
+pub struct Case<F: 'static> {
+    /// The case's name (its function's).
+    pub name: &'static str,
+    /// What the fixture and the backend must offer, or the case is skipped.
+    pub needs: &'static [Need],
+    /// Runs the case over a fixture.
+    pub run: for<'a> fn(&'a F) -> CaseFuture<'a>,
+}
+
+impl<F> fmt::Debug for Case<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Case")
+            .field("name", &self.name)
+            .field("needs", &self.needs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A table of cases over the fixture type given: `name [Need, …]`, in
+/// the order [`run_cases`] runs them.
+macro_rules! cases {
+    ($fx:ty; $($name:ident [$($need:ident),*]),* $(,)?) => {
+        &[$($crate::conformance::Case::<$fx> {
+            name: stringify!($name),
+            needs: &[$($crate::conformance::Need::$need),*],
+            run: {
+                fn run(fx: &$fx) -> $crate::conformance::CaseFuture<'_> {
+                    Box::pin($name(fx))
+                }
+                run
+            },
+        }),*]
+    };
+}
+pub(crate) use cases;
+
+/// The listing, get and delete cases (deletes last).
+pub const LISTING: &[Case<Fixture>] = cases![Fixture;
+    list_is_complete_for_every_page_size [],
+    limit_is_respected_and_stops_fetching [],
+    filters_match_the_full_list [],
+    golden_filters_match_the_full_list [],
+    sort_orders_the_listing [],
+    get_equals_the_listed_image [],
+    missing_id_is_not_found [],
+    invalid_id_is_refused_before_sending [],
+    unknown_status_is_kept [UnknownStatus],
+    repeated_pages_end_in_an_error [LyingServer],
+    dropping_the_stream_stops_requests [],
+    debug_holds_no_secret [],
+    delete_then_get [Delete],
+    delete_twice [TwoDeletes],
+];
+
+/// What one case did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Its checks held.
+    Passed,
+    /// It did not run: the fixture or the backend lacks this.
+    Skipped(Need),
+    /// What went wrong.
+    Failed(String),
+}
+
+/// Runs one case, unless a need of it is not met.
+pub async fn run_case<F: Subject>(case: &Case<F>, fx: &F) -> Verdict {
+    if let Some(need) = case.needs.iter().find(|n| !fx.meets(**n)) {
+        return Verdict::Skipped(*need);
+    }
+    match (case.run)(fx).await {
+        Ok(()) => Verdict::Passed,
+        Err(why) => Verdict::Failed(why),
+    }
+}
+
+/// Runs every case of `cases` over one fixture, in order; prints the
+/// report (skipped cases included) and returns it.
+pub async fn run_cases<F: Subject>(cases: &[Case<F>], fx: &F) -> Report {
+    let mut report = Report::default();
+    for case in cases {
+        match run_case(case, fx).await {
+            Verdict::Passed => report.passed.push(case.name),
+            Verdict::Skipped(need) => report.skipped.push((case.name, need)),
+            Verdict::Failed(why) => report.failed.push((case.name, why)),
+        }
+    }
+    println!("{report}");
+    report
+}
+
+/// Runs the case named `name` of `cases` over `fx`, as one test: panics
+/// with what went wrong if it fails, or if it is skipped for a need not in
+/// `may_skip`; prints why if it is skipped. For
+/// [`conformance_tests!`](crate::conformance_tests).
+pub async fn run_named<F: Subject>(cases: &[Case<F>], name: &str, fx: &F, may_skip: &[Need]) {
+    let case = cases
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no conformance case {name}"));
+    match run_case(case, fx).await {
+        Verdict::Passed => {}
+        Verdict::Skipped(need) if may_skip.contains(&need) => {
+            println!("skipped {name}: {need}");
+        }
+        Verdict::Skipped(need) => {
+            panic!("{name} was skipped ({need}), and this fixture may not skip {need:?}")
+        }
+        Verdict::Failed(why) => panic!("{name} ({fx:?}): {why}"),
+    }
+}
+
+/// Whether `names` are exactly the names of `cases`, in order: the
+/// compile-time check that [`conformance_tests!`](crate::conformance_tests)
+/// has a test for every case of a table.
+pub const fn names_every_case<F>(cases: &[Case<F>], names: &[&str]) -> bool {
+    if cases.len() != names.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < cases.len() {
+        let (a, b) = (cases[i].name.as_bytes(), names[i].as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut j = 0;
+        while j < a.len() {
+            if a[j] != b[j] {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// One `#[tokio::test]` per case of a table, each over a fresh fixture:
+/// `imagecat_testkit::conformance_tests!(listing, fixture().await);`
+/// inside a test module of its own, where the expression gives a
+/// [`Fixture`] (or a pair of what keeps its servers alive and the
+/// fixture); `usage` takes a [`usage::UsageFixture`], `prune` a
+/// [`Fixture`]. A skip fails the test unless its [`Need`] is listed after
+/// `may_skip:` (`conformance_tests!(listing, fx, may_skip: [LyingServer])`),
+/// and then prints why; a table case without a test here does not compile.
+#[macro_export]
+macro_rules! conformance_tests {
+    (listing, $fixture:expr $(, may_skip: [$($need:ident),* $(,)?])?) => {
+        $crate::conformance_tests!(@cases [$($($need),*)?] $crate::conformance::LISTING, $fixture;
+            list_is_complete_for_every_page_size,
+            limit_is_respected_and_stops_fetching,
+            filters_match_the_full_list,
+            golden_filters_match_the_full_list,
+            sort_orders_the_listing,
+            get_equals_the_listed_image,
+            missing_id_is_not_found,
+            invalid_id_is_refused_before_sending,
+            unknown_status_is_kept,
+            repeated_pages_end_in_an_error,
+            dropping_the_stream_stops_requests,
+            debug_holds_no_secret,
+            delete_then_get,
+            delete_twice,
+        );
+    };
+    (usage, $fixture:expr $(, may_skip: [$($need:ident),* $(,)?])?) => {
+        $crate::conformance_tests!(@cases [$($($need),*)?] $crate::conformance::usage::USAGE, $fixture;
+            usage_capability_says_the_scope,
+            instances_are_exactly_the_seeded_live_ones,
+            usage_is_exactly_the_seeded_users,
+            a_filtered_scan_answers_its_image_only,
+            a_failing_instance_page_is_unknown_never_unused,
+            every_answer_is_a_fresh_listing,
+        );
+    };
+    (prune, $fixture:expr $(, may_skip: [$($need:ident),* $(,)?])?) => {
+        $crate::conformance_tests!(@cases [$($($need),*)?] $crate::prune_cases::PRUNE, $fixture;
+            prune_apply_deletes_exactly_the_plan,
+        );
+    };
+    (@cases [$($need:ident),*] $table:expr, $fixture:expr; $($case:ident),* $(,)?) => {
+        /// The needs a case of this fixture may be skipped for.
+        const MAY_SKIP: &[$crate::conformance::Need] = &[$($crate::conformance::Need::$need),*];
+        const _: () = assert!(
+            $crate::conformance::names_every_case($table, &[$(stringify!($case)),*]),
+            "conformance_tests! names every case of the table, in order"
+        );
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let held = $fixture;
+                let fx = $crate::conformance::Holds::fixture(&held);
+                $crate::conformance::run_named($table, stringify!($case), fx, MAY_SKIP).await;
+            }
+        )*
+    };
+}
 
 /// What `get` of a deleted image does on this backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,14 +365,6 @@ impl Fixture {
     fn requests(&self) -> u64 {
         (self.requests)()
     }
-}
-
-macro_rules! ensure {
-    ($cond:expr, $($fmt:tt)+) => {
-        if !$cond {
-            return Err(format!($($fmt)+));
-        }
-    };
 }
 
 async fn ids_of(catalog: &dyn ImageCatalog, query: ListQuery) -> Result<Vec<ImageId>, String> {
@@ -366,7 +640,7 @@ pub async fn invalid_id_is_refused_before_sending(fx: &Fixture) -> CaseResult {
 /// An unknown status is tolerated, and its word kept in `native_status`.
 pub async fn unknown_status_is_kept(fx: &Fixture) -> CaseResult {
     let Some((id, word)) = &fx.unknown_status else {
-        return Err("skip: the fixture seeds no unknown status".into());
+        return Err("the fixture seeds no unknown status".into());
     };
     let all = all_images(fx.catalog.as_ref()).await?;
     let image = all
@@ -390,7 +664,7 @@ pub async fn unknown_status_is_kept(fx: &Fixture) -> CaseResult {
 /// not a hang or an endless stream.
 pub async fn repeated_pages_end_in_an_error(fx: &Fixture) -> CaseResult {
     let Some(lying) = &fx.lying else {
-        return Err("skip: the fixture has no lying server".into());
+        return Err("the fixture has no lying server".into());
     };
     let listing = async {
         let mut stream = lying.list(ListQuery::new().page_size(2));
@@ -461,10 +735,7 @@ pub async fn debug_holds_no_secret(fx: &Fixture) -> CaseResult {
 /// Delete, then get behaves as the backend documents, and the default
 /// listing no longer shows the image.
 pub async fn delete_then_get(fx: &Fixture) -> CaseResult {
-    if !fx.catalog.info().capabilities.delete {
-        return Err("skip: the backend cannot delete".into());
-    }
-    let id = fx.deletable.first().ok_or("skip: no deletable image")?;
+    let id = fx.deletable.first().ok_or("no deletable image")?;
     let done = fx
         .catalog
         .delete(id)
@@ -483,13 +754,7 @@ pub async fn delete_then_get(fx: &Fixture) -> CaseResult {
 
 /// Deleting twice gives what the backend documents.
 pub async fn delete_twice(fx: &Fixture) -> CaseResult {
-    if !fx.catalog.info().capabilities.delete {
-        return Err("skip: the backend cannot delete".into());
-    }
-    let id = fx
-        .deletable
-        .get(1)
-        .ok_or("skip: no second deletable image")?;
+    let id = fx.deletable.get(1).ok_or("no second deletable image")?;
     let first = fx
         .catalog
         .delete(id)
@@ -503,13 +768,13 @@ pub async fn delete_twice(fx: &Fixture) -> CaseResult {
     }
 }
 
-/// What [`run_all`] found.
+/// What [`run_cases`] found.
 #[derive(Debug, Default)]
 pub struct Report {
     /// Cases that passed.
     pub passed: Vec<&'static str>,
-    /// Cases skipped, with the reason.
-    pub skipped: Vec<(&'static str, String)>,
+    /// Cases skipped, with the need they lacked.
+    pub skipped: Vec<(&'static str, Need)>,
     /// Cases that failed, with what went wrong.
     pub failed: Vec<(&'static str, String)>,
 }
@@ -540,37 +805,8 @@ impl fmt::Display for Report {
     }
 }
 
-/// Runs every case on the fixture (read-only cases first, deletes last),
-/// prints the report (skipped cases included) and returns it.
+/// Runs every [`LISTING`] case over one fixture (read-only cases first,
+/// deletes last), prints the report and returns it.
 pub async fn run_all(fx: &Fixture) -> Report {
-    let mut report = Report::default();
-    macro_rules! case {
-        ($name:ident) => {
-            let outcome = $name(fx).await;
-            let name = stringify!($name);
-            match outcome {
-                Ok(()) => report.passed.push(name),
-                Err(why) if why.starts_with("skip: ") => report
-                    .skipped
-                    .push((name, why["skip: ".len()..].to_owned())),
-                Err(why) => report.failed.push((name, why)),
-            }
-        };
-    }
-    case!(list_is_complete_for_every_page_size);
-    case!(limit_is_respected_and_stops_fetching);
-    case!(filters_match_the_full_list);
-    case!(golden_filters_match_the_full_list);
-    case!(sort_orders_the_listing);
-    case!(get_equals_the_listed_image);
-    case!(missing_id_is_not_found);
-    case!(invalid_id_is_refused_before_sending);
-    case!(unknown_status_is_kept);
-    case!(repeated_pages_end_in_an_error);
-    case!(dropping_the_stream_stops_requests);
-    case!(debug_holds_no_secret);
-    case!(delete_then_get);
-    case!(delete_twice);
-    println!("{report}");
-    report
+    run_cases(LISTING, fx).await
 }

@@ -1,6 +1,7 @@
 //! The usage cases of the conformance suite: a catalog plus the seeded
 //! instances it should see ([`UsageFixture`]), and [`run_usage`], which
-//! runs every case and reports like [`run_all`](super::run_all).
+//! runs every case and reports like [`run_all`](super::run_all); [`USAGE`]
+//! lists the cases for the suite's one runner.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -12,7 +13,7 @@ use imagecat_core::{
     UnknownReason, UsageScope, Visibility,
 };
 
-use super::{CaseResult, Report};
+use super::{Case, CaseResult, Holds, Need, Report, Subject, cases, run_cases};
 
 /// A catalog whose instances are known, for the usage cases.
 pub struct UsageFixture {
@@ -39,14 +40,6 @@ impl fmt::Debug for UsageFixture {
             .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
-}
-
-macro_rules! ensure {
-    ($cond:expr, $($fmt:tt)+) => {
-        if !$cond {
-            return Err(format!($($fmt)+));
-        }
-    };
 }
 
 async fn images_of(fx: &UsageFixture) -> Result<Vec<Image>, String> {
@@ -195,7 +188,7 @@ pub async fn usage_is_exactly_the_seeded_users(fx: &UsageFixture) -> CaseResult 
 pub async fn a_filtered_scan_answers_its_image_only(fx: &UsageFixture) -> CaseResult {
     let images = images_of(fx).await?;
     let Some((used, users)) = images.iter().find_map(|i| fx.users.get_key_value(&i.id)) else {
-        return Err("skip: no listed image in use".into());
+        return Err("no listed image is in use".into());
     };
     let scan = fx
         .catalog
@@ -262,27 +255,40 @@ pub async fn every_answer_is_a_fresh_listing(fx: &UsageFixture) -> CaseResult {
     Ok(())
 }
 
-/// Runs every usage case, prints the report and returns it.
-pub async fn run_usage(fx: &UsageFixture) -> Report {
-    let mut report = Report::default();
-    macro_rules! case {
-        ($name:ident) => {
-            let name = stringify!($name);
-            match $name(fx).await {
-                Ok(()) => report.passed.push(name),
-                Err(why) if why.starts_with("skip: ") => report
-                    .skipped
-                    .push((name, why["skip: ".len()..].to_owned())),
-                Err(why) => report.failed.push((name, why)),
+impl Subject for UsageFixture {
+    fn meets(&self, need: Need) -> bool {
+        match need {
+            Need::ImageInUse => {
+                self.catalog.info().capabilities.usage.is_some() && !self.users.is_empty()
             }
-        };
+            Need::Delete | Need::TwoDeletes | Need::UnknownStatus | Need::LyingServer => false,
+        }
     }
-    case!(usage_capability_says_the_scope);
-    case!(instances_are_exactly_the_seeded_live_ones);
-    case!(usage_is_exactly_the_seeded_users);
-    case!(a_filtered_scan_answers_its_image_only);
-    case!(a_failing_instance_page_is_unknown_never_unused);
-    case!(every_answer_is_a_fresh_listing);
-    println!("{report}");
-    report
+}
+
+impl Holds<UsageFixture> for UsageFixture {
+    fn fixture(&self) -> &UsageFixture {
+        self
+    }
+}
+
+impl<G> Holds<UsageFixture> for (G, UsageFixture) {
+    fn fixture(&self) -> &UsageFixture {
+        &self.1
+    }
+}
+
+/// The usage cases.
+pub const USAGE: &[Case<UsageFixture>] = cases![UsageFixture;
+    usage_capability_says_the_scope [],
+    instances_are_exactly_the_seeded_live_ones [],
+    usage_is_exactly_the_seeded_users [],
+    a_filtered_scan_answers_its_image_only [ImageInUse],
+    a_failing_instance_page_is_unknown_never_unused [],
+    every_answer_is_a_fresh_listing [],
+];
+
+/// Runs every [`USAGE`] case over one fixture, prints the report and returns it.
+pub async fn run_usage(fx: &UsageFixture) -> Report {
+    run_cases(USAGE, fx).await
 }

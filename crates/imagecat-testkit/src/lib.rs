@@ -1,18 +1,28 @@
-//! Test kit of imagecat: the conformance suite every backend runs, and
-//! emulators of each backend's API (axum on loopback) with fault injection.
+//! Test support of imagecat: a dev-dependency of the workspace's crates,
+//! never published and never linked into the `imagecat` binary. The
+//! emulators themselves are a product and live in `imagecat-emulators`.
 //!
-//! - [`conformance`]: cases over a [`conformance::Fixture`], and `run_all`;
-//! - [`prune_cases`]: clean-up cases every backend runs over its fixture;
+//! - [`conformance`]: the conformance suite, one runner for the listing,
+//!   usage and clean-up cases over a [`conformance::Fixture`];
 //! - [`memory_fixture`]: the suite's fixture over [`imagecat_core::InMemoryCatalog`];
-//! - `server`, `faults` (feature `server`): the emulator harness;
-//! - `emulators` (feature `server`): `seed` (shared mixer and id codecs),
-//!   the `Emulator` trait, and `toast`, `dcmgr`, `glance` (features of the
-//!   same names, re-exported at the root); `churn`, the catalog churn they
-//!   can emulate;
-//! - [`real_server`]: a real server from PyPI (Glance, Keystone) run by
-//!   its `scripts/` for a test, killed when dropped;
-//! - `scenarios` (feature `server`): reliability and hostile-server cases
-//!   over a `Rig`, and `scenario_tests!`, one test per case.
+//! - [`scenarios`]: reliability and hostile-server cases over a `Rig`, and
+//!   `scenario_tests!`, one test per case;
+//! - [`listing`]: a listing under a hang guard, fault plans, and
+//!   [`listing::fast_http`], the one set of fast client options tests use;
+//! - [`real_server`], [`real_glance`]: a real server from PyPI (Glance,
+//!   Keystone) run by its `scripts/` for a test, killed when dropped;
+//! - [`start`]: an emulator of each backend started with its defaults;
+//! - [`hostile`] (feature `hostile`): proptest strategies for hostile input;
+//! - [`secrets`] (feature `secrets`): a capture of all logging.
+
+/// Ends a conformance case with `Err(message)` unless the condition holds.
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err(format!($($fmt)+));
+        }
+    };
+}
 
 pub mod conformance;
 #[cfg(feature = "hostile")]
@@ -21,30 +31,12 @@ pub mod listing;
 mod memory_fixture;
 pub mod prune_cases;
 #[cfg(unix)]
+pub mod real_glance;
+#[cfg(unix)]
 pub mod real_server;
+pub mod scenarios;
 #[cfg(feature = "secrets")]
 pub mod secrets;
-
-#[cfg(any(feature = "toast", feature = "dcmgr"))]
-pub mod churn;
-#[cfg(feature = "server")]
-pub mod delete_faults;
-#[cfg(feature = "server")]
-pub mod faults;
-#[cfg(feature = "server")]
-pub mod scenarios;
-#[cfg(feature = "server")]
-pub mod server;
-
-#[cfg(feature = "server")]
-pub mod emulators;
-#[cfg(feature = "toast")]
-pub use emulators::toast;
-
-#[cfg(feature = "dcmgr")]
-pub use emulators::dcmgr;
-
-#[cfg(feature = "glance")]
-pub use emulators::glance;
+pub mod start;
 
 pub use memory_fixture::{memory_fixture, memory_usage_fixture};

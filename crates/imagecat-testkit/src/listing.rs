@@ -7,10 +7,8 @@ use futures::{StreamExt, TryStreamExt};
 use imagecat_core::{Error, ImageCatalog, ImageId, ListQuery};
 use imagecat_http::{HttpOptions, RetryPolicy};
 
-#[cfg(feature = "server")]
-use crate::faults::{FaultKind, FaultPlan};
-#[cfg(feature = "server")]
-use crate::server::EmulatorServer;
+use imagecat_emulators::faults::{FaultKind, FaultPlan};
+use imagecat_emulators::server::EmulatorServer;
 
 /// A whole listing under a guard (a hang fails the test): the ids yielded,
 /// and the error that ended it, if any; asserts the stream ends after an error.
@@ -45,22 +43,28 @@ pub async fn listed_ids(
     catalog.list(query).map_ok(|i| i.id).try_collect().await
 }
 
-/// Client options for tests: 300 ms per attempt, 30 s per operation,
-/// `attempts` attempts with 1–4 ms of backoff and `Retry-After` clamped to 4 ms.
+/// The client options every test starts from, written once: `attempts`
+/// attempts in all (1: no retry) with 1–5 ms of backoff and `Retry-After`
+/// clamped to 5 ms, the default timeouts (chain `request_timeout` for
+/// others).
+pub fn test_http(attempts: u32) -> HttpOptions {
+    HttpOptions::default().retry(
+        RetryPolicy::default()
+            .max_attempts(attempts)
+            .backoff(Duration::from_millis(1), Duration::from_millis(5))
+            .max_retry_after(Duration::from_millis(5)),
+    )
+}
+
+/// [`test_http`] with 300 ms per attempt and 30 s per operation, for
+/// tests of slow and faulty servers.
 pub fn fast_http(attempts: u32) -> HttpOptions {
-    HttpOptions::default()
+    test_http(attempts)
         .request_timeout(Duration::from_millis(300))
         .total_timeout(Duration::from_secs(30))
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(attempts)
-                .backoff(Duration::from_millis(1), Duration::from_millis(4))
-                .max_retry_after(Duration::from_millis(4)),
-        )
 }
 
 /// Faults of every kind at `rate`, slow ones 3 s (ten times [`fast_http`]'s timeout).
-#[cfg(feature = "server")]
 pub fn every_fault(rate: f64, seed: u64) -> FaultPlan {
     FaultPlan::new(rate, &FaultKind::ALL, seed)
         .slow_delay(Duration::from_secs(3))
@@ -70,7 +74,6 @@ pub fn every_fault(rate: f64, seed: u64) -> FaultPlan {
 /// Asserts that a faulty emulator served exactly `clean_pages` plus one
 /// request per injected fault (every fault cost one retry, nothing else
 /// did), and that every fault kind was injected at least once.
-#[cfg(feature = "server")]
 pub fn assert_each_fault_cost_one_request(faulty: &EmulatorServer, clean_pages: usize, what: &str) {
     let injected = faulty.injected_faults();
     assert_eq!(

@@ -3,7 +3,7 @@
 //! deletes exactly the planned ids; a second plan plans nothing.
 //!
 //! Run them on a fresh fixture, after (or instead of) the rest of the
-//! suite: they delete images.
+//! suite: they delete images. [`PRUNE`] lists them for the suite's runner.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,15 +12,7 @@ use imagecat_core::retention::{
 };
 use imagecat_core::{DynImageCatalog, ImageCatalog, ImageCatalogExt, ImageId, ListQuery};
 
-use crate::conformance::{CaseResult, Fixture};
-
-macro_rules! ensure {
-    ($cond:expr, $($fmt:tt)+) => {
-        if !$cond {
-            return Err(format!($($fmt)+));
-        }
-    };
-}
+use crate::conformance::{Case, CaseResult, Fixture, cases};
 
 async fn listed(catalog: &dyn ImageCatalog) -> Result<HashSet<ImageId>, String> {
     let images = catalog
@@ -130,3 +122,8 @@ pub async fn prune_apply_deletes_exactly_the_plan(fx: &Fixture) -> CaseResult {
     ensure!(left.is_empty(), "a second run plans {left:?}");
     Ok(())
 }
+
+/// The clean-up cases.
+pub const PRUNE: &[Case<Fixture>] = cases![Fixture;
+    prune_apply_deletes_exactly_the_plan [Delete],
+];

@@ -18,10 +18,10 @@ use futures::StreamExt;
 use imagecat_core::{ErrorKind, ImageCatalog, ListQuery};
 use imagecat_http::{HttpOptions, RetryPolicy};
 
-use crate::emulators::Emulator;
-use crate::faults::{FaultKind, FaultPlan};
 use crate::listing::{assert_each_fault_cost_one_request, every_fault, fast_http, listing};
-use crate::server::{RecordedRequest, ServeOptions};
+use imagecat_emulators::Emulator;
+use imagecat_emulators::faults::{FaultKind, FaultPlan};
+use imagecat_emulators::server::{RecordedRequest, ServeOptions};
 
 /// Why a case does not apply to a backend (a capability it lacks).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,9 +10,9 @@ use imagecat::{
     Credentials, Deleted, ImageCatalogExt, ListQuery, NamedCatalog, OpenOptions, SecretString,
     list_all,
 };
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
-use imagecat_testkit::server::ServeOptions;
-use imagecat_testkit::toast::{ToastEmulator, ToastEmulatorConfig};
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_emulators::server::ServeOptions;
+use imagecat_emulators::toast::{ToastEmulator, ToastEmulatorConfig};
 
 use crate::exit::{CliError, ExitCode};
 use crate::output::{Format, Row, View, emit, emit_one};

@@ -6,15 +6,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use imagecat_testkit::churn::Churn;
-use imagecat_testkit::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
-use imagecat_testkit::delete_faults::DeleteFault;
-use imagecat_testkit::emulators::hostile::Hostile;
-use imagecat_testkit::emulators::instances::RefSpelling;
-use imagecat_testkit::faults::{FaultKind, FaultPlan, InstanceFaults};
-use imagecat_testkit::glance::{GlanceEmulator, GlanceEmulatorConfig, VolumeFault};
-use imagecat_testkit::server::ServeOptions;
-use imagecat_testkit::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
+use imagecat_emulators::churn::Churn;
+use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
+use imagecat_emulators::delete_faults::DeleteFault;
+use imagecat_emulators::faults::{FaultKind, FaultPlan, InstanceFaults};
+use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig, VolumeFault};
+use imagecat_emulators::hostile::Hostile;
+use imagecat_emulators::instances::RefSpelling;
+use imagecat_emulators::server::ServeOptions;
+use imagecat_emulators::toast::{MarkerMode, ToastEmulator, ToastEmulatorConfig};
 
 use crate::exit::CliError;
 use crate::session::Session;

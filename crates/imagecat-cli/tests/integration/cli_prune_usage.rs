@@ -1,0 +1,140 @@
+//! `imagecat prune --apply` end to end against the TOAST and DCMGR
+//! emulators with instances, without `--allow-unknown-usage`: an image in
+//! use is kept (`in-use`) and no DELETE is sent for it, an image of
+//! unknown usage is kept (`usage-unknown`), the other planned deletes go.
+
+use std::collections::HashSet;
+
+use crate::support::{Run, dcmgr, imagecat, toast};
+use imagecat_emulators::instances::EmulatedInstance;
+use serde_json::Value;
+
+/// The entries of a `prune -o json` run.
+fn entries(run: &Run) -> Vec<Value> {
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json().as_array().expect("a JSON array").clone()
+}
+
+fn entry<'a>(entries: &'a [Value], id: &str) -> &'a Value {
+    entries
+        .iter()
+        .find(|e| e["id"] == id)
+        .unwrap_or_else(|| panic!("{id} not in the plan: {entries:?}"))
+}
+
+fn has_reason(entry: &Value, reason: &str) -> bool {
+    entry["reasons"]
+        .as_array()
+        .is_some_and(|r| r.iter().any(|x| x == reason))
+}
+
+fn ids_where(entries: &[Value], key: &str, value: &str) -> HashSet<String> {
+    entries
+        .iter()
+        .filter(|e| e[key] == value)
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `prune --apply --yes` keeping nothing by age or rank (`--keep 0`): every image is a
+/// candidate, only the never-delete rules keep one.
+fn prune_args<'a>(url: &'a str, owner: Option<&'a str>) -> Vec<&'a str> {
+    let mut args = vec![
+        "-c",
+        url,
+        "-o",
+        "json",
+        "prune",
+        "--family",
+        "^()",
+        "--keep",
+        "0",
+        "--older-than",
+        "0s",
+        "--apply",
+        "--yes",
+    ];
+    if let Some(owner) = owner {
+        args.extend(["--owner", owner]);
+    }
+    args
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn toast_prune_keeps_an_image_in_use_or_of_unknown_usage_and_deletes_the_rest() {
+    let emu = toast(12).await;
+    let token = emu.config().token.clone();
+    let env = [("IMAGECAT_TOAST_TOKEN", token.as_str())];
+    let url = emu.catalog_url();
+    let used = emu.deletable_ids(1).remove(0);
+    emu.insert_instance(EmulatedInstance::new(
+        "00000000-0000-4000-8000-0000000000aa",
+        "ACTIVE",
+        Some(&used),
+        "any",
+    ));
+    let run = entries(&imagecat(&prune_args(&url, None), &env).await);
+    let kept = entry(&run, &used);
+    assert_eq!(kept["action"], "keep", "{kept}");
+    assert!(has_reason(kept, "in-use"), "{kept}");
+    let deleted = ids_where(&run, "result", "deleted");
+    assert!(!deleted.is_empty(), "nothing deleted: {run:?}");
+    let sent = emu.server().deleted_image_ids();
+    assert_eq!(sent, deleted, "DELETEs sent are not the deleted entries");
+    assert!(!sent.contains(&used), "the image in use was deleted");
+    assert!(emu.listed_ids().contains(&used));
+
+    // A failing instances page: every image's usage is unknown, all kept.
+    emu.push_instances_response(
+        200,
+        r#"{"header":{"isSuccessful":false,"resultCode":-1,"resultMessage":"FAIL"}}"#,
+    );
+    let before = emu.server().requests().len();
+    let run = entries(&imagecat(&prune_args(&url, None), &env).await);
+    let candidates: Vec<&Value> = run
+        .iter()
+        .filter(|e| e["action"] == "keep" && has_reason(e, "usage-unknown"))
+        .collect();
+    assert!(!candidates.is_empty(), "no usage-unknown keep: {run:?}");
+    assert!(ids_where(&run, "action", "delete").is_empty(), "{run:?}");
+    assert!(
+        emu.server().requests()[before..]
+            .iter()
+            .all(|r| r.method != "DELETE"),
+        "a DELETE was sent while usage was unknown"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dcmgr_prune_keeps_in_use_and_account_scoped_public_images() {
+    let emu = dcmgr(20).await;
+    let account = emu.own_account().to_owned();
+    let url = emu.catalog_url(Some(&account));
+    let used = emu.deletable_ids(Some(&account), 1).remove(0);
+    emu.insert_instance(EmulatedInstance::new(
+        "i-zzzzzzz3",
+        "running",
+        Some(&used),
+        &account,
+    ));
+    let run = entries(&imagecat(&prune_args(&url, Some(&account)), &[]).await);
+    let kept = entry(&run, &used);
+    assert_eq!(kept["action"], "keep", "{kept}");
+    assert!(has_reason(kept, "in-use"), "{kept}");
+    // Account-scoped, public images the account does not use are unknown.
+    let unknown: Vec<&Value> = run
+        .iter()
+        .filter(|e| has_reason(e, "usage-unknown"))
+        .collect();
+    assert!(!unknown.is_empty(), "no usage-unknown image: {run:?}");
+    assert!(unknown.iter().all(|e| e["action"] == "keep"), "{unknown:?}");
+    let deleted = ids_where(&run, "result", "deleted");
+    assert!(!deleted.is_empty(), "nothing deleted: {run:?}");
+    let sent = emu.server().deleted_image_ids();
+    assert_eq!(sent, deleted, "DELETEs sent are not the deleted entries");
+    assert!(!sent.contains(&used), "the image in use was deleted");
+    for e in &unknown {
+        assert!(!sent.contains(e["id"].as_str().unwrap()), "{e}");
+    }
+    assert_ne!(emu.image(&used).unwrap().state, "deleted");
+}

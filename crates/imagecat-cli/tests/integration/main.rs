@@ -1,0 +1,18 @@
+//! The integration tests of `imagecat-cli`, one test binary: one module per
+//! area (run one with `cargo test -p imagecat-cli --test integration MODULE::`).
+
+mod support;
+
+mod cli;
+mod cli_extras;
+mod cli_hostile;
+mod cli_prune_usage;
+mod cli_refs;
+mod cli_usage;
+mod cli_usage_churn;
+mod clouds;
+mod errors;
+mod exec_safety;
+mod golden;
+mod prune;
+mod reliability;
