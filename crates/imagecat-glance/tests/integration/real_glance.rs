@@ -141,7 +141,21 @@ fn seeds(prefix: &str, n: u64) -> Vec<Seed> {
 /// the reverse order), uploading data for those that have some.
 async fn create(base: &str, seeds: &[Seed]) {
     let client = reqwest::Client::new();
+    let second = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    let first_second = second();
     for (i, s) in seeds.iter().enumerate() {
+        if i + 1 == seeds.len() {
+            // Glance shows whole seconds: the golden-query test needs the
+            // last image in a later second than the first (a fixture
+            // precondition, not a race), so wait for the clock to get there.
+            while second() <= first_second {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
         let body = json!({
             "id": s.id,
             "name": s.name,
