@@ -557,7 +557,7 @@ impl CatalogInfo {
 /// `Arc<dyn ImageCatalog>`. Conveniences live in
 /// [`ImageCatalogExt`](crate::ImageCatalogExt).
 ///
-/// Adapters do not implement it: they implement a [`PageSource`](crate::PageSource), and
+/// Adapters do not implement it: they implement a [`PageSource`](crate::raw::PageSource), and
 /// [`Catalog`](crate::Catalog) makes it a catalog, so every backend lists through the one
 /// pagination engine and no user can fetch a raw page by accident.
 ///

@@ -12,8 +12,8 @@
 //! - [`real_server`], [`real_glance`]: a real server from PyPI (Glance,
 //!   Keystone) run by its `scripts/` for a test, killed when dropped;
 //! - [`start`]: an emulator of each backend started with its defaults;
-//! - [`hostile`] (feature `hostile`): proptest strategies for hostile input;
-//! - [`secrets`] (feature `secrets`): a capture of all logging.
+//! - `hostile` (feature `hostile`): proptest strategies for hostile input;
+//! - `secrets` (feature `secrets`): a capture of all logging.
 
 /// Ends a conformance case with `Err(message)` unless the condition holds.
 macro_rules! ensure {
