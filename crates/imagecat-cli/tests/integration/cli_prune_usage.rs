@@ -3,62 +3,9 @@
 //! use is kept (`in-use`) and no DELETE is sent for it, an image of
 //! unknown usage is kept (`usage-unknown`), the other planned deletes go.
 
-use std::collections::HashSet;
-
-use crate::support::{Run, dcmgr, imagecat, toast};
+use crate::support::{dcmgr, entries, entry, has_reason, ids_where, imagecat, prune_args, toast};
 use imagecat_emulators::instances::EmulatedInstance;
 use serde_json::Value;
-
-/// The entries of a `prune -o json` run.
-fn entries(run: &Run) -> Vec<Value> {
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    run.json().as_array().expect("a JSON array").clone()
-}
-
-fn entry<'a>(entries: &'a [Value], id: &str) -> &'a Value {
-    entries
-        .iter()
-        .find(|e| e["id"] == id)
-        .unwrap_or_else(|| panic!("{id} not in the plan: {entries:?}"))
-}
-
-fn has_reason(entry: &Value, reason: &str) -> bool {
-    entry["reasons"]
-        .as_array()
-        .is_some_and(|r| r.iter().any(|x| x == reason))
-}
-
-fn ids_where(entries: &[Value], key: &str, value: &str) -> HashSet<String> {
-    entries
-        .iter()
-        .filter(|e| e[key] == value)
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// `prune --apply --yes` keeping nothing by age or rank (`--keep 0`): every image is a
-/// candidate, only the never-delete rules keep one.
-fn prune_args<'a>(url: &'a str, owner: Option<&'a str>) -> Vec<&'a str> {
-    let mut args = vec![
-        "-c",
-        url,
-        "-o",
-        "json",
-        "prune",
-        "--family",
-        "^()",
-        "--keep",
-        "0",
-        "--older-than",
-        "0s",
-        "--apply",
-        "--yes",
-    ];
-    if let Some(owner) = owner {
-        args.extend(["--owner", owner]);
-    }
-    args
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn toast_prune_keeps_an_image_in_use_or_of_unknown_usage_and_deletes_the_rest() {
@@ -73,7 +20,7 @@ async fn toast_prune_keeps_an_image_in_use_or_of_unknown_usage_and_deletes_the_r
         Some(&used),
         "any",
     ));
-    let run = entries(&imagecat(&prune_args(&url, None), &env).await);
+    let run = entries(&imagecat(&prune_args(&url, None, true), &env).await);
     let kept = entry(&run, &used);
     assert_eq!(kept["action"], "keep", "{kept}");
     assert!(has_reason(kept, "in-use"), "{kept}");
@@ -90,7 +37,7 @@ async fn toast_prune_keeps_an_image_in_use_or_of_unknown_usage_and_deletes_the_r
         r#"{"header":{"isSuccessful":false,"resultCode":-1,"resultMessage":"FAIL"}}"#,
     );
     let before = emu.server().requests().len();
-    let run = entries(&imagecat(&prune_args(&url, None), &env).await);
+    let run = entries(&imagecat(&prune_args(&url, None, true), &env).await);
     let candidates: Vec<&Value> = run
         .iter()
         .filter(|e| e["action"] == "keep" && has_reason(e, "usage-unknown"))
@@ -117,7 +64,7 @@ async fn dcmgr_prune_keeps_in_use_and_account_scoped_public_images() {
         Some(&used),
         &account,
     ));
-    let run = entries(&imagecat(&prune_args(&url, Some(&account)), &[]).await);
+    let run = entries(&imagecat(&prune_args(&url, Some(&account), true), &[]).await);
     let kept = entry(&run, &used);
     assert_eq!(kept["action"], "keep", "{kept}");
     assert!(has_reason(kept, "in-use"), "{kept}");

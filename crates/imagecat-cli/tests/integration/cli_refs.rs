@@ -6,58 +6,18 @@
 //! every candidate. The emulator's request log says which DELETEs were
 //! sent.
 
-use std::collections::HashSet;
-
-use crate::support::{GLANCE_TOKEN, Run, glance, imagecat, toast};
+use crate::support::{
+    GLANCE_TOKEN, entries, glance, has_reason, ids_where, imagecat, prune_args, toast,
+};
 use imagecat_emulators::glance::{CinderVolume, NovaServer, PROJECT_ID, ServerBoot, VolumeFault};
 use imagecat_emulators::instances::{EmulatedInstance, RefSpelling};
 use serde_json::Value;
 
-fn entries(run: &Run) -> Vec<Value> {
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    run.json().as_array().expect("a JSON array").clone()
-}
-
-fn ids_where(entries: &[Value], key: &str, value: &str) -> Vec<String> {
+/// Whether image `id` is kept, `reason` among the reasons.
+fn kept_for(entries: &[Value], id: &str, reason: &str) -> bool {
     entries
         .iter()
-        .filter(|e| e[key] == value)
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn has_reason(entries: &[Value], id: &str, reason: &str) -> bool {
-    entries.iter().any(|e| {
-        e["id"] == id
-            && e["action"] == "keep"
-            && e["reasons"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(|x| x == reason))
-    })
-}
-
-/// `prune` keeping nothing by age or rank, with `--apply --yes` when asked.
-fn prune<'a>(url: &'a str, owner: Option<&'a str>, apply: bool) -> Vec<&'a str> {
-    let mut args = vec![
-        "-c",
-        url,
-        "-o",
-        "json",
-        "prune",
-        "--family",
-        "^()",
-        "--keep",
-        "0",
-        "--older-than",
-        "0s",
-    ];
-    if apply {
-        args.extend(["--apply", "--yes"]);
-    }
-    if let Some(owner) = owner {
-        args.extend(["--owner", owner]);
-    }
-    args
+        .any(|e| e["id"] == id && e["action"] == "keep" && has_reason(e, reason))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,9 +40,9 @@ async fn toast_an_image_named_in_another_spelling_is_never_deleted() {
         assert_eq!(refused.code, 4, "{spelling:?}: {}", refused.stderr);
         assert!(emu.server().deleted_image_ids().is_empty(), "{spelling:?}");
         // prune --apply keeps it and deletes the rest
-        let run = entries(&imagecat(&prune(&url, None, true), &env).await);
-        assert!(has_reason(&run, &used, "in-use"), "{spelling:?}: {run:?}");
-        let deleted: HashSet<String> = ids_where(&run, "result", "deleted").into_iter().collect();
+        let run = entries(&imagecat(&prune_args(&url, None, true), &env).await);
+        assert!(kept_for(&run, &used, "in-use"), "{spelling:?}: {run:?}");
+        let deleted = ids_where(&run, "result", "deleted");
         assert!(!deleted.is_empty(), "{spelling:?}: nothing deleted");
         let sent = emu.server().deleted_image_ids();
         assert_eq!(sent, deleted, "{spelling:?}");
@@ -105,8 +65,13 @@ async fn glance_with_plan() -> (
     emu.set_admin(true);
     let url = emu.usage_catalog_url();
     let env = [("OS_TOKEN", GLANCE_TOKEN)];
-    let plan = entries(&imagecat(&prune(&url, Some(PROJECT_ID), false), &env).await);
-    let planned = ids_where(&plan, "action", "delete");
+    let plan = entries(&imagecat(&prune_args(&url, Some(PROJECT_ID), false), &env).await);
+    // In plan order: the tests pick the first planned images.
+    let planned: Vec<String> = plan
+        .iter()
+        .filter(|e| e["action"] == "delete")
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
     assert!(planned.len() >= 3, "{plan:?}");
     assert!(emu.server().deleted_image_ids().is_empty());
     (emu, url, planned)
@@ -130,9 +95,9 @@ async fn glance_an_image_named_by_a_nova_link_is_never_deleted() {
         let refused = imagecat(&["-c", &url, "delete", &used, "--yes"], &env).await;
         assert_eq!(refused.code, 4, "{spelling:?}: {}", refused.stderr);
         assert!(emu.server().deleted_image_ids().is_empty(), "{spelling:?}");
-        let run = entries(&imagecat(&prune(&url, Some(PROJECT_ID), true), &env).await);
-        assert!(has_reason(&run, &used, "in-use"), "{spelling:?}: {run:?}");
-        let deleted: HashSet<String> = ids_where(&run, "result", "deleted").into_iter().collect();
+        let run = entries(&imagecat(&prune_args(&url, Some(PROJECT_ID), true), &env).await);
+        assert!(kept_for(&run, &used, "in-use"), "{spelling:?}: {run:?}");
+        let deleted = ids_where(&run, "result", "deleted");
         let sent = emu.server().deleted_image_ids();
         assert_eq!(sent, deleted, "{spelling:?}");
         assert_eq!(sent.len(), planned.len() - 1, "{spelling:?}: {run:?}");
@@ -159,10 +124,10 @@ async fn glance_a_boot_volume_whose_image_cannot_be_read_keeps_every_candidate()
         emu.set_volume_fault(fault);
         let refused = imagecat(&["-c", &url, "delete", &planned[1], "--yes"], &env).await;
         assert_eq!(refused.code, 4, "{fault:?}: {}", refused.stderr);
-        let run = entries(&imagecat(&prune(&url, Some(PROJECT_ID), true), &env).await);
+        let run = entries(&imagecat(&prune_args(&url, Some(PROJECT_ID), true), &env).await);
         for id in &planned {
             assert!(
-                has_reason(&run, id, "usage-unknown"),
+                kept_for(&run, id, "usage-unknown"),
                 "{fault:?} {id}: {run:?}"
             );
         }

@@ -5,7 +5,7 @@
 //! emulator's request log says which DELETEs were sent: never one for an
 //! image in use, and none for an image whose usage no walk could prove.
 
-use crate::support::{dcmgr, imagecat};
+use crate::support::{dcmgr, entries, entry, has_reason, imagecat, prune_args};
 use imagecat_emulators::dcmgr::DcmgrEmulator;
 use imagecat_emulators::faults::InstanceFaults;
 use imagecat_emulators::instances::EmulatedInstance;
@@ -44,49 +44,10 @@ async fn boundary() -> (DcmgrEmulator, String, String, String) {
     (emu, account, filler, victim)
 }
 
-fn prune(url: &str, owner: &str) -> Vec<String> {
-    [
-        "-c",
-        url,
-        "-o",
-        "json",
-        "prune",
-        "--family",
-        "^()",
-        "--keep",
-        "0",
-        "--older-than",
-        "0s",
-        "--apply",
-        "--yes",
-        "--owner",
-        owner,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
+/// The entries of `prune --apply --yes --owner ACCOUNT` on `emu`.
 async fn run_prune(emu: &DcmgrEmulator, account: &str) -> Vec<Value> {
     let url = emu.catalog_url(Some(account));
-    let args = prune(&url, account);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let run = imagecat(&args, &[]).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    run.json().as_array().expect("a JSON array").clone()
-}
-
-fn entry<'a>(entries: &'a [Value], id: &str) -> &'a Value {
-    entries
-        .iter()
-        .find(|e| e["id"] == id)
-        .unwrap_or_else(|| panic!("{id} not in the plan: {entries:?}"))
-}
-
-fn has_reason(entry: &Value, reason: &str) -> bool {
-    entry["reasons"]
-        .as_array()
-        .is_some_and(|r| r.iter().any(|x| x == reason))
+    entries(&imagecat(&prune_args(&url, Some(account), true), &[]).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

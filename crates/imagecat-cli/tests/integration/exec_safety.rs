@@ -9,24 +9,13 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
-use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_emulators::dcmgr::DcmgrEmulator;
 use imagecat_emulators::delete_faults::DeleteFault;
-use imagecat_emulators::server::ServeOptions;
 use serde_json::Value;
 
-use crate::support::std_command;
-
-async fn imagecat(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || std_command(&args).output().expect("imagecat runs"))
-        .await
-        .unwrap()
-}
-
-fn strings(args: &[&str]) -> Vec<String> {
-    args.iter().map(|s| (*s).to_owned()).collect()
-}
+use crate::support::{command, dcmgr, entries, run, std_command, strings};
 
 /// An emulator and a saved plan with at least two deletes.
 struct Fixture {
@@ -38,14 +27,12 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
-        let emu = DcmgrEmulator::start(DcmgrEmulatorConfig::v1203(), ServeOptions::default())
-            .await
-            .unwrap();
+        let emu = dcmgr(60).await;
         let account = emu.own_account().to_owned();
         let url = emu.catalog_url(Some(&account));
         let dir = tempfile::tempdir().unwrap();
         let plan = dir.path().join("plan.json");
-        let out = imagecat(strings(&[
+        let out = run(&mut command(&strings(&[
             "-c",
             &url,
             "-o",
@@ -62,14 +49,9 @@ impl Fixture {
             "--allow-unknown-usage",
             "--plan-out",
             plan.to_str().unwrap(),
-        ]))
+        ])))
         .await;
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let entries: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let entries = entries(&out);
         let planned: HashSet<String> = entries
             .iter()
             .filter(|e| e["action"] == "delete")
@@ -237,9 +219,9 @@ async fn a_signal_during_an_apply_sends_no_new_delete_records_the_one_in_flight_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unwritable_audit_log_sends_no_delete() {
     let fx = Fixture::new().await;
-    let out = imagecat(fx.apply_args(Path::new("/dev/full"), &[])).await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let out = run(&mut command(&fx.apply_args(Path::new("/dev/full"), &[]))).await;
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(fx.deletes_sent().is_empty());
     assert!(stderr.contains("0 deleted"), "{stderr}");
     assert!(stderr.contains("audit log"), "{stderr}");
@@ -253,9 +235,9 @@ async fn a_lost_answer_is_unknown_looked_up_and_never_retried() {
         .delete_faults()
         .set(Some(DeleteFault::PerformThenDrop));
     let audit = fx.audit();
-    let out = imagecat(fx.apply_args(&audit, &[])).await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    let out = run(&mut command(&fx.apply_args(&audit, &[]))).await;
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 6, "{stderr}");
     let mut sent = fx.deletes_sent();
     sent.sort();
     let mut planned: Vec<String> = fx.planned.iter().cloned().collect();
@@ -266,7 +248,7 @@ async fn a_lost_answer_is_unknown_looked_up_and_never_retried() {
         stderr.contains(&format!("{} unknown (may have happened)", planned.len())),
         "{stderr}"
     );
-    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let results: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
     for e in results.iter().filter(|e| e["action"] == "delete") {
         assert_eq!(
             (&e["result"], &e["lookup"]),
@@ -289,17 +271,17 @@ async fn a_lost_answer_is_unknown_looked_up_and_never_retried() {
         .delete_faults()
         .set(Some(DeleteFault::PerformThenDrop));
     let id = fresh.planned.drain().next().unwrap();
-    let out = imagecat(strings(&[
+    let out = run(&mut command(&strings(&[
         "-c",
         &fresh.url,
         "delete",
         &id,
         "--yes",
         "--force-in-use",
-    ]))
+    ])))
     .await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 1, "{stderr}");
     assert!(stderr.contains("may have happened"), "{stderr}");
     assert!(stderr.contains("look-up afterwards: gone"), "{stderr}");
     assert_eq!(fresh.deletes_sent(), [id]);
@@ -312,10 +294,10 @@ async fn a_proxys_bare_404_on_delete_is_a_failure_not_already_deleted() {
         .server()
         .delete_faults()
         .set(Some(DeleteFault::Bare404));
-    let out = imagecat(fx.apply_args(&fx.audit(), &[])).await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(6), "{stderr}");
-    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run(&mut command(&fx.apply_args(&fx.audit(), &[]))).await;
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 6, "{stderr}");
+    let results: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
     for e in results.iter().filter(|e| e["action"] == "delete") {
         assert_eq!(e["result"], "failed", "{e}");
     }
@@ -326,7 +308,7 @@ async fn a_proxys_bare_404_on_delete_is_a_failure_not_already_deleted() {
 async fn delete_x_x_is_one_delete_reported_once() {
     let mut fx = Fixture::new().await;
     let id = fx.planned.drain().next().unwrap();
-    let out = imagecat(strings(&[
+    let out = run(&mut command(&strings(&[
         "-c",
         &fx.url,
         "delete",
@@ -334,14 +316,10 @@ async fn delete_x_x_is_one_delete_reported_once() {
         &id,
         "--yes",
         "--force-in-use",
-    ]))
+    ])))
     .await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = &out.stdout;
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(fx.deletes_sent(), [id]);
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("deleted")).count(),

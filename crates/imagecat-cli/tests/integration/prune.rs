@@ -6,48 +6,21 @@
 //! nothing.
 
 use std::collections::HashSet;
-use std::process::Output;
 
-use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
-use imagecat_emulators::server::ServeOptions;
 use serde_json::Value;
 
-use crate::support::command;
-
-async fn imagecat(args: Vec<String>) -> Output {
-    command(&args).output().await.expect("imagecat runs")
-}
-
-fn json(out: &Output) -> Vec<Value> {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("a JSON array")
-}
-
-fn ids_where(entries: &[Value], key: &str, value: &str) -> HashSet<String> {
-    entries
-        .iter()
-        .filter(|e| e[key] == value)
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect()
-}
+use crate::support::{command, dcmgr, entries, ids_where, run, strings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_plan_save_apply_and_a_second_run() {
-    let emu = DcmgrEmulator::start(DcmgrEmulatorConfig::v1203(), ServeOptions::default())
-        .await
-        .unwrap();
+    let emu = dcmgr(60).await;
     let account = emu.own_account().to_owned();
     let url = emu.catalog_url(Some(&account));
     let dir = tempfile::tempdir().unwrap();
     let plan_file = dir.path().join("plan.json");
     let audit = dir.path().join("audit.ndjson");
     let policy_keeping = |keep: &str, extra: &[&str]| -> Vec<String> {
-        let mut args: Vec<String> = [
+        let mut args = strings(&[
             "-c",
             &url,
             "-o",
@@ -62,16 +35,20 @@ async fn prune_plan_save_apply_and_a_second_run() {
             "--older-than",
             "0s",
             // Account-scoped public images are of unknown usage; this test is
-            // about plan/apply, the usage rules are in tests/tests/cli_prune_usage.rs.
+            // about plan/apply, the usage rules are in the cli_prune_usage module.
             "--allow-unknown-usage",
-        ]
-        .map(str::to_owned)
-        .to_vec();
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        ]);
+        args.extend(strings(extra));
         args
     };
     let policy = |extra: &[&str]| policy_keeping("2", extra);
-    let dry = json(&imagecat(policy(&["--plan-out", plan_file.to_str().unwrap()])).await);
+    let dry = entries(
+        &run(&mut command(&policy(&[
+            "--plan-out",
+            plan_file.to_str().unwrap(),
+        ])))
+        .await,
+    );
     let planned = ids_where(&dry, "action", "delete");
     assert!(planned.len() >= 2, "{dry:?}");
     assert_eq!(
@@ -110,7 +87,7 @@ async fn prune_plan_save_apply_and_a_second_run() {
         "--audit-log".into(),
         audit.to_str().unwrap().into(),
     ];
-    let applied = json(&imagecat(apply_args).await);
+    let applied = entries(&run(&mut command(&apply_args)).await);
     assert_eq!(ids_where(&applied, "result", "deleted"), planned);
     assert_eq!(
         emu.server().deleted_image_ids(),
@@ -148,35 +125,17 @@ async fn prune_plan_save_apply_and_a_second_run() {
         .collect();
     assert_eq!(audited, planned);
 
-    let again = json(&imagecat(policy(&[])).await);
+    let again = entries(&run(&mut command(&policy(&[]))).await);
     assert!(
         ids_where(&again, "action", "delete").is_empty(),
         "{again:?}"
     );
     // Without --yes and no terminal, --apply refuses (exit 2) and sends nothing.
-    let refused = imagecat(policy_keeping("1", &["--apply"])).await;
-    assert_eq!(refused.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let refused = run(&mut command(&policy_keeping("1", &["--apply"]))).await;
+    assert_eq!(refused.code, 2);
+    let stderr = &refused.stderr;
     assert!(stderr.contains("--yes"), "{stderr}");
     assert_eq!(emu.server().deleted_image_ids(), planned);
-}
-
-async fn imagecat_with(args: Vec<String>, config: &std::path::Path) -> Output {
-    let config = config.to_owned();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_imagecat"))
-            .args(&args)
-            .env_remove("IMAGECAT_CATALOG")
-            .env("IMAGECAT_CONFIG", config)
-            .output()
-            .expect("imagecat runs")
-    })
-    .await
-    .unwrap()
-}
-
-fn strings(args: &[&str]) -> Vec<String> {
-    args.iter().map(|s| (*s).to_owned()).collect()
 }
 
 fn reasons_of(entries: &[Value], id: &str, key: &str) -> Vec<String> {
@@ -194,9 +153,7 @@ fn reasons_of(entries: &[Value], id: &str, key: &str) -> Vec<String> {
 /// the policy, evaluated again at apply time, still selects, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_rechecks_the_policy_the_edits_and_the_identity() {
-    let emu = DcmgrEmulator::start(DcmgrEmulatorConfig::v1203(), ServeOptions::default())
-        .await
-        .unwrap();
+    let emu = dcmgr(60).await;
     let account = emu.own_account().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
@@ -228,18 +185,22 @@ async fn apply_rechecks_the_policy_the_edits_and_the_identity() {
 
     // An --owner that contradicts the account: exit 2, nothing planned.
     let other = emu.config().accounts[1].clone();
-    let out = imagecat_with(prune(&["--owner", &other]), &config).await;
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = run(command(&prune(&["--owner", &other])).env("IMAGECAT_CONFIG", &config)).await;
+    assert_eq!(out.code, 2);
+    let stderr = &out.stderr;
     assert!(
         stderr.contains("contradicts") && stderr.contains(&other),
         "{stderr}"
     );
 
     // Without --owner the account is the caller: its images are planned.
-    let out = imagecat_with(prune(&["--plan-out", plan_file.to_str().unwrap()]), &config).await;
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let dry = json(&out);
+    let out = run(
+        command(&prune(&["--plan-out", plan_file.to_str().unwrap()]))
+            .env("IMAGECAT_CONFIG", &config),
+    )
+    .await;
+    let stderr = &out.stderr;
+    let dry = entries(&out);
     assert!(
         stderr.contains(&format!("you are \"{account}\"")),
         "{stderr}"
@@ -268,9 +229,9 @@ async fn apply_rechecks_the_policy_the_edits_and_the_identity() {
         "--audit-log",
         audit.to_str().unwrap(),
     ]);
-    let out = imagecat_with(apply.clone(), &config).await;
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = run(command(&apply).env("IMAGECAT_CONFIG", &config)).await;
+    assert_eq!(out.code, 2);
+    let stderr = &out.stderr;
     assert!(
         stderr.contains(&account) && stderr.contains(&other),
         "{stderr}"
@@ -324,8 +285,8 @@ async fn apply_rechecks_the_policy_the_edits_and_the_identity() {
     edited.push(copy);
     std::fs::write(&plan_file, serde_json::to_string(&saved).unwrap()).unwrap();
 
-    let out = imagecat_with(apply, &config).await;
-    let applied = json(&out);
+    let applied =
+        crate::support::entries(&run(command(&apply).env("IMAGECAT_CONFIG", &config)).await);
     // planned[1] is deleted once, by its first entry; its repeat is skipped.
     let expected: HashSet<String> = planned[1..].iter().cloned().collect();
     assert_eq!(ids_where(&applied, "result", "deleted"), expected);
@@ -375,26 +336,21 @@ async fn apply_rechecks_the_policy_the_edits_and_the_identity() {
 /// deletes only members of the captured family.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policies_are_validated_and_an_unmatched_name_is_its_own_family() {
-    let emu = DcmgrEmulator::start(
-        DcmgrEmulatorConfig::v1203().images(30),
-        ServeOptions::default(),
-    )
-    .await
-    .unwrap();
+    let emu = dcmgr(30).await;
     let account = emu.own_account().to_owned();
     let url = emu.catalog_url(Some(&account));
     for (age, says) in [("20000000w", "reaches before"), ("-5d", "-5d")] {
-        let out = imagecat(vec![
+        let out = run(&mut command(&[
             "-c".to_owned(),
             url.clone(),
             "prune".into(),
             format!("--older-than={age}"),
             "--apply".into(),
             "--yes".into(),
-        ])
+        ]))
         .await;
-        assert_eq!(out.status.code(), Some(2), "{age}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.code, 2, "{age}");
+        let stderr = &out.stderr;
         assert!(stderr.contains(says), "{age}: {stderr}");
     }
     assert!(emu.server().deleted_image_ids().is_empty());
@@ -407,7 +363,7 @@ async fn policies_are_validated_and_an_unmatched_name_is_its_own_family() {
         "centos1d64"
     );
     let prune = |extra: &[&str]| {
-        let mut args: Vec<String> = [
+        let mut args = strings(&[
             "-c",
             &url,
             "-o",
@@ -420,19 +376,17 @@ async fn policies_are_validated_and_an_unmatched_name_is_its_own_family() {
             "--older-than",
             "0s",
             "--allow-unknown-usage",
-        ]
-        .map(str::to_owned)
-        .to_vec();
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        ]);
+        args.extend(strings(extra));
         args
     };
-    let dry = json(&imagecat(prune(&[])).await);
+    let dry = entries(&run(&mut command(&prune(&[]))).await);
     let plain_entry = dry.iter().find(|e| e["id"] == plain).expect("planned");
     assert_eq!(plain_entry["action"], "keep", "{plain_entry}");
     assert_eq!(plain_entry["reasons"], serde_json::json!(["newest"]));
     let planned = ids_where(&dry, "action", "delete");
     assert!(!planned.is_empty(), "{dry:?}");
-    let applied = json(&imagecat(prune(&["--apply", "--yes"])).await);
+    let applied = entries(&run(&mut command(&prune(&["--apply", "--yes"]))).await);
     assert_eq!(ids_where(&applied, "result", "deleted"), planned);
     let sent = emu.server().deleted_image_ids();
     assert_eq!(sent, planned);

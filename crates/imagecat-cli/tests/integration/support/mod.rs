@@ -1,7 +1,10 @@
 //! What the CLI's tests share: running the built `imagecat` binary in one
 //! clean environment, the emulators they start, terminal-control checks.
 
+use std::collections::HashSet;
 use std::process::Stdio;
+
+use serde_json::Value;
 
 pub(crate) use imagecat_emulators::glance::TOKEN as GLANCE_TOKEN;
 pub(crate) use imagecat_testkit::start::{dcmgr, glance, toast};
@@ -76,7 +79,7 @@ pub(crate) struct Run {
 
 impl Run {
     /// stdout parsed as JSON.
-    pub(crate) fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
@@ -92,12 +95,78 @@ pub(crate) async fn imagecat(args: &[&str], envs: &[(&str, &str)]) -> Run {
     for (k, v) in envs {
         cmd.env(k, v);
     }
+    run(&mut cmd).await
+}
+
+/// Runs a [`command`] (as the caller changed it) to its end.
+pub(crate) async fn run(cmd: &mut tokio::process::Command) -> Run {
     let out = cmd.output().await.expect("the imagecat binary runs");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// `args` as owned strings, for argument lists built up in steps.
+pub(crate) fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// `prune` keeping nothing by age or rank (`--keep 0`, every image is a
+/// candidate: only the never-delete rules keep one), JSON out, with
+/// `--apply --yes` when `apply`, and `--owner` when given.
+pub(crate) fn prune_args<'a>(url: &'a str, owner: Option<&'a str>, apply: bool) -> Vec<&'a str> {
+    let mut args = vec![
+        "-c",
+        url,
+        "-o",
+        "json",
+        "prune",
+        "--family",
+        "^()",
+        "--keep",
+        "0",
+        "--older-than",
+        "0s",
+    ];
+    if apply {
+        args.extend(["--apply", "--yes"]);
+    }
+    if let Some(owner) = owner {
+        args.extend(["--owner", owner]);
+    }
+    args
+}
+
+/// The entries of a `prune`/`apply -o json` run, which must have exited 0.
+pub(crate) fn entries(run: &Run) -> Vec<Value> {
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json().as_array().expect("a JSON array").clone()
+}
+
+/// The entry of image `id`; fails if there is none.
+pub(crate) fn entry<'a>(entries: &'a [Value], id: &str) -> &'a Value {
+    entries
+        .iter()
+        .find(|e| e["id"] == id)
+        .unwrap_or_else(|| panic!("{id} not in the plan: {entries:?}"))
+}
+
+/// Whether `entry`'s `reasons` hold `reason`.
+pub(crate) fn has_reason(entry: &Value, reason: &str) -> bool {
+    entry["reasons"]
+        .as_array()
+        .is_some_and(|r| r.iter().any(|x| x == reason))
+}
+
+/// The ids of the entries whose `key` is `value`.
+pub(crate) fn ids_where(entries: &[Value], key: &str, value: &str) -> HashSet<String> {
+    entries
+        .iter()
+        .filter(|e| e[key] == value)
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Whether a character must never reach a terminal from a server: C0
