@@ -20,13 +20,7 @@ async fn list_in_every_format_matches_the_catalog() {
 
     let json = imagecat(&["-c", &url, "-o", "json", "list"], &[]).await;
     assert_eq!(json.code, 0, "{}", json.stderr);
-    let ids: Vec<String> = json
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids: Vec<String> = json.column("id");
     assert_eq!(ids, want);
     let first = &json.json()[0];
     for field in [
@@ -373,13 +367,7 @@ token = "not-the-token"
 
     let both = imagecat(&["-c", "lab", "-c", "kr1", "-o", "json", "list"], &envs).await;
     assert_eq!(both.code, 0, "{}", both.stderr);
-    let catalogs: HashSet<String> = both
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["catalog"].as_str().unwrap().to_owned())
-        .collect();
+    let catalogs: HashSet<String> = both.column("catalog").into_iter().collect();
     assert_eq!(
         catalogs,
         HashSet::from(["lab".to_owned(), "kr1".to_owned()])

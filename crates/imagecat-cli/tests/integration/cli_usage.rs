@@ -161,20 +161,12 @@ async fn list_in_use_and_unused_leave_unknown_images_out_with_a_note() {
     let account = emu.own_account().to_owned();
     // Account-scoped: public images nobody of the account uses are unknown.
     let url = emu.catalog_url(Some(&account));
-    let ids = |run: &crate::support::Run| -> Vec<String> {
-        run.json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let all = imagecat(&["-c", &url, "-o", "json", "list"], &[]).await;
     let in_use = imagecat(&["-c", &url, "-o", "json", "list", "--in-use"], &[]).await;
     let unused = imagecat(&["-c", &url, "-o", "json", "list", "--unused"], &[]).await;
     assert_eq!(in_use.code, 0, "{}", in_use.stderr);
     assert_eq!(unused.code, 0, "{}", unused.stderr);
-    let (all, used, free) = (ids(&all), ids(&in_use), ids(&unused));
+    let (all, used, free) = (all.column("id"), in_use.column("id"), unused.column("id"));
     let live: Vec<String> = emu
         .instances()
         .into_iter()

@@ -46,13 +46,7 @@ async fn emulator() -> (GlanceEmulator, tempfile::TempDir) {
 
 fn ids(run: &crate::support::Run) -> Vec<String> {
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let mut ids: Vec<String> = run
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect();
+    let mut ids: Vec<String> = run.column("id");
     ids.sort();
     ids
 }

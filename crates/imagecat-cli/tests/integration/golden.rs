@@ -5,29 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::{dcmgr, imagecat, toast};
-use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig, GlanceImage};
-use imagecat_emulators::server::ServeOptions;
+use crate::support::{dcmgr, glance, imagecat, toast};
+use imagecat_emulators::glance::GlanceImage;
 
 /// The Glance emulator's default static token.
 const ENV: &[(&str, &str)] = &[("OS_TOKEN", crate::support::GLANCE_TOKEN)];
-
-async fn glance(images: u64) -> GlanceEmulator {
-    GlanceEmulator::start(
-        GlanceEmulatorConfig::default().images(images),
-        ServeOptions::default(),
-    )
-    .await
-    .expect("the Glance emulator starts")
-}
-
-fn ids(v: &serde_json::Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_match_the_full_listing_filtered_by_hand() {
@@ -69,7 +51,7 @@ async fn filters_match_the_full_listing_filtered_by_hand() {
         args.extend(&flags);
         let run = imagecat(&args, ENV).await;
         assert_eq!(run.code, 0, "{flags:?}: {}", run.stderr);
-        assert_eq!(ids(&run.json()), want, "{flags:?}");
+        assert_eq!(run.column("id"), want, "{flags:?}");
     }
     let bad = imagecat(&["-c", &url, "list", "--older-than", "yesterday"], ENV).await;
     assert_eq!(bad.code, 2, "{}", bad.stderr);
@@ -95,13 +77,7 @@ async fn sort_is_sent_to_glance_and_streams_in_order() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let times: Vec<String> = run
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["updated_at"].as_str().unwrap().to_owned())
-        .collect();
+    let times: Vec<String> = run.column("updated_at");
     let mut want = times.clone();
     want.sort();
     assert_eq!(times, want);
@@ -175,7 +151,7 @@ async fn latest_per_family_matches_a_hand_computation() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(ids(&run.json()), want);
+    assert_eq!(run.column("id"), want);
     // Without grouping: one answer, in one request.
     emu.server().clear_requests();
     let one = imagecat(&["-c", &url, "-o", "json", "latest"], ENV).await;

@@ -150,13 +150,7 @@ async fn emulate_serves_faults_and_churn_to_the_cli() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let ids: Vec<String> = run
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids: Vec<String> = run.column("id");
     no_duplicate(&ids);
     // 60 images, at most one deleted per page request (about 13 of them):
     // most are there, none twice, and the listing ended.

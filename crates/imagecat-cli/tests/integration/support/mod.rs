@@ -87,6 +87,16 @@ impl Run {
             )
         })
     }
+
+    /// `key` of every object in stdout's JSON array, in order, as strings.
+    pub(crate) fn column(&self, key: &str) -> Vec<String> {
+        self.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i[key].as_str().unwrap().to_owned())
+            .collect()
+    }
 }
 
 /// Runs `imagecat ARGS` as [`command`] does, with `envs` set.
