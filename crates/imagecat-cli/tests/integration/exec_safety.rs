@@ -9,10 +9,10 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 
 use imagecat_emulators::dcmgr::DcmgrEmulator;
-use imagecat_emulators::delete_faults::DeleteFault;
+use imagecat_emulators::delete_faults::{DeleteFault, DeleteFaults};
 use serde_json::Value;
 
 use crate::support::{command, dcmgr, entries, run, std_command, strings};
@@ -135,6 +135,48 @@ fn stderr_until(
     (rx, reader)
 }
 
+/// Runs `imagecat ARGS` with stdout and stderr piped; once the first
+/// DELETE is held by the emulator, sends `signal` (`-INT`, `-TERM`), waits
+/// until the CLI said it saw it (before the held DELETE is answered), then
+/// releases the DELETE. Returns the exit status, stdout and stderr.
+async fn signal_while_held(
+    args: &[String],
+    signal: &str,
+    faults: &DeleteFaults,
+) -> (ExitStatus, String, String) {
+    let mut child = std_command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first DELETE reached the emulator and is held there.
+    faults.wait_held(1).await;
+    let (signalled, stderr) = stderr_until(&mut child, "no further delete is sent");
+    let kill = Command::new("kill")
+        .args([signal.to_owned(), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    // The CLI saw the signal before the held DELETE is answered.
+    tokio::task::spawn_blocking(move || signalled.recv().unwrap())
+        .await
+        .unwrap();
+    faults.release();
+    let (status, stdout) = tokio::task::spawn_blocking(move || {
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        (child.wait().unwrap(), out)
+    })
+    .await
+    .unwrap();
+    (status, stdout, stderr.join().unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signal_during_an_apply_sends_no_new_delete_records_the_one_in_flight_and_exits_130_or_143()
  {
@@ -143,37 +185,12 @@ async fn a_signal_during_an_apply_sends_no_new_delete_records_the_one_in_flight_
         let faults = fx.emu.server().delete_faults();
         faults.set(Some(DeleteFault::Hold));
         let audit = fx.audit();
-        let mut child = std_command(&fx.apply_args(&audit, &["--concurrency", "1"]))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The first DELETE reached the emulator and is held there.
-        faults.wait_held(1).await;
-        let (signalled, stderr) = stderr_until(&mut child, "no further delete is sent");
-        let kill = Command::new("kill")
-            .args([format!("-{signal}"), child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
-        // The CLI saw the signal before the held DELETE is answered.
-        tokio::task::spawn_blocking(move || signalled.recv().unwrap())
-            .await
-            .unwrap();
-        faults.release();
-        let (status, stdout) = tokio::task::spawn_blocking(move || {
-            let mut out = String::new();
-            child
-                .stdout
-                .take()
-                .unwrap()
-                .read_to_string(&mut out)
-                .unwrap();
-            (child.wait().unwrap(), out)
-        })
-        .await
-        .unwrap();
-        let stderr = stderr.join().unwrap();
+        let (status, stdout, stderr) = signal_while_held(
+            &fx.apply_args(&audit, &["--concurrency", "1"]),
+            &format!("-{signal}"),
+            faults,
+        )
+        .await;
         assert_eq!(status.code(), Some(code), "{stderr}");
         let sent = fx.deletes_sent();
         assert_eq!(sent.len(), 1, "a DELETE after the signal: {sent:?}");
@@ -367,35 +384,7 @@ async fn a_signal_during_a_multi_id_delete_sends_no_new_delete_and_exits_143() {
     let mut args = strings(&["-c", &fx.url, "delete", "--yes", "--force-in-use"]);
     args.extend(strings(&["--concurrency", "1"]));
     args.extend(ids.iter().cloned());
-    let mut child = std_command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    faults.wait_held(1).await;
-    let (signalled, stderr) = stderr_until(&mut child, "no further delete is sent");
-    let kill = Command::new("kill")
-        .args(["-TERM".to_owned(), child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    tokio::task::spawn_blocking(move || signalled.recv().unwrap())
-        .await
-        .unwrap();
-    faults.release();
-    let (status, stdout) = tokio::task::spawn_blocking(move || {
-        let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        (child.wait().unwrap(), out)
-    })
-    .await
-    .unwrap();
-    let stderr = stderr.join().unwrap();
+    let (status, stdout, stderr) = signal_while_held(&args, "-TERM", faults).await;
     assert_eq!(status.code(), Some(143), "{stderr}");
     let sent = fx.deletes_sent();
     assert_eq!(sent.len(), 1, "a DELETE after the signal: {sent:?}");
