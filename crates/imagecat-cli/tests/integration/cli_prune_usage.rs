@@ -3,23 +3,18 @@
 //! use is kept (`in-use`) and no DELETE is sent for it, an image of
 //! unknown usage is kept (`usage-unknown`), the other planned deletes go.
 
-use crate::support::{dcmgr, entries, entry, has_reason, ids_where, imagecat, prune_args, toast};
+use crate::support::{
+    dcmgr, entries, entry, has_reason, ids_where, imagecat, prune_args, toast_in_use,
+};
 use imagecat_emulators::instances::EmulatedInstance;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn toast_prune_keeps_an_image_in_use_or_of_unknown_usage_and_deletes_the_rest() {
-    let emu = toast(12).await;
+    let (emu, used) = toast_in_use(12).await;
     let token = emu.config().token.clone();
     let env = [("IMAGECAT_TOAST_TOKEN", token.as_str())];
     let url = emu.catalog_url();
-    let used = emu.deletable_ids(1).remove(0);
-    emu.insert_instance(EmulatedInstance::new(
-        "00000000-0000-4000-8000-0000000000aa",
-        "ACTIVE",
-        Some(&used),
-        "any",
-    ));
     let run = entries(&imagecat(&prune_args(&url, None, true), &env).await);
     let kept = entry(&run, &used);
     assert_eq!(kept["action"], "keep", "{kept}");

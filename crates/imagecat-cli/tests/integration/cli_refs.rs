@@ -7,10 +7,10 @@
 //! sent.
 
 use crate::support::{
-    GLANCE_TOKEN, entries, glance, has_reason, ids_where, imagecat, prune_args, toast,
+    GLANCE_TOKEN, entries, glance, has_reason, ids_where, imagecat, prune_args, toast_in_use,
 };
 use imagecat_emulators::glance::{CinderVolume, NovaServer, PROJECT_ID, ServerBoot, VolumeFault};
-use imagecat_emulators::instances::{EmulatedInstance, RefSpelling};
+use imagecat_emulators::instances::RefSpelling;
 use serde_json::Value;
 
 /// Whether image `id` is kept, `reason` among the reasons.
@@ -23,17 +23,10 @@ fn kept_for(entries: &[Value], id: &str, reason: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn toast_an_image_named_in_another_spelling_is_never_deleted() {
     for spelling in [RefSpelling::Upper, RefSpelling::Padded] {
-        let emu = toast(12).await;
+        let (emu, used) = toast_in_use(12).await;
         let token = emu.config().token.clone();
         let env = [("IMAGECAT_TOAST_TOKEN", token.as_str())];
         let url = emu.catalog_url();
-        let used = emu.deletable_ids(1).remove(0);
-        emu.insert_instance(EmulatedInstance::new(
-            "00000000-0000-4000-8000-0000000000aa",
-            "ACTIVE",
-            Some(&used),
-            "any",
-        ));
         emu.set_ref_spelling(spelling);
         // delete refuses it (exit 4), sending no DELETE
         let refused = imagecat(&["-c", &url, "delete", &used, "--yes"], &env).await;

@@ -9,6 +9,23 @@ use serde_json::Value;
 pub(crate) use imagecat_emulators::glance::TOKEN as GLANCE_TOKEN;
 pub(crate) use imagecat_testkit::start::{dcmgr, glance, toast};
 
+use imagecat_emulators::instances::EmulatedInstance;
+use imagecat_emulators::toast::ToastEmulator;
+
+/// A TOAST emulator with `images` images and one ACTIVE instance that uses
+/// a deletable one, whose id is returned.
+pub(crate) async fn toast_in_use(images: usize) -> (ToastEmulator, String) {
+    let emu = toast(images).await;
+    let used = emu.deletable_ids(1).remove(0);
+    emu.insert_instance(EmulatedInstance::new(
+        "00000000-0000-4000-8000-0000000000aa",
+        "ACTIVE",
+        Some(&used),
+        "any",
+    ));
+    (emu, used)
+}
+
 /// The `imagecat` binary cargo built for this test binary (the current
 /// sources, with the package's features).
 pub(crate) const IMAGECAT: &str = env!("CARGO_BIN_EXE_imagecat");
