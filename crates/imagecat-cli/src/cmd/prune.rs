@@ -19,7 +19,9 @@ use imagecat::{DynImageCatalog, ImageCatalog, NamedCatalog};
 
 use crate::args::{FilterArgs, GroupArgs};
 use crate::exit::{CliError, ExitCode};
-use crate::output::{Column, EmptyTable, Format, Shown, Style, Tabular, View, emit, short_time};
+use crate::output::{
+    Column, EmptyTable, Format, Shown, Style, Tabular, View, emit, human_size, short_time,
+};
 use crate::progress::Progress;
 use crate::sanitize::for_terminal;
 use crate::session::{Session, confirm};
@@ -219,6 +221,7 @@ pub(crate) async fn run_plan(
             "plan: {deletes} to delete, {} kept; nothing deleted (dry run; --apply to delete)",
             plan.entries.len() - deletes
         );
+        say_sizes(&plan.sizes());
         return Ok(());
     }
     if deletes > 0 && !run.yes {
@@ -270,6 +273,7 @@ fn finish(
 ) -> Result<(), CliError> {
     let line = s.line();
     eprintln!("{line}");
+    say_sizes(&s.sizes);
     let done = |code, line: String| Err(CliError::new(code, line).already_reported());
     if let Some(code) = signal {
         return done(code, line);
@@ -300,6 +304,15 @@ fn finish(
     }
 }
 
+/// The bytes freed (or to be freed) and kept for unknown usage, per
+/// catalog and in total, on stderr (catalog names are server-chosen only
+/// through the user's config, but sanitized like every other text).
+fn say_sizes(sizes: &retention::PlanSizes) {
+    for line in sizes.lines() {
+        eprintln!("{}", for_terminal(&line));
+    }
+}
+
 /// The words of reasons, comma-separated.
 fn words(reasons: &[retention::Reason]) -> String {
     let words: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
@@ -321,6 +334,12 @@ impl Tabular for PlanEntry {
             let shown = short_time(&e.created_at);
             if shown.is_empty() { "-".into() } else { shown }
         }),
+        Column {
+            human: Some(|e| e.size_bytes.map_or_else(|| "-".into(), human_size)),
+            ..Column::new("size_bytes", "SIZE", |e| {
+                e.size_bytes.map(|n| n.to_string()).unwrap_or_default()
+            })
+        },
         Column::new("action", "ACTION", |e| {
             match e.action {
                 Action::Keep => "keep",

@@ -20,18 +20,7 @@ fn rfc3339(t: &Option<imagecat::chrono::DateTime<imagecat::chrono::Utc>>) -> Str
 
 /// `1.5 GiB`-style sizes.
 pub(crate) fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    imagecat::retention::human_bytes(bytes)
 }
 
 macro_rules! column {

@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod cli_extras;
 mod cli_hostile;
+mod cli_prune_sizes;
 mod cli_prune_usage;
 mod cli_refs;
 mod cli_usage;

@@ -17,6 +17,7 @@ use super::audit::{AuditSink, AuditStage};
 use super::cancel::Cancel;
 use super::gate::RateGate;
 use super::plan::{Action, Lookup, Outcome, Plan, PlanEntry, Reason, blockers};
+use super::sizes::PlanSizes;
 use super::usage_scan;
 use crate::catalog::{Deleted, DynImageCatalog};
 use crate::error::{Error, ErrorKind, Result};
@@ -110,6 +111,9 @@ pub struct ApplySummary {
     pub cancelled: bool,
     /// The first audit record that could not be written, if any.
     pub audit_error: Option<String>,
+    /// The bytes the run freed (the images it deleted) and the bytes of the
+    /// images kept because their usage is unknown, per catalog and in total.
+    pub sizes: PlanSizes,
 }
 
 impl ApplySummary {
@@ -291,6 +295,7 @@ pub async fn apply(
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
     plan.entries = ordered.into_iter().map(|(_, e)| e).collect();
+    summary.sizes = PlanSizes::applied(&plan.entries);
     (plan, summary)
 }
 

@@ -16,6 +16,7 @@ mod identity;
 mod plan;
 mod policy;
 mod revalidate;
+mod sizes;
 
 pub use audit::{AuditLog, AuditSink, AuditStage, audit_record};
 pub use cancel::Cancel;
@@ -28,6 +29,7 @@ pub use plan::{
 };
 pub use policy::{PolicyError, RetentionPolicy};
 pub use revalidate::check_identities;
+pub use sizes::{Bytes, PlanSizes, SizeTally, human_bytes};
 
 use crate::catalog::{DynImageCatalog, InstanceQuery};
 use crate::ext::ImageCatalogExt;

@@ -209,6 +209,11 @@ pub struct PlanEntry {
     pub updated_at: Option<DateTime<Utc>>,
     /// Its status (re-checked before a delete).
     pub status: ImageStatus,
+    /// Its size in bytes as the catalog reported it (`None`: unknown, and
+    /// counted as unknown in [`Plan::sizes`], never as zero). Absent from a
+    /// plan saved before sizes were recorded: read as unknown.
+    #[serde(default)]
+    pub size_bytes: Option<u64>,
     /// Keep or delete.
     pub action: Action,
     /// Why, from the vocabulary of [`Reason`].
@@ -433,6 +438,7 @@ fn plan_catalog(
                 created_at: image.created_at,
                 updated_at: image.updated_at,
                 status: image.status,
+                size_bytes: image.size_bytes,
                 action,
                 reasons,
                 result: None,

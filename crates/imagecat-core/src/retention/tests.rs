@@ -570,3 +570,126 @@ fn every_reason_is_written_as_it_is_shown() {
         assert_eq!(serde_json::to_value(r).unwrap(), r.as_str(), "{r:?}");
     }
 }
+
+/// The fleet with sizes: every image `1 GiB + n MiB` but `db-4`, whose
+/// size the catalog does not report.
+fn sized_fleet() -> Vec<Image> {
+    fleet()
+        .into_iter()
+        .enumerate()
+        .map(|(n, image)| {
+            if image.id.as_str() == "db-4" {
+                image
+            } else {
+                image.with_size_bytes((1 << 30) + (n as u64) * (1 << 20))
+            }
+        })
+        .collect()
+}
+
+/// The known sizes of these ids in the sized fleet, and how many are unknown.
+fn sizes_of(ids: &[String]) -> (u64, usize) {
+    let fleet = sized_fleet();
+    let mut bytes = 0;
+    let mut unknown = 0;
+    for id in ids {
+        let image = fleet.iter().find(|i| i.id.as_str() == id).unwrap();
+        match image.size_bytes {
+            Some(n) => bytes += n,
+            None => unknown += 1,
+        }
+    }
+    (bytes, unknown)
+}
+
+#[tokio::test]
+async fn the_freed_bytes_are_the_sum_of_the_deletes_and_unknown_sizes_are_said() {
+    // "used": instances listable (none use the fleet): its deletes free
+    // bytes; "blind": cannot list instances, every candidate is kept as
+    // usage-unknown.
+    let used = Arc::new(InMemoryCatalog::from_images(sized_fleet()).with_instances(Vec::new()));
+    let blind = Arc::new(InMemoryCatalog::from_images(sized_fleet()));
+    let targets = [
+        PlanTarget::new("used", used.clone() as DynImageCatalog),
+        PlanTarget::new("blind", blind.clone() as DynImageCatalog),
+    ];
+    let policy = policy().allow_unknown_usage(false);
+    let plan = plan(&policy, &targets, now()).await.unwrap();
+    let planned: Vec<String> = plan.deletes().map(|e| e.id.to_string()).collect();
+    assert_eq!(planned.len(), 6, "{planned:?}");
+    assert!(plan.deletes().all(|e| e.catalog == "used"));
+    let (bytes, unknown) = sizes_of(&planned);
+    assert_eq!(unknown, 1, "db-4 is among the deletes");
+    let sizes = plan.sizes();
+    assert!(!sizes.applied);
+    let freed = sizes.catalogs["used"].freed;
+    assert_eq!((freed.images, freed.bytes, freed.unknown), (6, bytes, 1));
+    assert_eq!(sizes.total.freed, freed);
+    // The same six are kept on "blind" because nobody can tell their usage.
+    let kept: Vec<String> = plan
+        .entries
+        .iter()
+        .filter(|e| e.reasons.contains(&Reason::UsageUnknown))
+        .map(|e| e.id.to_string())
+        .collect();
+    let held = sizes.catalogs["blind"].kept_unknown_usage;
+    assert_eq!(
+        (held.images, held.bytes, held.unknown),
+        (kept.len(), sizes_of(&kept).0, 1)
+    );
+    assert_eq!(sizes.catalogs["blind"].freed.images, 0);
+    let lines = sizes.lines();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines[2].starts_with(&format!(
+            "total: {} ({bytes} B) would be freed by 6 deletes, 1 of unknown size; ",
+            human_bytes(bytes)
+        )),
+        "{lines:?}"
+    );
+    // After the apply: what was deleted, by the catalog's own account.
+    let catalogs = HashMap::from([
+        ("used".to_owned(), used.clone() as DynImageCatalog),
+        ("blind".to_owned(), blind.clone() as DynImageCatalog),
+    ]);
+    let (_, summary) = apply(plan, &catalogs, &ApplyOptions::default(), &|_| {}).await;
+    let left: HashSet<String> = used
+        .source()
+        .snapshot()
+        .iter()
+        .map(|i| i.id.to_string())
+        .collect();
+    let gone: Vec<String> = sized_fleet()
+        .iter()
+        .map(|i| i.id.to_string())
+        .filter(|id| !left.contains(id))
+        .collect();
+    assert_eq!(gone.len(), summary.deleted);
+    let freed = summary.sizes.total.freed;
+    assert!(summary.sizes.applied);
+    assert_eq!(
+        (freed.images, freed.bytes, freed.unknown),
+        (gone.len(), sizes_of(&gone).0, sizes_of(&gone).1)
+    );
+}
+
+#[tokio::test]
+async fn a_saved_plan_without_sizes_still_applies_its_sizes_unknown() {
+    let catalog = Arc::new(InMemoryCatalog::from_images(sized_fleet()));
+    let dynamic: DynImageCatalog = catalog.clone();
+    let plan = plan(&policy(), &[PlanTarget::new("m", dynamic.clone())], now())
+        .await
+        .unwrap();
+    let mut json = serde_json::to_value(&plan).unwrap();
+    for entry in json["entries"].as_array_mut().unwrap() {
+        entry.as_object_mut().unwrap().remove("size_bytes").unwrap();
+    }
+    let old: Plan = serde_json::from_value(json).unwrap();
+    let freed = old.sizes().total.freed;
+    assert_eq!((freed.images, freed.bytes, freed.unknown), (6, 0, 6));
+    assert!(old.sizes().lines()[0].starts_with("m: unknown size would be freed by 6 deletes;"));
+    let catalogs = HashMap::from([("m".to_owned(), dynamic)]);
+    let (_, summary) = apply(old, &catalogs, &ApplyOptions::default(), &|_| {}).await;
+    assert_eq!((summary.deleted, summary.failed), (6, 0));
+    assert_eq!(summary.sizes.total.freed.unknown, 6);
+}
