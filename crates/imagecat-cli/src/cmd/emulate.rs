@@ -10,7 +10,9 @@ use imagecat_emulators::churn::Churn;
 use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
 use imagecat_emulators::delete_faults::DeleteFault;
 use imagecat_emulators::faults::{FaultKind, FaultPlan, InstanceFaults};
-use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig, VolumeFault};
+use imagecat_emulators::glance::{
+    GlanceCaller, GlanceEmulator, GlanceEmulatorConfig, KeystoneUser, MEMBER_TOKEN, VolumeFault,
+};
 use imagecat_emulators::hostile::Hostile;
 use imagecat_emulators::instances::RefSpelling;
 use imagecat_emulators::server::ServeOptions;
@@ -261,10 +263,10 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
             Box::new(emulator)
         }
         Backend::Glance => {
-            let config = GlanceEmulatorConfig::default()
-                .images(args.images as u64)
-                .instances(args.instances as u64);
+            let config = glance_config(args);
             let token = config.token.clone().unwrap_or_default();
+            let project = config.project_id.clone().unwrap_or_default();
+            let users: Vec<KeystoneUser> = config.keystone_users().cloned().collect();
             let emulator = GlanceEmulator::start(config, serve)
                 .await
                 .map_err(bind_error)?;
@@ -280,6 +282,21 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
                 args.instances,
                 emulator.compute_endpoint()
             );
+            eprintln!("admin: OS_TOKEN={token} (role admin: sees every project's images)");
+            eprintln!(
+                "member: OS_TOKEN={MEMBER_TOKEN} (roles member, reader of project {project}: \
+                 public images, the project's own, shared ones it accepted, community when asked)"
+            );
+            for user in &users {
+                eprintln!(
+                    "keystone: OS_AUTH_URL={} OS_USERNAME={} OS_PASSWORD={} OS_PROJECT_ID={} (roles {})",
+                    emulator.identity_v3_url(),
+                    user.username,
+                    user.password,
+                    user.project_id,
+                    user.roles().join(", ")
+                );
+            }
             Box::new(emulator)
         }
     };
@@ -291,6 +308,27 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
         )
     })?;
     Ok(())
+}
+
+/// The Glance emulator `emulate glance` serves: the static admin token, a
+/// member's token of the same project, and two Keystone users (`admin`
+/// with the admin role, `member` without), whose issued tokens carry their
+/// roles.
+fn glance_config(args: &EmulateArgs) -> GlanceEmulatorConfig {
+    let base = GlanceEmulatorConfig::default();
+    let project = base.project_id.clone().unwrap_or_default();
+    let user = |name: &str, admin: bool| KeystoneUser {
+        username: name.to_owned(),
+        password: format!("emulator-{name}-password"),
+        project_id: project.clone(),
+        admin,
+        ..KeystoneUser::default()
+    };
+    base.images(args.images as u64)
+        .instances(args.instances as u64)
+        .project_token(MEMBER_TOKEN, GlanceCaller::member(project.clone()))
+        .keystone(user("admin", true))
+        .keystone_user(user("member", false))
 }
 
 fn announce(url: &str) -> Result<(), CliError> {

@@ -112,6 +112,8 @@ pub(super) struct Store {
     pub(super) inserted: BTreeMap<Key, GlanceImage>,
     /// Issued tokens and when they expire.
     pub(super) tokens: HashMap<String, Instant>,
+    /// Who each issued token stands for (its Keystone user's project and roles).
+    pub(super) token_callers: HashMap<String, GlanceCaller>,
     pub(super) issued: u64,
     pub(super) canned: VecDeque<Canned>,
     /// Sort keys of images deleted through the API: Glance keeps deleted
@@ -316,7 +318,7 @@ impl Emu {
 
     /// `None` when the request may proceed, or the 401 to answer.
     pub(super) fn check_auth(&self, state: &Store, headers: &HeaderMap) -> Option<Response> {
-        if self.config.token.is_none() && self.config.keystone.is_none() {
+        if self.config.token.is_none() && self.config.keystone_users().next().is_none() {
             return None;
         }
         let token = headers
@@ -326,13 +328,17 @@ impl Emu {
         if self.config.token.as_deref() == Some(token) && !token.is_empty() {
             return None;
         }
+        if self.config.project_tokens.iter().any(|(t, _)| t == token) {
+            return None;
+        }
         match state.tokens.get(token) {
             Some(expires) if Instant::now() < *expires => None,
             _ => Some(keystone_error(401, "Unauthorized", KEYSTONE_401)),
         }
     }
 
-    pub(super) fn issue(&self, state: &mut Store) -> (String, DateTime<Utc>) {
+    /// Issues a token standing for `caller`: its id and expiry.
+    pub(super) fn issue(&self, state: &mut Store, caller: GlanceCaller) -> (String, DateTime<Utc>) {
         state.issued += 1;
         let id = format!(
             "gAAAA{:016x}{:016x}",
@@ -348,6 +354,7 @@ impl Emu {
             .checked_add(self.config.token_ttl)
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
         state.tokens.insert(id.clone(), deadline);
+        state.token_callers.insert(id.clone(), caller);
         (id, expires)
     }
 }

@@ -190,27 +190,30 @@ pub(super) fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 }
 
 pub(super) async fn keystone_v2(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
-    let Some(user) = &emu.config.keystone else {
+    if emu.config.keystone_users().next().is_none() {
         return keystone_error(404, "Not Found", "The resource could not be found.");
-    };
+    }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return keystone_error(400, "Bad Request", "Malformed request body");
     };
     let auth = &request["auth"];
     let username = str_at(auth, &["passwordCredentials", "username"]);
     let password = str_at(auth, &["passwordCredentials", "password"]);
-    let tenant_ok = match (str_at(auth, &["tenantId"]), str_at(auth, &["tenantName"])) {
-        (Some(id), _) => id == user.project_id,
-        (None, Some(name)) => name == user.project_name,
-        (None, None) => false,
+    let accepts = |user: &KeystoneUser| {
+        let tenant_ok = match (str_at(auth, &["tenantId"]), str_at(auth, &["tenantName"])) {
+            (Some(id), _) => id == user.project_id,
+            (None, Some(name)) => name == user.project_name,
+            (None, None) => false,
+        };
+        username == Some(user.username.as_str())
+            && password == Some(user.password.as_str())
+            && tenant_ok
     };
-    if username != Some(user.username.as_str())
-        || password != Some(user.password.as_str())
-        || !tenant_ok
-    {
+    let Some(user) = emu.config.keystone_users().find(|u| accepts(u)) else {
         return keystone_error(401, "Unauthorized", KEYSTONE_401);
-    }
-    let (id, expires) = emu.issue(&mut emu.lock());
+    };
+    let (id, expires) = emu.issue(&mut emu.lock(), user.caller());
+    let roles: Vec<Value> = user.roles().iter().map(|r| json!({"name": r})).collect();
     let endpoint = emu.endpoint();
     let body = json!({"access": {
         "token": {
@@ -227,8 +230,8 @@ pub(super) async fn keystone_v2(State(emu): State<Arc<Emu>>, body: Bytes) -> Res
                 {"region": "OtherRegion", "publicURL": "http://127.0.0.1:9/other-region"}]},
         ],
         "user": {"id": "emu-user", "username": user.username, "name": user.username,
-                 "roles": [{"name": "member"}], "roles_links": []},
-        "metadata": {"roles": [], "is_admin": 0},
+                 "roles": roles, "roles_links": []},
+        "metadata": {"roles": [], "is_admin": i32::from(user.admin)},
     }});
     let mut body = body;
     emu.add_usage_services(body.pointer_mut("/access/serviceCatalog"), false);
@@ -236,9 +239,9 @@ pub(super) async fn keystone_v2(State(emu): State<Arc<Emu>>, body: Bytes) -> Res
 }
 
 pub(super) async fn keystone_v3(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
-    let Some(user) = &emu.config.keystone else {
+    if emu.config.keystone_users().next().is_none() {
         return keystone_error(404, "Not Found", "The resource could not be found.");
-    };
+    }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return keystone_error(400, "Bad Request", "Malformed request body");
     };
@@ -250,22 +253,31 @@ pub(super) async fn keystone_v3(State(emu): State<Arc<Emu>>, body: Bytes) -> Res
         .as_array()
         .is_some_and(|m| m.iter().any(|m| m == "password"));
     let u = &identity["password"]["user"];
-    let user_ok = str_at(u, &["name"]) == Some(user.username.as_str())
-        && str_at(u, &["password"]) == Some(user.password.as_str())
-        && str_at(u, &["domain", "name"]) == Some(user.user_domain.as_str());
     let project = &request["auth"]["scope"]["project"];
-    let project_ok = match str_at(project, &["id"]) {
-        Some(id) => id == user.project_id,
-        None => {
-            str_at(project, &["name"]) == Some(user.project_name.as_str())
-                && str_at(project, &["domain", "name"]) == Some(user.project_domain.as_str())
-        }
+    let accepts = |user: &KeystoneUser| {
+        let user_ok = str_at(u, &["name"]) == Some(user.username.as_str())
+            && str_at(u, &["password"]) == Some(user.password.as_str())
+            && str_at(u, &["domain", "name"]) == Some(user.user_domain.as_str());
+        let project_ok = match str_at(project, &["id"]) {
+            Some(id) => id == user.project_id,
+            None => {
+                str_at(project, &["name"]) == Some(user.project_name.as_str())
+                    && str_at(project, &["domain", "name"]) == Some(user.project_domain.as_str())
+            }
+        };
+        let app_ok = by_app_credential && app_credential_ok(user, identity);
+        app_ok || (methods_ok && user_ok && project_ok)
     };
-    let app_ok = by_app_credential && app_credential_ok(user, identity);
-    if !(app_ok || (methods_ok && user_ok && project_ok)) {
+    let Some(user) = emu.config.keystone_users().find(|u| accepts(u)) else {
         return keystone_error(401, "Unauthorized", KEYSTONE_401);
-    }
-    let (id, expires) = emu.issue(&mut emu.lock());
+    };
+    let (id, expires) = emu.issue(&mut emu.lock(), user.caller());
+    let roles: Vec<Value> = user
+        .roles()
+        .iter()
+        .enumerate()
+        .map(|(n, r)| json!({"id": format!("r{}", n + 1), "name": r}))
+        .collect();
     let endpoint = emu.endpoint();
     let region = &emu.config.region;
     let body = json!({"token": {
@@ -274,7 +286,7 @@ pub(super) async fn keystone_v3(State(emu): State<Arc<Emu>>, body: Bytes) -> Res
         "issued_at": Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         "user": {"id": "emu-user", "name": user.username, "domain": {"id": "default", "name": user.user_domain}},
         "project": {"id": user.project_id, "name": user.project_name, "domain": {"id": "default", "name": user.project_domain}},
-        "roles": [{"id": "r1", "name": "member"}],
+        "roles": roles,
         "catalog": [
             {"type": "identity", "name": "keystone", "endpoints": [
                 {"interface": "public", "region": region, "region_id": region, "url": format!("{endpoint}/identity")}]},
@@ -308,4 +320,36 @@ fn app_credential_ok(user: &KeystoneUser, identity: &Value) -> bool {
         }
     };
     who && str_at(given, &["secret"]) == Some(cred.secret.as_str())
+}
+
+/// Keystone's description of its v3 API (the version discovery of
+/// keystoneauth reads it).
+fn keystone_v3_doc(emu: &Emu) -> Value {
+    json!({
+        "id": "v3.14",
+        "status": "stable",
+        "updated": "2020-04-07T00:00:00Z",
+        "links": [{"rel": "self", "href": format!("{}/identity/v3/", emu.server_root())}],
+        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}],
+    })
+}
+
+/// `GET /identity/v3`: Keystone's version document, which keystoneauth
+/// reads before it authenticates (404 without Keystone users).
+pub(super) async fn keystone_v3_version(State(emu): State<Arc<Emu>>) -> Response {
+    if emu.config.keystone_users().next().is_none() {
+        return keystone_error(404, "Not Found", "The resource could not be found.");
+    }
+    let body = json!({"version": keystone_v3_doc(&emu)});
+    json_bytes_response(200, serde_json::to_vec(&body).unwrap_or_default())
+}
+
+/// `GET /identity`: Keystone's versions document (300, v3 only), where
+/// the service catalog's identity endpoint points.
+pub(super) async fn keystone_versions(State(emu): State<Arc<Emu>>) -> Response {
+    if emu.config.keystone_users().next().is_none() {
+        return keystone_error(404, "Not Found", "The resource could not be found.");
+    }
+    let body = json!({"versions": {"values": [keystone_v3_doc(&emu)]}});
+    json_bytes_response(300, serde_json::to_vec(&body).unwrap_or_default())
 }

@@ -37,7 +37,10 @@
 //!   minimal Keystone at `/identity/v2.0/tokens` (NHN's
 //!   `tenantId` + `passwordCredentials` form, or `tenantName`) and
 //!   `/identity/v3/auth/tokens` (password, project by name or id; token in
-//!   `X-Subject-Token`), whose service catalogs point at this emulator for
+//!   `X-Subject-Token`; `GET /identity` and `/identity/v3` for version
+//!   discovery), for one or more users ([`KeystoneUser`]) whose issued
+//!   tokens carry the user's roles (admin, or a member of its project),
+//!   and whose service catalogs point at this emulator for
 //!   the configured region (plus a second region that points nowhere); a
 //!   missing, unknown or expired token is 401 in keystonemiddleware's form.
 //!
@@ -120,6 +123,9 @@ pub const TOKEN: &str = "glance-emulator-token";
 pub const PROJECT_ID: &str = "emu-project";
 /// The default Keystone user's name ([`KeystoneUser::default`]).
 pub const KEYSTONE_USERNAME: &str = "demo";
+/// A token `imagecat emulate glance` accepts for a member (no admin role)
+/// of [`PROJECT_ID`], beside the admin's [`TOKEN`].
+pub const MEMBER_TOKEN: &str = "glance-emulator-member-token";
 /// The default Keystone user's password ([`KeystoneUser::default`]).
 pub const KEYSTONE_PASSWORD: &str = "emulator-password";
 
@@ -141,6 +147,32 @@ pub struct KeystoneUser {
     /// A v3 application credential of this user (bound to its project),
     /// accepted by id, or by name with the user's name and domain.
     pub app_credential: Option<KeystoneAppCredential>,
+    /// Whether the user holds the `admin` role: its tokens see and change
+    /// every project's images. Otherwise a member (roles `member` and
+    /// `reader`) of its project, whom Glance shows public images, the
+    /// project's own, images shared with it and accepted, and community
+    /// images only when asked. Default true (the emulator's operator).
+    pub admin: bool,
+}
+
+impl KeystoneUser {
+    /// The roles its tokens carry: `admin`, `member` and `reader` for an
+    /// admin (Keystone's implied roles), `member` and `reader` otherwise.
+    pub fn roles(&self) -> &'static [&'static str] {
+        if self.admin {
+            &["admin", "member", "reader"]
+        } else {
+            &["member", "reader"]
+        }
+    }
+
+    /// Who its tokens stand for in the image API.
+    pub fn caller(&self) -> GlanceCaller {
+        GlanceCaller {
+            project: Some(self.project_id.clone()),
+            admin: self.admin,
+        }
+    }
 }
 
 /// A Keystone v3 application credential the emulator accepts.
@@ -164,6 +196,7 @@ impl Default for KeystoneUser {
             user_domain: "Default".into(),
             project_domain: "Default".into(),
             app_credential: None,
+            admin: true,
         }
     }
 }
@@ -182,6 +215,9 @@ pub struct GlanceEmulatorConfig {
     pub token: Option<String>,
     /// The Keystone user, if the identity endpoints should accept one.
     pub keystone: Option<KeystoneUser>,
+    /// More Keystone users (each with its own password, project and
+    /// roles); the identity endpoints accept any of them and `keystone`.
+    pub more_keystone_users: Vec<KeystoneUser>,
     /// The region of the image endpoint in the service catalogs. Default `RegionOne`.
     pub region: String,
     /// Lifetime of issued tokens. Default one hour.
@@ -196,8 +232,8 @@ pub struct GlanceEmulatorConfig {
     /// A lying server: the marker is ignored, so every page is the first.
     pub ignore_marker: bool,
     /// More tokens, each standing for a project member or an admin (the
-    /// static token and Keystone-issued tokens stand for an admin of
-    /// `project_id`).
+    /// static token stands for an admin of `project_id`; a Keystone-issued
+    /// token for its user, [`KeystoneUser::caller`]).
     pub project_tokens: Vec<(String, GlanceCaller)>,
     /// How many seeded Nova servers (see `nova.rs`). Default 0.
     pub instances: u64,
@@ -210,6 +246,7 @@ impl Default for GlanceEmulatorConfig {
             base_path: String::new(),
             token: Some(TOKEN.into()),
             keystone: None,
+            more_keystone_users: Vec::new(),
             region: "RegionOne".into(),
             token_ttl: Duration::from_secs(3600),
             project_id: Some(PROJECT_ID.into()),
@@ -245,6 +282,18 @@ impl GlanceEmulatorConfig {
     pub fn keystone(mut self, user: KeystoneUser) -> Self {
         self.keystone = Some(user);
         self
+    }
+
+    /// Also accepts this Keystone user (the identity endpoints are enabled
+    /// by any user).
+    pub fn keystone_user(mut self, user: KeystoneUser) -> Self {
+        self.more_keystone_users.push(user);
+        self
+    }
+
+    /// Every Keystone user the identity endpoints accept.
+    pub fn keystone_users(&self) -> impl Iterator<Item = &KeystoneUser> {
+        self.keystone.iter().chain(&self.more_keystone_users)
     }
 
     /// Sets the lifetime of issued tokens.
@@ -451,7 +500,11 @@ impl GlanceEmulator {
             .route("/volume/v3/{project}/volumes/{id}", get(show_volume))
             .route(&format!("{base}/versions"), get(versions))
             .route("/identity/v2.0/tokens", post(keystone_v2))
-            .route("/identity/v3/auth/tokens", post(keystone_v3));
+            .route("/identity/v3/auth/tokens", post(keystone_v3))
+            .route("/identity", get(keystone_versions))
+            .route("/identity/", get(keystone_versions))
+            .route("/identity/v3", get(keystone_v3_version))
+            .route("/identity/v3/", get(keystone_v3_version));
         let router = router
             .fallback(unversioned)
             .layer(axum::middleware::map_response(request_id))

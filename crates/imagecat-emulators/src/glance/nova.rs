@@ -403,7 +403,7 @@ impl Emu {
     }
 
     /// `http://127.0.0.1:PORT`, without the image base path.
-    fn server_root(&self) -> String {
+    pub(super) fn server_root(&self) -> String {
         let endpoint = self.endpoint();
         endpoint
             .strip_suffix(self.config.base_path.as_str())

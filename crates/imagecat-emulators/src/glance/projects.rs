@@ -49,8 +49,8 @@ pub(super) struct Member {
 }
 
 impl Emu {
-    /// The caller the static token, Keystone-issued tokens and unchecked
-    /// requests stand for: an admin of the configured project.
+    /// The caller the static token and unchecked requests stand for: an
+    /// admin of the configured project.
     pub(super) fn operator(&self) -> GlanceCaller {
         GlanceCaller {
             project: self.config.project_id.clone(),
@@ -72,7 +72,12 @@ impl Emu {
             return Ok(caller.clone());
         }
         match self.check_auth(state, headers) {
-            None => Ok(self.operator()),
+            // A Keystone-issued token: its user's project and roles.
+            None => Ok(state
+                .token_callers
+                .get(token)
+                .cloned()
+                .unwrap_or_else(|| self.operator())),
             Some(refused) => Err(Box::new(refused)),
         }
     }

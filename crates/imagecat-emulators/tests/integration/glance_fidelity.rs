@@ -607,3 +607,87 @@ async fn projects_see_what_glance_lets_them_see() {
         401
     );
 }
+
+/// A token issued by the emulator's Keystone (v3 and v2.0) carries its
+/// user's roles, and the image API answers by them: the member of a
+/// project does not list another project's private image, the admin does.
+#[tokio::test]
+async fn keystone_tokens_carry_their_users_roles() {
+    use imagecat_emulators::glance::KeystoneUser;
+    let user = |name: &str, admin: bool| KeystoneUser {
+        username: name.into(),
+        password: format!("{name}-password"),
+        project_id: "proj-a".into(),
+        admin,
+        ..KeystoneUser::default()
+    };
+    let config = GlanceEmulatorConfig::default()
+        .images(0)
+        .keystone(user("boss", true))
+        .keystone_user(user("dev", false))
+        .project_token("tok-b", GlanceCaller::member("proj-b"));
+    let emu = GlanceEmulator::start(config, ServeOptions::default())
+        .await
+        .expect("emulator");
+    let (c, base) = (reqwest::Client::new(), emu.endpoint());
+    let (status, _) = call(
+        &c,
+        &base,
+        "tok-b",
+        "POST",
+        "/v2/images",
+        json!({"name": "b-private", "visibility": "private"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    for (name, admin) in [("boss", true), ("dev", false)] {
+        let v3 = c
+            .post(emu.identity_v3_url() + "/auth/tokens")
+            .header("content-type", "application/json")
+            .body(
+                json!({"auth": {
+                "identity": {"methods": ["password"], "password": {"user": {
+                    "name": name, "password": format!("{name}-password"),
+                    "domain": {"name": "Default"}}}},
+                "scope": {"project": {"id": "proj-a"}}}})
+                .to_string(),
+            )
+            .send()
+            .await
+            .expect("v3 answers");
+        assert_eq!(v3.status(), 201, "{name}");
+        let token = v3.headers()["x-subject-token"].to_str().unwrap().to_owned();
+        let doc: Value = serde_json::from_str(&v3.text().await.unwrap()).unwrap();
+        let roles: Vec<&str> = doc["token"]["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        assert_eq!(roles.contains(&"admin"), admin, "{name}: {roles:?}");
+        assert!(roles.contains(&"member"), "{name}: {roles:?}");
+        let v2 = c
+            .post(emu.identity_v2_url() + "/tokens")
+            .header("content-type", "application/json")
+            .body(
+                json!({"auth": {"tenantId": "proj-a", "passwordCredentials": {
+                "username": name, "password": format!("{name}-password")}}})
+                .to_string(),
+            )
+            .send()
+            .await
+            .expect("v2 answers");
+        let v2: Value = serde_json::from_str(&v2.text().await.unwrap()).unwrap();
+        assert_eq!(v2["access"]["metadata"]["is_admin"], i32::from(admin));
+        let v2_token = v2["access"]["token"]["id"].as_str().unwrap().to_owned();
+        for token in [token, v2_token] {
+            let (status, list) = call(&c, &base, &token, "GET", "/v2/images", Value::Null).await;
+            assert_eq!(status, 200);
+            let listed = names(&list).contains(&"b-private");
+            assert_eq!(
+                listed, admin,
+                "{name} lists proj-b's private image: {listed}"
+            );
+        }
+    }
+}
