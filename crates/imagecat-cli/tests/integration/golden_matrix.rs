@@ -283,3 +283,44 @@ async fn hostile_names_are_escaped_in_the_table_and_exact_in_json() {
     .await;
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_catalogs_by_fifty_families_fit_a_terminal() {
+    let mut emus = Vec::new();
+    for _ in 0..10 {
+        emus.push(glance(0).await);
+    }
+    let mut n = 0;
+    let mut stale = 0;
+    for f in 0..50u32 {
+        // (created day, name) of each present cell; by hand: the cells
+        // whose name is not the newest one's (ties: the greater name).
+        let mut cells = Vec::new();
+        for (c, emu) in (0u32..).zip(&emus) {
+            n += 1;
+            if (f + c) % 7 == 3 {
+                continue; // missing
+            }
+            let day = if (f * c) % 5 == 1 { 1 } else { 2 };
+            let name = format!("family-{f:02}-linux-{}", 20260100 + day);
+            emu.insert(build(n, &name, day + c, 'a', "1"));
+            cells.push((day + c, name));
+        }
+        let newest = cells.iter().max().unwrap().1.clone();
+        stale += cells.iter().filter(|(_, name)| *name != newest).count();
+    }
+    let urls: Vec<String> = emus.iter().map(GlanceEmulator::catalog_url).collect();
+    let run = golden(&urls, &[]).await;
+    assert_eq!(run.code, 10, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("FAMILY"), "{}", run.stdout);
+    assert!(lines[0].contains("  10  OLDER"), "{}", lines[0]);
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("family-")).count(),
+        50
+    );
+    let widest = lines.iter().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 100, "{widest} columns:\n{}", run.stdout);
+    let marks = lines[1..=50].join(" ");
+    assert_eq!(marks.matches(" < ").count(), stale, "{}", run.stdout);
+}
