@@ -324,3 +324,29 @@ async fn ten_catalogs_by_fifty_families_fit_a_terminal() {
     let marks = lines[1..=50].join(" ");
     assert_eq!(marks.matches(" < ").count(), stale, "{}", run.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_catalog_is_named_left_out_and_exits_6() {
+    let emus = three().await;
+    let urls: Vec<String> = emus.iter().map(GlanceEmulator::catalog_url).collect();
+    emus[2].push_response(403, "application/json", r#"{"message": "denied"}"#);
+    let run = golden(&urls, &["-o", "json"]).await;
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("imagecat: {}", urls[2])),
+        "{}",
+        run.stderr
+    );
+    // The two that answered, compared with each other; no column for jp1.
+    assert_eq!(
+        states(&run)
+            .into_iter()
+            .map(|(f, s)| (f, s.join(" ")))
+            .collect::<Vec<_>>(),
+        [
+            ("app-x".to_owned(), "missing extra".to_owned()),
+            ("rocky-9".to_owned(), "current current".to_owned()),
+            ("ubuntu-24.04".to_owned(), "current stale".to_owned()),
+        ]
+    );
+}
