@@ -24,7 +24,8 @@ pub(crate) enum ExitCode {
     /// 6: a fan-out in which some catalogs failed, or an apply in which
     /// some deletes failed.
     PartialFanOut = 6,
-    /// 10: `diff` found differences (not a failure).
+    /// 10: `diff` found differences, `golden` found drift or an unknown
+    /// build (not a failure).
     Differences = 10,
     /// 130: a run that deletes stopped on SIGINT (after its summary).
     Interrupted = 130,

@@ -9,6 +9,7 @@ mod delete;
 mod demo;
 mod diff;
 mod emulate;
+mod golden;
 mod info;
 mod latest;
 mod list;
@@ -55,6 +56,12 @@ pub(crate) enum Command {
     /// (same name, other checksum or size). Exit 0 when they agree, 10
     /// when they differ.
     Diff(diff::DiffArgs),
+    /// The golden-image matrix of two or more catalogs: per family, each
+    /// catalog's newest image is current (the newest build anywhere),
+    /// stale, missing or extra (the family is there only); --by name,
+    /// checksum, property:KEY or tag:GLOB says what a build is. Exit 0
+    /// when every cell is current, 10 on drift or an unknown build.
+    Golden(golden::GoldenArgs),
     /// Plan a clean-up by a retention policy and print it; delete nothing
     /// unless --apply. Exit 6 when some deletes failed.
     ///
@@ -94,6 +101,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Usage(args) => usage::run(&session, args).await,
         Command::Latest(args) => latest::run(&session, args).await,
         Command::Diff(args) => diff::run(&session, args).await,
+        Command::Golden(args) => golden::run(&session, args).await,
         Command::Prune(args) => prune::run(&session, args).await,
         Command::Apply(args) => apply::run(&session, args).await,
         Command::Info(args) => info::run(&session, args).await,

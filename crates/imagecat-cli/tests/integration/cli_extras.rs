@@ -12,13 +12,14 @@ use imagecat_emulators::server::ServeOptions;
 
 const ACCOUNT: &str = "a-shpoolxx";
 
-const SUBCOMMANDS: [&str; 14] = [
+const SUBCOMMANDS: [&str; 15] = [
     "list",
     "show",
     "delete",
     "usage",
     "latest",
     "diff",
+    "golden",
     "prune",
     "apply",
     "info",

@@ -16,5 +16,6 @@ mod clouds;
 mod errors;
 mod exec_safety;
 mod golden;
+mod golden_matrix;
 mod prune;
 mod reliability;
