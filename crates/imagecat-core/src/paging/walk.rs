@@ -11,9 +11,15 @@
 //!   instance of the page before it, the two pages cover one contiguous
 //!   stretch of that order, whatever was launched or terminated in between
 //!   and in whichever order they were fetched: no instance that lived
-//!   through both reads can fall between them. A page that holds none (a
+//!   through both reads can fall between them. Only the overlap rows count
+//!   as the anchor (a row the server repeats out of place elsewhere in the
+//!   page proves nothing). A page whose overlap rows hold none (a
 //!   shift by at least `overlap` rows, an empty page short of the total) is
 //!   a contradiction.
+//! - **Each page against itself.** A page's rows are distinct and lie
+//!   within the total it reports (a snapshot cannot hold a row past its own
+//!   end); a page that repeats an instance or overruns its total is a lie
+//!   about where its rows are.
 //! - **The end.** An offset walk whose last page ends short of that page's
 //!   own total ended early (an empty or short page while the total says
 //!   more remain).
@@ -128,8 +134,34 @@ fn offset_chain(pages: &BTreeMap<u64, OffsetRead>) -> Option<String> {
     let mut at = 0u64;
     let mut before: Option<&OffsetRead> = None;
     while let Some(page) = pages.get(&at) {
+        // A page is one snapshot: its rows are distinct and lie within its
+        // own total. A page that repeats a row, or holds rows past the
+        // total it reports, is not a slice of the order it claims to be.
+        let distinct: HashSet<&String> = page.ids.iter().collect();
+        if distinct.len() < page.ids.len() {
+            return Some(format!(
+                "the page read from offset {} repeats an instance",
+                page.from
+            ));
+        }
+        if let Some(total) = page
+            .total
+            .filter(|&t| page.from + page.ids.len() as u64 > t)
+        {
+            return Some(format!(
+                "the page read from offset {} holds rows past its own total of {total}",
+                page.from
+            ));
+        }
         if let Some(prev) = before.filter(|_| page.overlap > 0) {
-            let anchored = page.ids.iter().any(|id| prev.ids.contains(id));
+            // Only the overlap rows anchor: a row elsewhere in the page that
+            // the page before also held (a server repeating an instance out
+            // of place) proves nothing about the stretch between the reads.
+            let anchored = page
+                .ids
+                .iter()
+                .take(page.overlap as usize)
+                .any(|id| prev.ids.contains(id));
             if !anchored {
                 return Some(format!(
                     "the listing shifted before offset {at}: the overlapping read from offset {} holds none of the {} instance(s) of the page before it",

@@ -228,6 +228,7 @@ impl PageSource for Model {
             }
             (_, true, Some(id)) => Some(PageToken::Marker(id)),
         };
+
         let page = Page::new(instances, next).with_scope(scope);
         Ok(match self.style {
             Style::OffsetTotal => page.with_total(total),
@@ -511,4 +512,59 @@ fn benign_churn_keeps_the_first_walk() {
             "{style:?}: {answers:?}"
         );
     }
+}
+
+/// Found by the property test: a server that repeats an instance out of
+/// place (here at the end of a page) must not pass for the overlap that
+/// proves two reads contiguous; only the overlap rows anchor a page.
+#[test]
+fn a_row_repeated_out_of_place_never_anchors_a_shifted_page() {
+    let initial = vec![
+        (42937u16, 5u8),
+        (0, 0),
+        (42937, 0),
+        (0, 0),
+        (0, 0),
+        (0, 0),
+        (42937, 0),
+        (42937, 0),
+        (0, 0),
+        (20685, 2),
+    ];
+    let script = vec![
+        vec![Event::Terminate { pick: 610 }],
+        vec![
+            Event::Launch { key: 0, image: 0 },
+            Event::Shift { pick: 0, image: 0 },
+        ],
+        vec![Event::Terminate { pick: 53700 }],
+        vec![Event::Shift { pick: 0, image: 0 }, Event::Duplicate],
+        vec![],
+    ];
+    let (answers, world, before) = scan(Style::OffsetTotal, 1, &initial, script, 4);
+    check(&answers, &world, &before).unwrap();
+}
+
+/// Found by the property test: a page that holds a row past its own total
+/// (a repeated instance on an otherwise empty page) is no slice of the
+/// listing, so its lone row cannot anchor it either.
+#[test]
+fn a_page_past_its_own_total_is_a_contradiction() {
+    let initial = vec![(0u16, 0u8), (0, 2), (0, 1)];
+    let script = vec![
+        vec![],
+        vec![],
+        vec![
+            Event::Terminate { pick: 1212 },
+            Event::Shift { pick: 0, image: 0 },
+        ],
+        vec![Event::Terminate { pick: 40063 }, Event::Duplicate],
+    ];
+    let (answers, world, before) = scan(Style::OffsetTotal, 1, &initial, script, 1);
+    check(&answers, &world, &before).unwrap();
+    assert!(
+        !answers[1].is_known_unused(),
+        "img-1 ran throughout: {:?}",
+        answers[1]
+    );
 }
