@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-pub(crate) use self::images::Row;
+pub(crate) use self::images::{Row, human_size};
 pub(crate) use self::tabular::{
     Column, EmptyTable, Format, JsonLayout, Shown, Style, Tabular, by_name, defaults, short_time,
 };

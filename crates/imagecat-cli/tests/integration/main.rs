@@ -16,3 +16,4 @@ mod exec_safety;
 mod golden;
 mod prune;
 mod reliability;
+mod report;

@@ -70,12 +70,16 @@ pub struct Keyed {
 #[non_exhaustive]
 pub enum AgeBucket {
     /// Created less than 7 days ago (or in the future).
+    #[serde(rename = "under_7d")]
     Under7d,
     /// 7 to 30 days.
+    #[serde(rename = "under_30d")]
     Under30d,
     /// 30 to 90 days.
+    #[serde(rename = "under_90d")]
     Under90d,
     /// 90 days to a year (365 days).
+    #[serde(rename = "under_1y")]
     Under1y,
     /// A year or more.
     Older,
@@ -178,8 +182,26 @@ pub struct RetentionFigures {
     pub deletes: Tally,
     /// The images the policy considered and keeps.
     pub kept: Tally,
-    /// Of those kept, the ones kept only because their usage is unknown.
+    /// Of those kept, the ones kept because their usage is unknown.
     pub kept_usage_unknown: Tally,
+    /// The largest planned deletes (at most [`LARGEST_DELETES`], largest
+    /// first, unknown sizes last), so a reader sees what the bytes are.
+    pub largest_deletes: Vec<ImageBrief>,
+}
+
+/// How many of the largest planned deletes a report names.
+pub const LARGEST_DELETES: usize = 10;
+
+/// An image as a report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ImageBrief {
+    /// The id.
+    pub id: ImageId,
+    /// The name.
+    pub name: Option<String>,
+    /// The size in bytes, when known.
+    pub size_bytes: Option<u64>,
 }
 
 impl RetentionFigures {
@@ -193,7 +215,14 @@ impl RetentionFigures {
         for entry in entries {
             let size = sizes.get(&entry.id).copied().flatten();
             match entry.action {
-                Action::Delete => figures.deletes.count(size),
+                Action::Delete => {
+                    figures.deletes.count(size);
+                    figures.largest_deletes.push(ImageBrief {
+                        id: entry.id.clone(),
+                        name: entry.name.clone(),
+                        size_bytes: size,
+                    });
+                }
                 Action::Keep => {
                     figures.kept.count(size);
                     if entry.reasons.contains(&Reason::UsageUnknown) {
@@ -202,6 +231,11 @@ impl RetentionFigures {
                 }
             }
         }
+        // Largest first; unknown sizes last (None < Some, reversed).
+        figures
+            .largest_deletes
+            .sort_by(|a, b| b.size_bytes.cmp(&a.size_bytes).then(a.id.cmp(&b.id)));
+        figures.largest_deletes.truncate(LARGEST_DELETES);
         figures
     }
 
@@ -210,6 +244,15 @@ impl RetentionFigures {
         self.deletes.add(&other.deletes);
         self.kept.add(&other.kept);
         self.kept_usage_unknown.add(&other.kept_usage_unknown);
+    }
+
+    /// The sums of a set of catalogs' figures (no image is named).
+    fn sums<'a>(all: impl Iterator<Item = &'a RetentionFigures>) -> Option<RetentionFigures> {
+        let mut sum: Option<RetentionFigures> = None;
+        for r in all {
+            sum.get_or_insert_with(RetentionFigures::default).add(r);
+        }
+        sum
     }
 }
 
@@ -350,13 +393,9 @@ impl Report {
         for c in &catalogs {
             totals.total.add(&c.total);
             totals.usage.add(&c.usage);
-            if let Some(r) = &c.retention {
-                totals
-                    .retention
-                    .get_or_insert_with(RetentionFigures::default)
-                    .add(r);
-            }
         }
+        totals.retention =
+            RetentionFigures::sums(catalogs.iter().filter_map(|c| c.retention.as_ref()));
         if policy.is_some() && totals.retention.is_none() {
             totals.retention = Some(RetentionFigures::default());
         }

@@ -38,6 +38,13 @@ fn age_buckets_have_their_edges_at_7_30_90_and_365_days() {
     assert_eq!(at(364), AgeBucket::Under1y);
     assert_eq!(at(365), AgeBucket::Older);
     assert_eq!(AgeBucket::of(None, now()), AgeBucket::Undated);
+    for b in AgeBucket::ALL {
+        assert_eq!(
+            serde_json::to_value(b).unwrap(),
+            b.as_str(),
+            "JSON word of {b:?}"
+        );
+    }
 }
 
 #[test]
