@@ -19,6 +19,7 @@ pub mod duration;
 mod error;
 mod ext;
 pub mod family;
+pub mod golden;
 mod identity;
 mod memory;
 mod model;
