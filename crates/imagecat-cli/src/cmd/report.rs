@@ -12,7 +12,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use imagecat::chrono::Utc;
-use imagecat::report::{self, Report};
+use imagecat::golden::BuildKey;
+use imagecat::report::{self, MatrixRule, Report};
 use imagecat::retention::{PlanTarget, RetentionPolicy};
 
 use crate::args::{FilterArgs, GroupArgs};
@@ -35,11 +36,15 @@ pub(crate) struct ReportArgs {
     /// those flags, the report has no retention figures.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// The golden matrix: what identifies a build, as in `golden`.
+    #[arg(long, default_value = "name", value_parser = parse_by, value_name = "name|checksum|property:KEY|tag:GLOB")]
+    by: BuildKey,
     /// The policy's candidates, as in `prune`: --name, --owner,
     /// --property, --status, --older-than.
     #[command(flatten)]
     filter: FilterArgs,
-    /// The policy's families (default: by exact name).
+    /// The families, of the golden matrix and of the policy (default: by
+    /// exact name).
     #[command(flatten)]
     group: GroupArgs,
     /// The policy keeps the newest N of each family.
@@ -50,14 +55,19 @@ pub(crate) struct ReportArgs {
     allow_unknown_usage: bool,
 }
 
+fn parse_by(text: &str) -> Result<BuildKey, String> {
+    text.parse()
+        .map_err(|e: imagecat::golden::BuildKeyError| e.to_string())
+}
+
 impl ReportArgs {
-    /// Whether any policy flag or file was given.
+    /// Whether any policy flag or file was given (the families alone are
+    /// not a policy: they are the matrix's too).
     fn wants_policy(&self) -> bool {
         let f = &self.filter;
         self.policy.is_some()
             || self.keep.is_some()
             || self.allow_unknown_usage
-            || self.group.group().is_some()
             || f.name.is_some()
             || f.owner.is_some()
             || !f.property.is_empty()
@@ -110,7 +120,8 @@ pub(crate) async fn run(session: &Session, args: ReportArgs) -> Result<(), CliEr
             .map(|c| PlanTarget::new(c.name.clone(), c.catalog.clone()))
             .collect(),
     };
-    let report = report::gather(&targets, policy.as_ref(), Utc::now()).await;
+    let matrix = MatrixRule::new(args.group.group().unwrap_or_default(), args.by.clone());
+    let report = report::gather(&targets, policy.as_ref(), Some(&matrix), Utc::now()).await;
     write(&args, format, &report)?;
     finish(&report)
 }

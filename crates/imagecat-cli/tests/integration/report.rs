@@ -291,6 +291,19 @@ async fn the_page_renders_in_chromium_with_the_json_figures_and_hostile_names_as
             "{name} not shown as text: {names:?}"
         );
     }
+    // The golden matrix: one cell per family and catalog, each checked
+    // above; the two Glances share their seeded images, TOAST has others.
+    let families = report["golden"]["families"].as_array().unwrap();
+    let cells = Regex::new(r#"data-key="golden\.families\.\d+\.cells\.\d+\.state""#).unwrap();
+    assert_eq!(cells.find_iter(&dom).count(), families.len() * 3);
+    let states: Vec<&str> = families
+        .iter()
+        .flat_map(|f| f["cells"].as_array().unwrap())
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    for state in ["current", "missing", "extra"] {
+        assert!(states.contains(&state), "no {state} cell: {states:?}");
+    }
     let owner = format!(
         ">{}<",
         HOSTILE_OWNER.replace('<', "&lt;").replace('>', "&gt;")

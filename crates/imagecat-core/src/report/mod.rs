@@ -3,8 +3,10 @@
 //! cannot disagree: per catalog the images by status and by owner, their
 //! total size, in use / not in use / unknown (from one
 //! [`usage_scan`](crate::ImageCatalogExt::usage_scan)), an age histogram,
-//! and what a retention policy would free (its dry-run [`plan`], never
-//! applied).
+//! what a retention policy would free (its dry-run [`plan`], never
+//! applied), and the golden matrix of the catalogs
+//! ([`golden_matrix`](crate::golden::golden_matrix)) from the same
+//! listings.
 //!
 //! Every figure is a [`Tally`]: a count of images, the bytes of those whose
 //! size is known, and how many have no known size; an unknown size is
@@ -18,7 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::InstanceQuery;
 use crate::ext::ImageCatalogExt;
-use crate::model::{BackendKind, Image, ImageId};
+use crate::family::GroupBy;
+use crate::golden::{BuildKey, CatalogFamilies, GoldenMatrix, golden_matrix};
+use crate::model::{BackendKind, Image, ImageId, ImageStatus};
 use crate::query::ListQuery;
 use crate::retention::{self, Action, PlanEntry, PlanTarget, Reason, RetentionPolicy};
 use crate::usage::{ImageUsage, UsageScan};
@@ -380,6 +384,9 @@ pub struct Report {
     pub catalogs: Vec<CatalogFigures>,
     /// The sums.
     pub totals: Totals,
+    /// The golden matrix of the catalogs whose listing succeeded (their
+    /// active images), when one was asked for.
+    pub golden: Option<GoldenMatrix>,
 }
 
 impl Report {
@@ -404,6 +411,7 @@ impl Report {
             policy,
             catalogs,
             totals,
+            golden: None,
         }
     }
 
@@ -413,16 +421,38 @@ impl Report {
     }
 }
 
+/// The golden matrix a report carries: its families and what identifies
+/// a build.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct MatrixRule {
+    /// The families.
+    pub group: GroupBy,
+    /// What identifies a build.
+    pub by: BuildKey,
+}
+
+impl MatrixRule {
+    /// A matrix of these families, builds told by `by`.
+    pub fn new(group: GroupBy, by: BuildKey) -> Self {
+        MatrixRule { group, by }
+    }
+}
+
 /// Gathers the figures of every target at `now`: one listing and one
-/// fresh usage scan per catalog and, with a policy, its dry-run plan
-/// ([`retention::plan`], nothing is deleted). A catalog that fails is
-/// reported with its error; the others are still counted.
+/// fresh usage scan per catalog, with a policy its dry-run plan
+/// ([`retention::plan`], nothing is deleted), and with a rule the golden
+/// matrix of the listings' active images (as `imagecat golden` shows it by
+/// default). A catalog that fails is reported with its error (and left
+/// out of the matrix); the others are still counted.
 pub async fn gather(
     targets: &[PlanTarget],
     policy: Option<&RetentionPolicy>,
+    matrix: Option<&MatrixRule>,
     now: DateTime<Utc>,
 ) -> Report {
     let mut catalogs = Vec::with_capacity(targets.len());
+    let mut families = Vec::new();
     for target in targets {
         let backend = target.catalog.info().backend;
         let images = match target.catalog.collect(ListQuery::new()).await {
@@ -436,6 +466,14 @@ pub async fn gather(
                 continue;
             }
         };
+        if let Some(rule) = matrix {
+            let active = images.iter().filter(|i| i.status == ImageStatus::Active);
+            families.push(CatalogFamilies::from_images(
+                target.name.clone(),
+                &rule.group,
+                active.cloned(),
+            ));
+        }
         let scan = target.catalog.usage_scan(InstanceQuery::new()).await;
         let mut figures = CatalogFigures::new(target.name.clone(), backend, &images, &scan, now);
         if let Some(policy) = policy {
@@ -448,7 +486,9 @@ pub async fn gather(
         }
         catalogs.push(figures);
     }
-    Report::new(now, policy.cloned(), catalogs)
+    let mut report = Report::new(now, policy.cloned(), catalogs);
+    report.golden = matrix.map(|rule| golden_matrix(&families, &rule.group, &rule.by));
+    report
 }
 
 #[cfg(test)]

@@ -108,7 +108,7 @@ async fn gather_counts_usage_owners_and_what_the_policy_frees() {
     let catalog: DynImageCatalog = Arc::new(catalog);
     let targets = [PlanTarget::new("lab", catalog.clone())];
     let policy = RetentionPolicy::default().older_than("30d").owner("me");
-    let report = gather(&targets, Some(&policy), now()).await;
+    let report = gather(&targets, Some(&policy), None, now()).await;
     let f = &report.catalogs[0];
     assert_eq!(f.error, None);
     assert_eq!(f.total.images, 6);
@@ -188,4 +188,36 @@ fn kept_for_unknown_usage_is_tallied() {
             size_unknown: 2
         }
     );
+}
+
+/// The report's matrix is the golden module's over the same listings'
+/// active images; a catalog whose listing fails is left out of it.
+#[tokio::test]
+async fn gather_builds_the_golden_matrix_of_the_active_images() {
+    let a: DynImageCatalog = Arc::new(InMemoryCatalog::from_images(vec![
+        image("a1", Some(3), Some(1)).with_name("web-20260601"),
+        image("a2", Some(1), Some(1)).with_name("web-20260620"),
+    ]));
+    let mut failed = image("b2", Some(1), Some(1)).with_name("web-20260620");
+    failed.status = ImageStatus::Failed;
+    let b: DynImageCatalog = Arc::new(InMemoryCatalog::from_images(vec![
+        image("b1", Some(3), Some(1)).with_name("web-20260601"),
+        failed,
+    ]));
+    let targets = [PlanTarget::new("a", a), PlanTarget::new("b", b)];
+    let rule = MatrixRule::new(
+        GroupBy::regex(r"^(.+)-\d{8}$").unwrap(),
+        "name".parse().unwrap(),
+    );
+    let report = gather(&targets, None, Some(&rule), now()).await;
+    let matrix = report.golden.expect("a matrix");
+    assert_eq!(matrix.families.len(), 1);
+    let states: Vec<&str> = matrix.families[0]
+        .cells
+        .iter()
+        .map(|c| c.state.as_str())
+        .collect();
+    // B's newer build failed: its active newest is the older one.
+    assert_eq!(states, ["current", "stale"]);
+    assert!(report.policy.is_none() && report.totals.retention.is_none());
 }

@@ -32,6 +32,10 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .card .big{font-size:1.5em;font-weight:bold}
 pre{background:#f6f6f9;padding:.6em;white-space:pre-wrap;word-break:break-all}
 td.barcell{width:16em}
+.scroll{overflow-x:auto}table.golden td,table.golden th{border:1px solid #ddd}
+.current{background:#e3f4e5}.stale{background:#fbe9d0}.missing{background:#f8d7d7}
+.extra{background:#dde7f8}.unknown{background:#eee}.drift{background:#fbe9d0}.consistent{background:#e3f4e5}
+td.cell .state{font-weight:bold}
 ";
 
 /// `text` safe inside HTML: scrubbed and control characters escaped as
@@ -183,12 +187,89 @@ fn card(h: &mut String, path: &str, label: &str, value: u64, shown: Option<Strin
     );
 }
 
-/// The golden matrix: not in this build yet (its place is kept).
-fn golden(h: &mut String, _report: &Report) {
-    h.push_str(
-        "<section id=\"golden\" data-golden=\"absent\"><h2>Golden matrix</h2>\
-<p class=\"none\">The golden matrix (imagecat golden) is not part of this report yet.</p></section>\n",
+/// The golden matrix: a family per row, a catalog per column, each cell
+/// its state, newest image and build.
+fn golden(h: &mut String, report: &Report) {
+    let Some(m) = &report.golden else {
+        h.push_str(
+            "<section id=\"golden\" data-golden=\"absent\"><h2>Golden matrix</h2>\
+<p class=\"none\">No golden matrix in this report.</p></section>\n",
+        );
+        return;
+    };
+    let c = m.counts();
+    let _ = write!(
+        h,
+        "<section id=\"golden\" data-golden=\"{}\"><h2>Golden matrix</h2>\
+<p class=\"meta\">Families by <code>{}</code>, builds by <code>{}</code>, over the active images of each catalog \
+(as <code>imagecat golden</code> shows them). {} families: \
+<span data-count=\"current\">{}</span> current, <span data-count=\"stale\">{}</span> stale, \
+<span data-count=\"missing\">{}</span> missing, <span data-count=\"extra\">{}</span> extra, \
+<span data-count=\"unknown\">{}</span> unknown cells.</p>\n",
+        if m.is_consistent() {
+            "consistent"
+        } else {
+            "drift"
+        },
+        text(&m.group.to_string()),
+        text(&m.by.to_string()),
+        m.families.len(),
+        c.current,
+        c.stale,
+        c.missing,
+        c.extra,
+        c.unknown
     );
+    if m.families.is_empty() {
+        h.push_str("<p class=\"none\">No families.</p></section>\n");
+        return;
+    }
+    h.push_str("<div class=\"scroll\"><table class=\"golden\"><tr><th>family</th><th>state</th>");
+    for (j, cat) in m.catalogs.iter().enumerate() {
+        let _ = write!(
+            h,
+            "<th><span data-key=\"golden.catalogs.{j}.name\">{}</span></th>",
+            text(&cat.name)
+        );
+    }
+    h.push_str("</tr>\n");
+    for (f, family) in m.families.iter().enumerate() {
+        let p = format!("golden.families.{f}");
+        let _ = write!(
+            h,
+            "<tr><th><span data-key=\"{p}.family\">{}</span></th>\
+<td class=\"{state}\"><span data-key=\"{p}.state\">{state}</span></td>",
+            text(&family.family),
+            state = family.state.as_str()
+        );
+        for (j, cell) in family.cells.iter().enumerate() {
+            let cp = format!("{p}.cells.{j}");
+            let state = cell.state.as_str();
+            let _ = write!(
+                h,
+                "<td class=\"cell {state}\"><span class=\"state\" data-key=\"{cp}.state\">{state}</span>"
+            );
+            if let Some(image) = &cell.image {
+                if let Some(name) = &image.name {
+                    let _ = write!(
+                        h,
+                        "<br><span data-key=\"{cp}.image.name\">{}</span>",
+                        text(name)
+                    );
+                }
+                if let Some(build) = &image.build {
+                    let _ = write!(
+                        h,
+                        "<br><small>build <span data-key=\"{cp}.image.build\">{}</span></small>",
+                        text(build)
+                    );
+                }
+            }
+            h.push_str("</td>");
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table></div></section>\n");
 }
 
 /// One catalog's section.
