@@ -12,7 +12,7 @@ use imagecat_emulators::server::ServeOptions;
 
 const ACCOUNT: &str = "a-shpoolxx";
 
-const SUBCOMMANDS: [&str; 14] = [
+const SUBCOMMANDS: [&str; 15] = [
     "list",
     "show",
     "delete",
@@ -20,6 +20,7 @@ const SUBCOMMANDS: [&str; 14] = [
     "latest",
     "diff",
     "prune",
+    "report",
     "apply",
     "info",
     "emulate",

@@ -113,11 +113,11 @@ pub(super) fn page(title: &str, report: &Report) -> String {
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{title}</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>\n"
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<p class=\"meta\">Generated <time data-generated=\"{at}\">{at}</time> over {n} catalog(s). \
 Sizes count images whose size is known; the others are counted under \"size unknown\", never as zero. \
-An image whose usage is unknown is never counted as unused. Nothing was deleted.</p>\n",
+An image whose usage is unknown is never counted as unused. Nothing was deleted.</p>",
         at = report.generated_at.to_rfc3339(),
         n = report.catalogs.len()
     );
@@ -136,9 +136,9 @@ fn policy(h: &mut String, report: &Report) {
     match &report.policy {
         Some(p) => {
             let json = serde_json::to_string_pretty(p).unwrap_or_default();
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<details><summary>Retention policy (planned, dry run)</summary><pre data-policy>{}</pre></details>\n",
+                "<details><summary>Retention policy (planned, dry run)</summary><pre data-policy>{}</pre></details>",
                 text(&json).replace("\\n", "\n")
             );
         }
@@ -198,14 +198,14 @@ fn golden(h: &mut String, report: &Report) {
         return;
     };
     let c = m.counts();
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<section id=\"golden\" data-golden=\"{}\"><h2>Golden matrix</h2>\
 <p class=\"meta\">Families by <code>{}</code>, builds by <code>{}</code>, over the active images of each catalog \
 (as <code>imagecat golden</code> shows them). {} families: \
 <span data-count=\"current\">{}</span> current, <span data-count=\"stale\">{}</span> stale, \
 <span data-count=\"missing\">{}</span> missing, <span data-count=\"extra\">{}</span> extra, \
-<span data-count=\"unknown\">{}</span> unknown cells.</p>\n",
+<span data-count=\"unknown\">{}</span> unknown cells.</p>",
         if m.is_consistent() {
             "consistent"
         } else {
@@ -275,17 +275,17 @@ fn golden(h: &mut String, report: &Report) {
 /// One catalog's section.
 fn catalog(h: &mut String, i: usize, c: &CatalogFigures) {
     let p = format!("catalogs.{i}");
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<section class=\"catalog\" id=\"catalog-{i}\"><h2><span data-key=\"{p}.catalog\">{}</span> \
-<small class=\"meta\" data-key=\"{p}.backend\">{}</small></h2>\n",
+<small class=\"meta\" data-key=\"{p}.backend\">{}</small></h2>",
         text(&c.catalog),
         text(c.backend.as_str())
     );
     if let Some(e) = &c.error {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<p class=\"error\" data-key=\"{p}.error\">{}</p>\n",
+            "<p class=\"error\" data-key=\"{p}.error\">{}</p>",
             text(e)
         );
     }
