@@ -3,10 +3,9 @@
 //! cannot disagree: per catalog the images by status and by owner, their
 //! total size, in use / not in use / unknown (from one
 //! [`usage_scan`](crate::ImageCatalogExt::usage_scan)), an age histogram,
-//! what a retention policy would free (its dry-run [`plan`], never
-//! applied), and the golden matrix of the catalogs
-//! ([`golden_matrix`](crate::golden::golden_matrix)) from the same
-//! listings.
+//! what a retention policy would free (its dry-run [`retention::plan`],
+//! never applied), and the golden matrix of the catalogs
+//! ([`golden_matrix`]) from the same listings.
 //!
 //! Every figure is a [`Tally`]: a count of images, the bytes of those whose
 //! size is known, and how many have no known size; an unknown size is
