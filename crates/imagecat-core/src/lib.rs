@@ -27,6 +27,7 @@ mod paging;
 mod properties;
 mod query;
 pub mod raw;
+pub mod report;
 pub mod retention;
 mod source;
 pub mod usage;

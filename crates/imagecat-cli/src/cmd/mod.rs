@@ -15,6 +15,7 @@ mod latest;
 mod list;
 mod man;
 mod prune;
+mod report;
 mod show;
 mod usage;
 
@@ -73,6 +74,11 @@ pub(crate) enum Command {
     /// the catalog says who you are (DCMGR's account, a Glance token's
     /// project): then that is used, and a different --owner is an error.
     Prune(prune::PruneArgs),
+    /// One self-contained HTML page over the catalogs (-o json: the same
+    /// figures): images by status and owner, sizes, in use / not in use /
+    /// unknown, ages, and what a retention policy would free (dry run).
+    /// Exit 6 when some catalog's figures are missing.
+    Report(report::ReportArgs),
     /// Apply a plan saved by `prune --plan-out`, re-checking each image
     /// right before its delete.
     Apply(apply::ApplyArgs),
@@ -103,6 +109,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Diff(args) => diff::run(&session, args).await,
         Command::Golden(args) => golden::run(&session, args).await,
         Command::Prune(args) => prune::run(&session, args).await,
+        Command::Report(args) => report::run(&session, args).await,
         Command::Apply(args) => apply::run(&session, args).await,
         Command::Info(args) => info::run(&session, args).await,
         Command::Emulate(args) => emulate::run(&session, args).await,

@@ -77,50 +77,67 @@ pub(crate) struct RunArgs {
 impl PruneArgs {
     /// The policy: the file's, then the flags over it.
     fn policy(&self) -> Result<RetentionPolicy, CliError> {
-        let mut p = match &self.policy {
-            Some(path) => read_policy(path)?,
-            None => RetentionPolicy::default(),
-        };
-        let f = &self.filter;
-        let not_policy = [
-            ("--visibility", f.visibility.is_some()),
-            ("--size-min", f.size_min.is_some()),
-            ("--size-max", f.size_max.is_some()),
-            ("--created-before", f.created_before.is_some()),
-            ("--created-after", f.created_after.is_some()),
-            ("--updated-before", f.updated_before.is_some()),
-            ("--updated-after", f.updated_after.is_some()),
-            ("--newer-than", f.newer_than.is_some()),
-            ("--tag", !f.tag.is_empty()),
-        ];
-        if let Some((flag, _)) = not_policy.iter().find(|(_, given)| *given) {
-            return Err(CliError::usage(&format!(
-                "{flag} is not a prune filter: a policy chooses by --name, --owner, --property, --status and --older-than"
-            )));
-        }
-        if let Some(name) = &f.name {
-            p.name = Some(name.clone());
-        }
-        if let Some(owner) = &f.owner {
-            p.owner = Some(owner.clone());
-        }
-        p.properties.extend(f.property.iter().cloned());
-        if !f.status.is_empty() {
-            p.statuses = f.status.clone();
-        }
-        if let Some(group) = self.group.group() {
-            p.group_by = group;
-        }
-        p.keep = self.keep.or(p.keep);
-        p.older_than = f
-            .older_than
-            .as_ref()
-            .map(|a| a.text.clone())
-            .or(p.older_than);
-        p.allow_unknown_usage |= self.allow_unknown_usage;
-        p.validate().map_err(|e| CliError::usage(&e.to_string()))?;
-        Ok(p)
+        build_policy(
+            self.policy.as_deref(),
+            &self.filter,
+            &self.group,
+            self.keep,
+            self.allow_unknown_usage,
+        )
     }
+}
+
+/// A retention policy from a policy file (if any) and the policy flags
+/// over it, validated (`prune` and `report` read the same flags).
+pub(crate) fn build_policy(
+    file: Option<&Path>,
+    f: &FilterArgs,
+    group: &GroupArgs,
+    keep: Option<u32>,
+    allow_unknown_usage: bool,
+) -> Result<RetentionPolicy, CliError> {
+    let mut p = match file {
+        Some(path) => read_policy(path)?,
+        None => RetentionPolicy::default(),
+    };
+    let not_policy = [
+        ("--visibility", f.visibility.is_some()),
+        ("--size-min", f.size_min.is_some()),
+        ("--size-max", f.size_max.is_some()),
+        ("--created-before", f.created_before.is_some()),
+        ("--created-after", f.created_after.is_some()),
+        ("--updated-before", f.updated_before.is_some()),
+        ("--updated-after", f.updated_after.is_some()),
+        ("--newer-than", f.newer_than.is_some()),
+        ("--tag", !f.tag.is_empty()),
+    ];
+    if let Some((flag, _)) = not_policy.iter().find(|(_, given)| *given) {
+        return Err(CliError::usage(&format!(
+            "{flag} is not a prune filter: a policy chooses by --name, --owner, --property, --status and --older-than"
+        )));
+    }
+    if let Some(name) = &f.name {
+        p.name = Some(name.clone());
+    }
+    if let Some(owner) = &f.owner {
+        p.owner = Some(owner.clone());
+    }
+    p.properties.extend(f.property.iter().cloned());
+    if !f.status.is_empty() {
+        p.statuses = f.status.clone();
+    }
+    if let Some(group) = group.group() {
+        p.group_by = group;
+    }
+    p.keep = keep.or(p.keep);
+    p.older_than = f
+        .older_than
+        .as_ref()
+        .map(|a| a.text.clone())
+        .or(p.older_than);
+    p.allow_unknown_usage |= allow_unknown_usage;
+    p.validate().map_err(|e| CliError::usage(&e.to_string()))?;
+    Ok(p)
 }
 
 fn read_policy(path: &Path) -> Result<RetentionPolicy, CliError> {
@@ -162,7 +179,7 @@ pub(crate) async fn run(session: &Session, args: PruneArgs) -> Result<(), CliErr
 /// One plan target per catalog, with who the caller is: the backend's own
 /// answer when it gives one (said on stderr), else `--owner`. An `--owner`
 /// that contradicts the backend is a usage error.
-async fn targets(
+pub(crate) async fn targets(
     catalogs: &[NamedCatalog],
     policy: &RetentionPolicy,
 ) -> Result<Vec<PlanTarget>, CliError> {

@@ -21,6 +21,7 @@ const SUBCOMMANDS: [&str; 15] = [
     "diff",
     "golden",
     "prune",
+    "report",
     "apply",
     "info",
     "emulate",

@@ -19,3 +19,4 @@ mod golden;
 mod golden_matrix;
 mod prune;
 mod reliability;
+mod report;
