@@ -12,7 +12,7 @@ use imagecat_emulators::server::ServeOptions;
 
 const ACCOUNT: &str = "a-shpoolxx";
 
-const SUBCOMMANDS: [&str; 15] = [
+const SUBCOMMANDS: [&str; 16] = [
     "list",
     "show",
     "delete",

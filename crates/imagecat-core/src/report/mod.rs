@@ -12,7 +12,7 @@
 //! said, never counted as zero. An image of unknown usage is never counted
 //! as unused.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,38 +23,10 @@ use crate::family::GroupBy;
 use crate::golden::{BuildKey, CatalogFamilies, GoldenMatrix, golden_matrix};
 use crate::model::{BackendKind, Image, ImageId, ImageStatus};
 use crate::query::ListQuery;
-use crate::retention::{self, Action, PlanEntry, PlanTarget, Reason, RetentionPolicy};
+use crate::retention::{self, Action, PlanEntry, PlanTarget, RetentionPolicy};
 use crate::usage::{ImageUsage, UsageScan};
 
-/// How many images, and how large they are.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Tally {
-    /// How many images.
-    pub images: u64,
-    /// The bytes of those whose size is known.
-    pub bytes: u64,
-    /// How many have no known size (not counted in `bytes`).
-    pub size_unknown: u64,
-}
-
-impl Tally {
-    /// Counts one image of this size (`None`: unknown).
-    pub fn count(&mut self, size: Option<u64>) {
-        self.images += 1;
-        match size {
-            Some(bytes) => self.bytes = self.bytes.saturating_add(bytes),
-            None => self.size_unknown += 1,
-        }
-    }
-
-    /// Adds another tally to this one.
-    pub fn add(&mut self, other: &Tally) {
-        self.images += other.images;
-        self.bytes = self.bytes.saturating_add(other.bytes);
-        self.size_unknown += other.size_unknown;
-    }
-}
+pub use crate::retention::Tally;
 
 /// A tally under a key (a status word, an owner).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,15 +180,13 @@ pub struct ImageBrief {
 }
 
 impl RetentionFigures {
-    /// The figures of a plan's entries; sizes come from `images` by id (a
-    /// planned image missing there, listed again between the two listings,
-    /// counts as of unknown size).
-    pub fn of(entries: &[PlanEntry], images: &[Image]) -> RetentionFigures {
-        let sizes: HashMap<&ImageId, Option<u64>> =
-            images.iter().map(|i| (&i.id, i.size_bytes)).collect();
+    /// The figures of a plan's entries, from the sizes the plan carries
+    /// (counted as the plan's own summary counts them,
+    /// [`PlanSizes`](crate::retention::PlanSizes)).
+    pub fn of(entries: &[PlanEntry]) -> RetentionFigures {
         let mut figures = RetentionFigures::default();
         for entry in entries {
-            let size = sizes.get(&entry.id).copied().flatten();
+            let size = entry.size_bytes;
             match entry.action {
                 Action::Delete => {
                     figures.deletes.count(size);
@@ -228,7 +198,7 @@ impl RetentionFigures {
                 }
                 Action::Keep => {
                     figures.kept.count(size);
-                    if entry.reasons.contains(&Reason::UsageUnknown) {
+                    if retention::only_unknown_usage(&entry.reasons) {
                         figures.kept_usage_unknown.count(size);
                     }
                 }
@@ -478,7 +448,7 @@ pub async fn gather(
         if let Some(policy) = policy {
             match retention::plan(policy, std::slice::from_ref(target), now).await {
                 Ok(plan) => {
-                    figures.retention = Some(RetentionFigures::of(&plan.entries, &images));
+                    figures.retention = Some(RetentionFigures::of(&plan.entries));
                 }
                 Err(e) => figures.error = Some(format!("retention plan: {e}")),
             }

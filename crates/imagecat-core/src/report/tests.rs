@@ -1,3 +1,4 @@
+use crate::retention::Reason;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
@@ -157,21 +158,29 @@ async fn gather_counts_usage_owners_and_what_the_policy_frees() {
 /// Kept because usage is unknown is said, with the bytes those hold.
 #[test]
 fn kept_for_unknown_usage_is_tallied() {
-    let images = [image("a", Some(100), Some(8)), image("b", Some(100), None)];
-    let entry = |id: &str, action, reasons: Vec<Reason>| -> PlanEntry {
+    let entry = |id: &str, size: Option<u64>, action, reasons: Vec<Reason>| -> PlanEntry {
         serde_json::from_value(serde_json::json!({
             "catalog": "lab", "backend": "memory", "id": id, "name": null,
             "family": null, "created_at": null, "updated_at": null,
             "status": "active", "action": action, "reasons": reasons,
+            "size_bytes": size,
         }))
         .unwrap()
     };
     let entries = [
-        entry("a", "keep", vec![Reason::UsageUnknown]),
-        entry("b", "delete", vec![Reason::Selected]),
-        entry("gone", "delete", vec![Reason::Selected]),
+        entry("a", Some(8), "keep", vec![Reason::UsageUnknown]),
+        // Kept for another reason too: it would be kept anyway, so it is
+        // not counted as kept for unknown usage (the plan summary's rule).
+        entry(
+            "c",
+            Some(5),
+            "keep",
+            vec![Reason::UsageUnknown, Reason::NotOwned],
+        ),
+        entry("b", None, "delete", vec![Reason::Selected]),
+        entry("gone", None, "delete", vec![Reason::Selected]),
     ];
-    let r = RetentionFigures::of(&entries, &images);
+    let r = RetentionFigures::of(&entries);
     assert_eq!(
         r.kept_usage_unknown,
         Tally {

@@ -29,7 +29,8 @@ pub use plan::{
 };
 pub use policy::{PolicyError, RetentionPolicy};
 pub use revalidate::check_identities;
-pub use sizes::{Bytes, PlanSizes, SizeTally, human_bytes};
+pub(crate) use sizes::only_unknown_usage;
+pub use sizes::{PlanSizes, SizeTally, Tally, human_bytes};
 
 use crate::catalog::{DynImageCatalog, InstanceQuery};
 use crate::ext::ImageCatalogExt;

@@ -7,44 +7,45 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::plan::{Action, Outcome, Plan, PlanEntry, Reason};
 
-/// Images and their bytes: how many, the sum of the known sizes, and how
-/// many of them have no known size (not in `bytes`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// How many images, and how large they are: the sum of the known sizes,
+/// and how many have no known size (not in `bytes`, never counted as 0).
+/// The one tally of sizes (the plan's summary and the report use it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct Bytes {
+pub struct Tally {
     /// How many images.
-    pub images: usize,
-    /// The sum of the sizes that are known.
+    pub images: u64,
+    /// The bytes of those whose size is known.
     pub bytes: u64,
-    /// How many of the images have no known size.
-    pub unknown: usize,
+    /// How many have no known size (not counted in `bytes`).
+    pub size_unknown: u64,
 }
 
-impl Bytes {
-    /// Counts one image of `size` (`None`: unknown).
-    pub fn add(&mut self, size: Option<u64>) {
+impl Tally {
+    /// Counts one image of this size (`None`: unknown).
+    pub fn count(&mut self, size: Option<u64>) {
         self.images += 1;
         match size {
-            Some(n) => self.bytes = self.bytes.saturating_add(n),
-            None => self.unknown += 1,
+            Some(bytes) => self.bytes = self.bytes.saturating_add(bytes),
+            None => self.size_unknown += 1,
         }
     }
 
     /// Adds another tally to this one.
-    pub fn merge(&mut self, other: &Bytes) {
+    pub fn add(&mut self, other: &Tally) {
         self.images += other.images;
         self.bytes = self.bytes.saturating_add(other.bytes);
-        self.unknown += other.unknown;
+        self.size_unknown += other.size_unknown;
     }
 
     /// `12.4 GiB (13314398618 B)` (`0 B` for nothing; `unknown size` when
     /// no size is known).
     fn amount(&self) -> String {
-        if self.images > 0 && self.unknown == self.images {
+        if self.images > 0 && self.size_unknown == self.images {
             return "unknown size".to_owned();
         }
         if self.bytes < 1024 {
@@ -54,8 +55,8 @@ impl Bytes {
     }
 
     fn unknown_note(&self) -> String {
-        if self.unknown > 0 && self.unknown < self.images {
-            format!(", {} of unknown size", self.unknown)
+        if self.size_unknown > 0 && self.size_unknown < self.images {
+            format!(", {} of unknown size", self.size_unknown)
         } else {
             String::new()
         }
@@ -68,11 +69,11 @@ impl Bytes {
 pub struct SizeTally {
     /// The deletes: before an apply the planned deletes (what they would
     /// free), after an apply the images actually deleted (what was freed).
-    pub freed: Bytes,
+    pub freed: Tally,
     /// The images kept only because their usage is unknown (the plan's
     /// reasons, or the re-check's, are exactly `usage-unknown`: deleted
     /// were it known that nothing uses them).
-    pub kept_unknown_usage: Bytes,
+    pub kept_unknown_usage: Tally,
 }
 
 /// The bytes of a plan, per catalog (by name) and in total.
@@ -114,12 +115,12 @@ impl PlanSizes {
                 entry.action == Action::Delete
             };
             if freed {
-                tally.freed.add(entry.size_bytes);
-                sizes.total.freed.add(entry.size_bytes);
+                tally.freed.count(entry.size_bytes);
+                sizes.total.freed.count(entry.size_bytes);
             } else if only_unknown_usage(&entry.reasons) || only_unknown_usage(&entry.skip_reasons)
             {
-                tally.kept_unknown_usage.add(entry.size_bytes);
-                sizes.total.kept_unknown_usage.add(entry.size_bytes);
+                tally.kept_unknown_usage.count(entry.size_bytes);
+                sizes.total.kept_unknown_usage.count(entry.size_bytes);
             }
         }
         sizes
@@ -182,11 +183,11 @@ impl Plan {
 
 /// Kept only because its usage is unknown: deleted if it were known unused
 /// (an image also protected, not owned… is kept for those reasons anyway).
-fn only_unknown_usage(reasons: &[Reason]) -> bool {
+pub(crate) fn only_unknown_usage(reasons: &[Reason]) -> bool {
     reasons == [Reason::UsageUnknown]
 }
 
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
@@ -220,14 +221,14 @@ mod tests {
 
     #[test]
     fn unknown_sizes_are_said_never_zero() {
-        let mut b = Bytes::default();
-        b.add(Some(1 << 30));
-        b.add(None);
-        assert_eq!((b.images, b.bytes, b.unknown), (2, 1 << 30, 1));
+        let mut b = Tally::default();
+        b.count(Some(1 << 30));
+        b.count(None);
+        assert_eq!((b.images, b.bytes, b.size_unknown), (2, 1 << 30, 1));
         assert_eq!(b.amount(), "1.0 GiB (1073741824 B)");
         assert_eq!(b.unknown_note(), ", 1 of unknown size");
-        let mut none = Bytes::default();
-        none.add(None);
+        let mut none = Tally::default();
+        none.count(None);
         assert_eq!(none.amount(), "unknown size");
     }
 }

@@ -623,7 +623,10 @@ async fn the_freed_bytes_are_the_sum_of_the_deletes_and_unknown_sizes_are_said()
     let sizes = plan.sizes();
     assert!(!sizes.applied);
     let freed = sizes.catalogs["used"].freed;
-    assert_eq!((freed.images, freed.bytes, freed.unknown), (6, bytes, 1));
+    assert_eq!(
+        (freed.images, freed.bytes, freed.size_unknown),
+        (6, bytes, 1)
+    );
     assert_eq!(sizes.total.freed, freed);
     // The same six are kept on "blind" because nobody can tell their usage.
     let kept: Vec<String> = plan
@@ -634,8 +637,8 @@ async fn the_freed_bytes_are_the_sum_of_the_deletes_and_unknown_sizes_are_said()
         .collect();
     let held = sizes.catalogs["blind"].kept_unknown_usage;
     assert_eq!(
-        (held.images, held.bytes, held.unknown),
-        (kept.len(), sizes_of(&kept).0, 1)
+        (held.images, held.bytes, held.size_unknown),
+        (kept.len() as u64, sizes_of(&kept).0, 1)
     );
     assert_eq!(sizes.catalogs["blind"].freed.images, 0);
     let lines = sizes.lines();
@@ -668,8 +671,12 @@ async fn the_freed_bytes_are_the_sum_of_the_deletes_and_unknown_sizes_are_said()
     let freed = summary.sizes.total.freed;
     assert!(summary.sizes.applied);
     assert_eq!(
-        (freed.images, freed.bytes, freed.unknown),
-        (gone.len(), sizes_of(&gone).0, sizes_of(&gone).1)
+        (freed.images, freed.bytes, freed.size_unknown),
+        (
+            gone.len() as u64,
+            sizes_of(&gone).0,
+            sizes_of(&gone).1 as u64
+        )
     );
 }
 
@@ -686,10 +693,10 @@ async fn a_saved_plan_without_sizes_still_applies_its_sizes_unknown() {
     }
     let old: Plan = serde_json::from_value(json).unwrap();
     let freed = old.sizes().total.freed;
-    assert_eq!((freed.images, freed.bytes, freed.unknown), (6, 0, 6));
+    assert_eq!((freed.images, freed.bytes, freed.size_unknown), (6, 0, 6));
     assert!(old.sizes().lines()[0].starts_with("m: unknown size would be freed by 6 deletes;"));
     let catalogs = HashMap::from([("m".to_owned(), dynamic)]);
     let (_, summary) = apply(old, &catalogs, &ApplyOptions::default(), &|_| {}).await;
     assert_eq!((summary.deleted, summary.failed), (6, 0));
-    assert_eq!(summary.sizes.total.freed.unknown, 6);
+    assert_eq!(summary.sizes.total.freed.size_unknown, 6);
 }
