@@ -1,0 +1,57 @@
+//! The AWS EC2 AMI backend for imagecat: the foundations first.
+//!
+//! What is here now: [`sign`], AWS Signature Version 4 written once (it
+//! passes the AWS SigV4 test suite that botocore ships), and
+//! [`credentials`], the [`CredentialProvider`] trait with the AWS CLI's
+//! chain (environment, the shared `config` and `credentials` files,
+//! `credential_process`). The catalog itself (the Query protocol,
+//! `DescribeImages` paging, the XML decoders, the error document, delete
+//! with snapshots, usage) is built on these next, on the adapter template
+//! of `docs/architecture.md`.
+//!
+//! A request travels: the chain (or the user's provider) gives
+//! [`Credentials`]; [`sign::sign`] signs the request as it will go on the
+//! wire and gives the `X-Amz-Date`, `X-Amz-Security-Token` and
+//! `Authorization` headers to add.
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use imagecat_ec2::credentials::Credentials;
+//! use imagecat_ec2::sign::{Request, Scope, sign};
+//! use imagecat_http::SecretString;
+//!
+//! let credentials = Credentials::new(
+//!     "AKIDEXAMPLE",
+//!     SecretString::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+//!     None,
+//!     None,
+//! );
+//! let headers = [
+//!     ("host".to_owned(), "ec2.eu-west-1.amazonaws.com".to_owned()),
+//!     (
+//!         "content-type".to_owned(),
+//!         "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+//!     ),
+//! ];
+//! let request = Request {
+//!     method: "POST",
+//!     path: "/",
+//!     query: &[],
+//!     headers: &headers,
+//!     body: b"Action=DescribeImages&Version=2016-11-15&Owner.1=self",
+//! };
+//! let time = Utc.with_ymd_and_hms(2026, 12, 7, 5, 51, 15).unwrap();
+//! let scope = Scope { region: "eu-west-1", service: "ec2" };
+//! let signature = sign(&request, &credentials, scope, time);
+//! assert!(signature.authorization().starts_with(
+//!     "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/eu-west-1/ec2/aws4_request, \
+//!      SignedHeaders=content-type;host;x-amz-date, Signature="
+//! ));
+//! ```
+
+pub mod config;
+pub mod credentials;
+pub mod sign;
+
+pub use config::BACKEND;
+pub use credentials::{CredentialChain, CredentialProvider, Credentials, Env};
