@@ -1,0 +1,4 @@
+//! The integration tests of imagecat-ec2, one binary (docs/architecture.md).
+
+mod credentials;
+mod sigv4_suite;
