@@ -1,4 +1,5 @@
 //! The integration tests of imagecat-ec2, one binary (docs/architecture.md).
 
+mod botocore_ec2;
 mod credentials;
 mod sigv4_suite;
