@@ -359,6 +359,23 @@ fn credential_process_is_run_and_read() {
     ))
     .unwrap();
     assert_eq!(c.access_key_id(), "AKIDCREDS");
+
+    // the process's own environment is not the child's: only the chain's
+    // Env is (read, never set: cargo gives the test binary CARGO_MANIFEST_DIR)
+    if std::env::var_os("CARGO_MANIFEST_DIR").is_some() {
+        let leak = home.script(
+            "leak.sh",
+            r#"printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "s3cr3t-l"}' "${CARGO_MANIFEST_DIR:-absent}""#,
+        );
+        let env = home.env(&[("AWS_CONFIG_FILE", "/nonexistent/imagecat/config")]);
+        let chain = CredentialChain::new(env).with_profile("leak");
+        std::fs::write(
+            home.path().join(".aws/credentials"),
+            format!("[leak]\ncredential_process = {}\n", leak.display()),
+        )
+        .unwrap();
+        assert_eq!(resolve(&chain).unwrap().access_key_id(), "absent");
+    }
 }
 
 #[test]
