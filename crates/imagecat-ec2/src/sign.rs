@@ -22,7 +22,7 @@
 //! 2. the string to sign: `AWS4-HMAC-SHA256`, the time, the credential
 //!    scope `yyyymmdd/region/service/aws4_request`, the hex SHA-256 of the
 //!    canonical request;
-//! 3. the signing key ([`signing_key`]): HMAC-SHA256 chained from
+//! 3. the signing key (`signing_key`): HMAC-SHA256 chained from
 //!    `"AWS4" + secret` through the date, the region, the service and
 //!    `aws4_request`;
 //! 4. the signature, HMAC-SHA256 of the string to sign under that key, in
@@ -283,7 +283,7 @@ pub fn canonical_request(
 /// The signing key (step 3): HMAC-SHA256 chained from `"AWS4" + secret`
 /// through the date (`yyyymmdd`), the region, the service and
 /// `aws4_request`.
-pub fn signing_key(secret: &SecretString, date: &str, region: &str, service: &str) -> hmac::Key {
+fn signing_key(secret: &SecretString, date: &str, region: &str, service: &str) -> hmac::Key {
     let mut key = hmac::Key::new(
         hmac::HMAC_SHA256,
         format!("AWS4{}", secret.expose_secret()).as_bytes(),

@@ -32,9 +32,12 @@
 //! one step in [`CredentialChain::resolve`], in the place of the table
 //! above; the ones that call a service (STS, the container and IMDS
 //! endpoints) take the same `imagecat_http::HttpClient` as the catalog
-//! and return credentials with an expiry; the refresh before expiry is the
-//! shared token machinery's (`imagecat_http::TokenSource`, a `Grant` over a
-//! provider), not the chain's, so a provider only fetches.
+//! and return credentials with an expiry. A provider only fetches: caching
+//! and the refresh before expiry are meant to be the shared token
+//! machinery's (imagecat-http's token cache behind `TokenSource`: renewal
+//! before expiry, single flight), with a `Grant` whose `Issued` carries the
+//! [`Credentials`]; that needs imagecat-http to let a grant sign each
+//! request instead of setting one header, which is the catalog's step.
 //!
 //! Every error names the backend `ec2`, the source, the file and the
 //! profile, never a value read from a file or a command (a malformed line
