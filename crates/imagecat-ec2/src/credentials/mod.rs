@@ -339,7 +339,10 @@ impl CredentialChain {
         if let Some(profile) = &profile {
             profile.refuse_unsupported()?;
         }
-        if self.env.get("AWS_WEB_IDENTITY_TOKEN_FILE").is_some()
+        // The web-identity variables are environment too: an explicit
+        // profile skips them, as botocore's `disable_env_vars` does.
+        if self.profile.is_none()
+            && self.env.get("AWS_WEB_IDENTITY_TOKEN_FILE").is_some()
             && self.env.get("AWS_ROLE_ARN").is_some()
         {
             return Err(not_supported(

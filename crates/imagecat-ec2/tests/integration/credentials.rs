@@ -296,6 +296,26 @@ fn profiles_the_chain_cannot_serve_yet_are_refused_not_bypassed() {
         ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/x"),
     ])));
     assert_eq!(error.kind(), ErrorKind::NotSupported);
+    // an explicit profile skips those variables, as it skips the keys
+    let chain = CredentialChain::new(home.env(&[
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"),
+        ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/x"),
+    ]))
+    .with_profile("default");
+    assert_eq!(resolve(&chain).unwrap().access_key_id(), "AKIDD");
+}
+
+#[test]
+fn an_empty_variable_counts_as_unset() {
+    let home = Home::new();
+    home.credentials(FILES.1);
+    let env = home.env(&[
+        ("AWS_ACCESS_KEY_ID", ""),
+        ("AWS_SECRET_ACCESS_KEY", ""),
+        ("AWS_PROFILE", ""),
+    ]);
+    let credentials = resolve(&CredentialChain::new(env)).unwrap();
+    assert_eq!(credentials.access_key_id(), "AKIDCREDSDEFAULT");
 }
 
 #[test]
