@@ -2,7 +2,6 @@
 //! environment given explicitly (never the process's: the tests run in
 //! parallel).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use futures::executor::block_on;
@@ -40,8 +39,10 @@ impl Home {
         self
     }
 
-    /// An executable script in the home directory.
+    /// An executable script in the home directory (`/bin/sh`: Unix only).
+    #[cfg(unix)]
     fn script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
         let path = self.path().join(name);
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -319,6 +320,7 @@ fn an_empty_variable_counts_as_unset() {
 }
 
 #[test]
+#[cfg(unix)]
 fn credential_process_is_run_and_read() {
     let home = Home::new();
     let ok = home.script(
@@ -399,6 +401,7 @@ fn credential_process_is_run_and_read() {
 }
 
 #[test]
+#[cfg(unix)]
 fn credential_process_failures_are_typed_and_quote_no_secret() {
     let home = Home::new();
     let cases = [
