@@ -51,6 +51,7 @@
 
 pub mod config;
 pub mod credentials;
+pub mod query;
 pub mod sign;
 
 pub use config::BACKEND;

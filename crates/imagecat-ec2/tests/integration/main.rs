@@ -2,4 +2,5 @@
 
 mod botocore_ec2;
 mod credentials;
+mod query;
 mod sigv4_suite;
