@@ -53,6 +53,7 @@ pub mod config;
 pub mod credentials;
 pub mod query;
 pub mod sign;
+pub mod wire;
 
 pub use config::BACKEND;
 pub use credentials::{CredentialChain, CredentialProvider, Credentials, Env};

@@ -4,3 +4,4 @@ mod botocore_ec2;
 mod credentials;
 mod query;
 mod sigv4_suite;
+mod wire;
