@@ -51,6 +51,7 @@
 
 pub mod config;
 pub mod credentials;
+pub mod error;
 pub mod query;
 pub mod sign;
 pub mod wire;

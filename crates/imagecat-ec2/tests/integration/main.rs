@@ -2,6 +2,7 @@
 
 mod botocore_ec2;
 mod credentials;
+mod error_document;
 mod query;
 mod sigv4_suite;
 mod wire;

@@ -317,6 +317,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = decode_describe_images(&body);
+        let _ = imagecat_ec2::error::document(&body);
     }
 
     #[test]
