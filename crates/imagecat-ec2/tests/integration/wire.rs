@@ -261,7 +261,10 @@ fn entity_bombs_and_external_entities_are_refused_unexpanded() {
 <DescribeImagesResponse><imagesSet><item><imageId>ami-1</imageId><name>&xxe;</name></item></imagesSet></DescribeImagesResponse>"#;
     // Without a DOCTYPE, an undeclared entity: refused, not left as text.
     let undeclared = one_item("<name>&lol9;</name>");
-    for body in [laughs, external, undeclared.as_str()] {
+    // A DOCTYPE that no entity uses (an external DTD a parser could fetch):
+    // refused as well, not ignored.
+    let external_dtd = r#"<!DOCTYPE DescribeImagesResponse SYSTEM "http://192.0.2.1/x.dtd"><DescribeImagesResponse/>"#;
+    for body in [laughs, external, undeclared.as_str(), external_dtd] {
         let error = decode_describe_images(body.as_bytes()).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::InvalidResponse);
         assert!(!error.message().contains("lollollol"));
