@@ -1,13 +1,24 @@
 //! The AWS EC2 AMI backend for imagecat: the foundations first.
 //!
-//! What is here now: [`sign`], AWS Signature Version 4 written once (it
-//! passes the AWS SigV4 test suite that botocore ships), and
-//! [`credentials`], the [`CredentialProvider`] trait with the AWS CLI's
-//! chain (environment, the shared `config` and `credentials` files,
-//! `credential_process`). The catalog itself (the Query protocol,
-//! `DescribeImages` paging, the XML decoders, the error document, delete
-//! with snapshots, usage) is built on these next, on the adapter template
-//! of `docs/architecture.md`.
+//! What is here now, each tested on its own and not yet wired into the
+//! facade or the CLI:
+//!
+//! - [`sign`], AWS Signature Version 4 written once (it passes the AWS
+//!   SigV4 test suite that botocore ships);
+//! - [`credentials`], the [`CredentialProvider`] trait with the AWS CLI's
+//!   chain (environment, the shared `config` and `credentials` files,
+//!   `credential_process`);
+//! - [`query`], the request side of the Query protocol: form bodies with
+//!   EC2's list flattening and the query protocol's (Auto Scaling, STS);
+//! - [`wire`], the response side: a bounded quick-xml reader and the
+//!   `DescribeImages` decoder into [`Image`](imagecat_core::Image) and
+//!   [`Page`](imagecat_core::raw::Page);
+//! - [`error`], EC2's error document mapped into the workspace's error
+//!   kinds, with echoed secrets scrubbed.
+//!
+//! The catalog itself (`DescribeImages` paging through the engine, delete
+//! with snapshots, usage, the URL schemes) is built on these next, on the
+//! adapter template of `docs/architecture.md`.
 //!
 //! A request travels: the chain (or the user's provider) gives
 //! [`Credentials`]; [`sign::sign`] signs the request as it will go on the
