@@ -29,9 +29,11 @@ use quick_xml::events::{BytesRef, Event};
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// The deepest nesting accepted (EC2 documents nest about 8 deep).
 pub const MAX_DEPTH: usize = 32;
-/// The most elements accepted in one document (a page of 1,000 AMIs with
-/// many tags and block devices is under 100,000).
-pub const MAX_NODES: usize = 2_000_000;
+/// The most elements accepted in one document: a page of 1,000 AMIs with
+/// many tags and block devices is under 100,000. It bounds the tree's
+/// memory (about 100 bytes an element) whatever the body: 64 MiB of `<a/>`
+/// would otherwise be 16 million elements.
+pub const MAX_NODES: usize = 500_000;
 
 /// An element: its local name (namespace prefix dropped), its text (the
 /// concatenation of its text and CDATA, trimmed) and its child elements in

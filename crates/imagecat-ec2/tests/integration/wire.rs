@@ -309,6 +309,12 @@ fn ten_megabyte_bodies() {
     let unclosed = format!("<DescribeImagesResponse><imagesSet>{}", item.repeat(count));
     let error = decode_describe_images(unclosed.as_bytes()).unwrap_err();
     assert!(error.body().len() <= imagecat_http::SNIPPET_LIMIT + "…".len());
+    // More elements than the cap, each tiny: refused, not built.
+    let many = format!(
+        "<DescribeImagesResponse>{}</DescribeImagesResponse>",
+        "<a/>".repeat(xml::MAX_NODES + 1)
+    );
+    assert!(xml::parse(many.as_bytes()).unwrap_err().to_string().contains("elements"));
     // Over the cap: refused before parsing.
     let huge = vec![b' '; MAX_BODY_BYTES + 1];
     assert!(xml::parse(&huge).unwrap_err().to_string().contains("cap"));
