@@ -314,7 +314,12 @@ fn ten_megabyte_bodies() {
         "<DescribeImagesResponse>{}</DescribeImagesResponse>",
         "<a/>".repeat(xml::MAX_NODES + 1)
     );
-    assert!(xml::parse(many.as_bytes()).unwrap_err().to_string().contains("elements"));
+    assert!(
+        xml::parse(many.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("elements")
+    );
     // Over the cap: refused before parsing.
     let huge = vec![b' '; MAX_BODY_BYTES + 1];
     assert!(xml::parse(&huge).unwrap_err().to_string().contains("cap"));
