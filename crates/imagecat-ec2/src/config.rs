@@ -1,12 +1,50 @@
-//! The backend's name and the environment variables it reads.
+//! Configuration: [`Ec2Builder`], the URL schemes, the page sizes and the
+//! environment variables the backend reads.
 //!
-//! (The builder, `from_url` and the URL schemes of the adapter template
-//! come with the catalog itself.)
+//! URLs (issue 24):
+//!
+//! - `ec2://REGION[?profile=P&owner=self|ACCOUNT…]`: the region's public
+//!   endpoint `https://ec2.REGION.amazonaws.com`; `owner` may be repeated
+//!   or comma-separated (default `self`: without an owner EC2 lists every
+//!   public AMI too);
+//! - `ec2+http://HOST:PORT?region=R[&profile=P&owner=…]`: an emulator or
+//!   moto over plain HTTP; every AWS service the backend calls goes to that
+//!   endpoint (moto and LocalStack serve them all on one port), signed for
+//!   region `R`.
+//!
+//! Secrets never go in the URL: the credentials come from the AWS CLI's
+//! chain ([`CredentialChain`], with the URL's profile) or from a provider
+//! the library user plugs in ([`Ec2Builder::credentials_provider`]).
 
-use imagecat_core::BackendKind;
+use std::sync::Arc;
+
+use imagecat_core::{BackendKind, Catalog, Error, ErrorKind, ImageId, Result};
+use imagecat_http::{BuilderSettings, CatalogUrl, HttpClient, OpenOptions, Url, endpoint};
+
+use crate::credentials::{CredentialChain, CredentialProvider, Env};
+use crate::source::{Ec2Catalog, Ec2Source};
 
 /// The backend's name in errors, plans and output: `"ec2"`.
 pub const BACKEND: BackendKind = BackendKind::new("ec2");
+
+/// The URL schemes `from_url` opens: `ec2://REGION` (AWS over HTTPS) and
+/// `ec2+http://HOST:PORT?region=R` (emulators, moto).
+pub const SCHEMES: [&str; 2] = ["ec2", "ec2+http"];
+
+/// The page size used when a query sets none: the largest (fewest
+/// requests; EC2 recommends paginated calls, any size).
+pub const DEFAULT_PAGE_SIZE: u32 = 1000;
+
+/// The largest `MaxResults` sent (EC2's documented ceiling for describe
+/// calls; reference §2c).
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// The smallest `MaxResults` EC2 accepts (below 5: `InvalidParameterValue`);
+/// a smaller page size asked for is raised to it.
+pub const MIN_PAGE_SIZE: u32 = 5;
+
+/// The owner listed when none is configured: the caller's own AMIs.
+pub const DEFAULT_OWNER: &str = "self";
 
 /// The access key id, as for the AWS CLI.
 pub const ENV_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
@@ -20,3 +58,381 @@ pub const ENV_PROFILE: &str = "AWS_PROFILE";
 pub const ENV_CONFIG_FILE: &str = "AWS_CONFIG_FILE";
 /// Where the shared credentials file is (default `~/.aws/credentials`).
 pub const ENV_SHARED_CREDENTIALS_FILE: &str = "AWS_SHARED_CREDENTIALS_FILE";
+/// The region, as for the AWS SDKs (wins over `AWS_DEFAULT_REGION`).
+pub const ENV_REGION: &str = "AWS_REGION";
+/// The region, as for the AWS CLI.
+pub const ENV_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+
+/// The query keys `from_url` takes.
+const URL_KEYS: [&str; 3] = ["region", "profile", "owner"];
+
+/// Builds an [`Ec2Catalog`].
+///
+/// ```
+/// use imagecat_ec2::Ec2Catalog;
+///
+/// let catalog = Ec2Catalog::builder().region("eu-west-1").build().unwrap();
+/// assert_eq!(
+///     imagecat_core::ImageCatalog::info(&catalog).endpoint,
+///     "https://ec2.eu-west-1.amazonaws.com"
+/// );
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Ec2Builder {
+    region: Option<String>,
+    endpoint: Option<String>,
+    profile: Option<String>,
+    owners: Vec<String>,
+    env: Option<Env>,
+    provider: Option<Arc<dyn CredentialProvider>>,
+    settings: BuilderSettings,
+}
+
+impl Ec2Builder {
+    /// An empty builder (region and credentials from the process's
+    /// environment at `build`, unless set).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder over the process's environment: the region from
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`; the credential chain reads
+    /// the same snapshot. Never fails.
+    pub fn from_env() -> Self {
+        Self::new().env(Env::from_process())
+    }
+
+    /// The environment the region and the credential chain are read from
+    /// (tests pass their own; the default is the process's).
+    pub fn env(mut self, env: Env) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// The region: the signing region, and the endpoint's
+    /// (`https://ec2.REGION.amazonaws.com`) unless [`Ec2Builder::endpoint`]
+    /// is set.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Another endpoint for every AWS service the backend calls
+    /// (`http://127.0.0.1:5000` for moto or the emulator). `http://` is
+    /// allowed only here, by the endpoint's own scheme.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The profile of the shared files the credential chain reads (it then
+    /// skips the environment's keys, as `--profile` does).
+    pub fn profile(mut self, profile: impl Into<String>) -> Self {
+        self.profile = Some(profile.into());
+        self
+    }
+
+    /// An owner to list (`self`, an account id, `amazon`,
+    /// `aws-marketplace`, `aws-backup-vault`); repeatable. Default `self`.
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.owners.push(owner.into());
+        self
+    }
+
+    /// The library user's own credentials (an `aws-config` provider behind
+    /// a small adapter, a vault): used instead of the chain, and the
+    /// profile is then ignored.
+    pub fn credentials_provider(mut self, provider: Arc<dyn CredentialProvider>) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// A builder from a catalog URL (see the module docs) and the caller's
+    /// options. `ec2://all` (the fan-out over every enabled region) is not
+    /// there yet: `NotSupported`.
+    pub fn from_url(url: &Url, options: &OpenOptions) -> Result<Self> {
+        let parsed = CatalogUrl::parse(url, BACKEND, &URL_KEYS)?;
+        let mut builder = Ec2Builder::from_env().open_options(options);
+        match url.scheme() {
+            "ec2" => {
+                let region = url
+                    .host_str()
+                    .filter(|h| !h.is_empty())
+                    .ok_or_else(|| {
+                        Error::config(Some(BACKEND), "ec2:// needs a region: ec2://REGION")
+                    })?
+                    .to_owned();
+                if !url.username().is_empty() || url.password().is_some() {
+                    return Err(Error::config(
+                        Some(BACKEND),
+                        "credentials never go in a catalog URL; use the environment, \
+                         the AWS shared files or the config file",
+                    ));
+                }
+                if url.port().is_some() || !matches!(url.path(), "" | "/") {
+                    return Err(Error::config(
+                        Some(BACKEND),
+                        "ec2://REGION takes no port and no path; use ec2+http://HOST:PORT?region=R \
+                         for another endpoint",
+                    ));
+                }
+                if region == "all" {
+                    return Err(Error::new(
+                        ErrorKind::NotSupported,
+                        "ec2://all (every enabled region) is not supported yet; name a region",
+                    )
+                    .with_backend(BACKEND));
+                }
+                if parsed.param("region").is_some() {
+                    return Err(Error::config(
+                        Some(BACKEND),
+                        "ec2://REGION names its region in the host; ?region= is for ec2+http://",
+                    ));
+                }
+                builder = builder.region(region);
+            }
+            "ec2+http" => {
+                let region = parsed.param("region").ok_or_else(|| {
+                    Error::config(
+                        Some(BACKEND),
+                        "ec2+http://HOST:PORT needs ?region=R (the signing region)",
+                    )
+                })?;
+                builder = builder.region(region).endpoint(parsed.endpoint()?);
+            }
+            other => {
+                return Err(Error::config(
+                    Some(BACKEND),
+                    format!("the scheme {other:?} is not ec2 or ec2+http"),
+                ));
+            }
+        }
+        if let Some(profile) = parsed.param("profile") {
+            builder = builder.profile(profile);
+        }
+        for (key, value) in url.query_pairs() {
+            if key == "owner" {
+                for owner in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                    builder = builder.owner(owner);
+                }
+            }
+        }
+        Ok(builder)
+    }
+
+    /// Builds the catalog: a `Config` error without a region, with a
+    /// malformed region, owner or endpoint.
+    pub fn build(self) -> Result<Ec2Catalog> {
+        let env = self.env.unwrap_or_else(Env::from_process);
+        let region = self
+            .region
+            .or_else(|| env.get(ENV_REGION).map(str::to_owned))
+            .or_else(|| env.get(ENV_DEFAULT_REGION).map(str::to_owned))
+            .ok_or_else(|| {
+                Error::config(
+                    Some(BACKEND),
+                    format!(
+                        "no region: name one (ec2://REGION, Ec2Builder::region) or set \
+                         {ENV_REGION}"
+                    ),
+                )
+            })?;
+        validate_region(&region)?;
+        let endpoint = match self.endpoint {
+            Some(text) => endpoint::parse_endpoint(BACKEND, &text, "")?,
+            None => Url::parse(&format!("https://ec2.{region}.amazonaws.com"))
+                .map_err(|e| Error::config(Some(BACKEND), format!("bad region {region:?}: {e}")))?,
+        };
+        let owners = if self.owners.is_empty() {
+            vec![DEFAULT_OWNER.to_owned()]
+        } else {
+            self.owners
+        };
+        for owner in &owners {
+            validate_owner(owner)?;
+        }
+        let provider: Arc<dyn CredentialProvider> = match self.provider {
+            Some(provider) => provider,
+            None => {
+                let chain = CredentialChain::new(env);
+                Arc::new(match self.profile {
+                    Some(profile) => chain.with_profile(profile),
+                    None => chain,
+                })
+            }
+        };
+        let mut http = self.settings.http;
+        http.allow_http = endpoint.scheme() == "http";
+        let client = HttpClient::new(BACKEND, http)?;
+        Ok(Catalog::new(Ec2Source::from_parts(
+            client, endpoint, region, owners, provider,
+        ))
+        .paging_options(self.settings.paging))
+    }
+}
+
+imagecat_http::builder_setters!(
+    Ec2Builder,
+    "`allow_http` is ignored: the endpoint's scheme decides."
+);
+
+/// Checks a region name: 1–64 characters of `[a-z0-9-]`, starting with a
+/// letter (`us-east-1`, `eu-central-2`, `us-gov-west-1`). It goes in the
+/// host and the signing scope, so nothing else passes.
+pub fn validate_region(region: &str) -> Result<()> {
+    let ok = (1..=64).contains(&region.len())
+        && region.starts_with(|c: char| c.is_ascii_lowercase())
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(
+            Some(BACKEND),
+            format!("invalid region {region:?}: expected a name like us-east-1"),
+        ))
+    }
+}
+
+/// Checks an owner: `self`, `amazon`, `aws-marketplace`,
+/// `aws-backup-vault`, or a 12-digit account id.
+pub fn validate_owner(owner: &str) -> Result<()> {
+    let alias = matches!(
+        owner,
+        "self" | "amazon" | "aws-marketplace" | "aws-backup-vault"
+    );
+    let account = owner.len() == 12 && owner.bytes().all(|b| b.is_ascii_digit());
+    if alias || account {
+        Ok(())
+    } else {
+        Err(Error::config(
+            Some(BACKEND),
+            format!(
+                "invalid owner {owner:?}: expected self, amazon, aws-marketplace, \
+                 aws-backup-vault or a 12-digit account id"
+            ),
+        ))
+    }
+}
+
+/// Checks an AMI id and gives its canonical form: `ami-` followed by 8 or
+/// 17 hexadecimal digits (the prefix and the digits in any case, lower case
+/// out, as [`IdRule::Prefixed`](imagecat_core::IdRule) reads references).
+/// An `InvalidInput` error otherwise, raised before any request is built.
+pub fn validate_image_id(id: &ImageId) -> Result<ImageId> {
+    let canonical = crate::source::ID_RULE.canonical(id.as_str());
+    let ok = canonical.as_ref().is_some_and(|c| {
+        let hex = &c.as_str()["ami-".len()..];
+        matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    }) && id.as_str() == id.as_str().trim();
+    match canonical {
+        Some(canonical) if ok => Ok(canonical),
+        _ => Err(Error::invalid_input(
+            BACKEND,
+            format!(
+                "invalid image id {:?}: expected ami- followed by 8 or 17 hexadecimal digits",
+                id.as_str()
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imagecat_core::ImageCatalog;
+
+    fn open(url: &str) -> Result<Ec2Builder> {
+        Ec2Builder::from_url(&Url::parse(url).unwrap(), &OpenOptions::new())
+    }
+
+    fn built(url: &str) -> Result<Ec2Catalog> {
+        open(url)?.env(Env::default()).build()
+    }
+
+    #[test]
+    fn urls() {
+        let c = built("ec2://eu-west-1").unwrap();
+        assert_eq!(c.info().endpoint, "https://ec2.eu-west-1.amazonaws.com");
+        assert_eq!(c.source().region(), "eu-west-1");
+        assert_eq!(c.source().owners(), ["self"]);
+        assert!(!c.source().http_options().allow_http);
+
+        let c = built("ec2://us-east-1?profile=prod&owner=self&owner=123456789012,amazon").unwrap();
+        assert_eq!(c.source().owners(), ["self", "123456789012", "amazon"]);
+
+        let c = built("ec2+http://127.0.0.1:5000?region=us-east-1").unwrap();
+        assert_eq!(c.info().endpoint, "http://127.0.0.1:5000");
+        assert_eq!(c.source().region(), "us-east-1");
+        assert!(c.source().http_options().allow_http);
+
+        for (bad, kind) in [
+            ("ec2+http://127.0.0.1:5000", ErrorKind::Config),
+            ("ec2://eu-west-1?region=us-east-1", ErrorKind::Config),
+            ("ec2://eu-west-1:443", ErrorKind::Config),
+            ("ec2://eu-west-1/x", ErrorKind::Config),
+            ("ec2://eu-west-1?token=x", ErrorKind::Config),
+            ("ec2://AKID:secret@eu-west-1", ErrorKind::Config),
+            ("ec2://all?profile=p", ErrorKind::NotSupported),
+            ("ec2://eu_west_1", ErrorKind::Config),
+            ("ec2://eu-west-1?owner=nobody", ErrorKind::Config),
+            ("ec2+http://h:1?region=us-east-1/../x", ErrorKind::Config),
+        ] {
+            let e = built(bad).unwrap_err();
+            assert_eq!(e.kind(), kind, "{bad}: {e}");
+            assert!(!e.to_string().contains("secret"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_region_comes_from_the_environment_when_not_named() {
+        let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().copied());
+        let c = Ec2Builder::new()
+            .env(env(&[(ENV_DEFAULT_REGION, "eu-north-1")]))
+            .build()
+            .unwrap();
+        assert_eq!(c.source().region(), "eu-north-1");
+        let c = Ec2Builder::new()
+            .env(env(&[
+                (ENV_DEFAULT_REGION, "eu-north-1"),
+                (ENV_REGION, "ap-south-1"),
+            ]))
+            .build()
+            .unwrap();
+        assert_eq!(c.source().region(), "ap-south-1");
+        let e = Ec2Builder::new().env(Env::default()).build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains(ENV_REGION), "{e}");
+    }
+
+    #[test]
+    fn image_ids() {
+        for (ok, canonical) in [
+            ("ami-12345678", "ami-12345678"),
+            ("ami-0abcdef1234567890", "ami-0abcdef1234567890"),
+            ("AMI-0ABCDEF1234567890", "ami-0abcdef1234567890"),
+        ] {
+            assert_eq!(
+                validate_image_id(&ok.into()).unwrap().as_str(),
+                canonical,
+                "{ok}"
+            );
+        }
+        for bad in [
+            "",
+            "ami-",
+            "ami-1234567",
+            "ami-123456789",
+            "ami-0abcdef123456789g",
+            "snap-12345678",
+            "ami-1234/678",
+            " ami-12345678",
+            "ami-12345678\n",
+            "ami-0abcdef1234567890&Action=DeleteSnapshot",
+        ] {
+            let e = validate_image_id(&bad.into()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad:?}");
+        }
+    }
+}

@@ -16,9 +16,14 @@
 //! - [`error`], EC2's error document mapped into the workspace's error
 //!   kinds, with echoed secrets scrubbed.
 //!
-//! The catalog itself (`DescribeImages` paging through the engine, delete
-//! with snapshots, usage, the URL schemes) is built on these next, on the
-//! adapter template of `docs/architecture.md`.
+//! - [`config`] and [`source`], the catalog on the adapter template of
+//!   `docs/architecture.md`: [`Ec2Builder`] (`ec2://REGION`,
+//!   `ec2+http://HOST:PORT?region=R`) and [`Ec2Source`], whose signed
+//!   `DescribeImages` pages go through the core's engine, `get` by
+//!   `ImageId.1` and `delete` by `DeregisterImage`.
+//!
+//! Not yet here (issue 24): snapshots on delete, usage, server-side
+//! filters, the caller (STS), `ec2://all`, the facade and CLI wiring.
 //!
 //! A request travels: the chain (or the user's provider) gives
 //! [`Credentials`]; [`sign::sign`] signs the request as it will go on the
@@ -65,7 +70,20 @@ pub mod credentials;
 pub mod error;
 pub mod query;
 pub mod sign;
+pub mod source;
 pub mod wire;
 
-pub use config::BACKEND;
+pub use config::{BACKEND, Ec2Builder, SCHEMES};
 pub use credentials::{CredentialChain, CredentialProvider, Credentials, Env};
+pub use source::{Ec2Catalog, Ec2Source};
+
+use imagecat_core::raw::{Page, PageToken};
+use imagecat_core::{Image, Result};
+
+/// Decodes one `DescribeImages` body into the page `page` makes from it
+/// (fixtures, fuzzing, the bench). EC2's token is opaque, so the page does
+/// not depend on the token it answers.
+pub fn decode_page_body(body: &[u8], token: Option<PageToken>) -> Result<Page<Image>> {
+    let _ = token;
+    wire::decode_describe_images(body)
+}

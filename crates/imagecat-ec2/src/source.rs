@@ -1,0 +1,488 @@
+//! [`Ec2Source`]: the [`PageSource`] over EC2's Query API; [`Ec2Catalog`] is
+//! the core's [`Catalog`] over it, the `ImageCatalog` users hold.
+//!
+//! Every call is a signed `POST /` of a Query-protocol form
+//! ([`crate::query`]) through the shared [`HttpClient`] (retries with
+//! backoff on throttling and 5xx, the body cap, the time budget, secret
+//! scrubbing); each attempt is signed afresh ([`crate::sign`]), so a retry
+//! never replays a stale `X-Amz-Date`.
+//!
+//! - listing: `DescribeImages Owner.N=… MaxResults=… [NextToken=…]`, the
+//!   opaque `nextToken` carried as [`PageToken::Link`] (an absent or empty
+//!   one ends the listing); the engine re-checks every filter;
+//! - `get`: `DescribeImages ImageId.1=…` alone (never with `MaxResults`:
+//!   EC2 refuses the pair on DescribeInstances and may on DescribeImages);
+//! - `delete`: `DeregisterImage ImageId=…` (the snapshots stay: deleting
+//!   them is issue 24's next step).
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::Utc;
+use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
+use imagecat_core::{
+    Capabilities, Catalog, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, IdRule, Image,
+    ImageId, ListQuery, MarkerRule, PagingStyle, Result, ServerFilters, async_trait,
+};
+use imagecat_http::reqwest::header::{CONTENT_TYPE, HOST};
+use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
+
+use crate::config::{
+    BACKEND, DEFAULT_PAGE_SIZE, Ec2Builder, MAX_PAGE_SIZE, MIN_PAGE_SIZE, validate_image_id,
+};
+use crate::credentials::{CredentialProvider, Credentials};
+use crate::error;
+use crate::query::{self, CONTENT_TYPE as FORM_CONTENT_TYPE, DescribeImages, Form};
+use crate::sign::{self, Scope};
+use crate::wire::{self, xml};
+
+/// EC2's identity rule for image ids: `ami-` and a lower-case body. The
+/// core's `Prefixed` rule fits (hex digits are word characters), so no new
+/// variant.
+pub const ID_RULE: IdRule = IdRule::Prefixed { prefix: "ami-" };
+
+/// The SigV4 signing name of EC2.
+const SERVICE: &str = "ec2";
+
+/// An AWS EC2 AMI catalog in one region. A cheap clone: clones share one
+/// HTTP client and one credential provider.
+#[derive(Clone)]
+pub struct Ec2Source {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: HttpClient,
+    endpoint: Url,
+    region: String,
+    owners: Vec<String>,
+    credentials: Arc<dyn CredentialProvider>,
+}
+
+impl fmt::Debug for Ec2Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ec2Catalog")
+            .field("endpoint", &endpoint::display(&self.inner.endpoint))
+            .field("region", &self.inner.region)
+            .field("owners", &self.inner.owners)
+            .field("credentials", &self.inner.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The catalog users hold: [`Ec2Source`] behind the core's [`Catalog`].
+pub type Ec2Catalog = Catalog<Ec2Source>;
+
+impl BuildSource for Ec2Source {
+    type Builder = Ec2Builder;
+
+    fn builder() -> Ec2Builder {
+        Ec2Builder::new()
+    }
+}
+
+impl Ec2Source {
+    pub(crate) fn from_parts(
+        http: HttpClient,
+        endpoint: Url,
+        region: String,
+        owners: Vec<String>,
+        credentials: Arc<dyn CredentialProvider>,
+    ) -> Self {
+        Ec2Source {
+            inner: Arc::new(Inner {
+                http,
+                endpoint,
+                region,
+                owners,
+                credentials,
+            }),
+        }
+    }
+
+    /// The region requests are signed for.
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    /// The owners listed (`Owner.N`).
+    pub fn owners(&self) -> &[String] {
+        &self.inner.owners
+    }
+
+    /// The endpoint every request goes to.
+    pub fn endpoint(&self) -> &Url {
+        &self.inner.endpoint
+    }
+
+    /// The HTTP options in force.
+    pub fn http_options(&self) -> &HttpOptions {
+        self.inner.http.options()
+    }
+
+    /// What the backend can do, as data.
+    pub fn capabilities() -> Capabilities {
+        // EC2's opaque `nextToken` is a next-page link to the engine:
+        // marker paging, exclusive (a token never repeats an image), no
+        // total. No filter is sent to the server yet: the engine applies
+        // every one on the client.
+        Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+            .marker(MarkerRule::Exclusive)
+            .reports_total(false)
+            .get(GetSupport::Native)
+            .delete(true)
+            .soft_delete(false)
+            .server_filters(ServerFilters::none())
+            .tags(true)
+            .ids(ID_RULE)
+    }
+
+    /// Sends one signed Query-protocol request and hands the answer to
+    /// `handle` when it is a success; a failure is decoded as EC2's error
+    /// document (scrubbed of the secret and the access key id).
+    async fn call<T>(
+        &self,
+        what: &str,
+        idempotency: Idempotency,
+        form: &Form,
+        mut handle: impl FnMut(&HttpResponse) -> Result<T>,
+    ) -> Result<T> {
+        let credentials = self.inner.credentials.credentials().await?;
+        let body = form.encode();
+        let url = &self.inner.endpoint;
+        let host = host_header(url)?;
+        self.inner
+            .http
+            .send(
+                what,
+                idempotency,
+                |client| signed(client, url, &host, &body, &credentials, &self.inner.region),
+                |response| {
+                    if !response.status.is_success() {
+                        return Err(error::decode_error(
+                            &response,
+                            Some(credentials.access_key_id()),
+                        ));
+                    }
+                    handle(&response)
+                },
+            )
+            .await
+    }
+}
+
+/// The `Host` header as reqwest sends it: the host, and the port when it is
+/// not the scheme's default.
+fn host_header(url: &Url) -> Result<String> {
+    let host = url
+        .host_str()
+        .ok_or_else(|| Error::config(Some(BACKEND), "the endpoint has no host"))?;
+    Ok(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+/// One attempt's request: the form POSTed to the endpoint, signed now.
+fn signed(
+    client: &imagecat_http::reqwest::Client,
+    url: &Url,
+    host: &str,
+    body: &str,
+    credentials: &Credentials,
+    region: &str,
+) -> imagecat_http::reqwest::RequestBuilder {
+    let headers = [
+        ("content-type".to_owned(), FORM_CONTENT_TYPE.to_owned()),
+        ("host".to_owned(), host.to_owned()),
+    ];
+    let request = sign::Request {
+        method: "POST",
+        path: url.path(),
+        query: &[],
+        headers: &headers,
+        body: body.as_bytes(),
+    };
+    let scope = Scope {
+        region,
+        service: SERVICE,
+    };
+    let signature = sign::sign(&request, credentials, scope, Utc::now());
+    let mut builder = client
+        .post(url.clone())
+        .header(HOST, host)
+        .header(CONTENT_TYPE, FORM_CONTENT_TYPE)
+        .header("accept", "text/xml");
+    for (name, value) in signature.headers() {
+        builder = builder.header(name, value);
+    }
+    builder.body(body.to_owned())
+}
+
+/// The `MaxResults` for a query: its page size (or the default) within
+/// EC2's 5–1000.
+pub(crate) fn max_results(query: &ListQuery) -> u32 {
+    Ec2Source::capabilities()
+        .page_size_for(query.page_size)
+        .max(MIN_PAGE_SIZE)
+}
+
+/// The `NextToken` of a page token (none for the first page).
+fn next_token(token: Option<PageToken>) -> Result<Option<String>> {
+    match token {
+        None => Ok(None),
+        Some(PageToken::Link(token)) => Ok(Some(token)),
+        Some(other) => Err(Error::invalid_input(
+            BACKEND,
+            format!("EC2 pages by its own nextToken; {other} is not one"),
+        )),
+    }
+}
+
+/// A DescribeImages page decoded from a successful answer.
+fn page_of(response: &HttpResponse) -> Result<Page> {
+    wire::decode_describe_images(&response.body).map_err(|e| response.attach(e))
+}
+
+/// The one image a `DescribeImages ImageId.1=id` answered: an empty set is
+/// EC2's own word that it is gone (deregistered AMIs vanish from the
+/// answer); another id or several images are refused.
+fn shown(response: &HttpResponse, id: &ImageId) -> Result<Image> {
+    let page = page_of(response)?;
+    let mut items = page.items.into_iter();
+    match (items.next(), items.next()) {
+        (None, _) => Err(Error::not_found(BACKEND, id)),
+        (Some(image), None) => {
+            response.check_id_echo(id.as_str(), image.id.as_str())?;
+            Ok(image)
+        }
+        (Some(_), Some(_)) => Err(response.invalid(format!(
+            "asked for image {id}, the server answered several images"
+        ))),
+    }
+}
+
+/// What a DeregisterImage answer means: `<return>true</return>` deleted;
+/// `InvalidAMIID.Unavailable` (EC2's word for an AMI already deregistered)
+/// already deleted; `InvalidAMIID.NotFound` an error proving absence, or
+/// already deleted when it answers a retried attempt; anything else an
+/// error.
+fn deregister_outcome(
+    response: &HttpResponse,
+    id: &ImageId,
+    access_key_id: &str,
+) -> Result<Deleted> {
+    if !response.status.is_success() {
+        let document = error::document(&response.body);
+        let unavailable = document
+            .as_ref()
+            .is_some_and(|d| d.code == "InvalidAMIID.Unavailable");
+        if unavailable {
+            return Ok(Deleted::AlreadyDeleted);
+        }
+        let err = error::decode_error(response, Some(access_key_id));
+        return response.refused_delete(err, document.is_some());
+    }
+    let invalid = |message: String| response.invalid(format!("DeregisterImage {id}: {message}"));
+    let root = xml::parse(&response.body).map_err(|e| invalid(e.to_string()))?;
+    if root.name != "DeregisterImageResponse" {
+        return Err(invalid(format!(
+            "expected <DeregisterImageResponse>, got <{}>",
+            root.name
+        )));
+    }
+    match root.text_of("return").map_err(|e| invalid(e.to_string()))? {
+        Some(text) if text.eq_ignore_ascii_case("true") => Ok(Deleted::Deleted),
+        Some(text) => Err(Error::new(
+            ErrorKind::Api,
+            format!("DeregisterImage {id} answered <return>{text}</return>"),
+        )
+        .with_backend(BACKEND)
+        .with_status(response.status.as_u16())),
+        None => Err(invalid("no <return>".to_owned())),
+    }
+}
+
+#[async_trait]
+impl PageSource for Ec2Source {
+    fn info(&self) -> CatalogInfo {
+        CatalogInfo::new(
+            BACKEND,
+            endpoint::display(&self.inner.endpoint),
+            Self::capabilities(),
+        )
+    }
+
+    fn check_id(&self, id: &ImageId) -> Result<ImageId> {
+        validate_image_id(id)
+    }
+
+    // TODO(issue 24): STS GetCallerIdentity (through the same endpoint
+    // rule: an ec2+http endpoint serves STS too) gives the account, the
+    // owner a prune plan is bound to. Until then the backend does not say.
+    async fn caller(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+        let request = DescribeImages {
+            owners: self.inner.owners.clone(),
+            max_results: Some(max_results(query)),
+            next_token: next_token(token)?,
+            ..DescribeImages::default()
+        };
+        self.call(
+            "list images",
+            Idempotency::Idempotent,
+            &request.form(),
+            page_of,
+        )
+        .await
+    }
+
+    async fn get(&self, id: &ImageId) -> Result<Image> {
+        let id = validate_image_id(id)?;
+        // ImageId alone: no owner (an AMI shared with the caller is shown
+        // too) and never MaxResults.
+        let request = DescribeImages {
+            image_ids: vec![id.as_str().to_owned()],
+            ..DescribeImages::default()
+        };
+        self.call(
+            "get image",
+            Idempotency::Idempotent,
+            &request.form(),
+            |response| shown(response, &id),
+        )
+        .await
+    }
+
+    async fn delete(&self, id: &ImageId) -> Result<Deleted> {
+        let id = validate_image_id(id)?;
+        let mut form = Form::new("DeregisterImage", query::EC2_VERSION);
+        form.param("ImageId", id.as_str());
+        let credentials = self.inner.credentials.credentials().await?;
+        let body = form.encode();
+        let url = &self.inner.endpoint;
+        let host = host_header(url)?;
+        self.inner
+            .http
+            .send(
+                "delete image",
+                Idempotency::NotIdempotent,
+                |client| signed(client, url, &host, &body, &credentials, &self.inner.region),
+                |response| deregister_outcome(&response, &id, credentials.access_key_id()),
+            )
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str, attempt: u32) -> HttpResponse {
+        let mut response = HttpResponse::from_body(BACKEND, status, body.to_owned());
+        response.attempt = attempt;
+        response
+    }
+
+    const NOT_FOUND: &str = "<Response><Errors><Error><Code>InvalidAMIID.NotFound</Code>\
+        <Message>The image id '[ami-12345678]' does not exist</Message></Error></Errors>\
+        <RequestID>r</RequestID></Response>";
+
+    #[test]
+    fn capabilities_are_data() {
+        let caps = Ec2Source::capabilities();
+        assert_eq!(caps.paging, PagingStyle::Marker);
+        assert_eq!(caps.marker, MarkerRule::Exclusive);
+        assert!(!caps.reports_total);
+        assert_eq!(caps.get, GetSupport::Native);
+        assert!(caps.delete && !caps.soft_delete);
+        assert_eq!(caps.ids, ID_RULE);
+        assert_eq!(max_results(&ListQuery::new()), 1000);
+        assert_eq!(max_results(&ListQuery::new().page_size(5000)), 1000);
+        assert_eq!(max_results(&ListQuery::new().page_size(1)), 5);
+        assert_eq!(max_results(&ListQuery::new().page_size(42)), 42);
+    }
+
+    #[test]
+    fn deregister_answers() {
+        let id = ImageId::new("ami-12345678");
+        let ok = "<DeregisterImageResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+                  <requestId>r</requestId><return>true</return></DeregisterImageResponse>";
+        assert_eq!(
+            deregister_outcome(&response(200, ok, 1), &id, "AKID").unwrap(),
+            Deleted::Deleted
+        );
+        let e = deregister_outcome(&response(400, NOT_FOUND, 1), &id, "AKID").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.proves_absence(), "EC2's own InvalidAMIID.NotFound");
+        assert_eq!(
+            deregister_outcome(&response(400, NOT_FOUND, 2), &id, "AKID").unwrap(),
+            Deleted::AlreadyDeleted,
+            "a retried deregister that finds it gone"
+        );
+        let gone = NOT_FOUND.replace("InvalidAMIID.NotFound", "InvalidAMIID.Unavailable");
+        assert_eq!(
+            deregister_outcome(&response(400, &gone, 1), &id, "AKID").unwrap(),
+            Deleted::AlreadyDeleted
+        );
+        // A proxy's 404 proves nothing.
+        let e =
+            deregister_outcome(&response(404, "<h1>Not Found</h1>", 2), &id, "AKID").unwrap_err();
+        assert!(!e.proves_absence());
+        let e = deregister_outcome(
+            &response(
+                200,
+                "<DeregisterImageResponse><return>false</return></DeregisterImageResponse>",
+                1,
+            ),
+            &id,
+            "AKID",
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Api);
+        let e = deregister_outcome(&response(200, "<html/>", 1), &id, "AKID").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+    }
+
+    #[test]
+    fn get_answers() {
+        let id = ImageId::new("ami-12345678");
+        let set = |items: &str| {
+            format!(
+                "<DescribeImagesResponse><imagesSet>{items}</imagesSet></DescribeImagesResponse>"
+            )
+        };
+        let item = |id: &str| {
+            format!("<item><imageId>{id}</imageId><imageState>available</imageState></item>")
+        };
+        let e = shown(&response(200, &set(""), 1), &id).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(
+            shown(&response(200, &set(&item("ami-12345678")), 1), &id)
+                .unwrap()
+                .id,
+            id
+        );
+        let other = shown(&response(200, &set(&item("ami-87654321")), 1), &id).unwrap_err();
+        assert_eq!(other.kind(), ErrorKind::InvalidResponse);
+        let two = format!("{}{}", item("ami-12345678"), item("ami-12345678"));
+        let e = shown(&response(200, &set(&two), 1), &id).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+    }
+
+    #[test]
+    fn tokens_are_links() {
+        assert_eq!(next_token(None).unwrap(), None);
+        assert_eq!(
+            next_token(Some(PageToken::Link("t".into()))).unwrap(),
+            Some("t".into())
+        );
+        assert_eq!(
+            next_token(Some(PageToken::Offset(3))).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+    }
+}
