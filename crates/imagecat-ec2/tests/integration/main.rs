@@ -1,6 +1,7 @@
 //! The integration tests of imagecat-ec2, one binary (docs/architecture.md).
 
 mod botocore_ec2;
+mod catalog;
 mod credentials;
 mod error_document;
 mod query;
