@@ -16,9 +16,9 @@
 //!   them is issue 24's next step).
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
     Capabilities, Catalog, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, IdRule, Image,
@@ -57,7 +57,15 @@ struct Inner {
     region: String,
     owners: Vec<String>,
     credentials: Arc<dyn CredentialProvider>,
+    /// The last credentials the provider gave, reused until
+    /// [`RENEW_MARGIN`] before their expiry (for ever when they have none),
+    /// so a listing does not walk the chain (or run `credential_process`)
+    /// once a page.
+    cached: Mutex<Option<Credentials>>,
 }
+
+/// How long before their expiry cached credentials are fetched again.
+const RENEW_MARGIN: TimeDelta = TimeDelta::minutes(5);
 
 impl fmt::Debug for Ec2Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -96,6 +104,7 @@ impl Ec2Source {
                 region,
                 owners,
                 credentials,
+                cached: Mutex::new(None),
             }),
         }
     }
@@ -137,17 +146,42 @@ impl Ec2Source {
             .ids(ID_RULE)
     }
 
-    /// Sends one signed Query-protocol request and hands the answer to
-    /// `handle` when it is a success; a failure is decoded as EC2's error
-    /// document (scrubbed of the secret and the access key id).
-    async fn call<T>(
+    /// Credentials for one operation: the cached ones while they are
+    /// fresh, else the provider's (cached in turn). Not single-flight: two
+    /// operations that find the cache stale both ask the provider (the
+    /// shared token machinery will do this; issue 24).
+    async fn credentials(&self) -> Result<Credentials> {
+        let fresh = |c: &Credentials| c.expiry().is_none_or(|e| e - RENEW_MARGIN > Utc::now());
+        {
+            let cached = self
+                .inner
+                .cached
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(credentials) = cached.as_ref().filter(|c| fresh(c)) {
+                return Ok(credentials.clone());
+            }
+        }
+        let credentials = self.inner.credentials.credentials().await?;
+        *self
+            .inner
+            .cached
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(credentials.clone());
+        Ok(credentials)
+    }
+
+    /// Sends one signed Query-protocol request (each attempt signed
+    /// afresh) and hands every answer, failures included, to `handle`
+    /// with the access key id it was signed with (for scrubbing).
+    async fn send_signed<T>(
         &self,
         what: &str,
         idempotency: Idempotency,
         form: &Form,
-        mut handle: impl FnMut(&HttpResponse) -> Result<T>,
+        mut handle: impl FnMut(&HttpResponse, &str) -> Result<T>,
     ) -> Result<T> {
-        let credentials = self.inner.credentials.credentials().await?;
+        let credentials = self.credentials().await?;
         let body = form.encode();
         let url = &self.inner.endpoint;
         let host = host_header(url)?;
@@ -157,17 +191,29 @@ impl Ec2Source {
                 what,
                 idempotency,
                 |client| signed(client, url, &host, &body, &credentials, &self.inner.region),
-                |response| {
-                    if !response.status.is_success() {
-                        return Err(error::decode_error(
-                            &response,
-                            Some(credentials.access_key_id()),
-                        ));
-                    }
-                    handle(&response)
-                },
+                |response| handle(&response, credentials.access_key_id()),
             )
             .await
+    }
+
+    /// [`send_signed`](Self::send_signed) for calls whose failures are all
+    /// errors: a failure is decoded as EC2's error document (scrubbed of
+    /// the secret and the access key id), a success goes to `handle`.
+    async fn call<T>(
+        &self,
+        what: &str,
+        idempotency: Idempotency,
+        form: &Form,
+        mut handle: impl FnMut(&HttpResponse) -> Result<T>,
+    ) -> Result<T> {
+        self.send_signed(what, idempotency, form, |response, key_id| {
+            if response.status.is_success() {
+                handle(response)
+            } else {
+                Err(error::decode_error(response, Some(key_id)))
+            }
+        })
+        .await
     }
 }
 
@@ -361,19 +407,13 @@ impl PageSource for Ec2Source {
         let id = validate_image_id(id)?;
         let mut form = Form::new("DeregisterImage", query::EC2_VERSION);
         form.param("ImageId", id.as_str());
-        let credentials = self.inner.credentials.credentials().await?;
-        let body = form.encode();
-        let url = &self.inner.endpoint;
-        let host = host_header(url)?;
-        self.inner
-            .http
-            .send(
-                "delete image",
-                Idempotency::NotIdempotent,
-                |client| signed(client, url, &host, &body, &credentials, &self.inner.region),
-                |response| deregister_outcome(&response, &id, credentials.access_key_id()),
-            )
-            .await
+        self.send_signed(
+            "delete image",
+            Idempotency::NotIdempotent,
+            &form,
+            |response, key_id| deregister_outcome(response, &id, key_id),
+        )
+        .await
     }
 }
 

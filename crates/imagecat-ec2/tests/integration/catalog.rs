@@ -485,3 +485,58 @@ async fn a_wrong_secret_is_refused_and_no_secret_shows() {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
 }
+
+/// Counts its calls; its credentials expire `expires_in` from now.
+#[derive(Debug)]
+struct Counting {
+    calls: std::sync::atomic::AtomicUsize,
+    expires_in: Option<chrono::TimeDelta>,
+}
+
+#[imagecat_core::async_trait]
+impl imagecat_ec2::CredentialProvider for Counting {
+    async fn credentials(&self) -> imagecat_core::Result<Credentials> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Credentials::new(
+            ACCESS_KEY_ID,
+            SecretString::new(SECRET),
+            Some(SecretString::new(SESSION_TOKEN)),
+            self.expires_in.map(|d| Utc::now() + d),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_asked_for_once_until_they_near_expiry() {
+    let rig = Rig::start().await;
+    for (expires_in, calls) in [
+        (None, 1),
+        (Some(chrono::TimeDelta::hours(1)), 1),
+        // Within the renewal margin: asked again for every operation.
+        (Some(chrono::TimeDelta::minutes(2)), PAGES + 2),
+    ] {
+        let provider = Arc::new(Counting {
+            calls: Default::default(),
+            expires_in,
+        });
+        let url = format!(
+            "{}?region={REGION}",
+            rig.server.base_url().replace("http://", "ec2+http://")
+        );
+        let catalog = Ec2Builder::from_url(&url.parse().unwrap(), &Default::default())
+            .unwrap()
+            .env(Env::default())
+            .credentials_provider(provider.clone())
+            .http_options(test_http(5))
+            .build()
+            .unwrap();
+        assert_eq!(list(&catalog).await.len(), PER_PAGE * PAGES);
+        catalog.get(&ImageId::new(ami(2))).await.unwrap();
+        catalog.get(&ImageId::new(ami(3))).await.unwrap();
+        assert_eq!(
+            provider.calls.load(std::sync::atomic::Ordering::SeqCst),
+            calls,
+            "{expires_in:?}"
+        );
+    }
+}
