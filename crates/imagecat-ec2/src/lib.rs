@@ -77,13 +77,13 @@ pub use config::{BACKEND, Ec2Builder, SCHEMES};
 pub use credentials::{CredentialChain, CredentialProvider, Credentials, Env};
 pub use source::{Ec2Catalog, Ec2Source};
 
-use imagecat_core::raw::{Page, PageToken};
-use imagecat_core::{Image, Result};
-
 /// Decodes one `DescribeImages` body into the page `page` makes from it
 /// (fixtures, fuzzing, the bench). EC2's token is opaque, so the page does
 /// not depend on the token it answers.
-pub fn decode_page_body(body: &[u8], token: Option<PageToken>) -> Result<Page<Image>> {
+pub fn decode_page_body(
+    body: &[u8],
+    token: Option<imagecat_core::raw::PageToken>,
+) -> imagecat_core::Result<imagecat_core::raw::Page<imagecat_core::Image>> {
     let _ = token;
     wire::decode_describe_images(body)
 }

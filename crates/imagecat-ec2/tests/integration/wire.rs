@@ -358,3 +358,15 @@ proptest! {
         let _ = decode_describe_images(body.as_bytes());
     }
 }
+
+#[test]
+fn decode_page_body_is_the_page_of_any_token() {
+    for token in [None, Some(PageToken::Link("tok".into()))] {
+        let page = imagecat_ec2::decode_page_body(MOTO.as_bytes(), token).unwrap();
+        let direct = decode_describe_images(MOTO.as_bytes()).unwrap();
+        let ids =
+            |p: &imagecat_core::raw::Page| p.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&page), ids(&direct));
+        assert_eq!(page.next, direct.next);
+    }
+}
