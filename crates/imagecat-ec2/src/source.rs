@@ -10,8 +10,9 @@
 //! - listing: `DescribeImages Owner.N=… MaxResults=… [NextToken=…]`, the
 //!   opaque `nextToken` carried as [`PageToken::Link`] (an absent or empty
 //!   one ends the listing); the engine re-checks every filter;
-//! - `get`: `DescribeImages ImageId.1=…` alone (never with `MaxResults`:
-//!   EC2 refuses the pair on DescribeInstances and may on DescribeImages);
+//! - `get`: `DescribeImages ImageId.1=… IncludeDisabled=true
+//!   IncludeDeprecated=true`, never with `MaxResults` (EC2 refuses the pair
+//!   on DescribeInstances and may on DescribeImages) nor an owner;
 //! - `delete`: `DeregisterImage ImageId=…` (the snapshots stay: deleting
 //!   them is issue 24's next step).
 
@@ -290,9 +291,10 @@ fn page_of(response: &HttpResponse) -> Result<Page> {
     wire::decode_describe_images(&response.body).map_err(|e| response.attach(e))
 }
 
-/// The one image a `DescribeImages ImageId.1=id` answered: an empty set is
-/// EC2's own word that it is gone (deregistered AMIs vanish from the
-/// answer); another id or several images are refused.
+/// The one image a `DescribeImages ImageId.1=id` answered: an empty set
+/// (asked with `IncludeDisabled` and `IncludeDeprecated`, so nothing is
+/// hidden) is EC2's own word that it is gone (deregistered AMIs vanish from
+/// the answer); another id or several images are refused.
 fn shown(response: &HttpResponse, id: &ImageId) -> Result<Image> {
     let page = page_of(response)?;
     let mut items = page.items.into_iter();
@@ -388,10 +390,13 @@ impl PageSource for Ec2Source {
 
     async fn get(&self, id: &ImageId) -> Result<Image> {
         let id = validate_image_id(id)?;
-        // ImageId alone: no owner (an AMI shared with the caller is shown
-        // too) and never MaxResults.
+        // ImageId without an owner (an AMI shared with the caller is shown
+        // too) and never with MaxResults; disabled and deprecated AMIs
+        // asked for too, so an empty answer means gone, not hidden.
         let request = DescribeImages {
             image_ids: vec![id.as_str().to_owned()],
+            include_deprecated: Some(true),
+            include_disabled: Some(true),
             ..DescribeImages::default()
         };
         self.call(

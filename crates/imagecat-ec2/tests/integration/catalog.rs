@@ -379,6 +379,12 @@ async fn get_sends_the_id_alone() {
     assert_eq!(seen[0].get("ImageId.1"), Some(ami(4).as_str()));
     assert_eq!(seen[0].get("MaxResults"), None, "never with ImageIds");
     assert_eq!(seen[0].get("Owner.1"), None);
+    assert_eq!(
+        seen[0].get("IncludeDisabled"),
+        Some("true"),
+        "nothing hidden"
+    );
+    assert_eq!(seen[0].get("IncludeDeprecated"), Some("true"));
 
     let missing = catalog.get(&ImageId::new(ami(999))).await.unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::NotFound);
