@@ -4,7 +4,8 @@
 //! URLs (issue 24):
 //!
 //! - `ec2://REGION[?profile=P&owner=self|ACCOUNT…]`: the region's public
-//!   endpoint `https://ec2.REGION.amazonaws.com`; `owner` may be repeated
+//!   endpoint `https://ec2.REGION.amazonaws.com` (`….amazonaws.com.cn` for
+//!   `cn-…`; FIPS and dual-stack endpoints are not chosen yet); `owner` may be repeated
 //!   or comma-separated (default `self`: without an owner EC2 lists every
 //!   public AMI too);
 //! - `ec2+http://HOST:PORT?region=R[&profile=P&owner=…]`: an emulator or
@@ -240,7 +241,7 @@ impl Ec2Builder {
         validate_region(&region)?;
         let endpoint = match self.endpoint {
             Some(text) => endpoint::parse_endpoint(BACKEND, &text, "")?,
-            None => Url::parse(&format!("https://ec2.{region}.amazonaws.com"))
+            None => Url::parse(&format!("https://ec2.{region}.{}", dns_suffix(&region)))
                 .map_err(|e| Error::config(Some(BACKEND), format!("bad region {region:?}: {e}")))?,
         };
         let owners = if self.owners.is_empty() {
@@ -275,6 +276,16 @@ imagecat_http::builder_setters!(
     Ec2Builder,
     "`allow_http` is ignored: the endpoint's scheme decides."
 );
+
+/// The DNS suffix of a region's partition (reference §1a): `amazonaws.com`,
+/// `amazonaws.com.cn` for the China regions (`cn-…`).
+pub fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    }
+}
 
 /// Checks a region name: 1–64 characters of `[a-z0-9-]`, starting with a
 /// letter (`us-east-1`, `eu-central-2`, `us-gov-west-1`). It goes in the
@@ -358,6 +369,9 @@ mod tests {
         assert_eq!(c.source().region(), "eu-west-1");
         assert_eq!(c.source().owners(), ["self"]);
         assert!(!c.source().http_options().allow_http);
+
+        let c = built("ec2://cn-north-1").unwrap();
+        assert_eq!(c.info().endpoint, "https://ec2.cn-north-1.amazonaws.com.cn");
 
         let c = built("ec2://us-east-1?profile=prod&owner=self&owner=123456789012,amazon").unwrap();
         assert_eq!(c.source().owners(), ["self", "123456789012", "amazon"]);
