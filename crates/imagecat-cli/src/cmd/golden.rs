@@ -225,9 +225,10 @@ impl Tabular for MatrixRow {
     }
 }
 
-/// A catalog's name for the legend: a URL without its user and query
-/// (where credentials may sit), escaped and cut to 60 columns.
-fn legend_name(name: &str) -> String {
+/// A catalog's name as a matrix shows it (the legend, the report's
+/// columns): a URL without its user and query (where credentials may sit,
+/// and which make columns unreadably wide); a config name as it is.
+pub(crate) fn shown_catalog(name: &str) -> String {
     let mut shown = name.split(['?', '#']).next().unwrap_or(name).to_owned();
     if let Some((scheme, rest)) = shown.split_once("://") {
         let (authority, path) = match rest.find('/') {
@@ -237,7 +238,13 @@ fn legend_name(name: &str) -> String {
         let host = authority.rsplit('@').next().unwrap_or(authority);
         shown = format!("{scheme}://{host}{path}");
     }
-    sanitize::cell(&sanitize::for_terminal(&shown), 60)
+    shown
+}
+
+/// A catalog's name for the legend: [`shown_catalog`], escaped and cut to
+/// 60 columns.
+fn legend_name(name: &str) -> String {
+    sanitize::cell(&sanitize::for_terminal(&shown_catalog(name)), 60)
 }
 
 /// `golden`: the matrix; exit 0 when every cell is current, 10 on drift

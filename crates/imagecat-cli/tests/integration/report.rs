@@ -270,7 +270,7 @@ async fn the_page_renders_in_chromium_with_the_json_figures_and_hostile_names_as
         // A key shown as a label (an age bucket) carries its word.
         let shown = c
             .get(2)
-            .map_or_else(|| unescape(&c[3]), |v| v.as_str().to_owned());
+            .map_or_else(|| unescape(&c[3]), |v| unescape(v.as_str()));
         let path = &c[1];
         let Some(want) = at(&report, path).as_str() else {
             continue;

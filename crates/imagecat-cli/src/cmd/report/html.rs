@@ -15,6 +15,7 @@ use imagecat::report::{
     AgeTally, CatalogFigures, ImageBrief, Keyed, Report, RetentionFigures, Tally, UsageFigures,
 };
 
+use crate::cmd::golden::shown_catalog;
 use crate::output::human_size;
 use crate::sanitize::for_terminal;
 
@@ -228,8 +229,9 @@ fn golden(h: &mut String, report: &Report) {
     for (j, cat) in m.catalogs.iter().enumerate() {
         let _ = write!(
             h,
-            "<th><span data-key=\"golden.catalogs.{j}.name\">{}</span></th>",
-            text(&cat.name)
+            "<th><span title=\"{full}\" data-key=\"golden.catalogs.{j}.name\" data-value=\"{full}\">{}</span></th>",
+            text(&shown_catalog(&cat.name)),
+            full = text(&cat.name)
         );
     }
     h.push_str("</tr>\n");
@@ -277,10 +279,11 @@ fn catalog(h: &mut String, i: usize, c: &CatalogFigures) {
     let p = format!("catalogs.{i}");
     let _ = writeln!(
         h,
-        "<section class=\"catalog\" id=\"catalog-{i}\"><h2><span data-key=\"{p}.catalog\">{}</span> \
+        "<section class=\"catalog\" id=\"catalog-{i}\"><h2><span title=\"{full}\" data-key=\"{p}.catalog\" data-value=\"{full}\">{}</span> \
 <small class=\"meta\" data-key=\"{p}.backend\">{}</small></h2>",
-        text(&c.catalog),
-        text(c.backend.as_str())
+        text(&shown_catalog(&c.catalog)),
+        text(c.backend.as_str()),
+        full = text(&c.catalog),
     );
     if let Some(e) = &c.error {
         let _ = writeln!(
