@@ -11,6 +11,8 @@
 //!   [`listing::fast_http`], the one set of fast client options tests use;
 //! - [`real_server`], [`real_glance`]: a real server from PyPI (Glance,
 //!   Keystone) run by its `scripts/` for a test, killed when dropped;
+//! - [`moto`]: moto, the AWS mock server, with SigV4 checking on and the
+//!   real AWS clients (awscli, boto3) beside it;
 //! - [`start`]: an emulator of each backend started with its defaults;
 //! - `hostile` (feature `hostile`): proptest strategies for hostile input;
 //! - `secrets` (feature `secrets`): a capture of all logging.
@@ -29,6 +31,8 @@ pub mod conformance;
 pub mod hostile;
 pub mod listing;
 mod memory_fixture;
+#[cfg(unix)]
+pub mod moto;
 pub mod prune_cases;
 #[cfg(unix)]
 pub mod real_glance;
