@@ -11,7 +11,11 @@
 //! - `ec2+http://HOST:PORT?region=R[&profile=P&owner=…]`: an emulator or
 //!   moto over plain HTTP; every AWS service the backend calls goes to that
 //!   endpoint (moto and LocalStack serve them all on one port), signed for
-//!   region `R`.
+//!   region `R`;
+//! - `sts_endpoint=URL` (either scheme): STS elsewhere (for
+//!   `GetCallerIdentity` and the chain's `AssumeRole`); without it STS is
+//!   the `ec2+http` endpoint, else `AWS_ENDPOINT_URL_STS` /
+//!   `AWS_ENDPOINT_URL`, else `https://sts.REGION.amazonaws.com`.
 //!
 //! Secrets never go in the URL: the credentials come from the AWS CLI's
 //! chain ([`CredentialChain`], with the URL's profile) or from a provider
@@ -22,8 +26,11 @@ use std::sync::Arc;
 use imagecat_core::{BackendKind, Catalog, Error, ErrorKind, ImageId, Result};
 use imagecat_http::{BuilderSettings, CatalogUrl, HttpClient, OpenOptions, Url, endpoint};
 
-use crate::credentials::{CredentialChain, CredentialProvider, Env};
+use crate::credentials::{
+    ChainEndpoints, CredentialChain, CredentialProvider, Env, RefreshingProvider,
+};
 use crate::source::{Ec2Catalog, Ec2Source};
+use crate::sts::StsTarget;
 
 /// The backend's name in errors, plans and output: `"ec2"`.
 pub const BACKEND: BackendKind = BackendKind::new("ec2");
@@ -65,7 +72,7 @@ pub const ENV_REGION: &str = "AWS_REGION";
 pub const ENV_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
 
 /// The query keys `from_url` takes.
-const URL_KEYS: [&str; 3] = ["region", "profile", "owner"];
+const URL_KEYS: [&str; 4] = ["region", "profile", "owner", "sts_endpoint"];
 
 /// Builds an [`Ec2Catalog`].
 ///
@@ -82,6 +89,7 @@ const URL_KEYS: [&str; 3] = ["region", "profile", "owner"];
 pub struct Ec2Builder {
     region: Option<String>,
     endpoint: Option<String>,
+    sts_endpoint: Option<String>,
     profile: Option<String>,
     owners: Vec<String>,
     env: Option<Env>,
@@ -123,6 +131,14 @@ impl Ec2Builder {
     /// allowed only here, by the endpoint's own scheme.
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Another endpoint for STS alone (`GetCallerIdentity`, and the
+    /// chain's `AssumeRole*`), signed for the catalog's region; it wins
+    /// over [`Ec2Builder::endpoint`] for STS.
+    pub fn sts_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.sts_endpoint = Some(endpoint.into());
         self
     }
 
@@ -211,6 +227,9 @@ impl Ec2Builder {
         if let Some(profile) = parsed.param("profile") {
             builder = builder.profile(profile);
         }
+        if let Some(sts) = parsed.param("sts_endpoint") {
+            builder = builder.sts_endpoint(sts);
+        }
         for (key, value) in url.query_pairs() {
             if key == "owner" {
                 for owner in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
@@ -239,6 +258,7 @@ impl Ec2Builder {
                 )
             })?;
         validate_region(&region)?;
+        let one_endpoint = self.endpoint.is_some();
         let endpoint = match self.endpoint {
             Some(text) => endpoint::parse_endpoint(BACKEND, &text, "")?,
             None => Url::parse(&format!("https://ec2.{region}.{}", dns_suffix(&region)))
@@ -252,21 +272,33 @@ impl Ec2Builder {
         for owner in &owners {
             validate_owner(owner)?;
         }
+        // STS: the URL option, else the one endpoint of every service,
+        // else the environment's or the region's.
+        let sts = match (&self.sts_endpoint, one_endpoint) {
+            (Some(text), _) => {
+                StsTarget::new(endpoint::parse_endpoint(BACKEND, text, "")?, &region)
+            }
+            (None, true) => StsTarget::new(endpoint.clone(), &region),
+            (None, false) => StsTarget::from_env(&env, &region)?,
+        };
+        let mut http = self.settings.http;
+        http.allow_http = endpoint.scheme() == "http" || sts.url().scheme() == "http";
         let provider: Arc<dyn CredentialProvider> = match self.provider {
             Some(provider) => provider,
             None => {
-                let chain = CredentialChain::new(env);
+                let chain = CredentialChain::new(env)
+                    .with_endpoints(ChainEndpoints::new().sts(sts.clone()))
+                    .with_http_options(http.clone());
                 Arc::new(match self.profile {
                     Some(profile) => chain.with_profile(profile),
                     None => chain,
                 })
             }
         };
-        let mut http = self.settings.http;
-        http.allow_http = endpoint.scheme() == "http";
         let client = HttpClient::new(BACKEND, http)?;
+        let provider = Arc::new(RefreshingProvider::new(provider, client.clone())?);
         Ok(Catalog::new(Ec2Source::from_parts(
-            client, endpoint, region, owners, provider,
+            client, endpoint, region, owners, provider, sts,
         ))
         .paging_options(self.settings.paging))
     }

@@ -6,8 +6,12 @@
 //! - [`sign`], AWS Signature Version 4 written once (it passes the AWS
 //!   SigV4 test suite that botocore ships);
 //! - [`credentials`], the [`CredentialProvider`] trait with the AWS CLI's
-//!   chain (environment, the shared `config` and `credentials` files,
-//!   `credential_process`);
+//!   chain (environment, assume-role, web identity, SSO, the shared
+//!   `config` and `credentials` files, `credential_process`, container
+//!   credentials, IMDSv2), refreshed before expiry on the shared token
+//!   machinery;
+//! - [`sts`], STS's `AssumeRole`, `AssumeRoleWithWebIdentity` and
+//!   `GetCallerIdentity` (the catalog's caller: the account);
 //! - [`query`], the request side of the Query protocol: form bodies with
 //!   EC2's list flattening and the query protocol's (Auto Scaling, STS);
 //! - [`wire`], the response side: a bounded quick-xml reader and the
@@ -23,7 +27,7 @@
 //!   `ImageId.1` and `delete` by `DeregisterImage`.
 //!
 //! Not yet here (issue 24): snapshots on delete, usage, server-side
-//! filters, the caller (STS), `ec2://all`, the facade and CLI wiring.
+//! filters, `ec2://all`, the facade and CLI wiring.
 //!
 //! A request travels: the chain (or the user's provider) gives
 //! [`Credentials`]; [`sign::sign`] signs the request as it will go on the
@@ -71,6 +75,7 @@ pub mod error;
 pub mod query;
 pub mod sign;
 pub mod source;
+pub mod sts;
 pub mod wire;
 
 pub use config::{BACKEND, Ec2Builder, SCHEMES};

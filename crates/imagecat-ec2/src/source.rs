@@ -17,9 +17,9 @@
 //!   them is issue 24's next step).
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, OnceLock};
 
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
 use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
     Capabilities, Catalog, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, IdRule, Image,
@@ -35,6 +35,7 @@ use crate::credentials::{CredentialProvider, Credentials};
 use crate::error;
 use crate::query::{self, CONTENT_TYPE as FORM_CONTENT_TYPE, DescribeImages, Form};
 use crate::sign::{self, Scope};
+use crate::sts::{self, StsTarget};
 use crate::wire::{self, xml};
 
 /// EC2's identity rule for image ids: `ami-` and a lower-case body. The
@@ -57,16 +58,15 @@ struct Inner {
     endpoint: Url,
     region: String,
     owners: Vec<String>,
+    /// The provider, wrapped by the builder in a
+    /// [`RefreshingProvider`](crate::credentials::RefreshingProvider)
+    /// (the shared token machinery caches and renews before expiry).
     credentials: Arc<dyn CredentialProvider>,
-    /// The last credentials the provider gave, reused until
-    /// [`RENEW_MARGIN`] before their expiry (for ever when they have none),
-    /// so a listing does not walk the chain (or run `credential_process`)
-    /// once a page.
-    cached: Mutex<Option<Credentials>>,
+    /// Where STS is, for `GetCallerIdentity`.
+    sts: StsTarget,
+    /// The account `GetCallerIdentity` answered, asked once per catalog.
+    caller: OnceLock<String>,
 }
-
-/// How long before their expiry cached credentials are fetched again.
-const RENEW_MARGIN: TimeDelta = TimeDelta::minutes(5);
 
 impl fmt::Debug for Ec2Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -97,6 +97,7 @@ impl Ec2Source {
         region: String,
         owners: Vec<String>,
         credentials: Arc<dyn CredentialProvider>,
+        sts: StsTarget,
     ) -> Self {
         Ec2Source {
             inner: Arc::new(Inner {
@@ -105,7 +106,8 @@ impl Ec2Source {
                 region,
                 owners,
                 credentials,
-                cached: Mutex::new(None),
+                sts,
+                caller: OnceLock::new(),
             }),
         }
     }
@@ -147,29 +149,16 @@ impl Ec2Source {
             .ids(ID_RULE)
     }
 
-    /// Credentials for one operation: the cached ones while they are
-    /// fresh, else the provider's (cached in turn). Not single-flight: two
-    /// operations that find the cache stale both ask the provider (the
-    /// shared token machinery will do this; issue 24).
+    /// Credentials for one operation, from the provider (the builder's
+    /// [`RefreshingProvider`](crate::credentials::RefreshingProvider)
+    /// caches them and renews them before expiry, single flight).
     async fn credentials(&self) -> Result<Credentials> {
-        let fresh = |c: &Credentials| c.expiry().is_none_or(|e| e - RENEW_MARGIN > Utc::now());
-        {
-            let cached = self
-                .inner
-                .cached
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if let Some(credentials) = cached.as_ref().filter(|c| fresh(c)) {
-                return Ok(credentials.clone());
-            }
-        }
-        let credentials = self.inner.credentials.credentials().await?;
-        *self
-            .inner
-            .cached
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(credentials.clone());
-        Ok(credentials)
+        self.inner.credentials.credentials().await
+    }
+
+    /// Where STS is for this catalog.
+    pub fn sts(&self) -> &StsTarget {
+        &self.inner.sts
     }
 
     /// Sends one signed Query-protocol request (each attempt signed
@@ -365,11 +354,19 @@ impl PageSource for Ec2Source {
         validate_image_id(id)
     }
 
-    // TODO(issue 24): STS GetCallerIdentity (through the same endpoint
-    // rule: an ec2+http endpoint serves STS too) gives the account, the
-    // owner a prune plan is bound to. Until then the backend does not say.
+    /// The account the credentials act as: STS `GetCallerIdentity`
+    /// (at the `ec2+http` endpoint, `sts_endpoint=`, or the region's STS),
+    /// asked once per catalog.
     async fn caller(&self) -> Result<Option<String>> {
-        Ok(None)
+        if let Some(account) = self.inner.caller.get() {
+            return Ok(Some(account.clone()));
+        }
+        let credentials = self.credentials().await?;
+        let identity =
+            sts::get_caller_identity(&self.inner.http, &self.inner.sts, &credentials).await?;
+        Ok(Some(
+            self.inner.caller.get_or_init(|| identity.account).clone(),
+        ))
     }
 
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {

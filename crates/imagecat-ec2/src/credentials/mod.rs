@@ -4,48 +4,61 @@
 //! A provider answers [`Credentials`]: the access key id, the secret
 //! access key, an optional session token and an optional expiry. Library
 //! users may bring their own (an `aws-config` provider behind a small
-//! adapter, a vault lookup) as `Arc<dyn CredentialProvider>`.
+//! adapter, a vault lookup) as `Arc<dyn CredentialProvider>`; the catalog
+//! caches what any provider answers and asks again before it expires
+//! ([`RefreshingProvider`], on the shared token machinery of
+//! imagecat-http).
 //!
 //! The chain reads nothing from the process itself: it is given an [`Env`]
 //! (a snapshot of the variables it reads, [`Env::from_process`] for the
 //! real one), so tests pass their own and never mutate the process
 //! environment. Its order is botocore's (`create_credential_resolver`):
 //!
-//! | # | source | state |
+//! | # | source | reads |
 //! |---|---|---|
-//! | 1 | environment: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (skipped when a profile is named explicitly, [`CredentialChain::with_profile`], as `--profile` does; `AWS_PROFILE` does not skip it) | done |
-//! | 2 | the profile's `role_arn` (STS AssumeRole, with `source_profile` or `credential_source`) | **later**: refused as `NotSupported` |
-//! | 3 | web identity: `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, or the profile's `web_identity_token_file` | **later**: refused as `NotSupported` |
-//! | 4 | SSO (`sso_session`, `sso_start_url`) | **later**: refused as `NotSupported` |
-//! | 5 | the shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`, `~/.aws/credentials`): `[name]` sections | done |
-//! | 6 | `credential_process` (in either file; the JSON `Version: 1` document, with `Expiration`) | done |
-//! | 7 | keys in the config file (`AWS_CONFIG_FILE`, `~/.aws/config`): `[profile name]` and `[default]` | done |
-//! | 8 | ECS/EKS container credentials (`AWS_CONTAINER_CREDENTIALS_*`) | **later** |
-//! | 9 | IMDSv2 (unless `AWS_EC2_METADATA_DISABLED=true`) | **later** |
+//! | 1 | environment | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (skipped when a profile is named explicitly, [`CredentialChain::with_profile`], as `--profile` does; `AWS_PROFILE` does not skip it) |
+//! | 2 | assume role | the profile's `role_arn` with `source_profile` (chained profiles, loop-guarded) or `credential_source` (`Environment`, `Ec2InstanceMetadata`, `EcsContainer`); `role_session_name`, `external_id`, `duration_seconds` → STS `AssumeRole` signed with the source's credentials |
+//! | 3 | web identity | `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN` [+ `AWS_ROLE_SESSION_NAME`] (not with an explicit profile), or the profile's `web_identity_token_file` + `role_arn` → STS `AssumeRoleWithWebIdentity`, unsigned |
+//! | 4 | IAM Identity Center (SSO) | `sso_session` (its `[sso-session NAME]` section) or the legacy `sso_start_url`/`sso_region`, with `sso_account_id` and `sso_role_name` → the token the AWS CLI cached at `~/.aws/sso/cache/SHA1.json` → the portal's `GetRoleCredentials` |
+//! | 5 | the shared credentials file | `AWS_SHARED_CREDENTIALS_FILE`, `~/.aws/credentials`: `[name]` sections |
+//! | 6 | `credential_process` | in either file; the JSON `Version: 1` document, with `Expiration` |
+//! | 7 | keys in the config file | `AWS_CONFIG_FILE`, `~/.aws/config`: `[profile name]` and `[default]` |
+//! | 8 | ECS/EKS container credentials | `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (on `169.254.170.2`) or `…_FULL_URI` (HTTPS, or HTTP to a loopback or the container hosts only), `AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]` |
+//! | 9 | IMDSv2 | the token `PUT`, the role name, its credentials (`AWS_EC2_METADATA_DISABLED=true` skips it, `AWS_EC2_METADATA_SERVICE_ENDPOINT` moves it) |
 //!
 //! The profile is the explicit one, else `AWS_PROFILE`, else
 //! `AWS_DEFAULT_PROFILE`, else `default`. A profile that was named and is
 //! in neither file is a `Config` error; the `default` profile may be
 //! missing. Missing files are empty, as for the CLI.
 //!
-//! How the later sources slot in: each is one variant of [`Source`] and
-//! one step in [`CredentialChain::resolve`], in the place of the table
-//! above; the ones that call a service (STS, the container and IMDS
-//! endpoints) take the same `imagecat_http::HttpClient` as the catalog
-//! and return credentials with an expiry. A provider only fetches: caching
-//! and the refresh before expiry are meant to be the shared token
-//! machinery's (imagecat-http's token cache behind `TokenSource`: renewal
-//! before expiry, single flight), with a `Grant` whose `Issued` carries the
-//! [`Credentials`]; that needs imagecat-http to let a grant sign each
-//! request instead of setting one header, which is the catalog's step.
+//! Every endpoint a source calls can be moved ([`ChainEndpoints`]) so tests
+//! serve it: STS (by default `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`,
+//! else the regional endpoint; the catalog passes its own, see
+//! [`crate::sts`]), the SSO portal (`AWS_ENDPOINT_URL_SSO`, else
+//! `https://portal.sso.REGION.amazonaws.com`), the container host and IMDS.
+//!
+//! Left out, and refused with a `NotSupported` error rather than served by
+//! another identity: `mfa_serial` (it needs a prompt), the SSO token's
+//! refresh (the CLI's `aws sso login` refreshes it; an expired token is
+//! `Unauthenticated` saying so), the IMDSv1 fallback (IMDSv2 only).
 //!
 //! Every error names the backend `ec2`, the source, the file and the
-//! profile, never a value read from a file or a command (a malformed line
-//! is named by its number only).
+//! profile, never a value read from a file, a command or an answer (a
+//! malformed line is named by its number only); every secret an answer
+//! carries becomes a [`SecretString`] (registered for scrubbing) before it
+//! is read further.
 
+mod chain;
+mod container;
 mod env;
+mod imds;
 mod process;
 mod profile;
+mod refresh;
+mod remote;
+mod role;
+mod sso;
+mod web_identity;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -54,12 +67,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use imagecat_core::{Error, ErrorKind, Result};
+use imagecat_core::Result;
 use imagecat_http::SecretString;
 
-use crate::config::BACKEND;
-
+pub use chain::{ChainEndpoints, CredentialChain};
 pub use profile::{Profile, ProfileFiles};
+pub use refresh::{RENEW_MARGIN, RefreshingProvider};
+pub use sso::cache_file_name as sso_cache_file_name;
 
 /// One set of AWS credentials. `Debug` shows the access key id (an
 /// identifier, printed by the AWS tools too) and never the secret or the
@@ -147,6 +161,16 @@ pub enum Source {
     CredentialProcess,
     /// `aws_access_key_id` in the config file.
     ConfigFile,
+    /// STS `AssumeRole` (a profile's `role_arn`).
+    AssumeRole,
+    /// STS `AssumeRoleWithWebIdentity`.
+    WebIdentity,
+    /// IAM Identity Center's portal, with the AWS CLI's cached SSO token.
+    Sso,
+    /// The ECS/EKS container credentials endpoint.
+    Container,
+    /// The EC2 instance metadata service (IMDSv2).
+    InstanceMetadata,
     /// A provider of the library user's, or [`Credentials::new`].
     Custom,
 }
@@ -159,15 +183,81 @@ impl Source {
             Source::SharedCredentialsFile => "shared credentials file",
             Source::CredentialProcess => "credential_process",
             Source::ConfigFile => "config file",
+            Source::AssumeRole => "assume role",
+            Source::WebIdentity => "web identity",
+            Source::Sso => "sso",
+            Source::Container => "container credentials",
+            Source::InstanceMetadata => "instance metadata",
             Source::Custom => "custom provider",
         }
     }
 }
 
 /// Where the EC2 backend gets its credentials: implement it to bring
-/// your own. `credentials` is called whenever credentials are needed
-/// (the caching and refreshing before [`Credentials::expiry`] are the
-/// caller's), so it may fetch every time.
+/// your own. `credentials` is called whenever credentials are needed; the
+/// catalog caches the answer and asks again before
+/// [`Credentials::expiry`] ([`RefreshingProvider`]), so a provider may
+/// fetch every time.
+///
+/// Plugging in `aws-config`'s default chain (or any SDK provider) takes a
+/// struct that holds it and converts its answer; imagecat does not depend
+/// on the SDK. Here a stand-in plays the SDK's part, so the example
+/// compiles without `aws-config`:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::SystemTime;
+///
+/// use imagecat_core::{Error, ErrorKind, Result};
+/// use imagecat_ec2::credentials::{CredentialProvider, Credentials, Source};
+/// use imagecat_ec2::Ec2Builder;
+/// use imagecat_http::SecretString;
+///
+/// // Stand-ins for `aws_credential_types::Credentials` (its
+/// // `access_key_id()`, `secret_access_key()`, `session_token()`,
+/// // `expiry()`) and for `SharedCredentialsProvider`'s
+/// // `provide_credentials().await`.
+/// struct SdkCredentials { id: String, secret: String, token: Option<String>, expiry: Option<SystemTime> }
+/// #[derive(Debug)]
+/// struct SdkProvider;
+/// impl SdkProvider {
+///     async fn provide_credentials(&self) -> std::result::Result<SdkCredentials, String> {
+///         Ok(SdkCredentials {
+///             id: "AKIDEXAMPLE".into(),
+///             secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+///             token: None,
+///             expiry: None,
+///         })
+///     }
+/// }
+///
+/// /// aws-config's chain as an imagecat provider.
+/// #[derive(Debug)]
+/// struct AwsConfigProvider(SdkProvider);
+///
+/// #[async_trait::async_trait]
+/// impl CredentialProvider for AwsConfigProvider {
+///     async fn credentials(&self) -> Result<Credentials> {
+///         let c = self.0.provide_credentials().await.map_err(|e| {
+///             Error::new(ErrorKind::Unauthenticated, format!("aws-config: {e}"))
+///                 .with_backend(imagecat_ec2::BACKEND)
+///         })?;
+///         Ok(Credentials::new(
+///             c.id,
+///             SecretString::new(c.secret),
+///             c.token.map(SecretString::new),
+///             c.expiry.map(chrono::DateTime::<chrono::Utc>::from),
+///         ))
+///     }
+/// }
+///
+/// let catalog = Ec2Builder::new()
+///     .region("eu-west-1")
+///     .credentials_provider(Arc::new(AwsConfigProvider(SdkProvider)))
+///     .build()
+///     .unwrap();
+/// # let _ = (catalog, Source::Custom);
+/// ```
 #[async_trait]
 pub trait CredentialProvider: Send + Sync + fmt::Debug {
     /// Credentials, or a typed error (`Unauthenticated` when none are
@@ -271,117 +361,4 @@ impl fmt::Debug for Env {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.vars.keys()).finish()
     }
-}
-
-/// The credential chain of the AWS CLI (see the module docs for its
-/// order and what is not there yet).
-#[derive(Debug, Clone)]
-pub struct CredentialChain {
-    env: Env,
-    profile: Option<String>,
-}
-
-impl CredentialChain {
-    /// The chain over these environment variables.
-    pub fn new(env: Env) -> Self {
-        CredentialChain { env, profile: None }
-    }
-
-    /// The chain over the process's environment.
-    pub fn from_process_env() -> Self {
-        CredentialChain::new(Env::from_process())
-    }
-
-    /// Names the profile explicitly (a URL's `?profile=`, `--profile`):
-    /// it wins over `AWS_PROFILE`, and the environment's keys are not
-    /// read, as for the CLI.
-    pub fn with_profile(mut self, profile: impl Into<String>) -> Self {
-        self.profile = Some(profile.into());
-        self
-    }
-
-    /// The profile the chain reads: the explicit one, `AWS_PROFILE`,
-    /// `AWS_DEFAULT_PROFILE`, else `default`; and whether it was named.
-    pub fn profile_name(&self) -> (&str, bool) {
-        match self
-            .profile
-            .as_deref()
-            .or_else(|| self.env.get("AWS_PROFILE"))
-            .or_else(|| self.env.get("AWS_DEFAULT_PROFILE"))
-        {
-            Some(name) => (name, true),
-            None => ("default", false),
-        }
-    }
-
-    /// Walks the chain: the first source that has credentials answers; a
-    /// misconfigured source stops the walk with its error.
-    pub async fn resolve(&self) -> Result<Credentials> {
-        if self.profile.is_none() {
-            if let Some(credentials) = env::from_env(&self.env)? {
-                return Ok(credentials);
-            }
-        }
-        let (name, named) = self.profile_name();
-        let files = ProfileFiles::load(&self.env)?;
-        let profile = files.profile(name);
-        if profile.is_none() && named {
-            return Err(Error::config(
-                Some(BACKEND),
-                format!(
-                    "the AWS profile '{name}' is in neither {} nor {}",
-                    files.config_path_display(),
-                    files.credentials_path_display()
-                ),
-            )
-            .with_context("profile", name));
-        }
-        if let Some(profile) = &profile {
-            profile.refuse_unsupported()?;
-        }
-        // The web-identity variables are environment too: an explicit
-        // profile skips them, as botocore's `disable_env_vars` does.
-        if self.profile.is_none()
-            && self.env.get("AWS_WEB_IDENTITY_TOKEN_FILE").is_some()
-            && self.env.get("AWS_ROLE_ARN").is_some()
-        {
-            return Err(not_supported(
-                "web identity credentials (AWS_WEB_IDENTITY_TOKEN_FILE) are not supported yet",
-            ));
-        }
-        if let Some(profile) = &profile {
-            if let Some(credentials) = profile.static_keys(profile::FileKind::Credentials)? {
-                return Ok(credentials);
-            }
-            if let Some((command, file)) = profile.get("credential_process") {
-                return process::run(command, &self.env, name, file).await;
-            }
-            if let Some(credentials) = profile.static_keys(profile::FileKind::Config)? {
-                return Ok(credentials);
-            }
-        }
-        Err(Error::new(
-            ErrorKind::Unauthenticated,
-            format!(
-                "no AWS credentials found for profile '{name}': looked in the environment \
-                 (AWS_ACCESS_KEY_ID), {} and {}; container and instance-metadata \
-                 credentials are not supported yet",
-                files.credentials_path_display(),
-                files.config_path_display()
-            ),
-        )
-        .with_backend(BACKEND))
-    }
-}
-
-#[async_trait]
-impl CredentialProvider for CredentialChain {
-    async fn credentials(&self) -> Result<Credentials> {
-        self.resolve().await
-    }
-}
-
-/// A `NotSupported` error naming the backend.
-fn not_supported(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::NotSupported, message).with_backend(BACKEND)
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use imagecat_core::{Error, Result};
 use imagecat_http::SecretString;
 
-use super::{Credentials, Env, Source, not_supported};
+use super::{Credentials, Env, Source};
 use crate::config::BACKEND;
 
 /// Which of the two files.
@@ -106,6 +106,19 @@ impl ProfileFiles {
         })
     }
 
+    /// The keys of the config file's `[sso-session NAME]` section.
+    pub fn sso_session(&self, name: &str) -> Option<&BTreeMap<String, String>> {
+        self.config
+            .sections
+            .iter()
+            .find(|(section, _)| {
+                section
+                    .strip_prefix("sso-session")
+                    .is_some_and(|rest| rest.starts_with([' ', '\t']) && rest.trim() == name)
+            })
+            .map(|(_, keys)| keys)
+    }
+
     /// How errors name the config file.
     pub(super) fn config_path_display(&self) -> String {
         display_path(self.config.path.as_deref(), "the AWS config file")
@@ -181,30 +194,6 @@ impl Profile {
             FileKind::Config => &self.config_path,
             FileKind::Credentials => &self.credentials_path,
         }
-    }
-
-    /// What this profile asks for that the chain does not do yet, as a
-    /// `NotSupported` error rather than credentials of another identity.
-    pub(super) fn refuse_unsupported(&self) -> Result<()> {
-        for (key, what) in [
-            ("role_arn", "role_arn (STS AssumeRole)"),
-            (
-                "web_identity_token_file",
-                "web_identity_token_file (web identity)",
-            ),
-            ("sso_session", "sso_session (IAM Identity Center)"),
-            ("sso_start_url", "sso_start_url (IAM Identity Center)"),
-        ] {
-            if let Some((_, kind)) = self.get(key) {
-                return Err(not_supported(format!(
-                    "the AWS profile '{}' uses {what}, which is not supported yet",
-                    self.name
-                ))
-                .with_context("profile", self.name.clone())
-                .with_context("file", self.path(kind).to_owned()));
-            }
-        }
-        Ok(())
     }
 
     /// `aws_access_key_id`, `aws_secret_access_key` and

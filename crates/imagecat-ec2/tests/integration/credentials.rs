@@ -2,9 +2,18 @@
 //! environment given explicitly (never the process's: the tests run in
 //! parallel).
 
+mod assume_role;
+mod caller;
+mod container;
+mod imds;
+mod moto_sts;
+mod refresh;
+mod served;
+mod sso;
+mod web_identity;
+
 use std::path::{Path, PathBuf};
 
-use futures::executor::block_on;
 use imagecat_core::{Error, ErrorKind};
 use imagecat_ec2::BACKEND;
 use imagecat_ec2::credentials::{
@@ -14,34 +23,34 @@ use imagecat_http::SecretString;
 
 /// A home directory with an `.aws` folder; the secrets in it all contain
 /// `s3cr3t` so a test can check none is shown.
-struct Home {
+pub(crate) struct Home {
     dir: tempfile::TempDir,
 }
 
 impl Home {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join(".aws")).unwrap();
         Home { dir }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn config(&self, text: &str) -> &Self {
+    pub(crate) fn config(&self, text: &str) -> &Self {
         std::fs::write(self.path().join(".aws/config"), text).unwrap();
         self
     }
 
-    fn credentials(&self, text: &str) -> &Self {
+    pub(crate) fn credentials(&self, text: &str) -> &Self {
         std::fs::write(self.path().join(".aws/credentials"), text).unwrap();
         self
     }
 
     /// An executable script in the home directory (`/bin/sh`: Unix only).
     #[cfg(unix)]
-    fn script(&self, name: &str, body: &str) -> PathBuf {
+    pub(crate) fn script(&self, name: &str, body: &str) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let path = self.path().join(name);
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
@@ -49,11 +58,13 @@ impl Home {
         path
     }
 
-    /// The environment: HOME here, PATH, and `extra`.
-    fn env(&self, extra: &[(&str, &str)]) -> Env {
+    /// The environment: HOME here, PATH, IMDS off (a test never asks the
+    /// machine's own metadata service), and `extra` (later wins).
+    pub(crate) fn env(&self, extra: &[(&str, &str)]) -> Env {
         let mut pairs: Vec<(String, String)> = vec![
             ("HOME".into(), self.path().display().to_string()),
             ("PATH".into(), "/usr/bin:/bin".into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
         ];
         pairs.extend(
             extra
@@ -64,12 +75,31 @@ impl Home {
     }
 }
 
-fn resolve(chain: &CredentialChain) -> Result<Credentials, Error> {
+/// Runs a future on a runtime of its own (the chain's remote sources use
+/// the HTTP client, which needs tokio).
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// The chain's error, checked as [`error_of`] does, on the caller's runtime.
+pub(crate) async fn error_of_async(chain: CredentialChain) -> Error {
+    let error = chain.resolve().await.unwrap_err();
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    assert_eq!(error.backend(), Some(BACKEND), "{shown}");
+    error
+}
+
+pub(crate) fn resolve(chain: &CredentialChain) -> Result<Credentials, Error> {
     block_on(chain.credentials())
 }
 
 /// The error, and a check that nothing it shows holds a secret.
-fn error_of(chain: &CredentialChain) -> Error {
+pub(crate) fn error_of(chain: &CredentialChain) -> Error {
     let error = resolve(chain).unwrap_err();
     let shown = format!("{error} {error:?}");
     assert!(!shown.contains("s3cr3t"), "{shown}");
@@ -205,7 +235,14 @@ fn missing_files_are_empty() {
         "{error}"
     );
     // no HOME either: still no error but "none found"
-    let error = error_of(&CredentialChain::new(Env::from_pairs([("PATH", "/bin")])));
+    let error = error_of(&CredentialChain::new(Env::from_pairs([
+        ("PATH", "/bin"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ])));
+    assert!(
+        error.to_string().contains("instance metadata is disabled"),
+        "{error}"
+    );
     assert_eq!(error.kind(), ErrorKind::Unauthenticated);
     // a named profile that no file has is a configuration error
     let error = error_of(&CredentialChain::new(home.env(&[("AWS_PROFILE", "nope")])));
@@ -280,24 +317,53 @@ fn partial_credentials_are_config_errors() {
 }
 
 #[test]
-fn profiles_the_chain_cannot_serve_yet_are_refused_not_bypassed() {
+fn role_profiles_that_cannot_be_served_are_refused_before_any_request() {
     let home = Home::new();
     home.config(
-        "[profile assume]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n\
-         [profile sso]\nsso_session = corp\n",
+        "[profile mfa]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n\
+         [profile both]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\ncredential_source = Environment\n\
+         [profile nosource]\nrole_arn = arn:aws:iam::123456789012:role/x\n\
+         [profile badsource]\nrole_arn = arn:aws:iam::123456789012:role/x\ncredential_source = Somewhere\n\
+         [profile notarn]\nrole_arn = role/x\nsource_profile = default\n\
+         [profile longer]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\nduration_seconds = 86400\n\
+         [profile ghost]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = nobody\n\
+         [profile a]\nrole_arn = arn:aws:iam::123456789012:role/a\nsource_profile = b\n\
+         [profile b]\nrole_arn = arn:aws:iam::123456789012:role/b\nsource_profile = c\n\
+         [profile c]\nrole_arn = arn:aws:iam::123456789012:role/c\nsource_profile = a\n\
+         [profile me]\nrole_arn = arn:aws:iam::123456789012:role/me\nsource_profile = me\n",
     )
-    .credentials("[default]\naws_access_key_id = AKIDD\naws_secret_access_key = s3cr3t-d\n[assume]\naws_access_key_id = AKIDA\naws_secret_access_key = s3cr3t-a\n");
-    for profile in ["assume", "sso"] {
-        let error = error_of(&CredentialChain::new(home.env(&[("AWS_PROFILE", profile)])));
-        assert_eq!(error.kind(), ErrorKind::NotSupported, "{error}");
-        assert!(error.to_string().contains("not supported yet"), "{error}");
+    .credentials("[default]\naws_access_key_id = AKIDD\naws_secret_access_key = s3cr3t-d\n");
+    // No STS is reachable here (port 9 on loopback): each error below is
+    // raised before any request would be sent.
+    let sts = imagecat_ec2::sts::StsTarget::new("http://127.0.0.1:9".parse().unwrap(), "us-east-1");
+    for (profile, kind, says) in [
+        ("mfa", ErrorKind::NotSupported, "mfa_serial"),
+        (
+            "both",
+            ErrorKind::Config,
+            "both source_profile and credential_source",
+        ),
+        ("nosource", ErrorKind::Config, "neither source_profile"),
+        (
+            "badsource",
+            ErrorKind::Config,
+            "credential_source 'Somewhere'",
+        ),
+        ("notarn", ErrorKind::Config, "not an ARN"),
+        ("longer", ErrorKind::Config, "duration_seconds"),
+        ("ghost", ErrorKind::Config, "source_profile 'nobody'"),
+        ("a", ErrorKind::Config, "loop: a -> b -> c -> a"),
+        ("me", ErrorKind::Config, "loop: me -> me"),
+    ] {
+        let chain = CredentialChain::new(home.env(&[]))
+            .with_endpoints(imagecat_ec2::credentials::ChainEndpoints::new().sts(sts.clone()))
+            .with_profile(profile);
+        let error = error_of(&chain);
+        assert_eq!(error.kind(), kind, "{profile}: {error}");
+        assert!(error.to_string().contains(says), "{profile}: {error}");
     }
-    let error = error_of(&CredentialChain::new(home.env(&[
-        ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"),
-        ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/x"),
-    ])));
-    assert_eq!(error.kind(), ErrorKind::NotSupported);
-    // an explicit profile skips those variables, as it skips the keys
+    // An explicit profile skips the web-identity variables, as it skips
+    // the keys.
     let chain = CredentialChain::new(home.env(&[
         ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"),
         ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/x"),
