@@ -1,15 +1,17 @@
-//! `imagecat info`: each catalog's backend, endpoint (no secrets) and
+//! `imagecat info`: each catalog's backend, endpoint (no secrets),
+//! caller (the account or project the credentials act as, when the backend
+//! says: EC2's STS `GetCallerIdentity`, a Keystone token's project, …) and
 //! capabilities.
 
 use std::io;
 
 use clap::Args;
-use imagecat::CatalogInfo;
+use imagecat::{CatalogInfo, ImageCatalog};
 use serde::Serialize;
 
 use crate::exit::CliError;
 use crate::output::{Column, EmptyTable, Style, Tabular, emit};
-use crate::sanitize::SHOW_VALUE_WIDTH;
+use crate::sanitize::{SHOW_VALUE_WIDTH, for_terminal};
 use crate::session::Session;
 
 /// Arguments of `info` (none).
@@ -20,6 +22,9 @@ pub(crate) struct InfoArgs {}
 #[derive(Debug, Serialize)]
 struct InfoRow {
     catalog: String,
+    /// Who the credentials act as; `None` when the backend does not say or
+    /// could not be asked (then stderr says why).
+    caller: Option<String>,
     #[serde(flatten)]
     info: CatalogInfo,
 }
@@ -38,6 +43,7 @@ impl Tabular for InfoRow {
         Column::new("catalog", "CATALOG", |r| r.catalog.clone()),
         Column::new("backend", "BACKEND", |r| r.info.backend.to_string()),
         Column::new("endpoint", "ENDPOINT", |r| r.info.endpoint.clone()),
+        Column::new("caller", "CALLER", |r| r.caller.clone().unwrap_or_default()),
         Column::new("capabilities", "CAPABILITIES", |r| {
             let c = &r.info.capabilities;
             format!(
@@ -66,13 +72,26 @@ impl Tabular for InfoRow {
 pub(crate) async fn run(session: &Session, _args: InfoArgs) -> Result<(), CliError> {
     session.check::<InfoRow>()?;
     let ctx = session.open()?;
-    let rows = ctx
-        .catalogs
-        .iter()
-        .map(|n| InfoRow {
+    let mut rows = Vec::new();
+    for n in &ctx.catalogs {
+        // Asking may need the network (STS, a token): a failure is said on
+        // stderr and leaves the cell empty, the rest of the row stands.
+        let caller = match n.catalog.caller().await {
+            Ok(caller) => caller,
+            Err(e) => {
+                eprintln!(
+                    "{}: cannot tell who you are: {}",
+                    for_terminal(&n.name),
+                    for_terminal(&e.to_string())
+                );
+                None
+            }
+        };
+        rows.push(InfoRow {
             catalog: n.name.clone(),
+            caller,
             info: n.catalog.info(),
-        })
-        .collect();
+        });
+    }
     emit(&mut io::stdout().lock(), &ctx.view, rows)
 }
