@@ -46,7 +46,9 @@ fn wrapped(lifetime: Option<Duration>) -> (Arc<Counting>, RefreshingProvider) {
 
 #[tokio::test]
 async fn fresh_credentials_are_reused_expiring_ones_fetched_again() {
-    let margin = Duration::from_std(RENEW_MARGIN).unwrap();
+    // The margin is five minutes (botocore's advisory refresh is earlier,
+    // STS's shortest session is fifteen).
+    assert_eq!(RENEW_MARGIN, std::time::Duration::from_secs(300));
     // An hour left: fetched once for three uses.
     let (counting, provider) = wrapped(Some(Duration::hours(1)));
     for _ in 0..3 {
@@ -56,15 +58,15 @@ async fn fresh_credentials_are_reused_expiring_ones_fetched_again() {
         );
     }
     assert_eq!(counting.fetches.load(Ordering::SeqCst), 1);
-    // Just outside the margin: still reused.
-    let (counting, provider) = wrapped(Some(margin + Duration::minutes(1)));
+    // Six minutes left, outside the margin: still reused.
+    let (counting, provider) = wrapped(Some(Duration::minutes(6)));
     for _ in 0..3 {
         provider.credentials().await.unwrap();
     }
     assert_eq!(counting.fetches.load(Ordering::SeqCst), 1);
-    // Inside the margin (they expire in under 5 minutes): every use
-    // fetches again, and gets the new ones.
-    let (counting, provider) = wrapped(Some(margin - Duration::minutes(1)));
+    // Four minutes left, inside the margin: every use fetches again, and
+    // gets the new ones.
+    let (counting, provider) = wrapped(Some(Duration::minutes(4)));
     for n in 1..=3 {
         assert_eq!(
             provider.credentials().await.unwrap().access_key_id(),
