@@ -14,8 +14,8 @@
 //!   region `R`;
 //! - `sts_endpoint=URL` (either scheme): STS elsewhere (for
 //!   `GetCallerIdentity` and the chain's `AssumeRole`); without it STS is
-//!   the `ec2+http` endpoint, else `AWS_ENDPOINT_URL_STS` /
-//!   `AWS_ENDPOINT_URL`, else `https://sts.REGION.amazonaws.com`.
+//!   the `ec2+http` endpoint, else `AWS_ENDPOINT_URL_STS`, else
+//!   `https://sts.REGION.amazonaws.com`.
 //!
 //! Secrets never go in the URL: the credentials come from the AWS CLI's
 //! chain ([`CredentialChain`], with the URL's profile) or from a provider

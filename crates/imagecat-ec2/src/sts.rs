@@ -6,9 +6,11 @@
 //! Where STS is ([`StsTarget`]): an explicit endpoint (the URL option
 //! `sts_endpoint=`, or the `ec2+http://HOST:PORT` endpoint itself, since
 //! moto and the emulator serve every service on one port), else
-//! `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else the regional
-//! endpoint `https://sts.REGION.amazonaws.com` (`.com.cn` in China), as the
-//! AWS CLI v2 and the SDKs use it. Requests are signed for the region with
+//! `AWS_ENDPOINT_URL_STS`, else the regional endpoint
+//! `https://sts.REGION.amazonaws.com` (`.com.cn` in China), as the AWS CLI
+//! v2 and the SDKs use it. The generic `AWS_ENDPOINT_URL` is not read: the
+//! EC2 side does not read it, and STS must answer for the place EC2 lists
+//! (the caller is the owner a prune plan is bound to). Requests are signed for the region with
 //! the signing name `sts`.
 //!
 //! Answers: the credentials of an `AssumeRole*Result` are secrets the
@@ -40,9 +42,6 @@ const SERVICE: &str = "sts";
 /// CLI's service-specific endpoint override).
 pub const ENV_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
 
-/// The environment variable naming one endpoint for every service.
-pub const ENV_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
-
 /// Where STS requests go and the region they are signed for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StsTarget {
@@ -69,16 +68,14 @@ impl StsTarget {
     }
 
     /// The endpoint for `region` when none is configured explicitly:
-    /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else the regional
-    /// one. A malformed variable is a `Config` error naming it.
+    /// `AWS_ENDPOINT_URL_STS`, else the regional one. A malformed variable
+    /// is a `Config` error naming it.
     pub fn from_env(env: &Env, region: &str) -> Result<Self> {
-        for name in [ENV_ENDPOINT_URL_STS, ENV_ENDPOINT_URL] {
-            if let Some(text) = env.get(name) {
-                let url = endpoint::parse_endpoint(BACKEND, text, "")
-                    .map_err(|e| e.with_context("variable", name))?;
-                crate::config::validate_region(region)?;
-                return Ok(StsTarget::new(url, region));
-            }
+        if let Some(text) = env.get(ENV_ENDPOINT_URL_STS) {
+            let url = endpoint::parse_endpoint(BACKEND, text, "")
+                .map_err(|e| e.with_context("variable", ENV_ENDPOINT_URL_STS))?;
+            crate::config::validate_region(region)?;
+            return Ok(StsTarget::new(url, region));
         }
         StsTarget::regional(region)
     }
@@ -385,12 +382,13 @@ mod tests {
         assert_eq!(t.url().as_str(), "https://sts.eu-west-1.amazonaws.com/");
         let t = StsTarget::regional("cn-north-1").unwrap();
         assert_eq!(t.url().as_str(), "https://sts.cn-north-1.amazonaws.com.cn/");
-        let env = Env::from_pairs([
-            (ENV_ENDPOINT_URL, "http://127.0.0.1:1"),
-            (ENV_ENDPOINT_URL_STS, "http://127.0.0.1:2"),
-        ]);
+        let env = Env::from_pairs([(ENV_ENDPOINT_URL_STS, "http://127.0.0.1:2")]);
         let t = StsTarget::from_env(&env, "us-east-1").unwrap();
         assert_eq!(t.url().port(), Some(2));
+        // the generic variable is not STS's (EC2 does not read it either)
+        let env = Env::from_pairs([("AWS_ENDPOINT_URL", "http://127.0.0.1:1")]);
+        let t = StsTarget::from_env(&env, "us-east-1").unwrap();
+        assert_eq!(t.url().as_str(), "https://sts.us-east-1.amazonaws.com/");
         assert!(StsTarget::regional("Bad Region").is_err());
     }
 }

@@ -32,8 +32,8 @@
 //! missing. Missing files are empty, as for the CLI.
 //!
 //! Every endpoint a source calls can be moved ([`ChainEndpoints`]) so tests
-//! serve it: STS (by default `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`,
-//! else the regional endpoint; the catalog passes its own, see
+//! serve it: STS (by default `AWS_ENDPOINT_URL_STS`, else the regional
+//! endpoint; the catalog passes its own, see
 //! [`crate::sts`]), the SSO portal (`AWS_ENDPOINT_URL_SSO`, else
 //! `https://portal.sso.REGION.amazonaws.com`), the container host and IMDS.
 //!
