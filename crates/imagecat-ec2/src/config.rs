@@ -432,6 +432,33 @@ mod tests {
     }
 
     #[test]
+    fn sts_goes_to_the_one_endpoint_unless_named() {
+        let c = built("ec2://eu-west-1").unwrap();
+        assert_eq!(
+            c.source().sts().url().as_str(),
+            "https://sts.eu-west-1.amazonaws.com/"
+        );
+        assert_eq!(c.source().sts().region(), "eu-west-1");
+        let c = built("ec2+http://127.0.0.1:5000?region=us-east-1").unwrap();
+        assert_eq!(c.source().sts().url().as_str(), "http://127.0.0.1:5000/");
+        let c =
+            built("ec2+http://127.0.0.1:5000?region=us-east-1&sts_endpoint=http://127.0.0.1:6000")
+                .unwrap();
+        assert_eq!(c.source().sts().url().as_str(), "http://127.0.0.1:6000/");
+        let c = built("ec2://eu-west-1?sts_endpoint=https://sts.example.com").unwrap();
+        assert_eq!(c.source().sts().url().as_str(), "https://sts.example.com/");
+        for bad in [
+            "ec2://eu-west-1?sts_endpoint=ftp://sts.example.com",
+            "ec2://eu-west-1?sts_endpoint=https://AKID:secret@sts.example.com",
+            "ec2://eu-west-1?sts_endpoint=https://sts.example.com/?x=1",
+        ] {
+            let e = built(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{bad}: {e}");
+            assert!(!e.to_string().contains("secret"), "{e}");
+        }
+    }
+
+    #[test]
     fn the_region_comes_from_the_environment_when_not_named() {
         let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().copied());
         let c = Ec2Builder::new()
