@@ -109,3 +109,30 @@ async fn refusals_and_forbidden_hosts_are_typed_errors_without_the_token() {
     assert_eq!(error.kind(), ErrorKind::Config);
     assert_eq!(served.seen().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_answers_are_invalid_responses_that_show_no_secret() {
+    let home = Home::new();
+    for body in [
+        "<html>not json</html>",
+        "{\"AccessKeyId\":\"ASIAX\",\"SecretAccessKey\":\"s3cr3t-half",
+        "{\"AccessKeyId\":\"ASIAX\",\"SecretAccessKey\":\"s3cr3t-x\",\"Expiration\":\"never\"}",
+        "{\"AccessKeyId\":\"ASIAX\",\"SecretAccessKey\":[\"s3cr3t-in-a-list\"]}",
+        "{\"AccessKeyId\":\"ASIAX\"}",
+        "[]",
+    ] {
+        let served = Served::start(move |_| json(StatusCode::OK, body.to_owned())).await;
+        let full = format!("{}/creds", served.url());
+        // A 200 that cannot be read is retried (a truncated body), quickly here.
+        let chain =
+            CredentialChain::new(home.env(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &full)]))
+                .with_http_options(imagecat_testkit::listing::test_http(2));
+        let error = error_of_async(chain).await;
+        assert_eq!(error.kind(), ErrorKind::InvalidResponse, "{body}: {error}");
+        assert_eq!(
+            served.seen().len(),
+            2,
+            "{body}: retried once, as any answer"
+        );
+    }
+}
