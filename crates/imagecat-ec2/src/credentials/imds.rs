@@ -4,8 +4,9 @@
 //! 21600`, then with `X-aws-ec2-metadata-token:` that token
 //! `GET /latest/meta-data/iam/security-credentials/` (the role's name) and
 //! `GET …/security-credentials/ROLE` (its credentials). Each request has
-//! one second and one attempt, as botocore's defaults: off EC2 nothing
-//! answers and the chain goes on. `AWS_EC2_METADATA_DISABLED=true` makes
+//! one attempt, one second to connect and two to answer (botocore: one
+//! second, one attempt): off EC2 nothing answers and the chain ends
+//! promptly. `AWS_EC2_METADATA_DISABLED=true` makes
 //! no request at all. The endpoint: `AWS_EC2_METADATA_SERVICE_ENDPOINT`,
 //! else the profile's `ec2_metadata_service_endpoint`, else the chain's
 //! ([`ChainEndpoints::imds`](super::ChainEndpoints)), else

@@ -211,3 +211,34 @@ async fn an_sts_refusal_is_typed_and_scrubbed_of_the_source_key() {
     assert!(!error.to_string().contains("AKIDSOURCE"), "{error}");
     assert!(*echoed.lock().unwrap() >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[cfg(unix)]
+async fn a_source_profile_may_get_its_keys_from_credential_process() {
+    let home = Home::new();
+    let script = home.script(
+        "source.sh",
+        r#"printf '{"Version": 1, "AccessKeyId": "AKIDSOURCE", "SecretAccessKey": "s3cr3t-source"}'"#,
+    );
+    home.config(&format!(
+        "[profile proc]\ncredential_process = {}\n\
+         [profile viaproc]\nrole_arn = arn:aws:iam::555555555555:role/viaproc\nsource_profile = proc\n",
+        script.display()
+    ));
+    let served = sts().await;
+    let credentials = chain(&home, &served, &[])
+        .with_profile("viaproc")
+        .resolve()
+        .await
+        .unwrap();
+    assert_eq!(credentials.access_key_id(), "ASIAVIAPROC");
+    check_sigv4(
+        &served.seen()[0],
+        SOURCE_KEY.0,
+        SOURCE_KEY.1,
+        None,
+        "eu-west-1",
+        "sts",
+    )
+    .unwrap();
+}
