@@ -9,6 +9,7 @@ mod golden;
 mod prune;
 mod real_glance;
 mod real_keystone;
+mod retire;
 mod scenarios;
 mod secrets;
 mod usage;
