@@ -8,6 +8,7 @@ mod emulator;
 mod golden;
 mod prune;
 mod real_glance;
+mod real_glance_retire;
 mod real_keystone;
 mod retire;
 mod scenarios;
