@@ -96,6 +96,23 @@ async fn glance_retire_list_restore_and_delete_retired_after() {
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
     assert_eq!(saved["version"], 3);
     assert_eq!(saved["policy"]["retire"], true);
+    // The same plan passed off as version 2 is refused before anything.
+    let mut edited = saved.clone();
+    edited["version"] = 2.into();
+    let edited_file = dir.path().join("edited.json");
+    std::fs::write(&edited_file, edited.to_string()).unwrap();
+    let refused = imagecat(
+        &["-c", &url, "apply", edited_file.to_str().unwrap(), "--yes"],
+        &env,
+    )
+    .await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("does not match what it does"),
+        "{}",
+        refused.stderr
+    );
+    assert!(writes_since(&emu, 0).is_empty(), "a refused plan wrote");
 
     // The saved plan applied: a stamp and a deactivate per image.
     let applied = imagecat(
