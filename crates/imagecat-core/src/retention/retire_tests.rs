@@ -414,3 +414,67 @@ fn the_two_phases_are_exclusive_and_phase_two_needs_no_other_rule() {
         "a delete policy reads as before: {json}"
     );
 }
+
+/// A catalog that renews an image's retire (a fresh stamp, same status
+/// and updated time) when it is fetched: between the apply's fresh
+/// evaluation (a listing) and the per-image re-check (a get).
+#[derive(Debug)]
+struct RestampOnGet {
+    inner: Arc<InMemoryCatalog>,
+    id: &'static str,
+}
+
+#[crate::async_trait]
+impl ImageCatalog for RestampOnGet {
+    fn info(&self) -> crate::CatalogInfo {
+        self.inner.info()
+    }
+    fn list(&self, query: crate::ListQuery) -> crate::ImageStream {
+        self.inner.list(query)
+    }
+    async fn get(&self, id: &crate::ImageId) -> crate::Result<Image> {
+        if id.as_str() == self.id {
+            retired_days_ago(&self.inner, self.id, 1);
+        }
+        self.inner.get(id).await
+    }
+    async fn delete(&self, id: &crate::ImageId) -> crate::Result<crate::Deleted> {
+        self.inner.delete(id).await
+    }
+    fn instance_listing(&self, query: crate::InstanceQuery) -> crate::InstanceListing {
+        self.inner.instance_listing(query)
+    }
+}
+
+#[tokio::test]
+async fn a_retire_renewed_right_before_the_delete_is_kept_by_the_re_check() {
+    let catalog = retiring(MEMORY_RETIRE);
+    let planned = plan_on(&policy().retire(None), &catalog).await;
+    apply(
+        planned,
+        &open("m", &catalog),
+        &ApplyOptions::default(),
+        &|_| {},
+    )
+    .await;
+    for id in ["web-2", "web-3"] {
+        retired_days_ago(&catalog, id, 30);
+    }
+    let phase_two = policy().keep(0).delete_retired_after("14d");
+    let planned = plan_on(&phase_two, &catalog).await;
+    assert_eq!(ids(&planned, Action::Delete), ["web-2", "web-3"]);
+    let wrapped: DynImageCatalog = Arc::new(RestampOnGet {
+        inner: catalog.clone(),
+        id: "web-3",
+    });
+    let catalogs = HashMap::from([("m".to_owned(), wrapped)]);
+    let (done, summary) = apply(planned, &catalogs, &ApplyOptions::default(), &|_| {}).await;
+    assert_eq!((summary.deleted, summary.sent), (1, 1));
+    let web3 = entry(&done, "web-3");
+    assert_eq!(
+        (web3.result, web3.skip_reasons.clone()),
+        (Some(Outcome::Skipped), vec![Reason::RetiredRecently])
+    );
+    assert!(image(&catalog, "web-3").is_some());
+    assert!(image(&catalog, "web-2").is_none());
+}
