@@ -366,3 +366,51 @@ async fn restore_and_list_retired_on_backends_without_retire_say_so_by_name() {
         listed.stderr
     );
 }
+
+/// Through the library (the facade's `open`): TOAST and DCMGR catalogs
+/// have no retire capability, and `retire`/`restore` are `NotSupported`
+/// naming the backend, with no request sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn toast_and_dcmgr_catalogs_cannot_retire_and_say_so_by_name() {
+    use imagecat::retire::{Blocks, InEffect, RetireMethod, RetireRequest};
+    use imagecat::{Credentials, ErrorKind, ImageId, OpenOptions, SecretString};
+    static ANY: RetireMethod = RetireMethod::new(
+        "deactivate",
+        "-",
+        Blocks::Everyone,
+        "-",
+        "-",
+        InEffect::Deactivated,
+    );
+    let t = toast(3).await;
+    let token = Credentials::token(SecretString::new(t.config().token.clone()));
+    let toast_catalog =
+        imagecat::open_with(&t.catalog_url(), &OpenOptions::new().credentials(token)).unwrap();
+    let d = dcmgr(3).await;
+    let dcmgr_catalog = imagecat::open(&d.catalog_url(None)).unwrap();
+    let request = RetireRequest::new(&ANY, Utc::now());
+    for (catalog, name, id) in [
+        (
+            &toast_catalog,
+            "toast",
+            "00000000-0000-4000-8000-000000000001",
+        ),
+        (&dcmgr_catalog, "dcmgr", "wmi-00000001"),
+    ] {
+        assert!(catalog.info().capabilities.retire.is_none(), "{name}");
+        let id = ImageId::new(id);
+        for e in [
+            catalog.retire(&id, &request).await.unwrap_err(),
+            catalog.restore(&id).await.unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::NotSupported, "{name}: {e}");
+            assert!(
+                e.to_string()
+                    .contains(&format!("{name} cannot retire images")),
+                "{e}"
+            );
+        }
+    }
+    assert_eq!(t.server().count_requests(|r| r.method != "GET"), 0);
+    assert_eq!(d.server().count_requests(|r| r.method != "GET"), 0);
+}
