@@ -200,7 +200,6 @@ impl RetentionPolicy {
             (Some(0), None) => Err(PolicyError(
                 "keep 0 deletes every image of a family: it needs older_than too".into(),
             )),
-            _ if self.statuses.is_empty() => Err(PolicyError("no status selected".into())),
             _ => Ok(()),
         }
     }
