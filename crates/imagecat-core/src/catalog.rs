@@ -12,6 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::identity::IdRule;
 use crate::model::{BackendKind, Image, ImageId};
 use crate::query::{ListQuery, SortKey};
+use crate::retire::{RetireRequest, RetireSupport};
 use crate::usage::{InstanceRef, UsageScope};
 
 /// The lazy stream of a listing: nothing is sent before the first poll, no
@@ -430,6 +431,9 @@ pub struct Capabilities {
     /// How the backend spells image ids: the usage index compares an
     /// instance's image reference and a catalog's image id by this rule.
     pub ids: IdRule,
+    /// What retiring an image does here (see [`crate::retire`]); `None`:
+    /// the backend cannot retire images, and `retire` is `NotSupported`.
+    pub retire: Option<RetireSupport>,
 }
 
 impl Capabilities {
@@ -449,7 +453,14 @@ impl Capabilities {
             tags: false,
             usage: None,
             ids: IdRule::Exact,
+            retire: None,
         }
+    }
+
+    /// Sets what retiring does here (builder style; `None`: cannot retire).
+    pub fn retire(mut self, support: Option<RetireSupport>) -> Self {
+        self.retire = support;
+        self
     }
 
     /// Sets the identity rule of image ids (builder style).
@@ -591,6 +602,21 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
     /// Deletes one image.
     async fn delete(&self, id: &ImageId) -> Result<Deleted>;
 
+    /// Retires one image the way `request` says (see [`crate::retire`]):
+    /// reversibly unusable, the retired-at time stamped on it. The default:
+    /// `NotSupported` naming the backend.
+    async fn retire(&self, id: &ImageId, request: &RetireRequest) -> Result<()> {
+        let _ = (id, request);
+        Err(crate::retire::not_supported(self.info().backend))
+    }
+
+    /// Undoes a retire: usable again, the stamp removed. The default:
+    /// `NotSupported` naming the backend.
+    async fn restore(&self, id: &ImageId) -> Result<()> {
+        let _ = id;
+        Err(crate::retire::not_supported(self.info().backend))
+    }
+
     /// Who the credentials act as on this catalog, when the backend says:
     /// the account or project id that owns the caller's images (DCMGR's
     /// account header, the project of a Keystone token, the tenant of a
@@ -647,6 +673,14 @@ macro_rules! forward_image_catalog {
 
             async fn delete(&self, id: &ImageId) -> Result<Deleted> {
                 (**self).delete(id).await
+            }
+
+            async fn retire(&self, id: &ImageId, request: &RetireRequest) -> Result<()> {
+                (**self).retire(id, request).await
+            }
+
+            async fn restore(&self, id: &ImageId) -> Result<()> {
+                (**self).restore(id).await
             }
 
             async fn caller(&self) -> Result<Option<String>> {

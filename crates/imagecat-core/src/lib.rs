@@ -29,6 +29,7 @@ mod query;
 pub mod raw;
 pub mod report;
 pub mod retention;
+pub mod retire;
 mod source;
 pub mod usage;
 
@@ -40,7 +41,7 @@ pub use catalog::{
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use ext::ImageCatalogExt;
 pub use identity::IdRule;
-pub use memory::{InMemoryCatalog, sample_image};
+pub use memory::{InMemoryCatalog, MEMORY_RETIRE, sample_image};
 pub use model::{BackendKind, Image, ImageId, ImageStatus, NativeRecord, Visibility};
 pub use paging::{MAX_TOKEN_BYTES, PagingOptions};
 pub use properties::Properties;

@@ -14,10 +14,41 @@ use crate::catalog::{
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
 use crate::query::ListQuery;
+use crate::retire::{
+    Blocks, InEffect, RetireMethod, RetireRequest, RetireStamp, RetireSupport, StampFormat,
+};
 use crate::source::{Catalog, PageSource};
 use crate::usage::{InstanceRef, UsageScope};
 
 const BACKEND: BackendKind = BackendKind::Memory;
+
+/// How the in-memory catalog retires images when asked to
+/// ([`MemorySource::retire_support`]): `deactivate` (status deactivated)
+/// or `hide` (property `hidden=true`), the time in `imagecat_retired_at`.
+pub const MEMORY_RETIRE: RetireSupport = RetireSupport::new(
+    &[
+        RetireMethod::new(
+            "deactivate",
+            "status deactivated",
+            Blocks::Everyone,
+            "anyone",
+            "status active",
+            InEffect::Deactivated,
+        ),
+        RetireMethod::new(
+            "hide",
+            "property hidden=true",
+            Blocks::No,
+            "anyone",
+            "property hidden removed",
+            InEffect::Property {
+                key: "hidden",
+                value: "true",
+            },
+        ),
+    ],
+    RetireStamp::new("imagecat_retired_at", StampFormat::Rfc3339),
+);
 
 /// Makes the error a fault hook returns.
 type ErrorFactory = Arc<dyn Fn() -> Error + Send + Sync>;
@@ -54,6 +85,7 @@ pub struct MemorySource {
     page_size: u32,
     soft_delete: bool,
     usage: Option<UsageScope>,
+    retire: Option<RetireSupport>,
 }
 
 impl fmt::Debug for MemorySource {
@@ -94,7 +126,16 @@ impl MemorySource {
             page_size: 25,
             soft_delete: false,
             usage: None,
+            retire: None,
         }
+    }
+
+    /// Lets the catalog retire images as `support` says (`None`, the
+    /// default: it cannot, like TOAST). A replacement is kept in the
+    /// property `imagecat_replacement`.
+    pub fn retire_support(mut self, support: Option<RetireSupport>) -> Self {
+        self.retire = support;
+        self
     }
 
     /// Seeds the instances (every one is listed: the memory catalog holds
@@ -272,7 +313,8 @@ impl PageSource for MemorySource {
                 .reports_total(self.paging == PagingStyle::Offset)
                 .tags(true)
                 .soft_delete(self.soft_delete)
-                .usage(self.usage),
+                .usage(self.usage)
+                .retire(self.retire),
         )
     }
 
@@ -374,6 +416,71 @@ impl PageSource for MemorySource {
         }
         Ok(Deleted::Deleted)
     }
+
+    async fn retire(&self, id: &ImageId, request: &RetireRequest) -> Result<()> {
+        validate_id(id)?;
+        let stamp = self.retire.map(|r| r.stamp.key).unwrap_or_default();
+        let mut state = self.begin()?;
+        let image = state
+            .images
+            .iter_mut()
+            .find(|i| &i.id == id)
+            .ok_or_else(|| Error::not_found(BACKEND, id))?;
+        if !matches!(image.status, ImageStatus::Active | ImageStatus::Deactivated) {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "image {id} is {} and cannot be retired",
+                    image.native_status
+                ),
+            )
+            .with_backend(BACKEND));
+        }
+        let value = RetireStamp::new(stamp, StampFormat::Rfc3339).write(request.at);
+        image.properties.insert(stamp, value);
+        if let Some(replacement) = &request.replacement {
+            image
+                .properties
+                .insert("imagecat_replacement", replacement.as_str());
+        }
+        match request.method.in_effect {
+            InEffect::Deactivated => {
+                image.status = ImageStatus::Deactivated;
+                image.native_status = "deactivated".into();
+            }
+            InEffect::Property { key, value } => {
+                image.properties.insert(key, value);
+            }
+        }
+        image.updated_at = Some(Utc::now());
+        Ok(())
+    }
+
+    async fn restore(&self, id: &ImageId) -> Result<()> {
+        validate_id(id)?;
+        let support = self.retire;
+        let mut state = self.begin()?;
+        let image = state
+            .images
+            .iter_mut()
+            .find(|i| &i.id == id)
+            .ok_or_else(|| Error::not_found(BACKEND, id))?;
+        if image.status == ImageStatus::Deactivated {
+            image.status = ImageStatus::Active;
+            image.native_status = "active".into();
+        }
+        for method in support.map(|s| s.methods).unwrap_or_default() {
+            if let InEffect::Property { key, .. } = method.in_effect {
+                image.properties.remove(key);
+            }
+        }
+        if let Some(support) = support {
+            image.properties.remove(support.stamp.key);
+        }
+        image.properties.remove("imagecat_replacement");
+        image.updated_at = Some(Utc::now());
+        Ok(())
+    }
 }
 
 /// The builders and test hooks of [`MemorySource`], on the catalog (a
@@ -403,6 +510,11 @@ impl Catalog<MemorySource> {
     /// See [`MemorySource::soft_delete`].
     pub fn soft_delete(self, yes: bool) -> Self {
         self.map_source(|s| s.soft_delete(yes))
+    }
+
+    /// See [`MemorySource::retire_support`].
+    pub fn retire_support(self, support: Option<RetireSupport>) -> Self {
+        self.map_source(|s| s.retire_support(support))
     }
 
     /// See [`MemorySource::with_instances`].

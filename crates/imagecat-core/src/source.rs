@@ -17,6 +17,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Image, ImageId};
 use crate::paging::{PagingOptions, paginate};
 use crate::query::ListQuery;
+use crate::retire::{RetireRequest, not_supported};
 use crate::usage::InstanceRef;
 
 /// What an adapter implements: its capabilities, one page of images, and
@@ -50,6 +51,24 @@ pub trait PageSource: fmt::Debug + Send + Sync + 'static {
 
     /// Deletes one image.
     async fn delete(&self, id: &ImageId) -> Result<Deleted>;
+
+    /// Retires one image as `request` says: makes it unusable by
+    /// `request.method` and stamps `request.at` where the capabilities'
+    /// [`RetireStamp`](crate::retire::RetireStamp) says. Called only when
+    /// the capabilities' `retire` is set, with one of its methods; the
+    /// default says it is not supported.
+    async fn retire(&self, id: &ImageId, request: &RetireRequest) -> Result<()> {
+        let _ = (id, request);
+        Err(not_supported(self.info().backend))
+    }
+
+    /// Undoes a retire (usable again, the stamp removed). Called only when
+    /// the capabilities' `retire` is set; the default says it is not
+    /// supported.
+    async fn restore(&self, id: &ImageId) -> Result<()> {
+        let _ = id;
+        Err(not_supported(self.info().backend))
+    }
 
     /// Who the credentials act as (see [`ImageCatalog::caller`]); the
     /// default: the backend does not say.
@@ -185,6 +204,34 @@ impl<S: PageSource + Clone> ImageCatalog for Catalog<S> {
 
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
         self.source.delete(id).await
+    }
+
+    async fn retire(&self, id: &ImageId, request: &RetireRequest) -> Result<()> {
+        let info = self.source.info();
+        let support = info
+            .capabilities
+            .retire
+            .ok_or_else(|| not_supported(info.backend))?;
+        // Only one of the backend's own methods reaches the adapter.
+        if !support.methods.contains(request.method) {
+            support.method(info.backend, Some(request.method.name))?;
+            return Err(Error::invalid_input(
+                info.backend,
+                format!(
+                    "{} is not this backend's way to retire",
+                    request.method.name
+                ),
+            ));
+        }
+        self.source.retire(id, request).await
+    }
+
+    async fn restore(&self, id: &ImageId) -> Result<()> {
+        let info = self.source.info();
+        if info.capabilities.retire.is_none() {
+            return Err(not_supported(info.backend));
+        }
+        self.source.restore(id).await
     }
 
     async fn caller(&self) -> Result<Option<String>> {

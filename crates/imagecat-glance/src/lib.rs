@@ -50,6 +50,7 @@ mod config;
 mod error;
 mod instances;
 mod query;
+mod retire;
 mod source;
 mod wire;
 
@@ -59,6 +60,7 @@ pub use config::{
     ENV_OS_COMPUTE_URL, ENV_OS_IMAGE_URL, ENV_OS_VOLUME_URL, GlanceBuilder, MAX_PAGE_SIZE, SCHEMES,
 };
 pub use instances::DEFAULT_SERVER_PAGE;
+pub use retire::RETIRED_AT;
 pub use source::{GlanceCatalog, GlanceSource};
 
 /// Decodes the body of a list answer (`{"images":[…],"next":…}`) into the

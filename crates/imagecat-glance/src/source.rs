@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
+use imagecat_core::retire::RetireRequest;
 use imagecat_core::{
     Capabilities, Catalog, CatalogInfo, Deleted, Error, GetSupport, Image, ImageId, InstanceQuery,
     InstanceRef, ListQuery, PagingStyle, Result, ServerFilters, ServerSort, SortKey,
@@ -76,6 +77,7 @@ pub(crate) fn capabilities() -> Capabilities {
                 .sort(ServerSort::keys(&[SortKey::Created, SortKey::Updated])),
         )
         .tags(true)
+        .retire(Some(crate::retire::SUPPORT))
 }
 
 /// The page of a list answer from the images URL `images`: the next
@@ -229,7 +231,13 @@ impl GlanceSource {
         }
     }
 
-    fn base_for(&self, token: &Token) -> Result<Url> {
+    /// The HTTP client.
+    pub(crate) fn http(&self) -> &HttpClient {
+        &self.inner.http
+    }
+
+    /// The image API base for a token: the configured one, or the token's.
+    pub(crate) fn base_for(&self, token: &Token) -> Result<Url> {
         self.inner
             .endpoint
             .clone()
@@ -290,7 +298,7 @@ fn images_url(base: &Url) -> Result<Url> {
     imagecat_http::endpoint::join_segments(BACKEND, base, &["v2", "images"])
 }
 
-fn image_url(base: &Url, id: &str) -> Result<Url> {
+pub(crate) fn image_url(base: &Url, id: &str) -> Result<Url> {
     imagecat_http::endpoint::join_segments(BACKEND, base, &["v2", "images", id])
 }
 
@@ -415,6 +423,16 @@ impl PageSource for GlanceSource {
             },
         )
         .await
+    }
+
+    /// Stamps `imagecat_retired_at`, then deactivates (see `retire.rs`).
+    async fn retire(&self, id: &ImageId, request: &RetireRequest) -> Result<()> {
+        crate::retire::retire(self, id, request).await
+    }
+
+    /// Reactivates, then removes the stamp (see `retire.rs`).
+    async fn restore(&self, id: &ImageId) -> Result<()> {
+        crate::retire::restore(self, id).await
     }
 
     /// `DELETE {base}/v2/images/{id}`; a retried request that finds the

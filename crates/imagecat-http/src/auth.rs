@@ -243,6 +243,24 @@ impl<G: Grant> TokenSource<G> {
         url: impl Fn(&Token<G::Extra>) -> Result<Url>,
         handle: impl Fn(HttpResponse, &Token<G::Extra>) -> Result<T>,
     ) -> Result<T> {
+        self.send_body(http, what, idempotency, method, None, url, handle)
+            .await
+    }
+
+    /// [`send`](Self::send) with a request body: its content type and
+    /// bytes (a JSON patch), sent again as they are when the token is
+    /// renewed.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_body<T>(
+        &self,
+        http: &HttpClient,
+        what: &str,
+        idempotency: Idempotency,
+        method: Method,
+        body: Option<(&str, &[u8])>,
+        url: impl Fn(&Token<G::Extra>) -> Result<Url>,
+        handle: impl Fn(HttpResponse, &Token<G::Extra>) -> Result<T>,
+    ) -> Result<T> {
         let token = self.current(http).await?;
         let (method, url, handle) = (&method, &url, &handle);
         send_reauthenticating(
@@ -250,9 +268,14 @@ impl<G: Grant> TokenSource<G> {
             |token| async move {
                 let target = url(&token)?;
                 let build = |client: &reqwest::Client| -> RequestBuilder {
-                    let request = client
+                    let mut request = client
                         .request(method.clone(), target.clone())
                         .headers(self.headers.clone());
+                    if let Some((content_type, bytes)) = body {
+                        request = request
+                            .header(reqwest::header::CONTENT_TYPE, content_type)
+                            .body(bytes.to_vec());
+                    }
                     match token.header() {
                         Some(value) => request.header(self.header_name.clone(), value.clone()),
                         None => request,

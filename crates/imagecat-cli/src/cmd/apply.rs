@@ -32,13 +32,26 @@ pub(crate) async fn run(session: &Session, args: ApplyArgs) -> Result<(), CliErr
         .map_err(|e| CliError::usage(&format!("cannot read plan {}: {e}", file.display())))?;
     let plan: Plan = serde_json::from_str(&text)
         .map_err(|e| CliError::usage(&format!("plan {}: {e}", file.display())))?;
-    if plan.version != retention::PLAN_VERSION {
+    let known = [retention::PLAN_VERSION, retention::RETIRE_PLAN_VERSION];
+    if !known.contains(&plan.version) {
         return Err(CliError::usage(&format!(
-            "plan {} has version {}; this imagecat reads version {} (a version 1 plan \
-             records no catalog identity: make a new plan with prune --plan-out)",
+            "plan {} has version {}; this imagecat reads versions {} (deletes) and {} \
+             (retire, delete retired); a version 1 plan records no catalog identity: \
+             make a new plan with prune --plan-out",
             file.display(),
             plan.version,
-            retention::PLAN_VERSION
+            retention::PLAN_VERSION,
+            retention::RETIRE_PLAN_VERSION,
+        )));
+    }
+    if !plan.version_ok() {
+        return Err(CliError::usage(&format!(
+            "plan {} has version {}, which does not match what it does (version {} retires \
+             or deletes retired images, version {} only deletes): it was edited; make a new plan",
+            file.display(),
+            plan.version,
+            retention::RETIRE_PLAN_VERSION,
+            retention::PLAN_VERSION,
         )));
     }
     check_saved_plan(&ctx.catalogs, &plan, file).await?;

@@ -47,14 +47,17 @@ impl Tabular for InfoRow {
         Column::new("capabilities", "CAPABILITIES", |r| {
             let c = &r.info.capabilities;
             format!(
-                "paging={} page_size={}..{} total={} get={} delete={} soft_delete={}",
+                "paging={} page_size={}..{} total={} get={} delete={} soft_delete={} retire={}",
                 word(c.paging),
                 c.default_page_size,
                 c.max_page_size,
                 c.reports_total,
                 word(c.get),
                 c.delete,
-                c.soft_delete
+                c.soft_delete,
+                c.retire
+                    .and_then(|r| r.methods.first())
+                    .map_or("no", |m| m.name)
             )
         }),
     ];

@@ -8,6 +8,10 @@ use clap::Args;
 use imagecat::family::GroupBy;
 use imagecat::{ErrorKind, Image, ImageCatalogExt, ListQuery, NamedCatalog};
 
+use imagecat::chrono::Utc;
+use imagecat::retention::{self, PlanEntry};
+
+use super::prune::{RunArgs, policy_of_flags, run_plan, targets};
 use crate::args::{FilterArgs, GroupArgs};
 use crate::exit::{CliError, ExitCode};
 use crate::output::{Row, View, emit, emit_one};
@@ -25,10 +29,28 @@ pub(crate) struct LatestArgs {
     /// Include the backend's native record.
     #[arg(long)]
     raw: bool,
+    /// Retire every image of each family but its newest (per catalog),
+    /// pointing them to it where the backend records a replacement: a
+    /// `prune --keep 1 --retire` plan over these filters and families,
+    /// printed, and applied with --apply. Needs --family or --group-by.
+    #[arg(long)]
+    retire_older: bool,
+    /// The backend's way to retire (see `prune --retire-method`).
+    #[arg(long, value_name = "METHOD", requires = "retire_older")]
+    retire_method: Option<String>,
+    /// Retire the plan's images (asks on a terminal, or needs --yes).
+    #[arg(long, requires = "retire_older")]
+    apply: bool,
+    /// The apply flags.
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 /// `latest`: one image, or one per family.
 pub(crate) async fn run(session: &Session, args: LatestArgs) -> Result<(), CliError> {
+    if args.retire_older {
+        return retire_older(session, &args).await;
+    }
     session.check::<Row>()?;
     let ctx = session.open()?;
     let query = args.filter.query();
@@ -36,6 +58,30 @@ pub(crate) async fn run(session: &Session, args: LatestArgs) -> Result<(), CliEr
         Some(group) => per_family(&ctx.catalogs, &ctx.view, query, &group, args.raw).await,
         None => newest(&ctx.catalogs, &ctx.view, query, args.raw).await,
     }
+}
+
+/// `latest --family F --retire-older`: the plan of `prune --keep 1
+/// --retire` over the same filters and families, through the one plan
+/// path ([`run_plan`]).
+async fn retire_older(session: &Session, args: &LatestArgs) -> Result<(), CliError> {
+    session.check::<PlanEntry>()?;
+    if args.group.group().is_none() {
+        return Err(CliError::usage(
+            "--retire-older needs --family or --group-by: it retires all but the newest of each family",
+        ));
+    }
+    let ctx = session.open()?;
+    let mut policy = policy_of_flags(None, &args.filter, &args.group, Some(1), false)?;
+    policy.retire = true;
+    policy.retire_method.clone_from(&args.retire_method);
+    policy
+        .validate()
+        .map_err(|e| CliError::usage(&e.to_string()))?;
+    let targets = targets(&ctx.catalogs, &policy).await?;
+    let plan = retention::plan(&policy, &targets, Utc::now())
+        .await
+        .map_err(|e| CliError::new(ExitCode::Failure, e.to_string()))?;
+    run_plan(&ctx.catalogs, &ctx.view, plan, args.apply, &args.run).await
 }
 
 /// The newest image matching the filters across the catalogs.

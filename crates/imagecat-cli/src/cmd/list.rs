@@ -4,13 +4,17 @@ use std::io;
 
 use clap::Args;
 use futures::{FutureExt, StreamExt};
-use imagecat::{ListQuery, Sort, list_all};
+use std::collections::HashMap;
+
+use imagecat::retire::{Retirement, retirement};
+use imagecat::{Capabilities, ImageCatalog, ListQuery, NamedCatalog, Sort, list_all};
 
 use super::usage::UsageFilter;
 use crate::args::FilterArgs;
 use crate::exit::CliError;
 use crate::output::{Emitter, Format, Row};
 use crate::progress::Progress;
+use crate::sanitize::for_terminal;
 use crate::session::{Session, finish_fan_out};
 
 /// Arguments of `list`.
@@ -43,6 +47,11 @@ pub(crate) struct ListArgs {
     /// Only images known to be unused.
     #[arg(long)]
     pub(crate) unused: bool,
+    /// Only retired images (those carrying the catalog's retired-at
+    /// time, `prune --retire`); a catalog that cannot retire has none, and
+    /// says so.
+    #[arg(long)]
+    pub(crate) retired: bool,
 }
 
 impl ListArgs {
@@ -54,6 +63,26 @@ impl ListArgs {
         q.sort = self.sort;
         q
     }
+}
+
+/// The capabilities of each catalog, by name, for `--retired`; a catalog
+/// that cannot retire is said on stderr.
+fn retired_filter(catalogs: &[NamedCatalog]) -> HashMap<String, Capabilities> {
+    let mut caps = HashMap::new();
+    for c in catalogs {
+        let info = c.catalog.info();
+        if info.capabilities.retire.is_none() {
+            eprintln!(
+                "{}",
+                for_terminal(&format!(
+                    "{}: {} cannot retire images; none are retired",
+                    c.name, info.backend
+                ))
+            );
+        }
+        caps.insert(c.name.clone(), info.capabilities);
+    }
+    caps
 }
 
 fn parse_sort(text: &str) -> Result<Sort, String> {
@@ -83,6 +112,7 @@ pub(crate) async fn run(session: &Session, args: ListArgs) -> Result<(), CliErro
         _ => args.sort.is_none(),
     };
     let mut usage = UsageFilter::new(catalogs, args.in_use, args.unused).await;
+    let retire = args.retired.then(|| retired_filter(catalogs));
     loop {
         // Flush what we have whenever the next image is not ready yet, so
         // lines go out as pages arrive without a write per line.
@@ -98,6 +128,17 @@ pub(crate) async fn run(session: &Session, args: ListArgs) -> Result<(), CliErro
             Ok(tagged) => {
                 if !usage.keeps(&tagged) {
                     continue;
+                }
+                if let Some(caps) = &retire {
+                    let retired = caps.get(&tagged.catalog).is_some_and(|c| {
+                        !matches!(
+                            retirement(c, &tagged.image),
+                            Retirement::NotRetired | Retirement::NotSupported
+                        )
+                    });
+                    if !retired {
+                        continue;
+                    }
                 }
                 seen += 1;
                 progress.inc(1);

@@ -16,6 +16,7 @@ mod list;
 mod man;
 mod prune;
 mod report;
+mod restore;
 mod show;
 mod usage;
 
@@ -82,6 +83,9 @@ pub(crate) enum Command {
     /// Apply a plan saved by `prune --plan-out`, re-checking each image
     /// right before its delete.
     Apply(apply::ApplyArgs),
+    /// Undo a retire (`prune --retire`): the image is usable again and its
+    /// retired-at time removed. One catalog.
+    Restore(restore::RestoreArgs),
     /// Show the backend, endpoint (no secrets) and capabilities.
     Info(info::InfoArgs),
     /// Run an emulator in the foreground; prints its catalog URL first.
@@ -111,6 +115,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Prune(args) => prune::run(&session, args).await,
         Command::Report(args) => report::run(&session, args).await,
         Command::Apply(args) => apply::run(&session, args).await,
+        Command::Restore(args) => restore::run(&session, args).await,
         Command::Info(args) => info::run(&session, args).await,
         Command::Emulate(args) => emulate::run(&session, args).await,
         Command::Demo(args) => demo::run(&session, args).await,

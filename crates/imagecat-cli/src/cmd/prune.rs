@@ -12,8 +12,7 @@ use std::sync::Arc;
 use clap::Args;
 use imagecat::chrono::Utc;
 use imagecat::retention::{
-    self, Action, ApplyOptions, ApplySummary, AuditLog, Plan, PlanEntry, PlanTarget,
-    RetentionPolicy,
+    self, ApplyOptions, ApplySummary, AuditLog, Plan, PlanEntry, PlanTarget, RetentionPolicy,
 };
 use imagecat::{DynImageCatalog, ImageCatalog, NamedCatalog};
 
@@ -49,6 +48,20 @@ pub(crate) struct PruneArgs {
     /// Also delete images whose usage is unknown.
     #[arg(long)]
     pub(crate) allow_unknown_usage: bool,
+    /// Phase one: retire the selected images instead of deleting them
+    /// (reversibly unusable, the retired-at time stamped on each; undo with
+    /// `imagecat restore`). A catalog that cannot retire plans nothing.
+    #[arg(long, conflicts_with = "delete_retired_after")]
+    pub(crate) retire: bool,
+    /// The backend's way to retire (Glance: deactivate); default the
+    /// backend's first.
+    #[arg(long, value_name = "METHOD", requires = "retire")]
+    pub(crate) retire_method: Option<String>,
+    /// Phase two: delete only images retired at least AGE ago (`14d`),
+    /// still retired, unused and not launched since; the rest is kept with
+    /// a reason.
+    #[arg(long, value_name = "AGE")]
+    pub(crate) delete_retired_after: Option<String>,
     /// Write the plan as JSON to FILE (for `imagecat apply FILE`).
     #[arg(long, value_name = "FILE")]
     pub(crate) plan_out: Option<PathBuf>,
@@ -77,19 +90,46 @@ pub(crate) struct RunArgs {
 impl PruneArgs {
     /// The policy: the file's, then the flags over it.
     fn policy(&self) -> Result<RetentionPolicy, CliError> {
-        build_policy(
+        let mut p = policy_of_flags(
             self.policy.as_deref(),
             &self.filter,
             &self.group,
             self.keep,
             self.allow_unknown_usage,
-        )
+        )?;
+        if self.retire {
+            p.retire = true;
+            p.delete_retired_after = None;
+        }
+        if let Some(method) = &self.retire_method {
+            p.retire_method = Some(method.clone());
+        }
+        if let Some(age) = &self.delete_retired_after {
+            p.delete_retired_after = Some(age.clone());
+            p.retire = false;
+        }
+        p.validate().map_err(|e| CliError::usage(&e.to_string()))?;
+        Ok(p)
     }
 }
 
 /// A retention policy from a policy file (if any) and the policy flags
 /// over it, validated (`prune` and `report` read the same flags).
 pub(crate) fn build_policy(
+    file: Option<&Path>,
+    f: &FilterArgs,
+    group: &GroupArgs,
+    keep: Option<u32>,
+    allow_unknown_usage: bool,
+) -> Result<RetentionPolicy, CliError> {
+    let p = policy_of_flags(file, f, group, keep, allow_unknown_usage)?;
+    p.validate().map_err(|e| CliError::usage(&e.to_string()))?;
+    Ok(p)
+}
+
+/// [`build_policy`] before its validation (prune sets the retire phases
+/// first).
+pub(crate) fn policy_of_flags(
     file: Option<&Path>,
     f: &FilterArgs,
     group: &GroupArgs,
@@ -136,7 +176,6 @@ pub(crate) fn build_policy(
         .map(|a| a.text.clone())
         .or(p.older_than);
     p.allow_unknown_usage |= allow_unknown_usage;
-    p.validate().map_err(|e| CliError::usage(&e.to_string()))?;
     Ok(p)
 }
 
@@ -227,15 +266,21 @@ pub(crate) async fn run_plan(
     apply: bool,
     run: &RunArgs,
 ) -> Result<(), CliError> {
-    let deletes = plan.deletes().count();
+    let deletes = plan.acting().count();
+    let verb = if plan.policy.retire {
+        "retire"
+    } else {
+        "delete"
+    };
     let format = view.format;
     let mut out = io::stdout().lock();
+    say_retire(catalogs, &plan);
     if !apply || format == Format::Table {
         emit(&mut out, view, plan.entries.clone())?;
     }
     if !apply {
         eprintln!(
-            "plan: {deletes} to delete, {} kept; nothing deleted (dry run; --apply to delete)",
+            "plan: {deletes} to {verb}, {} kept; nothing {verb}d (dry run; --apply to {verb})",
             plan.entries.len() - deletes
         );
         say_sizes(&plan.sizes());
@@ -243,12 +288,13 @@ pub(crate) async fn run_plan(
     }
     if deletes > 0 && !run.yes {
         if !io::stdin().is_terminal() {
-            return Err(CliError::usage(
-                "refusing to delete without --yes: stdin is not a terminal to ask on",
-            ));
+            return Err(CliError::usage(&format!(
+                "refusing to {verb} without --yes: stdin is not a terminal to ask on"
+            )));
         }
-        if !confirm(&format!("Delete these {deletes} images? [y/N] "))? {
-            eprintln!("nothing deleted");
+        let ask = format!("{}{verb}", verb[..1].to_uppercase(), verb = &verb[1..]);
+        if !confirm(&format!("{ask} these {deletes} images? [y/N] "))? {
+            eprintln!("nothing {verb}d");
             return Ok(());
         }
     }
@@ -330,6 +376,36 @@ fn say_sizes(sizes: &retention::PlanSizes) {
     }
 }
 
+/// For a plan that retires or deletes retired images: on stderr, per
+/// catalog, what retiring does there, or that it cannot retire (and so
+/// nothing is planned there).
+fn say_retire(catalogs: &[NamedCatalog], plan: &Plan) {
+    if !plan.policy.retire && plan.policy.delete_retired_after.is_none() {
+        return;
+    }
+    for c in catalogs {
+        let info = c.catalog.info();
+        let line = match info.capabilities.retire {
+            None => format!(
+                "{}: {} cannot retire images; nothing planned there",
+                c.name, info.backend
+            ),
+            Some(support) => {
+                match support.method(info.backend, plan.policy.retire_method.as_deref()) {
+                    Ok(m) if plan.policy.retire => {
+                        format!("{}: retire = {}: {}", c.name, m.name, m.does)
+                    }
+                    _ => format!(
+                        "{}: retired images carry their time in {}",
+                        c.name, support.stamp.key
+                    ),
+                }
+            }
+        };
+        eprintln!("{}", for_terminal(&line));
+    }
+}
+
 /// The words of reasons, comma-separated.
 fn words(reasons: &[retention::Reason]) -> String {
     let words: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
@@ -357,14 +433,23 @@ impl Tabular for PlanEntry {
                 e.size_bytes.map(|n| n.to_string()).unwrap_or_default()
             })
         },
-        Column::new("action", "ACTION", |e| {
-            match e.action {
-                Action::Keep => "keep",
-                Action::Delete => "delete",
-            }
-            .to_owned()
-        }),
+        Column::new("action", "ACTION", |e| e.action.as_str().to_owned()),
         Column::new("reasons", "REASONS", |e| words(&e.reasons)),
+        Column {
+            shown: Shown::IfAny(|e| e.retired_at.is_some()),
+            ..Column::new("retired_at", "RETIRED", |e| {
+                let shown = short_time(&e.retired_at);
+                if shown.is_empty() { "-".into() } else { shown }
+            })
+        },
+        Column {
+            shown: Shown::IfAny(|e| e.replacement.is_some()),
+            ..Column::new("replacement", "REPLACEMENT", |e| {
+                e.replacement
+                    .as_ref()
+                    .map_or_else(|| "-".into(), ToString::to_string)
+            })
+        },
         Column {
             shown: Shown::IfAny(|e| e.result.is_some()),
             ..Column::new("result", "RESULT", |e| {

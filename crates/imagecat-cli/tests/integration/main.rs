@@ -10,6 +10,7 @@ mod cli_hostile;
 mod cli_prune_sizes;
 mod cli_prune_usage;
 mod cli_refs;
+mod cli_retire;
 mod cli_usage;
 mod cli_usage_churn;
 mod clouds;

@@ -196,7 +196,7 @@ impl RetentionFigures {
                         size_bytes: size,
                     });
                 }
-                Action::Keep => {
+                Action::Keep | Action::Retire => {
                     figures.kept.count(size);
                     if retention::only_unknown_usage(&entry.reasons) {
                         figures.kept_usage_unknown.count(size);

@@ -82,6 +82,7 @@ pub fn audit_record(stage: AuditStage, e: &PlanEntry) -> serde_json::Value {
         "id": e.id,
         "name": e.name,
         "family": e.family,
+        "action": e.action.as_str(),
         "result": e.result.map(|r| r.as_str()),
         "reason": reasons.join(","),
         "error": e.error,

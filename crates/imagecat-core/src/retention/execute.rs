@@ -16,12 +16,14 @@ use futures::StreamExt;
 use super::audit::{AuditSink, AuditStage};
 use super::cancel::Cancel;
 use super::gate::RateGate;
-use super::plan::{Action, Lookup, Outcome, Plan, PlanEntry, Reason, blockers};
+use super::plan::{Action, Lookup, Outcome, Plan, PlanEntry, Reason, blockers, mode_gate};
+use super::policy::{Mode, RetentionPolicy};
 use super::sizes::PlanSizes;
 use super::usage_scan;
 use crate::catalog::{Deleted, DynImageCatalog};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ImageId, ImageStatus};
+use crate::retire::RetireRequest;
 
 /// How an apply runs.
 #[derive(Debug, Clone)]
@@ -102,6 +104,8 @@ pub struct ApplySummary {
     pub failed: usize,
     /// Sent, answer lost: may have happened.
     pub unknown: usize,
+    /// Retired now.
+    pub retired: usize,
     /// Planned deletes never sent because the run stopped (also counted
     /// in `skipped`).
     pub stopped: usize,
@@ -124,9 +128,15 @@ impl ApplySummary {
         self.failed == 0 && self.unknown == 0 && !self.cancelled && self.audit_error.is_none()
     }
 
-    /// The one summary line (`3 deleted, 0 already deleted, …`).
+    /// The one summary line (`3 deleted, 0 already deleted, …`; a run
+    /// that retired images starts with `N retired, `).
     pub fn line(&self) -> String {
-        let mut line = format!(
+        let mut line = if self.retired > 0 {
+            format!("{} retired, ", self.retired)
+        } else {
+            String::new()
+        };
+        line += &format!(
             "{} deleted, {} already deleted, {} skipped, {} failed, {} unknown (may have happened)",
             self.deleted, self.already_deleted, self.skipped, self.failed, self.unknown
         );
@@ -153,6 +163,7 @@ impl ApplySummary {
             Outcome::Skipped => self.skipped += 1,
             Outcome::Failed => self.failed += 1,
             Outcome::Unknown => self.unknown += 1,
+            Outcome::Retired => self.retired += 1,
         }
         if entry.skip_reasons.contains(&Reason::Stopped) {
             self.stopped += 1;
@@ -262,11 +273,10 @@ pub async fn apply(
                             ));
                         }
                         Some(catalog) => {
-                            let allow = policy.allow_unknown_usage;
                             let step = Step {
                                 catalog,
                                 caller,
-                                allow_unknown_usage: allow,
+                                policy,
                                 gate,
                                 run,
                                 options,
@@ -303,7 +313,7 @@ pub async fn apply(
 struct Step<'a> {
     catalog: &'a DynImageCatalog,
     caller: Option<&'a str>,
-    allow_unknown_usage: bool,
+    policy: &'a RetentionPolicy,
     gate: &'a RateGate,
     run: &'a Run,
     options: &'a ApplyOptions,
@@ -326,14 +336,18 @@ async fn run_one(entry: &mut PlanEntry, step: &Step<'_>) {
                 return;
             }
             step.run.sent.fetch_add(1, Ordering::SeqCst);
-            send_delete(
-                step.catalog,
-                &entry.id,
-                step.gate,
-                &step.options.cancel,
-                step.options.grace,
-            )
-            .await
+            if entry.action == Action::Retire {
+                send_retire(entry, step).await
+            } else {
+                send_delete(
+                    step.catalog,
+                    &entry.id,
+                    step.gate,
+                    &step.options.cancel,
+                    step.options.grace,
+                )
+                .await
+            }
         }
         Ok(Checked::Gone) => Sent::of(Outcome::AlreadyDeleted),
         Ok(Checked::Refused(why)) => {
@@ -374,6 +388,13 @@ async fn recheck(entry: &PlanEntry, step: &Step<'_>) -> Result<Checked> {
     {
         why.push(Reason::Changed);
     }
+    // The mode's own rules on the fresh image: still retired long enough
+    // and not launched since (phase two), not retired already (phase one).
+    let mode = step.policy.mode().unwrap_or(Mode::Delete);
+    if mode != Mode::Delete {
+        let caps = step.catalog.info().capabilities;
+        why.extend(mode_gate(mode, &caps, &image, chrono::Utc::now()));
+    }
     // Fresh usage, never the plan's: an instance started since is seen.
     let usage = usage_scan(step.catalog, Some(&entry.id))
         .await
@@ -382,12 +403,53 @@ async fn recheck(entry: &PlanEntry, step: &Step<'_>) -> Result<Checked> {
         &image,
         step.caller,
         &usage,
-        step.allow_unknown_usage,
+        step.policy.allow_unknown_usage,
     ));
     if !why.is_empty() {
         return Ok(Checked::Refused(why));
     }
     Ok(Checked::Ready)
+}
+
+/// Sends one retire through the gate (the plan's method, the retired-at
+/// time now, the entry's replacement): `Retired`, or `Failed` with why; a
+/// lost answer is `Unknown` (it may have happened; a retire is undone by
+/// `restore`, so it is not looked up).
+async fn send_retire(entry: &PlanEntry, step: &Step<'_>) -> Sent {
+    let info = step.catalog.info();
+    let method = match info.capabilities.retire {
+        None => Err(crate::retire::not_supported(info.backend)),
+        Some(support) => support.method(info.backend, step.policy.retire_method.as_deref()),
+    };
+    let method = match method {
+        Ok(m) => m,
+        Err(e) => {
+            return Sent {
+                outcome: Outcome::Failed,
+                lookup: None,
+                error: Some(e),
+            };
+        }
+    };
+    let request =
+        RetireRequest::new(method, chrono::Utc::now()).replacement(entry.replacement.clone());
+    match step
+        .gate
+        .call(|| step.catalog.retire(&entry.id, &request))
+        .await
+    {
+        Ok(()) => Sent::of(Outcome::Retired),
+        Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => Sent {
+            outcome: Outcome::Unknown,
+            lookup: None,
+            error: Some(e),
+        },
+        Err(e) => Sent {
+            outcome: Outcome::Failed,
+            lookup: None,
+            error: Some(e),
+        },
+    }
 }
 
 /// What one DELETE did, as far as can be told: the outcome, what the

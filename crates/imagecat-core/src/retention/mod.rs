@@ -24,10 +24,10 @@ pub use execute::{ApplyOptions, ApplySummary, Sent, apply, send_delete};
 pub use gate::RateGate;
 pub use identity::{CatalogIdentity, identify};
 pub use plan::{
-    Action, Lookup, Outcome, PLAN_VERSION, Plan, PlanEntry, PlanError, PlanTarget, Reason,
-    owned_by_caller, plan,
+    Action, Lookup, Outcome, PLAN_VERSION, Plan, PlanEntry, PlanError, PlanTarget,
+    RETIRE_PLAN_VERSION, Reason, owned_by_caller, plan,
 };
-pub use policy::{PolicyError, RetentionPolicy};
+pub use policy::{Mode, PolicyError, RetentionPolicy};
 pub use revalidate::check_identities;
 pub(crate) use sizes::only_unknown_usage;
 pub use sizes::{PlanSizes, SizeTally, Tally, human_bytes};
@@ -49,5 +49,7 @@ async fn usage_scan(catalog: &DynImageCatalog, image: Option<&ImageId>) -> Usage
 
 #[cfg(test)]
 mod exec_tests;
+#[cfg(test)]
+mod retire_tests;
 #[cfg(test)]
 mod tests;

@@ -10,18 +10,25 @@ use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::identity::{CatalogIdentity, identify};
-use super::policy::{PolicyError, RetentionPolicy};
+use super::policy::{Mode, PolicyError, RetentionPolicy};
 use super::usage_scan;
-use crate::catalog::DynImageCatalog;
+use crate::catalog::{Capabilities, DynImageCatalog};
 use crate::error::Error;
 use crate::family::{family_key, family_of};
 use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
+use crate::retire::{Retirement, last_launched, retirement};
 use crate::usage::{ImageUsage, UsageScan};
 
 /// The version of the plan format written by this build. Version 2 added
 /// the identity of each catalog ([`Plan::catalogs`]); a version-1 plan is
 /// refused (it cannot say which catalog it was made on).
 pub const PLAN_VERSION: u32 = 2;
+
+/// The version of a plan that retires images or deletes retired ones
+/// (its policy has `retire` or `delete_retired_after`, its entries may
+/// `retire`): an older imagecat, which reads version 2 only, refuses it by
+/// its version rather than misreading it. Delete plans stay version 2.
+pub const RETIRE_PLAN_VERSION: u32 = 3;
 
 /// One catalog to plan: its name (as the plan records it), the catalog,
 /// and who the caller is there.
@@ -63,6 +70,20 @@ pub enum Action {
     Keep,
     /// Deleted by an apply (after a re-check).
     Delete,
+    /// Retired by an apply (after a re-check): reversibly unusable, its
+    /// retired-at time stamped on it (see [`crate::retire`]).
+    Retire,
+}
+
+impl Action {
+    /// The word used in output (`delete`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Keep => "keep",
+            Action::Delete => "delete",
+            Action::Retire => "retire",
+        }
+    }
 }
 
 /// Why an image is kept or deleted: the documented vocabulary of
@@ -104,6 +125,24 @@ pub enum Reason {
     /// The run stopped before this delete (cancelled, or the audit log
     /// could not be written): nothing was sent for it.
     Stopped,
+    /// The backend cannot retire images: nothing is planned on it.
+    RetireNotSupported,
+    /// Retiring: it is retired already.
+    AlreadyRetired,
+    /// Deleting retired images: it is not retired (no retired-at stamp).
+    NotRetired,
+    /// Deleting retired images: retired more recently than the age.
+    RetiredRecently,
+    /// Deleting retired images: it carries a stamp, but its retire was
+    /// undone (reactivated, unhidden): someone wants it back.
+    RetireUndone,
+    /// Its retired-at stamp cannot be read.
+    RetiredAtUnknown,
+    /// Deleting retired images: the backend says it was launched after it
+    /// was retired (EC2 `lastLaunchedTime`).
+    LaunchedSinceRetired,
+    /// Deleting retired images: its last-launched time cannot be read.
+    LaunchUnknown,
 }
 
 impl Reason {
@@ -124,6 +163,14 @@ impl Reason {
             Reason::NotSelected => "not-selected",
             Reason::Duplicate => "duplicate",
             Reason::Stopped => "stopped",
+            Reason::RetireNotSupported => "retire-not-supported",
+            Reason::AlreadyRetired => "already-retired",
+            Reason::NotRetired => "not-retired",
+            Reason::RetiredRecently => "retired-recently",
+            Reason::RetireUndone => "retire-undone",
+            Reason::RetiredAtUnknown => "retired-at-unknown",
+            Reason::LaunchedSinceRetired => "launched-since-retired",
+            Reason::LaunchUnknown => "launch-unknown",
         }
     }
 }
@@ -145,6 +192,8 @@ pub enum Outcome {
     /// a timeout, or the run stopped before it came): it may have happened.
     /// `lookup` says what a follow-up look-up found.
     Unknown,
+    /// Retired now (the plan's `retire`).
+    Retired,
 }
 
 impl Outcome {
@@ -156,6 +205,7 @@ impl Outcome {
             Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
             Outcome::Unknown => "unknown",
+            Outcome::Retired => "retired",
         }
     }
 }
@@ -214,7 +264,15 @@ pub struct PlanEntry {
     /// plan saved before sizes were recorded: read as unknown.
     #[serde(default)]
     pub size_bytes: Option<u64>,
-    /// Keep or delete.
+    /// When it was retired, as stamped on it (`None`: not retired, or
+    /// the backend cannot retire).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<DateTime<Utc>>,
+    /// The image a retire points it to, where the backend records a
+    /// replacement (GCE): the newest of its family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<ImageId>,
+    /// Keep, delete or retire.
     pub action: Action,
     /// Why, from the vocabulary of [`Reason`].
     pub reasons: Vec<Reason>,
@@ -262,6 +320,30 @@ impl Plan {
     pub fn deletes(&self) -> impl Iterator<Item = &PlanEntry> {
         self.entries.iter().filter(|e| e.action == Action::Delete)
     }
+
+    /// The entries an apply acts on: deletes and retires.
+    pub fn acting(&self) -> impl Iterator<Item = &PlanEntry> {
+        self.entries.iter().filter(|e| e.action != Action::Keep)
+    }
+
+    /// The version a plan of this policy must carry:
+    /// [`RETIRE_PLAN_VERSION`] when it retires or deletes retired images,
+    /// else [`PLAN_VERSION`].
+    pub fn version_for(policy: &RetentionPolicy) -> u32 {
+        if policy.retire || policy.delete_retired_after.is_some() {
+            RETIRE_PLAN_VERSION
+        } else {
+            PLAN_VERSION
+        }
+    }
+
+    /// Whether this plan's version is the one its policy needs (a version
+    /// 2 plan whose policy retires was edited, or made by no imagecat).
+    pub fn version_ok(&self) -> bool {
+        self.version == Self::version_for(&self.policy)
+            && (self.version == RETIRE_PLAN_VERSION
+                || self.acting().all(|e| e.action == Action::Delete))
+    }
 }
 
 /// Why no plan could be made.
@@ -296,6 +378,14 @@ pub enum PlanError {
     Unbound {
         /// The catalog's name.
         catalog: String,
+    },
+    /// A catalog cannot retire the way the policy asks.
+    #[error("{catalog}: {source}")]
+    Retire {
+        /// The catalog's name.
+        catalog: String,
+        /// The error (`InvalidInput` naming the backend's ways).
+        source: Error,
     },
 }
 
@@ -334,7 +424,7 @@ pub async fn plan(
         entries.extend(plan_catalog(policy, target, images, &scan, now)?);
     }
     Ok(Plan {
-        version: PLAN_VERSION,
+        version: Plan::version_for(policy),
         created_at: now,
         policy: policy.clone(),
         callers,
@@ -387,6 +477,47 @@ pub(super) fn blockers(
     reasons
 }
 
+/// The reasons the policy's mode (retire, delete retired) keeps this
+/// image, before any other rule: planner and re-check alike.
+pub(super) fn mode_gate(
+    mode: Mode,
+    caps: &Capabilities,
+    image: &Image,
+    now: DateTime<Utc>,
+) -> Vec<Reason> {
+    let state = retirement(caps, image);
+    let why = match (mode, state) {
+        (Mode::Delete, _) => None,
+        (_, Retirement::NotSupported) => Some(Reason::RetireNotSupported),
+        (_, Retirement::Unreadable(_)) => Some(Reason::RetiredAtUnknown),
+        (
+            Mode::Retire,
+            Retirement::Retired {
+                in_effect: true, ..
+            },
+        ) => Some(Reason::AlreadyRetired),
+        (Mode::Retire, _) => None,
+        (Mode::DeleteRetired(_), Retirement::NotRetired) => Some(Reason::NotRetired),
+        (
+            Mode::DeleteRetired(_),
+            Retirement::Retired {
+                in_effect: false, ..
+            },
+        ) => Some(Reason::RetireUndone),
+        (Mode::DeleteRetired(age), Retirement::Retired { at, .. }) => {
+            // An unrepresentable cutoff keeps everything (validated before).
+            let old_enough = now.checked_sub_signed(age).is_some_and(|cut| at <= cut);
+            match last_launched(caps, image) {
+                _ if !old_enough => Some(Reason::RetiredRecently),
+                Err(_) => Some(Reason::LaunchUnknown),
+                Ok(Some(launched)) if launched >= at => Some(Reason::LaunchedSinceRetired),
+                Ok(_) => None,
+            }
+        }
+    };
+    why.into_iter().collect()
+}
+
 fn plan_catalog(
     policy: &RetentionPolicy,
     target: &PlanTarget,
@@ -396,7 +527,19 @@ fn plan_catalog(
 ) -> Result<Vec<PlanEntry>, PlanError> {
     let keep = policy.keep.unwrap_or(0) as usize;
     let cutoff = policy.cutoff(now)?;
+    let mode = policy.mode()?;
     let caller = caller(policy, target);
+    let info = target.catalog.info();
+    let caps = info.capabilities;
+    if let (Mode::Retire, Some(support)) = (mode, caps.retire) {
+        support
+            .method(info.backend, policy.retire_method.as_deref())
+            .map_err(|source| PlanError::Retire {
+                catalog: target.name.clone(),
+                source,
+            })?;
+    }
+    let replaces = mode == Mode::Retire && caps.retire.is_some_and(|r| r.replacement);
     // Families in first-seen order; an image without a family is its own.
     let mut families: BTreeMap<String, Vec<(Option<String>, Image)>> = BTreeMap::new();
     for image in images {
@@ -411,13 +554,25 @@ fn plan_catalog(
     for (_, mut members) in families {
         // Newest first; undated images rank last and are never aged.
         members.sort_by_key(|(_, image)| std::cmp::Reverse(image.created_at));
+        // The family's newest usable image: what a retired one points to.
+        let newest = members
+            .iter()
+            .map(|(_, image)| image)
+            .find(|i| {
+                i.status == ImageStatus::Active
+                    && i.created_at.is_some()
+                    && !matches!(retirement(&caps, i), Retirement::Retired { .. })
+            })
+            .map(|i| i.id.clone());
         for (rank, (family, image)) in members.into_iter().enumerate() {
-            let mut reasons = Vec::new();
-            match image.created_at {
-                None => reasons.push(Reason::Undated),
-                Some(_) if rank < keep => reasons.push(Reason::Newest),
-                Some(at) if cutoff.is_some_and(|c| at > c) => reasons.push(Reason::YoungerThan),
-                Some(_) => {}
+            let mut reasons = mode_gate(mode, &caps, &image, now);
+            if reasons.is_empty() {
+                match image.created_at {
+                    None => reasons.push(Reason::Undated),
+                    Some(_) if rank < keep => reasons.push(Reason::Newest),
+                    Some(at) if cutoff.is_some_and(|c| at > c) => reasons.push(Reason::YoungerThan),
+                    Some(_) => {}
+                }
             }
             if reasons.is_empty() {
                 let usage = scan.usage_of(&image);
@@ -425,13 +580,21 @@ fn plan_catalog(
             }
             let action = if reasons.is_empty() {
                 reasons.push(Reason::Selected);
-                Action::Delete
+                match mode {
+                    Mode::Retire => Action::Retire,
+                    _ => Action::Delete,
+                }
             } else {
                 Action::Keep
             };
+            let replacement = newest
+                .clone()
+                .filter(|n| replaces && action == Action::Retire && *n != image.id);
             entries.push(PlanEntry {
                 catalog: target.name.clone(),
                 backend: image.backend,
+                retired_at: retirement(&caps, &image).at(),
+                replacement,
                 id: image.id,
                 name: image.name,
                 family,

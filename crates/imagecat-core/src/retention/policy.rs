@@ -55,6 +55,31 @@ pub struct RetentionPolicy {
     /// never unused).
     #[serde(default)]
     pub allow_unknown_usage: bool,
+    /// Phase one of retire-then-delete: retire the selected images instead
+    /// of deleting them (see [`crate::retire`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retire: bool,
+    /// The backend's way to retire (`deactivate`, `hide`…; default: the
+    /// backend's first). Only with `retire`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retire_method: Option<String>,
+    /// Phase two: delete only images retired at least this long ago
+    /// (`14d`), still retired, unused and not launched since; every other
+    /// image is kept with a reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_retired_after: Option<String>,
+}
+
+/// What a policy does with the images it selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Deletes them.
+    Delete,
+    /// Retires them (phase one).
+    Retire,
+    /// Deletes those retired at least this long ago (phase two).
+    DeleteRetired(Duration),
 }
 
 fn default_statuses() -> Vec<ImageStatus> {
@@ -77,6 +102,9 @@ impl Default for RetentionPolicy {
             keep: None,
             older_than: None,
             allow_unknown_usage: false,
+            retire: false,
+            retire_method: None,
+            delete_retired_after: None,
         }
     }
 }
@@ -118,20 +146,60 @@ impl RetentionPolicy {
         self
     }
 
-    /// Checks the policy says something: `keep`, `older_than` or both;
+    /// Retires instead of deleting (phase one), by `method` (`None`: the
+    /// backend's default).
+    pub fn retire(mut self, method: Option<&str>) -> Self {
+        self.retire = true;
+        self.retire_method = method.map(str::to_owned);
+        self
+    }
+
+    /// Deletes only images retired at least `age` ago (phase two).
+    pub fn delete_retired_after(mut self, age: impl Into<String>) -> Self {
+        self.delete_retired_after = Some(age.into());
+        self
+    }
+
+    /// What the policy does with the images it selects.
+    pub fn mode(&self) -> Result<Mode, PolicyError> {
+        match (&self.delete_retired_after, self.retire) {
+            (Some(_), true) => Err(PolicyError(
+                "retire and delete_retired_after are the two phases: give one".into(),
+            )),
+            (Some(text), false) => {
+                let age = parse_age(text).map_err(|e| PolicyError(e.to_string()))?;
+                if Utc::now().checked_sub_signed(age).is_none() {
+                    return Err(PolicyError(format!(
+                        "delete_retired_after {text:?} reaches before the earliest representable date"
+                    )));
+                }
+                Ok(Mode::DeleteRetired(age))
+            }
+            (None, true) => Ok(Mode::Retire),
+            (None, false) if self.retire_method.is_some() => {
+                Err(PolicyError("retire_method is only for retire".into()))
+            }
+            (None, false) => Ok(Mode::Delete),
+        }
+    }
+
+    /// Checks the policy says something: `keep`, `older_than` or both
+    /// (or `delete_retired_after`, which is a rule of its own);
     /// `keep 0` only with `older_than`; a readable age whose
-    /// cutoff is a representable date; some status.
+    /// cutoff is a representable date; some status; one phase at most.
     pub fn validate(&self) -> Result<(), PolicyError> {
         let age = self.age()?;
         self.cutoff(Utc::now())?;
+        let phase_two = matches!(self.mode()?, Mode::DeleteRetired(_));
         match (self.keep, age) {
+            _ if self.statuses.is_empty() => Err(PolicyError("no status selected".into())),
+            (None | Some(0), None) if phase_two => Ok(()),
             (None, None) => Err(PolicyError(
                 "give keep N, older_than AGE or both: nothing says what to keep".into(),
             )),
             (Some(0), None) => Err(PolicyError(
                 "keep 0 deletes every image of a family: it needs older_than too".into(),
             )),
-            _ if self.statuses.is_empty() => Err(PolicyError("no status selected".into())),
             _ => Ok(()),
         }
     }

@@ -59,7 +59,7 @@ pub async fn check_identities(
     plan: &Plan,
     catalogs: &HashMap<String, DynImageCatalog>,
 ) -> Result<(), PlanError> {
-    let names: BTreeSet<&str> = plan.deletes().map(|e| e.catalog.as_str()).collect();
+    let names: BTreeSet<&str> = plan.acting().map(|e| e.catalog.as_str()).collect();
     for name in names {
         let Some(catalog) = catalogs.get(name) else {
             continue;
@@ -90,8 +90,18 @@ pub(super) async fn revalidate(
 ) -> Vec<Verdict> {
     let mut verdicts = vec![Verdict::Proceed; saved.entries.len()];
     let deletes: Vec<usize> = (0..saved.entries.len())
-        .filter(|&at| saved.entries[at].action == Action::Delete)
+        .filter(|&at| saved.entries[at].action != Action::Keep)
         .collect();
+    if !saved.version_ok() {
+        let e = format!(
+            "the plan's version {} does not match what it does (its policy or its actions were edited)",
+            saved.version
+        );
+        for &at in &deletes {
+            verdicts[at] = Verdict::Fail(e.clone());
+        }
+        return verdicts;
+    }
     if let Err(e) = saved.policy.validate() {
         for &at in &deletes {
             verdicts[at] = Verdict::Fail(e.to_string());
@@ -137,8 +147,10 @@ pub(super) async fn revalidate(
                 verdicts[at] = match &verdict {
                     Err(error) => Verdict::Fail(error.clone()),
                     Ok(fresh) => match fresh.get(&key(name, e.id.as_str())) {
-                        Some(f) if f.action == Action::Delete => Verdict::Proceed,
-                        Some(f) => Verdict::Skip(f.reasons.clone()),
+                        Some(f) if f.action == e.action => Verdict::Proceed,
+                        Some(f) if f.action == Action::Keep => Verdict::Skip(f.reasons.clone()),
+                        // A delete where the policy retires, or the reverse.
+                        Some(_) => Verdict::Skip(vec![Reason::ContradictsReasons]),
                         None => absent(e, catalog).await,
                     },
                 };

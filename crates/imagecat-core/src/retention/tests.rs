@@ -566,6 +566,14 @@ fn every_reason_is_written_as_it_is_shown() {
         Reason::NotSelected,
         Reason::Duplicate,
         Reason::Stopped,
+        Reason::RetireNotSupported,
+        Reason::AlreadyRetired,
+        Reason::NotRetired,
+        Reason::RetiredRecently,
+        Reason::RetireUndone,
+        Reason::RetiredAtUnknown,
+        Reason::LaunchedSinceRetired,
+        Reason::LaunchUnknown,
     ] {
         assert_eq!(serde_json::to_value(r).unwrap(), r.as_str(), "{r:?}");
     }

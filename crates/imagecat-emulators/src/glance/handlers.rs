@@ -11,7 +11,7 @@ pub(super) type IdWrite = (State<Arc<Emu>>, Path<String>, HeaderMap, Bytes);
 
 /// How every image request starts: counted, then the next canned answer
 /// if one is queued, else the token's caller (or the 401 to answer).
-fn begin_image_request<'a>(
+pub(super) fn begin_image_request<'a>(
     emu: &'a Emu,
     headers: &HeaderMap,
 ) -> Result<(MutexGuard<'a, Store>, GlanceCaller), Refused> {

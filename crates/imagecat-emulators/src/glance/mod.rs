@@ -23,6 +23,7 @@
 //!   visibility rules;
 //! - writes (`write.rs`, `members.rs`): `POST /v2/images`, `PUT …/file`,
 //!   `PATCH` (JSON patch), tags, members;
+//! - image actions (`actions.rs`): deactivate and reactivate;
 //! - `GET /` and unversioned paths: 300 with the versions document built
 //!   from `Host` (`protocol.rs`); `x-openstack-request-id` on every `/v2`
 //!   answer. What still differs: `docs/fidelity/glance.md`;
@@ -64,6 +65,7 @@ use axum::routing::{get, post, put};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use self::actions::*;
 pub use self::data::seeded_id;
 use self::data::*;
 use self::filters::*;
@@ -95,6 +97,7 @@ macro_rules! or_answer {
     };
 }
 
+mod actions;
 mod data;
 mod filters;
 mod golden;
@@ -483,6 +486,14 @@ impl GlanceEmulator {
             .route(
                 &format!("{base}/v2/images/{{id}}/file"),
                 put(upload_image).layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
+            )
+            .route(
+                &format!("{base}/v2/images/{{id}}/actions/deactivate"),
+                post(deactivate_image),
+            )
+            .route(
+                &format!("{base}/v2/images/{{id}}/actions/reactivate"),
+                post(reactivate_image),
             )
             .route(
                 &format!("{base}/v2/images/{{id}}/tags/{{tag}}"),
