@@ -71,6 +71,7 @@ pub mod error;
 pub mod query;
 pub mod sign;
 pub mod source;
+pub mod usage;
 pub mod wire;
 
 pub use config::{BACKEND, Ec2Builder, SCHEMES};

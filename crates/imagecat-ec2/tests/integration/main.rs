@@ -6,4 +6,5 @@ mod credentials;
 mod error_document;
 mod query;
 mod sigv4_suite;
+mod usage_moto;
 mod wire;
