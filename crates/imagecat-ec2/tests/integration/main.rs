@@ -6,5 +6,6 @@ mod credentials;
 mod error_document;
 mod query;
 mod sigv4_suite;
+mod usage_faults;
 mod usage_moto;
 mod wire;
