@@ -5,7 +5,6 @@
 //! EC2, SSM and Auto Scaling state apart.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use imagecat_core::usage::{FoundVia, ImageUsage, UnknownReason, UsageScan};
@@ -16,27 +15,11 @@ use imagecat_http::SecretString;
 use imagecat_testkit::listing::test_http;
 use imagecat_testkit::moto::{self, Moto};
 
-/// Runs the seeding script for `scenario` in `region`: its JSON, name to id.
+/// Seeds `scenario` in `region` (`scripts/moto/seed_usage.py`): name to
+/// id.
 fn seed(moto: &Moto, scenario: &str, region: &str) -> BTreeMap<String, String> {
-    let script = imagecat_testkit::real_server::repo_root().join("scripts/moto/seed_usage.py");
-    let output = Command::new(moto::clients_bin().join("python"))
-        .arg(&script)
-        .args([
-            &moto.url,
-            &moto.access_key_id,
-            &moto.secret_access_key,
-            scenario,
-            region,
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .expect("seed_usage.py runs");
-    assert!(
-        output.status.success(),
-        "seed_usage.py {scenario} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("seed_usage.py prints JSON")
+    serde_json::from_value(moto.seed("seed_usage.py", &[scenario, region]))
+        .expect("seed_usage.py prints names and ids")
 }
 
 fn catalog(moto: &Moto, region: &str) -> Ec2Catalog {
