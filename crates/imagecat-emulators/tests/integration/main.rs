@@ -4,5 +4,6 @@
 mod churn;
 mod dcmgr_fidelity;
 mod dcmgr_routes;
+mod ec2_api;
 mod glance_fidelity;
 mod toast_fidelity;
