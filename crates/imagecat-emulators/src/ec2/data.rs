@@ -514,7 +514,7 @@ pub(crate) fn seed_region(plan: SeedPlan<'_>, region: &str) -> RegionState {
             default_version: 1,
             create_time: when,
             versions: vec![
-                version(1, &ids[4]),
+                version(1, &ids[3]),
                 version(2, &ids[5]),
                 version(3, "resolve:ssm:/imagecat/golden/web"),
             ],

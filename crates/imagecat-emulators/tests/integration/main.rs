@@ -5,5 +5,6 @@ mod churn;
 mod dcmgr_fidelity;
 mod dcmgr_routes;
 mod ec2_api;
+mod ec2_clients;
 mod glance_fidelity;
 mod toast_fidelity;
