@@ -19,7 +19,7 @@ use super::page::Tokens;
 use super::query::{ApiError, ApiResult, Params};
 use super::sigv4::{self, Received};
 use super::wire::{self, ASG_NS, Protocol, STS_NS};
-use super::{Ec2Call, Emu, autoscaling, images, ssm, usage};
+use super::{Ec2Call, Emu, autoscaling, images, register, ssm, usage};
 
 /// What one request's handler knows besides its parameters.
 #[derive(Debug)]
@@ -238,6 +238,8 @@ fn ec2(
     match action {
         "DescribeImages" => images::describe_images(cx, r, p),
         "DeregisterImage" => images::deregister_image(cx, r, p),
+        "RegisterImage" => register::register_image(cx, r, p),
+        "CreateImage" => register::create_image(cx, r, p),
         "EnableImage" => images::set_enabled(cx, r, p, true),
         "DisableImage" => images::set_enabled(cx, r, p, false),
         "EnableImageDeprecation" => images::set_deprecation(cx, r, p, true),

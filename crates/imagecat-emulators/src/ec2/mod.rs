@@ -43,6 +43,7 @@ mod handlers;
 mod images;
 mod page;
 mod query;
+mod register;
 mod sigv4;
 mod ssm;
 mod usage;

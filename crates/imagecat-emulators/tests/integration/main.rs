@@ -6,5 +6,6 @@ mod dcmgr_fidelity;
 mod dcmgr_routes;
 mod ec2_api;
 mod ec2_clients;
+mod ec2_fidelity;
 mod glance_fidelity;
 mod toast_fidelity;
