@@ -22,9 +22,10 @@
 //!    group's launch configuration or template is covered by 2 and 3);
 //! 5. `references`: `DescribeImageReferences` for the scanned image (or,
 //!    in a scan of every image, for the catalog's own AMIs ten at a time)
-//!    ([`FoundVia::ServerReference`]: it adds SSM parameters and Image
-//!    Builder recipes). A server without the call ([`references`]) ends
-//!    the phase without failing the scan.
+//!    ([`FoundVia::ServerReference`]), asked only for what the phases
+//!    above do not cover: SSM parameters and Image Builder recipes. A
+//!    server without the call ([`references`]) ends the phase without
+//!    failing the scan.
 //!
 //! Every page says [`UsageScope::OwnTenant`]: the calls see the caller's
 //! account only, so an AMI other accounts can launch stays unknown.

@@ -1,7 +1,8 @@
 //! `DescribeImageReferences`: the server's own answer to "what references
 //! this AMI" (instances, launch templates, SSM parameters, Image Builder
-//! recipes; not Auto Scaling), asked with `IncludeAllResourceTypes=true`
-//! for at most ten AMIs a call: the scanned image, or, in a scan of every
+//! recipes; not Auto Scaling), asked for the resource types no other phase
+//! covers ([`RESOURCE_TYPES`]: SSM parameters, Image Builder recipes) for
+//! at most ten AMIs a call: the scanned image, or, in a scan of every
 //! image, the catalog's own AMIs (`DescribeImages` with the catalog's
 //! owners, one page of them a usage page).
 //!
@@ -39,6 +40,17 @@ use crate::source::{Call, Ec2Source};
 
 /// The most AMIs one `DescribeImageReferences` call may name.
 pub(crate) const IDS_PER_CALL: usize = 10;
+
+/// The resource types asked for: those no other phase covers. Instances
+/// and launch templates are listed by their own phases (every state but
+/// `terminated`, every version), where this call would count terminated
+/// instances (its `state-name` default is every state) and only the
+/// newest ten versions (`version-depth`).
+const RESOURCE_TYPES: [&str; 3] = [
+    "ssm:Parameter",
+    "imagebuilder:ImageRecipe",
+    "imagebuilder:ContainerRecipe",
+];
 
 /// The error codes that say the server has no such call.
 const UNSUPPORTED_CODES: [&str; 3] = ["InvalidAction", "UnsupportedOperation", "NotImplemented"];
@@ -171,7 +183,9 @@ async fn ask(
     let mut form = Form::new("DescribeImageReferences", query::EC2_VERSION);
     let ids: Vec<&str> = ids.iter().map(ImageId::as_str).collect();
     form.list(query::ListStyle::Ec2, "ImageId", &ids);
-    form.flag("IncludeAllResourceTypes", true);
+    for (k, kind) in RESOURCE_TYPES.iter().enumerate() {
+        form.param(format!("ResourceType.{}.ResourceType", k + 1), *kind);
+    }
     form.param(
         "MaxResults",
         size.clamp(MIN_PAGE_SIZE, MAX_PAGE_SIZE).to_string(),
