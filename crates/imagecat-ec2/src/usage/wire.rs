@@ -302,3 +302,77 @@ pub(crate) fn references(body: &[u8]) -> Result<Listed<Reference>, String> {
         next: token(&root, "nextToken")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imagecat_core::usage::BootSource;
+
+    #[test]
+    fn instances_drop_terminated_and_keep_the_rest_with_names() {
+        let body = br#"<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+            <reservationSet><item><instancesSet>
+              <item><instanceId>i-1</instanceId><imageId>ami-1</imageId>
+                <instanceState><code>80</code><name>stopped</name></instanceState>
+                <tagSet><item><key>env</key><value>x</value></item>
+                        <item><key>Name</key><value>web</value></item></tagSet></item>
+              <item><instanceId>i-2</instanceId><imageId>ami-2</imageId>
+                <instanceState><code>48</code><name>terminated</name></instanceState></item>
+              <item><instanceId>i-3</instanceId>
+                <instanceState><code>16</code><name>running</name></instanceState></item>
+            </instancesSet></item></reservationSet>
+            <nextToken>tok</nextToken></DescribeInstancesResponse>"#;
+        let page = instances(body).unwrap();
+        assert_eq!(page.next.as_deref(), Some("tok"));
+        let ids: Vec<_> = page.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["i-1", "i-3"]);
+        assert_eq!(page.items[0].name.as_deref(), Some("web"));
+        assert_eq!(page.items[0].status, "stopped");
+        assert!(matches!(page.items[1].boot, BootSource::Unresolved { .. }));
+    }
+
+    #[test]
+    fn documents_of_another_operation_or_without_ids_are_refused() {
+        for (decode, body) in [
+            (
+                instances as fn(&[u8]) -> Result<Listed<InstanceRef>, String>,
+                &b"<DescribeImagesResponse/>"[..],
+            ),
+            (instances, b"<html><body>proxy</body></html>"),
+            (
+                instances,
+                b"<DescribeInstancesResponse><reservationSet><item><instancesSet><item>\
+                  <imageId>ami-1</imageId></item></instancesSet></item></reservationSet>\
+                  </DescribeInstancesResponse>",
+            ),
+        ] {
+            assert!(decode(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+        assert!(templates(b"<DescribeLaunchTemplatesResponse><launchTemplates><item/></launchTemplates></DescribeLaunchTemplatesResponse>").is_err());
+        assert!(versions(b"<DescribeLaunchTemplateVersionsResponse><launchTemplateVersionSet><item><launchTemplateId>lt-1</launchTemplateId><versionNumber>x</versionNumber></item></launchTemplateVersionSet></DescribeLaunchTemplateVersionsResponse>").is_err());
+        assert!(launch_configurations(b"<DescribeLaunchConfigurationsResponse/>").is_err());
+        assert!(references(b"<DescribeImageReferencesResponse><imageReferenceSet><item><imageId>ami-1</imageId></item></imageReferenceSet></DescribeImageReferencesResponse>").is_err());
+    }
+
+    #[test]
+    fn auto_scaling_lists_are_members_and_only_override_images_count() {
+        let body = b"<DescribeAutoScalingGroupsResponse><DescribeAutoScalingGroupsResult>\
+            <AutoScalingGroups><member><AutoScalingGroupName>on-lc</AutoScalingGroupName>\
+            <LaunchConfigurationName>lc</LaunchConfigurationName></member>\
+            <member><AutoScalingGroupName>mixed</AutoScalingGroupName><MixedInstancesPolicy>\
+            <LaunchTemplate><Overrides><member><InstanceType>t3.micro</InstanceType></member>\
+            <member><ImageId>ami-9</ImageId></member></Overrides></LaunchTemplate>\
+            </MixedInstancesPolicy></member></AutoScalingGroups><NextToken>n</NextToken>\
+            </DescribeAutoScalingGroupsResult></DescribeAutoScalingGroupsResponse>";
+        let page = group_images(body).unwrap();
+        assert_eq!(
+            page.items,
+            [GroupImage {
+                group: "mixed".into(),
+                index: 2,
+                image: "ami-9".into()
+            }]
+        );
+        assert_eq!(page.next.as_deref(), Some("n"));
+    }
+}
