@@ -55,12 +55,11 @@ fn truth(emu: &Ec2Emulator) -> BTreeMap<String, HashSet<FoundVia>> {
     }
     for template in emu.launch_templates(REGION) {
         for version in template.versions {
-            match version.image_id.as_deref() {
-                Some(image) => match image.strip_prefix("resolve:ssm:") {
+            if let Some(image) = version.image_id.as_deref() {
+                match image.strip_prefix("resolve:ssm:") {
                     Some(name) => add(&parameters[name], FoundVia::Parameter),
                     None => add(image, FoundVia::LaunchTemplate),
-                },
-                None => {}
+                }
             }
         }
     }
