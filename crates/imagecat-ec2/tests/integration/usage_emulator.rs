@@ -4,20 +4,21 @@
 //! launch-template version with `resolve:ssm:` through its parameters,
 //! launch configurations, mixed-instances overrides, and the parameters
 //! `DescribeImageReferences` reports), also while every fourth call is
-//! throttled.
+//! throttled; and the conformance suite's usage cases on it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use imagecat_core::usage::{FoundVia, ImageUsage, UnknownReason};
-use imagecat_core::{ImageCatalog, ImageCatalogExt, ImageId, InstanceQuery};
+use imagecat_core::usage::{FoundVia, ImageUsage, UnknownReason, UsageScope};
+use imagecat_core::{Image, ImageCatalog, ImageCatalogExt, ImageId, InstanceQuery, ListQuery};
 use imagecat_ec2::credentials::{Credentials, StaticProvider};
 use imagecat_ec2::{Ec2Builder, Ec2Catalog, Env};
 use imagecat_emulators::ec2::{
-    ACCESS_KEY_ID, Ec2Emulator, Ec2EmulatorConfig, REGION, SECRET_ACCESS_KEY,
+    ACCESS_KEY_ID, ACCOUNT, Ec2Emulator, Ec2EmulatorConfig, REGION, SECRET_ACCESS_KEY,
 };
 use imagecat_emulators::server::ServeOptions;
 use imagecat_http::SecretString;
+use imagecat_testkit::conformance::usage::{UsageFixture, run_usage};
 use imagecat_testkit::listing::test_http;
 
 fn catalog(emu: &Ec2Emulator) -> Ec2Catalog {
@@ -130,4 +131,99 @@ async fn the_scan_equals_the_emulators_truth_also_when_throttled() {
             "{versions:?}"
         );
     }
+}
+
+/// Every user the usage listing must yield, by the id the adapter gives
+/// it, with the AMI it names: computed from the emulator's state alone.
+async fn expected_users(emu: &Ec2Emulator, catalog: &Ec2Catalog) -> Vec<(String, String)> {
+    let mut users = Vec::new();
+    let parameters: BTreeMap<String, String> = emu
+        .parameters(REGION)
+        .into_iter()
+        .map(|p| (p.name, p.values.last().unwrap().0.clone()))
+        .collect();
+    for i in emu.instances(REGION) {
+        if i.state != "terminated" {
+            users.push((i.instance_id, i.image_id));
+        }
+    }
+    for lt in emu.launch_templates(REGION) {
+        for v in &lt.versions {
+            if let Some(image) = &v.image_id {
+                let image = match image.strip_prefix("resolve:ssm:") {
+                    Some(name) => parameters[name].clone(),
+                    None => image.clone(),
+                };
+                users.push((format!("{} version {}", lt.id, v.number), image));
+            }
+        }
+    }
+    for lc in emu.launch_configurations(REGION) {
+        users.push((format!("launch configuration {}", lc.name), lc.image_id));
+    }
+    for g in emu.auto_scaling_groups(REGION) {
+        for (k, o) in g
+            .mixed
+            .map(|m| m.1)
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(image) = o.image_id {
+                users.push((
+                    format!("auto scaling group {} override {}", g.name, k + 1),
+                    image,
+                ));
+            }
+        }
+    }
+    // DescribeImageReferences, asked for the listed own AMIs: the
+    // parameters that hold one.
+    let listed: Vec<Image> = catalog.collect(ListQuery::new()).await.unwrap();
+    for (name, image) in &parameters {
+        if listed.iter().any(|i| i.id.as_str() == image) {
+            let arn = format!(
+                "arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{}",
+                name.trim_start_matches('/')
+            );
+            users.push((format!("{arn} ({image})"), image.clone()));
+        }
+    }
+    users
+}
+
+#[tokio::test]
+async fn the_usage_conformance_suite_passes_on_the_emulator() {
+    let emu = Arc::new(
+        Ec2Emulator::start(
+            Ec2EmulatorConfig::default().signed(),
+            ServeOptions::default(),
+        )
+        .await
+        .expect("the emulator starts"),
+    );
+    let catalog = catalog(&emu);
+    let expected = expected_users(&emu, &catalog).await;
+    let mut users: HashMap<ImageId, Vec<String>> = HashMap::new();
+    for (user, image) in &expected {
+        users
+            .entry(ImageId::new(image))
+            .or_default()
+            .push(user.clone());
+    }
+    let failing = Arc::clone(&emu);
+    let counting = Arc::clone(&emu);
+    let fx = UsageFixture {
+        catalog: Arc::new(catalog),
+        instances: expected.into_iter().map(|(user, _)| user).collect(),
+        users,
+        scope: UsageScope::OwnTenant,
+        // more throttled answers than the catalog's attempts: the next
+        // call fails for good
+        fail_next_page: Arc::new(move || failing.throttle_next(6)),
+        instance_requests: Arc::new(move || counting.calls_of("DescribeInstances").len() as u64),
+    };
+    let report = run_usage(&fx).await;
+    report.assert_passed();
+    assert!(report.skipped.is_empty(), "{report}");
 }
