@@ -220,3 +220,24 @@ pub fn decode_json_error(response: &HttpResponse, access_key_id: Option<&str>) -
     };
     scrub(error, access_key_id)
 }
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    #[test]
+    fn ssm_errors_are_classified_and_scrubbed() {
+        let key = "AKIAJSONTESTKEY00001";
+        let body = format!(
+            r#"{{"__type":"com.amazonaws.ssm#ParameterNotFound","message":"no /p for {key}"}}"#
+        );
+        let e = decode_json_error(&HttpResponse::from_body(BACKEND, 400, body), Some(key));
+        assert_eq!(e.code(), Some("ParameterNotFound"));
+        assert!(!e.to_string().contains(key), "{e}");
+        let throttled = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+        let e = decode_json_error(&HttpResponse::from_body(BACKEND, 400, throttled), None);
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        let e = decode_json_error(&HttpResponse::from_body(BACKEND, 403, "<html/>"), None);
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+    }
+}
