@@ -192,3 +192,52 @@ fn scrub(error: Error, access_key_id: Option<&str>) -> Error {
         None => error,
     }
 }
+
+/// The error of a failed JSON-protocol answer (SSM): its
+/// `{"__type": "…#Code", "message": "…"}` document classified by
+/// [`classify`] as an XML one would be (`ParameterNotFound` stays `Api`
+/// with its code), or the shared fallback; scrubbed as [`decode_error`].
+pub fn decode_json_error(response: &HttpResponse, access_key_id: Option<&str>) -> Error {
+    let document = serde_json::from_slice::<serde_json::Value>(&response.body)
+        .ok()
+        .and_then(|value| {
+            let code = value.get("__type")?.as_str()?;
+            let code = code.rsplit('#').next().unwrap_or(code).to_owned();
+            let message = ["message", "Message"]
+                .iter()
+                .find_map(|k| value.get(*k).and_then(|m| m.as_str()))
+                .unwrap_or_default()
+                .to_owned();
+            (!code.is_empty()).then_some(ErrorDocument {
+                code,
+                message,
+                request_id: None,
+            })
+        });
+    let error = match document {
+        Some(doc) => classify(response, doc),
+        None => response.undocumented_error(),
+    };
+    scrub(error, access_key_id)
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    #[test]
+    fn ssm_errors_are_classified_and_scrubbed() {
+        let key = "AKIAJSONTESTKEY00001";
+        let body = format!(
+            r#"{{"__type":"com.amazonaws.ssm#ParameterNotFound","message":"no /p for {key}"}}"#
+        );
+        let e = decode_json_error(&HttpResponse::from_body(BACKEND, 400, body), Some(key));
+        assert_eq!(e.code(), Some("ParameterNotFound"));
+        assert!(!e.to_string().contains(key), "{e}");
+        let throttled = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+        let e = decode_json_error(&HttpResponse::from_body(BACKEND, 400, throttled), None);
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        let e = decode_json_error(&HttpResponse::from_body(BACKEND, 403, "<html/>"), None);
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+    }
+}

@@ -76,6 +76,7 @@ pub mod query;
 pub mod sign;
 pub mod source;
 pub mod sts;
+pub mod usage;
 pub mod wire;
 
 pub use config::{BACKEND, Ec2Builder, SCHEMES};

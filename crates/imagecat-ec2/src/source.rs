@@ -21,9 +21,10 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::Utc;
 use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
+use imagecat_core::usage::{InstanceRef, UsageScope};
 use imagecat_core::{
     Capabilities, Catalog, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, IdRule, Image,
-    ImageId, ListQuery, MarkerRule, PagingStyle, Result, ServerFilters, async_trait,
+    ImageId, InstanceQuery, ListQuery, MarkerRule, PagingStyle, Result, ServerFilters, async_trait,
 };
 use imagecat_http::reqwest::header::{CONTENT_TYPE, HOST};
 use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
@@ -147,6 +148,7 @@ impl Ec2Source {
             .server_filters(ServerFilters::none())
             .tags(true)
             .ids(ID_RULE)
+            .usage(Some(UsageScope::OwnTenant))
     }
 
     /// Credentials for one operation, from the provider (the builder's
@@ -169,21 +171,61 @@ impl Ec2Source {
         what: &str,
         idempotency: Idempotency,
         form: &Form,
+        handle: impl FnMut(&HttpResponse, &str) -> Result<T>,
+    ) -> Result<T> {
+        let call = Call {
+            service: SERVICE,
+            target: None,
+            content_type: FORM_CONTENT_TYPE,
+            body: form.encode(),
+        };
+        self.send_to(what, idempotency, &call, handle).await
+    }
+
+    /// Sends one signed `POST` of `call` to its service's endpoint
+    /// ([`service_endpoint`](Self::service_endpoint)); every answer goes
+    /// to `handle` with the access key id it was signed with.
+    pub(crate) async fn send_to<T>(
+        &self,
+        what: &str,
+        idempotency: Idempotency,
+        call: &Call,
         mut handle: impl FnMut(&HttpResponse, &str) -> Result<T>,
     ) -> Result<T> {
         let credentials = self.credentials().await?;
-        let body = form.encode();
-        let url = &self.inner.endpoint;
-        let host = host_header(url)?;
+        let url = self.service_endpoint(call.service)?;
+        let host = host_header(&url)?;
         self.inner
             .http
             .send(
                 what,
                 idempotency,
-                |client| signed(client, url, &host, &body, &credentials, &self.inner.region),
+                |client| signed(client, &url, &host, call, &credentials, &self.inner.region),
                 |response| handle(&response, credentials.access_key_id()),
             )
             .await
+    }
+
+    /// The endpoint of an AWS service the backend calls (`ec2`,
+    /// `autoscaling`, `ssm`, `sts`): AWS's own host for the region when the
+    /// EC2 endpoint is AWS's (`ec2.REGION.amazonaws.com` becomes
+    /// `SERVICE.REGION.amazonaws.com`), else the configured endpoint itself
+    /// (an `ec2+http` emulator or moto serves every service on one port).
+    pub(crate) fn service_endpoint(&self, service: &str) -> Result<Url> {
+        let url = &self.inner.endpoint;
+        let region = &self.inner.region;
+        let aws = format!("{SERVICE}.{region}.{}", crate::config::dns_suffix(region));
+        if service == SERVICE || url.host_str() != Some(aws.as_str()) {
+            return Ok(url.clone());
+        }
+        let mut other = url.clone();
+        other
+            .set_host(Some(&format!(
+                "{service}.{region}.{}",
+                crate::config::dns_suffix(region)
+            )))
+            .map_err(|e| Error::config(Some(BACKEND), format!("no {service} endpoint: {e}")))?;
+        Ok(other)
     }
 
     /// [`send_signed`](Self::send_signed) for calls whose failures are all
@@ -219,40 +261,65 @@ fn host_header(url: &Url) -> Result<String> {
     })
 }
 
-/// One attempt's request: the form POSTed to the endpoint, signed now.
+/// One signed `POST` to an AWS service: a Query-protocol form (EC2, Auto
+/// Scaling) or a JSON-protocol body with its `X-Amz-Target` (SSM).
+#[derive(Debug)]
+pub(crate) struct Call {
+    /// The SigV4 signing name (`ec2`, `autoscaling`, `ssm`).
+    pub(crate) service: &'static str,
+    /// The JSON protocol's `X-Amz-Target` (`AmazonSSM.GetParameter`).
+    pub(crate) target: Option<&'static str>,
+    /// The body's content type.
+    pub(crate) content_type: &'static str,
+    /// The body.
+    pub(crate) body: String,
+}
+
+/// One attempt's request: the call POSTed to the endpoint, signed now.
 fn signed(
     client: &imagecat_http::reqwest::Client,
     url: &Url,
     host: &str,
-    body: &str,
+    call: &Call,
     credentials: &Credentials,
     region: &str,
 ) -> imagecat_http::reqwest::RequestBuilder {
-    let headers = [
-        ("content-type".to_owned(), FORM_CONTENT_TYPE.to_owned()),
+    let mut headers = vec![
+        ("content-type".to_owned(), call.content_type.to_owned()),
         ("host".to_owned(), host.to_owned()),
     ];
+    if let Some(target) = call.target {
+        headers.push(("x-amz-target".to_owned(), target.to_owned()));
+    }
     let request = sign::Request {
         method: "POST",
         path: url.path(),
         query: &[],
         headers: &headers,
-        body: body.as_bytes(),
+        body: call.body.as_bytes(),
     };
     let scope = Scope {
         region,
-        service: SERVICE,
+        service: call.service,
     };
     let signature = sign::sign(&request, credentials, scope, Utc::now());
+    let accept = if call.target.is_some() {
+        "application/json"
+    } else {
+        "text/xml"
+    };
     let mut builder = client
         .post(url.clone())
         .header(HOST, host)
-        .header(CONTENT_TYPE, FORM_CONTENT_TYPE)
-        .header("accept", "text/xml");
+        .header(CONTENT_TYPE, call.content_type)
+        .header("accept", accept);
+    if let Some(target) = call.target {
+        builder = builder.header("x-amz-target", target);
+    }
     for (name, value) in signature.headers() {
         builder = builder.header(name, value);
     }
-    builder.body(body.to_owned())
+    builder.body(call.body.clone())
 }
 
 /// The `MaxResults` for a query: its page size (or the default) within
@@ -405,6 +472,16 @@ impl PageSource for Ec2Source {
         .await
     }
 
+    /// The usage listing: instances, every launch-template version, Auto
+    /// Scaling and the server's image references ([`crate::usage`]).
+    async fn instance_page(
+        &self,
+        query: &InstanceQuery,
+        token: Option<PageToken>,
+    ) -> Result<Page<InstanceRef>> {
+        crate::usage::instance_page(self, query, token).await
+    }
+
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
         let id = validate_image_id(id)?;
         let mut form = Form::new("DeregisterImage", query::EC2_VERSION);
@@ -442,6 +519,7 @@ mod tests {
         assert_eq!(caps.get, GetSupport::Native);
         assert!(caps.delete && !caps.soft_delete);
         assert_eq!(caps.ids, ID_RULE);
+        assert_eq!(caps.usage, Some(UsageScope::OwnTenant));
         assert_eq!(max_results(&ListQuery::new()), 1000);
         assert_eq!(max_results(&ListQuery::new().page_size(5000)), 1000);
         assert_eq!(max_results(&ListQuery::new().page_size(1)), 5);

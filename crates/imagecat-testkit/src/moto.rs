@@ -82,4 +82,29 @@ impl Moto {
             _server: server,
         }
     }
+
+    /// Runs `scripts/moto/SCRIPT ENDPOINT KEY SECRET ARGS…` with the
+    /// clients' python (boto3), signed with this moto's key, and returns
+    /// the JSON it prints (what it made); panics with its stderr when it
+    /// fails. Blocking: seed before the code under test runs.
+    pub fn seed(&self, script: &str, args: &[&str]) -> serde_json::Value {
+        let path = crate::real_server::repo_root()
+            .join("scripts/moto")
+            .join(script);
+        let output = Command::new(clients_bin().join("python"))
+            .arg(&path)
+            .args([&self.url, &self.access_key_id, &self.secret_access_key])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+        assert!(
+            output.status.success(),
+            "{script} {args:?} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}): {output:?}"))
+    }
 }

@@ -54,6 +54,7 @@ const SCHEMES: &[Scheme] = &[
     adapter!("toast", imagecat_toast::ToastBuilder),
     adapter!("dcmgr", imagecat_dcmgr::DcmgrBuilder),
     adapter!("glance", imagecat_glance::GlanceBuilder),
+    adapter!("ec2", imagecat_ec2::Ec2Builder),
     Scheme {
         name: "memory",
         schemes: &["memory"],

@@ -6,4 +6,7 @@ mod credentials;
 mod error_document;
 mod query;
 mod sigv4_suite;
+mod usage_emulator;
+mod usage_faults;
+mod usage_moto;
 mod wire;
