@@ -178,7 +178,9 @@ impl ServiceAccountKey {
                 signing_input.as_bytes(),
                 &mut signature,
             )
-            .map_err(|_| Error::new(ErrorKind::Config, "signing the assertion failed").with_backend(BACKEND))?;
+            .map_err(|_| {
+                Error::new(ErrorKind::Config, "signing the assertion failed").with_backend(BACKEND)
+            })?;
         Ok(SecretString::new(format!(
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature)
@@ -249,7 +251,9 @@ impl TokenAnswer {
             )
         };
         let value: Value = serde_json::from_slice(body).map_err(|_| invalid("is not JSON"))?;
-        let object = value.as_object().ok_or_else(|| invalid("is not an object"))?;
+        let object = value
+            .as_object()
+            .ok_or_else(|| invalid("is not an object"))?;
         if let Some(Value::String(token)) = object.get("access_token") {
             let token = SecretString::new(token.as_str());
             if token.is_empty() {
@@ -262,15 +266,12 @@ impl TokenAnswer {
             }
             let expires_in = match object.get("expires_in") {
                 None | Some(Value::Null) => None,
-                Some(Value::Number(n)) => Some(
-                    n.as_u64()
-                        .ok_or_else(|| invalid("has an expires_in that is not a whole number of seconds"))?,
-                ),
-                Some(Value::String(s)) => Some(
-                    s.trim()
-                        .parse::<u64>()
-                        .map_err(|_| invalid("has an expires_in that is not a whole number of seconds"))?,
-                ),
+                Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(|| {
+                    invalid("has an expires_in that is not a whole number of seconds")
+                })?),
+                Some(Value::String(s)) => Some(s.trim().parse::<u64>().map_err(|_| {
+                    invalid("has an expires_in that is not a whole number of seconds")
+                })?),
                 Some(_) => return Err(invalid("has an expires_in that is not a number")),
             };
             return Ok(TokenAnswer::Token(AccessToken {

@@ -56,7 +56,9 @@ impl GceTarget {
         let (project, endpoint) = match url.scheme() {
             "gce" => {
                 if project.is_some() || !matches!(url.path(), "" | "/") || url.port().is_some() {
-                    return Err(bad("gce://PROJECT takes the project as its host and nothing else"));
+                    return Err(bad(
+                        "gce://PROJECT takes the project as its host and nothing else",
+                    ));
                 }
                 let host = url.host_str().unwrap_or_default().to_owned();
                 let endpoint = Url::parse(DEFAULT_ENDPOINT).map_err(|e| bad(&e.to_string()))?;
@@ -66,7 +68,10 @@ impl GceTarget {
                 let Some(project) = project else {
                     return Err(bad("gce+http://HOST:PORT needs ?project=P"));
                 };
-                let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host"))?;
+                let host = url
+                    .host_str()
+                    .filter(|h| !h.is_empty())
+                    .ok_or_else(|| bad("no host"))?;
                 let host = if host.contains(':') && !host.starts_with('[') {
                     format!("[{host}]")
                 } else {

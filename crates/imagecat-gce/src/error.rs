@@ -25,7 +25,11 @@ use serde_json::Value;
 use crate::config::BACKEND;
 
 /// The reasons that mean a rate or quota limit.
-const RATE_REASONS: [&str; 3] = ["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"];
+const RATE_REASONS: [&str; 3] = [
+    "rateLimitExceeded",
+    "userRateLimitExceeded",
+    "quotaExceeded",
+];
 
 /// Google's error document, as far as the mapping reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +69,9 @@ fn classify(response: &HttpResponse, doc: GoogleError) -> Error {
         return make(ErrorKind::RateLimited).with_retry_after(response.retry_after());
     }
     match status {
-        404 if has("notFound") || (doc.reasons.is_empty() && doc.status.as_deref() == Some("NOT_FOUND")) => {
+        404 if has("notFound")
+            || (doc.reasons.is_empty() && doc.status.as_deref() == Some("NOT_FOUND")) =>
+        {
             make(ErrorKind::NotFound).proving_absence()
         }
         404 | 410 => make(ErrorKind::NotFound),
@@ -169,7 +175,12 @@ mod tests {
             br#"{"error":{"code":404}}"#,
             br#"{"message":"x"}"#,
         ] {
-            assert_eq!(error_document(body), None, "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                error_document(body),
+                None,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 

@@ -75,8 +75,9 @@ struct ImageWire {
     label_fingerprint: Option<String>,
     #[serde(default)]
     storage_locations: Option<Vec<String>>,
+    /// Read as an object only (see [`object`]).
     #[serde(default)]
-    deprecated: Option<DeprecationWire>,
+    deprecated: Option<Box<RawValue>>,
     #[serde(default)]
     source_disk: Option<String>,
     #[serde(default)]
@@ -107,6 +108,10 @@ pub(crate) fn decode_list(response: &HttpResponse) -> Result<Page<Image>> {
             response.body.len()
         )));
     }
+    // serde's derive also takes a struct from an array of its fields
+    if response.body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(response.invalid("the image list is not a JSON object"));
+    }
     let wire: ListWire<'_> = serde_json::from_slice(&response.body)
         .map_err(|e| response.invalid(format!("cannot decode the image list: {e}")))?;
     let images = wire
@@ -114,7 +119,9 @@ pub(crate) fn decode_list(response: &HttpResponse) -> Result<Page<Image>> {
         .unwrap_or_default()
         .into_iter()
         .enumerate()
-        .map(|(i, raw)| decode_image(raw).map_err(|e| e.map_message(|m| format!("image #{i}: {m}"))))
+        .map(|(i, raw)| {
+            decode_image(raw).map_err(|e| e.map_message(|m| format!("image #{i}: {m}")))
+        })
         .collect::<Result<Vec<_>>>()
         .map_err(|e| response.attach(e))?;
     let next = wire
@@ -131,22 +138,39 @@ pub(crate) fn decode_show(response: &HttpResponse) -> Result<Image> {
     decode_image(raw).map_err(|e| response.attach(e))
 }
 
+/// A document that must be a JSON object (serde's derive would also take
+/// an array of the fields in order).
+fn object<T: serde::de::DeserializeOwned>(raw: &RawValue) -> std::result::Result<T, String> {
+    if !raw.get().starts_with('{') {
+        return Err("not a JSON object".to_owned());
+    }
+    serde_json::from_str(raw.get()).map_err(|e| e.to_string())
+}
+
 fn invalid(raw: &RawValue, message: impl std::fmt::Display) -> Error {
-    Error::invalid_response(BACKEND, None, None, message, imagecat_http::snippet(raw.get().as_bytes()))
+    Error::invalid_response(
+        BACKEND,
+        None,
+        None,
+        message,
+        imagecat_http::snippet(raw.get().as_bytes()),
+    )
 }
 
 /// One `compute#image` object into the model, its text kept as the native
 /// record.
 pub(crate) fn decode_image(raw: &RawValue) -> Result<Image> {
-    let wire: ImageWire =
-        serde_json::from_str(raw.get()).map_err(|e| invalid(raw, format!("cannot decode: {e}")))?;
+    let wire: ImageWire = object(raw).map_err(|e| invalid(raw, format!("cannot decode: {e}")))?;
     let self_link = wire
         .self_link
         .as_deref()
         .ok_or_else(|| invalid(raw, "the image has no selfLink"))?;
-    let id = IdRule::GcePath
-        .canonical(self_link)
-        .ok_or_else(|| invalid(raw, format!("the selfLink {self_link:?} is not an image path")))?;
+    let id = IdRule::GcePath.canonical(self_link).ok_or_else(|| {
+        invalid(
+            raw,
+            format!("the selfLink {self_link:?} is not an image path"),
+        )
+    })?;
     let (project, link_name) = split_path(id.as_str());
     let name = wire.name.as_deref().unwrap_or(link_name);
     if name != link_name {
@@ -159,7 +183,11 @@ pub(crate) fn decode_image(raw: &RawValue) -> Result<Image> {
         .status
         .as_deref()
         .ok_or_else(|| invalid(raw, "the image has no status"))?;
-    let deprecation = wire.deprecated.as_ref().and_then(|d| d.state.as_deref());
+    let deprecated: Option<DeprecationWire> = match &wire.deprecated {
+        Some(text) => Some(object(text).map_err(|e| invalid(raw, format!("deprecated: {e}")))?),
+        None => None,
+    };
+    let deprecation = deprecated.as_ref().and_then(|d| d.state.as_deref());
     let mut image = Image::new(id.clone(), BACKEND, status(native, deprecation), native)
         .with_name(name)
         .with_owner(project);
@@ -178,15 +206,20 @@ pub(crate) fn decode_image(raw: &RawValue) -> Result<Image> {
     put("family", wire.family);
     put("self_link", Some(self_link.to_owned()));
     put("label_fingerprint", wire.label_fingerprint);
-    put("storage_locations", wire.storage_locations.map(|l| l.join(",")));
+    put(
+        "storage_locations",
+        wire.storage_locations.map(|l| l.join(",")),
+    );
     put("source_disk", wire.source_disk);
     put("source_image", wire.source_image);
     put("source_snapshot", wire.source_snapshot);
-    if let Some(d) = wire.deprecated {
+    if let Some(d) = deprecated {
         put("deprecated.state", d.state);
-        let replacement = d
-            .replacement
-            .map(|r| IdRule::GcePath.canonical(&r).map_or(r, |id| id.as_str().to_owned()));
+        let replacement = d.replacement.map(|r| {
+            IdRule::GcePath
+                .canonical(&r)
+                .map_or(r, |id| id.as_str().to_owned())
+        });
         put("deprecated.replacement", replacement);
         put("deprecated.deprecated", d.deprecated);
         put("deprecated.obsolete", d.obsolete);
