@@ -171,10 +171,14 @@ fn gce_name(name: &str) -> bool {
 }
 
 /// A project id (`[a-z0-9-]`, at most 63, optionally `domain:` before it
-/// as the API's pattern allows), or a project number.
+/// as the API's pattern allows). A project number (all digits; the API
+/// accepts one, and instance metadata writes `projects/1111111/…`) is
+/// refused: it is another spelling of some project id, so comparing it as
+/// text could take an image in use for an unused one.
 fn gce_project(project: &str) -> bool {
     let (domain, id) = project.rsplit_once(':').unwrap_or(("", project));
     let id_ok = (1..=63).contains(&id.len())
+        && !id.bytes().all(|b| b.is_ascii_digit())
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -290,6 +294,7 @@ mod tests {
             "projects/p1/global/images/family/golden",
             "https://www.googleapis.com/compute/v1/projects/p1/global/images/family/golden",
             "projects/p1/global/images/1403374394217470035",
+            "projects/1111111/global/images/golden-v1",
             "projects/p1/global/images/Golden-V1",
             "projects/p1/global/images/golden-",
             "projects/p1/zones/us-central1-a/disks/golden-v1",

@@ -99,12 +99,15 @@ impl GceTarget {
     }
 }
 
-/// A project id as the API's pattern allows it: lower-case letters, digits
-/// and `-`, 1–63, optionally after `domain:`.
+/// A project as the API's pattern allows it: an id (lower-case letters,
+/// digits and `-`, 1–63, optionally after `domain:`) or a number (the
+/// images' ids still come from their self links, which name the id).
 pub(crate) fn is_project(project: &str) -> bool {
-    imagecat_core::IdRule::GcePath
-        .canonical(&format!("projects/{project}/global/images/x"))
-        .is_some()
+    let number = (1..=19).contains(&project.len()) && project.bytes().all(|b| b.is_ascii_digit());
+    number
+        || imagecat_core::IdRule::GcePath
+            .canonical(&format!("projects/{project}/global/images/x"))
+            .is_some()
 }
 
 #[cfg(test)]
@@ -124,6 +127,7 @@ mod tests {
             t.images_url().unwrap().as_str(),
             "https://compute.googleapis.com/compute/v1/projects/debian-cloud/global/images"
         );
+        assert_eq!(target("gce://1111111").unwrap().project, "1111111");
         let t = target("gce+http://127.0.0.1:18765?project=p1").unwrap();
         assert_eq!(t.endpoint.as_str(), "http://127.0.0.1:18765/compute/v1/");
         let t = target("gce+http://[::1]:8/base/?project=p1").unwrap();
