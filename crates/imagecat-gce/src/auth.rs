@@ -23,18 +23,22 @@
 //! set knows them); no error quotes a key file or a token answer: parse
 //! errors name the field or the JSON position, never the text.
 //!
-//! TODO (issue 25): the `Grant` over `imagecat_http::TokenSource` that sends
-//! these (the token goes in `Authorization` as `Bearer …`, which
-//! [`AccessToken::header_secret`] makes), the metadata-server request, the
-//! authorized-user refresh token, `GOOGLE_APPLICATION_CREDENTIALS` and the
-//! application-default credentials file lookup.
+//! 5. The grants behind `imagecat_http::TokenSource` (header
+//!    `authorization`, the token as `Bearer …`): [`ServiceAccountGrant`]
+//!    (steps 2–4 against `token_uri`) and [`MetadataGrant`] (`GET` the
+//!    metadata server's token with `Metadata-Flavor: Google`).
+//!
+//! TODO (issue 25): the authorized-user refresh token,
+//! `GOOGLE_APPLICATION_CREDENTIALS` and the application-default credentials
+//! file lookup, `GOOGLE_OAUTH_ACCESS_TOKEN`, choosing among them, and the
+//! builder that makes the `TokenSource`.
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use imagecat_core::{Error, ErrorKind, Result};
-use imagecat_http::SecretString;
+use imagecat_http::{Grant, HttpClient, HttpResponse, Idempotency, Issued, SecretString};
 use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use rustls_pki_types::PrivatePkcs8KeyDer;
@@ -306,5 +310,118 @@ impl TokenAnswer {
             .with_backend(BACKEND)
             .with_code(error)),
         }
+    }
+}
+
+/// The header a [`imagecat_http::TokenSource`] of these grants sends.
+pub const TOKEN_HEADER: &str = "authorization";
+
+/// The token a successful answer carries, as the token source keeps it;
+/// an OAuth2 refusal is `Unauthenticated`, and an answer that is not JSON
+/// is `InvalidResponse` without its body.
+fn issued(response: &HttpResponse) -> Result<Issued<()>> {
+    let answer = TokenAnswer::from_json(&response.body);
+    if !response.status.is_success() {
+        return match answer {
+            Ok(refused @ TokenAnswer::Refused { .. }) => Err(refused
+                .into_token()
+                .expect_err("a refusal is an error")
+                .with_status(response.status.as_u16())),
+            _ => Err(crate::error::decode_error(response)),
+        };
+    }
+    let token = response.hide_secret_answer("the token answer", answer?.into_token())?;
+    let expires = token.expires_in.and_then(|d| {
+        chrono::Duration::from_std(d)
+            .ok()
+            .and_then(|d| chrono::Utc::now().checked_add_signed(d))
+    });
+    Ok(Issued {
+        id: token.header_secret(),
+        expires,
+        extra: (),
+    })
+}
+
+/// Tokens from a service-account key: a signed assertion exchanged at the
+/// key's `token_uri`.
+#[derive(Debug)]
+pub struct ServiceAccountGrant {
+    key: ServiceAccountKey,
+    scopes: Vec<String>,
+}
+
+impl ServiceAccountGrant {
+    /// A grant for `key`, asking for `scopes`.
+    pub fn new(key: ServiceAccountKey, scopes: &[&str]) -> Self {
+        ServiceAccountGrant {
+            key,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}
+
+impl Grant for ServiceAccountGrant {
+    type Extra = ();
+
+    async fn fetch(&self, http: &HttpClient) -> Result<Issued<()>> {
+        let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
+        let assertion = self
+            .key
+            .assertion(&scopes, chrono::Utc::now().timestamp())?;
+        let body = token_request_body(&assertion);
+        let url = url::Url::parse(&self.key.token_uri).map_err(|e| key_error(e))?;
+        http.send(
+            "exchange the service-account assertion for a token",
+            Idempotency::Idempotent,
+            |client| {
+                client
+                    .post(url.clone())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("accept", "application/json")
+                    .body(body.expose_secret().to_owned())
+            },
+            |response| issued(&response),
+        )
+        .await
+    }
+}
+
+/// Tokens of the instance's default service account, from the metadata
+/// server (on a GCE instance).
+#[derive(Debug, Clone)]
+pub struct MetadataGrant {
+    url: url::Url,
+}
+
+impl MetadataGrant {
+    /// The metadata server's token URL ([`METADATA_TOKEN_URL`]), or another
+    /// (tests, `GCE_METADATA_HOST`).
+    pub fn new(url: url::Url) -> Self {
+        MetadataGrant { url }
+    }
+}
+
+impl Default for MetadataGrant {
+    fn default() -> Self {
+        MetadataGrant::new(url::Url::parse(METADATA_TOKEN_URL).expect("a valid URL"))
+    }
+}
+
+impl Grant for MetadataGrant {
+    type Extra = ();
+
+    async fn fetch(&self, http: &HttpClient) -> Result<Issued<()>> {
+        http.send(
+            "obtain a token from the metadata server",
+            Idempotency::Idempotent,
+            |client| {
+                client
+                    .get(self.url.clone())
+                    .header(METADATA_FLAVOR.0, METADATA_FLAVOR.1)
+            },
+            |response| issued(&response),
+        )
+        .await
     }
 }

@@ -26,7 +26,8 @@ mod wire;
 
 pub use auth::{
     AccessToken, COMPUTE_READONLY_SCOPE, COMPUTE_SCOPE, JWT_BEARER_GRANT, METADATA_FLAVOR,
-    METADATA_TOKEN_URL, ServiceAccountKey, TokenAnswer, token_request_body,
+    METADATA_TOKEN_URL, MetadataGrant, ServiceAccountGrant, ServiceAccountKey, TOKEN_HEADER,
+    TokenAnswer, token_request_body,
 };
 pub use config::{
     BACKEND, DEFAULT_ENDPOINT, DEFAULT_PAGE_SIZE, ENV_ACCESS_TOKEN, ENV_APPLICATION_CREDENTIALS,
