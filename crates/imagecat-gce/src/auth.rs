@@ -370,7 +370,7 @@ impl Grant for ServiceAccountGrant {
             .key
             .assertion(&scopes, chrono::Utc::now().timestamp())?;
         let body = token_request_body(&assertion);
-        let url = url::Url::parse(&self.key.token_uri).map_err(|e| key_error(e))?;
+        let url = url::Url::parse(&self.key.token_uri).map_err(key_error)?;
         http.send(
             "exchange the service-account assertion for a token",
             Idempotency::Idempotent,

@@ -12,7 +12,7 @@
 //! - `auth`: the service-account key file, the RS256-signed JWT assertion
 //!   and the token answer ([`ServiceAccountKey`], [`TokenAnswer`]);
 //! - `wire`: the image list and image documents into the model
-//!   ([`decode_page_body`], [`status`]);
+//!   ([`decode_page_body`], [`unified_status`]);
 //! - `error`: Google's JSON error document to imagecat errors
 //!   ([`decode_error`]);
 //! - image references: [`imagecat_core::IdRule::GcePath`] in the core, and
@@ -35,7 +35,7 @@ pub use config::{
 };
 pub use error::decode_error;
 pub use identity::{ImageReference, qualify_reference};
-pub use wire::{MAX_BODY_BYTES, status};
+pub use wire::{MAX_BODY_BYTES, unified_status};
 
 /// Decodes the body of a list answer (`compute#imageList`) into the page
 /// exactly as the catalog will make it: the images in the server's order

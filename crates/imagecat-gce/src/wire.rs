@@ -188,9 +188,14 @@ pub(crate) fn decode_image(raw: &RawValue) -> Result<Image> {
         None => None,
     };
     let deprecation = deprecated.as_ref().and_then(|d| d.state.as_deref());
-    let mut image = Image::new(id.clone(), BACKEND, status(native, deprecation), native)
-        .with_name(name)
-        .with_owner(project);
+    let mut image = Image::new(
+        id.clone(),
+        BACKEND,
+        unified_status(native, deprecation),
+        native,
+    )
+    .with_name(name)
+    .with_owner(project);
     image.created_at = wire.creation_timestamp;
     image.size_bytes = wire.archive_size_bytes;
     image.min_disk_gb = wire.disk_size_gb;
@@ -240,7 +245,7 @@ fn split_path(path: &str) -> (&str, &str) {
 }
 
 /// The unified status of an image's `status` and `deprecated.state`.
-pub fn status(native: &str, deprecation: Option<&str>) -> ImageStatus {
+pub fn unified_status(native: &str, deprecation: Option<&str>) -> ImageStatus {
     match native {
         "READY" => match deprecation {
             None | Some("" | "ACTIVE" | "DEPRECATED") => ImageStatus::Active,

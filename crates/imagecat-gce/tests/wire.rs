@@ -95,7 +95,7 @@ fn the_status_table() {
     }
     assert_eq!(by_name(&page.items, "building").arch, None);
     assert_eq!(
-        imagecat_gce::status("READY", Some("RETIRED")),
+        imagecat_gce::unified_status("READY", Some("RETIRED")),
         ImageStatus::Unknown("RETIRED".into())
     );
 }
