@@ -300,17 +300,22 @@ impl TokenAnswer {
     pub fn into_token(self) -> Result<AccessToken> {
         match self {
             TokenAnswer::Token(token) => Ok(token),
-            TokenAnswer::Refused { error, description } => Err(Error::new(
-                ErrorKind::Unauthenticated,
-                match description {
-                    Some(d) => format!("the token request was refused: {error}: {d}"),
-                    None => format!("the token request was refused: {error}"),
-                },
-            )
-            .with_backend(BACKEND)
-            .with_code(error)),
+            TokenAnswer::Refused { error, description } => Err(refusal(error, description)),
         }
     }
+}
+
+/// The `Unauthenticated` error of an OAuth2 refusal.
+fn refusal(error: String, description: Option<String>) -> Error {
+    Error::new(
+        ErrorKind::Unauthenticated,
+        match description {
+            Some(d) => format!("the token request was refused: {error}: {d}"),
+            None => format!("the token request was refused: {error}"),
+        },
+    )
+    .with_backend(BACKEND)
+    .with_code(error)
 }
 
 /// The header a [`imagecat_http::TokenSource`] of these grants sends.
@@ -322,13 +327,12 @@ pub const TOKEN_HEADER: &str = "authorization";
 fn issued(response: &HttpResponse) -> Result<Issued<()>> {
     let answer = TokenAnswer::from_json(&response.body);
     if !response.status.is_success() {
-        return match answer {
-            Ok(refused @ TokenAnswer::Refused { .. }) => Err(refused
-                .into_token()
-                .expect_err("a refusal is an error")
-                .with_status(response.status.as_u16())),
-            _ => Err(crate::error::decode_error(response)),
-        };
+        return Err(match answer {
+            Ok(TokenAnswer::Refused { error, description }) => {
+                refusal(error, description).with_status(response.status.as_u16())
+            }
+            _ => crate::error::decode_error(response),
+        });
     }
     let token = response.hide_secret_answer("the token answer", answer?.into_token())?;
     let expires = token.expires_in.and_then(|d| {
