@@ -130,3 +130,35 @@ fn an_echoed_token_is_never_shown() {
     }
     assert!(shown.contains("Invalid Credentials"), "{shown}");
 }
+
+#[test]
+fn bodies_as_the_reference_quotes_them() {
+    // FORSETI ACCESS_DENIED (errors before code, as that body has it)
+    let forbidden = br#"{"error":{"errors":[{"domain":"global","reason":"forbidden","message":"Required 'compute.instances.list' permission for 'projects/project1'"}],"code":403,"message":"Required 'compute.instances.list' permission for 'projects/project1'"}}"#;
+    let e = decode_error(&answer(403, forbidden));
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+    assert_eq!(e.code(), Some("forbidden"));
+    // googleapis/google-cloud-go#7802: a stale label fingerprint
+    let stale = br#"{"error":{"code":412,"message":"Labels fingerprint either invalid or resource labels have changed",
+        "errors":[{"message":"Labels fingerprint either invalid or resource labels have changed",
+                   "domain":"global","reason":"conditionNotMet","location":"If-Match","locationType":"header"}]}}"#;
+    let e = decode_error(&answer(412, stale));
+    assert_eq!(
+        (e.kind(), e.status(), e.code()),
+        (ErrorKind::Api, Some(412), Some("conditionNotMet"))
+    );
+    // a rate limit with Retry-After
+    let mut limited = answer(
+        403,
+        &google(
+            403,
+            "rateLimitExceeded",
+            "Quota exceeded for quota group 'ReadGroup'",
+        ),
+    );
+    limited.headers.insert("retry-after", "7".parse().unwrap());
+    let e = decode_error(&limited);
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(7)));
+    assert!(e.is_retryable());
+}
