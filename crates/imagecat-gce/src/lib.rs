@@ -55,11 +55,11 @@ pub fn decode_page_body(
         ));
     }
     let response = imagecat_http::HttpResponse::from_body(BACKEND, 200, body.to_vec());
-    wire::decode_list(&response)
+    wire::decode_list(&response, None)
 }
 
 /// Decodes the body of an `images.get` answer into the model.
 pub fn decode_image_body(body: &[u8]) -> imagecat_core::Result<imagecat_core::Image> {
     let response = imagecat_http::HttpResponse::from_body(BACKEND, 200, body.to_vec());
-    wire::decode_show(&response)
+    wire::decode_show(&response, None)
 }

@@ -100,8 +100,10 @@ struct DeprecationWire {
     deleted: Option<String>,
 }
 
-/// Decodes a list answer into a page of images and the next page's token.
-pub(crate) fn decode_list(response: &HttpResponse) -> Result<Page<Image>> {
+/// Decodes a list answer into a page of images and the next page's token;
+/// `project`, when the caller knows it, names an image that has no
+/// `selfLink` (a partial response).
+pub(crate) fn decode_list(response: &HttpResponse, project: Option<&str>) -> Result<Page<Image>> {
     if response.body.len() > MAX_BODY_BYTES {
         return Err(response.invalid(format!(
             "the list answer is {} bytes, over the {MAX_BODY_BYTES}-byte limit",
@@ -120,7 +122,7 @@ pub(crate) fn decode_list(response: &HttpResponse) -> Result<Page<Image>> {
         .into_iter()
         .enumerate()
         .map(|(i, raw)| {
-            decode_image(raw).map_err(|e| e.map_message(|m| format!("image #{i}: {m}")))
+            decode_image(raw, project).map_err(|e| e.map_message(|m| format!("image #{i}: {m}")))
         })
         .collect::<Result<Vec<_>>>()
         .map_err(|e| response.attach(e))?;
@@ -132,10 +134,10 @@ pub(crate) fn decode_list(response: &HttpResponse) -> Result<Page<Image>> {
 }
 
 /// Decodes the answer of `images.get` (or `getFromFamily`).
-pub(crate) fn decode_show(response: &HttpResponse) -> Result<Image> {
+pub(crate) fn decode_show(response: &HttpResponse, project: Option<&str>) -> Result<Image> {
     let raw: &RawValue = serde_json::from_slice(&response.body)
         .map_err(|e| response.invalid(format!("cannot decode the image: {e}")))?;
-    decode_image(raw).map_err(|e| response.attach(e))
+    decode_image(raw, project).map_err(|e| response.attach(e))
 }
 
 /// A document that must be a JSON object (serde's derive would also take
@@ -158,19 +160,25 @@ fn invalid(raw: &RawValue, message: impl std::fmt::Display) -> Error {
 }
 
 /// One `compute#image` object into the model, its text kept as the native
-/// record.
-pub(crate) fn decode_image(raw: &RawValue) -> Result<Image> {
+/// record. The id comes from `selfLink`; without one, from `project` and
+/// `name` when the caller knows the project, else the image is refused.
+pub(crate) fn decode_image(raw: &RawValue, project: Option<&str>) -> Result<Image> {
     let wire: ImageWire = object(raw).map_err(|e| invalid(raw, format!("cannot decode: {e}")))?;
-    let self_link = wire
-        .self_link
-        .as_deref()
-        .ok_or_else(|| invalid(raw, "the image has no selfLink"))?;
-    let id = IdRule::GcePath.canonical(self_link).ok_or_else(|| {
-        invalid(
-            raw,
-            format!("the selfLink {self_link:?} is not an image path"),
-        )
-    })?;
+    let self_link = wire.self_link.as_deref().filter(|l| !l.is_empty());
+    let id = match (self_link, project, wire.name.as_deref()) {
+        (Some(link), _, _) => IdRule::GcePath
+            .canonical(link)
+            .ok_or_else(|| invalid(raw, format!("the selfLink {link:?} is not an image path")))?,
+        (None, Some(project), Some(name)) => IdRule::GcePath
+            .canonical(&format!("projects/{project}/global/images/{name}"))
+            .ok_or_else(|| invalid(raw, format!("{name:?} is not an image name")))?,
+        (None, _, _) => {
+            return Err(invalid(
+                raw,
+                "the image has no selfLink (and no name in a known project)",
+            ));
+        }
+    };
     let (project, link_name) = split_path(id.as_str());
     let name = wire.name.as_deref().unwrap_or(link_name);
     if name != link_name {
@@ -209,7 +217,7 @@ pub(crate) fn decode_image(raw: &RawValue) -> Result<Image> {
     };
     put("gce.id", wire.id);
     put("family", wire.family);
-    put("self_link", Some(self_link.to_owned()));
+    put("self_link", self_link.map(str::to_owned));
     put("label_fingerprint", wire.label_fingerprint);
     put(
         "storage_locations",
@@ -266,5 +274,28 @@ fn arch(word: &str) -> Option<String> {
         "X86_64" => Some("x86_64".to_owned()),
         "ARM64" => Some("aarch64".to_owned()),
         other => Some(other.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_self_link_the_known_project_names_the_image() {
+        let body = br#"{"items":[{"name":"a","status":"READY"}]}"#;
+        let response = HttpResponse::from_body(BACKEND, 200, body.to_vec());
+        let page = decode_list(&response, Some("p1")).unwrap();
+        assert_eq!(page.items[0].id.as_str(), "projects/p1/global/images/a");
+        assert_eq!(page.items[0].properties.get("self_link"), None);
+        assert!(decode_list(&response, None).is_err());
+        // the self link wins over the project asked for
+        let body = br#"{"items":[{"name":"a","status":"READY","selfLink":"projects/p2/global/images/a"}]}"#;
+        let response = HttpResponse::from_body(BACKEND, 200, body.to_vec());
+        let page = decode_list(&response, Some("p1")).unwrap();
+        assert_eq!(page.items[0].owner.as_deref(), Some("p2"));
+        let bad = br#"{"items":[{"name":"A","status":"READY"}]}"#;
+        let response = HttpResponse::from_body(BACKEND, 200, bad.to_vec());
+        assert!(decode_list(&response, Some("p1")).is_err());
     }
 }
