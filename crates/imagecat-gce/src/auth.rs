@@ -429,3 +429,24 @@ impl Grant for MetadataGrant {
         .await
     }
 }
+
+/// The grant of a GCE catalog: a service-account key or the metadata
+/// server (one `TokenSource` type whichever the builder chose).
+#[derive(Debug)]
+pub enum GceGrant {
+    /// A service-account key file's signed assertion.
+    ServiceAccount(ServiceAccountGrant),
+    /// The metadata server of the instance the process runs on.
+    Metadata(MetadataGrant),
+}
+
+impl Grant for GceGrant {
+    type Extra = ();
+
+    async fn fetch(&self, http: &HttpClient) -> Result<Issued<()>> {
+        match self {
+            GceGrant::ServiceAccount(grant) => grant.fetch(http).await,
+            GceGrant::Metadata(grant) => grant.fetch(http).await,
+        }
+    }
+}

@@ -3,8 +3,19 @@
 //! over TLS) and `gce+http://HOST:PORT?project=P` (an emulator). Only the
 //! parsing exists yet; the builder comes with the source.
 
-use imagecat_core::{BackendKind, Error, Result};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use imagecat_core::{BackendKind, Catalog, Error, Result};
+use imagecat_http::{BuilderSettings, HttpClient, OpenOptions, SecretString, TokenSource};
 use url::Url;
+
+use crate::auth::{
+    COMPUTE_SCOPE, GceGrant, METADATA_TOKEN_URL, MetadataGrant, ServiceAccountGrant,
+    ServiceAccountKey, TOKEN_HEADER,
+};
+use crate::source::{GceCatalog, GceSource};
 
 /// The backend.
 pub const BACKEND: BackendKind = BackendKind::new("gce");
@@ -109,6 +120,244 @@ pub(crate) fn is_project(project: &str) -> bool {
             .canonical(&format!("projects/{project}/global/images/x"))
             .is_some()
 }
+
+/// How long before its expiry an issued token is renewed, by default.
+pub const DEFAULT_RENEW_MARGIN: Duration = Duration::from_secs(60);
+
+/// How many times a delete's Operation is read before the wait gives up
+/// (with the HTTP retry policy's backoff between reads, capped at its
+/// largest delay: about five minutes with the defaults).
+pub const DEFAULT_OPERATION_POLLS: u32 = 60;
+
+/// Builds a [`GceCatalog`]: one project on one Compute v1 base.
+///
+/// Credentials, as Google's tools find them: a static access token
+/// ([`GceBuilder::access_token`], `GOOGLE_OAUTH_ACCESS_TOKEN`), a
+/// service-account key file ([`GceBuilder::service_account_key_file`],
+/// `GOOGLE_APPLICATION_CREDENTIALS`), or the metadata server
+/// ([`GceBuilder::metadata_server`]). A static token is sent first; a key
+/// file (which wins over the metadata server) obtains and renews tokens,
+/// and replaces a static token the server refuses.
+///
+/// ```
+/// use imagecat_gce::GceCatalog;
+/// use imagecat_http::SecretString;
+///
+/// let catalog = GceCatalog::builder()
+///     .project("my-project")
+///     .access_token(SecretString::new("ya29.secret-token"))
+///     .build()
+///     .unwrap();
+/// assert!(!format!("{catalog:?}").contains("ya29"));
+/// ```
+#[derive(Clone)]
+pub struct GceBuilder {
+    project: Option<String>,
+    endpoint: Option<String>,
+    token: Option<SecretString>,
+    key_file: Option<PathBuf>,
+    metadata: Option<Url>,
+    operation_polls: u32,
+    settings: BuilderSettings,
+    renew_margin: Duration,
+}
+
+impl Default for GceBuilder {
+    fn default() -> Self {
+        GceBuilder {
+            project: None,
+            endpoint: None,
+            token: None,
+            key_file: None,
+            metadata: None,
+            operation_polls: DEFAULT_OPERATION_POLLS,
+            settings: BuilderSettings::default(),
+            renew_margin: DEFAULT_RENEW_MARGIN,
+        }
+    }
+}
+
+impl fmt::Debug for GceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GceBuilder")
+            .field("project", &self.project)
+            .field("endpoint", &self.endpoint)
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("key_file", &self.key_file)
+            .field("metadata", &self.metadata.as_ref().map(Url::as_str))
+            .field("operation_polls", &self.operation_polls)
+            .field("settings", &self.settings)
+            .field("renew_margin", &self.renew_margin)
+            .finish()
+    }
+}
+
+impl GceBuilder {
+    /// An empty builder: the public Compute v1 base, no project, no credentials.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder from `GOOGLE_OAUTH_ACCESS_TOKEN` and
+    /// `GOOGLE_APPLICATION_CREDENTIALS`; unset or empty variables leave
+    /// their setting unset (this never fails, [`GceBuilder::build`] does).
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`GceBuilder::from_env`] over any lookup of variables.
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut builder = Self::new();
+        builder.token = var(ENV_ACCESS_TOKEN).map(|t| SecretString::new(t.trim()));
+        builder.key_file = var(ENV_APPLICATION_CREDENTIALS).map(PathBuf::from);
+        builder
+    }
+
+    /// A builder from a catalog URL (`gce://PROJECT`,
+    /// `gce+http://HOST:PORT?project=P`) and the caller's options; a token
+    /// in the options is the static access token; the rest comes from the
+    /// environment ([`GceBuilder::from_env`]).
+    pub fn from_url(url: &Url, options: &OpenOptions) -> Result<Self> {
+        let target = GceTarget::from_url(url)?;
+        let mut builder = GceBuilder::from_env()
+            .project(target.project)
+            .endpoint(target.endpoint.as_str())
+            .open_options(options);
+        if let Some(token) = &options.credentials.token {
+            builder = builder.access_token(token.clone());
+        }
+        Ok(builder)
+    }
+
+    /// The project whose images are listed (required).
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// The Compute v1 base (`https://compute.googleapis.com/compute/v1/` by
+    /// default; `http://` for an emulator). Requests go to
+    /// `{base}projects/{project}/global/images`.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// An access token used as it is (Google's `GOOGLE_OAUTH_ACCESS_TOKEN`):
+    /// alone, until the server refuses it.
+    pub fn access_token(mut self, token: SecretString) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// A service-account key file (JSON), read when the catalog is built.
+    pub fn service_account_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.key_file = Some(path.into());
+        self
+    }
+
+    /// Tokens from the metadata server ([`METADATA_TOKEN_URL`]), as on a GCE
+    /// instance; used when no key file is set.
+    pub fn metadata_server(self) -> Self {
+        self.metadata_url(Url::parse(METADATA_TOKEN_URL).expect("a valid URL"))
+    }
+
+    /// Tokens from a metadata server's token URL (tests, emulators).
+    pub fn metadata_url(mut self, url: Url) -> Self {
+        self.metadata = Some(url);
+        self
+    }
+
+    /// How many times a delete's Operation is read before giving up
+    /// (default [`DEFAULT_OPERATION_POLLS`]; at least one).
+    pub fn operation_polls(mut self, polls: u32) -> Self {
+        self.operation_polls = polls.max(1);
+        self
+    }
+
+    /// Checks the configuration and builds the catalog. `Config` errors: no
+    /// or an invalid project, an endpoint that is not `http(s)://…`, no
+    /// credentials, a key file that cannot be read or used, a token that
+    /// cannot be sent in a header.
+    pub fn build(self) -> Result<GceCatalog> {
+        let bad = |why: String| Error::config(Some(BACKEND), why);
+        let project = self
+            .project
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| bad("no project".to_owned()))?;
+        if !is_project(&project) {
+            return Err(bad(format!("{project:?} is not a GCE project id")));
+        }
+        let text = self.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT);
+        let mut endpoint =
+            Url::parse(text).map_err(|e| bad(format!("the endpoint is not a URL: {e}")))?;
+        if !matches!(endpoint.scheme(), "http" | "https")
+            || endpoint.host_str().is_none_or(str::is_empty)
+            || !endpoint.username().is_empty()
+            || endpoint.password().is_some()
+            || endpoint.query().is_some()
+            || endpoint.fragment().is_some()
+        {
+            return Err(bad(
+                "the endpoint must be http(s)://HOST[:PORT][/BASE/] without credentials or a query"
+                    .to_owned(),
+            ));
+        }
+        if !endpoint.path().ends_with('/') {
+            let path = format!("{}/", endpoint.path());
+            endpoint.set_path(&path);
+        }
+        let grant = match (&self.key_file, &self.metadata) {
+            (Some(path), _) => {
+                let text = std::fs::read(path).map_err(|e| {
+                    bad(format!(
+                        "cannot read the service-account key file {}: {}",
+                        path.display(),
+                        e.kind()
+                    ))
+                })?;
+                let key = ServiceAccountKey::from_json(&text)?;
+                Some(GceGrant::ServiceAccount(ServiceAccountGrant::new(
+                    key,
+                    &[COMPUTE_SCOPE],
+                )))
+            }
+            (None, Some(url)) => Some(GceGrant::Metadata(MetadataGrant::new(url.clone()))),
+            (None, None) => None,
+        };
+        let token = self.token.filter(|t| !t.is_empty());
+        let auth = TokenSource::new(
+            BACKEND,
+            TOKEN_HEADER,
+            token
+                .map(|t| SecretString::new(format!("Bearer {}", t.expose_secret())))
+                .as_ref(),
+            grant,
+            self.renew_margin,
+            "set an access token (GOOGLE_OAUTH_ACCESS_TOKEN), a service-account key file \
+             (GOOGLE_APPLICATION_CREDENTIALS) or the metadata server",
+        )?;
+        let http = HttpClient::new(
+            BACKEND,
+            self.settings.http.allow_http(endpoint.scheme() == "http"),
+        )?;
+        let target = GceTarget { project, endpoint };
+        Ok(Catalog::new(GceSource::from_parts(
+            http,
+            target,
+            auth,
+            self.operation_polls,
+        ))
+        .paging_options(self.settings.paging))
+    }
+}
+
+imagecat_http::builder_setters!(
+    GceBuilder,
+    "`allow_http` is set from the endpoint's scheme whatever it says here.",
+    renew_margin
+);
 
 #[cfg(test)]
 mod tests {

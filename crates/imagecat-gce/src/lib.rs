@@ -15,6 +15,10 @@
 //!   ([`decode_page_body`], [`unified_status`]);
 //! - `error`: Google's JSON error document to imagecat errors
 //!   ([`decode_error`]);
+//! - `config` also holds [`GceBuilder`] (project, endpoint, credentials:
+//!   a static access token, a service-account key file or the metadata
+//!   server) and `source` [`GceSource`] / [`GceCatalog`] (list, get,
+//!   delete through the Operation);
 //! - image references: [`imagecat_core::IdRule::GcePath`] in the core, and
 //!   [`qualify_reference`] for the project-relative forms.
 
@@ -22,19 +26,21 @@ mod auth;
 mod config;
 mod error;
 mod identity;
+mod source;
 mod wire;
 
 pub use auth::{
-    AccessToken, COMPUTE_READONLY_SCOPE, COMPUTE_SCOPE, JWT_BEARER_GRANT, METADATA_FLAVOR,
-    METADATA_TOKEN_URL, MetadataGrant, ServiceAccountGrant, ServiceAccountKey, TOKEN_HEADER,
-    TokenAnswer, token_request_body,
+    AccessToken, COMPUTE_READONLY_SCOPE, COMPUTE_SCOPE, GceGrant, JWT_BEARER_GRANT,
+    METADATA_FLAVOR, METADATA_TOKEN_URL, MetadataGrant, ServiceAccountGrant, ServiceAccountKey,
+    TOKEN_HEADER, TokenAnswer, token_request_body,
 };
 pub use config::{
-    BACKEND, DEFAULT_ENDPOINT, DEFAULT_PAGE_SIZE, ENV_ACCESS_TOKEN, ENV_APPLICATION_CREDENTIALS,
-    GceTarget, MAX_PAGE_SIZE, SCHEMES,
+    BACKEND, DEFAULT_ENDPOINT, DEFAULT_OPERATION_POLLS, DEFAULT_PAGE_SIZE, DEFAULT_RENEW_MARGIN,
+    ENV_ACCESS_TOKEN, ENV_APPLICATION_CREDENTIALS, GceBuilder, GceTarget, MAX_PAGE_SIZE, SCHEMES,
 };
 pub use error::decode_error;
 pub use identity::{ImageReference, qualify_reference};
+pub use source::{GceCatalog, GceSource, is_resource_name};
 pub use wire::{MAX_BODY_BYTES, unified_status};
 
 /// Decodes the body of a list answer (`compute#imageList`) into the page
