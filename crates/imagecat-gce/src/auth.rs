@@ -434,8 +434,9 @@ impl Grant for MetadataGrant {
 /// server (one `TokenSource` type whichever the builder chose).
 #[derive(Debug)]
 pub enum GceGrant {
-    /// A service-account key file's signed assertion.
-    ServiceAccount(ServiceAccountGrant),
+    /// A service-account key file's signed assertion (boxed: the parsed
+    /// RSA key is large).
+    ServiceAccount(Box<ServiceAccountGrant>),
     /// The metadata server of the instance the process runs on.
     Metadata(MetadataGrant),
 }

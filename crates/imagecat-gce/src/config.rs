@@ -318,9 +318,8 @@ impl GceBuilder {
                     ))
                 })?;
                 let key = ServiceAccountKey::from_json(&text)?;
-                Some(GceGrant::ServiceAccount(ServiceAccountGrant::new(
-                    key,
-                    &[COMPUTE_SCOPE],
+                Some(GceGrant::ServiceAccount(Box::new(
+                    ServiceAccountGrant::new(key, &[COMPUTE_SCOPE]),
                 )))
             }
             (None, Some(url)) => Some(GceGrant::Metadata(MetadataGrant::new(url.clone()))),
