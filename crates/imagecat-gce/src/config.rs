@@ -383,6 +383,36 @@ mod tests {
     }
 
     #[test]
+    fn the_environment_gives_the_token_and_the_key_file() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let b = GceBuilder::from_lookup(vars(&[
+            (ENV_ACCESS_TOKEN, " ya29.env-secret \n"),
+            (ENV_APPLICATION_CREDENTIALS, "/keys/sa.json"),
+        ]));
+        assert_eq!(
+            b.token.as_ref().map(SecretString::expose_secret),
+            Some("ya29.env-secret")
+        );
+        assert_eq!(
+            b.key_file.as_deref(),
+            Some(std::path::Path::new("/keys/sa.json"))
+        );
+        assert!(!format!("{b:?}").contains("env-secret"));
+        let b = GceBuilder::from_lookup(vars(&[
+            (ENV_ACCESS_TOKEN, "  "),
+            (ENV_APPLICATION_CREDENTIALS, ""),
+        ]));
+        assert!(b.token.is_none() && b.key_file.is_none());
+    }
+
+    #[test]
     fn what_is_refused() {
         for url in [
             "gce://",

@@ -87,14 +87,29 @@ async fn handle(
             .unwrap_or_default(),
         auth.clone(),
     ));
+    let path = uri.path();
+    let query = uri.query().unwrap_or_default();
+    // the token endpoints come before the bearer check
+    let issued = json!({"access_token": TOKEN, "expires_in": 3599, "token_type": "Bearer"});
+    if method == Method::POST && path == "/token" {
+        return json_answer(StatusCode::OK, issued);
+    }
+    if method == Method::GET && path == "/metadata/token" {
+        return match headers.get("metadata-flavor") {
+            Some(v) if v == "Google" => json_answer(StatusCode::OK, issued),
+            _ => (
+                StatusCode::FORBIDDEN,
+                "Missing Metadata-Flavor:Google header.",
+            )
+                .into_response(),
+        };
+    }
     if auth.as_deref() != Some(&format!("Bearer {TOKEN}")) {
         return json_answer(
             StatusCode::UNAUTHORIZED,
             json!({"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}),
         );
     }
-    let path = uri.path();
-    let query = uri.query().unwrap_or_default();
     let Some(rest) = path.strip_prefix(BASE) else {
         return (StatusCode::NOT_FOUND, "<html>no</html>").into_response();
     };
@@ -362,4 +377,51 @@ fn the_builder_reads_urls_and_refuses_what_it_cannot_use() {
         let e = builder.build().unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config, "{shown}: {e}");
     }
+}
+
+const KEY_FILE: &[u8] = include_bytes!("fixtures/test-service-account-THROWAWAY.json");
+
+#[tokio::test]
+async fn tokens_from_a_key_file_or_the_metadata_server_and_a_refused_static_token_replaced() {
+    let (base, server) = serve().await;
+    let mut key: serde_json::Value = serde_json::from_slice(KEY_FILE).unwrap();
+    key["token_uri"] = format!("{base}/token").into();
+    let path = std::env::temp_dir().join(format!("imagecat-gce-key-{}.json", std::process::id()));
+    std::fs::write(&path, serde_json::to_vec(&key).unwrap()).unwrap();
+    let metadata = url::Url::parse(&format!("{base}/metadata/token")).unwrap();
+    let builders = [
+        GceBuilder::new().service_account_key_file(&path),
+        GceBuilder::new().metadata_url(metadata.clone()),
+        // a static token the server refuses, replaced through the grant
+        GceBuilder::new()
+            .access_token(SecretString::new("stale-token-5678"))
+            .metadata_url(metadata),
+    ];
+    for builder in builders {
+        let catalog = builder
+            .project("p1")
+            .endpoint(format!("{base}/compute/v1/"))
+            .build()
+            .unwrap();
+        let image = catalog.get(&ImageId::from("img-1")).await.unwrap();
+        assert_eq!(image.name.as_deref(), Some("img-1"));
+        assert!(!format!("{catalog:?}").contains(TOKEN));
+    }
+    let _ = std::fs::remove_file(&path);
+    let seen = server.seen.lock().unwrap();
+    let paths: Vec<&str> = seen.iter().map(|(_, p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths.iter().filter(|p| **p == "/token").count(),
+        1,
+        "{paths:?}"
+    );
+    assert_eq!(
+        paths.iter().filter(|p| **p == "/metadata/token").count(),
+        2,
+        "{paths:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|(_, _, a)| a.as_deref() == Some("Bearer stale-token-5678"))
+    );
 }
