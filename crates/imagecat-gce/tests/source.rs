@@ -18,6 +18,9 @@ use imagecat_http::{HttpOptions, RetryPolicy, SecretString};
 use serde_json::json;
 
 const TOKEN: &str = "ya29.test-secret-token-7f3a";
+/// A token the server echoes that this process never registered as a
+/// secret: only the adapter's own redaction of `Bearer …` removes it.
+const ECHOED: &str = "ya29.echoed-unregistered-9d1c";
 const BASE: &str = "/compute/v1/projects/p1/global";
 
 #[derive(Default)]
@@ -154,7 +157,7 @@ async fn handle(
         (&Method::DELETE, "/images/gone") => not_found("projects/p1/global/images/gone"),
         (&Method::DELETE, "/images/echo") => json_answer(
             StatusCode::FORBIDDEN,
-            json!({"error":{"code":403,"message":format!("the token Bearer {TOKEN} may not"),
+            json!({"error":{"code":403,"message":format!("the token Bearer {TOKEN} may not (nor Bearer {ECHOED})"),
                    "errors":[{"reason":"forbidden","message":"m"}]}}),
         ),
         _ => (
@@ -321,6 +324,8 @@ async fn the_token_never_appears_in_errors_or_debug() {
     let shown = format!("{e} {e:?} {catalog:?} {:?}", catalog.info());
     assert!(!shown.contains(TOKEN), "{shown}");
     assert!(!shown.contains("test-secret"), "{shown}");
+    assert!(!shown.contains(ECHOED), "{shown}");
+    assert!(shown.contains("Bearer [redacted]"), "{shown}");
 
     // a refused token: Unauthenticated, and the token is not quoted
     let wrong = catalog_with_wrong_token(&base);
