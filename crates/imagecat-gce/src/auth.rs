@@ -28,10 +28,11 @@
 //!    (steps 2–4 against `token_uri`) and [`MetadataGrant`] (`GET` the
 //!    metadata server's token with `Metadata-Flavor: Google`).
 //!
-//! TODO (issue 25): the authorized-user refresh token,
-//! `GOOGLE_APPLICATION_CREDENTIALS` and the application-default credentials
-//! file lookup, `GOOGLE_OAUTH_ACCESS_TOKEN`, choosing among them, and the
-//! builder that makes the `TokenSource`.
+//! 6. [`GceGrant`]: either of them, the grant of the catalog's
+//!    `TokenSource` (the choice among the credentials is `GceBuilder`'s).
+//!
+//! TODO (issue 25): the authorized-user refresh token, the
+//! application-default credentials file lookup, probing the metadata server.
 
 use std::time::Duration;
 
