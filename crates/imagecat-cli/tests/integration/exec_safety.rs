@@ -15,7 +15,9 @@ use imagecat_emulators::dcmgr::DcmgrEmulator;
 use imagecat_emulators::delete_faults::{DeleteFault, DeleteFaults};
 use serde_json::Value;
 
-use crate::support::{command, dcmgr, entries, run, std_command, strings};
+use crate::support::{
+    command, dcmgr, entries, ids_where, keep_newest_args, run, std_command, strings,
+};
 
 /// An emulator and a saved plan with at least two deletes.
 struct Fixture {
@@ -32,31 +34,15 @@ impl Fixture {
         let url = emu.catalog_url(Some(&account));
         let dir = tempfile::tempdir().unwrap();
         let plan = dir.path().join("plan.json");
-        let out = run(&mut command(&strings(&[
-            "-c",
+        let out = run(&mut command(&keep_newest_args(
             &url,
-            "-o",
-            "json",
-            "prune",
-            "--owner",
             &account,
-            "--family",
-            "^()",
-            "--keep",
             "2",
-            "--older-than",
-            "0s",
-            "--allow-unknown-usage",
-            "--plan-out",
-            plan.to_str().unwrap(),
-        ])))
+            &["--plan-out", plan.to_str().unwrap()],
+        )))
         .await;
         let entries = entries(&out);
-        let planned: HashSet<String> = entries
-            .iter()
-            .filter(|e| e["action"] == "delete")
-            .map(|e| e["id"].as_str().unwrap().to_owned())
-            .collect();
+        let planned = ids_where(&entries, "action", "delete");
         assert!(planned.len() >= 3, "{entries:?}");
         Fixture {
             emu,

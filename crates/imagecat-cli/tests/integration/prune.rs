@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::support::{command, dcmgr, entries, ids_where, run, strings};
+use crate::support::{command, dcmgr, entries, ids_where, keep_newest_args, run, strings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_plan_save_apply_and_a_second_run() {
@@ -20,26 +20,7 @@ async fn prune_plan_save_apply_and_a_second_run() {
     let plan_file = dir.path().join("plan.json");
     let audit = dir.path().join("audit.ndjson");
     let policy_keeping = |keep: &str, extra: &[&str]| -> Vec<String> {
-        let mut args = strings(&[
-            "-c",
-            &url,
-            "-o",
-            "json",
-            "prune",
-            "--owner",
-            &account,
-            "--family",
-            "^()",
-            "--keep",
-            keep,
-            "--older-than",
-            "0s",
-            // Account-scoped public images are of unknown usage; this test is
-            // about plan/apply, the usage rules are in the cli_prune_usage module.
-            "--allow-unknown-usage",
-        ]);
-        args.extend(strings(extra));
-        args
+        keep_newest_args(&url, &account, keep, extra)
     };
     let policy = |extra: &[&str]| policy_keeping("2", extra);
     let dry = entries(

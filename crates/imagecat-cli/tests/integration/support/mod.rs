@@ -166,6 +166,31 @@ pub(crate) fn prune_args<'a>(url: &'a str, owner: Option<&'a str>, apply: bool) 
     args
 }
 
+/// `-o json prune` of one family (`^()`) that keeps the newest `keep`
+/// and nothing by age, as `owner`; account-scoped public images are of
+/// unknown usage, so it allows that (these tests are about plan and apply;
+/// the usage rules are the cli_prune_usage module's). `extra` follows.
+pub(crate) fn keep_newest_args(url: &str, owner: &str, keep: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&[
+        "-c",
+        url,
+        "-o",
+        "json",
+        "prune",
+        "--owner",
+        owner,
+        "--family",
+        "^()",
+        "--keep",
+        keep,
+        "--older-than",
+        "0s",
+        "--allow-unknown-usage",
+    ]);
+    args.extend(strings(extra));
+    args
+}
+
 /// The entries of a `prune`/`apply -o json` run, which must have exited 0.
 pub(crate) fn entries(run: &Run) -> Vec<Value> {
     assert_eq!(run.code, 0, "{}", run.stderr);
