@@ -58,7 +58,10 @@ impl fmt::Display for UsageScope {
     }
 }
 
-/// How an instance's image was found.
+/// How an instance's image was found, or what other kind of user names
+/// an image (a usage scan lists every user the backend has as an
+/// [`InstanceRef`]: instances, and the templates, groups, parameters and
+/// disks that would launch or keep the image).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -67,14 +70,41 @@ pub enum FoundVia {
     ImageField,
     /// The instance boots from a volume whose image metadata names it.
     RootVolume,
+    /// Not an instance but a launch template (version) that names it: the
+    /// next instance launched from it boots it (EC2 launch templates).
+    LaunchTemplate,
+    /// A launch configuration names it (EC2 Auto Scaling).
+    LaunchConfiguration,
+    /// A group's own image override names it (EC2 Auto Scaling mixed
+    /// instances policies, GCE managed instance groups).
+    InstanceGroup,
+    /// A parameter that templates resolve names it (AWS SSM `resolve:ssm:`).
+    Parameter,
+    /// A disk was created from it and still exists (GCE `sourceImageId`):
+    /// it may be used again, and GCE would delete the image under it.
+    Disk,
+    /// An instance template names it, or names its family while it is the
+    /// family's current image (GCE).
+    InstanceTemplate,
+    /// The server's own reference API says something uses it (EC2
+    /// `DescribeImageReferences`).
+    ServerReference,
 }
 
 impl FoundVia {
-    /// The name used in output: `image_field` or `root_volume`.
+    /// The name used in output: `image_field`, `root_volume`,
+    /// `launch_template`…
     pub fn as_str(self) -> &'static str {
         match self {
             FoundVia::ImageField => "image_field",
             FoundVia::RootVolume => "root_volume",
+            FoundVia::LaunchTemplate => "launch_template",
+            FoundVia::LaunchConfiguration => "launch_configuration",
+            FoundVia::InstanceGroup => "instance_group",
+            FoundVia::Parameter => "parameter",
+            FoundVia::Disk => "disk",
+            FoundVia::InstanceTemplate => "instance_template",
+            FoundVia::ServerReference => "server_reference",
         }
     }
 }
