@@ -214,6 +214,11 @@ impl State {
             }
             state.project_mut(project).public = true;
         }
+        for project in super::STANDARD_IMAGE_PROJECTS {
+            if project != own {
+                state.project_mut(project).public = true;
+            }
+        }
         for (n, record) in hostile.iter().enumerate() {
             let mut image = GceImage::at_hour(record.name.clone(), -1 - n as i64);
             image.description = record.text.clone();

@@ -55,6 +55,34 @@ fn decode_segment(s: &str) -> String {
 }
 
 async fn dispatch(AxumState(state): AxumState<Shared>, request: Request) -> Response {
+    if request.uri().path() == "/batch/compute/v1" && request.method() == Method::POST {
+        return batch(&state, request).await;
+    }
+    single(&state, request).await
+}
+
+/// A batch: its parts answered in order by [`single`].
+async fn batch(state: &Shared, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(boundary) = super::batch::boundary(&parts.headers) else {
+        return invalid("A batch request must be multipart/mixed with a boundary.");
+    };
+    let Ok(body) = to_bytes(body, 16 * MAX_BODY).await else {
+        return invalid("The request body is too large.");
+    };
+    let inner = match super::batch::parts(&body, &boundary, &parts.headers) {
+        Ok(inner) => inner,
+        Err(why) => return invalid(&why),
+    };
+    let mut answers = Vec::with_capacity(inner.len());
+    for part in inner {
+        answers.push((part.content_id, single(state, part.request).await));
+    }
+    super::batch::answer(answers).await
+}
+
+/// One call under `/compute/v1/`.
+async fn single(state: &Shared, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let Some(rest) = path.strip_prefix("/compute/v1/projects/") else {
@@ -77,7 +105,7 @@ async fn dispatch(AxumState(state): AxumState<Shared>, request: Request) -> Resp
     let Some(route) = Route::of(&call.method, &segs) else {
         return wire::no_such_path(&path);
     };
-    let mut state = lock(&state);
+    let mut state = lock(state);
     // The bearer token.
     if !state.tokens.is_empty() {
         let header = parts

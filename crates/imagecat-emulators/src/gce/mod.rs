@@ -31,7 +31,9 @@
 //!   document), 403 `forbidden` on writes to a public image project, 404
 //!   `notFound` with GCE's messages, errors scripted ahead
 //!   ([`GceEmulator::push_error`], e.g. 403 `rateLimitExceeded`), and the
-//!   shared fault modes and request log of [`crate::server`].
+//!   shared fault modes and request log of [`crate::server`];
+//! - `POST /batch/compute/v1` (`batch.rs`): Google's multipart batch, which
+//!   gcloud sends when one command makes several requests.
 //!
 //! Seeded data (`data.rs`): [`GceEmulatorConfig::images`] images in the
 //! own project spread over [`GceEmulatorConfig::families`] families, some
@@ -50,6 +52,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use self::data::State;
 use crate::server::{EmulatorServer, ServeOptions};
 
+mod batch;
 mod data;
 mod filter;
 mod handlers;
@@ -69,6 +72,28 @@ pub const PROJECT: &str = "emu-project";
 /// The base of every `selfLink` by default, as Google writes them (not the
 /// host that was called).
 pub const SELF_LINK_BASE: &str = "https://www.googleapis.com/compute/v1/";
+/// The public image projects gcloud lists beside the user's own (its
+/// `PUBLIC_IMAGE_PROJECTS`): always there, read-only, empty unless also in
+/// [`GceEmulatorConfig::public_projects`].
+pub const STANDARD_IMAGE_PROJECTS: [&str; 17] = [
+    "cos-cloud",
+    "debian-cloud",
+    "rocky-linux-cloud",
+    "ubuntu-os-cloud",
+    "centos-cloud",
+    "fedora-coreos-cloud",
+    "opensuse-cloud",
+    "oracle-linux-cloud",
+    "rhel-cloud",
+    "rhel-sap-cloud",
+    "rocky-linux-accelerator-cloud",
+    "suse-cloud",
+    "suse-sap-cloud",
+    "ubuntu-os-accelerator-images",
+    "ubuntu-os-pro-cloud",
+    "windows-cloud",
+    "windows-sql-cloud",
+];
 /// The label fingerprint of an empty label set, as GCE writes it.
 pub const EMPTY_LABEL_FINGERPRINT: &str = "42WmSpB8rSM=";
 /// The most items a list page holds (`maxResults` 0–500).

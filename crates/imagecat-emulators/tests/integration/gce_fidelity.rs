@@ -172,6 +172,22 @@ async fn gcloud_lists_describes_deprecates_and_deletes_against_the_emulator() {
         lines(&gcloud.ok(&all).await),
         ["base-1", "golden-v1", "golden-v2", "old-1"]
     );
+    // Without --no-standard-images: one batch over the public image
+    // projects and the own one.
+    emu.server().clear_requests();
+    let standard = gcloud
+        .ok(&["compute", "images", "list", "--format=value(name)"])
+        .await;
+    assert_eq!(
+        lines(&standard),
+        ["debian-v20260301", "base-1", "golden-v1", "golden-v2"],
+        "the public projects' parts first, deprecated images hidden"
+    );
+    let batches = emu
+        .server()
+        .count_requests(|r| r.method == "POST" && r.path == "/batch/compute/v1");
+    assert_eq!(batches, 1, "{:?}", emu.requests());
+
     // --filter: gcloud sends its regex form, which the emulator applies.
     emu.server().clear_requests();
     let mut filtered = list.to_vec();
