@@ -304,27 +304,26 @@ fn list_images(state: &State, project: &str, call: &Call) -> Response {
             i.spec.name.clone()
         }
     };
-    let mut candidates: Vec<(String, &Image)> = if by_created {
+    // Name order walks the map from the token's key on, lazily; creation
+    // order sorts every image by its key first.
+    let candidates: Box<dyn Iterator<Item = &Image>> = if by_created {
         let mut all: Vec<_> = p.images.values().map(|i| (key(i), i)).collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
-        all
+        if let Some(after) = &after {
+            all.retain(|(k, _)| k > after);
+        }
+        Box::new(all.into_iter().map(|(_, i)| i))
     } else {
         use std::ops::Bound;
         let start = match &after {
             Some(k) => Bound::Excluded(k.clone()),
             None => Bound::Unbounded,
         };
-        p.images
-            .range((start, Bound::Unbounded))
-            .map(|(k, i)| (k.clone(), i))
-            .collect()
+        Box::new(p.images.range((start, Bound::Unbounded)).map(|(_, i)| i))
     };
-    if let Some(after) = &after {
-        candidates.retain(|(k, _)| k > after);
-    }
     let mut items = Vec::new();
     let mut next = None;
-    for (_, image) in candidates {
+    for image in candidates {
         let doc = wire::image(&state.links, image);
         if filter.as_ref().is_some_and(|f| !f.matches(&doc)) {
             continue;

@@ -805,3 +805,48 @@ async fn generated_usage_names_seeded_images_families_and_templates() {
         "projects/emu-project/global/images/family/family-0"
     );
 }
+
+#[tokio::test]
+async fn large_catalogs_page_completely_at_the_largest_page_size() {
+    let zones: Vec<String> = (0..20).map(|z| format!("zone-{z:02}")).collect();
+    let config = GceEmulatorConfig {
+        zones,
+        ..GceEmulatorConfig::default()
+            .images(10_000)
+            .usage(10_000, 0, 0, 0)
+    };
+    let emu = start(config).await;
+    let (images, pages) =
+        all_pages(&emu, "projects/emu-project/global/images?maxResults=500").await;
+    assert_eq!((images.len(), pages), (10_000, 20));
+    assert_eq!(images.iter().collect::<BTreeSet<_>>().len(), 10_000);
+
+    let mut disks = BTreeSet::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let (status, page) = get(
+            &emu,
+            &format!("projects/emu-project/aggregated/disks?maxResults=500&pageToken={token}"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        pages += 1;
+        let scopes = page["items"].as_object().expect("a scope map");
+        assert_eq!(scopes.len(), 22, "every zone and region on every page");
+        for scope in scopes.values() {
+            for disk in scope["disks"].as_array().into_iter().flatten() {
+                assert!(disks.insert(disk["name"].as_str().unwrap_or_default().to_owned()));
+            }
+        }
+        match page["nextPageToken"].as_str() {
+            Some(t) => token = t.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(
+        (disks.len(), pages),
+        (10_000, 20),
+        "one aggregated listing, not one per zone"
+    );
+}
