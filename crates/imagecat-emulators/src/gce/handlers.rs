@@ -140,6 +140,8 @@ enum Route<'a> {
     Deprecate(&'a str),
     SetLabels(&'a str),
     GetIamPolicy(&'a str),
+    PatchImage(&'a str),
+    FamilyView(&'a str, &'a str),
     GetOperation(&'a str),
     WaitOperation(&'a str),
     Usage(super::usage::UsageRoute<'a>),
@@ -155,6 +157,8 @@ impl<'a> Route<'a> {
             [_, "global", "images", "family", f] if get => Route::Family(f),
             [_, "global", "images", i] if get => Route::GetImage(i),
             [_, "global", "images", i] if method == Method::DELETE => Route::DeleteImage(i),
+            [_, "global", "images", i] if method == Method::PATCH => Route::PatchImage(i),
+            [_, "zones", z, "imageFamilyViews", f] if get => Route::FamilyView(z, f),
             [_, "global", "images", i, "deprecate"] if post => Route::Deprecate(i),
             [_, "global", "images", i, "setLabels"] if post => Route::SetLabels(i),
             [_, "global", "images", i, "getIamPolicy"] if get => Route::GetIamPolicy(i),
@@ -178,6 +182,20 @@ impl<'a> Route<'a> {
                 None => not_found(&format!("projects/{project}/global/images/{name}")),
             },
             Route::DeleteImage(name) => delete_image(state, project, name, call),
+            Route::PatchImage(name) => patch_image(state, project, name, call),
+            Route::FamilyView(zone, family) => {
+                if !state.zones.iter().any(|z| z == zone) {
+                    return not_found(&format!("projects/{project}/zones/{zone}"));
+                }
+                match state.family_head(project, family) {
+                    Some(image) => {
+                        json_response(200, &json!({"image": wire::image(&state.links, image)}))
+                    }
+                    None => not_found(&format!(
+                        "projects/{project}/zones/{zone}/imageFamilyViews/{family}"
+                    )),
+                }
+            }
             Route::Deprecate(name) => deprecate(state, project, name, call),
             Route::SetLabels(name) => set_labels(state, project, name, call),
             Route::GetIamPolicy(name) => match state.find_image(project, name) {
@@ -466,31 +484,10 @@ fn deprecate(state: &mut State, project: &str, name: &str, call: &Call) -> Respo
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
-    let state_word = text("state").unwrap_or_default();
-    if !["", "ACTIVE", "DEPRECATED", "OBSOLETE", "DELETED"].contains(&state_word.as_str()) {
-        return invalid(&format!(
-            "Invalid value for field 'resource.state': '{state_word}'."
-        ));
-    }
-    let replacement = match text("replacement") {
-        None => None,
-        Some(r) => match image_link(state, project, &r) {
-            Some(link) => Some(link),
-            None => {
-                return invalid(&format!(
-                    "Invalid value for field 'resource.replacement': '{r}'."
-                ));
-            }
-        },
+    let new = match deprecation(state, project, &body) {
+        Ok(d) => d,
+        Err(r) => return *r,
     };
-    let new = (!state_word.is_empty() && state_word != "ACTIVE").then(|| Deprecation {
-        state: state_word.clone(),
-        replacement,
-        deprecated: text("deprecated"),
-        obsolete: text("obsolete"),
-        deleted: text("deleted"),
-    });
     let (real, id) = match writable(state, project, name, "compute.images.deprecate") {
         Ok(image) => {
             image.spec.deprecated = new;
@@ -501,6 +498,88 @@ fn deprecate(state: &mut State, project: &str, name: &str, call: &Call) -> Respo
     let op = state.start_operation(
         project,
         "deprecate",
+        (&real, id),
+        Effect::None,
+        None,
+        call.param("requestId").map(str::to_owned),
+    );
+    operation_answer(state, project, &op)
+}
+
+/// A `DeprecationStatus` body: `None` clears (empty, or ACTIVE); an
+/// unknown state or an unreadable replacement is 400.
+fn deprecation(state: &State, project: &str, body: &Value) -> Result<Option<Deprecation>, Refusal> {
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let state_word = text("state").unwrap_or_default();
+    if !["", "ACTIVE", "DEPRECATED", "OBSOLETE", "DELETED"].contains(&state_word.as_str()) {
+        return Err(Box::new(invalid(&format!(
+            "Invalid value for field 'resource.state': '{state_word}'."
+        ))));
+    }
+    let replacement = match text("replacement") {
+        None => None,
+        Some(r) => match image_link(state, project, &r) {
+            Some(link) => Some(link),
+            None => {
+                return Err(Box::new(invalid(&format!(
+                    "Invalid value for field 'resource.replacement': '{r}'."
+                ))));
+            }
+        },
+    };
+    Ok(
+        (!state_word.is_empty() && state_word != "ACTIVE").then(|| Deprecation {
+            state: state_word.clone(),
+            replacement,
+            deprecated: text("deprecated"),
+            obsolete: text("obsolete"),
+            deleted: text("deleted"),
+        }),
+    )
+}
+
+/// `images.patch`: only `family`, `description` and `deprecated` may
+/// change (the DD); other fields in the body are ignored.
+fn patch_image(state: &mut State, project: &str, name: &str, call: &Call) -> Response {
+    if let Some(r) = replayed(state, project, call) {
+        return r;
+    }
+    let body = match body_json(call) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let new_deprecation = match body.get("deprecated") {
+        Some(d) => match deprecation(state, project, d) {
+            Ok(d) => Some(d),
+            Err(r) => return *r,
+        },
+        None => None,
+    };
+    if let Some(family) = body.get("family").and_then(Value::as_str) {
+        if !family.is_empty() && !is_rfc1035(family) {
+            return invalid(&format!(
+                "Invalid value for field 'resource.family': '{family}'."
+            ));
+        }
+    }
+    let (real, id) = match writable(state, project, name, "compute.images.update") {
+        Ok(image) => {
+            if let Some(family) = body.get("family").and_then(Value::as_str) {
+                image.spec.family = (!family.is_empty()).then(|| family.to_owned());
+            }
+            if let Some(description) = body.get("description").and_then(Value::as_str) {
+                image.spec.description = description.to_owned();
+            }
+            if let Some(d) = new_deprecation {
+                image.spec.deprecated = d;
+            }
+            (image.spec.name.clone(), image.id)
+        }
+        Err(r) => return *r,
+    };
+    let op = state.start_operation(
+        project,
+        "patch",
         (&real, id),
         Effect::None,
         None,

@@ -10,7 +10,8 @@
 //!   id, `getFromFamily` (the newest READY image of the family whose
 //!   deprecation state is absent or ACTIVE; a tie goes to the larger id),
 //!   `delete`, `deprecate`, `setLabels` (labelFingerprint, 412
-//!   `conditionNotMet`), `insert` and `getIamPolicy`; every write answers
+//!   `conditionNotMet`), `patch` (family, description, deprecation),
+//!   `insert`, `getIamPolicy` and `imageFamilyViews.get`; every write answers
 //!   a global Operation (`operations.rs`), DONE at once unless
 //!   [`GceEmulatorConfig::operation_polls`] says how many reads see it
 //!   RUNNING first, DONE with `error` when a failure was scripted;

@@ -459,6 +459,10 @@ async fn delete_answers_an_operation_that_removes_the_image_when_done() {
     assert_eq!(op["httpErrorStatusCode"], 400);
     assert_eq!(op["error"]["errors"][0]["message"], "in use by 'x'");
     assert_eq!(
+        op["error"]["errors"][0]["code"],
+        "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE"
+    );
+    assert_eq!(
         get(&emu, "projects/emu-project/global/images/image-000002")
             .await
             .0,
@@ -848,5 +852,69 @@ async fn large_catalogs_page_completely_at_the_largest_page_size() {
         (disks.len(), pages),
         (10_000, 20),
         "one aggregated listing, not one per zone"
+    );
+}
+
+#[tokio::test]
+async fn patch_reassigns_family_and_description_and_family_views_answer_per_zone() {
+    let emu = start(GceEmulatorConfig::default().images(0)).await;
+    let p = "emu-project";
+    emu.add_image(p, GceImage::at_hour("a-1", 1).family("a"));
+    emu.add_image(p, GceImage::at_hour("b-1", 2).family("b"));
+    let base = "projects/emu-project/global/images";
+    let (status, op) = call(
+        &emu,
+        Method::PATCH,
+        &format!("{base}/b-1"),
+        Some(json!({"family": "a", "description": "moved", "labels": {"ignored": "x"}})),
+    )
+    .await;
+    assert_eq!((status, op["operationType"].clone()), (200, json!("patch")));
+    let (_, image) = get(&emu, &format!("{base}/b-1")).await;
+    assert_eq!(
+        (image["family"].clone(), image["description"].clone()),
+        (json!("a"), json!("moved"))
+    );
+    assert!(
+        image.get("labels").is_none(),
+        "patch does not change labels"
+    );
+    assert_eq!(
+        get(&emu, &format!("{base}/family/a")).await.1["name"],
+        "b-1"
+    );
+    assert_eq!(get(&emu, &format!("{base}/family/b")).await.0, 404);
+    let (status, _) = call(
+        &emu,
+        Method::PATCH,
+        &format!("{base}/b-1"),
+        Some(json!({"family": "Bad"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    let (status, view) = get(
+        &emu,
+        "projects/emu-project/zones/us-central1-a/imageFamilyViews/a",
+    )
+    .await;
+    assert_eq!((status, view["image"]["name"].clone()), (200, json!("b-1")));
+    assert_eq!(
+        get(
+            &emu,
+            "projects/emu-project/zones/nowhere-1/imageFamilyViews/a"
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        get(
+            &emu,
+            "projects/emu-project/zones/us-central1-a/imageFamilyViews/zzz"
+        )
+        .await
+        .0,
+        404
     );
 }
