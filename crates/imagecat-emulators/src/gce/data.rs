@@ -88,6 +88,10 @@ pub(crate) struct State {
     pub(crate) projects: BTreeMap<String, Project>,
     pub(crate) links: Links,
     pub(crate) tokens: Vec<String>,
+    /// No token is checked (the configuration listed none).
+    pub(crate) anonymous: bool,
+    /// The own project (the metadata server names it).
+    pub(crate) own_project: String,
     pub(crate) zones: Vec<String>,
     pub(crate) regions: Vec<String>,
     pub(crate) operation_polls: u32,
@@ -188,6 +192,8 @@ impl State {
             projects: BTreeMap::new(),
             links: Links { base },
             tokens: config.tokens.clone(),
+            anonymous: config.tokens.is_empty(),
+            own_project: config.project.clone(),
             zones: config.zones.clone(),
             regions: config.regions.clone(),
             operation_polls: config.operation_polls,

@@ -55,8 +55,20 @@ fn decode_segment(s: &str) -> String {
 }
 
 async fn dispatch(AxumState(state): AxumState<Shared>, request: Request) -> Response {
-    if request.uri().path() == "/batch/compute/v1" && request.method() == Method::POST {
+    let path = request.uri().path();
+    if path == "/batch/compute/v1" && request.method() == Method::POST {
         return batch(&state, request).await;
+    }
+    if path == "/token" && request.method() == Method::POST {
+        let body = to_bytes(request.into_body(), MAX_BODY)
+            .await
+            .unwrap_or_default();
+        return super::auth::token(&mut lock(&state), &body);
+    }
+    if (path == "/" || path.starts_with("/computeMetadata/v1/")) && request.method() == Method::GET
+    {
+        let path = path.to_owned();
+        return super::auth::metadata(&mut lock(&state), &path, request.headers());
     }
     single(&state, request).await
 }
@@ -107,7 +119,7 @@ async fn single(state: &Shared, request: Request) -> Response {
     };
     let mut state = lock(state);
     // The bearer token.
-    if !state.tokens.is_empty() {
+    if !state.anonymous {
         let header = parts
             .headers
             .get("authorization")

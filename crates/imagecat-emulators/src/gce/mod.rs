@@ -33,6 +33,10 @@
 //!   `notFound` with GCE's messages, errors scripted ahead
 //!   ([`GceEmulator::push_error`], e.g. 403 `rateLimitExceeded`), and the
 //!   shared fault modes and request log of [`crate::server`];
+//! - where tokens come from (`auth.rs`): `POST /token` (the JWT-bearer
+//!   and refresh-token grants) and the metadata server
+//!   (`/computeMetadata/v1/…` with `Metadata-Flavor: Google`), each
+//!   issuing a token the API then accepts;
 //! - `POST /batch/compute/v1` (`batch.rs`): Google's multipart batch, which
 //!   gcloud sends when one command makes several requests.
 //!
@@ -53,6 +57,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use self::data::State;
 use crate::server::{EmulatorServer, ServeOptions};
 
+mod auth;
 mod batch;
 mod data;
 mod filter;
@@ -68,6 +73,9 @@ pub use self::filter::{Filter, FilterError};
 /// The bearer token the emulator accepts by default
 /// (`GOOGLE_OAUTH_ACCESS_TOKEN`, `CLOUDSDK_AUTH_ACCESS_TOKEN`).
 pub const TOKEN: &str = "ya29.gce-emulator-token";
+/// The refresh token the emulator's token endpoint accepts (an
+/// authorized-user credentials file's `refresh_token`).
+pub const REFRESH_TOKEN: &str = "1//gce-emulator-refresh-token";
 /// The own project by default.
 pub const PROJECT: &str = "emu-project";
 /// The base of every `selfLink` by default, as Google writes them (not the
@@ -120,7 +128,8 @@ pub struct GceEmulatorConfig {
     pub families: u64,
     /// Seed of the generated ids.
     pub seed: u64,
-    /// Bearer tokens accepted; empty: no token is checked (anonymous mode).
+    /// Bearer tokens accepted (besides those `/token` and the metadata
+    /// server issue); empty: no token is checked (anonymous mode).
     pub tokens: Vec<String>,
     /// The base of `selfLink`s. Default [`SELF_LINK_BASE`].
     pub self_link_base: String,

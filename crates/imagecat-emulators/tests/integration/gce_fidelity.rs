@@ -11,6 +11,11 @@
 //!   google-cloud-compute Python client (pinned, installed into
 //!   target/gce-clients by scripts/gce-clients/install.sh, which the test
 //!   runs) runs scripts/gce-clients/fidelity.py.
+//! - `google_auth_gets_tokens_from_the_token_endpoint_and_metadata_server`:
+//!   google-auth (the same install) exchanges a service-account JWT at the
+//!   emulator's `/token` and gets a token from its metadata server
+//!   (`GCE_METADATA_HOST`), then lists images with each
+//!   (scripts/gce-clients/auth.py).
 #![cfg(all(feature = "gce", unix))]
 
 use std::net::TcpListener;
@@ -412,5 +417,56 @@ async fn google_cloud_compute_pages_gets_deprecates_and_deletes() {
         trapped.load(Ordering::SeqCst),
         0,
         "the client called another host"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_auth_gets_tokens_from_the_token_endpoint_and_metadata_server() {
+    let python = tokio::task::spawn_blocking(python_client)
+        .await
+        .expect("joins");
+    let emu = emulator().await;
+    let addr = emu.server().addr().to_string();
+    let script = repo_root().join("scripts/gce-clients/auth.py");
+    let (proxy, trapped) = proxy_trap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .args([addr.as_str(), "emu-project"])
+            .env("GCE_METADATA_HOST", &addr)
+            .env("HTTPS_PROXY", &proxy)
+            .env("HTTP_PROXY", &proxy)
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .output()
+            .expect("python runs")
+    })
+    .await
+    .expect("joins");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names = "base-1,golden-v1,golden-v2,old-1";
+    assert_eq!(
+        lines(&stdout),
+        [
+            format!("service-account True {names}"),
+            format!("metadata True {names}")
+        ]
+    );
+    let token_posts = emu
+        .server()
+        .count_requests(|r| r.method == "POST" && r.path == "/token");
+    assert_eq!(token_posts, 1, "one JWT-bearer exchange");
+    let flavored = emu.server().count_requests(|r| {
+        r.path.starts_with("/computeMetadata/") && r.header("metadata-flavor") == Some("Google")
+    });
+    assert!(flavored >= 1, "{:?}", emu.requests());
+    assert_eq!(
+        trapped.load(Ordering::SeqCst),
+        0,
+        "google-auth called another host"
     );
 }

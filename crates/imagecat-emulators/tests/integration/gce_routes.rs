@@ -918,3 +918,189 @@ async fn patch_reassigns_family_and_description_and_family_views_answer_per_zone
         404
     );
 }
+
+/// Unpadded base64url.
+fn b64url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+async fn post_form(emu: &GceEmulator, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let response = Client::new()
+        .post(format!("{}{path}", emu.server().base_url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("answers");
+    let status = response.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_token_endpoint_and_metadata_server_issue_tokens_the_api_accepts() {
+    let emu = start(GceEmulatorConfig::default().images(1)).await;
+    let jwt = |header: Value, claims: Value| {
+        format!(
+            "{}.{}.{}",
+            b64url(header.to_string().as_bytes()),
+            b64url(claims.to_string().as_bytes()),
+            b64url(b"sig")
+        )
+    };
+    let claims = json!({"iss": "sa@emu-project.iam.gserviceaccount.com", "scope": "https://www.googleapis.com/auth/compute",
+        "aud": "https://oauth2.googleapis.com/token", "iat": 1_800_000_000, "exp": 1_800_003_600});
+    let good = jwt(
+        json!({"alg": "RS256", "typ": "JWT", "kid": "k1"}),
+        claims.clone(),
+    );
+    let grant = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+    let (status, answer) = post_form(
+        &emu,
+        "/token",
+        &[("grant_type", grant), ("assertion", &good)],
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            answer["token_type"].clone(),
+            answer["expires_in"].clone()
+        ),
+        (200, json!("Bearer"), json!(3599))
+    );
+    let issued = answer["access_token"].as_str().expect("a token").to_owned();
+    let list = |token: String| {
+        let emu = &emu;
+        async move {
+            call_as(
+                emu,
+                Some(&token),
+                Method::GET,
+                "projects/emu-project/global/images",
+                None,
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(list(issued).await, 200, "the issued token is accepted");
+    for (bad, why) in [
+        (jwt(json!({"alg": "HS256"}), claims.clone()), "alg"),
+        (
+            jwt(
+                json!({"alg": "RS256"}),
+                json!({"iss": "x", "aud": "y", "scope": "s", "iat": 1, "exp": 100_000}),
+            ),
+            "lifetime",
+        ),
+        ("not-a-jwt".to_owned(), "shape"),
+    ] {
+        let (status, answer) = post_form(
+            &emu,
+            "/token",
+            &[("grant_type", grant), ("assertion", &bad)],
+        )
+        .await;
+        assert_eq!(
+            (status, answer["error"].clone()),
+            (400, json!("invalid_grant")),
+            "{why}"
+        );
+    }
+    // An authorized user's refresh token.
+    let refresh = imagecat_emulators::gce::REFRESH_TOKEN;
+    let (status, answer) = post_form(
+        &emu,
+        "/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "c"),
+            ("client_secret", "s"),
+            ("refresh_token", refresh),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        list(
+            answer["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        )
+        .await,
+        200
+    );
+    let (status, _) = post_form(
+        &emu,
+        "/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "c"),
+            ("refresh_token", "stolen"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // The metadata server: Metadata-Flavor both ways.
+    let metadata = |path: &'static str, flavor: bool| {
+        let url = format!("{}{path}", emu.server().base_url());
+        async move {
+            let mut request = Client::new().get(url);
+            if flavor {
+                request = request.header("Metadata-Flavor", "Google");
+            }
+            let response = request.send().await.expect("answers");
+            let flavor = response
+                .headers()
+                .get("metadata-flavor")
+                .map(|v| v.to_str().unwrap_or_default().to_owned());
+            (
+                response.status().as_u16(),
+                flavor,
+                response.text().await.unwrap_or_default(),
+            )
+        }
+    };
+    let (status, flavor, _) = metadata("/", false).await;
+    assert_eq!((status, flavor.as_deref()), (200, Some("Google")));
+    let token_path = "/computeMetadata/v1/instance/service-accounts/default/token";
+    assert_eq!(metadata(token_path, false).await.0, 403);
+    let (status, _, body) = metadata(token_path, true).await;
+    assert_eq!(status, 200);
+    let token: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        list(
+            token["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        metadata("/computeMetadata/v1/project/project-id", true)
+            .await
+            .2,
+        "emu-project"
+    );
+}
