@@ -1,5 +1,5 @@
 //! Unit tests of the GCE emulator's parts (the HTTP behaviour is tested
-//! in `tests/integration/gce_routes.rs`).
+//! in `tests/integration/gce_routes.rs` and `gce_resources.rs`).
 
 use serde_json::json;
 
