@@ -98,6 +98,8 @@ pub(crate) struct State {
     pub(crate) unreachable: Vec<String>,
     pub(crate) delete_failures: VecDeque<OpError>,
     pub(crate) injected: VecDeque<OpError>,
+    /// How many image list pages still come back empty (with a token).
+    pub(crate) empty_pages: u32,
     /// The seed of generated ids; `sequence` counts what was generated.
     pub(crate) seed: u64,
     pub(crate) sequence: u64,
@@ -200,6 +202,7 @@ impl State {
             unreachable: Vec::new(),
             delete_failures: VecDeque::new(),
             injected: VecDeque::new(),
+            empty_pages: 0,
             seed: config.seed,
             sequence: 0,
         };

@@ -287,7 +287,7 @@ pub(crate) fn query_hash(parts: &[&str]) -> u64 {
     })
 }
 
-fn list_images(state: &State, project: &str, call: &Call) -> Response {
+fn list_images(state: &mut State, project: &str, call: &Call) -> Response {
     let max = match max_results(call) {
         Ok(n) => n,
         Err(r) => return *r,
@@ -319,6 +319,20 @@ fn list_images(state: &State, project: &str, call: &Call) -> Response {
         Ok(k) => k,
         Err(r) => return *r,
     };
+    if state.empty_pages > 0 {
+        // A hostile page: nothing on it, and a token that resumes where
+        // this page began.
+        state.empty_pages -= 1;
+        let next = page_token(hash, after.as_deref().unwrap_or(""));
+        let doc = wire::list(
+            "compute#imageList",
+            &format!("projects/{project}/global/images"),
+            state.links.project(project, "global/images"),
+            Vec::new(),
+            Some(next),
+        );
+        return json_response(200, &doc);
+    }
     let Some(p) = state.projects.get(project) else {
         return not_found(&format!("projects/{project}"));
     };

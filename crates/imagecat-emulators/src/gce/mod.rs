@@ -549,6 +549,13 @@ impl GceEmulator {
         self.state().operation_polls = polls;
     }
 
+    /// The next `n` image list pages come back empty, each with a
+    /// `nextPageToken` that resumes where it began (a client must page
+    /// until the token is absent, whatever a page holds).
+    pub fn set_empty_pages(&self, n: u32) {
+        self.state().empty_pages = n;
+    }
+
     /// The next image delete fails: its Operation ends DONE with this
     /// error (HTTP status, reason, message) and the image stays.
     pub fn fail_next_delete(&self, http_status: u16, reason: &str, message: &str) {

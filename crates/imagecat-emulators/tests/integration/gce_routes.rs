@@ -84,6 +84,10 @@ async fn list_pages_by_token_in_name_order_and_binds_the_token_to_its_query() {
             .unwrap_or_default()
             .contains("Specifying both a list filter and sort order")
     );
+    // Empty pages with a token (hostile): paging still sees every image once.
+    emu.set_empty_pages(3);
+    let (again, pages) = all_pages(&emu, "projects/emu-project/global/images?maxResults=5").await;
+    assert_eq!((again, pages), (all.clone(), 8));
     // returnPartialSuccess and the global parameters are accepted.
     let (status, _) = get(
         &emu,
