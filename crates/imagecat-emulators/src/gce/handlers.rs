@@ -624,6 +624,23 @@ fn label_ok(text: &str, key: bool) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
+/// Whether two base64 texts of a `bytes` field are the same bytes: proto3
+/// JSON accepts the standard and the URL-safe alphabet, padded or not
+/// (gcloud sends fingerprints URL-safe).
+fn same_bytes(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.trim_end_matches('=')
+            .chars()
+            .map(|c| match c {
+                '-' => '+',
+                '_' => '/',
+                c => c,
+            })
+            .collect()
+    };
+    !a.is_empty() && norm(a) == norm(b)
+}
+
 fn set_labels(state: &mut State, project: &str, name: &str, call: &Call) -> Response {
     let body = match body_json(call) {
         Ok(b) => b,
@@ -646,7 +663,7 @@ fn set_labels(state: &mut State, project: &str, name: &str, call: &Call) -> Resp
         .to_owned();
     let (real, id) = match writable(state, project, name, "compute.images.setLabels") {
         Ok(image) => {
-            if given != label_fingerprint(&image.spec.labels) {
+            if !same_bytes(&given, &label_fingerprint(&image.spec.labels)) {
                 let message = "Labels fingerprint either invalid or resource labels have changed";
                 let doc = wire::error_doc(412, "conditionNotMet", message, Some("If-Match"));
                 return json_response(412, &doc);

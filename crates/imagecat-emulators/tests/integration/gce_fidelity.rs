@@ -25,7 +25,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use imagecat_emulators::Emulator;
-use imagecat_emulators::gce::{GceEmulator, GceEmulatorConfig, GceImage, TOKEN};
+use imagecat_emulators::gce::{
+    GceDisk, GceEmulator, GceEmulatorConfig, GceImage, GceTemplate, TOKEN,
+};
 use imagecat_emulators::server::ServeOptions;
 
 fn repo_root() -> PathBuf {
@@ -245,6 +247,30 @@ async fn gcloud_lists_describes_deprecates_and_deletes_against_the_emulator() {
     ];
     assert_eq!(lines(&gcloud.ok(&family).await), ["golden-v2"]);
 
+    // add-labels: get, then setLabels with the fingerprint gcloud re-encodes
+    // URL-safe, then the image again.
+    let before = emu.image_json("emu-project", "golden-v1").expect("exists");
+    let out = gcloud
+        .run(&[
+            "compute",
+            "images",
+            "add-labels",
+            "golden-v1",
+            "--labels=owner=me",
+        ])
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = emu.image_json("emu-project", "golden-v1").expect("exists");
+    assert_eq!(
+        after["labels"],
+        serde_json::json!({"owner": "me", "team": "infra"})
+    );
+    assert_ne!(after["labelFingerprint"], before["labelFingerprint"]);
+
     // deprecate, with the replacement gcloud builds from its endpoint override.
     let out = gcloud
         .run(&[
@@ -319,6 +345,41 @@ async fn gcloud_lists_describes_deprecates_and_deletes_against_the_emulator() {
     assert!(
         emu.image_names("emu-project")
             .contains(&"base-1".to_owned())
+    );
+
+    // What uses images, through gcloud's aggregated lists.
+    emu.add_disk(
+        "emu-project",
+        GceDisk::from_image("d-1", "us-central1-a", "emu-project", "golden-v1"),
+    );
+    emu.add_template(
+        "emu-project",
+        GceTemplate {
+            name: "t-1".into(),
+            region: None,
+            source_image: "projects/emu-project/global/images/family/golden".into(),
+        },
+    );
+    let disks = gcloud
+        .ok(&[
+            "compute",
+            "disks",
+            "list",
+            "--format=value(name,zone.basename(),sourceImage.basename())",
+        ])
+        .await;
+    assert_eq!(lines(&disks), ["d-1\tus-central1-a\tgolden-v1"]);
+    let templates = gcloud
+        .ok(&[
+            "compute",
+            "instance-templates",
+            "list",
+            "--format=value(name,properties.disks[0].initializeParams.sourceImage)",
+        ])
+        .await;
+    assert_eq!(
+        lines(&templates),
+        ["t-1\tprojects/emu-project/global/images/family/golden"]
     );
 
     // Errors: GCE's 404 text, and a refused token.

@@ -488,12 +488,28 @@ async fn deprecate_set_labels_and_insert_change_the_image_as_gce_does() {
     assert_eq!(status, 200);
     let (_, image) = get(&emu, &format!("{base}/golden-v2")).await;
     assert_eq!(image["labels"], json!({"team": "infra"}));
+    // The same fingerprint URL-safe and unpadded, as gcloud re-encodes it.
+    let now = image["labelFingerprint"].as_str().unwrap_or_default();
+    let url_safe: String = now
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_");
+    let (status, _) = call(
+        &emu,
+        Method::POST,
+        &format!("{base}/golden-v2/setLabels"),
+        Some(json!({"labels": {"team": "infra", "x": "y"}, "labelFingerprint": url_safe})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, image) = get(&emu, &format!("{base}/golden-v2")).await;
+    assert_eq!(image["labels"], json!({"team": "infra", "x": "y"}));
     assert_ne!(image["labelFingerprint"], json!(fp));
     let (status, doc) = call(
         &emu,
         Method::POST,
         &format!("{base}/golden-v2/setLabels"),
-        Some(json!({"labels": {}, "labelFingerprint": fp})),
+        Some(json!({"labels": {}, "labelFingerprint": fp.clone()})),
     )
     .await;
     assert_eq!(status, 412);
