@@ -171,6 +171,29 @@ async fn usage_resources_list_aggregated_over_scopes_with_gce_s_warnings() {
         disks["items"]["zones/us-central1-b"]["warning"]["code"],
         "UNREACHABLE"
     );
+    // Paged one disk a page: only the reachable disks, each page holding one.
+    let mut per_page = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (_, page) = get(
+            &emu,
+            &format!("projects/emu-project/aggregated/disks?maxResults=1&pageToken={token}"),
+        )
+        .await;
+        let on_page: Vec<String> = page["items"]
+            .as_object()
+            .expect("a scope map")
+            .values()
+            .flat_map(|scope| scope["disks"].as_array().cloned().unwrap_or_default())
+            .map(|d| d["name"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        per_page.push(on_page);
+        match page["nextPageToken"].as_str() {
+            Some(t) => token = t.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(per_page, [vec!["d-r".to_owned()], vec!["d-a".to_owned()]]);
     let (_, zones) = get(&emu, "projects/emu-project/zones").await;
     assert_eq!(names(&zones).len(), 3);
     let (_, regions) = get(&emu, "projects/emu-project/regions").await;
