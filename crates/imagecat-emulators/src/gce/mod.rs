@@ -522,6 +522,27 @@ impl GceEmulator {
         p.groups.clear();
     }
 
+    /// The images the direct DELETEs received so far name, as
+    /// `projects/P/global/images/N` (the adapter's image ids), in order
+    /// (a batch's parts are not in the request log).
+    pub fn deleted_images(&self) -> Vec<String> {
+        self.server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .filter_map(|r| {
+                let rest = r.path.strip_prefix("/compute/v1/")?;
+                let parts: Vec<&str> = rest.split('/').collect();
+                match parts.as_slice() {
+                    ["projects", p, "global", "images", n] => {
+                        Some(format!("projects/{p}/global/images/{n}"))
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
     /// The names of `project`'s images, in name order.
     pub fn image_names(&self, project: &str) -> Vec<String> {
         self.state()

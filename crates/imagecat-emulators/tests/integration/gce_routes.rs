@@ -417,6 +417,16 @@ async fn delete_answers_an_operation_that_removes_the_image_when_done() {
         404
     );
     assert!(emu.server().deleted_image_ids().contains("image-000000"));
+    assert_eq!(
+        emu.deleted_images(),
+        [
+            "projects/emu-project/global/images/image-000000",
+            "projects/emu-project/global/images/image-000001",
+            "projects/emu-project/global/images/image-000002",
+            "projects/emu-project/global/images/image-000002",
+            "projects/emu-project/global/images/image-000002",
+        ]
+    );
 }
 
 #[tokio::test]
