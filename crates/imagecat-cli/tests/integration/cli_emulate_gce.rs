@@ -1,8 +1,9 @@
 //! `imagecat emulate gce`: the catalog URL first on stdout, the bearer
 //! token and gcloud's settings on stderr, and a Compute v1 API behind them
 //! with the seeded images, families and usage resources the docs describe
-//! (docs/cli.md). gcloud and google-cloud-compute against the same
-//! emulator: `imagecat-emulators`' `gce_fidelity` tests.
+//! (docs/cli.md), and gcloud pointed at it by the printed settings. The
+//! full gcloud and google-cloud-compute checks: `imagecat-emulators`'
+//! `gce_fidelity` tests.
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -47,20 +48,20 @@ async fn emulate_gce_prints_its_url_and_token_and_serves_compute_v1() {
     );
     let addr = url["gce+http://".len()..url.len() - "?project=emu-project".len()].to_owned();
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut gcloud = String::new();
+    let mut gcloud_line = String::new();
     while let Some(line) = stderr.next_line().await.expect("reads") {
         if line.starts_with("gcloud:") {
-            gcloud = line;
+            gcloud_line = line;
             break;
         }
     }
     assert!(
-        gcloud.contains(&format!(
+        gcloud_line.contains(&format!(
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=http://{addr}/compute/v1/"
         )),
-        "{gcloud}"
+        "{gcloud_line}"
     );
-    let token = gcloud
+    let token = gcloud_line
         .split_whitespace()
         .find_map(|w| w.strip_prefix("CLOUDSDK_AUTH_ACCESS_TOKEN="))
         .expect("the token")
@@ -121,5 +122,43 @@ async fn emulate_gce_prints_its_url_and_token_and_serves_compute_v1() {
     )
     .await;
     assert_eq!(status, 401);
+
+    // gcloud against the binary's emulator, as the printed settings say.
+    let gcloud = std::env::var_os("IMAGECAT_GCLOUD")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/gcloud".into());
+    assert!(
+        gcloud.is_file(),
+        "gcloud is missing: this test runs the Google Cloud CLI the machine image carries \
+         (/usr/bin/gcloud; not in any package registry); set IMAGECAT_GCLOUD to its path"
+    );
+    let config = tempfile::tempdir().expect("a config dir");
+    let mut run = tokio::process::Command::new(gcloud);
+    run.args([
+        "compute",
+        "images",
+        "describe-from-family",
+        "family-1",
+        "--format=value(name)",
+    ])
+    .env_clear()
+    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    .env("HOME", config.path())
+    .env("CLOUDSDK_CONFIG", config.path())
+    .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+    .env("CLOUDSDK_CORE_CHECK_GCE_METADATA", "false")
+    .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "true");
+    for setting in gcloud_line.split_whitespace().skip(1) {
+        if let Some((k, v)) = setting.split_once('=') {
+            run.env(k, v);
+        }
+    }
+    let out = run.output().await.expect("gcloud runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "image-000005");
     child.kill().await.expect("stops");
 }
