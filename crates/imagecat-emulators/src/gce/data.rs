@@ -208,14 +208,26 @@ impl State {
         };
         let own = config.project.clone();
         state.project_mut(&own);
-        for project in &config.more_projects {
-            state.project_mut(project);
-        }
         let prefix = state.links.project(&own, "global/images/");
         for i in 0..config.images {
             let mut image = seeded_image(i, config.families, &prefix);
             image.id = Some(generated_id(config.seed, i));
             state.add_image(&own, image);
+        }
+        // Each more project: a near copy of the own one, for diffs.
+        for (n, project) in config.more_projects.iter().enumerate() {
+            state.project_mut(project);
+            let prefix = state.links.project(project, "global/images/");
+            for i in (0..config.images).filter(|i| i % 5 != 2) {
+                let mut image = seeded_image(i, config.families, &prefix);
+                let recreated = i % 7 == 1;
+                let salt = if recreated { 0x2ec7 + n as u64 } else { 0 };
+                image.id = Some(generated_id(config.seed ^ salt, i));
+                if i % 6 == 0 {
+                    image.labels.insert("env".into(), "staging".into());
+                }
+                state.add_image(project, image);
+            }
         }
         for project in &config.public_projects {
             for image in public_images(project, &state.links.base.clone()) {

@@ -116,7 +116,10 @@ const EPOCH: i64 = 1_704_067_200;
 pub struct GceEmulatorConfig {
     /// The own project (writable), where seeded images live. Default `emu-project`.
     pub project: String,
-    /// More writable projects, empty at start (for diffs between projects).
+    /// More writable projects, each a near copy of the own project's
+    /// seeded images (for diffs between projects): image `i` is missing
+    /// when `i % 5 == 2`, recreated (another id) when `i % 7 == 1`,
+    /// labelled `env=staging` when `i % 6 == 0`; no usage resources.
     pub more_projects: Vec<String>,
     /// Public image projects: listed and read by anyone, refused (403) to
     /// writes. Default `debian-cloud`.

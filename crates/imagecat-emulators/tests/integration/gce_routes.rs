@@ -628,3 +628,33 @@ async fn patch_reassigns_family_and_description_and_family_views_answer_per_zone
         404
     );
 }
+
+#[tokio::test]
+async fn more_projects_are_near_copies_of_the_own_for_diffs() {
+    let config = GceEmulatorConfig {
+        more_projects: vec!["other".into()],
+        ..GceEmulatorConfig::default().images(10)
+    };
+    let emu = start(config).await;
+    let (own, _) = all_pages(&emu, "projects/emu-project/global/images").await;
+    let (other, _) = all_pages(&emu, "projects/other/global/images").await;
+    assert_eq!(own.len(), 10);
+    assert_eq!(other.len(), 8, "images 2 and 7 missing");
+    assert!(!other.contains(&"image-000002".to_owned()));
+    let id = |p: &str, n: &str| emu.image_json(p, n).map(|d| d["id"].clone());
+    assert_ne!(
+        id("emu-project", "image-000001"),
+        id("other", "image-000001"),
+        "recreated"
+    );
+    assert_eq!(
+        id("emu-project", "image-000003"),
+        id("other", "image-000003")
+    );
+    let labels = emu.image_json("other", "image-000006").expect("exists")["labels"].clone();
+    assert_eq!(labels["env"], "staging");
+    assert_eq!(
+        emu.catalog_url_for("other"),
+        format!("gce+http://{}?project=other", emu.server().addr())
+    );
+}
