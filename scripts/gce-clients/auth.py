@@ -8,6 +8,7 @@ Usage: python auth.py HOST:PORT PROJECT
 
 - service account: a key file made here (a fresh RSA key) whose token_uri
   is http://HOST:PORT/token; google-auth signs the JWT and exchanges it;
+- self-signed: the same key given to the client, which sends its own JWT;
 - metadata server: GCE_METADATA_HOST=HOST:PORT (google-auth's variable,
   read when it is imported, so the caller sets it).
 """
@@ -55,11 +56,15 @@ def main():
         info, scopes=["https://www.googleapis.com/auth/compute"]
     )
     sa.refresh(Request())
-    # The generated client would swap a service account for a self-signed
-    # JWT (no token exchange), which the emulator does not accept: use the
-    # exchanged token.
+    # Listing with `sa` would make the generated client sign its own JWT
+    # instead (below): list with the exchanged token.
     exchanged = Credentials(token=sa.token)
     print("service-account", sa.token.startswith("ya29."), list_names(host, project, exchanged))
+
+    # The key itself: the generated client signs its own JWT (aud the
+    # Compute service) and sends it as the bearer, with no exchange.
+    direct = service_account.Credentials.from_service_account_info(info)
+    print("self-signed", list_names(host, project, direct))
 
     # google-auth reads GCE_METADATA_HOST when imported: the caller sets it.
     if os.environ.get("GCE_METADATA_HOST") != host:

@@ -11,6 +11,10 @@
 //!   answers `{"access_token","expires_in":3599,"token_type":"Bearer"}`
 //!   with a new token the API then accepts; a refusal is OAuth2's
 //!   `{"error":"invalid_grant","error_description":…}` with 400.
+//! - a self-signed service-account JWT used directly as the bearer token
+//!   (google-cloud-compute's default with a key file) is accepted when it
+//!   is well formed and unexpired ([`super::GceEmulatorConfig::self_signed_jwt`]);
+//!   its signature is not verified either;
 //! - the metadata server: `GET /` and `GET /computeMetadata/v1/…` answer
 //!   with `Metadata-Flavor: Google` and refuse (403) a request without
 //!   that header; `…/instance/service-accounts/default/token` issues a
@@ -53,6 +57,28 @@ fn base64url(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Whether a bearer token is a self-signed service-account JWT as Google's
+/// generated clients send one instead of an access token: RS256, `iss`,
+/// and `aud` the Compute service (`https://compute.googleapis.com/`) or a
+/// `scope`, unexpired (`exp` after `now`, at most an hour after `iat`).
+/// The signature is not verified.
+pub(crate) fn self_signed_ok(jwt: &str, now: i64) -> bool {
+    if check_assertion(jwt).is_err() {
+        return false;
+    }
+    let claims = jwt
+        .split('.')
+        .nth(1)
+        .and_then(base64url)
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .unwrap_or_default();
+    let for_compute = claims["aud"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("https://compute.googleapis.com"))
+        || claims["scope"].is_string();
+    for_compute && claims["exp"].as_i64().is_some_and(|exp| exp > now)
+}
+
 /// Why a JWT assertion is refused, if it is.
 fn check_assertion(jwt: &str) -> Result<(), String> {
     let parts: Vec<&str> = jwt.split('.').collect();
@@ -76,7 +102,10 @@ fn check_assertion(jwt: &str) -> Result<(), String> {
             return Err(format!("the JWT claim {claim} is missing"));
         }
     }
-    if !claims["scope"].is_string() && !claims["target_audience"].is_string() {
+    let audience_only = claims["aud"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("https://compute.googleapis.com"));
+    if !claims["scope"].is_string() && !claims["target_audience"].is_string() && !audience_only {
         return Err("the JWT has neither scope nor target_audience".into());
     }
     let (Some(iat), Some(exp)) = (claims["iat"].as_i64(), claims["exp"].as_i64()) else {

@@ -90,6 +90,8 @@ pub(crate) struct State {
     pub(crate) tokens: Vec<String>,
     /// No token is checked (the configuration listed none).
     pub(crate) anonymous: bool,
+    /// Self-signed service-account JWTs are accepted as bearer tokens.
+    pub(crate) self_signed_jwt: bool,
     /// The own project (the metadata server names it).
     pub(crate) own_project: String,
     pub(crate) zones: Vec<String>,
@@ -195,6 +197,7 @@ impl State {
             links: Links { base },
             tokens: config.tokens.clone(),
             anonymous: config.tokens.is_empty(),
+            self_signed_jwt: config.self_signed_jwt,
             own_project: config.project.clone(),
             zones: config.zones.clone(),
             regions: config.regions.clone(),

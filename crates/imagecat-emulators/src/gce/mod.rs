@@ -134,6 +134,11 @@ pub struct GceEmulatorConfig {
     /// Bearer tokens accepted (besides those `/token` and the metadata
     /// server issue); empty: no token is checked (anonymous mode).
     pub tokens: Vec<String>,
+    /// Whether a self-signed service-account JWT (RS256, `aud` the Compute
+    /// service or a `scope`, unexpired; the signature not verified) is
+    /// accepted as a bearer token, as Google accepts the ones its generated
+    /// clients make from a key file. Default true.
+    pub self_signed_jwt: bool,
     /// The base of `selfLink`s. Default [`SELF_LINK_BASE`].
     pub self_link_base: String,
     /// How many reads (`operations.get` or `wait`) see a write's Operation
@@ -169,6 +174,7 @@ impl Default for GceEmulatorConfig {
             families: 4,
             seed: 0,
             tokens: vec![TOKEN.into()],
+            self_signed_jwt: true,
             self_link_base: SELF_LINK_BASE.into(),
             operation_polls: 0,
             zones: vec![

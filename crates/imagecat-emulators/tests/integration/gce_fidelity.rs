@@ -514,13 +514,22 @@ async fn google_auth_gets_tokens_from_the_token_endpoint_and_metadata_server() {
         lines(&stdout),
         [
             format!("service-account True {names}"),
+            format!("self-signed {names}"),
             format!("metadata True {names}")
         ]
     );
     let token_posts = emu
         .server()
         .count_requests(|r| r.method == "POST" && r.path == "/token");
-    assert_eq!(token_posts, 1, "one JWT-bearer exchange");
+    assert_eq!(
+        token_posts, 1,
+        "one JWT-bearer exchange; the self-signed JWT needs none"
+    );
+    let jwt_bearers = emu.server().count_requests(|r| {
+        r.header("authorization")
+            .is_some_and(|a| a.starts_with("Bearer ey") && a.matches('.').count() == 2)
+    });
+    assert!(jwt_bearers >= 1, "the client sent its own JWT");
     let flavored = emu.server().count_requests(|r| {
         r.path.starts_with("/computeMetadata/") && r.header("metadata-flavor") == Some("Google")
     });

@@ -355,6 +355,30 @@ async fn the_token_endpoint_and_metadata_server_issue_tokens_the_api_accepts() {
         }
     };
     assert_eq!(list(issued).await, 200, "the issued token is accepted");
+    // A self-signed JWT as the bearer: accepted while unexpired.
+    let now = chrono::Utc::now().timestamp();
+    let self_signed = |exp: i64| {
+        jwt(
+            json!({"alg": "RS256", "typ": "JWT"}),
+            json!({"iss": "sa@x", "sub": "sa@x", "aud": "https://compute.googleapis.com/", "iat": exp - 3600, "exp": exp}),
+        )
+    };
+    assert_eq!(list(self_signed(now + 600)).await, 200);
+    assert_eq!(list(self_signed(now - 600)).await, 401, "expired");
+    let strict = start(GceEmulatorConfig {
+        self_signed_jwt: false,
+        ..GceEmulatorConfig::default()
+    })
+    .await;
+    let (status, _) = call_as(
+        &strict,
+        Some(&self_signed(now + 600)),
+        Method::GET,
+        "projects/emu-project/global/images",
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "refused when the emulator is told to");
     for (bad, why) in [
         (jwt(json!({"alg": "HS256"}), claims.clone()), "alg"),
         (
