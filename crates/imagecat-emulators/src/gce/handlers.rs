@@ -124,18 +124,15 @@ async fn single(state: &Shared, request: Request) -> Response {
             .headers
             .get("authorization")
             .and_then(|v| v.to_str().ok());
+        let accepted = |token: &str| {
+            let token = token.trim();
+            state.tokens.iter().any(|t| t == token)
+                || (state.self_signed_jwt
+                    && super::auth::self_signed_ok(token, chrono::Utc::now().timestamp()))
+        };
         match header.and_then(|h| h.strip_prefix("Bearer ")) {
             None => return wire::unauthenticated(true),
-            Some(token)
-                if !state.tokens.iter().any(|t| t == token.trim())
-                    && !(state.self_signed_jwt
-                        && super::auth::self_signed_ok(
-                            token.trim(),
-                            chrono::Utc::now().timestamp(),
-                        )) =>
-            {
-                return wire::unauthenticated(false);
-            }
+            Some(token) if !accepted(token) => return wire::unauthenticated(false),
             Some(_) => {}
         }
     }
