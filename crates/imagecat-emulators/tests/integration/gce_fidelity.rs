@@ -16,6 +16,11 @@
 //!   emulator's `/token` and gets a token from its metadata server
 //!   (`GCE_METADATA_HOST`), then lists images with each
 //!   (scripts/gce-clients/auth.py).
+//! - `every_document_fits_the_discovery_document_s_schemas`: every kind of
+//!   document the emulator writes, checked by scripts/gce-clients/schema_check.py
+//!   against the Compute v1 discovery document (rev 20261106, from the
+//!   google-api-python-client wheel): every key a property of its schema,
+//!   64-bit integers as strings, enums within their values.
 #![cfg(all(feature = "gce", unix))]
 
 use std::net::TcpListener;
@@ -539,4 +544,221 @@ async fn google_auth_gets_tokens_from_the_token_endpoint_and_metadata_server() {
         0,
         "google-auth called another host"
     );
+}
+
+/// GETs (or sends) one call with the emulator's token; the JSON body.
+async fn fetch(emu: &GceEmulator, method: &str, path: &str) -> serde_json::Value {
+    let method = imagecat_http::reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+    let response = imagecat_http::reqwest::Client::new()
+        .request(method, format!("{}{path}", emu.endpoint()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("answers");
+    serde_json::from_str(&response.text().await.expect("a body")).expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_document_fits_the_discovery_document_s_schemas() {
+    let python = tokio::task::spawn_blocking(python_client)
+        .await
+        .expect("joins");
+    let emu = GceEmulator::start(
+        GceEmulatorConfig {
+            more_projects: vec!["other".into()],
+            ..GceEmulatorConfig::default().images(12).usage(6, 3, 4, 2)
+        },
+        ServeOptions::default(),
+    )
+    .await
+    .expect("starts");
+    let mut regional = GceDisk::from_image("regional", "x", "emu-project", "image-000001");
+    regional.scope = imagecat_emulators::gce::GceScope::Region("us-central1".into());
+    emu.add_disk("emu-project", regional);
+    let p = "projects/emu-project";
+    let mut docs: Vec<(&str, serde_json::Value)> = vec![
+        (
+            "Image",
+            fetch(&emu, "GET", &format!("{p}/global/images/image-000003")).await,
+        ),
+        (
+            "Image",
+            fetch(&emu, "GET", &format!("{p}/global/images/family/family-1")).await,
+        ),
+        (
+            "ImageList",
+            fetch(&emu, "GET", &format!("{p}/global/images?maxResults=5")).await,
+        ),
+        (
+            "ImageList",
+            fetch(
+                &emu,
+                "GET",
+                &format!("{p}/global/images?filter=name%20%3D%20none"),
+            )
+            .await,
+        ),
+        (
+            "ImageFamilyView",
+            fetch(
+                &emu,
+                "GET",
+                &format!("{p}/zones/us-central1-a/imageFamilyViews/family-1"),
+            )
+            .await,
+        ),
+        (
+            "Policy",
+            fetch(
+                &emu,
+                "GET",
+                &format!("{p}/global/images/image-000004/getIamPolicy"),
+            )
+            .await,
+        ),
+        (
+            "Policy",
+            fetch(
+                &emu,
+                "GET",
+                &format!("{p}/global/images/image-000005/getIamPolicy"),
+            )
+            .await,
+        ),
+        (
+            "Operation",
+            fetch(
+                &emu,
+                "POST",
+                &format!("{p}/global/images/image-000002/deprecate"),
+            )
+            .await,
+        ),
+        (
+            "Disk",
+            fetch(
+                &emu,
+                "GET",
+                &format!("{p}/zones/us-central1-a/disks/disk-000000"),
+            )
+            .await,
+        ),
+        (
+            "DiskList",
+            fetch(&emu, "GET", &format!("{p}/regions/us-central1/disks")).await,
+        ),
+        (
+            "InstanceList",
+            fetch(&emu, "GET", &format!("{p}/zones/us-central1-a/instances")).await,
+        ),
+        (
+            "InstanceTemplateList",
+            fetch(&emu, "GET", &format!("{p}/global/instanceTemplates")).await,
+        ),
+        (
+            "InstanceTemplateList",
+            fetch(
+                &emu,
+                "GET",
+                &format!("{p}/regions/us-central1/instanceTemplates"),
+            )
+            .await,
+        ),
+        (
+            "InstanceGroupManagerList",
+            fetch(
+                &emu,
+                "GET",
+                &format!("{p}/regions/us-central1/instanceGroupManagers"),
+            )
+            .await,
+        ),
+        ("ZoneList", fetch(&emu, "GET", &format!("{p}/zones")).await),
+        (
+            "RegionList",
+            fetch(&emu, "GET", &format!("{p}/regions")).await,
+        ),
+        (
+            "DiskAggregatedList",
+            fetch(&emu, "GET", &format!("{p}/aggregated/disks?maxResults=2")).await,
+        ),
+        (
+            "InstanceAggregatedList",
+            fetch(&emu, "GET", &format!("{p}/aggregated/instances")).await,
+        ),
+        (
+            "InstanceTemplateAggregatedList",
+            fetch(&emu, "GET", &format!("{p}/aggregated/instanceTemplates")).await,
+        ),
+        (
+            "InstanceGroupManagerAggregatedList",
+            fetch(
+                &emu,
+                "GET",
+                &format!("{p}/aggregated/instanceGroupManagers"),
+            )
+            .await,
+        ),
+    ];
+    // The documents hold what they should before they are checked.
+    for (schema, doc) in &docs {
+        assert!(doc.get("error").is_none(), "{schema}: {doc}");
+    }
+    emu.set_unreachable(&["zones/us-central1-b"]);
+    docs.push((
+        "DiskAggregatedList",
+        fetch(&emu, "GET", &format!("{p}/aggregated/disks")).await,
+    ));
+    emu.fail_next_delete(400, "resourceInUseByAnotherResource", "in use");
+    docs.push((
+        "Operation",
+        fetch(&emu, "DELETE", &format!("{p}/global/images/image-000006")).await,
+    ));
+    emu.set_operation_polls(1);
+    docs.push((
+        "Operation",
+        fetch(&emu, "DELETE", &format!("{p}/global/images/image-000008")).await,
+    ));
+    docs.push((
+        "Image",
+        fetch(&emu, "GET", &format!("{p}/global/images/image-000008")).await,
+    ));
+    assert_eq!(docs[0].1["deprecated"]["state"], "DEPRECATED");
+    assert_eq!(
+        docs[docs.len() - 3].1["error"]["errors"][0]["code"],
+        "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE"
+    );
+    assert_eq!(
+        docs.last().map(|(_, d)| d["status"].clone()),
+        Some(serde_json::json!("DELETING"))
+    );
+
+    let input = serde_json::to_vec(&docs).expect("serialises");
+    let script = repo_root().join("scripts/gce-clients/schema_check.py");
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new(python)
+            .arg(script)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&input)
+            .expect("writes");
+        child.wait_with_output().expect("finishes")
+    })
+    .await
+    .expect("joins");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(lines(&stdout), [format!("ok {}", docs.len())]);
 }
