@@ -16,11 +16,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/venv.sh"
 GCC_VERSION=1.57.0
 GAPI_VERSION=2.202.0
+# httplib2 (the discovery client's transport) needs PySocks for any proxy
+# setting, and the fidelity tests send every other host to a proxy trap.
+PYSOCKS_VERSION=1.7.1
 
 venv_init gce-clients "${1:-$HERE/../../target/gce-clients}" venv .lock
-STAMP="$VENV/.imagecat-installed-google-cloud-compute-$GCC_VERSION-api-client-$GAPI_VERSION"
-venv_ready "$STAMP" "$VENV/bin/python" -c "import google.cloud.compute_v1, googleapiclient"
+STAMP="$VENV/.imagecat-installed-google-cloud-compute-$GCC_VERSION-api-client-$GAPI_VERSION-pysocks-$PYSOCKS_VERSION"
+venv_ready "$STAMP" "$VENV/bin/python" -c "import google.cloud.compute_v1, googleapiclient, socks"
 venv_python 9 "google-cloud-compute $GCC_VERSION"
-venv_install "$HERE/constraints.txt" "google-cloud-compute==$GCC_VERSION" "google-api-python-client==$GAPI_VERSION"
-"$VENV/bin/python" -c "import google.cloud.compute_v1, googleapiclient" || venv_fail "the clients do not import"
+venv_install "$HERE/constraints.txt" "google-cloud-compute==$GCC_VERSION" "google-api-python-client==$GAPI_VERSION" "PySocks==$PYSOCKS_VERSION"
+"$VENV/bin/python" -c "import google.cloud.compute_v1, googleapiclient, socks" || venv_fail "the clients do not import"
 venv_done "$STAMP"

@@ -762,3 +762,61 @@ async fn every_document_fits_the_discovery_document_s_schemas() {
     );
     assert_eq!(lines(&stdout), [format!("ok {}", docs.len())]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_api_python_client_pages_gets_deprecates_and_deletes() {
+    let python = tokio::task::spawn_blocking(python_client)
+        .await
+        .expect("joins");
+    let emu = emulator().await;
+    emu.set_operation_polls(1);
+    let addr = emu.server().addr().to_string();
+    let script = repo_root().join("scripts/gce-clients/discovery.py");
+    let (proxy, trapped) = proxy_trap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .args([addr.as_str(), "emu-project", TOKEN])
+            .env("HTTPS_PROXY", &proxy)
+            .env("HTTP_PROXY", &proxy)
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .output()
+            .expect("python runs")
+    })
+    .await
+    .expect("joins");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        lines(&stdout),
+        [
+            "list base-1,golden-v1,golden-v2,old-1 2",
+            "filter golden-v1,golden-v2",
+            "get golden",
+            "family golden-v2",
+            "deprecate deprecate RUNNING",
+            "family-after golden-v1",
+            "delete DONE",
+            "get-deleted 404 notFound",
+        ]
+    );
+    // The discovery client sends alt=json and waits with globalOperations.wait.
+    assert!(
+        emu.requests()
+            .iter()
+            .all(|r| r.query.as_deref().is_some_and(|q| q.contains("alt=json")))
+    );
+    let waits = emu
+        .server()
+        .count_requests(|r| r.method == "POST" && r.path.ends_with("/wait"));
+    assert_eq!(waits, 1);
+    assert_eq!(
+        trapped.load(Ordering::SeqCst),
+        0,
+        "the client called another host"
+    );
+}
