@@ -32,6 +32,17 @@ pub enum IdRule {
         /// The prefix, lower case (`wmi-`).
         prefix: &'static str,
     },
+    /// Google Compute Engine image paths: the canonical form is
+    /// `projects/{project}/global/images/{name}`, read from that partial
+    /// path (a leading `/` allowed) or from any `http(s)` link ending in it
+    /// (`https://www.googleapis.com/compute/v1/…`, the API host, an
+    /// endpoint override). Unreadable, so unresolved: a family
+    /// (`…/images/family/F` names no single image), a numeric image id in
+    /// the name's place (`…/images/1234`, another spelling of some name),
+    /// `global/images/N` without its project (the adapter qualifies it with
+    /// the project it read it in before resolving), anything not matching
+    /// GCE's lower-case name and project patterns.
+    GcePath,
 }
 
 impl IdRule {
@@ -56,6 +67,7 @@ impl IdRule {
                 (head.eq_ignore_ascii_case(prefix) && !body.is_empty() && body.chars().all(word))
                     .then(|| ImageId::new(format!("{prefix}{}", body.to_ascii_lowercase())))
             }
+            IdRule::GcePath => gce_path(text).map(ImageId::new),
         }
     }
 
@@ -113,6 +125,73 @@ fn link_tail(text: &str) -> Option<Option<&str>> {
         (Some(id), Some("images")) => Some(id),
         _ => None,
     })
+}
+
+/// `projects/{p}/global/images/{name}` from a partial path or a link ending
+/// in one; `None` for anything else (see [`IdRule::GcePath`]).
+fn gce_path(text: &str) -> Option<String> {
+    let lower = text
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let path = if lower.starts_with("https://") || lower.starts_with("http://") {
+        let rest = &text[lower.find("//")? + 2..];
+        let path = rest.split(['?', '#']).next().unwrap_or_default();
+        // the host goes; what follows it is the path
+        path.split_once('/').map(|(_, p)| p).unwrap_or_default()
+    } else if text.contains(['?', '#']) {
+        return None;
+    } else {
+        text.strip_prefix('/').unwrap_or(text)
+    };
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let tail = segments.get(segments.len().checked_sub(5)?..)?;
+    let (project, name) = match tail {
+        ["projects", project, "global", "images", name] => (*project, *name),
+        _ => return None,
+    };
+    // a partial path is exactly the five segments; a link may carry any
+    // prefix (`compute/v1`, an emulator's base)
+    if !text.contains("://") && segments.len() != 5 {
+        return None;
+    }
+    (gce_project(project) && gce_name(name))
+        .then(|| format!("projects/{project}/global/images/{name}"))
+}
+
+/// GCE's resource name pattern `[a-z]([-a-z0-9]*[a-z0-9])?`, at most 63.
+fn gce_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (1..=63).contains(&bytes.len())
+        && bytes[0].is_ascii_lowercase()
+        && bytes[bytes.len() - 1] != b'-'
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
+/// A project id (`[a-z0-9-]`, at most 63, optionally `domain:` before it
+/// as the API's pattern allows). A project number (all digits; the API
+/// accepts one, and instance metadata writes `projects/1111111/…`) is
+/// refused: it is another spelling of some project id, so comparing it as
+/// text could take an image in use for an unused one.
+fn gce_project(project: &str) -> bool {
+    let (domain, id) = project.rsplit_once(':').unwrap_or(("", project));
+    let id_ok = (1..=63).contains(&id.len())
+        && !id.bytes().all(|b| b.is_ascii_digit())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-');
+    let domain_ok = domain.is_empty()
+        || domain.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    id_ok && domain_ok
 }
 
 /// A UUID in any spelling the `uuid` crate parses, hyphenated lower case.
@@ -176,6 +255,60 @@ mod tests {
         }
         for unreadable in ["wmi-", "abc_1", "wmi-a b", "wmi-a/b", "vol-abc", "wmi-é"] {
             assert_eq!(rule.canonical(unreadable), None, "{unreadable:?}");
+        }
+    }
+
+    #[test]
+    fn gce_paths_in_every_spelling_are_one_id() {
+        let id = "projects/p1/global/images/golden-v1";
+        for spelling in [
+            id,
+            "/projects/p1/global/images/golden-v1",
+            " projects/p1/global/images/golden-v1/ ",
+            "https://www.googleapis.com/compute/v1/projects/p1/global/images/golden-v1",
+            "https://compute.googleapis.com/compute/v1/projects/p1/global/images/golden-v1",
+            "https://www.googleapis.com/compute/beta/projects/p1/global/images/golden-v1?alt=json",
+            "HTTP://127.0.0.1:18765/compute/v1/projects/p1/global/images/golden-v1",
+        ] {
+            assert_eq!(
+                IdRule::GcePath
+                    .canonical(spelling)
+                    .as_ref()
+                    .map(ImageId::as_str),
+                Some(id),
+                "{spelling:?}"
+            );
+        }
+        assert_eq!(
+            IdRule::GcePath
+                .canonical("projects/example.com:p-2/global/images/a")
+                .unwrap()
+                .as_str(),
+            "projects/example.com:p-2/global/images/a"
+        );
+        for unresolved in [
+            "",
+            "golden-v1",
+            "global/images/golden-v1",
+            "p1/golden-v1",
+            "projects/p1/global/images/family/golden",
+            "https://www.googleapis.com/compute/v1/projects/p1/global/images/family/golden",
+            "projects/p1/global/images/1403374394217470035",
+            "projects/1111111/global/images/golden-v1",
+            "projects/p1/global/images/Golden-V1",
+            "projects/p1/global/images/golden-",
+            "projects/p1/zones/us-central1-a/disks/golden-v1",
+            "projects/p1/global/snapshots/golden-v1",
+            "x/projects/p1/global/images/golden-v1",
+            "projects/p1/global/images/golden-v1?x=1",
+            "projects//global/images/golden-v1",
+            "https://www.googleapis.com/compute/v1/projects/p1/global/images/",
+        ] {
+            assert_eq!(
+                IdRule::GcePath.canonical(unresolved),
+                None,
+                "{unresolved:?}"
+            );
         }
     }
 

@@ -1,6 +1,6 @@
 //! Emulators of the imagecat backends' APIs: loopback HTTP servers (axum)
 //! that answer as the real TOAST, DCMGR and Glance (with Keystone and Nova)
-//! do (and AWS EC2 with Auto Scaling, STS and SSM), with fault injection and catalog churn. A product, not test
+//! do (and AWS EC2 with Auto Scaling, STS and SSM, and Google Compute Engine's images), with fault injection and catalog churn. A product, not test
 //! support: `imagecat emulate`, `imagecat demo` and the bench serve them,
 //! and every adapter's tests run against them (as a dev-dependency).
 //!
@@ -27,6 +27,8 @@ pub mod delete_faults;
 #[cfg(feature = "ec2")]
 pub mod ec2;
 pub mod faults;
+#[cfg(feature = "gce")]
+pub mod gce;
 #[cfg(feature = "glance")]
 pub mod glance;
 pub mod hostile;
@@ -71,7 +73,8 @@ pub trait Emulator: Send + Sync {
     feature = "toast",
     feature = "dcmgr",
     feature = "glance",
-    feature = "ec2"
+    feature = "ec2",
+    feature = "gce"
 ))]
 /// Implements [`Emulator`] (and the inherent `server()`) for a handle
 /// with a `server` field and an inherent `endpoint()`; the last argument is its default catalog URL,
@@ -111,7 +114,8 @@ macro_rules! impl_emulator {
     feature = "toast",
     feature = "dcmgr",
     feature = "glance",
-    feature = "ec2"
+    feature = "ec2",
+    feature = "gce"
 ))]
 pub(crate) use impl_emulator;
 

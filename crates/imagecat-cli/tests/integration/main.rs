@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod cli_ec2_usage;
 mod cli_emulate_ec2;
+mod cli_emulate_gce;
 mod cli_emulate_members;
 mod cli_extras;
 mod cli_hostile;
