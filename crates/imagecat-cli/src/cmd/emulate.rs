@@ -240,7 +240,9 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
             "--delete-fault acts on HTTP DELETEs: the ec2 emulator deregisters by POST",
         ));
     }
-    if matches!(args.backend, Backend::Glance | Backend::Ec2 | Backend::Gce) && args.churn().is_some() {
+    if matches!(args.backend, Backend::Glance | Backend::Ec2 | Backend::Gce)
+        && args.churn().is_some()
+    {
         return Err(CliError::usage(
             "--churn-per-request is emulated by the toast and dcmgr emulators only",
         ));
