@@ -23,7 +23,9 @@ ROOT=${1:-$HERE/../../target/moto}
 (
     venv_init moto "$ROOT" venv .install.lock
     STAMP="$VENV/.imagecat-installed-moto-$MOTO_VERSION"
-    if ! { [ -f "$STAMP" ] && "$VENV/bin/python" -c 'import moto.server' >/dev/null 2>&1; }; then
+    # The entry point is run, not only imported: a virtualenv moved to
+    # another directory still imports but its scripts' #! lines are stale.
+    if ! { [ -f "$STAMP" ] && "$VENV/bin/moto_server" --help >/dev/null 2>&1; }; then
         venv_python 11 "moto $MOTO_VERSION"
         venv_install "$HERE/constraints.txt" "moto[server]==$MOTO_VERSION"
         venv_done "$STAMP"
@@ -35,7 +37,7 @@ ROOT=${1:-$HERE/../../target/moto}
 # The clients: awscli and boto3.
 venv_init moto "$ROOT" clients .clients.lock
 STAMP="$VENV/.imagecat-installed-awscli-$AWSCLI_VERSION-boto3-$BOTO3_VERSION"
-venv_ready "$STAMP" "$VENV/bin/python" -c 'import boto3, awscli'
+venv_ready "$STAMP" "$VENV/bin/aws" --version
 venv_python 11 "awscli $AWSCLI_VERSION and boto3 $BOTO3_VERSION"
 venv_install "$HERE/constraints-clients.txt" "awscli==$AWSCLI_VERSION" "boto3==$BOTO3_VERSION"
 "$VENV/bin/aws" --version >/dev/null || venv_fail "aws does not run"
