@@ -99,12 +99,22 @@ impl ServeOptions {
     }
 }
 
+/// Tells a delete of an API that deletes by another method than `DELETE`
+/// (EC2's `POST` with `Action=DeregisterImage`) from its method, URI and
+/// body, so the DELETE faults apply to it.
+pub(crate) type DeleteClassifier = fn(&axum::http::Method, &axum::http::Uri, &[u8]) -> bool;
+
+/// The largest body a [`DeleteClassifier`] is shown: axum's default body
+/// limit, which a handler's extractor would refuse past anyway.
+const CLASSIFIED_BODY_LIMIT: usize = 2 << 20;
+
 #[derive(Clone)]
 struct Shared {
     log: Arc<Mutex<Vec<RecordedRequest>>>,
     latency: Duration,
     faults: Arc<FaultState>,
     delete_faults: Arc<DeleteFaults>,
+    classify: Option<DeleteClassifier>,
 }
 
 /// A running emulator; stops when dropped.
@@ -126,6 +136,16 @@ impl EmulatorServer {
 
     /// Serves `router` as `options` say.
     pub async fn start_with(router: Router, options: ServeOptions) -> std::io::Result<Self> {
+        Self::start_classified(router, options, None).await
+    }
+
+    /// As [`start_with`](Self::start_with), with the DELETE faults applied
+    /// to the requests `classify` says are deletes (besides `DELETE`s).
+    pub(crate) async fn start_classified(
+        router: Router,
+        options: ServeOptions,
+        classify: Option<DeleteClassifier>,
+    ) -> std::io::Result<Self> {
         let listen = options
             .listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
@@ -139,6 +159,7 @@ impl EmulatorServer {
             latency: options.latency,
             faults: Arc::clone(&faults),
             delete_faults: Arc::clone(&delete_faults),
+            classify,
         };
         let router = match options.hostile {
             Some(h) if h.echo_requests => router.layer(middleware::from_fn(hostile::echo_requests)),
@@ -269,7 +290,28 @@ async fn record_and_disturb(
     }
     match shared.faults.pick(&request) {
         Some(fault) => fault.respond(next, request).await,
-        None => shared.delete_faults.serve(request, next).await,
+        None => {
+            let (request, is_delete) = classify(shared.classify, request).await;
+            shared.delete_faults.serve(request, next, is_delete).await
+        }
+    }
+}
+
+/// Whether `request` is a delete: a `DELETE`, or what `classify` says of
+/// another method (the body is read for it and put back).
+async fn classify(classify: Option<DeleteClassifier>, request: Request) -> (Request, bool) {
+    let Some(classify) = classify.filter(|_| request.method() != axum::http::Method::DELETE) else {
+        let is_delete = request.method() == axum::http::Method::DELETE;
+        return (request, is_delete);
+    };
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, CLASSIFIED_BODY_LIMIT).await {
+        Ok(bytes) => {
+            let is_delete = classify(&parts.method, &parts.uri, &bytes);
+            (Request::from_parts(parts, Body::from(bytes)), is_delete)
+        }
+        // Too large to be a delete; the handler sees an empty body.
+        Err(_) => (Request::from_parts(parts, Body::empty()), false),
     }
 }
 

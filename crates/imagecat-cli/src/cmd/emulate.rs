@@ -219,11 +219,6 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
     if args.backend != Backend::Glance && args.volume_fault != VolumeFault::None {
         return Err(CliError::usage("--volume-fault needs the glance backend"));
     }
-    if args.backend == Backend::Ec2 && args.delete_fault.is_some() {
-        return Err(CliError::usage(
-            "--delete-fault acts on HTTP DELETEs: the ec2 emulator deregisters by POST",
-        ));
-    }
     if matches!(args.backend, Backend::Glance | Backend::Ec2) && args.churn().is_some() {
         return Err(CliError::usage(
             "--churn-per-request is emulated by the toast and dcmgr emulators only",
@@ -336,6 +331,7 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
             let emulator = Ec2Emulator::start(config, serve)
                 .await
                 .map_err(bind_error)?;
+            emulator.server().delete_faults().set(args.delete_fault());
             announce(&emulator.catalog_url())?;
             eprintln!(
                 "EC2 emulator (EC2, Auto Scaling, STS, SSM at {}) with {} images in each of {}; credentials: AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} (account {})",

@@ -25,7 +25,9 @@
 //!   is recomputed and a wrong one is `AuthFailure`;
 //! - throttling: [`Ec2Emulator::throttle_next`] and
 //!   [`Ec2EmulatorConfig::throttle_every`] answer `RequestLimitExceeded`
-//!   (503); the shared fault modes come from [`ServeOptions`];
+//!   (503); the shared fault modes come from [`ServeOptions`], and the
+//!   DELETE faults ([`EmulatorServer::delete_faults`]) apply to
+//!   DeregisterImage and DeleteSnapshot;
 //! - every call is logged with its decoded parameters ([`Ec2Emulator::calls`]).
 
 use std::collections::HashMap;
@@ -249,6 +251,16 @@ impl Emu {
     }
 }
 
+/// EC2 deletes by `POST`: DeregisterImage and DeleteSnapshot get the
+/// shared DELETE faults ([`EmulatorServer::delete_faults`]).
+fn is_delete(_: &axum::http::Method, uri: &axum::http::Uri, body: &[u8]) -> bool {
+    let params = query::Params::parse(uri.query(), body);
+    matches!(
+        params.get("Action"),
+        Some("DeregisterImage" | "DeleteSnapshot")
+    )
+}
+
 /// A running EC2 emulator; stops when dropped.
 #[derive(Debug)]
 pub struct Ec2Emulator {
@@ -302,7 +314,7 @@ impl Ec2Emulator {
         let router = Router::new()
             .route("/", any(handlers::dispatch))
             .with_state(Arc::clone(&emu));
-        let server = EmulatorServer::start_with(router, options).await?;
+        let server = EmulatorServer::start_classified(router, options, Some(is_delete)).await?;
         Ok(Ec2Emulator { server, emu })
     }
 

@@ -772,3 +772,66 @@ async fn snapshots_are_listed_by_owner_and_paged() {
     assert_eq!(seen.len(), 49);
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 49);
 }
+
+#[tokio::test]
+async fn the_delete_faults_hit_deregister_and_delete_snapshot_sent_by_post() {
+    use imagecat_emulators::delete_faults::DeleteFault;
+    let emu = start().await;
+    let region = "us-east-1";
+    let ids = emu.own_image_ids(region);
+    let unprotected: Vec<&String> = ids
+        .iter()
+        .filter(|id| !emu.image(region, id).unwrap().protected())
+        .collect();
+    emu.server().delete_faults().set(Some(DeleteFault::Bare404));
+    let (status, body) = call(
+        &emu,
+        region,
+        &[("Action", "DeregisterImage"), ("ImageId", unprotected[0])],
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(body.contains("nginx"), "{body}");
+    assert!(
+        emu.image(region, unprotected[0]).is_some(),
+        "a bare 404 is not performed"
+    );
+    // A listing is no delete.
+    let (status, _) = call(
+        &emu,
+        region,
+        &[("Action", "DescribeImages"), ("Owner.1", "self")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    emu.server()
+        .delete_faults()
+        .set(Some(DeleteFault::PerformThenDrop));
+    let response = reqwest::Client::new()
+        .post(format!("{}/", emu.endpoint()))
+        .header("authorization", authorization(region, "ec2"))
+        .form(&[
+            ("Action", "DeregisterImage"),
+            ("Version", "2016-11-15"),
+            ("ImageId", unprotected[1]),
+        ])
+        .send()
+        .await;
+    let broken = match response {
+        Err(_) => true,
+        Ok(r) => r.text().await.is_err(),
+    };
+    assert!(broken, "the answer was not lost");
+    assert!(
+        emu.image(region, unprotected[1]).is_none(),
+        "performed before the break"
+    );
+    emu.server().delete_faults().set(None);
+    let (status, _) = call(
+        &emu,
+        region,
+        &[("Action", "DeregisterImage"), ("ImageId", unprotected[2])],
+    )
+    .await;
+    assert_eq!(status, 200);
+}
