@@ -30,6 +30,10 @@ pub struct RecordedRequest {
     pub query: Option<String>,
     /// The headers, names in lower case.
     pub headers: Vec<(String, String)>,
+    /// The image a delete sent by another method than `DELETE` names, as
+    /// the emulator read it from the body (EC2: DeregisterImage's
+    /// `ImageId`); `None` for any other request.
+    pub deleted_image: Option<String>,
 }
 
 impl RecordedRequest {
@@ -43,10 +47,12 @@ impl RecordedRequest {
 
     /// The image id a `DELETE` names, in any backend's URL shape: TOAST's
     /// `…/images?id=ID`, DCMGR's `…/images/ID.json` or `…/images/ID`, Glance's
-    /// `…/v2/images/ID`; `None` for any other method.
+    /// `…/v2/images/ID`; for another method, the image of a delete sent
+    /// that way ([`deleted_image`](Self::deleted_image), EC2's
+    /// DeregisterImage); `None` for any other request.
     pub fn deleted_image_id(&self) -> Option<String> {
         if self.method != "DELETE" {
-            return None;
+            return self.deleted_image.clone();
         }
         let in_query = url::form_urlencoded::parse(self.query.as_deref().unwrap_or("").as_bytes())
             .find(|(k, _)| k == "id")
@@ -99,10 +105,20 @@ impl ServeOptions {
     }
 }
 
+/// A delete sent by another method than `DELETE`, as a [`DeleteClassifier`]
+/// reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OtherDelete {
+    /// The image it deletes; `None` for a delete of something else (EC2's
+    /// DeleteSnapshot).
+    pub(crate) image_id: Option<String>,
+}
+
 /// Tells a delete of an API that deletes by another method than `DELETE`
 /// (EC2's `POST` with `Action=DeregisterImage`) from its method, URI and
-/// body, so the DELETE faults apply to it.
-pub(crate) type DeleteClassifier = fn(&axum::http::Method, &axum::http::Uri, &[u8]) -> bool;
+/// body, so the DELETE faults apply to it and the request log names it.
+pub(crate) type DeleteClassifier =
+    fn(&axum::http::Method, &axum::http::Uri, &[u8]) -> Option<OtherDelete>;
 
 /// The largest body a [`DeleteClassifier`] is shown: axum's default body
 /// limit, which a handler's extractor would refuse past anyway.
@@ -265,6 +281,8 @@ async fn record_and_disturb(
     request: Request,
     next: Next,
 ) -> Response {
+    let (request, other_delete) = classify(shared.classify, request).await;
+    let is_delete = request.method() == axum::http::Method::DELETE || other_delete.is_some();
     let recorded = RecordedRequest {
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
@@ -279,6 +297,7 @@ async fn record_and_disturb(
                 )
             })
             .collect(),
+        deleted_image: other_delete.and_then(|d| d.image_id),
     };
     shared
         .log
@@ -290,28 +309,27 @@ async fn record_and_disturb(
     }
     match shared.faults.pick(&request) {
         Some(fault) => fault.respond(next, request).await,
-        None => {
-            let (request, is_delete) = classify(shared.classify, request).await;
-            shared.delete_faults.serve(request, next, is_delete).await
-        }
+        None => shared.delete_faults.serve(request, next, is_delete).await,
     }
 }
 
-/// Whether `request` is a delete: a `DELETE`, or what `classify` says of
-/// another method (the body is read for it and put back).
-async fn classify(classify: Option<DeleteClassifier>, request: Request) -> (Request, bool) {
+/// What `classify` says of a request by another method than `DELETE` (the
+/// body is read for it and put back).
+async fn classify(
+    classify: Option<DeleteClassifier>,
+    request: Request,
+) -> (Request, Option<OtherDelete>) {
     let Some(classify) = classify.filter(|_| request.method() != axum::http::Method::DELETE) else {
-        let is_delete = request.method() == axum::http::Method::DELETE;
-        return (request, is_delete);
+        return (request, None);
     };
     let (parts, body) = request.into_parts();
     match axum::body::to_bytes(body, CLASSIFIED_BODY_LIMIT).await {
         Ok(bytes) => {
-            let is_delete = classify(&parts.method, &parts.uri, &bytes);
-            (Request::from_parts(parts, Body::from(bytes)), is_delete)
+            let other = classify(&parts.method, &parts.uri, &bytes);
+            (Request::from_parts(parts, Body::from(bytes)), other)
         }
         // Too large to be a delete; the handler sees an empty body.
-        Err(_) => (Request::from_parts(parts, Body::empty()), false),
+        Err(_) => (Request::from_parts(parts, Body::empty()), None),
     }
 }
 

@@ -252,13 +252,22 @@ impl Emu {
 }
 
 /// EC2 deletes by `POST`: DeregisterImage and DeleteSnapshot get the
-/// shared DELETE faults ([`EmulatorServer::delete_faults`]).
-fn is_delete(_: &axum::http::Method, uri: &axum::http::Uri, body: &[u8]) -> bool {
+/// shared DELETE faults ([`EmulatorServer::delete_faults`]), and a
+/// DeregisterImage's `ImageId` is the request log's
+/// [`deleted_image_id`](crate::server::RecordedRequest::deleted_image_id).
+fn is_delete(
+    _: &axum::http::Method,
+    uri: &axum::http::Uri,
+    body: &[u8],
+) -> Option<crate::server::OtherDelete> {
     let params = query::Params::parse(uri.query(), body);
-    matches!(
-        params.get("Action"),
-        Some("DeregisterImage" | "DeleteSnapshot")
-    )
+    match params.get("Action") {
+        Some("DeregisterImage") => Some(crate::server::OtherDelete {
+            image_id: params.get("ImageId").map(str::to_owned),
+        }),
+        Some("DeleteSnapshot") => Some(crate::server::OtherDelete { image_id: None }),
+        _ => None,
+    }
 }
 
 /// A running EC2 emulator; stops when dropped.

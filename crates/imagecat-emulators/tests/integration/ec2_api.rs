@@ -835,3 +835,36 @@ async fn the_delete_faults_hit_deregister_and_delete_snapshot_sent_by_post() {
     .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn the_request_log_names_the_images_deregistered_by_post() {
+    let emu = start().await;
+    let region = "us-east-1";
+    let id = emu
+        .own_image_ids(region)
+        .into_iter()
+        .find(|id| !emu.image(region, id).unwrap().protected())
+        .unwrap();
+    call(
+        &emu,
+        region,
+        &[("Action", "DescribeImages"), ("Owner.1", "self")],
+    )
+    .await;
+    call(
+        &emu,
+        region,
+        &[("Action", "DeregisterImage"), ("ImageId", &id)],
+    )
+    .await;
+    call(
+        &emu,
+        region,
+        &[
+            ("Action", "DeleteSnapshot"),
+            ("SnapshotId", "snap-00000000"),
+        ],
+    )
+    .await;
+    assert_eq!(emu.server().deleted_image_ids(), HashSet::from([id]));
+}
