@@ -294,7 +294,7 @@ impl Ec2Emulator {
                 .regions
                 .insert(region.clone(), seed_region(plan, region));
         }
-        if let Some(h) = options.hostile.filter(|h| h.hostile_image) {
+        if let Some(h) = options.hostile {
             let region = config
                 .regions
                 .first()

@@ -868,3 +868,36 @@ async fn the_request_log_names_the_images_deregistered_by_post() {
     .await;
     assert_eq!(emu.server().deleted_image_ids(), HashSet::from([id]));
 }
+
+#[tokio::test]
+async fn hostile_texts_arrive_as_data_in_well_formed_xml() {
+    use imagecat_emulators::hostile::Hostile;
+    let options = ServeOptions {
+        hostile: Some(Hostile::default()),
+        ..ServeOptions::default()
+    };
+    let emu = Ec2Emulator::start(Ec2EmulatorConfig::default(), options)
+        .await
+        .unwrap();
+    let (status, body) = call(
+        &emu,
+        "us-east-1",
+        &[
+            ("Action", "DescribeImages"),
+            ("Owner.1", "self"),
+            ("Filter.1.Name", "tag-key"),
+            ("Filter.1.Value.1", "hostile"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(all(&body, "imageId").len(), 1);
+    let name = one(&body, "name").unwrap();
+    assert!(
+        name.contains("PWNED") && name.contains("\u{202e}desrever"),
+        "{name:?}"
+    );
+    // XML 1.0 cannot carry C0 controls, not even as references.
+    assert!(!body.contains('\u{1b}') && !body.contains('\u{7}') && !body.contains('\u{8}'));
+    assert!(name.contains("&#xFFFD;"));
+}
