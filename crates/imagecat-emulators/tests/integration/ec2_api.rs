@@ -901,3 +901,40 @@ async fn hostile_texts_arrive_as_data_in_well_formed_xml() {
     assert!(!body.contains('\u{1b}') && !body.contains('\u{7}') && !body.contains('\u{8}'));
     assert!(name.contains("&#xFFFD;"));
 }
+
+#[tokio::test]
+async fn hostile_echoes_quote_the_request_inside_ec2_s_error_message() {
+    use imagecat_emulators::hostile::Hostile;
+    let options = ServeOptions {
+        hostile: Some(Hostile::echo_only()),
+        ..ServeOptions::default()
+    };
+    let emu = Ec2Emulator::start(Ec2EmulatorConfig::default(), options)
+        .await
+        .unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{}/", emu.endpoint()))
+        .header("authorization", authorization("us-east-1", "ec2"))
+        .header("x-amz-security-token", "session-token-secret")
+        .form(&[
+            ("Action", "DescribeImages"),
+            ("Version", "2016-11-15"),
+            ("ImageId.1", "bogus"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body = response.text().await.unwrap();
+    let message = one(&body, "Message").unwrap();
+    assert!(
+        message.contains("session-token-secret") && message.contains("PWNED"),
+        "{message}"
+    );
+    assert!(
+        body.ends_with("</Response>"),
+        "the document still ends where it did: {body}"
+    );
+    assert_eq!(error_code(&body), "InvalidAMIID.Malformed");
+    assert!(!body.contains('\u{1b}'));
+}
