@@ -20,6 +20,7 @@ use super::query::{ApiError, ApiResult, Params};
 use super::sigv4::{self, Received};
 use super::wire::{self, ASG_NS, Protocol, STS_NS};
 use super::{Ec2Call, Emu, autoscaling, images, register, ssm, usage};
+use crate::faults::InstanceFaults;
 
 /// What one request's handler knows besides its parameters.
 #[derive(Debug)]
@@ -36,6 +37,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) strict_image_ids: bool,
     /// `DryRun=true`.
     pub(crate) dry_run: bool,
+    /// A full last page carries a token ([`Ec2EmulatorConfig::token_at_end`](super::Ec2EmulatorConfig::token_at_end)).
+    pub(crate) token_at_end: bool,
     pub(crate) seed: u64,
     pub(crate) counter: &'a std::sync::atomic::AtomicU64,
 }
@@ -186,12 +189,16 @@ pub(crate) async fn dispatch(
         tokens: emu.tokens,
         strict_image_ids: emu.config.strict_image_ids,
         dry_run,
+        token_at_end: emu.config.token_at_end,
         seed: emu.config.seed,
         counter: &emu.counter,
     };
     let regions = emu.config.regions_listed.clone();
-    let r = world.region(&auth.region);
+    let (r, instance_faults) = world.region_and_faults(&auth.region);
     let result = match service {
+        Service::Ec2 if action == "DescribeInstances" && !dry_run => {
+            usage::describe_instances(&cx, r, &params, instance_faults)
+        }
         Service::Ec2 => ec2(&cx, r, &params, &action, &regions),
         Service::AutoScaling => autoscaling::dispatch(&cx, r, &params, &action),
         Service::Sts => match action.as_str() {
@@ -252,7 +259,7 @@ fn ec2(
         "DescribeSnapshots" => images::describe_snapshots(cx, r, p),
         "DeleteSnapshot" => images::delete_snapshot(cx, r, p),
         "DescribeRegions" => describe_regions(p, regions),
-        "DescribeInstances" => usage::describe_instances(cx, r, p),
+        "DescribeInstances" => usage::describe_instances(cx, r, p, &mut InstanceFaults::default()),
         "RunInstances" => usage::run_instances(cx, r, p),
         "TerminateInstances" => usage::terminate_instances(cx, r, p),
         "CreateLaunchTemplate" => usage::create_launch_template(cx, r, p),

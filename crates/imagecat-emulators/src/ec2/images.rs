@@ -201,7 +201,7 @@ pub(crate) fn describe_images(cx: &Ctx<'_>, r: &RegionState, p: &Params) -> ApiR
                 })
         })
         .filter(|i| filters.iter().all(|f| filter_matches(f, i)));
-    let (page, next) = take(rest, size, |i| i.image_id.clone());
+    let (page, next) = take(rest, size, cx.token_at_end, |i| i.image_id.clone());
     let mut x = Xml::default();
     x.open("imagesSet");
     for i in page {
@@ -531,7 +531,7 @@ pub(crate) fn describe_snapshots(cx: &Ctx<'_>, r: &RegionState, p: &Params) -> A
                     .is_some_and(|(_, v)| f.matches(v)),
             })
         });
-    let (page, next) = take(rest, size, |s| s.snapshot_id.clone());
+    let (page, next) = take(rest, size, cx.token_at_end, |s| s.snapshot_id.clone());
     let mut x = Xml::default();
     x.open("snapshotSet");
     for s in page {
