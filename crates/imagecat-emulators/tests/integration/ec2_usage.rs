@@ -14,34 +14,13 @@ use imagecat_emulators::ec2::{
 use imagecat_emulators::server::ServeOptions;
 use imagecat_http::reqwest;
 
+use crate::ec2_support::{all, call_service};
+
 const REGION: &str = "us-east-1";
 
+/// A call to `service` in `REGION`.
 async fn call(emu: &Ec2Emulator, service: &str, params: &[(&str, &str)]) -> (u16, String) {
-    let version = if service == "autoscaling" {
-        "2011-01-01"
-    } else {
-        "2016-11-15"
-    };
-    let mut form = vec![("Version", version)];
-    form.extend_from_slice(params);
-    let r = reqwest::Client::new()
-        .post(format!("{}/", emu.endpoint()))
-        .header(
-            "authorization",
-            format!("AWS4-HMAC-SHA256 Credential=AK/20261207/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=00"),
-        )
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-fn all(body: &str, name: &str) -> Vec<String> {
-    body.split(&format!("<{name}>"))
-        .skip(1)
-        .filter_map(|s| s.split(&format!("</{name}>")).next().map(str::to_owned))
-        .collect()
+    call_service(emu, REGION, service, params).await
 }
 
 /// Every page of a listing: the `item` texts of `element`, the pages.
