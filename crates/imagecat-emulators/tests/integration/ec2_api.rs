@@ -710,3 +710,27 @@ async fn snapshots_are_listed_by_owner_and_paged() {
     assert_eq!(seen.len(), 49);
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 49);
 }
+
+#[tokio::test]
+async fn a_get_with_the_parameters_in_the_query_is_served_as_a_post() {
+    let emu = start().await;
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/?Action=DescribeImages&Version=2016-11-15&Owner.1=self&Filter.1.Name=name&Filter.1.Value.1=web-0000%2A",
+            emu.endpoint()
+        ))
+        .header("authorization", authorization("us-east-1", "ec2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body = response.text().await.unwrap();
+    let names = all(&body, "name");
+    assert!(
+        !names.is_empty() && names.iter().all(|n| n.starts_with("web-0000")),
+        "{names:?}"
+    );
+    assert!(body.contains(
+        "<DescribeImagesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>"
+    ));
+}
