@@ -219,13 +219,24 @@ mod tests {
         assert!(!verify(&auth, "another secret", &received));
     }
 
+    /// One suite vector: method, query, extra headers, body, signed
+    /// headers, signature.
+    type Vector<'a> = (
+        &'a str,
+        Option<&'a str>,
+        &'a [(&'a str, &'a str)],
+        &'a [u8],
+        &'a str,
+        &'a str,
+    );
+
     /// More vectors of the suite: a query out of order, a form body, a
     /// session token (signed as a header).
     #[test]
     fn the_suite_s_query_form_and_token_vectors_verify() {
         let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
         let scope = "Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request";
-        let cases: [(&str, Option<&str>, &[(&str, &str)], &[u8], &str, &str); 3] = [
+        let cases: [Vector<'_>; 3] = [
             (
                 "GET",
                 Some("Param2=value2&Param1=value1"),
