@@ -214,13 +214,29 @@ pub(crate) async fn dispatch(
     }
 }
 
-fn sign_error(service: Service, e: ApiError) -> ApiError {
-    match (service, e.code.as_str()) {
-        (Service::Ec2, _) => e,
-        (Service::Ssm, "AuthFailure") => ApiError::bad("UnrecognizedClientException", e.message),
-        (_, "AuthFailure") => ApiError::new(403, "InvalidClientTokenId", e.message),
-        (Service::Ssm, _) => ApiError::bad("InvalidSignatureException", e.message),
-        _ => ApiError::new(403, "SignatureDoesNotMatch", e.message),
+/// Why a signed request is refused, said as each service says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// No such access key.
+    UnknownKey,
+    /// The key's session token is missing, wrong, or not signed.
+    BadToken,
+    /// The signature is not the key's.
+    BadSignature,
+}
+
+fn sign_error(service: Service, refusal: Refusal) -> ApiError {
+    const CREDENTIALS: &str = "AWS was not able to validate the provided access credentials";
+    const TOKEN: &str = "The security token included in the request is invalid.";
+    const SIGNATURE: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.";
+    match (service, refusal) {
+        (Service::Ec2, _) => ApiError::new(401, "AuthFailure", CREDENTIALS),
+        (Service::Ssm, Refusal::BadSignature) => {
+            ApiError::bad("InvalidSignatureException", SIGNATURE)
+        }
+        (Service::Ssm, _) => ApiError::bad("UnrecognizedClientException", TOKEN),
+        (_, Refusal::BadSignature) => ApiError::new(403, "SignatureDoesNotMatch", SIGNATURE),
+        (_, _) => ApiError::new(403, "InvalidClientTokenId", TOKEN),
     }
 }
 
@@ -313,8 +329,7 @@ fn describe_regions(p: &Params, regions: &[String]) -> ApiResult<String> {
 }
 
 impl Emu {
-    /// The caller's account, or why the request is refused (as EC2 says
-    /// it: `AuthFailure` 401).
+    /// The caller's account, or why the request is refused.
     fn authenticate(
         &self,
         auth: &sigv4::Authorization,
@@ -322,7 +337,7 @@ impl Emu {
         uri: &Uri,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> ApiResult<String> {
+    ) -> Result<String, Refusal> {
         if self.config.keys.is_empty() {
             return Ok(self.config.account.clone());
         }
@@ -332,11 +347,7 @@ impl Emu {
             .iter()
             .find(|k| k.access_key_id == auth.access_key_id)
         else {
-            return Err(ApiError::new(
-                401,
-                "AuthFailure",
-                "AWS was not able to validate the provided access credentials",
-            ));
+            return Err(Refusal::UnknownKey);
         };
         let received = Received {
             method: method.as_str(),
@@ -354,12 +365,11 @@ impl Emu {
                     .signed_headers
                     .iter()
                     .any(|h| h == "x-amz-security-token"));
-        if !token_ok || !sigv4::verify(auth, &key.secret_access_key, &received) {
-            return Err(ApiError::new(
-                401,
-                "AuthFailure",
-                "AWS was not able to validate the provided access credentials",
-            ));
+        if !token_ok {
+            return Err(Refusal::BadToken);
+        }
+        if !sigv4::verify(auth, &key.secret_access_key, &received) {
+            return Err(Refusal::BadSignature);
         }
         Ok(key.account.clone())
     }

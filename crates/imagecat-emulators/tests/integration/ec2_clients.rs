@@ -556,8 +556,9 @@ async fn boto3_pages_with_its_paginator_and_reads_image_references() {
     assert_eq!(got, want);
 }
 
-/// Temporary credentials must carry their session token, and a second
-/// account sees only the first one's public AMIs and cannot deregister them.
+/// Temporary credentials must carry their session token, a second account
+/// sees only the first one's public AMIs and cannot deregister them, and
+/// each service refuses a wrong signature or key in its own words.
 const ACCOUNTS_SCRIPT: &str = r#"
 import json, os, boto3, botocore
 kw = dict(endpoint_url=os.environ["IMAGECAT_ENDPOINT"], region_name="us-east-1")
@@ -581,6 +582,10 @@ print(json.dumps({
     "public": sorted(public),
     "seen": sorted(i["ImageId"] for i in seen),
     "deregister_theirs": code(lambda: other.deregister_image(ImageId=public[0])),
+    "sts_wrong_secret": code(boto3.client("sts", aws_access_key_id="AKIAOTHERACCOUNT", aws_secret_access_key="x", **kw).get_caller_identity),
+    "sts_unknown_key": code(boto3.client("sts", aws_access_key_id="AKIANOBODY", aws_secret_access_key="x", **kw).get_caller_identity),
+    "ssm_wrong_secret": code(lambda: boto3.client("ssm", aws_access_key_id="AKIAOTHERACCOUNT", aws_secret_access_key="x", **kw).get_parameter(Name="/x")),
+    "asg_wrong_secret": code(boto3.client("autoscaling", aws_access_key_id="AKIAOTHERACCOUNT", aws_secret_access_key="x", **kw).describe_launch_configurations),
 }))
 "#;
 
@@ -621,4 +626,8 @@ async fn session_tokens_are_required_and_accounts_see_only_what_is_theirs_or_pub
     assert!(!out["public"].as_array().unwrap().is_empty());
     assert_eq!(out["seen"], out["public"]);
     assert_eq!(out["deregister_theirs"], "AuthFailure");
+    assert_eq!(out["sts_wrong_secret"], "SignatureDoesNotMatch");
+    assert_eq!(out["sts_unknown_key"], "InvalidClientTokenId");
+    assert_eq!(out["ssm_wrong_secret"], "InvalidSignatureException");
+    assert_eq!(out["asg_wrong_secret"], "SignatureDoesNotMatch");
 }
