@@ -326,6 +326,24 @@ def script():
             count += sum(len(r["Instances"]) for r in page["Reservations"])
         return count
 
+    @step("copy an image to another region")
+    def _(s):
+        west = boto3.client("ec2", **dict(s.kw, region_name="eu-west-1"))
+        r = west.copy_image(SourceRegion=REGION, SourceImageId=s.ids["fid-web-002"],
+                            Name="fid-web-002-copy")
+        i = west.describe_images(ImageIds=[r["ImageId"]])["Images"][0]
+        return [i["Name"], i["State"], len(i["BlockDeviceMappings"])]
+
+    @step("the copy's lineage")
+    def _(s):
+        west = boto3.client("ec2", **dict(s.kw, region_name="eu-west-1"))
+        i = west.describe_images(Owners=["self"])["Images"][0]
+        return [s.name(i.get("SourceImageId")), i.get("SourceImageRegion")]
+
+    @step("the copy stays in its region")
+    def _(s):
+        return images(s, Owners=["self"], Filters=[{"Name": "name", "Values": ["*-copy"]}])
+
     @step("DescribeImageReferences")
     def _(s):
         r = s.ec2.describe_image_references(ImageIds=[s.ids["fid-web-001"]],

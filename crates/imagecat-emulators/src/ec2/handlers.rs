@@ -194,8 +194,17 @@ pub(crate) async fn dispatch(
         counter: &emu.counter,
     };
     let regions = emu.config.regions_listed.clone();
+    // CopyImage reads another region: the source, as it is now.
+    let source = (service == Service::Ec2 && action == "CopyImage")
+        .then(|| {
+            let region = params.get("SourceRegion")?;
+            let id = params.get("SourceImageId")?;
+            world.regions.get(region)?.images.get(id).cloned()
+        })
+        .flatten();
     let (r, instance_faults) = world.region_and_faults(&auth.region);
     let result = match service {
+        Service::Ec2 if action == "CopyImage" => register::copy_image(&cx, r, &params, source),
         Service::Ec2 if action == "DescribeInstances" && !dry_run => {
             usage::describe_instances(&cx, r, &params, instance_faults)
         }

@@ -9,7 +9,8 @@
 //!   DescribeImages (Owners `self`/account/`amazon`, ImageIds,
 //!   ExecutableBy, filters with `*`/`?`, IncludeDeprecated/
 //!   IncludeDisabled, `MaxResults` 5–1000 and an opaque `NextToken`),
-//!   DeregisterImage (+`DeleteAssociatedSnapshots`), Enable/DisableImage,
+//!   DeregisterImage (+`DeleteAssociatedSnapshots`), RegisterImage,
+//!   CreateImage, CopyImage (across regions), Enable/DisableImage,
 //!   Enable/DisableImageDeprecation, Enable/DisableImage­Deregistration­
 //!   Protection (a protected AMI is refused), DescribeImageAttribute,
 //!   Create/DeleteTags, Describe/DeleteSnapshot(s)

@@ -734,3 +734,58 @@ async fn a_get_with_the_parameters_in_the_query_is_served_as_a_post() {
         "<DescribeImagesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>"
     ));
 }
+
+#[tokio::test]
+async fn copy_image_crosses_regions_with_its_lineage() {
+    let emu = start().await;
+    let source = emu
+        .image("us-east-1", &emu.own_image_ids("us-east-1")[0])
+        .unwrap();
+    let (status, body) = call(
+        &emu,
+        "eu-west-1",
+        &[
+            ("Action", "CopyImage"),
+            ("SourceRegion", "us-east-1"),
+            ("SourceImageId", &source.image_id),
+            ("Name", "copied"),
+            ("CopyImageTags", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let id = one(&body, "imageId").unwrap();
+    let copy = emu
+        .image("eu-west-1", &id)
+        .expect("the copy is in eu-west-1");
+    assert!(emu.image("us-east-1", &id).is_none());
+    assert_eq!(
+        copy.source_image_id.as_deref(),
+        Some(source.image_id.as_str())
+    );
+    assert_eq!(copy.source_image_region.as_deref(), Some("us-east-1"));
+    assert_eq!(copy.tags, source.tags);
+    let snap = copy.snapshot_ids().next().unwrap().to_owned();
+    assert_ne!(Some(snap.as_str()), source.snapshot_ids().next());
+    assert!(
+        emu.snapshots("eu-west-1")
+            .iter()
+            .any(|s| s.snapshot_id == snap)
+    );
+    // An AMI that does not exist cannot be copied.
+    let (status, body) = call(
+        &emu,
+        "eu-west-1",
+        &[
+            ("Action", "CopyImage"),
+            ("SourceRegion", "us-east-1"),
+            ("SourceImageId", "ami-0123456789abcdef0"),
+            ("Name", "nothing"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "InvalidAMIID.NotFound")
+    );
+}
