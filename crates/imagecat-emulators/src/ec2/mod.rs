@@ -403,6 +403,90 @@ impl Ec2Emulator {
         })
     }
 
+    /// Up to `n` of the caller's AMIs in `region` a DeregisterImage
+    /// accepts (available or disabled, not protected), in id order.
+    pub fn deletable_ids(&self, region: &str, n: usize) -> Vec<String> {
+        let account = self.emu.config.account.clone();
+        self.with_region(region, |r| {
+            r.images
+                .values()
+                .filter(|i| i.owner_id == account && !i.protected())
+                .take(n)
+                .map(|i| i.image_id.clone())
+                .collect()
+        })
+    }
+
+    /// A protected AMI of the caller in `region`, if any.
+    pub fn protected_id(&self, region: &str) -> Option<String> {
+        let account = self.emu.config.account.clone();
+        self.with_region(region, |r| {
+            r.images
+                .values()
+                .find(|i| i.owner_id == account && i.protected())
+                .map(|i| i.image_id.clone())
+        })
+    }
+
+    /// A well-formed AMI id no region holds or held.
+    pub fn missing_id(&self) -> String {
+        let w = self.emu.lock();
+        (0u64..)
+            .map(|n| make_id("ami", self.emu.config.seed ^ 0xDEAD, 77, n))
+            .find(|id| {
+                w.regions
+                    .values()
+                    .all(|r| !r.images.contains_key(id) && !r.deregistered.contains(id))
+            })
+            .unwrap_or_default()
+    }
+
+    /// The caller's AMIs in `region` that nothing in the region uses: no
+    /// instance but terminated ones, no launch template version (its
+    /// `resolve:ssm:` parameter resolved), no launch configuration, no
+    /// Auto Scaling override, no SSM parameter. In id order.
+    pub fn unused_ids(&self, region: &str) -> Vec<String> {
+        let account = self.emu.config.account.clone();
+        self.with_region(region, |r| {
+            let resolve = |v: &str| match v.strip_prefix("resolve:ssm:") {
+                Some(name) => r
+                    .parameters
+                    .get(name)
+                    .and_then(|p| p.values.last())
+                    .map(|(v, _)| v.clone()),
+                None => Some(v.to_owned()),
+            };
+            let mut used: std::collections::HashSet<String> = r
+                .instances
+                .values()
+                .filter(|i| i.state != "terminated")
+                .map(|i| i.image_id.clone())
+                .collect();
+            used.extend(
+                r.templates
+                    .values()
+                    .flat_map(|t| t.versions.iter())
+                    .filter_map(|v| v.image_id.as_deref().and_then(resolve)),
+            );
+            used.extend(r.configurations.values().map(|c| c.image_id.clone()));
+            used.extend(r.groups.values().flat_map(|g| {
+                g.mixed
+                    .iter()
+                    .flat_map(|(_, o)| o.iter().filter_map(|o| o.image_id.clone()))
+            }));
+            used.extend(
+                r.parameters
+                    .values()
+                    .filter_map(|p| p.values.last().map(|(v, _)| v.clone())),
+            );
+            r.images
+                .values()
+                .filter(|i| i.owner_id == account && !used.contains(&i.image_id))
+                .map(|i| i.image_id.clone())
+                .collect()
+        })
+    }
+
     /// Registers (or replaces) an AMI, creating the snapshots it names.
     pub fn insert_image(&self, region: &str, image: Ec2Image) {
         self.with_region(region, |r| r.insert_image(image));

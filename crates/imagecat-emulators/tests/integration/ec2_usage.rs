@@ -597,3 +597,65 @@ async fn instance_faults_empty_pages_and_shifts_keep_every_instance_reachable() 
     assert_eq!(ids.len(), 13);
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 13);
 }
+
+#[tokio::test]
+async fn the_test_hooks_name_unused_deletable_protected_and_missing_amis() {
+    let emu = start(12).await;
+    let unused: HashSet<String> = emu.unused_ids(REGION).into_iter().collect();
+    let by_name = |n: &str| {
+        emu.images(REGION)
+            .into_iter()
+            .find(|i| i.name == n)
+            .unwrap()
+            .image_id
+    };
+    // Seeded users: image 3 (an instance, template web v1), 5 (web v2),
+    // 7 (template api), 8 (the SSM parameter, web v3 through it), 10 (the
+    // launch configuration), 11 (the group's override).
+    for used in [
+        "batch-00000",
+        "api-00001",
+        "batch-00001",
+        "web-00002",
+        "db-00002",
+        "batch-00002",
+    ] {
+        assert!(!unused.contains(&by_name(used)), "{used} is used");
+    }
+    assert!(
+        unused.contains(&by_name("api-00000")),
+        "image 1 has no user"
+    );
+    let own = emu.own_image_ids(REGION).len();
+    assert!(unused.len() < own && !unused.is_empty());
+    let deletable = emu.deletable_ids(REGION, 100);
+    let protected = emu.protected_id(REGION).unwrap();
+    assert!(!deletable.contains(&protected));
+    let (status, body) = call(
+        &emu,
+        "ec2",
+        &[("Action", "DeregisterImage"), ("ImageId", &protected)],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let missing = emu.missing_id();
+    let (status, body) = call(
+        &emu,
+        "ec2",
+        &[("Action", "DeregisterImage"), ("ImageId", &missing)],
+    )
+    .await;
+    assert!(
+        status == 400 && body.contains("InvalidAMIID.NotFound"),
+        "{body}"
+    );
+    for id in deletable.iter().take(3) {
+        let (status, _) = call(
+            &emu,
+            "ec2",
+            &[("Action", "DeregisterImage"), ("ImageId", id)],
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+}
