@@ -9,7 +9,8 @@
 //!   DescribeImages (Owners `self`/account/`amazon`, ImageIds,
 //!   ExecutableBy, filters with `*`/`?`, IncludeDeprecated/
 //!   IncludeDisabled, `MaxResults` 5–1000 and an opaque `NextToken`),
-//!   DeregisterImage (+`DeleteAssociatedSnapshots`), Enable/DisableImage,
+//!   DeregisterImage (+`DeleteAssociatedSnapshots`), RegisterImage,
+//!   CreateImage, CopyImage (across regions), Enable/DisableImage,
 //!   Enable/DisableImageDeprecation, Enable/DisableImage­Deregistration­
 //!   Protection (a protected AMI is refused), DescribeImageAttribute,
 //!   Create/DeleteTags, Describe/DeleteSnapshot(s)
@@ -25,7 +26,10 @@
 //!   is recomputed and a wrong one is `AuthFailure`;
 //! - throttling: [`Ec2Emulator::throttle_next`] and
 //!   [`Ec2EmulatorConfig::throttle_every`] answer `RequestLimitExceeded`
-//!   (503); the shared fault modes come from [`ServeOptions`];
+//!   (503); the shared fault modes come from [`ServeOptions`], and the
+//!   DELETE faults ([`EmulatorServer::delete_faults`]) apply to
+//!   DeregisterImage and DeleteSnapshot, the instance-listing faults
+//!   ([`ServeOptions::instance_faults`]) to DescribeInstances;
 //! - every call is logged with its decoded parameters ([`Ec2Emulator::calls`]).
 
 use std::collections::HashMap;
@@ -35,6 +39,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::Router;
 use axum::routing::any;
 
+use crate::faults::InstanceFaults;
 use crate::server::{EmulatorServer, ServeOptions};
 
 mod autoscaling;
@@ -152,6 +157,10 @@ pub struct Ec2EmulatorConfig {
     pub strict_image_ids: bool,
     /// Every Nth call is throttled (`RequestLimitExceeded`). Default none.
     pub throttle_every: Option<u32>,
+    /// A paged listing whose last page is full still answers a `NextToken`,
+    /// which leads to an empty page without one (EC2 has been seen to do
+    /// so: aws-sdk-js #939). Default false.
+    pub token_at_end: bool,
 }
 
 impl Default for Ec2EmulatorConfig {
@@ -168,6 +177,7 @@ impl Default for Ec2EmulatorConfig {
             usage: true,
             strict_image_ids: true,
             throttle_every: None,
+            token_at_end: false,
         }
     }
 }
@@ -209,12 +219,22 @@ pub(crate) struct World {
     throttle_next: u32,
     served: u64,
     calls: Vec<Ec2Call>,
+    instance_faults: InstanceFaults,
 }
 
 impl World {
     /// Region `name`'s state (an empty one the first time).
     pub(crate) fn region(&mut self, name: &str) -> &mut RegionState {
         self.regions.entry(name.to_owned()).or_default()
+    }
+
+    /// Region `name`'s state and the armed instance-listing faults.
+    pub(crate) fn region_and_faults(
+        &mut self,
+        name: &str,
+    ) -> (&mut RegionState, &mut InstanceFaults) {
+        let region = self.regions.entry(name.to_owned()).or_default();
+        (region, &mut self.instance_faults)
     }
 }
 
@@ -249,6 +269,25 @@ impl Emu {
     }
 }
 
+/// EC2 deletes by `POST`: DeregisterImage and DeleteSnapshot get the
+/// shared DELETE faults ([`EmulatorServer::delete_faults`]), and a
+/// DeregisterImage's `ImageId` is the request log's
+/// [`deleted_image_id`](crate::server::RecordedRequest::deleted_image_id).
+fn is_delete(
+    _: &axum::http::Method,
+    uri: &axum::http::Uri,
+    body: &[u8],
+) -> Option<crate::server::OtherDelete> {
+    let params = query::Params::parse(uri.query(), body);
+    match params.get("Action") {
+        Some("DeregisterImage") => Some(crate::server::OtherDelete {
+            image_id: params.get("ImageId").map(str::to_owned),
+        }),
+        Some("DeleteSnapshot") => Some(crate::server::OtherDelete { image_id: None }),
+        _ => None,
+    }
+}
+
 /// A running EC2 emulator; stops when dropped.
 #[derive(Debug)]
 pub struct Ec2Emulator {
@@ -259,7 +298,10 @@ pub struct Ec2Emulator {
 impl Ec2Emulator {
     /// Starts the emulator on 127.0.0.1 (or `options.listen`).
     pub async fn start(config: Ec2EmulatorConfig, options: ServeOptions) -> std::io::Result<Self> {
-        let mut world = World::default();
+        let mut world = World {
+            instance_faults: options.instance_faults,
+            ..World::default()
+        };
         for region in &config.regions {
             let plan = SeedPlan {
                 seed: config.seed,
@@ -273,7 +315,7 @@ impl Ec2Emulator {
                 .regions
                 .insert(region.clone(), seed_region(plan, region));
         }
-        if let Some(h) = options.hostile.filter(|h| h.hostile_image) {
+        if let Some(h) = options.hostile {
             let region = config
                 .regions
                 .first()
@@ -302,7 +344,7 @@ impl Ec2Emulator {
         let router = Router::new()
             .route("/", any(handlers::dispatch))
             .with_state(Arc::clone(&emu));
-        let server = EmulatorServer::start_with(router, options).await?;
+        let server = EmulatorServer::start_classified(router, options, Some(is_delete)).await?;
         Ok(Ec2Emulator { server, emu })
     }
 
@@ -356,6 +398,90 @@ impl Ec2Emulator {
             r.images
                 .values()
                 .filter(|i| i.owner_id == account)
+                .map(|i| i.image_id.clone())
+                .collect()
+        })
+    }
+
+    /// Up to `n` of the caller's AMIs in `region` a DeregisterImage
+    /// accepts (available or disabled, not protected), in id order.
+    pub fn deletable_ids(&self, region: &str, n: usize) -> Vec<String> {
+        let account = self.emu.config.account.clone();
+        self.with_region(region, |r| {
+            r.images
+                .values()
+                .filter(|i| i.owner_id == account && !i.protected())
+                .take(n)
+                .map(|i| i.image_id.clone())
+                .collect()
+        })
+    }
+
+    /// A protected AMI of the caller in `region`, if any.
+    pub fn protected_id(&self, region: &str) -> Option<String> {
+        let account = self.emu.config.account.clone();
+        self.with_region(region, |r| {
+            r.images
+                .values()
+                .find(|i| i.owner_id == account && i.protected())
+                .map(|i| i.image_id.clone())
+        })
+    }
+
+    /// A well-formed AMI id no region holds or held.
+    pub fn missing_id(&self) -> String {
+        let w = self.emu.lock();
+        (0u64..)
+            .map(|n| make_id("ami", self.emu.config.seed ^ 0xDEAD, 77, n))
+            .find(|id| {
+                w.regions
+                    .values()
+                    .all(|r| !r.images.contains_key(id) && !r.deregistered.contains(id))
+            })
+            .unwrap_or_default()
+    }
+
+    /// The caller's AMIs in `region` that nothing in the region uses: no
+    /// instance but terminated ones, no launch template version (its
+    /// `resolve:ssm:` parameter resolved), no launch configuration, no
+    /// Auto Scaling override, no SSM parameter. In id order.
+    pub fn unused_ids(&self, region: &str) -> Vec<String> {
+        let account = self.emu.config.account.clone();
+        self.with_region(region, |r| {
+            let resolve = |v: &str| match v.strip_prefix("resolve:ssm:") {
+                Some(name) => r
+                    .parameters
+                    .get(name)
+                    .and_then(|p| p.values.last())
+                    .map(|(v, _)| v.clone()),
+                None => Some(v.to_owned()),
+            };
+            let mut used: std::collections::HashSet<String> = r
+                .instances
+                .values()
+                .filter(|i| i.state != "terminated")
+                .map(|i| i.image_id.clone())
+                .collect();
+            used.extend(
+                r.templates
+                    .values()
+                    .flat_map(|t| t.versions.iter())
+                    .filter_map(|v| v.image_id.as_deref().and_then(resolve)),
+            );
+            used.extend(r.configurations.values().map(|c| c.image_id.clone()));
+            used.extend(r.groups.values().flat_map(|g| {
+                g.mixed
+                    .iter()
+                    .flat_map(|(_, o)| o.iter().filter_map(|o| o.image_id.clone()))
+            }));
+            used.extend(
+                r.parameters
+                    .values()
+                    .filter_map(|p| p.values.last().map(|(v, _)| v.clone())),
+            );
+            r.images
+                .values()
+                .filter(|i| i.owner_id == account && !used.contains(&i.image_id))
                 .map(|i| i.image_id.clone())
                 .collect()
         })
@@ -442,6 +568,16 @@ impl Ec2Emulator {
         self.with_region(region, |r| {
             r.parameters.insert(parameter.name.clone(), parameter);
         });
+    }
+
+    /// Arms the faults of DescribeInstances (replacing those armed before):
+    /// a page reaching past row `past_row` comes back empty with a token
+    /// that serves it again (`empty_pages` times), or is preceded by a
+    /// shift (`shifts` times: the first live instance in id order is
+    /// terminated and one of the same AMI is launched in a reservation that
+    /// sorts last).
+    pub fn instance_faults(&self, faults: InstanceFaults) {
+        self.emu.lock().instance_faults = faults;
     }
 
     /// Throttles the next `n` calls (`RequestLimitExceeded`, 503).

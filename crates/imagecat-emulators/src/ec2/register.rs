@@ -1,5 +1,5 @@
 //! Making AMIs, for clients that seed the emulator as they seed moto or
-//! AWS: RegisterImage (`Name`, `Description`, `Architecture`,
+//! AWS: CopyImage (across regions, with its lineage), RegisterImage (`Name`, `Description`, `Architecture`,
 //! `RootDeviceName`, `BlockDeviceMapping.N` with existing or fresh
 //! snapshots, `TagSpecification.N` for `image`) and CreateImage (from an
 //! instance: a fresh root snapshot, `SourceInstanceId` kept as the
@@ -164,5 +164,72 @@ pub(crate) fn create_image(cx: &Ctx<'_>, r: &mut RegionState, p: &Params) -> Api
     image.tags = image_tags(p);
     image.deregistration_protection = Some("disabled".to_owned());
     r.insert_image(image);
+    Ok(format!("<imageId>{image_id}</imageId>"))
+}
+
+/// CopyImage into the caller's region from `source` (the AMI
+/// `SourceImageId` of `SourceRegion`, as the caller may see it): fresh
+/// snapshots of the same sizes, the lineage in `sourceImageId` and
+/// `sourceImageRegion`, tags only with `CopyImageTags=true`.
+pub(crate) fn copy_image(
+    cx: &Ctx<'_>,
+    r: &mut RegionState,
+    p: &Params,
+    source: Option<Ec2Image>,
+) -> ApiResult<String> {
+    let source_region = p.required("SourceRegion")?.to_owned();
+    let source_id = p.required("SourceImageId")?.to_owned();
+    let name = p.required("Name")?.to_owned();
+    super::images::check_ami(&source_id)?;
+    let source = source
+        .filter(|s| s.owner_id == cx.account || s.public)
+        .ok_or_else(|| {
+            ApiError::bad(
+                "InvalidAMIID.NotFound",
+                format!("The image id '[{source_id}]' does not exist"),
+            )
+        })?;
+    check_name(cx, r, &name)?;
+    if cx.dry_run {
+        return Err(dry_run());
+    }
+    let image_id = cx.new_id("ami");
+    let mut devices = Vec::with_capacity(source.block_devices.len());
+    for b in &source.block_devices {
+        let snapshot = b
+            .snapshot_id
+            .as_ref()
+            .map(|_| fresh_snapshot(cx, r, b.volume_size, &image_id, "i-00000000"));
+        devices.push(BlockDevice {
+            snapshot_id: snapshot,
+            ..b.clone()
+        });
+    }
+    let copy = Ec2Image {
+        image_id: image_id.clone(),
+        owner_id: cx.account.to_owned(),
+        owner_alias: None,
+        name,
+        description: p
+            .get("Description")
+            .map(str::to_owned)
+            .or(source.description.clone()),
+        state: "available".to_owned(),
+        public: false,
+        creation_date: cx.now,
+        block_devices: devices,
+        tags: if p.flag("CopyImageTags")? {
+            source.tags.clone()
+        } else {
+            Vec::new()
+        },
+        deprecation_time: None,
+        deregistration_protection: Some("disabled".to_owned()),
+        last_launched_time: None,
+        source_image_id: Some(source_id),
+        source_image_region: Some(source_region),
+        ..source
+    };
+    r.insert_image(copy);
     Ok(format!("<imageId>{image_id}</imageId>"))
 }

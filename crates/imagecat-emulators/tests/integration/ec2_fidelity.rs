@@ -19,7 +19,7 @@ use serde_json::Value;
 /// The steps where the emulator answers as AWS does and moto does not (or
 /// where the two only differ in what neither documents): the headings of
 /// docs/fidelity/ec2.md's "Differences from moto".
-const KNOWN: [&str; 11] = [
+const KNOWN: [&str; 12] = [
     "architecture of a registered image",
     "root device type",
     "pages at 5 a page",
@@ -31,6 +31,7 @@ const KNOWN: [&str; 11] = [
     "deregistration protection",
     "deregister with its snapshots",
     "disable an image",
+    "the copy's lineage",
 ];
 
 #[tokio::test]
