@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 use crate::catalog::{
-    CatalogInfo, Deleted, GetSupport, ImageCatalog, ImageStream, InstanceListing, InstanceQuery,
-    Page, PageToken,
+    CatalogInfo, DeleteOptions, DeleteOutcome, Deleted, GetSupport, ImageCatalog, ImageStream,
+    InstanceListing, InstanceQuery, Page, PageToken,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Image, ImageId};
@@ -50,6 +50,14 @@ pub trait PageSource: fmt::Debug + Send + Sync + 'static {
 
     /// Deletes one image.
     async fn delete(&self, id: &ImageId) -> Result<Deleted>;
+
+    /// Deletes one image with options, naming every other resource the
+    /// delete touched (see [`ImageCatalog::delete_with`]). The default:
+    /// [`delete`](Self::delete) with no details.
+    async fn delete_with(&self, id: &ImageId, options: &DeleteOptions) -> Result<DeleteOutcome> {
+        let _ = options;
+        Ok(self.delete(id).await?.into())
+    }
 
     /// Who the credentials act as (see [`ImageCatalog::caller`]); the
     /// default: the backend does not say.
@@ -185,6 +193,10 @@ impl<S: PageSource + Clone> ImageCatalog for Catalog<S> {
 
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
         self.source.delete(id).await
+    }
+
+    async fn delete_with(&self, id: &ImageId, options: &DeleteOptions) -> Result<DeleteOutcome> {
+        self.source.delete_with(id, options).await
     }
 
     async fn caller(&self) -> Result<Option<String>> {

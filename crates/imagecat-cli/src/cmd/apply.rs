@@ -26,7 +26,7 @@ pub(crate) struct ApplyArgs {
 /// `apply FILE`: a saved plan through [`run_plan`], always applied.
 pub(crate) async fn run(session: &Session, args: ApplyArgs) -> Result<(), CliError> {
     session.check::<PlanEntry>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let file = &args.file;
     let text = std::fs::read_to_string(file)
         .map_err(|e| CliError::usage(&format!("cannot read plan {}: {e}", file.display())))?;

@@ -37,7 +37,7 @@ pub(crate) struct DeleteArgs {
 
 /// Runs `delete` on the opened catalogs.
 pub(crate) async fn run(session: &Session, args: DeleteArgs) -> Result<(), CliError> {
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     delete(
         &ctx.catalogs,
         &args.ids,

@@ -65,7 +65,7 @@ impl Tabular for InfoRow {
 /// `info`.
 pub(crate) async fn run(session: &Session, _args: InfoArgs) -> Result<(), CliError> {
     session.check::<InfoRow>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let rows = ctx
         .catalogs
         .iter()

@@ -30,7 +30,7 @@ pub(crate) struct LatestArgs {
 /// `latest`: one image, or one per family.
 pub(crate) async fn run(session: &Session, args: LatestArgs) -> Result<(), CliError> {
     session.check::<Row>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let query = args.filter.query();
     match args.group.group() {
         Some(group) => per_family(&ctx.catalogs, &ctx.view, query, &group, args.raw).await,

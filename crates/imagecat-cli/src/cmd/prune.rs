@@ -157,7 +157,7 @@ fn read_policy(path: &Path) -> Result<RetentionPolicy, CliError> {
 /// `prune POLICY…`: plans every catalog separately, then [`run_plan`].
 pub(crate) async fn run(session: &Session, args: PruneArgs) -> Result<(), CliError> {
     session.check::<PlanEntry>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let catalogs = &ctx.catalogs[..];
     let policy = args.policy()?;
     let targets = targets(catalogs, &policy).await?;

@@ -19,7 +19,7 @@ use super::gate::RateGate;
 use super::plan::{Action, Lookup, Outcome, Plan, PlanEntry, Reason, blockers};
 use super::sizes::PlanSizes;
 use super::usage_scan;
-use crate::catalog::{Deleted, DynImageCatalog};
+use crate::catalog::{DeleteDetail, DeleteOptions, Deleted, DynImageCatalog};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ImageId, ImageStatus};
 
@@ -226,6 +226,7 @@ pub async fn apply(
     let run = Run::default();
     let policy = plan.policy.clone();
     let callers = plan.callers.clone();
+    let delete = plan.delete;
     let mut summary = ApplySummary::default();
     // The plan against itself, its catalogs and its policy on fresh data.
     let verdicts = super::revalidate::revalidate(&plan, catalogs).await;
@@ -237,6 +238,7 @@ pub async fn apply(
             let policy = &policy;
             let callers = &callers;
             let run = &run;
+            let delete = &delete;
             async move {
                 if entry.action == Action::Keep {
                     entry.result = Some(Outcome::Skipped);
@@ -265,6 +267,7 @@ pub async fn apply(
                             let allow = policy.allow_unknown_usage;
                             let step = Step {
                                 catalog,
+                                delete: &delete,
                                 caller,
                                 allow_unknown_usage: allow,
                                 gate,
@@ -302,6 +305,7 @@ pub async fn apply(
 /// What one delete entry runs with.
 struct Step<'a> {
     catalog: &'a DynImageCatalog,
+    delete: &'a DeleteOptions,
     caller: Option<&'a str>,
     allow_unknown_usage: bool,
     gate: &'a RateGate,
@@ -326,9 +330,10 @@ async fn run_one(entry: &mut PlanEntry, step: &Step<'_>) {
                 return;
             }
             step.run.sent.fetch_add(1, Ordering::SeqCst);
-            send_delete(
+            send_delete_with(
                 step.catalog,
                 &entry.id,
+                step.delete,
                 step.gate,
                 &step.options.cancel,
                 step.options.grace,
@@ -345,10 +350,12 @@ async fn run_one(entry: &mut PlanEntry, step: &Step<'_>) {
             outcome: Outcome::Failed,
             lookup: None,
             error: Some(e),
+            details: Vec::new(),
         },
     };
     entry.result = Some(sent.outcome);
     entry.lookup = sent.lookup;
+    entry.details = sent.details;
     entry.error = sent.error.map(|e| e.to_string());
 }
 
@@ -402,6 +409,9 @@ pub struct Sent {
     pub lookup: Option<Lookup>,
     /// Why it failed, or how the answer was lost.
     pub error: Option<Error>,
+    /// Every other resource the delete touched (EC2's snapshots) and what
+    /// happened to it, as the backend said.
+    pub details: Vec<DeleteDetail>,
 }
 
 impl Sent {
@@ -410,7 +420,13 @@ impl Sent {
             outcome,
             lookup: None,
             error: None,
+            details: Vec::new(),
         }
+    }
+
+    fn with_details(mut self, details: Vec<DeleteDetail>) -> Self {
+        self.details = details;
+        self
     }
 }
 
@@ -429,7 +445,22 @@ pub async fn send_delete(
     cancel: &Cancel,
     grace: Duration,
 ) -> Sent {
-    let delete = gate.call(|| catalog.delete(id));
+    send_delete_with(catalog, id, &DeleteOptions::default(), gate, cancel, grace).await
+}
+
+/// [`send_delete`] with [`DeleteOptions`] (`keep_snapshots`), through
+/// [`ImageCatalog::delete_with`](crate::ImageCatalog::delete_with): the
+/// [`Sent`] carries the details the backend gave (each snapshot and what
+/// happened to it).
+pub async fn send_delete_with(
+    catalog: &DynImageCatalog,
+    id: &ImageId,
+    options: &DeleteOptions,
+    gate: &RateGate,
+    cancel: &Cancel,
+    grace: Duration,
+) -> Sent {
+    let delete = gate.call(|| catalog.delete_with(id, options));
     let bounded = async {
         cancel.cancelled().await;
         tokio::time::sleep(grace).await;
@@ -444,12 +475,18 @@ pub async fn send_delete(
                     ErrorKind::Timeout,
                     format!("the run was cancelled and the DELETE of {id} had no answer within {:.1}s: it may have happened", grace.as_secs_f64()),
                 ).with_backend(catalog.info().backend)),
+                details: Vec::new(),
             };
         }
     };
     match answer {
-        Ok(Deleted::Deleted) => Sent::of(Outcome::Deleted),
-        Ok(_) => Sent::of(Outcome::AlreadyDeleted),
+        Ok(done) => {
+            let outcome = match done.deleted {
+                Deleted::Deleted => Outcome::Deleted,
+                _ => Outcome::AlreadyDeleted,
+            };
+            Sent::of(outcome).with_details(done.details)
+        }
         Err(e) if e.proves_absence() => Sent::of(Outcome::AlreadyDeleted),
         Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
             let lookup = match gate.call(|| catalog.get(id)).await {
@@ -468,12 +505,14 @@ pub async fn send_delete(
                 outcome: Outcome::Unknown,
                 lookup: Some(lookup),
                 error: Some(e),
+                details: Vec::new(),
             }
         }
         Err(e) => Sent {
             outcome: Outcome::Failed,
             lookup: None,
             error: Some(e),
+            details: Vec::new(),
         },
     }
 }
