@@ -30,7 +30,7 @@ pub(crate) async fn run(session: &Session, args: ApplyArgs) -> Result<(), CliErr
     let file = &args.file;
     let text = std::fs::read_to_string(file)
         .map_err(|e| CliError::usage(&format!("cannot read plan {}: {e}", file.display())))?;
-    let plan: Plan = serde_json::from_str(&text)
+    let mut plan: Plan = serde_json::from_str(&text)
         .map_err(|e| CliError::usage(&format!("plan {}: {e}", file.display())))?;
     if plan.version != retention::PLAN_VERSION {
         return Err(CliError::usage(&format!(
@@ -41,6 +41,8 @@ pub(crate) async fn run(session: &Session, args: ApplyArgs) -> Result<(), CliErr
             retention::PLAN_VERSION
         )));
     }
+    // `--keep-snapshots` keeps more than the plan said, never less.
+    plan.delete.keep_snapshots |= args.run.keep_snapshots;
     check_saved_plan(&ctx.catalogs, &plan, file).await?;
     run_plan(&ctx.catalogs, &ctx.view, plan, true, &args.run).await
 }

@@ -15,7 +15,7 @@ use imagecat::retention::{
     self, Action, ApplyOptions, ApplySummary, AuditLog, Plan, PlanEntry, PlanTarget,
     RetentionPolicy,
 };
-use imagecat::{DynImageCatalog, ImageCatalog, NamedCatalog};
+use imagecat::{DeleteOptions, DynImageCatalog, ImageCatalog, NamedCatalog};
 
 use crate::args::{FilterArgs, GroupArgs};
 use crate::exit::{CliError, ExitCode};
@@ -72,6 +72,11 @@ pub(crate) struct RunArgs {
     /// Deletes in flight at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) concurrency: u16,
+    /// Keep the storage each image is made of (EC2: its EBS snapshots,
+    /// otherwise deleted where no other AMI uses them). Recorded in the
+    /// plan; on `apply FILE` it can only add to what the plan says.
+    #[arg(long)]
+    pub(crate) keep_snapshots: bool,
 }
 
 impl PruneArgs {
@@ -161,9 +166,10 @@ pub(crate) async fn run(session: &Session, args: PruneArgs) -> Result<(), CliErr
     let catalogs = &ctx.catalogs[..];
     let policy = args.policy()?;
     let targets = targets(catalogs, &policy).await?;
-    let plan = retention::plan(&policy, &targets, Utc::now())
+    let mut plan = retention::plan(&policy, &targets, Utc::now())
         .await
         .map_err(|e| CliError::new(ExitCode::Failure, e.to_string()))?;
+    plan.delete = DeleteOptions::new().keep_snapshots(args.run.keep_snapshots);
     if let Some(path) = &args.plan_out {
         let text = serde_json::to_string_pretty(&plan).map_err(io::Error::other)?;
         std::fs::write(path, text + "\n").map_err(|e| {
@@ -235,8 +241,13 @@ pub(crate) async fn run_plan(
     }
     if !apply {
         eprintln!(
-            "plan: {deletes} to delete, {} kept; nothing deleted (dry run; --apply to delete)",
-            plan.entries.len() - deletes
+            "plan: {deletes} to delete, {} kept{}; nothing deleted (dry run; --apply to delete)",
+            plan.entries.len() - deletes,
+            if plan.delete.keep_snapshots {
+                " (snapshots kept)"
+            } else {
+                ""
+            }
         );
         say_sizes(&plan.sizes());
         return Ok(());
@@ -382,6 +393,13 @@ impl Tabular for PlanEntry {
                     result = format!("{result}: {err}");
                 }
                 result
+            })
+        },
+        Column {
+            shown: Shown::IfAny(|e| !e.details.is_empty()),
+            ..Column::new("details", "DETAILS", |e| {
+                let details: Vec<String> = e.details.iter().map(ToString::to_string).collect();
+                details.join("; ")
             })
         },
     ];
