@@ -222,14 +222,22 @@ fn field(element: &Element, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A DeleteSnapshot answer: `<return>true</return>` done; a failure is
-/// EC2's error document, its code kept (the caller reads `InUse`).
+/// A DeleteSnapshot answer: `<return>true</return>` done, and so is a
+/// `DeleteSnapshotResponse` without `<return>` (moto sends none);
+/// `<return>false</return>` is not; a failure is EC2's error document, its
+/// code kept (the caller reads `InUse`).
 fn snapshot_deleted(response: &HttpResponse, key_id: &str) -> Result<()> {
     if !response.status.is_success() {
         return Err(error::decode_error(response, Some(key_id)));
     }
     let root =
         xml::parse(&response.body).map_err(|e| response.invalid(format!("DeleteSnapshot: {e}")))?;
+    if root.name != "DeleteSnapshotResponse" {
+        return Err(response.invalid(format!(
+            "DeleteSnapshot: expected <DeleteSnapshotResponse>, got <{}>",
+            root.name
+        )));
+    }
     match root
         .text_of("return")
         .map_err(|e| response.invalid(format!("DeleteSnapshot: {e}")))?
@@ -240,7 +248,7 @@ fn snapshot_deleted(response: &HttpResponse, key_id: &str) -> Result<()> {
             format!("DeleteSnapshot answered <return>{text}</return>"),
         )
         .with_backend(BACKEND)),
-        None => Err(response.invalid("DeleteSnapshot: no <return>".to_owned())),
+        None => Ok(()),
     }
 }
 

@@ -6,7 +6,9 @@
 //! `ec2+http://HOST:PORT?region=REGION…` for each region `DescribeRegions`
 //! names (without `AllRegions`, EC2 answers only the regions enabled for
 //! the account; an item whose `optInStatus` is `not-opted-in` is dropped
-//! too). The other options are kept as written. The call goes to the
+//! too), kept to the partition of the region asked (AWS answers only its
+//! own partition's regions; moto lists the GovCloud and China regions too,
+//! where the key is not valid). The other options are kept as written. The call goes to the
 //! region of `AWS_REGION`/`AWS_DEFAULT_REGION`, else `us-east-1` (every
 //! region answers for all). The expansion lives here, beside the URL
 //! rules, and the facade's `open_all` (and so the CLI's `--catalog`) calls
@@ -67,6 +69,23 @@ pub fn decode_regions(body: &[u8]) -> std::result::Result<Vec<String>, String> {
     Ok(regions)
 }
 
+/// The AWS partition of a region by its name: `aws-cn` (`cn-…`),
+/// `aws-us-gov` (`us-gov-…`), `aws-iso` (`us-iso-…`), `aws-iso-b`
+/// (`us-isob-…`), else `aws`.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
 /// Whether a URL is the every-region form.
 pub fn is_all(url: &Url) -> bool {
     match url.scheme() {
@@ -113,7 +132,14 @@ pub async fn expand(url: &Url, options: &OpenOptions) -> Result<Option<Vec<Url>>
         .unwrap_or(DEFAULT_DISCOVERY_REGION)
         .to_owned();
     let catalog = Ec2Builder::from_url(&with_region(url, &discovery)?, options)?.build()?;
-    let regions = catalog.source().enabled_regions().await?;
+    let home = partition(&discovery);
+    let regions: Vec<String> = catalog
+        .source()
+        .enabled_regions()
+        .await?
+        .into_iter()
+        .filter(|r| partition(r) == home)
+        .collect();
     if regions.is_empty() {
         return Err(Error::config(
             Some(BACKEND),
@@ -152,6 +178,20 @@ mod tests {
             b"<DescribeRegionsResponse><regionInfo><item/></regionInfo></DescribeRegionsResponse>",
         ] {
             assert!(decode_regions(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn partitions() {
+        for (region, want) in [
+            ("us-east-1", "aws"),
+            ("eu-west-1", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+        ] {
+            assert_eq!(partition(region), want, "{region}");
         }
     }
 

@@ -13,6 +13,7 @@ mod cli_refs;
 mod cli_usage;
 mod cli_usage_churn;
 mod clouds;
+mod ec2_moto;
 mod errors;
 mod exec_safety;
 mod golden;
