@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use imagecat_emulators::churn::Churn;
 use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
 use imagecat_emulators::delete_faults::DeleteFault;
+use imagecat_emulators::ec2::{Ec2Emulator, Ec2EmulatorConfig, Ec2Key};
 use imagecat_emulators::faults::{FaultKind, FaultPlan, InstanceFaults};
 use imagecat_emulators::glance::{
     GlanceCaller, GlanceEmulator, GlanceEmulatorConfig, KeystoneUser, MEMBER_TOKEN, VolumeFault,
@@ -30,6 +31,8 @@ pub(crate) enum Backend {
     Dcmgr,
     /// OpenStack Image v2 (Glance).
     Glance,
+    /// AWS EC2 (with Auto Scaling, STS and SSM on the same port).
+    Ec2,
 }
 
 /// TOAST marker semantics.
@@ -139,6 +142,17 @@ pub(crate) struct EmulateArgs {
     /// HTML 404, not performed), `hold` (held until the emulator stops).
     #[arg(long, value_name = "KIND", value_parser = ["drop", "hang", "bare404", "hold"])]
     delete_fault: Option<String>,
+    /// EC2: a region seeded with images (repeatable; the first is the one
+    /// in the printed URL); every other region answers, empty.
+    #[arg(long = "region", default_value = "us-east-1")]
+    regions: Vec<String>,
+    /// EC2: accept any SigV4 signature (by default only the printed key
+    /// pair's are).
+    #[arg(long)]
+    any_signature: bool,
+    /// EC2: every Nth call is throttled (`RequestLimitExceeded`, 503).
+    #[arg(long)]
+    throttle_every: Option<u32>,
 }
 
 fn parse_spelling(name: &str) -> Result<RefSpelling, String> {
@@ -205,7 +219,12 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
     if args.backend != Backend::Glance && args.volume_fault != VolumeFault::None {
         return Err(CliError::usage("--volume-fault needs the glance backend"));
     }
-    if args.backend == Backend::Glance && args.churn().is_some() {
+    if args.backend == Backend::Ec2 && args.delete_fault.is_some() {
+        return Err(CliError::usage(
+            "--delete-fault acts on HTTP DELETEs: the ec2 emulator deregisters by POST",
+        ));
+    }
+    if matches!(args.backend, Backend::Glance | Backend::Ec2) && args.churn().is_some() {
         return Err(CliError::usage(
             "--churn-per-request is emulated by the toast and dcmgr emulators only",
         ));
@@ -297,6 +316,36 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
                     user.roles().join(", ")
                 );
             }
+            Box::new(emulator)
+        }
+        Backend::Ec2 => {
+            let key = Ec2Key::default();
+            let config = Ec2EmulatorConfig {
+                images: args.images,
+                seed: args.seed,
+                regions: args.regions.clone(),
+                instances: args.instances,
+                keys: if args.any_signature {
+                    Vec::new()
+                } else {
+                    vec![key.clone()]
+                },
+                throttle_every: args.throttle_every,
+                ..Ec2EmulatorConfig::default()
+            };
+            let emulator = Ec2Emulator::start(config, serve)
+                .await
+                .map_err(bind_error)?;
+            announce(&emulator.catalog_url())?;
+            eprintln!(
+                "EC2 emulator (EC2, Auto Scaling, STS, SSM at {}) with {} images in each of {}; credentials: AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} (account {})",
+                emulator.endpoint(),
+                args.images,
+                args.regions.join(", "),
+                key.access_key_id,
+                key.secret_access_key,
+                key.account
+            );
             Box::new(emulator)
         }
     };

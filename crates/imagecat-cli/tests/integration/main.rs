@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod cli_emulate_ec2;
 mod cli_emulate_members;
 mod cli_extras;
 mod cli_hostile;

@@ -4,5 +4,9 @@
 mod churn;
 mod dcmgr_fidelity;
 mod dcmgr_routes;
+mod ec2_api;
+mod ec2_clients;
+mod ec2_fidelity;
+mod ec2_usage;
 mod glance_fidelity;
 mod toast_fidelity;
