@@ -3,6 +3,7 @@
 mod botocore_ec2;
 mod catalog;
 mod credentials;
+mod emulator;
 mod error_document;
 mod query;
 mod sigv4_suite;
