@@ -163,7 +163,7 @@ impl Ec2Source {
                 "delete snapshot",
                 Idempotency::NotIdempotent,
                 &form,
-                |response, key_id| snapshot_deleted(response, key_id),
+                snapshot_deleted,
             )
             .await;
         let detail = match answer {

@@ -391,7 +391,7 @@ async fn two_regions_and_every_region(rig: &Rig) {
 
 impl Rig {
     /// [`Rig::cli`] with an owned argument list (for closures).
-    fn cli_owned<'a>(&'a self, args: Vec<&'a str>) -> impl std::future::Future<Output = Run> + 'a {
-        async move { self.cli(&args).await }
+    async fn cli_owned(&self, args: Vec<&str>) -> Run {
+        self.cli(&args).await
     }
 }

@@ -267,7 +267,7 @@ pub async fn apply(
                             let allow = policy.allow_unknown_usage;
                             let step = Step {
                                 catalog,
-                                delete: &delete,
+                                delete,
                                 caller,
                                 allow_unknown_usage: allow,
                                 gate,
