@@ -215,3 +215,69 @@ async fn prune_deletes_exactly_the_plan_and_its_snapshots() {
         "{snapshots_gone:?}"
     );
 }
+
+/// A deregistration-protected AMI: the server's refusal is
+/// `PermissionDenied`, and no snapshot request follows it.
+#[tokio::test]
+async fn a_protected_ami_is_refused_and_its_snapshots_untouched() {
+    let emu = emulator().await;
+    let (_, deletable) = own(&emu);
+    let id = deletable[0].clone();
+    assert!(emu.update_image(REGION, id.as_str(), |i| {
+        i.deregistration_protection = Some("enabled".into());
+    }));
+    let snapshots = emu.snapshots(REGION).len();
+    let catalog = catalog(&emu, false);
+    let shown = catalog.get(&id).await.unwrap();
+    assert_eq!(shown.protected, Some(true));
+    let e = catalog.delete(&id).await.unwrap_err();
+    assert_eq!(e.kind(), imagecat_core::ErrorKind::PermissionDenied, "{e}");
+    assert!(emu.calls_of("DeleteSnapshot").is_empty());
+    assert_eq!(emu.snapshots(REGION).len(), snapshots);
+    assert!(emu.image(REGION, id.as_str()).is_some());
+}
+
+/// Disabled AMIs: hidden by EC2 unless asked; `include_disabled=true` or
+/// `--status deactivated` asks (IncludeDisabled=true on the wire).
+#[tokio::test]
+async fn disabled_amis_are_listed_only_when_asked() {
+    let emu = emulator().await;
+    let (_, deletable) = own(&emu);
+    let id = deletable[0].clone();
+    assert!(emu.update_image(REGION, id.as_str(), |i| i.state = "disabled".into()));
+    let listed = |catalog: DynImageCatalog, query: ListQuery| async move {
+        catalog
+            .collect(query)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        !listed(catalog(&emu, false), ListQuery::new())
+            .await
+            .contains(&id)
+    );
+    assert!(
+        listed(catalog(&emu, true), ListQuery::new())
+            .await
+            .contains(&id)
+    );
+    let deactivated = listed(
+        catalog(&emu, false),
+        ListQuery::new().status(imagecat_core::ImageStatus::Deactivated),
+    )
+    .await;
+    assert!(deactivated.contains(&id), "{deactivated:?}");
+    let disabled: Vec<ImageId> = emu
+        .images(REGION)
+        .into_iter()
+        .filter(|i| i.state == "disabled" && i.owner_id == emu.config().account)
+        .map(|i| ImageId::new(i.image_id))
+        .collect();
+    assert_eq!(deactivated, disabled, "exactly the disabled ones");
+    let last = emu.calls_of("DescribeImages").pop().unwrap();
+    assert_eq!(last.param("IncludeDisabled"), Some("true"));
+    assert_eq!(last.param("Filter.1.Name"), Some("state"));
+}
