@@ -14,6 +14,7 @@ mod cli_refs;
 mod cli_usage;
 mod cli_usage_churn;
 mod clouds;
+mod ec2_emulator;
 mod ec2_moto;
 mod errors;
 mod exec_safety;
