@@ -6,7 +6,7 @@
 //! ONE moto serves this module: one test walks every step, each step in a
 //! region of its own (moto keeps each region's state apart, as EC2 does),
 //! so no step sees another's images. moto is seeded and read back with
-//! boto3 (`ec2_moto.py`, the clients virtualenv), so what a delete did is
+//! boto3 (`scripts/moto/ec2_fixture.py`, the clients virtualenv), so what a delete did is
 //! asserted on moto's state, not on what the CLI says it did.
 //!
 //! Not here (moto lacks it; reference §5a): paging (moto ignores
@@ -23,7 +23,10 @@ use serde_json::Value;
 
 use crate::support::{Run, entries, entry, imagecat, keep_newest_args};
 
-const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/integration/ec2_moto.py");
+const SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../scripts/moto/ec2_fixture.py"
+);
 
 /// The moto of the test, the key to sign with, and the CLI's environment.
 struct Rig {
@@ -59,7 +62,7 @@ impl Rig {
         imagecat(args, &self.env()).await
     }
 
-    /// `ec2_moto.py ENDPOINT REGION ARGS…`, its stdout as JSON.
+    /// `ec2_fixture.py ENDPOINT REGION ARGS…`, its stdout as JSON.
     async fn python(&self, region: &str, args: &[&str]) -> Value {
         let mut cmd = tokio::process::Command::new(clients_bin().join("python"));
         cmd.arg(SEED).arg(&self.moto.url).arg(region).args(args);
@@ -73,10 +76,10 @@ impl Rig {
         let out = cmd.output().await.expect("the clients' python runs");
         assert!(
             out.status.success(),
-            "ec2_moto.py {args:?} failed:\n{}",
+            "ec2_fixture.py {args:?} failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).expect("ec2_moto.py prints JSON")
+        serde_json::from_slice(&out.stdout).expect("ec2_fixture.py prints JSON")
     }
 
     /// Registers the images (`NAME[,K=V…]`), in order, one a second.

@@ -5,6 +5,7 @@ mod catalog;
 mod credentials;
 mod emulator;
 mod error_document;
+mod moto;
 mod query;
 mod sigv4_suite;
 mod wire;

@@ -1,15 +1,17 @@
-"""Seeds moto and reads its state for the EC2 end-to-end tests (ec2_moto.rs),
-with boto3 from the clients virtualenv (scripts/moto/install.sh), signed with
-the test's IAM key (moto checks every signature).
+"""Seeds moto and reads its state for the EC2 tests against moto
+(crates/imagecat-cli/tests/integration/ec2_moto.rs and
+crates/imagecat-ec2/tests/integration/moto.rs), with boto3 from the clients
+virtualenv (scripts/moto/install.sh), signed with the test's IAM key (moto
+checks every signature).
 
 Usage:
-  ec2_moto.py ENDPOINT REGION seed NAME[,KEY=VALUE...]...
+  ec2_fixture.py ENDPOINT REGION seed NAME[,KEY=VALUE...]...
       registers one AMI per argument, in order, one a second (moto's
       creation times have whole seconds; each image is newer than the one
       before), each with its own snapshot (moto's RegisterImage makes one),
       tags it, and prints
       {"NAME": {"id": "ami-…", "snapshots": ["snap-…"], "created": "…"}}
-  ec2_moto.py ENDPOINT REGION state
+  ec2_fixture.py ENDPOINT REGION state
       prints {"images": {"ami-…": "NAME"}, "snapshots": ["snap-…"]}: every
       AMI and snapshot the account owns in REGION.
 
