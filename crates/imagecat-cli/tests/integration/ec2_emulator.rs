@@ -257,3 +257,57 @@ async fn prune_apply_deregisters_exactly_the_planned_amis() {
     }
     assert!(named > 0, "no snapshot named: {done:?}");
 }
+
+/// `ec2+http://…?region=all` named in the config file: one catalog per
+/// region DescribeRegions lists, each named by its URL; the seeded region's
+/// AMIs are listed under its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_region_from_a_named_config_entry() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let all = emu.region_url("all");
+    std::fs::write(&config, format!("[catalogs.aws]\nurl = \"{all}\"\n")).unwrap();
+    let mut env = ENV.to_vec();
+    env.push(("IMAGECAT_CONFIG", config.to_str().unwrap()));
+    let run = imagecat(&["-c", "aws", "-o", "json", "list"], &env).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let listed: BTreeSet<(String, String)> = run
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["catalog"].as_str().unwrap().to_owned(),
+                i["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let catalogs: BTreeSet<&str> = listed.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(catalogs, BTreeSet::from([emu.region_url(REGION).as_str()]));
+    let own: BTreeSet<String> = emu
+        .images(REGION)
+        .into_iter()
+        .filter(|i| i.owner_id == emu.config().account && i.state != "disabled")
+        .map(|i| i.image_id)
+        .collect();
+    assert_eq!(
+        listed
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect::<BTreeSet<_>>(),
+        own
+    );
+    // Every listed region was asked: one DescribeImages per region.
+    let regions: BTreeSet<String> = emu
+        .calls_of("DescribeImages")
+        .into_iter()
+        .map(|c| c.region)
+        .collect();
+    assert_eq!(
+        regions.len(),
+        emu.config().regions_listed.len(),
+        "{regions:?}"
+    );
+}
