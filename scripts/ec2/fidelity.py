@@ -272,6 +272,60 @@ def script():
                 lt["LaunchTemplateSpecification"].get("Version"),
                 [s.name(o.get("ImageId")) for o in lt["Overrides"]], g["MinSize"], g["MaxSize"]]
 
+    @step("a parameter version by selector")
+    def _(s):
+        s.ssm.put_parameter(Name="/fid/golden", Value=s.ids["fid-web-004"], Type="String",
+                            DataType="aws:ec2:image", Overwrite=True)
+        old = s.ssm.get_parameter(Name="/fid/golden:1")["Parameter"]
+        new = s.ssm.get_parameter(Name="/fid/golden")["Parameter"]
+        return [s.name(old["Value"]), old["Version"], s.name(new["Value"]), new["Version"]]
+
+    @step("parameters with an unknown name")
+    def _(s):
+        r = s.ssm.get_parameters(Names=["/fid/golden", "/fid/none"])
+        return [[p["Name"] for p in r["Parameters"]], r["InvalidParameters"]]
+
+    @step("launch configurations one a page")
+    def _(s):
+        s.asg.create_launch_configuration(LaunchConfigurationName="lc-fid-2",
+                                          ImageId=s.ids["fid-db-002"], InstanceType="t3.micro")
+        names = []
+        for page in s.asg.get_paginator("describe_launch_configurations").paginate(
+                PaginationConfig={"PageSize": 1}):
+            names += [c["LaunchConfigurationName"] for c in page["LaunchConfigurations"]]
+        return sorted(names)
+
+    @step("a launch configuration by name")
+    def _(s):
+        r = s.asg.describe_launch_configurations(LaunchConfigurationNames=["lc-fid-2"])
+        return [c["LaunchConfigurationName"] for c in r["LaunchConfigurations"]]
+
+    @step("an image attribute")
+    def _(s):
+        return s.ec2.describe_image_attribute(ImageId=s.ids["fid-web-001"],
+                                              Attribute="description")["Description"].get("Value")
+
+    @step("snapshots of the account")
+    def _(s):
+        snaps = s.ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+        return len(snaps)
+
+    @step("tags deleted")
+    def _(s):
+        s.ec2.delete_tags(Resources=[s.ids["fid-web-001"]], Tags=[{"Key": "env"}])
+        i = s.ec2.describe_images(ImageIds=[s.ids["fid-web-001"]])["Images"][0]
+        return sorted(t["Key"] for t in i.get("Tags", []))
+
+    @step("instances one a page")
+    def _(s):
+        s.ec2.run_instances(ImageId=s.ids["fid-web-002"], MinCount=2, MaxCount=2,
+                            InstanceType="t3.micro")
+        count = 0
+        for page in s.ec2.get_paginator("describe_instances").paginate(
+                PaginationConfig={"PageSize": 5}):
+            count += sum(len(r["Instances"]) for r in page["Reservations"])
+        return count
+
     @step("DescribeImageReferences")
     def _(s):
         r = s.ec2.describe_image_references(ImageIds=[s.ids["fid-web-001"]],

@@ -101,10 +101,11 @@ impl DeleteFaults {
         self.released.send_replace(true);
     }
 
-    /// Serves a DELETE as the fault says (any other request as it is).
-    pub(crate) async fn serve(&self, request: Request, next: Next) -> Response {
+    /// Serves a delete (`is_delete`: a `DELETE`, or what the emulator's
+    /// classifier says is one) as the fault says, any other request as it is.
+    pub(crate) async fn serve(&self, request: Request, next: Next, is_delete: bool) -> Response {
         let fault = *self.fault.lock().unwrap_or_else(|e| e.into_inner());
-        let (Some(fault), true) = (fault, request.method() == axum::http::Method::DELETE) else {
+        let (Some(fault), true) = (fault, is_delete) else {
             return next.run(request).await;
         };
         tracing::debug!(fault = fault.name(), uri = %request.uri(), "DELETE fault");

@@ -101,8 +101,8 @@ impl Hostile {
 /// The middleware of [`Hostile::echo_requests`]: an error answer (4xx,
 /// 5xx, a TOAST `isSuccessful: false`) keeps its status and document, with the echo appended to every
 /// message of a JSON document (keys `message`, `resultMessage`, `title`,
-/// `explanation`, `detail`, a string `error`), or, HTML-escaped, to any
-/// other body.
+/// `explanation`, `detail`, a string `error`), to every `<Message>` of an
+/// XML error document (EC2's), or, HTML-escaped, to any other body.
 pub(crate) async fn echo_requests(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let body = to_bytes(body, ECHO_LIMIT).await.unwrap_or_default();
@@ -134,10 +134,21 @@ pub(crate) async fn echo_requests(request: Request, next: Next) -> Response {
         .headers
         .get(CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let xml_message = !html
+        && body
+            .windows(XML_MESSAGE_END.len())
+            .any(|w| w == XML_MESSAGE_END);
     let body = match serde_json::from_slice::<Value>(&body) {
         Ok(mut doc) if !html => {
             append_to_messages(&mut doc, &echo);
             serde_json::to_vec(&doc).unwrap_or_default()
+        }
+        // An XML error document (EC2, Auto Scaling, STS): the echo goes
+        // inside each `<Message>`, so the document still parses.
+        _ if xml_message => {
+            let text = String::from_utf8_lossy(&body);
+            text.replace("</Message>", &format!("{}</Message>", xml_escape(&echo)))
+                .into_bytes()
         }
         _ => {
             let mut body = body.to_vec();
@@ -165,6 +176,24 @@ fn append_to_messages(doc: &mut Value, echo: &str) {
         Value::Array(items) => items.iter_mut().for_each(|v| append_to_messages(v, echo)),
         _ => {}
     }
+}
+
+/// The end of an XML error document's message.
+const XML_MESSAGE_END: &[u8] = b"</Message>";
+
+/// `text` as XML 1.0 character data: escaped, and the C0 controls XML
+/// cannot carry at all replaced by U+FFFD.
+fn xml_escape(text: &str) -> String {
+    html_escape(text)
+        .chars()
+        .map(|c| {
+            if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// `text` escaped for HTML, as a server's error page quotes it.

@@ -1,7 +1,7 @@
 //! Emulators of the imagecat backends' APIs: loopback HTTP servers (axum)
-//! that answer as the real TOAST, DCMGR and Glance (with Keystone and Nova)
-//! do (and AWS EC2 with Auto Scaling, STS and SSM), with fault injection and catalog churn. A product, not test
-//! support: `imagecat emulate`, `imagecat demo` and the bench serve them,
+//! that answer as the real TOAST, DCMGR, Glance (with Keystone and Nova)
+//! and AWS EC2 (with Auto Scaling, STS and SSM) do, with fault injection
+//! and catalog churn. A product, not test support: `imagecat emulate`, `imagecat demo` and the bench serve them,
 //! and every adapter's tests run against them (as a dev-dependency).
 //!
 //! One folder per backend (features of the same names):
@@ -10,7 +10,10 @@
 //!   configuration types and its default credentials as constants;
 //! - `data.rs`: seeded data and the catalog model over it;
 //! - `wire.rs`: the documents the server writes;
-//! - `handlers.rs`: the axum routes and handlers.
+//! - `handlers.rs`: the axum routes and handlers (EC2: one route, the
+//!   signature check and dispatch on `Action`, with the operations in
+//!   `images.rs`, `register.rs`, `usage.rs`, `autoscaling.rs`, `ssm.rs`,
+//!   and the protocol in `query.rs`, `page.rs`, `sigv4.rs`).
 //!
 //! What they share lives at the root: [`server`] (the loopback harness,
 //! request log, [`faults`], [`delete_faults`]), [`churn`] (the catalog churn they can

@@ -30,6 +30,10 @@ pub struct RecordedRequest {
     pub query: Option<String>,
     /// The headers, names in lower case.
     pub headers: Vec<(String, String)>,
+    /// The image a delete sent by another method than `DELETE` names, as
+    /// the emulator read it from the body (EC2: DeregisterImage's
+    /// `ImageId`); `None` for any other request.
+    pub deleted_image: Option<String>,
 }
 
 impl RecordedRequest {
@@ -43,10 +47,12 @@ impl RecordedRequest {
 
     /// The image id a `DELETE` names, in any backend's URL shape: TOAST's
     /// `…/images?id=ID`, DCMGR's `…/images/ID.json` or `…/images/ID`, Glance's
-    /// `…/v2/images/ID`; `None` for any other method.
+    /// `…/v2/images/ID`; for another method, the image of a delete sent
+    /// that way ([`deleted_image`](Self::deleted_image), EC2's
+    /// DeregisterImage); `None` for any other request.
     pub fn deleted_image_id(&self) -> Option<String> {
         if self.method != "DELETE" {
-            return None;
+            return self.deleted_image.clone();
         }
         let in_query = url::form_urlencoded::parse(self.query.as_deref().unwrap_or("").as_bytes())
             .find(|(k, _)| k == "id")
@@ -99,12 +105,32 @@ impl ServeOptions {
     }
 }
 
+/// A delete sent by another method than `DELETE`, as a [`DeleteClassifier`]
+/// reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OtherDelete {
+    /// The image it deletes; `None` for a delete of something else (EC2's
+    /// DeleteSnapshot).
+    pub(crate) image_id: Option<String>,
+}
+
+/// Tells a delete of an API that deletes by another method than `DELETE`
+/// (EC2's `POST` with `Action=DeregisterImage`) from its method, URI and
+/// body, so the DELETE faults apply to it and the request log names it.
+pub(crate) type DeleteClassifier =
+    fn(&axum::http::Method, &axum::http::Uri, &[u8]) -> Option<OtherDelete>;
+
+/// The largest body a [`DeleteClassifier`] is shown: axum's default body
+/// limit, which a handler's extractor would refuse past anyway.
+const CLASSIFIED_BODY_LIMIT: usize = 2 << 20;
+
 #[derive(Clone)]
 struct Shared {
     log: Arc<Mutex<Vec<RecordedRequest>>>,
     latency: Duration,
     faults: Arc<FaultState>,
     delete_faults: Arc<DeleteFaults>,
+    classify: Option<DeleteClassifier>,
 }
 
 /// A running emulator; stops when dropped.
@@ -126,6 +152,16 @@ impl EmulatorServer {
 
     /// Serves `router` as `options` say.
     pub async fn start_with(router: Router, options: ServeOptions) -> std::io::Result<Self> {
+        Self::start_classified(router, options, None).await
+    }
+
+    /// As [`start_with`](Self::start_with), with the DELETE faults applied
+    /// to the requests `classify` says are deletes (besides `DELETE`s).
+    pub(crate) async fn start_classified(
+        router: Router,
+        options: ServeOptions,
+        classify: Option<DeleteClassifier>,
+    ) -> std::io::Result<Self> {
         let listen = options
             .listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
@@ -139,6 +175,7 @@ impl EmulatorServer {
             latency: options.latency,
             faults: Arc::clone(&faults),
             delete_faults: Arc::clone(&delete_faults),
+            classify,
         };
         let router = match options.hostile {
             Some(h) if h.echo_requests => router.layer(middleware::from_fn(hostile::echo_requests)),
@@ -244,6 +281,8 @@ async fn record_and_disturb(
     request: Request,
     next: Next,
 ) -> Response {
+    let (request, other_delete) = classify(shared.classify, request).await;
+    let is_delete = request.method() == axum::http::Method::DELETE || other_delete.is_some();
     let recorded = RecordedRequest {
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
@@ -258,6 +297,7 @@ async fn record_and_disturb(
                 )
             })
             .collect(),
+        deleted_image: other_delete.and_then(|d| d.image_id),
     };
     shared
         .log
@@ -269,7 +309,27 @@ async fn record_and_disturb(
     }
     match shared.faults.pick(&request) {
         Some(fault) => fault.respond(next, request).await,
-        None => shared.delete_faults.serve(request, next).await,
+        None => shared.delete_faults.serve(request, next, is_delete).await,
+    }
+}
+
+/// What `classify` says of a request by another method than `DELETE` (the
+/// body is read for it and put back).
+async fn classify(
+    classify: Option<DeleteClassifier>,
+    request: Request,
+) -> (Request, Option<OtherDelete>) {
+    let Some(classify) = classify.filter(|_| request.method() != axum::http::Method::DELETE) else {
+        return (request, None);
+    };
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, CLASSIFIED_BODY_LIMIT).await {
+        Ok(bytes) => {
+            let other = classify(&parts.method, &parts.uri, &bytes);
+            (Request::from_parts(parts, Body::from(bytes)), other)
+        }
+        // Too large to be a delete; the handler sees an empty body.
+        Err(_) => (Request::from_parts(parts, Body::empty()), None),
     }
 }
 

@@ -116,11 +116,11 @@ pub(crate) struct EmulateArgs {
     /// With --hostile: an image with a 10 MB name too.
     #[arg(long, requires = "hostile")]
     huge_name: bool,
-    /// DCMGR: this many instance pages reaching past row
+    /// DCMGR, EC2: this many instance pages reaching past row
     /// --instance-fault-row come back empty (with the real total).
     #[arg(long, default_value_t = 0)]
     empty_instance_pages: u32,
-    /// DCMGR: before this many instance pages reaching past row
+    /// DCMGR, EC2: before this many instance pages reaching past row
     /// --instance-fault-row, the listing shifts (the first instance ends,
     /// one of the same image is launched last; the total stays).
     #[arg(long, default_value_t = 0)]
@@ -153,6 +153,10 @@ pub(crate) struct EmulateArgs {
     /// EC2: every Nth call is throttled (`RequestLimitExceeded`, 503).
     #[arg(long)]
     throttle_every: Option<u32>,
+    /// EC2: a paged listing whose last page is full still answers a
+    /// NextToken, which leads to an empty page.
+    #[arg(long)]
+    token_at_end: bool,
 }
 
 fn parse_spelling(name: &str) -> Result<RefSpelling, String> {
@@ -218,11 +222,6 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
     let serve = args.serve_options()?;
     if args.backend != Backend::Glance && args.volume_fault != VolumeFault::None {
         return Err(CliError::usage("--volume-fault needs the glance backend"));
-    }
-    if args.backend == Backend::Ec2 && args.delete_fault.is_some() {
-        return Err(CliError::usage(
-            "--delete-fault acts on HTTP DELETEs: the ec2 emulator deregisters by POST",
-        ));
     }
     if matches!(args.backend, Backend::Glance | Backend::Ec2) && args.churn().is_some() {
         return Err(CliError::usage(
@@ -331,11 +330,13 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
                     vec![key.clone()]
                 },
                 throttle_every: args.throttle_every,
+                token_at_end: args.token_at_end,
                 ..Ec2EmulatorConfig::default()
             };
             let emulator = Ec2Emulator::start(config, serve)
                 .await
                 .map_err(bind_error)?;
+            emulator.server().delete_faults().set(args.delete_fault());
             announce(&emulator.catalog_url())?;
             eprintln!(
                 "EC2 emulator (EC2, Auto Scaling, STS, SSM at {}) with {} images in each of {}; credentials: AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} (account {})",

@@ -131,7 +131,10 @@ async fn awscli_signed_with_the_printed_key_reads_every_seeded_region() {
 
 #[tokio::test]
 async fn options_ec2_cannot_honour_are_usage_errors() {
-    for extra in [["--delete-fault", "drop"], ["--churn-per-request", "2"]] {
+    for extra in [
+        ["--churn-per-request", "2"],
+        ["--volume-fault", "forbidden"],
+    ] {
         let run = imagecat(
             &[
                 "emulate",

@@ -61,7 +61,7 @@ fn describe_configurations(cx: &Ctx<'_>, r: &RegionState, p: &Params) -> ApiResu
         .map(|(_, c)| c)
         .filter(|c| c.owner_id == cx.account)
         .filter(|c| names.is_empty() || names.contains(&c.name));
-    let (page, next) = take(rest, Some(size), |c| c.name.clone());
+    let (page, next) = take(rest, Some(size), cx.token_at_end, |c| c.name.clone());
     let mut x = Xml::default();
     x.open("LaunchConfigurations");
     for c in page {
@@ -131,7 +131,7 @@ fn describe_groups(cx: &Ctx<'_>, r: &RegionState, p: &Params) -> ApiResult<Strin
         .map(|(_, g)| g)
         .filter(|g| g.owner_id == cx.account)
         .filter(|g| names.is_empty() || names.contains(&g.name));
-    let (page, next) = take(rest, Some(size), |g| g.name.clone());
+    let (page, next) = take(rest, Some(size), cx.token_at_end, |g| g.name.clone());
     let mut x = Xml::default();
     x.open("AutoScalingGroups");
     for g in page {

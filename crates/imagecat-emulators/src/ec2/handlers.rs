@@ -20,6 +20,7 @@ use super::query::{ApiError, ApiResult, Params};
 use super::sigv4::{self, Received};
 use super::wire::{self, ASG_NS, Protocol, STS_NS};
 use super::{Ec2Call, Emu, autoscaling, images, register, ssm, usage};
+use crate::faults::InstanceFaults;
 
 /// What one request's handler knows besides its parameters.
 #[derive(Debug)]
@@ -36,6 +37,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) strict_image_ids: bool,
     /// `DryRun=true`.
     pub(crate) dry_run: bool,
+    /// A full last page carries a token ([`Ec2EmulatorConfig::token_at_end`](super::Ec2EmulatorConfig::token_at_end)).
+    pub(crate) token_at_end: bool,
     pub(crate) seed: u64,
     pub(crate) counter: &'a std::sync::atomic::AtomicU64,
 }
@@ -186,12 +189,16 @@ pub(crate) async fn dispatch(
         tokens: emu.tokens,
         strict_image_ids: emu.config.strict_image_ids,
         dry_run,
+        token_at_end: emu.config.token_at_end,
         seed: emu.config.seed,
         counter: &emu.counter,
     };
     let regions = emu.config.regions_listed.clone();
-    let r = world.region(&auth.region);
+    let (r, instance_faults) = world.region_and_faults(&auth.region);
     let result = match service {
+        Service::Ec2 if action == "DescribeInstances" && !dry_run => {
+            usage::describe_instances(&cx, r, &params, instance_faults)
+        }
         Service::Ec2 => ec2(&cx, r, &params, &action, &regions),
         Service::AutoScaling => autoscaling::dispatch(&cx, r, &params, &action),
         Service::Sts => match action.as_str() {
@@ -207,13 +214,29 @@ pub(crate) async fn dispatch(
     }
 }
 
-fn sign_error(service: Service, e: ApiError) -> ApiError {
-    match (service, e.code.as_str()) {
-        (Service::Ec2, _) => e,
-        (Service::Ssm, "AuthFailure") => ApiError::bad("UnrecognizedClientException", e.message),
-        (_, "AuthFailure") => ApiError::new(403, "InvalidClientTokenId", e.message),
-        (Service::Ssm, _) => ApiError::bad("InvalidSignatureException", e.message),
-        _ => ApiError::new(403, "SignatureDoesNotMatch", e.message),
+/// Why a signed request is refused, said as each service says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// No such access key.
+    UnknownKey,
+    /// The key's session token is missing, wrong, or not signed.
+    BadToken,
+    /// The signature is not the key's.
+    BadSignature,
+}
+
+fn sign_error(service: Service, refusal: Refusal) -> ApiError {
+    const CREDENTIALS: &str = "AWS was not able to validate the provided access credentials";
+    const TOKEN: &str = "The security token included in the request is invalid.";
+    const SIGNATURE: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.";
+    match (service, refusal) {
+        (Service::Ec2, _) => ApiError::new(401, "AuthFailure", CREDENTIALS),
+        (Service::Ssm, Refusal::BadSignature) => {
+            ApiError::bad("InvalidSignatureException", SIGNATURE)
+        }
+        (Service::Ssm, _) => ApiError::bad("UnrecognizedClientException", TOKEN),
+        (_, Refusal::BadSignature) => ApiError::new(403, "SignatureDoesNotMatch", SIGNATURE),
+        (_, _) => ApiError::new(403, "InvalidClientTokenId", TOKEN),
     }
 }
 
@@ -252,7 +275,7 @@ fn ec2(
         "DescribeSnapshots" => images::describe_snapshots(cx, r, p),
         "DeleteSnapshot" => images::delete_snapshot(cx, r, p),
         "DescribeRegions" => describe_regions(p, regions),
-        "DescribeInstances" => usage::describe_instances(cx, r, p),
+        "DescribeInstances" => usage::describe_instances(cx, r, p, &mut InstanceFaults::default()),
         "RunInstances" => usage::run_instances(cx, r, p),
         "TerminateInstances" => usage::terminate_instances(cx, r, p),
         "CreateLaunchTemplate" => usage::create_launch_template(cx, r, p),
@@ -306,8 +329,7 @@ fn describe_regions(p: &Params, regions: &[String]) -> ApiResult<String> {
 }
 
 impl Emu {
-    /// The caller's account, or why the request is refused (as EC2 says
-    /// it: `AuthFailure` 401).
+    /// The caller's account, or why the request is refused.
     fn authenticate(
         &self,
         auth: &sigv4::Authorization,
@@ -315,7 +337,7 @@ impl Emu {
         uri: &Uri,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> ApiResult<String> {
+    ) -> Result<String, Refusal> {
         if self.config.keys.is_empty() {
             return Ok(self.config.account.clone());
         }
@@ -325,11 +347,7 @@ impl Emu {
             .iter()
             .find(|k| k.access_key_id == auth.access_key_id)
         else {
-            return Err(ApiError::new(
-                401,
-                "AuthFailure",
-                "AWS was not able to validate the provided access credentials",
-            ));
+            return Err(Refusal::UnknownKey);
         };
         let received = Received {
             method: method.as_str(),
@@ -347,12 +365,11 @@ impl Emu {
                     .signed_headers
                     .iter()
                     .any(|h| h == "x-amz-security-token"));
-        if !token_ok || !sigv4::verify(auth, &key.secret_access_key, &received) {
-            return Err(ApiError::new(
-                401,
-                "AuthFailure",
-                "AWS was not able to validate the provided access credentials",
-            ));
+        if !token_ok {
+            return Err(Refusal::BadToken);
+        }
+        if !sigv4::verify(auth, &key.secret_access_key, &received) {
+            return Err(Refusal::BadSignature);
         }
         Ok(key.account.clone())
     }

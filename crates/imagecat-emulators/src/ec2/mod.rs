@@ -25,7 +25,10 @@
 //!   is recomputed and a wrong one is `AuthFailure`;
 //! - throttling: [`Ec2Emulator::throttle_next`] and
 //!   [`Ec2EmulatorConfig::throttle_every`] answer `RequestLimitExceeded`
-//!   (503); the shared fault modes come from [`ServeOptions`];
+//!   (503); the shared fault modes come from [`ServeOptions`], and the
+//!   DELETE faults ([`EmulatorServer::delete_faults`]) apply to
+//!   DeregisterImage and DeleteSnapshot, the instance-listing faults
+//!   ([`ServeOptions::instance_faults`]) to DescribeInstances;
 //! - every call is logged with its decoded parameters ([`Ec2Emulator::calls`]).
 
 use std::collections::HashMap;
@@ -35,6 +38,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::Router;
 use axum::routing::any;
 
+use crate::faults::InstanceFaults;
 use crate::server::{EmulatorServer, ServeOptions};
 
 mod autoscaling;
@@ -152,6 +156,10 @@ pub struct Ec2EmulatorConfig {
     pub strict_image_ids: bool,
     /// Every Nth call is throttled (`RequestLimitExceeded`). Default none.
     pub throttle_every: Option<u32>,
+    /// A paged listing whose last page is full still answers a `NextToken`,
+    /// which leads to an empty page without one (EC2 has been seen to do
+    /// so: aws-sdk-js #939). Default false.
+    pub token_at_end: bool,
 }
 
 impl Default for Ec2EmulatorConfig {
@@ -168,6 +176,7 @@ impl Default for Ec2EmulatorConfig {
             usage: true,
             strict_image_ids: true,
             throttle_every: None,
+            token_at_end: false,
         }
     }
 }
@@ -209,12 +218,22 @@ pub(crate) struct World {
     throttle_next: u32,
     served: u64,
     calls: Vec<Ec2Call>,
+    instance_faults: InstanceFaults,
 }
 
 impl World {
     /// Region `name`'s state (an empty one the first time).
     pub(crate) fn region(&mut self, name: &str) -> &mut RegionState {
         self.regions.entry(name.to_owned()).or_default()
+    }
+
+    /// Region `name`'s state and the armed instance-listing faults.
+    pub(crate) fn region_and_faults(
+        &mut self,
+        name: &str,
+    ) -> (&mut RegionState, &mut InstanceFaults) {
+        let region = self.regions.entry(name.to_owned()).or_default();
+        (region, &mut self.instance_faults)
     }
 }
 
@@ -249,6 +268,25 @@ impl Emu {
     }
 }
 
+/// EC2 deletes by `POST`: DeregisterImage and DeleteSnapshot get the
+/// shared DELETE faults ([`EmulatorServer::delete_faults`]), and a
+/// DeregisterImage's `ImageId` is the request log's
+/// [`deleted_image_id`](crate::server::RecordedRequest::deleted_image_id).
+fn is_delete(
+    _: &axum::http::Method,
+    uri: &axum::http::Uri,
+    body: &[u8],
+) -> Option<crate::server::OtherDelete> {
+    let params = query::Params::parse(uri.query(), body);
+    match params.get("Action") {
+        Some("DeregisterImage") => Some(crate::server::OtherDelete {
+            image_id: params.get("ImageId").map(str::to_owned),
+        }),
+        Some("DeleteSnapshot") => Some(crate::server::OtherDelete { image_id: None }),
+        _ => None,
+    }
+}
+
 /// A running EC2 emulator; stops when dropped.
 #[derive(Debug)]
 pub struct Ec2Emulator {
@@ -259,7 +297,10 @@ pub struct Ec2Emulator {
 impl Ec2Emulator {
     /// Starts the emulator on 127.0.0.1 (or `options.listen`).
     pub async fn start(config: Ec2EmulatorConfig, options: ServeOptions) -> std::io::Result<Self> {
-        let mut world = World::default();
+        let mut world = World {
+            instance_faults: options.instance_faults,
+            ..World::default()
+        };
         for region in &config.regions {
             let plan = SeedPlan {
                 seed: config.seed,
@@ -273,7 +314,7 @@ impl Ec2Emulator {
                 .regions
                 .insert(region.clone(), seed_region(plan, region));
         }
-        if let Some(h) = options.hostile.filter(|h| h.hostile_image) {
+        if let Some(h) = options.hostile {
             let region = config
                 .regions
                 .first()
@@ -302,7 +343,7 @@ impl Ec2Emulator {
         let router = Router::new()
             .route("/", any(handlers::dispatch))
             .with_state(Arc::clone(&emu));
-        let server = EmulatorServer::start_with(router, options).await?;
+        let server = EmulatorServer::start_classified(router, options, Some(is_delete)).await?;
         Ok(Ec2Emulator { server, emu })
     }
 
@@ -442,6 +483,16 @@ impl Ec2Emulator {
         self.with_region(region, |r| {
             r.parameters.insert(parameter.name.clone(), parameter);
         });
+    }
+
+    /// Arms the faults of DescribeInstances (replacing those armed before):
+    /// a page reaching past row `past_row` comes back empty with a token
+    /// that serves it again (`empty_pages` times), or is preceded by a
+    /// shift (`shifts` times: the first live instance in id order is
+    /// terminated and one of the same AMI is launched in a reservation that
+    /// sorts last).
+    pub fn instance_faults(&self, faults: InstanceFaults) {
+        self.emu.lock().instance_faults = faults;
     }
 
     /// Throttles the next `n` calls (`RequestLimitExceeded`, 503).

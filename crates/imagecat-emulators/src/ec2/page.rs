@@ -89,12 +89,17 @@ pub(crate) fn page_size(
 }
 
 /// Takes up to `size` items of `rest` (already past the token's key):
-/// the page and, when more remain, the key of its last item.
+/// the page and, when more remain, the key of its last item. With
+/// `token_at_end`, a full page that happens to be the last one carries a
+/// token too (leading to an empty last page without one), as EC2 has been
+/// seen to answer.
 pub(crate) fn take<T>(
     rest: impl Iterator<Item = T>,
     size: Option<usize>,
+    token_at_end: bool,
     key: impl Fn(&T) -> String,
 ) -> (Vec<T>, Option<String>) {
+    let paged = size.is_some();
     let size = size.unwrap_or(usize::MAX);
     let mut rest = rest.peekable();
     let mut page = Vec::new();
@@ -104,7 +109,7 @@ pub(crate) fn take<T>(
             None => return (page, None),
         }
     }
-    let more = rest.peek().is_some();
+    let more = rest.peek().is_some() || (token_at_end && paged);
     let next = match (more, page.last()) {
         (true, Some(last)) => Some(key(last)),
         _ => None,
@@ -135,9 +140,13 @@ mod tests {
 
     #[test]
     fn a_page_names_its_last_key_only_when_more_remain() {
-        let (page, next) = take(1..=5, Some(2), |n| n.to_string());
+        let (page, next) = take(1..=5, Some(2), false, |n| n.to_string());
         assert_eq!((page, next.as_deref()), (vec![1, 2], Some("2")));
-        let (page, next) = take(1..=2, Some(2), |n| n.to_string());
+        let (page, next) = take(1..=2, Some(2), false, |n| n.to_string());
         assert_eq!((page, next), (vec![1, 2], None));
+        let (page, next) = take(1..=2, Some(2), true, |n| n.to_string());
+        assert_eq!((page, next.as_deref()), (vec![1, 2], Some("2")));
+        let (page, next) = take(std::iter::empty::<i32>(), Some(2), true, |n| n.to_string());
+        assert_eq!((page, next), (vec![], None));
     }
 }

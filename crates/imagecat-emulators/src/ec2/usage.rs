@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+use crate::faults::InstanceFaults;
+
 use super::data::{Ec2Instance, LaunchTemplate, LaunchTemplateVersion, RegionState};
 use super::handlers::Ctx;
 use super::images::{check_ami, check_filters, dry_run};
@@ -17,8 +19,14 @@ use super::wire::{Xml, instance_item, iso};
 
 /// DescribeInstances: one `reservationSet` item a reservation, paged by
 /// instance (a reservation is never split; a page may run over
-/// `MaxResults` to finish one, as EC2's may).
-pub(crate) fn describe_instances(cx: &Ctx<'_>, r: &RegionState, p: &Params) -> ApiResult<String> {
+/// `MaxResults` to finish one, as EC2's may), with the armed instance
+/// faults (see [`Ec2Emulator::instance_faults`](super::Ec2Emulator::instance_faults)).
+pub(crate) fn describe_instances(
+    cx: &Ctx<'_>,
+    r: &mut RegionState,
+    p: &Params,
+    faults: &mut InstanceFaults,
+) -> ApiResult<String> {
     let ids = p.list("InstanceId");
     let filters = p.filters()?;
     check_filters(
@@ -47,10 +55,8 @@ pub(crate) fn describe_instances(cx: &Ctx<'_>, r: &RegionState, p: &Params) -> A
             ));
         }
     }
-    // Reservations in id order, each with its matching instances.
-    let mut reservations: BTreeMap<&str, Vec<&Ec2Instance>> = BTreeMap::new();
-    for i in r.instances.values() {
-        let keep = i.owner_id == cx.account
+    let keep = |i: &Ec2Instance| {
+        i.owner_id == cx.account
             && (ids.is_empty() || ids.contains(&i.instance_id))
             && filters.iter().all(|f| match f.name.as_str() {
                 "image-id" => f.matches(&i.image_id),
@@ -63,15 +69,38 @@ pub(crate) fn describe_instances(cx: &Ctx<'_>, r: &RegionState, p: &Params) -> A
                     .strip_prefix("tag:")
                     .and_then(|k| i.tags.iter().find(|(tk, _)| tk == k))
                     .is_some_and(|(_, v)| f.matches(v)),
-            });
-        if keep {
-            reservations.entry(&i.reservation_id).or_default().push(i);
-        }
-    }
-    let after = match p.get("NextToken").filter(|t| !t.is_empty()) {
-        Some(t) => Bound::Excluded(cx.tokens.decode("instances", t, false)?),
-        None => Bound::Unbounded,
+            })
     };
+    let token = p.get("NextToken").filter(|t| !t.is_empty());
+    let after = match token {
+        Some(t) => Some(cx.tokens.decode("instances", t, false)?),
+        None => None,
+    };
+    // The armed faults hit pages reaching past their row.
+    let start = after.as_ref().map_or(0, |a| {
+        r.instances
+            .values()
+            .filter(|i| keep(i) && i.reservation_id.as_str() <= a.as_str())
+            .count() as u64
+    });
+    let reach = start.saturating_add(size.map_or(u64::MAX / 2, |s| s as u64));
+    if reach > faults.past_row && faults.shifts > 0 {
+        faults.shifts -= 1;
+        shift(cx, r);
+    }
+    if reach > faults.past_row && faults.empty_pages > 0 {
+        faults.empty_pages -= 1;
+        let again = token.map_or_else(|| cx.tokens.encode("instances", ""), str::to_owned);
+        return Ok(format!(
+            "<reservationSet></reservationSet><nextToken>{again}</nextToken>"
+        ));
+    }
+    // Reservations in id order, each with its matching instances.
+    let mut reservations: BTreeMap<&str, Vec<&Ec2Instance>> = BTreeMap::new();
+    for i in r.instances.values().filter(|i| keep(i)) {
+        reservations.entry(&i.reservation_id).or_default().push(i);
+    }
+    let after = after.map_or(Bound::Unbounded, Bound::Excluded);
     let mut x = Xml::default();
     x.open("reservationSet");
     let mut served = 0usize;
@@ -90,7 +119,8 @@ pub(crate) fn describe_instances(cx: &Ctx<'_>, r: &RegionState, p: &Params) -> A
         }
         x.close("instancesSet").close("item");
         served += instances.len();
-        if size.is_some_and(|s| served >= s) && rest.peek().is_some() {
+        let full = size.is_some_and(|s| served >= s);
+        if full && (rest.peek().is_some() || cx.token_at_end) {
             next = Some((*rid).to_owned());
             break;
         }
@@ -100,6 +130,29 @@ pub(crate) fn describe_instances(cx: &Ctx<'_>, r: &RegionState, p: &Params) -> A
         x.el("nextToken", &cx.tokens.encode("instances", &key));
     }
     Ok(x.0)
+}
+
+/// The instance-listing shift: the caller's first live instance (id
+/// order) ends, and one of the same AMI starts in a reservation that sorts
+/// after every other.
+fn shift(cx: &Ctx<'_>, r: &mut RegionState) {
+    let Some(first) = r
+        .instances
+        .values_mut()
+        .find(|i| i.owner_id == cx.account && i.state != "terminated")
+    else {
+        return;
+    };
+    first.state = "terminated".to_owned();
+    let mut launched = first.clone();
+    let n = cx
+        .counter
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    launched.instance_id = format!("i-fffffff{n:010x}");
+    launched.reservation_id = format!("r-fffffff{n:010x}");
+    launched.state = "running".to_owned();
+    launched.launch_time = cx.now;
+    r.instances.insert(launched.instance_id.clone(), launched);
 }
 
 /// RunInstances: `ImageId` (or a launch template's), `MinCount`,
@@ -488,7 +541,7 @@ pub(crate) fn describe_launch_templates(
                     .is_some_and(|(_, v)| f.matches(v)),
             })
         });
-    let (page, next) = take(rest, size, |t| t.id.clone());
+    let (page, next) = take(rest, size, cx.token_at_end, |t| t.id.clone());
     let mut x = Xml::default();
     x.open("launchTemplates");
     for t in page {
@@ -581,7 +634,9 @@ pub(crate) fn describe_launch_template_versions(
             resolved.push((key, lt, v, image));
         }
     }
-    let (page, next) = take(resolved.into_iter(), size, |row| row.0.clone());
+    let (page, next) = take(resolved.into_iter(), size, cx.token_at_end, |row| {
+        row.0.clone()
+    });
     let mut x = Xml::default();
     x.open("launchTemplateVersionSet");
     for (_, lt, v, image) in page {
@@ -733,7 +788,7 @@ pub(crate) fn describe_image_references(
     let rest = refs
         .into_iter()
         .filter(|row| after.as_ref().is_none_or(|a| key(row) > *a));
-    let (page, next) = take(rest, size, key);
+    let (page, next) = take(rest, size, cx.token_at_end, key);
     let mut x = Xml::default();
     x.open("imageReferenceSet");
     for (image, kind, arn) in page {

@@ -13,69 +13,7 @@ use imagecat_emulators::ec2::{ACCOUNT, Ec2Emulator, Ec2EmulatorConfig, Ec2Image}
 use imagecat_emulators::server::ServeOptions;
 use imagecat_http::reqwest;
 
-/// Query parameters.
-type Params<'a> = Vec<(&'a str, &'a str)>;
-
-/// A SigV4 header for `region` and `service` (signature not checked).
-fn authorization(region: &str, service: &str) -> String {
-    format!(
-        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/{region}/{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"
-    )
-}
-
-/// One Query call: status and body.
-async fn call(emu: &Ec2Emulator, region: &str, params: &[(&str, &str)]) -> (u16, String) {
-    call_service(emu, region, "ec2", params).await
-}
-
-async fn call_service(
-    emu: &Ec2Emulator,
-    region: &str,
-    service: &str,
-    params: &[(&str, &str)],
-) -> (u16, String) {
-    let version = match service {
-        "autoscaling" => "2011-01-01",
-        "sts" => "2011-06-15",
-        _ => "2016-11-15",
-    };
-    let mut form: Vec<(&str, &str)> = vec![("Version", version)];
-    form.extend_from_slice(params);
-    let response = reqwest::Client::new()
-        .post(format!("{}/", emu.endpoint()))
-        .header("authorization", authorization(region, service))
-        .header("x-amz-date", "20261207T000000Z")
-        .form(&form)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("body"))
-}
-
-/// The texts of every `<name>` element.
-fn all(body: &str, name: &str) -> Vec<String> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    body.split(&open)
-        .skip(1)
-        .filter_map(|s| s.split(&close).next().map(str::to_owned))
-        .collect()
-}
-
-fn one(body: &str, name: &str) -> Option<String> {
-    all(body, name).into_iter().next()
-}
-
-fn error_code(body: &str) -> String {
-    one(body, "Code").unwrap_or_else(|| panic!("no error code in {body}"))
-}
-
-async fn start() -> Ec2Emulator {
-    Ec2Emulator::start(Ec2EmulatorConfig::default(), ServeOptions::default())
-        .await
-        .expect("start")
-}
+use crate::ec2_support::*;
 
 /// Every own image id, walking pages of `size`.
 async fn walk(emu: &Ec2Emulator, size: &str, extra: &[(&str, &str)]) -> (Vec<String>, usize) {
@@ -260,7 +198,8 @@ async fn filters_match_with_wildcards_and_combine_as_ec2_says() {
             expect(&|i| i.name.starts_with("web-")),
         ),
         (
-            vec![("Filter.1.Name", "name"), ("Filter.1.Value.1", "db-0000?")],
+            // `?` is one character: the two-letter family only.
+            vec![("Filter.1.Name", "name"), ("Filter.1.Value.1", "??-0000?")],
             expect(&|i| i.name.starts_with("db-0000") && i.name.len() == 8),
         ),
         (
@@ -770,4 +709,28 @@ async fn snapshots_are_listed_by_owner_and_paged() {
     // 50 images, two sharing one snapshot.
     assert_eq!(seen.len(), 49);
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 49);
+}
+
+#[tokio::test]
+async fn a_get_with_the_parameters_in_the_query_is_served_as_a_post() {
+    let emu = start().await;
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/?Action=DescribeImages&Version=2016-11-15&Owner.1=self&Filter.1.Name=name&Filter.1.Value.1=web-0000%2A",
+            emu.endpoint()
+        ))
+        .header("authorization", authorization("us-east-1", "ec2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body = response.text().await.unwrap();
+    let names = all(&body, "name");
+    assert!(
+        !names.is_empty() && names.iter().all(|n| n.starts_with("web-0000")),
+        "{names:?}"
+    );
+    assert!(body.contains(
+        "<DescribeImagesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>"
+    ));
 }

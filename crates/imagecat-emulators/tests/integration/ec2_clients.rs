@@ -555,3 +555,79 @@ async fn boto3_pages_with_its_paginator_and_reads_image_references() {
     want.sort();
     assert_eq!(got, want);
 }
+
+/// Temporary credentials must carry their session token, a second account
+/// sees only the first one's public AMIs and cannot deregister them, and
+/// each service refuses a wrong signature or key in its own words.
+const ACCOUNTS_SCRIPT: &str = r#"
+import json, os, boto3, botocore
+kw = dict(endpoint_url=os.environ["IMAGECAT_ENDPOINT"], region_name="us-east-1")
+def code(fn):
+    try:
+        fn()
+        return "ok"
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"]
+temp = dict(aws_access_key_id="ASIATEMPORARY", aws_secret_access_key="temp-secret")
+with_token = boto3.client("sts", aws_session_token="the-token", **temp, **kw)
+without = boto3.client("sts", **temp, **kw)
+other = boto3.client("ec2", aws_access_key_id="AKIAOTHERACCOUNT", aws_secret_access_key="other-secret", **kw)
+mine = boto3.client("ec2", **kw)
+public = [i["ImageId"] for i in mine.describe_images(Owners=["self"], Filters=[{"Name": "is-public", "Values": ["true"]}])["Images"]]
+seen = other.describe_images(Owners=["123456789012"])["Images"]
+print(json.dumps({
+    "with_token": with_token.get_caller_identity()["Account"],
+    "without_token": code(without.get_caller_identity),
+    "other_account": other.get_paginator("describe_images").paginate(Owners=["self"]).build_full_result()["Images"],
+    "public": sorted(public),
+    "seen": sorted(i["ImageId"] for i in seen),
+    "deregister_theirs": code(lambda: other.deregister_image(ImageId=public[0])),
+    "sts_wrong_secret": code(boto3.client("sts", aws_access_key_id="AKIAOTHERACCOUNT", aws_secret_access_key="x", **kw).get_caller_identity),
+    "sts_unknown_key": code(boto3.client("sts", aws_access_key_id="AKIANOBODY", aws_secret_access_key="x", **kw).get_caller_identity),
+    "ssm_wrong_secret": code(lambda: boto3.client("ssm", aws_access_key_id="AKIAOTHERACCOUNT", aws_secret_access_key="x", **kw).get_parameter(Name="/x")),
+    "asg_wrong_secret": code(boto3.client("autoscaling", aws_access_key_id="AKIAOTHERACCOUNT", aws_secret_access_key="x", **kw).describe_launch_configurations),
+}))
+"#;
+
+#[tokio::test]
+async fn session_tokens_are_required_and_accounts_see_only_what_is_theirs_or_public() {
+    use imagecat_emulators::ec2::Ec2Key;
+    if !clients_ready().await {
+        return;
+    }
+    let mut config = Ec2EmulatorConfig::default().signed();
+    config.keys.push(Ec2Key {
+        access_key_id: "ASIATEMPORARY".into(),
+        secret_access_key: "temp-secret".into(),
+        session_token: Some("the-token".into()),
+        account: "210987654321".into(),
+    });
+    config.keys.push(Ec2Key {
+        access_key_id: "AKIAOTHERACCOUNT".into(),
+        secret_access_key: "other-secret".into(),
+        session_token: None,
+        account: "555555555555".into(),
+    });
+    let emu = Ec2Emulator::start(config, ServeOptions::default())
+        .await
+        .unwrap();
+    let out = client(
+        &emu,
+        "python",
+        vec!["-c".to_owned(), ACCOUNTS_SCRIPT.to_owned()],
+        SECRET_ACCESS_KEY,
+        &[],
+    )
+    .await
+    .json();
+    assert_eq!(out["with_token"], "210987654321");
+    assert_eq!(out["without_token"], "InvalidClientTokenId");
+    assert_eq!(out["other_account"], serde_json::json!([]));
+    assert!(!out["public"].as_array().unwrap().is_empty());
+    assert_eq!(out["seen"], out["public"]);
+    assert_eq!(out["deregister_theirs"], "AuthFailure");
+    assert_eq!(out["sts_wrong_secret"], "SignatureDoesNotMatch");
+    assert_eq!(out["sts_unknown_key"], "InvalidClientTokenId");
+    assert_eq!(out["ssm_wrong_secret"], "InvalidSignatureException");
+    assert_eq!(out["asg_wrong_secret"], "SignatureDoesNotMatch");
+}

@@ -14,34 +14,13 @@ use imagecat_emulators::ec2::{
 use imagecat_emulators::server::ServeOptions;
 use imagecat_http::reqwest;
 
+use crate::ec2_support::{all, call_service};
+
 const REGION: &str = "us-east-1";
 
+/// A call to `service` in `REGION`.
 async fn call(emu: &Ec2Emulator, service: &str, params: &[(&str, &str)]) -> (u16, String) {
-    let version = if service == "autoscaling" {
-        "2011-01-01"
-    } else {
-        "2016-11-15"
-    };
-    let mut form = vec![("Version", version)];
-    form.extend_from_slice(params);
-    let r = reqwest::Client::new()
-        .post(format!("{}/", emu.endpoint()))
-        .header(
-            "authorization",
-            format!("AWS4-HMAC-SHA256 Credential=AK/20261207/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=00"),
-        )
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-fn all(body: &str, name: &str) -> Vec<String> {
-    body.split(&format!("<{name}>"))
-        .skip(1)
-        .filter_map(|s| s.split(&format!("</{name}>")).next().map(str::to_owned))
-        .collect()
+    call_service(emu, REGION, service, params).await
 }
 
 /// Every page of a listing: the `item` texts of `element`, the pages.
@@ -516,4 +495,105 @@ async fn ssm_answers_json_with_its_error_types() {
     );
     let r = ssm("GetParameter", "not json").await.unwrap();
     assert_eq!(r.status().as_u16(), 400);
+}
+
+#[tokio::test]
+async fn a_full_last_page_can_carry_a_token_to_an_empty_one() {
+    let config = Ec2EmulatorConfig {
+        instances: 10,
+        token_at_end: true,
+        ..Ec2EmulatorConfig::default()
+    };
+    let emu = Ec2Emulator::start(config, ServeOptions::default())
+        .await
+        .unwrap();
+    let (ids, n) = pages(
+        &emu,
+        "ec2",
+        &[("Action", "DescribeInstances"), ("MaxResults", "5")],
+        "instanceId",
+        "nextToken",
+    )
+    .await;
+    assert_eq!(
+        (ids.len(), n),
+        (10, 3),
+        "two full pages, then an empty one without a token"
+    );
+    let (images, n) = pages(
+        &emu,
+        "ec2",
+        &[
+            ("Action", "DescribeImages"),
+            ("Owner.1", "self"),
+            ("IncludeDisabled", "true"),
+            ("MaxResults", "10"),
+        ],
+        "imageId",
+        "nextToken",
+    )
+    .await;
+    assert_eq!((images.len(), n), (50, 6));
+    // Unpaged answers never carry one.
+    let (_, body) = call(
+        &emu,
+        "ec2",
+        &[("Action", "DescribeImages"), ("Owner.1", "self")],
+    )
+    .await;
+    assert!(!body.contains("<nextToken>"));
+}
+
+#[tokio::test]
+async fn instance_faults_empty_pages_and_shifts_keep_every_instance_reachable() {
+    use imagecat_emulators::faults::InstanceFaults;
+    let emu = start(12).await;
+    emu.instance_faults(InstanceFaults {
+        past_row: 5,
+        empty_pages: 2,
+        shifts: 0,
+    });
+    let (ids, n) = pages(
+        &emu,
+        "ec2",
+        &[("Action", "DescribeInstances"), ("MaxResults", "5")],
+        "instanceId",
+        "nextToken",
+    )
+    .await;
+    assert_eq!(ids.len(), 12);
+    assert_eq!(n, 3 + 2, "two empty pages that carry their token again");
+    emu.instance_faults(InstanceFaults {
+        past_row: 5,
+        empty_pages: 0,
+        shifts: 1,
+    });
+    let before: HashSet<String> = emu
+        .instances(REGION)
+        .into_iter()
+        .map(|i| i.instance_id)
+        .collect();
+    let (ids, _) = pages(
+        &emu,
+        "ec2",
+        &[("Action", "DescribeInstances"), ("MaxResults", "5")],
+        "instanceId",
+        "nextToken",
+    )
+    .await;
+    let after = emu.instances(REGION);
+    assert_eq!(after.len(), 13, "one launched by the shift");
+    let launched: Vec<_> = after
+        .iter()
+        .filter(|i| !before.contains(&i.instance_id))
+        .collect();
+    assert_eq!(launched.len(), 1);
+    assert_eq!(
+        after.iter().filter(|i| i.state == "terminated").count(),
+        3,
+        "two seeded terminated, one ended by the shift"
+    );
+    // The walk saw every instance, the launched one included, once.
+    assert_eq!(ids.len(), 13);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 13);
 }
