@@ -311,3 +311,49 @@ async fn every_region_from_a_named_config_entry() {
         "{regions:?}"
     );
 }
+
+/// The shared DELETE faults on DeregisterImage: a proxy's bare 404 is a
+/// failure (never "already deleted"), the image stays and no snapshot is
+/// touched; a deregister performed whose answer is lost is "may have
+/// happened", looked up, and never sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_or_bare_deregister_answer_is_never_a_guess() {
+    use imagecat_emulators::delete_faults::DeleteFault;
+    let emu = emulator().await;
+    let url = emu.region_url(REGION);
+    let images = deletable(&emu);
+    let (one, two) = (&images[0].image_id, &images[1].image_id);
+
+    // The server's request log sees every DeregisterImage, faulted or not
+    // (the call log only those the API answered).
+    let deregisters = |id: &str| {
+        emu.server()
+            .count_requests(|r| r.deleted_image.as_deref() == Some(id))
+    };
+    emu.server().delete_faults().set(Some(DeleteFault::Bare404));
+    emu.clear_calls();
+    let run = cli(&["-c", &url, "delete", "--yes", "--force-in-use", one]).await;
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(!run.stdout.contains("deleted"), "{}", run.stdout);
+    assert!(!run.stderr.contains("already deleted"), "{}", run.stderr);
+    assert!(
+        emu.image(REGION, one).is_some(),
+        "a bare 404 performs nothing"
+    );
+    assert_eq!(deregisters(one), 1);
+    assert!(emu.calls_of("DeleteSnapshot").is_empty());
+
+    emu.server()
+        .delete_faults()
+        .set(Some(DeleteFault::PerformThenDrop));
+    emu.clear_calls();
+    let run = cli(&["-c", &url, "delete", "--yes", "--force-in-use", two]).await;
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(run.stderr.contains("may have happened"), "{}", run.stderr);
+    assert_eq!(deregisters(two), 1, "a lost deregister is never sent again");
+    assert!(
+        emu.deregistered(REGION).contains(two),
+        "performed before the answer was lost"
+    );
+    assert!(emu.calls_of("DeleteSnapshot").is_empty());
+}
