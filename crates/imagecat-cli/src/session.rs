@@ -58,15 +58,21 @@ impl Session {
     }
 
     /// Opens every `--catalog`: URLs directly, names through the config
-    /// file; `--os-cloud` alone opens that cloud's Glance (`glance:`).
-    pub(crate) fn open(&self) -> Result<Ctx, CliError> {
-        let catalogs = open_catalogs(&self.global.catalogs, self.global.os_cloud.as_deref())?;
+    /// file; `--os-cloud` alone opens that cloud's Glance (`glance:`). A
+    /// fan-out URL (`ec2://all`) opens one catalog per region, each named
+    /// by its URL.
+    pub(crate) async fn open(&self) -> Result<Ctx, CliError> {
+        let catalogs =
+            open_catalogs(&self.global.catalogs, self.global.os_cloud.as_deref()).await?;
         let view = self.view(catalogs.len() > 1);
         Ok(Ctx { catalogs, view })
     }
 }
 
-fn open_catalogs(specs: &[String], os_cloud: Option<&str>) -> Result<Vec<NamedCatalog>, CliError> {
+async fn open_catalogs(
+    specs: &[String],
+    os_cloud: Option<&str>,
+) -> Result<Vec<NamedCatalog>, CliError> {
     let glance = ["glance:".to_owned()];
     let specs = match (specs.is_empty(), os_cloud) {
         (true, Some(_)) => &glance[..],
@@ -87,15 +93,15 @@ fn open_catalogs(specs: &[String], os_cloud: Option<&str>) -> Result<Vec<NamedCa
     } else {
         Config::default()
     };
-    specs
-        .iter()
-        .map(|spec| {
-            config
-                .open_with(spec, &options)
-                .map(|catalog| NamedCatalog::new(spec.clone(), catalog))
-                .map_err(|e| CliError::from_error(Some(spec), e))
-        })
-        .collect()
+    let mut catalogs = Vec::new();
+    for spec in specs {
+        let opened = config
+            .open_all_with(spec, &options)
+            .await
+            .map_err(|e| CliError::from_error(Some(spec), e))?;
+        catalogs.extend(opened);
+    }
+    Ok(catalogs)
 }
 
 /// The exit of a fan-out: the catalog's own error when there was one

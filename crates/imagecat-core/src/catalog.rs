@@ -245,6 +245,137 @@ pub enum Deleted {
     AlreadyDeleted,
 }
 
+/// How a delete runs beyond the image itself. Backends without such
+/// resources ignore it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct DeleteOptions {
+    /// Keep the storage the image is made of (EC2's EBS snapshots), which
+    /// a delete otherwise removes where nothing else uses it.
+    #[serde(default)]
+    pub keep_snapshots: bool,
+}
+
+impl DeleteOptions {
+    /// The default: the image and what only it uses.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `keep_snapshots` (builder style).
+    pub fn keep_snapshots(mut self, yes: bool) -> Self {
+        self.keep_snapshots = yes;
+        self
+    }
+
+    /// Whether these are the defaults (a plan then leaves them out).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// What happened to one resource a delete touched beside the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DetailResult {
+    /// Deleted by this delete.
+    Deleted,
+    /// Already gone.
+    AlreadyDeleted,
+    /// Kept on purpose (still in use, or asked to keep it).
+    Kept,
+    /// The delete of it failed (it is likely still there).
+    Failed,
+}
+
+impl DetailResult {
+    /// The snake-case word (`deleted`, `already_deleted`, `kept`, `failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetailResult::Deleted => "deleted",
+            DetailResult::AlreadyDeleted => "already_deleted",
+            DetailResult::Kept => "kept",
+            DetailResult::Failed => "failed",
+        }
+    }
+}
+
+/// One resource a delete touched beside the image (an EC2 snapshot) and
+/// what happened to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct DeleteDetail {
+    /// What it is (`snapshot`).
+    pub kind: String,
+    /// Its id (`snap-…`).
+    pub id: String,
+    /// What happened to it.
+    pub result: DetailResult,
+    /// Why (the server's code or words, a reason it was kept), when said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl DeleteDetail {
+    /// A detail without a message.
+    pub fn new(kind: impl Into<String>, id: impl Into<String>, result: DetailResult) -> Self {
+        DeleteDetail {
+            kind: kind.into(),
+            id: id.into(),
+            result,
+            message: None,
+        }
+    }
+
+    /// Sets the message (builder style).
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+}
+
+impl fmt::Display for DeleteDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = match self.result {
+            DetailResult::Deleted => "deleted",
+            DetailResult::AlreadyDeleted => "already deleted",
+            DetailResult::Kept => "kept",
+            DetailResult::Failed => "not deleted",
+        };
+        write!(f, "{} {} {word}", self.kind, self.id)?;
+        if let Some(message) = &self.message {
+            write!(f, " ({message})")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a delete did: the image's [`Deleted`] and, beside it, every other
+/// resource it touched ([`DeleteDetail`]; empty on backends that have
+/// none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DeleteOutcome {
+    /// What happened to the image.
+    pub deleted: Deleted,
+    /// What happened to each other resource.
+    pub details: Vec<DeleteDetail>,
+}
+
+impl DeleteOutcome {
+    /// An outcome with details.
+    pub fn new(deleted: Deleted, details: Vec<DeleteDetail>) -> Self {
+        DeleteOutcome { deleted, details }
+    }
+}
+
+impl From<Deleted> for DeleteOutcome {
+    fn from(deleted: Deleted) -> Self {
+        DeleteOutcome::new(deleted, Vec::new())
+    }
+}
+
 /// How `get` is served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -617,6 +748,14 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
         Err(crate::retire::not_supported(self.info().backend))
     }
 
+    /// Deletes one image with options, naming every other resource the
+    /// delete touched (EC2's snapshots). The default: [`delete`](Self::delete)
+    /// with no details.
+    async fn delete_with(&self, id: &ImageId, options: &DeleteOptions) -> Result<DeleteOutcome> {
+        let _ = options;
+        Ok(self.delete(id).await?.into())
+    }
+
     /// Who the credentials act as on this catalog, when the backend says:
     /// the account or project id that owns the caller's images (DCMGR's
     /// account header, the project of a Keystone token, the tenant of a
@@ -681,6 +820,14 @@ macro_rules! forward_image_catalog {
 
             async fn restore(&self, id: &ImageId) -> Result<()> {
                 (**self).restore(id).await
+            }
+
+            async fn delete_with(
+                &self,
+                id: &ImageId,
+                options: &DeleteOptions,
+            ) -> Result<DeleteOutcome> {
+                (**self).delete_with(id, options).await
             }
 
             async fn caller(&self) -> Result<Option<String>> {

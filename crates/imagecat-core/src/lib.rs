@@ -34,9 +34,9 @@ mod source;
 pub mod usage;
 
 pub use catalog::{
-    Capabilities, CatalogInfo, Deleted, DynImageCatalog, GetSupport, ImageCatalog, ImageStream,
-    InstanceListing, InstanceQuery, InstanceStream, MarkerRule, PagingStyle, ServerFilters,
-    ServerSort,
+    Capabilities, CatalogInfo, DeleteDetail, DeleteOptions, DeleteOutcome, Deleted, DetailResult,
+    DynImageCatalog, GetSupport, ImageCatalog, ImageStream, InstanceListing, InstanceQuery,
+    InstanceStream, MarkerRule, PagingStyle, ServerFilters, ServerSort,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use ext::ImageCatalogExt;

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 use crate::catalog::{
-    CatalogInfo, Deleted, GetSupport, ImageCatalog, ImageStream, InstanceListing, InstanceQuery,
-    Page, PageToken,
+    CatalogInfo, DeleteOptions, DeleteOutcome, Deleted, GetSupport, ImageCatalog, ImageStream,
+    InstanceListing, InstanceQuery, Page, PageToken,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Image, ImageId};
@@ -68,6 +68,14 @@ pub trait PageSource: fmt::Debug + Send + Sync + 'static {
     async fn restore(&self, id: &ImageId) -> Result<()> {
         let _ = id;
         Err(not_supported(self.info().backend))
+    }
+
+    /// Deletes one image with options, naming every other resource the
+    /// delete touched (see [`ImageCatalog::delete_with`]). The default:
+    /// [`delete`](Self::delete) with no details.
+    async fn delete_with(&self, id: &ImageId, options: &DeleteOptions) -> Result<DeleteOutcome> {
+        let _ = options;
+        Ok(self.delete(id).await?.into())
     }
 
     /// Who the credentials act as (see [`ImageCatalog::caller`]); the
@@ -232,6 +240,10 @@ impl<S: PageSource + Clone> ImageCatalog for Catalog<S> {
             return Err(not_supported(info.backend));
         }
         self.source.restore(id).await
+    }
+
+    async fn delete_with(&self, id: &ImageId, options: &DeleteOptions) -> Result<DeleteOutcome> {
+        self.source.delete_with(id, options).await
     }
 
     async fn caller(&self) -> Result<Option<String>> {

@@ -16,6 +16,16 @@
 //!   `GetCallerIdentity` and the chain's `AssumeRole`); without it STS is
 //!   the `ec2+http` endpoint, else `AWS_ENDPOINT_URL_STS`, else
 //!   `https://sts.REGION.amazonaws.com`.
+//! - `ec2://all[?profile=P…]` and `ec2+http://HOST:PORT?region=all`: every
+//!   region the account has enabled, one catalog each. It is a fan-out, not
+//!   a catalog: [`crate::regions::expand`] (which the facade's
+//!   `imagecat::open_all` and the CLI call) asks DescribeRegions and gives
+//!   one URL per region; `from_url` refuses it.
+//!
+//! Options on every form: `include_deprecated=true` and
+//! `include_disabled=true` list deprecated and disabled AMIs too (EC2 hides
+//! them by default; see [`crate::filters`]); `keep_snapshots=true` makes
+//! every delete keep the AMI's snapshots.
 //!
 //! Secrets never go in the URL: the credentials come from the AWS CLI's
 //! chain ([`CredentialChain`], with the URL's profile) or from a provider
@@ -29,7 +39,7 @@ use imagecat_http::{BuilderSettings, CatalogUrl, HttpClient, OpenOptions, Url, e
 use crate::credentials::{
     ChainEndpoints, CredentialChain, CredentialProvider, Env, RefreshingProvider,
 };
-use crate::source::{Ec2Catalog, Ec2Source};
+use crate::source::{Ec2Catalog, Ec2Source, SourceOptions};
 use crate::sts::StsTarget;
 
 /// The backend's name in errors, plans and output: `"ec2"`.
@@ -72,7 +82,18 @@ pub const ENV_REGION: &str = "AWS_REGION";
 pub const ENV_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
 
 /// The query keys `from_url` takes.
-const URL_KEYS: [&str; 4] = ["region", "profile", "owner", "sts_endpoint"];
+const URL_KEYS: [&str; 7] = [
+    "region",
+    "profile",
+    "owner",
+    "sts_endpoint",
+    "include_deprecated",
+    "include_disabled",
+    "keep_snapshots",
+];
+
+/// The region name that stands for every enabled region (`ec2://all`).
+pub const ALL_REGIONS: &str = "all";
 
 /// Builds an [`Ec2Catalog`].
 ///
@@ -92,6 +113,7 @@ pub struct Ec2Builder {
     sts_endpoint: Option<String>,
     profile: Option<String>,
     owners: Vec<String>,
+    options: SourceOptions,
     env: Option<Env>,
     provider: Option<Arc<dyn CredentialProvider>>,
     settings: BuilderSettings,
@@ -156,6 +178,25 @@ impl Ec2Builder {
         self
     }
 
+    /// Lists deprecated AMIs too (`IncludeDeprecated=true`; the owner
+    /// sees their own deprecated AMIs anyway).
+    pub fn include_deprecated(mut self, yes: bool) -> Self {
+        self.options.include_deprecated = yes;
+        self
+    }
+
+    /// Lists disabled AMIs too (`IncludeDisabled=true`; EC2 hides them).
+    pub fn include_disabled(mut self, yes: bool) -> Self {
+        self.options.include_disabled = yes;
+        self
+    }
+
+    /// Keeps every AMI's snapshots on delete (deregister only).
+    pub fn keep_snapshots(mut self, yes: bool) -> Self {
+        self.options.keep_snapshots = yes;
+        self
+    }
+
     /// The library user's own credentials (an `aws-config` provider behind
     /// a small adapter, a vault): used instead of the chain, and the
     /// profile is then ignored.
@@ -166,7 +207,7 @@ impl Ec2Builder {
 
     /// A builder from a catalog URL (see the module docs) and the caller's
     /// options. `ec2://all` (the fan-out over every enabled region) is not
-    /// there yet: `NotSupported`.
+    /// one catalog: `NotSupported`, pointing at [`crate::regions::expand`].
     pub fn from_url(url: &Url, options: &OpenOptions) -> Result<Self> {
         let parsed = CatalogUrl::parse(url, BACKEND, &URL_KEYS)?;
         let mut builder = Ec2Builder::from_env().open_options(options);
@@ -193,12 +234,8 @@ impl Ec2Builder {
                          for another endpoint",
                     ));
                 }
-                if region == "all" {
-                    return Err(Error::new(
-                        ErrorKind::NotSupported,
-                        "ec2://all (every enabled region) is not supported yet; name a region",
-                    )
-                    .with_backend(BACKEND));
+                if region == ALL_REGIONS {
+                    return Err(all_is_a_fan_out());
                 }
                 if parsed.param("region").is_some() {
                     return Err(Error::config(
@@ -215,6 +252,9 @@ impl Ec2Builder {
                         "ec2+http://HOST:PORT needs ?region=R (the signing region)",
                     )
                 })?;
+                if region == ALL_REGIONS {
+                    return Err(all_is_a_fan_out());
+                }
                 builder = builder.region(region).endpoint(parsed.endpoint()?);
             }
             other => {
@@ -229,6 +269,18 @@ impl Ec2Builder {
         }
         if let Some(sts) = parsed.param("sts_endpoint") {
             builder = builder.sts_endpoint(sts);
+        }
+        for (key, set) in [
+            (
+                "include_deprecated",
+                Ec2Builder::include_deprecated as fn(Self, bool) -> Self,
+            ),
+            ("include_disabled", Ec2Builder::include_disabled),
+            ("keep_snapshots", Ec2Builder::keep_snapshots),
+        ] {
+            if let Some(value) = parsed.param(key) {
+                builder = set(builder, flag(key, value)?);
+            }
         }
         for (key, value) in url.query_pairs() {
             if key == "owner" {
@@ -298,7 +350,13 @@ impl Ec2Builder {
         let client = HttpClient::new(BACKEND, http)?;
         let provider = Arc::new(RefreshingProvider::new(provider, client.clone())?);
         Ok(Catalog::new(Ec2Source::from_parts(
-            client, endpoint, region, owners, provider, sts,
+            client,
+            endpoint,
+            region,
+            owners,
+            self.options,
+            provider,
+            sts,
         ))
         .paging_options(self.settings.paging))
     }
@@ -308,6 +366,28 @@ imagecat_http::builder_setters!(
     Ec2Builder,
     "`allow_http` is ignored: the endpoint's scheme decides."
 );
+
+/// What `from_url` says of `ec2://all`: a fan-out, opened by expansion.
+fn all_is_a_fan_out() -> Error {
+    Error::new(
+        ErrorKind::NotSupported,
+        "ec2://all (every enabled region) is a fan-out of one catalog per region, not one \
+         catalog: open it with imagecat::open_all (the CLI does), or name a region",
+    )
+    .with_backend(BACKEND)
+}
+
+/// A URL option's boolean: `true`/`false`, `1`/`0`, `yes`/`no`.
+fn flag(key: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(Error::config(
+            Some(BACKEND),
+            format!("{key}={value:?} is not true or false"),
+        )),
+    }
+}
 
 /// The DNS suffix of a region's partition (reference §1a): `amazonaws.com`,
 /// `amazonaws.com.cn` for the China regions (`cn-…`).
@@ -408,6 +488,15 @@ mod tests {
         let c = built("ec2://us-east-1?profile=prod&owner=self&owner=123456789012,amazon").unwrap();
         assert_eq!(c.source().owners(), ["self", "123456789012", "amazon"]);
 
+        let c =
+            built("ec2://eu-west-1?include_deprecated=true&include_disabled=1&keep_snapshots=yes")
+                .unwrap();
+        assert_eq!(c.source().includes(), (true, true));
+        assert!(c.source().keeps_snapshots());
+        let c = built("ec2://eu-west-1?keep_snapshots=false").unwrap();
+        assert_eq!(c.source().includes(), (false, false));
+        assert!(!c.source().keeps_snapshots());
+
         let c = built("ec2+http://127.0.0.1:5000?region=us-east-1").unwrap();
         assert_eq!(c.info().endpoint, "http://127.0.0.1:5000");
         assert_eq!(c.source().region(), "us-east-1");
@@ -421,6 +510,8 @@ mod tests {
             ("ec2://eu-west-1?token=x", ErrorKind::Config),
             ("ec2://AKID:secret@eu-west-1", ErrorKind::Config),
             ("ec2://all?profile=p", ErrorKind::NotSupported),
+            ("ec2+http://h:1?region=all", ErrorKind::NotSupported),
+            ("ec2://eu-west-1?keep_snapshots=maybe", ErrorKind::Config),
             ("ec2://eu_west_1", ErrorKind::Config),
             ("ec2://eu-west-1?owner=nobody", ErrorKind::Config),
             ("ec2+http://h:1?region=us-east-1/../x", ErrorKind::Config),

@@ -26,8 +26,16 @@
 //!   `DescribeImages` pages go through the core's engine, `get` by
 //!   `ImageId.1` and `delete` by `DeregisterImage`.
 //!
-//! Not yet here (issue 24): snapshots on delete, usage, server-side
-//! filters, `ec2://all`, the facade and CLI wiring.
+//! - [`filters`], the query's filters EC2 has sent as DescribeImages
+//!   filters (the engine re-checks them), and the `include_deprecated` /
+//!   `include_disabled` options;
+//! - [`delete`], delete as users mean it: deregister, then the AMI's
+//!   snapshots no remaining AMI uses, each named in the outcome;
+//! - [`regions`], `ec2://all`: one catalog URL per enabled region.
+//!
+//! - [`usage`], every user of an AMI (instances, launch templates with
+//!   SSM-resolved images, Auto Scaling, the server's image references);
+//! - [`sts`], the caller and the chain's role calls.
 //!
 //! A request travels: the chain (or the user's provider) gives
 //! [`Credentials`]; [`sign::sign`] signs the request as it will go on the
@@ -71,8 +79,11 @@
 
 pub mod config;
 pub mod credentials;
+pub mod delete;
 pub mod error;
+pub mod filters;
 pub mod query;
+pub mod regions;
 pub mod sign;
 pub mod source;
 pub mod sts;

@@ -7,14 +7,16 @@
 //! scrubbing); each attempt is signed afresh ([`crate::sign`]), so a retry
 //! never replays a stale `X-Amz-Date`.
 //!
-//! - listing: `DescribeImages Owner.N=… MaxResults=… [NextToken=…]`, the
-//!   opaque `nextToken` carried as [`PageToken::Link`] (an absent or empty
-//!   one ends the listing); the engine re-checks every filter;
+//! - listing: `DescribeImages Owner.N=… [Filter.N…] [IncludeDeprecated]
+//!   [IncludeDisabled] MaxResults=… [NextToken=…]`, the opaque `nextToken`
+//!   carried as [`PageToken::Link`] (an absent or empty one ends the
+//!   listing); the query's filters that EC2 has go to the server
+//!   ([`crate::filters`]) and the engine re-checks every one;
 //! - `get`: `DescribeImages ImageId.1=… IncludeDisabled=true
 //!   IncludeDeprecated=true`, never with `MaxResults` (EC2 refuses the pair
 //!   on DescribeInstances and may on DescribeImages) nor an owner;
-//! - `delete`: `DeregisterImage ImageId=…` (the snapshots stay: deleting
-//!   them is issue 24's next step).
+//! - `delete`: `DeregisterImage`, then the AMI's snapshots
+//!   ([`crate::delete`]).
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -23,8 +25,9 @@ use chrono::Utc;
 use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::usage::{InstanceRef, UsageScope};
 use imagecat_core::{
-    Capabilities, Catalog, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, IdRule, Image,
-    ImageId, InstanceQuery, ListQuery, MarkerRule, PagingStyle, Result, ServerFilters, async_trait,
+    Capabilities, Catalog, CatalogInfo, DeleteOptions, DeleteOutcome, Deleted, Error, ErrorKind,
+    GetSupport, IdRule, Image, ImageId, InstanceQuery, ListQuery, MarkerRule, PagingStyle, Result,
+    ServerFilters, async_trait,
 };
 use imagecat_http::reqwest::header::{CONTENT_TYPE, HOST};
 use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
@@ -34,7 +37,7 @@ use crate::config::{
 };
 use crate::credentials::{CredentialProvider, Credentials};
 use crate::error;
-use crate::query::{self, CONTENT_TYPE as FORM_CONTENT_TYPE, DescribeImages, Form};
+use crate::query::{CONTENT_TYPE as FORM_CONTENT_TYPE, DescribeImages, Form};
 use crate::sign::{self, Scope};
 use crate::sts::{self, StsTarget};
 use crate::wire::{self, xml};
@@ -59,6 +62,7 @@ struct Inner {
     endpoint: Url,
     region: String,
     owners: Vec<String>,
+    options: SourceOptions,
     /// The provider, wrapped by the builder in a
     /// [`RefreshingProvider`](crate::credentials::RefreshingProvider)
     /// (the shared token machinery caches and renews before expiry).
@@ -67,6 +71,19 @@ struct Inner {
     sts: StsTarget,
     /// The account `GetCallerIdentity` answered, asked once per catalog.
     caller: OnceLock<String>,
+}
+
+/// What a catalog does beyond its endpoint and owners (the URL options
+/// `include_deprecated`, `include_disabled`, `keep_snapshots`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SourceOptions {
+    /// List deprecated AMIs too (`IncludeDeprecated=true`; the owner sees
+    /// their own anyway).
+    pub(crate) include_deprecated: bool,
+    /// List disabled AMIs too (`IncludeDisabled=true`; EC2 hides them).
+    pub(crate) include_disabled: bool,
+    /// Never delete snapshots on delete.
+    pub(crate) keep_snapshots: bool,
 }
 
 impl fmt::Debug for Ec2Source {
@@ -97,6 +114,7 @@ impl Ec2Source {
         endpoint: Url,
         region: String,
         owners: Vec<String>,
+        options: SourceOptions,
         credentials: Arc<dyn CredentialProvider>,
         sts: StsTarget,
     ) -> Self {
@@ -106,6 +124,7 @@ impl Ec2Source {
                 endpoint,
                 region,
                 owners,
+                options,
                 credentials,
                 sts,
                 caller: OnceLock::new(),
@@ -123,6 +142,19 @@ impl Ec2Source {
         &self.inner.owners
     }
 
+    /// Whether deletes keep the snapshots (the URL's `keep_snapshots`).
+    pub fn keeps_snapshots(&self) -> bool {
+        self.inner.options.keep_snapshots
+    }
+
+    /// Whether listings ask for deprecated and disabled AMIs too.
+    pub fn includes(&self) -> (bool, bool) {
+        (
+            self.inner.options.include_deprecated,
+            self.inner.options.include_disabled,
+        )
+    }
+
     /// The endpoint every request goes to.
     pub fn endpoint(&self) -> &Url {
         &self.inner.endpoint
@@ -137,15 +169,22 @@ impl Ec2Source {
     pub fn capabilities() -> Capabilities {
         // EC2's opaque `nextToken` is a next-page link to the engine:
         // marker paging, exclusive (a token never repeats an image), no
-        // total. No filter is sent to the server yet: the engine applies
-        // every one on the client.
+        // total. The filters EC2 has go to the server too (filters.rs);
+        // the engine applies every one on the client anyway.
         Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
             .marker(MarkerRule::Exclusive)
             .reports_total(false)
             .get(GetSupport::Native)
             .delete(true)
             .soft_delete(false)
-            .server_filters(ServerFilters::none())
+            .server_filters(
+                ServerFilters::none()
+                    .name(true)
+                    .status(true)
+                    .visibility(true)
+                    .tags(true)
+                    .properties(true),
+            )
             .tags(true)
             .ids(ID_RULE)
             .usage(Some(UsageScope::OwnTenant))
@@ -166,7 +205,7 @@ impl Ec2Source {
     /// Sends one signed Query-protocol request (each attempt signed
     /// afresh) and hands every answer, failures included, to `handle`
     /// with the access key id it was signed with (for scrubbing).
-    async fn send_signed<T>(
+    pub(crate) async fn send_signed<T>(
         &self,
         what: &str,
         idempotency: Idempotency,
@@ -231,7 +270,7 @@ impl Ec2Source {
     /// [`send_signed`](Self::send_signed) for calls whose failures are all
     /// errors: a failure is decoded as EC2's error document (scrubbed of
     /// the secret and the access key id), a success goes to `handle`.
-    async fn call<T>(
+    pub(crate) async fn call<T>(
         &self,
         what: &str,
         idempotency: Idempotency,
@@ -371,7 +410,7 @@ fn shown(response: &HttpResponse, id: &ImageId) -> Result<Image> {
 /// already deleted; `InvalidAMIID.NotFound` an error proving absence, or
 /// already deleted when it answers a retried attempt; anything else an
 /// error.
-fn deregister_outcome(
+pub(crate) fn deregister_outcome(
     response: &HttpResponse,
     id: &ImageId,
     access_key_id: &str,
@@ -437,8 +476,12 @@ impl PageSource for Ec2Source {
     }
 
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
+        let listing = crate::filters::listing(query, &self.inner.options);
         let request = DescribeImages {
             owners: self.inner.owners.clone(),
+            filters: listing.filters,
+            include_deprecated: listing.include_deprecated.then_some(true),
+            include_disabled: listing.include_disabled.then_some(true),
             max_results: Some(max_results(query)),
             next_token: next_token(token)?,
             ..DescribeImages::default()
@@ -483,16 +526,14 @@ impl PageSource for Ec2Source {
     }
 
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
-        let id = validate_image_id(id)?;
-        let mut form = Form::new("DeregisterImage", query::EC2_VERSION);
-        form.param("ImageId", id.as_str());
-        self.send_signed(
-            "delete image",
-            Idempotency::NotIdempotent,
-            &form,
-            |response, key_id| deregister_outcome(response, &id, key_id),
-        )
-        .await
+        Ok(self
+            .delete_ami(id, &DeleteOptions::default())
+            .await?
+            .deleted)
+    }
+
+    async fn delete_with(&self, id: &ImageId, options: &DeleteOptions) -> Result<DeleteOutcome> {
+        self.delete_ami(id, options).await
     }
 }
 

@@ -125,12 +125,20 @@ impl Config {
         self.open_with(name_or_url, &OpenOptions::default())
     }
 
+    /// The options a named entry opens with: `options` with the entry's
+    /// credentials (unchanged for a name the file does not hold).
+    pub(crate) fn options_of(&self, name: &str, options: &OpenOptions) -> Result<OpenOptions> {
+        let mut options = options.clone();
+        if let Some(entry) = self.catalogs.get(name) {
+            options.credentials = entry.credentials(name)?;
+        }
+        Ok(options)
+    }
+
     /// Like [`Config::open`], with client options (credentials come from the file).
     pub fn open_with(&self, name_or_url: &str, options: &OpenOptions) -> Result<DynImageCatalog> {
         if let Some(entry) = self.catalogs.get(name_or_url) {
-            let mut options = options.clone();
-            options.credentials = entry.credentials(name_or_url)?;
-            return open_with(&entry.url, &options);
+            return open_with(&entry.url, &self.options_of(name_or_url, options)?);
         }
         if name_or_url.contains(':') {
             return open_with(name_or_url, options);

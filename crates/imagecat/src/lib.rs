@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 mod config;
+mod expand;
 mod fanout;
 mod open;
 
 pub use config::{CatalogEntry, Config, SecretSource, default_path};
+pub use expand::{expand, open_all};
 pub use fanout::{CatalogError, NamedCatalog, TaggedImage, list_all};
 pub use open::{Credentials, KNOWN_SCHEMES, OpenOptions, open, open_with};
 
@@ -22,3 +24,7 @@ pub use imagecat_dcmgr as dcmgr;
 /// The OpenStack Image v2 (Glance) backend (feature `glance`).
 #[cfg(feature = "glance")]
 pub use imagecat_glance as glance;
+
+/// The AWS EC2 AMI backend (feature `ec2`).
+#[cfg(feature = "ec2")]
+pub use imagecat_ec2 as ec2;

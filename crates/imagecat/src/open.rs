@@ -101,6 +101,10 @@ pub const KNOWN_SCHEMES: [&str; SCHEME_COUNT] = {
 ///   (or `glance:` with `OS_CLOUD`) takes the endpoint from the cloud too;
 ///   `compute=URL` and `volume=URL` name the Nova and Cinder endpoints for
 ///   usage when no Keystone catalog does;
+/// - `ec2://REGION[?profile=P&owner=self|ACCOUNT…]`, `ec2+http://HOST:PORT?region=R`
+///   (moto, the emulator; every AWS service at that endpoint); options
+///   `include_deprecated`, `include_disabled`, `keep_snapshots`;
+///   `ec2://all` is several catalogs: [`open_all`](crate::open_all);
 /// - `memory:` or `memory:?images=N`, an in-memory catalog of sample images.
 ///
 /// An unknown scheme or query key is a `Config` error listing the valid

@@ -26,11 +26,11 @@ pub(crate) struct ApplyArgs {
 /// `apply FILE`: a saved plan through [`run_plan`], always applied.
 pub(crate) async fn run(session: &Session, args: ApplyArgs) -> Result<(), CliError> {
     session.check::<PlanEntry>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let file = &args.file;
     let text = std::fs::read_to_string(file)
         .map_err(|e| CliError::usage(&format!("cannot read plan {}: {e}", file.display())))?;
-    let plan: Plan = serde_json::from_str(&text)
+    let mut plan: Plan = serde_json::from_str(&text)
         .map_err(|e| CliError::usage(&format!("plan {}: {e}", file.display())))?;
     let known = [retention::PLAN_VERSION, retention::RETIRE_PLAN_VERSION];
     if !known.contains(&plan.version) {
@@ -54,6 +54,8 @@ pub(crate) async fn run(session: &Session, args: ApplyArgs) -> Result<(), CliErr
             retention::PLAN_VERSION,
         )));
     }
+    // `--keep-snapshots` keeps more than the plan said, never less.
+    plan.delete.keep_snapshots |= args.run.keep_snapshots;
     check_saved_plan(&ctx.catalogs, &plan, file).await?;
     run_plan(&ctx.catalogs, &ctx.view, plan, true, &args.run).await
 }

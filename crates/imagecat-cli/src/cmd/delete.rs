@@ -5,8 +5,8 @@ use std::io::{self, IsTerminal};
 
 use clap::Args;
 use futures::StreamExt;
-use imagecat::retention::{ApplyOptions, Outcome, RateGate, send_delete};
-use imagecat::{Error, ErrorKind, Image, ImageId, NamedCatalog};
+use imagecat::retention::{ApplyOptions, Outcome, RateGate, send_delete_with};
+use imagecat::{DeleteDetail, DeleteOptions, Error, ErrorKind, Image, ImageId, NamedCatalog};
 
 use super::usage::check_before_delete;
 use crate::exit::{CliError, ExitCode};
@@ -33,11 +33,15 @@ pub(crate) struct DeleteArgs {
     /// Deletes in flight at once (a 429 slows them all).
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
+    /// Keep the storage the image is made of (EC2: its EBS snapshots,
+    /// which a delete otherwise removes where no other AMI uses them).
+    #[arg(long)]
+    keep_snapshots: bool,
 }
 
 /// Runs `delete` on the opened catalogs.
 pub(crate) async fn run(session: &Session, args: DeleteArgs) -> Result<(), CliError> {
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     delete(
         &ctx.catalogs,
         &args.ids,
@@ -45,6 +49,7 @@ pub(crate) async fn run(session: &Session, args: DeleteArgs) -> Result<(), CliEr
         args.dry_run,
         args.force_in_use,
         args.concurrency.into(),
+        DeleteOptions::new().keep_snapshots(args.keep_snapshots),
     )
     .await
 }
@@ -56,7 +61,10 @@ pub(crate) async fn run(session: &Session, args: DeleteArgs) -> Result<(), CliEr
 /// terminal, requires `--yes` otherwise; `--dry-run` runs the same checks
 /// and only says what it would do. The look-ups and prompts run one id at
 /// a time; the confirmed deletes then run `concurrency` at once through
-/// one [`RateGate`] (a 429 slows every worker), reported in id order.
+/// one [`RateGate`] (a 429 slows every worker), reported in id order,
+/// each with every other resource the delete touched (EC2's snapshots,
+/// one line each). `delete_options` go to every delete (`--keep-snapshots`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn delete(
     catalogs: &[NamedCatalog],
     ids: &[String],
@@ -64,6 +72,7 @@ pub(crate) async fn delete(
     dry_run: bool,
     force_in_use: bool,
     concurrency: usize,
+    delete_options: DeleteOptions,
 ) -> Result<(), CliError> {
     let [named] = catalogs else {
         return Err(CliError::usage(
@@ -106,7 +115,16 @@ pub(crate) async fn delete(
         .cancel(signals.cancel());
     let gate = RateGate::new(&options);
     let mut deletes = futures::stream::iter(confirmed)
-        .map(|target| delete_confirmed(named, target, force_in_use, &gate, &options))
+        .map(|target| {
+            delete_confirmed(
+                named,
+                target,
+                force_in_use,
+                &delete_options,
+                &gate,
+                &options,
+            )
+        })
         .buffered(options.concurrency);
     let mut not_sent = 0;
     while let Some(outcome) = deletes.next().await {
@@ -180,6 +198,7 @@ async fn delete_confirmed(
     named: &NamedCatalog,
     target: Confirmed,
     force_in_use: bool,
+    delete_options: &DeleteOptions,
     gate: &RateGate,
     options: &ApplyOptions,
 ) -> Result<Option<String>, CliError> {
@@ -195,13 +214,22 @@ async fn delete_confirmed(
     if options.cancel.is_cancelled() {
         return Ok(None);
     }
-    let sent = send_delete(&named.catalog, &id, gate, &options.cancel, options.grace).await;
+    let sent = send_delete_with(
+        &named.catalog,
+        &id,
+        delete_options,
+        gate,
+        &options.cancel,
+        options.grace,
+    )
+    .await;
+    let details = detail_lines(&sent.details);
     let lookup = sent.lookup.map_or(String::new(), |l| {
         format!(" (a look-up afterwards: {})", l.as_str())
     });
     match sent.outcome {
-        Outcome::Deleted => Ok(Some(format!("deleted {label}"))),
-        Outcome::AlreadyDeleted => Ok(Some(format!("{id_shown} was already deleted"))),
+        Outcome::Deleted => Ok(Some(format!("deleted {label}{details}"))),
+        Outcome::AlreadyDeleted => Ok(Some(format!("{id_shown} was already deleted{details}"))),
         Outcome::Unknown => {
             let line = format!(
                 "{}: the delete of {id_shown} may have happened (its answer was lost){lookup}; `imagecat show {id_shown}` to check",
@@ -220,6 +248,16 @@ async fn delete_confirmed(
             ),
         }),
     }
+}
+
+/// One indented line per other resource a delete touched (`  snapshot
+/// snap-… deleted`), each escaped (ids and messages are server text);
+/// empty when there were none.
+pub(crate) fn detail_lines(details: &[DeleteDetail]) -> String {
+    details
+        .iter()
+        .map(|d| format!("\n  {}", for_terminal(&d.to_string())))
+        .collect()
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ impl Tabular for Difference {
 /// differ, a failure code when a listing fails.
 pub(crate) async fn run(session: &Session, args: DiffArgs) -> Result<(), CliError> {
     session.check::<Difference>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let [a, b] = &ctx.catalogs[..] else {
         return Err(CliError::usage(
             "diff compares exactly two catalogs: pass --catalog A --catalog B",

@@ -239,7 +239,9 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
     if args.backend != Backend::Glance && args.volume_fault != VolumeFault::None {
         return Err(CliError::usage("--volume-fault needs the glance backend"));
     }
-    if matches!(args.backend, Backend::Glance | Backend::Ec2 | Backend::Gce) && args.churn().is_some() {
+    if matches!(args.backend, Backend::Glance | Backend::Ec2 | Backend::Gce)
+        && args.churn().is_some()
+    {
         return Err(CliError::usage(
             "--churn-per-request is emulated by the toast and dcmgr emulators only",
         ));

@@ -251,7 +251,7 @@ fn legend_name(name: &str) -> String {
 /// (or a build that cannot be told), 6 when some catalogs failed.
 pub(crate) async fn run(session: &Session, args: GoldenArgs) -> Result<(), CliError> {
     session.check::<MatrixRow>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     if ctx.catalogs.len() < 2 {
         return Err(CliError::usage(
             "golden compares two or more catalogs: pass --catalog A --catalog B …",

@@ -74,7 +74,7 @@ impl Tabular for InfoRow {
 /// `info`.
 pub(crate) async fn run(session: &Session, _args: InfoArgs) -> Result<(), CliError> {
     session.check::<InfoRow>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let mut rows = Vec::new();
     for n in &ctx.catalogs {
         // Asking may need the network (STS, a token): a failure is said on

@@ -52,7 +52,7 @@ pub(crate) async fn run(session: &Session, args: LatestArgs) -> Result<(), CliEr
         return retire_older(session, &args).await;
     }
     session.check::<Row>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let query = args.filter.query();
     match args.group.group() {
         Some(group) => per_family(&ctx.catalogs, &ctx.view, query, &group, args.raw).await,
@@ -70,7 +70,7 @@ async fn retire_older(session: &Session, args: &LatestArgs) -> Result<(), CliErr
             "--retire-older needs --family or --group-by: it retires all but the newest of each family",
         ));
     }
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let mut policy = policy_of_flags(None, &args.filter, &args.group, Some(1), false)?;
     policy.retire = true;
     policy.retire_method.clone_from(&args.retire_method);

@@ -94,7 +94,7 @@ fn parse_sort(text: &str) -> Result<Sort, String> {
 /// `--sort` unless one catalog whose server sorts by the key).
 pub(crate) async fn run(session: &Session, args: ListArgs) -> Result<(), CliError> {
     session.check::<Row>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let catalogs = &ctx.catalogs[..];
     let query = args.query();
     let several = catalogs.len() > 1;

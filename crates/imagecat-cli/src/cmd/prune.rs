@@ -14,7 +14,7 @@ use imagecat::chrono::Utc;
 use imagecat::retention::{
     self, ApplyOptions, ApplySummary, AuditLog, Plan, PlanEntry, PlanTarget, RetentionPolicy,
 };
-use imagecat::{DynImageCatalog, ImageCatalog, NamedCatalog};
+use imagecat::{DeleteOptions, DynImageCatalog, ImageCatalog, NamedCatalog};
 
 use crate::args::{FilterArgs, GroupArgs};
 use crate::exit::{CliError, ExitCode};
@@ -85,6 +85,11 @@ pub(crate) struct RunArgs {
     /// Deletes in flight at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) concurrency: u16,
+    /// Keep the storage each image is made of (EC2: its EBS snapshots,
+    /// otherwise deleted where no other AMI uses them). Recorded in the
+    /// plan; on `apply FILE` it can only add to what the plan says.
+    #[arg(long)]
+    pub(crate) keep_snapshots: bool,
 }
 
 impl PruneArgs {
@@ -196,13 +201,14 @@ fn read_policy(path: &Path) -> Result<RetentionPolicy, CliError> {
 /// `prune POLICY…`: plans every catalog separately, then [`run_plan`].
 pub(crate) async fn run(session: &Session, args: PruneArgs) -> Result<(), CliError> {
     session.check::<PlanEntry>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let catalogs = &ctx.catalogs[..];
     let policy = args.policy()?;
     let targets = targets(catalogs, &policy).await?;
-    let plan = retention::plan(&policy, &targets, Utc::now())
+    let mut plan = retention::plan(&policy, &targets, Utc::now())
         .await
         .map_err(|e| CliError::new(ExitCode::Failure, e.to_string()))?;
+    plan.delete = DeleteOptions::new().keep_snapshots(args.run.keep_snapshots);
     if let Some(path) = &args.plan_out {
         let text = serde_json::to_string_pretty(&plan).map_err(io::Error::other)?;
         std::fs::write(path, text + "\n").map_err(|e| {
@@ -280,8 +286,13 @@ pub(crate) async fn run_plan(
     }
     if !apply {
         eprintln!(
-            "plan: {deletes} to {verb}, {} kept; nothing {verb}d (dry run; --apply to {verb})",
-            plan.entries.len() - deletes
+            "plan: {deletes} to {verb}, {} kept{}; nothing {verb}d (dry run; --apply to {verb})",
+            plan.entries.len() - deletes,
+            if plan.delete.keep_snapshots {
+                " (snapshots kept)"
+            } else {
+                ""
+            }
         );
         say_sizes(&plan.sizes());
         return Ok(());
@@ -467,6 +478,13 @@ impl Tabular for PlanEntry {
                     result = format!("{result}: {err}");
                 }
                 result
+            })
+        },
+        Column {
+            shown: Shown::IfAny(|e| !e.details.is_empty()),
+            ..Column::new("details", "DETAILS", |e| {
+                let details: Vec<String> = e.details.iter().map(ToString::to_string).collect();
+                details.join("; ")
             })
         },
     ];

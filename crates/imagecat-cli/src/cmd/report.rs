@@ -111,7 +111,7 @@ pub(crate) async fn run(session: &Session, args: ReportArgs) -> Result<(), CliEr
         ));
     }
     let policy = args.policy()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let targets: Vec<PlanTarget> = match &policy {
         Some(policy) => targets(&ctx.catalogs, policy).await?,
         None => ctx

@@ -26,7 +26,7 @@ pub(crate) struct RestoreArgs {
 /// that cannot retire is `NotSupported`, naming it. Exit 0 when every
 /// image is restored or was not retired; otherwise the first failure's.
 pub(crate) async fn run(session: &Session, args: RestoreArgs) -> Result<(), CliError> {
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let [named] = &ctx.catalogs[..] else {
         return Err(CliError::usage(
             "restore works on exactly one catalog; pass a single --catalog",

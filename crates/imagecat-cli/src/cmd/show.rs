@@ -23,7 +23,7 @@ pub(crate) struct ShowArgs {
 /// `show ID`: the image from the first catalog that has it.
 pub(crate) async fn run(session: &Session, args: ShowArgs) -> Result<(), CliError> {
     session.check::<Row>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let catalogs = &ctx.catalogs;
     let id = ImageId::new(args.id.as_str());
     let mut last = None;

@@ -146,7 +146,7 @@ impl Tabular for Answer {
 /// no id is given), one fresh scan per catalog.
 pub(crate) async fn run(session: &Session, args: UsageArgs) -> Result<(), CliError> {
     session.check::<Answer>()?;
-    let ctx = session.open()?;
+    let ctx = session.open().await?;
     let mut answers: Vec<Answer> = Vec::new();
     for named in &ctx.catalogs {
         let fail = |e| CliError::from_error(Some(&named.name), e);

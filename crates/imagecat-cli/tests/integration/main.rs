@@ -17,6 +17,8 @@ mod cli_retire;
 mod cli_usage;
 mod cli_usage_churn;
 mod clouds;
+mod ec2_emulator;
+mod ec2_moto;
 mod errors;
 mod exec_safety;
 mod golden;

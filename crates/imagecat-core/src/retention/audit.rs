@@ -62,7 +62,9 @@ impl<W: Write + Send> AuditLog<W> {
 
 /// The JSON of one record: `time`, `record` (intent or outcome), the
 /// entry's catalog, backend, id, name and family, and for an outcome its
-/// `result`, `reason` (comma-separated), `error` and `lookup`.
+/// `result`, `reason` (comma-separated), `error`, `lookup` and, when the
+/// delete touched other resources, `details` (each `kind`, `id`, `result`,
+/// `message`).
 pub fn audit_record(stage: AuditStage, e: &PlanEntry) -> serde_json::Value {
     let reasons: Vec<&str> = e
         .skip_reasons
@@ -74,7 +76,7 @@ pub fn audit_record(stage: AuditStage, e: &PlanEntry) -> serde_json::Value {
         })
         .map(|r| r.as_str())
         .collect();
-    serde_json::json!({
+    let mut record = serde_json::json!({
         "time": Utc::now(),
         "record": stage.as_str(),
         "catalog": e.catalog,
@@ -87,7 +89,15 @@ pub fn audit_record(stage: AuditStage, e: &PlanEntry) -> serde_json::Value {
         "reason": reasons.join(","),
         "error": e.error,
         "lookup": e.lookup.map(|l| l.as_str()),
-    })
+    });
+    // Every other resource the delete touched (EC2's snapshots), each with
+    // what happened to it; absent when there were none.
+    if !e.details.is_empty() {
+        if let Some(object) = record.as_object_mut() {
+            object.insert("details".to_owned(), serde_json::json!(e.details));
+        }
+    }
+    record
 }
 
 impl<W: Write + Send> AuditSink for AuditLog<W> {

@@ -435,3 +435,98 @@ async fn a_cancel_sends_no_new_delete_and_records_the_one_in_flight() {
         }
     }
 }
+
+/// A memory catalog whose delete names a snapshot beside the image and
+/// records the options it was given.
+#[derive(Debug)]
+struct Detailed {
+    inner: InMemoryCatalog,
+    options: Mutex<Vec<crate::catalog::DeleteOptions>>,
+}
+
+#[async_trait]
+impl ImageCatalog for Detailed {
+    fn info(&self) -> CatalogInfo {
+        self.inner.info()
+    }
+    fn list(&self, query: ListQuery) -> ImageStream {
+        self.inner.list(query)
+    }
+    async fn get(&self, id: &ImageId) -> Result<Image> {
+        self.inner.get(id).await
+    }
+    async fn delete(&self, id: &ImageId) -> Result<Deleted> {
+        self.inner.delete(id).await
+    }
+    async fn delete_with(
+        &self,
+        id: &ImageId,
+        options: &crate::catalog::DeleteOptions,
+    ) -> Result<crate::catalog::DeleteOutcome> {
+        use crate::catalog::{DeleteDetail, DeleteOutcome, DetailResult};
+        self.options.lock().unwrap().push(*options);
+        let deleted = self.inner.delete(id).await?;
+        let result = if options.keep_snapshots {
+            DetailResult::Kept
+        } else {
+            DetailResult::Deleted
+        };
+        Ok(DeleteOutcome::new(
+            deleted,
+            vec![DeleteDetail::new(
+                "snapshot",
+                format!("snap-of-{id}"),
+                result,
+            )],
+        ))
+    }
+}
+
+/// The plan's delete options reach every delete, and what each delete
+/// says of its other resources lands in the entry and its audit record.
+#[tokio::test]
+async fn the_plans_delete_options_reach_the_catalog_and_the_details_the_audit() {
+    let catalog = Arc::new(Detailed {
+        inner: InMemoryCatalog::from_images(images()),
+        options: Mutex::new(Vec::new()),
+    });
+    let dynamic: DynImageCatalog = catalog.clone();
+    let mut planned = plan(&policy(), &[PlanTarget::new("m", dynamic.clone())], now())
+        .await
+        .unwrap();
+    planned.delete = crate::catalog::DeleteOptions::new().keep_snapshots(true);
+    let text = serde_json::to_string(&planned).unwrap();
+    assert!(
+        text.contains("\"keep_snapshots\":true"),
+        "the plan records it"
+    );
+    let catalogs = HashMap::from([("m".to_owned(), dynamic)]);
+    let (done, summary) = apply(planned, &catalogs, &ApplyOptions::default(), &|_| {}).await;
+    assert_eq!(summary.deleted, 4);
+    let seen = catalog.options.lock().unwrap().clone();
+    assert_eq!(seen.len(), 4);
+    assert!(seen.iter().all(|o| o.keep_snapshots), "{seen:?}");
+    let entry = done
+        .entries
+        .iter()
+        .find(|e| e.id.as_str() == "app-2")
+        .unwrap();
+    assert_eq!(entry.details.len(), 1);
+    assert_eq!(entry.details[0].id, "snap-of-app-2");
+    assert_eq!(entry.details[0].result, crate::catalog::DetailResult::Kept);
+    let record = audit_record(AuditStage::Outcome, entry);
+    assert_eq!(record["details"][0]["id"], "snap-of-app-2");
+    assert_eq!(record["details"][0]["result"], "kept");
+    // An entry without details has no such field (other backends' records
+    // are unchanged).
+    let kept = done
+        .entries
+        .iter()
+        .find(|e| e.id.as_str() == "app-1")
+        .unwrap();
+    assert!(
+        audit_record(AuditStage::Outcome, kept)
+            .get("details")
+            .is_none()
+    );
+}

@@ -20,7 +20,7 @@ use super::plan::{Action, Lookup, Outcome, Plan, PlanEntry, Reason, blockers, mo
 use super::policy::{Mode, RetentionPolicy};
 use super::sizes::PlanSizes;
 use super::usage_scan;
-use crate::catalog::{Deleted, DynImageCatalog};
+use crate::catalog::{DeleteDetail, DeleteOptions, Deleted, DynImageCatalog};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ImageId, ImageStatus};
 use crate::retire::RetireRequest;
@@ -237,6 +237,7 @@ pub async fn apply(
     let run = Run::default();
     let policy = plan.policy.clone();
     let callers = plan.callers.clone();
+    let delete = plan.delete;
     let mut summary = ApplySummary::default();
     // The plan against itself, its catalogs and its policy on fresh data.
     let verdicts = super::revalidate::revalidate(&plan, catalogs).await;
@@ -248,6 +249,7 @@ pub async fn apply(
             let policy = &policy;
             let callers = &callers;
             let run = &run;
+            let delete = &delete;
             async move {
                 if entry.action == Action::Keep {
                     entry.result = Some(Outcome::Skipped);
@@ -275,6 +277,7 @@ pub async fn apply(
                         Some(catalog) => {
                             let step = Step {
                                 catalog,
+                                delete,
                                 caller,
                                 policy,
                                 gate,
@@ -312,6 +315,7 @@ pub async fn apply(
 /// What one delete entry runs with.
 struct Step<'a> {
     catalog: &'a DynImageCatalog,
+    delete: &'a DeleteOptions,
     caller: Option<&'a str>,
     policy: &'a RetentionPolicy,
     gate: &'a RateGate,
@@ -339,9 +343,10 @@ async fn run_one(entry: &mut PlanEntry, step: &Step<'_>) {
             if entry.action == Action::Retire {
                 send_retire(entry, step).await
             } else {
-                send_delete(
+                send_delete_with(
                     step.catalog,
                     &entry.id,
+                    step.delete,
                     step.gate,
                     &step.options.cancel,
                     step.options.grace,
@@ -359,10 +364,12 @@ async fn run_one(entry: &mut PlanEntry, step: &Step<'_>) {
             outcome: Outcome::Failed,
             lookup: None,
             error: Some(e),
+            details: Vec::new(),
         },
     };
     entry.result = Some(sent.outcome);
     entry.lookup = sent.lookup;
+    entry.details = sent.details;
     entry.error = sent.error.map(|e| e.to_string());
 }
 
@@ -428,6 +435,7 @@ async fn send_retire(entry: &PlanEntry, step: &Step<'_>) -> Sent {
                 outcome: Outcome::Failed,
                 lookup: None,
                 error: Some(e),
+                details: Vec::new(),
             };
         }
     };
@@ -443,11 +451,13 @@ async fn send_retire(entry: &PlanEntry, step: &Step<'_>) -> Sent {
             outcome: Outcome::Unknown,
             lookup: None,
             error: Some(e),
+            details: Vec::new(),
         },
         Err(e) => Sent {
             outcome: Outcome::Failed,
             lookup: None,
             error: Some(e),
+            details: Vec::new(),
         },
     }
 }
@@ -464,6 +474,9 @@ pub struct Sent {
     pub lookup: Option<Lookup>,
     /// Why it failed, or how the answer was lost.
     pub error: Option<Error>,
+    /// Every other resource the delete touched (EC2's snapshots) and what
+    /// happened to it, as the backend said.
+    pub details: Vec<DeleteDetail>,
 }
 
 impl Sent {
@@ -472,7 +485,13 @@ impl Sent {
             outcome,
             lookup: None,
             error: None,
+            details: Vec::new(),
         }
+    }
+
+    fn with_details(mut self, details: Vec<DeleteDetail>) -> Self {
+        self.details = details;
+        self
     }
 }
 
@@ -491,7 +510,22 @@ pub async fn send_delete(
     cancel: &Cancel,
     grace: Duration,
 ) -> Sent {
-    let delete = gate.call(|| catalog.delete(id));
+    send_delete_with(catalog, id, &DeleteOptions::default(), gate, cancel, grace).await
+}
+
+/// [`send_delete`] with [`DeleteOptions`] (`keep_snapshots`), through
+/// [`ImageCatalog::delete_with`](crate::ImageCatalog::delete_with): the
+/// [`Sent`] carries the details the backend gave (each snapshot and what
+/// happened to it).
+pub async fn send_delete_with(
+    catalog: &DynImageCatalog,
+    id: &ImageId,
+    options: &DeleteOptions,
+    gate: &RateGate,
+    cancel: &Cancel,
+    grace: Duration,
+) -> Sent {
+    let delete = gate.call(|| catalog.delete_with(id, options));
     let bounded = async {
         cancel.cancelled().await;
         tokio::time::sleep(grace).await;
@@ -506,12 +540,18 @@ pub async fn send_delete(
                     ErrorKind::Timeout,
                     format!("the run was cancelled and the DELETE of {id} had no answer within {:.1}s: it may have happened", grace.as_secs_f64()),
                 ).with_backend(catalog.info().backend)),
+                details: Vec::new(),
             };
         }
     };
     match answer {
-        Ok(Deleted::Deleted) => Sent::of(Outcome::Deleted),
-        Ok(_) => Sent::of(Outcome::AlreadyDeleted),
+        Ok(done) => {
+            let outcome = match done.deleted {
+                Deleted::Deleted => Outcome::Deleted,
+                _ => Outcome::AlreadyDeleted,
+            };
+            Sent::of(outcome).with_details(done.details)
+        }
         Err(e) if e.proves_absence() => Sent::of(Outcome::AlreadyDeleted),
         Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
             let lookup = match gate.call(|| catalog.get(id)).await {
@@ -530,12 +570,14 @@ pub async fn send_delete(
                 outcome: Outcome::Unknown,
                 lookup: Some(lookup),
                 error: Some(e),
+                details: Vec::new(),
             }
         }
         Err(e) => Sent {
             outcome: Outcome::Failed,
             lookup: None,
             error: Some(e),
+            details: Vec::new(),
         },
     }
 }

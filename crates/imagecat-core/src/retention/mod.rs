@@ -20,7 +20,7 @@ mod sizes;
 
 pub use audit::{AuditLog, AuditSink, AuditStage, audit_record};
 pub use cancel::Cancel;
-pub use execute::{ApplyOptions, ApplySummary, Sent, apply, send_delete};
+pub use execute::{ApplyOptions, ApplySummary, Sent, apply, send_delete, send_delete_with};
 pub use gate::RateGate;
 pub use identity::{CatalogIdentity, identify};
 pub use plan::{

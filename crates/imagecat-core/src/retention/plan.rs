@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::identity::{CatalogIdentity, identify};
 use super::policy::{Mode, PolicyError, RetentionPolicy};
 use super::usage_scan;
-use crate::catalog::{Capabilities, DynImageCatalog};
+use crate::catalog::{Capabilities, DeleteDetail, DeleteOptions, DynImageCatalog};
 use crate::error::Error;
 use crate::family::{family_key, family_of};
 use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
@@ -288,6 +288,10 @@ pub struct PlanEntry {
     /// After an apply: what the look-up after a lost DELETE answer found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lookup: Option<Lookup>,
+    /// After an apply: every other resource the delete touched (EC2's
+    /// snapshots) and what happened to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<DeleteDetail>,
 }
 
 /// A plan: the policy, when it was made, and one entry per considered
@@ -311,6 +315,10 @@ pub struct Plan {
     /// same name but another identity.
     #[serde(default)]
     pub catalogs: BTreeMap<String, CatalogIdentity>,
+    /// How its deletes run (`--keep-snapshots`): recorded when the plan is
+    /// made, so the apply does what the plan said.
+    #[serde(default, skip_serializing_if = "DeleteOptions::is_default")]
+    pub delete: DeleteOptions,
     /// The considered images.
     pub entries: Vec<PlanEntry>,
 }
@@ -429,6 +437,7 @@ pub async fn plan(
         policy: policy.clone(),
         callers,
         catalogs,
+        delete: DeleteOptions::default(),
         entries,
     })
 }
@@ -608,6 +617,7 @@ fn plan_catalog(
                 skip_reasons: Vec::new(),
                 lookup: None,
                 error: None,
+                details: Vec::new(),
             });
         }
     }

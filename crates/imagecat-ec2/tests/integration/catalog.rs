@@ -14,7 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use futures::TryStreamExt;
-use imagecat_core::{Deleted, ErrorKind, ImageCatalog, ImageId, ListQuery};
+use imagecat_core::{
+    DeleteOptions, DeleteOutcome, Deleted, DetailResult, ErrorKind, ImageCatalog, ImageId,
+    ListQuery,
+};
 use imagecat_ec2::credentials::{Credentials, StaticProvider};
 use imagecat_ec2::sign::{self, Scope};
 use imagecat_ec2::{Ec2Builder, Ec2Catalog, Env};
@@ -31,6 +34,16 @@ const PAGES: usize = 3;
 
 fn ami(n: usize) -> String {
     format!("ami-0{n:016x}")
+}
+
+/// The snapshot of image `n`'s root volume; images 4 and 5 share one (as
+/// two AMIs registered from one snapshot do), and image 6 has two.
+fn snapshots_of(n: usize) -> Vec<String> {
+    match n {
+        4 | 5 => vec!["snap-000000aa".to_owned()],
+        6 => vec!["snap-00000006".to_owned(), "snap-00000066".to_owned()],
+        n => vec![format!("snap-{n:08x}")],
+    }
 }
 
 /// What one request asked for, as the server read it.
@@ -52,8 +65,15 @@ impl Seen {
 #[derive(Default)]
 struct Ec2State {
     deregistered: BTreeSet<String>,
+    /// The snapshots deleted.
+    deleted_snapshots: BTreeSet<String>,
+    /// Whether DeregisterImage honours DeleteAssociatedSnapshots (EC2
+    /// does; moto ignores it).
+    honours_associated: bool,
     /// How many of the next requests answer a throttling 503.
     throttle: u32,
+    /// How many of the next DeregisterImage requests answer one.
+    throttle_deregister: u32,
     seen: Vec<Seen>,
 }
 
@@ -140,10 +160,56 @@ fn check_signature(headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
 }
 
 fn item(id: &str) -> String {
+    let n = (0..PER_PAGE * PAGES).find(|n| ami(*n) == id).unwrap_or(0);
+    let mappings: String = snapshots_of(n)
+        .iter()
+        .enumerate()
+        .map(|(i, snap)| {
+            format!(
+                "<item><deviceName>/dev/xvd{}</deviceName><ebs><snapshotId>{snap}</snapshotId>\
+                 <volumeSize>8</volumeSize></ebs></item>",
+                char::from(b'a' + i as u8)
+            )
+        })
+        .collect();
     format!(
         "<item><imageId>{id}</imageId><imageState>available</imageState>\
          <imageOwnerId>123456789012</imageOwnerId><isPublic>false</isPublic>\
-         <name>golden-{id}</name><creationDate>2026-12-07T05:48:42.000Z</creationDate></item>"
+         <name>golden-{id}</name><creationDate>2026-12-07T05:48:42.000Z</creationDate>\
+         <blockDeviceMapping>{mappings}</blockDeviceMapping></item>"
+    )
+}
+
+/// Whether a registered image other than `but` uses the snapshot.
+fn in_use(state: &Ec2State, snapshot: &str, but: &str) -> bool {
+    (0..PER_PAGE * PAGES).any(|n| {
+        let id = ami(n);
+        id != but
+            && !state.deregistered.contains(&id)
+            && snapshots_of(n).iter().any(|s| s == snapshot)
+    })
+}
+
+/// EC2's DeleteSnapshot: InUse while a registered AMI names it, NotFound
+/// once gone.
+fn delete_snapshot(state: &mut Ec2State, snapshot: &str) -> Response {
+    let known = (0..PER_PAGE * PAGES).any(|n| snapshots_of(n).iter().any(|s| s == snapshot));
+    if !known || state.deleted_snapshots.contains(snapshot) {
+        return error(StatusCode::BAD_REQUEST, "InvalidSnapshot.NotFound", "");
+    }
+    if in_use(state, snapshot, "") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidSnapshot.InUse",
+            &format!("The snapshot {snapshot} is currently in use by an AMI"),
+        );
+    }
+    state.deleted_snapshots.insert(snapshot.to_owned());
+    xml(
+        StatusCode::OK,
+        "<DeleteSnapshotResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+         <requestId>r</requestId><return>true</return></DeleteSnapshotResponse>"
+            .to_owned(),
     )
 }
 
@@ -248,6 +314,14 @@ async fn handle(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
             let next = (page + 1 < PAGES).then(|| format!("tok/{}", page + 1));
             images_response(&ids, next.as_deref())
         }
+        (Some("DeregisterImage"), _) if state.throttle_deregister > 0 => {
+            state.throttle_deregister -= 1;
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "RequestLimitExceeded",
+                "Request limit exceeded.",
+            )
+        }
         (Some("DeregisterImage"), _) => {
             let id = seen.get("ImageId").unwrap_or_default().to_owned();
             if state.deregistered.contains(&id) {
@@ -257,12 +331,30 @@ async fn handle(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
                     "The image is no longer available",
                 )
             } else if alive(&state, &id) {
-                state.deregistered.insert(id);
+                state.deregistered.insert(id.clone());
+                let mut set = String::new();
+                if state.honours_associated && seen.get("DeleteAssociatedSnapshots") == Some("true")
+                {
+                    let n = (0..PER_PAGE * PAGES).find(|n| ami(*n) == id).unwrap_or(0);
+                    for snap in snapshots_of(n) {
+                        let code = if in_use(&state, &snap, &id) {
+                            "skipped"
+                        } else {
+                            state.deleted_snapshots.insert(snap.clone());
+                            "success"
+                        };
+                        set.push_str(&format!(
+                            "<item><snapshotId>{snap}</snapshotId><returnCode>{code}</returnCode></item>"
+                        ));
+                    }
+                    set = format!("<deleteSnapshotResultSet>{set}</deleteSnapshotResultSet>");
+                }
                 xml(
                     StatusCode::OK,
-                    "<DeregisterImageResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
-                     <requestId>r</requestId><return>true</return></DeregisterImageResponse>"
-                        .to_owned(),
+                    format!(
+                        "<DeregisterImageResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+                         <requestId>r</requestId><return>true</return>{set}</DeregisterImageResponse>"
+                    ),
                 )
             } else {
                 error(
@@ -271,6 +363,10 @@ async fn handle(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
                     &format!("The image id '[{id}]' does not exist"),
                 )
             }
+        }
+        (Some("DeleteSnapshot"), _) => {
+            let snapshot = seen.get("SnapshotId").unwrap_or_default().to_owned();
+            delete_snapshot(&mut state, &snapshot)
         }
         _ => error(StatusCode::BAD_REQUEST, "InvalidAction", "unknown action"),
     }
@@ -407,9 +503,11 @@ async fn delete_deregisters_and_maps_not_found() {
     let id = ImageId::new(ami(1));
     assert_eq!(catalog.delete(&id).await.unwrap(), Deleted::Deleted);
     let seen = rig.seen();
-    assert_eq!(seen[0].get("Action"), Some("DeregisterImage"));
-    assert_eq!(seen[0].get("ImageId"), Some(ami(1).as_str()));
-    assert!(seen[0].signed);
+    // The snapshots are read first, then the AMI deregistered.
+    assert_eq!(seen[0].get("Action"), Some("DescribeImages"));
+    assert_eq!(seen[1].get("Action"), Some("DeregisterImage"));
+    assert_eq!(seen[1].get("ImageId"), Some(ami(1).as_str()));
+    assert!(seen.iter().all(|s| s.signed));
     assert!(
         !list(&catalog).await.contains(&ami(1)),
         "gone from the listing"
@@ -457,16 +555,23 @@ async fn a_throttling_503_is_retried() {
     assert_eq!(e.code(), Some("RequestLimitExceeded"));
     assert_eq!(rig.seen().len(), 3);
 
-    // A deregister is not idempotent: a throttled one is not sent again.
+    // A deregister is not idempotent: a throttled one is not sent again
+    // (the describe before it was answered), and no snapshot is touched.
     let rig = Rig::start().await;
-    rig.throttle(1);
+    rig.state.lock().unwrap().throttle_deregister = 1;
     let e = rig
         .catalog()
         .delete(&ImageId::new(ami(0)))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimited);
-    assert_eq!(rig.seen().len(), 1);
+    assert_eq!(
+        actions(&rig, 0),
+        [
+            format!("DescribeImages {}", ami(0)),
+            format!("DeregisterImage {}", ami(0)),
+        ]
+    );
 }
 
 #[tokio::test]
@@ -545,4 +650,171 @@ async fn credentials_are_asked_for_once_until_they_near_expiry() {
             "{expires_in:?}"
         );
     }
+}
+
+/// The actions the server saw, with the parameter that names their target.
+fn actions(rig: &Rig, from: usize) -> Vec<String> {
+    rig.seen()[from..]
+        .iter()
+        .map(|s| {
+            let action = s.get("Action").unwrap_or_default();
+            let target = s
+                .get("SnapshotId")
+                .or_else(|| s.get("ImageId"))
+                .or_else(|| s.get("ImageId.1"))
+                .unwrap_or_default();
+            format!("{action} {target}")
+        })
+        .collect()
+}
+
+fn details(outcome: &DeleteOutcome) -> Vec<(String, DetailResult)> {
+    outcome
+        .details
+        .iter()
+        .map(|d| (d.id.clone(), d.result))
+        .collect()
+}
+
+/// Where the server ignores DeleteAssociatedSnapshots (moto), each
+/// snapshot is deleted one by one after the deregister; one another AMI
+/// still uses is kept (EC2's InvalidSnapshot.InUse) and said so, and is
+/// deleted with the last AMI that used it.
+#[tokio::test]
+async fn delete_falls_back_to_delete_snapshot_and_keeps_one_in_use() {
+    let rig = Rig::start().await;
+    let catalog = rig.catalog();
+    let outcome = catalog
+        .delete_with(&ImageId::new(ami(6)), &DeleteOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(outcome.deleted, Deleted::Deleted);
+    assert_eq!(
+        details(&outcome),
+        [
+            ("snap-00000006".to_owned(), DetailResult::Deleted),
+            ("snap-00000066".to_owned(), DetailResult::Deleted),
+        ]
+    );
+    let seen = rig.seen();
+    assert_eq!(seen[1].get("DeleteAssociatedSnapshots"), Some("true"));
+    assert_eq!(
+        actions(&rig, 0),
+        [
+            format!("DescribeImages {}", ami(6)),
+            format!("DeregisterImage {}", ami(6)),
+            "DeleteSnapshot snap-00000006".to_owned(),
+            "DeleteSnapshot snap-00000066".to_owned(),
+        ]
+    );
+
+    // Images 4 and 5 share a snapshot: kept with the first, deleted with
+    // the second.
+    let first = catalog
+        .delete_with(&ImageId::new(ami(4)), &DeleteOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        details(&first),
+        [("snap-000000aa".to_owned(), DetailResult::Kept)]
+    );
+    let message = first.details[0].message.as_deref().unwrap_or_default();
+    assert!(message.contains("in use"), "{message}");
+    let second = catalog
+        .delete_with(&ImageId::new(ami(5)), &DeleteOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        details(&second),
+        [("snap-000000aa".to_owned(), DetailResult::Deleted)]
+    );
+    assert!(
+        rig.state
+            .lock()
+            .unwrap()
+            .deleted_snapshots
+            .contains("snap-000000aa")
+    );
+}
+
+/// Where the server honours DeleteAssociatedSnapshots (EC2), its
+/// deleteSnapshotResultSet is read: success is deleted, skipped is kept,
+/// and no DeleteSnapshot follows for either.
+#[tokio::test]
+async fn delete_reads_the_servers_snapshot_results() {
+    let rig = Rig::start().await;
+    rig.state.lock().unwrap().honours_associated = true;
+    let catalog = rig.catalog();
+    let first = catalog
+        .delete_with(&ImageId::new(ami(4)), &DeleteOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        details(&first),
+        [("snap-000000aa".to_owned(), DetailResult::Kept)]
+    );
+    let second = catalog
+        .delete_with(&ImageId::new(ami(5)), &DeleteOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        details(&second),
+        [("snap-000000aa".to_owned(), DetailResult::Deleted)]
+    );
+    assert!(
+        actions(&rig, 0)
+            .iter()
+            .all(|a| !a.starts_with("DeleteSnapshot")),
+        "{:?}",
+        actions(&rig, 0)
+    );
+}
+
+/// keep_snapshots (the option, or the URL's) deregisters only: each
+/// snapshot is named as kept and no snapshot request is sent.
+#[tokio::test]
+async fn keep_snapshots_deregisters_only() {
+    let rig = Rig::start().await;
+    let catalog = rig.catalog();
+    let outcome = catalog
+        .delete_with(
+            &ImageId::new(ami(6)),
+            &DeleteOptions::new().keep_snapshots(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        details(&outcome),
+        [
+            ("snap-00000006".to_owned(), DetailResult::Kept),
+            ("snap-00000066".to_owned(), DetailResult::Kept),
+        ]
+    );
+    assert_eq!(rig.seen()[1].get("DeleteAssociatedSnapshots"), None);
+    assert!(rig.state.lock().unwrap().deleted_snapshots.is_empty());
+
+    let url = format!(
+        "ec2+http://{}?region={REGION}&keep_snapshots=true",
+        rig.server.base_url().trim_start_matches("http://")
+    );
+    let keeping = Ec2Builder::from_url(&url.parse().unwrap(), &Default::default())
+        .unwrap()
+        .env(Env::default())
+        .credentials_provider(Arc::new(StaticProvider::new(credentials(SECRET))))
+        .http_options(test_http(1))
+        .build()
+        .unwrap();
+    // The plain delete (as every tool calls it) keeps them too.
+    assert_eq!(
+        keeping.delete(&ImageId::new(ami(7))).await.unwrap(),
+        Deleted::Deleted
+    );
+    assert!(rig.state.lock().unwrap().deleted_snapshots.is_empty());
+    assert!(
+        actions(&rig, 0)
+            .iter()
+            .all(|a| !a.starts_with("DeleteSnapshot")),
+        "{:?}",
+        actions(&rig, 0)
+    );
 }

@@ -3,7 +3,9 @@
 mod botocore_ec2;
 mod catalog;
 mod credentials;
+mod emulator;
 mod error_document;
+mod moto;
 mod query;
 mod sigv4_suite;
 mod usage_emulator;

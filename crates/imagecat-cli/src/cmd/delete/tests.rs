@@ -64,9 +64,17 @@ async fn run(concurrency: usize) -> (usize, usize) {
     });
     let catalog: DynImageCatalog = counting.clone();
     let named = [NamedCatalog::new("m".to_owned(), catalog)];
-    super::delete(&named, &ids, true, false, false, concurrency)
-        .await
-        .expect("every delete succeeds");
+    super::delete(
+        &named,
+        &ids,
+        true,
+        false,
+        false,
+        concurrency,
+        imagecat::DeleteOptions::default(),
+    )
+    .await
+    .expect("every delete succeeds");
     let left = counting
         .inner
         .collect(ListQuery::new())
