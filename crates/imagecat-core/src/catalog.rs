@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::IdRule;
-use crate::model::{BackendKind, Image, ImageId};
+use crate::model::{BackendKind, Image, ImageId, Visibility};
 use crate::query::{ListQuery, SortKey};
 use crate::usage::{InstanceRef, UsageScope};
 
@@ -430,6 +430,11 @@ pub struct Capabilities {
     /// How the backend spells image ids: the usage index compares an
     /// instance's image reference and a catalog's image id by this rule.
     pub ids: IdRule,
+    /// Whether the catalog can tell, for one image, who besides the
+    /// caller's tenant may use it ([`ImageCatalog::audience`], GCE's image
+    /// IAM policy): asked only for delete candidates that a scan of the
+    /// caller's own tenant could not call unused.
+    pub audience: bool,
 }
 
 impl Capabilities {
@@ -449,7 +454,14 @@ impl Capabilities {
             tags: false,
             usage: None,
             ids: IdRule::Exact,
+            audience: false,
         }
+    }
+
+    /// Sets whether [`ImageCatalog::audience`] answers (builder style).
+    pub fn audience(mut self, yes: bool) -> Self {
+        self.audience = yes;
+        self
     }
 
     /// Sets the identity rule of image ids (builder style).
@@ -620,6 +632,20 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
     fn instances(&self, query: InstanceQuery) -> InstanceStream {
         self.instance_listing(query).stream
     }
+
+    /// Who besides the caller's tenant may use this image, as the backend
+    /// can prove right now from the image's own grants (GCE: its IAM
+    /// policy): `Private` when nobody else is granted it, `Shared` or
+    /// `Public` otherwise. Asked only for a delete candidate that a usage
+    /// scan of the caller's own tenant would otherwise leave unknown
+    /// ([`ImageCatalogExt::candidate_usage`](crate::ImageCatalogExt::candidate_usage)),
+    /// never for every image. The default, `Ok(None)`, cannot tell: the
+    /// answer stays unknown. [`Capabilities::audience`] says whether a
+    /// catalog answers.
+    async fn audience(&self, image: &Image) -> Result<Option<Visibility>> {
+        let _ = image;
+        Ok(None)
+    }
 }
 
 /// A catalog held behind dynamic dispatch, the way tools share one.
@@ -659,6 +685,10 @@ macro_rules! forward_image_catalog {
 
             fn instances(&self, query: InstanceQuery) -> InstanceStream {
                 (**self).instances(query)
+            }
+
+            async fn audience(&self, image: &Image) -> Result<Option<Visibility>> {
+                (**self).audience(image).await
             }
         }
     )*};
