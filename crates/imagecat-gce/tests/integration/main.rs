@@ -1,4 +1,12 @@
-//! The GCE adapter's integration tests, one binary (the groundwork's
-//! older files under `tests/` are their own binaries until they move here).
+//! The integration tests of imagecat-gce, one binary (each module is one
+//! area: the key file and its assertion, the token exchanges, the error
+//! documents, hostile bodies, the catalog against a served Compute API,
+//! the wire decoders, who uses an image).
 
+mod auth;
+mod errors;
+mod hostile;
+mod source;
+mod token_exchange;
 mod usage;
+mod wire;
