@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod cli_emulate_members;
 mod cli_extras;
+mod cli_gce_usage;
 mod cli_hostile;
 mod cli_prune_sizes;
 mod cli_prune_usage;
