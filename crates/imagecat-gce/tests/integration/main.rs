@@ -9,4 +9,5 @@ mod hostile;
 mod source;
 mod token_exchange;
 mod usage;
+mod usage_emulator;
 mod wire;
