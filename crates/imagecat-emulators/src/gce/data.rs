@@ -303,7 +303,7 @@ impl State {
     /// The next generated id.
     pub(crate) fn next_id(&mut self) -> u64 {
         self.sequence += 1;
-        generated_id(self.seed ^ 0x5eed_0f_1d5, self.sequence)
+        generated_id(self.seed ^ 0x5eed_f1d5, self.sequence)
     }
 
     /// Adds or replaces an image.

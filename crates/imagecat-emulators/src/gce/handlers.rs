@@ -23,6 +23,9 @@ const MAX_BODY: usize = 1 << 20;
 
 type Shared = Arc<Mutex<State>>;
 
+/// A refused call: the answer to send instead (boxed: a `Response` is large).
+pub(crate) type Refusal = Box<Response>;
+
 /// The emulator's router.
 pub(crate) fn router(state: Shared) -> Router {
     Router::new().fallback(dispatch).with_state(state)
@@ -165,25 +168,25 @@ impl<'a> Route<'a> {
 }
 
 /// `maxResults`: 0–500, 0 or absent the default 500.
-pub(crate) fn max_results(call: &Call) -> Result<usize, Response> {
+pub(crate) fn max_results(call: &Call) -> Result<usize, Refusal> {
     let Some(text) = call.param("maxResults") else {
         return Ok(MAX_RESULTS as usize);
     };
     match text.parse::<u32>() {
         Ok(0) => Ok(MAX_RESULTS as usize),
         Ok(n) if n <= MAX_RESULTS => Ok(n as usize),
-        Ok(_) => Err(invalid(&format!(
+        Ok(_) => Err(Box::new(invalid(&format!(
             "Invalid value for field 'maxResults': '{text}'. Must be less than or equal to 500"
-        ))),
-        Err(_) => Err(invalid(&format!(
+        )))),
+        Err(_) => Err(Box::new(invalid(&format!(
             "Invalid value at 'max_results' (TYPE_UINT32), \"{text}\""
-        ))),
+        )))),
     }
 }
 
 /// The parsed `filter`, or its 400.
-pub(crate) fn filter(call: &Call) -> Result<Option<Filter>, Response> {
-    Filter::parse(call.param("filter").unwrap_or("")).map_err(|e| invalid(&e.0))
+pub(crate) fn filter(call: &Call) -> Result<Option<Filter>, Refusal> {
+    Filter::parse(call.param("filter").unwrap_or("")).map_err(|e| Box::new(invalid(&e.0)))
 }
 
 /// A page token: the hex of `{query hash}:{last key}`, so a token is only
@@ -194,11 +197,15 @@ pub(crate) fn page_token(query: u64, key: &str) -> String {
 }
 
 /// The last key a token carries, or the 400 of a bad or foreign token.
-pub(crate) fn token_key(call: &Call, query: u64) -> Result<Option<String>, Response> {
+pub(crate) fn token_key(call: &Call, query: u64) -> Result<Option<String>, Refusal> {
     let Some(token) = call.param("pageToken").filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    let bad = || invalid(&format!("Invalid value for field 'pageToken': '{token}'."));
+    let bad = || {
+        Box::new(invalid(&format!(
+            "Invalid value for field 'pageToken': '{token}'."
+        )))
+    };
     let bytes: Option<Vec<u8>> = (0..token.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
@@ -225,12 +232,12 @@ pub(crate) fn query_hash(parts: &[&str]) -> u64 {
 fn list_images(state: &State, project: &str, call: &Call) -> Response {
     let max = match max_results(call) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let filter_text = call.param("filter").unwrap_or("");
     let filter = match filter(call) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let order = call.param("orderBy").unwrap_or("");
     let by_created = match order {
@@ -252,7 +259,7 @@ fn list_images(state: &State, project: &str, call: &Call) -> Response {
     let hash = query_hash(&[filter_text, order]);
     let after = match token_key(call, hash) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(p) = state.projects.get(project) else {
         return not_found(&format!("projects/{project}"));
@@ -335,22 +342,22 @@ fn writable<'s>(
     project: &str,
     name: &str,
     permission: &str,
-) -> Result<&'s mut Image, Response> {
+) -> Result<&'s mut Image, Refusal> {
     let resource = format!("projects/{project}/global/images/{name}");
     let public = state.projects.get(project).is_some_and(|p| p.public);
     let found = state.find_image(project, name).map(|i| i.spec.name.clone());
     match found {
-        None => Err(not_found(&resource)),
-        Some(_) if public => Err(wire::error(
+        None => Err(Box::new(not_found(&resource))),
+        Some(_) if public => Err(Box::new(wire::error(
             403,
             "forbidden",
             &format!("Required '{permission}' permission for '{resource}'"),
-        )),
+        ))),
         Some(real) => state
             .projects
             .get_mut(project)
             .and_then(|p| p.images.get_mut(&real))
-            .ok_or_else(|| not_found(&resource)),
+            .ok_or_else(|| Box::new(not_found(&resource))),
     }
 }
 
@@ -380,7 +387,7 @@ fn delete_image(state: &mut State, project: &str, name: &str, call: &Call) -> Re
             }
             (image.spec.name.clone(), image.id)
         }
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let failure = state.delete_failures.pop_front();
     let op = state.start_operation(
@@ -397,15 +404,15 @@ fn delete_image(state: &mut State, project: &str, name: &str, call: &Call) -> Re
     operation_answer(state, project, &op)
 }
 
-fn body_json(call: &Call) -> Result<Value, Response> {
+fn body_json(call: &Call) -> Result<Value, Refusal> {
     if call.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
     serde_json::from_slice(&call.body).map_err(|e| {
-        invalid(&format!(
+        Box::new(invalid(&format!(
             "Invalid JSON payload received. {}",
             e.to_string().replace('\n', " ")
-        ))
+        )))
     })
 }
 
@@ -430,7 +437,7 @@ fn deprecate(state: &mut State, project: &str, name: &str, call: &Call) -> Respo
     }
     let body = match body_json(call) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     let state_word = text("state").unwrap_or_default();
@@ -462,7 +469,7 @@ fn deprecate(state: &mut State, project: &str, name: &str, call: &Call) -> Respo
             image.spec.deprecated = new;
             (image.spec.name.clone(), image.id)
         }
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let op = state.start_operation(
         project,
@@ -488,7 +495,7 @@ fn label_ok(text: &str, key: bool) -> bool {
 fn set_labels(state: &mut State, project: &str, name: &str, call: &Call) -> Response {
     let body = match body_json(call) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut labels = BTreeMap::new();
     if let Some(map) = body.get("labels").and_then(Value::as_object) {
@@ -515,7 +522,7 @@ fn set_labels(state: &mut State, project: &str, name: &str, call: &Call) -> Resp
             image.spec.labels = labels;
             (image.spec.name.clone(), image.id)
         }
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let op = state.start_operation(project, "setLabels", (&real, id), Effect::None, None, None);
     operation_answer(state, project, &op)
@@ -536,7 +543,7 @@ fn insert_image(state: &mut State, project: &str, call: &Call) -> Response {
     }
     let body = match body_json(call) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let name = body["name"].as_str().unwrap_or_default().to_owned();
     if !is_rfc1035(&name) {

@@ -437,6 +437,11 @@ impl GceEmulator {
         format!("{}/compute/v1/", self.server.base_url())
     }
 
+    /// The own project's catalog URL: `gce+http://127.0.0.1:PORT?project=P`.
+    pub fn catalog_url(&self) -> String {
+        self.catalog_url_for(&self.project)
+    }
+
     /// The catalog URL of a project: `gce+http://127.0.0.1:PORT?project=P`.
     pub fn catalog_url_for(&self, project: &str) -> String {
         format!("gce+http://{}?project={project}", self.server.addr())

@@ -10,7 +10,10 @@ use serde_json::{Map, Value, json};
 
 use super::GceScope;
 use super::data::{Disk, Links, State};
-use super::handlers::{Call, filter, max_results, page_token, query_hash, token_key};
+use super::handlers::{Call, Refusal, filter, max_results, page_token, query_hash, token_key};
+
+/// Resources as `(scope key, name, document)`.
+type Listed = Vec<(String, String, Value)>;
 use super::wire::{self, not_found, timestamp};
 use crate::server::json_response;
 
@@ -322,10 +325,7 @@ fn scopes(state: &State, kind: Kind) -> Vec<String> {
 }
 
 /// One page of `items` (sorted by key), after `after`, passing the filter.
-fn page(
-    call: &Call,
-    mut items: Vec<(String, String, Value)>,
-) -> Result<(Vec<(String, String, Value)>, Option<String>), Response> {
+fn page(call: &Call, mut items: Listed) -> Result<(Listed, Option<String>), Refusal> {
     let max = max_results(call)?;
     let filter_text = call.param("filter").unwrap_or("");
     let filter = filter(call)?;
@@ -363,7 +363,7 @@ fn aggregated(state: &State, project: &str, kind: Kind, call: &Call) -> Response
         .collect();
     let (page, next) = match page(call, items) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut map = Map::new();
     for scope in scopes(state, kind) {
@@ -431,7 +431,7 @@ fn scoped(state: &State, project: &str, kind: Kind, scope: &str, call: &Call) ->
         .collect();
     let (page, next) = match page(call, items) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let path = if scope == "global" {
         format!("global/{}", kind.word())

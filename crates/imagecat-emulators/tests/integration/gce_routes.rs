@@ -493,10 +493,7 @@ async fn delete_answers_an_operation_that_removes_the_image_when_done() {
         .0,
         404
     );
-    assert_eq!(
-        emu.server().deleted_image_ids().contains("image-000000"),
-        true
-    );
+    assert!(emu.server().deleted_image_ids().contains("image-000000"));
 }
 
 #[tokio::test]
