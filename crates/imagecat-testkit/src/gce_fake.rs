@@ -396,16 +396,16 @@ async fn handle(State(world): State<Arc<Mutex<GceWorld>>>, request: Request) -> 
 
 /// A page's size and offset from `maxResults` and `pageToken` (the token
 /// is the offset, as text: opaque enough for the client).
-fn window(query: &HashMap<String, String>) -> Result<(usize, usize), Response> {
+fn window(query: &HashMap<String, String>) -> Result<(usize, usize), Box<Response>> {
     let size = match query.get("maxResults").map(|m| m.parse::<usize>()) {
         None => 500,
         Some(Ok(n)) if n <= 500 => n.max(1),
         Some(_) => {
-            return Err(error(
+            return Err(Box::new(error(
                 400,
                 "invalid",
                 "Invalid value for field 'maxResults'",
-            ));
+            )));
         }
     };
     let from = match query
@@ -414,7 +414,13 @@ fn window(query: &HashMap<String, String>) -> Result<(usize, usize), Response> {
     {
         None => 0,
         Some(Ok(n)) => n,
-        Some(Err(_)) => return Err(error(400, "invalid", "Invalid value for field 'pageToken'")),
+        Some(Err(_)) => {
+            return Err(Box::new(error(
+                400,
+                "invalid",
+                "Invalid value for field 'pageToken'",
+            )));
+        }
     };
     Ok((size, from))
 }
@@ -422,7 +428,7 @@ fn window(query: &HashMap<String, String>) -> Result<(usize, usize), Response> {
 fn list_images(world: &GceWorld, query: &HashMap<String, String>) -> Response {
     let (size, from) = match window(query) {
         Ok(w) => w,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let all: Vec<&Value> = world.images.values().collect();
     let page: Vec<&Value> = all.iter().skip(from).take(size).copied().collect();
@@ -441,7 +447,7 @@ fn list_images(world: &GceWorld, query: &HashMap<String, String>) -> Response {
 fn aggregated(world: &GceWorld, collection: &str, query: &HashMap<String, String>) -> Response {
     let (size, from) = match window(query) {
         Ok(w) => w,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     if let Some((c, page)) = &world.forbidden_page {
         if c == collection && from / size.max(1) == *page {

@@ -345,7 +345,6 @@ impl ImageCatalog for Audience {
     async fn audience(&self, image: &Image) -> Result<Option<Visibility>> {
         self.asked.lock().unwrap().push(image.id.clone());
         self.answer
-            .clone()
             .map_err(|kind| Error::new(kind, "policy unreadable").with_backend(BackendKind::Memory))
     }
 }
@@ -389,7 +388,7 @@ async fn a_candidate_is_settled_by_the_audience_check_only_when_out_of_scope() {
         (Ok(None), "out_of_scope"),
         (Err(ErrorKind::PermissionDenied), "audience_unknown"),
     ] {
-        let cat = Audience::new(true, answer.clone());
+        let cat = Audience::new(true, answer);
         let scan = cat.usage_scan(InstanceQuery::new()).await;
         let usage = cat.candidate_usage(&scan, &unknown_visibility).await;
         let json = serde_json::to_value(&usage).unwrap();
