@@ -355,6 +355,41 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any bytes, and any JSON value in any field of an aggregated
+        /// page, decode or are an `InvalidResponse`: never a panic.
+        #[test]
+        fn hostile_bodies_never_panic(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+            field in "(items|unreachables|nextPageToken|warning|disks|users|sourceImage|selfLink)",
+            value in proptest::prop_oneof![
+                proptest::prelude::Just("null".to_owned()),
+                proptest::prelude::Just("[]".to_owned()),
+                proptest::prelude::Just("{}".to_owned()),
+                proptest::prelude::Just("7".to_owned()),
+                "\"[ -~]{0,12}\"",
+            ],
+        ) {
+            let bytes = HttpResponse::from_body(crate::BACKEND, 200, body);
+            for result in [
+                decode_aggregated(&bytes, "list").map(|_| ()),
+                decode_template(&bytes).map(|_| ()),
+                decode_policy(&bytes).map(|_| ()),
+            ] {
+                if let Err(e) = result {
+                    proptest::prop_assert_eq!(e.kind(), imagecat_core::ErrorKind::InvalidResponse);
+                }
+            }
+            let doc = format!(
+                r#"{{"items":{{"zones/a":{{"disks":[{{"{field}":{value}}}],"{field}":{value}}}}},"{field}":{value}}}"#
+            );
+            let shaped = response(&doc);
+            if let Err(e) = decode_aggregated(&shaped, "list") {
+                proptest::prop_assert_eq!(e.kind(), imagecat_core::ErrorKind::InvalidResponse);
+            }
+        }
+    }
+
     #[test]
     fn a_policy_with_any_member_is_shared() {
         let v = |body: &str| decode_policy(&response(body)).unwrap();
