@@ -145,8 +145,7 @@ async fn gce_delete_refuses_an_image_whose_disk_exists_and_a_familys_current_ima
     let run = imagecat(&["-c", &url, "delete", "--yes", &id("golden-v1")], &env()).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(deleted_names(&emu), HashSet::from(["golden-v1".to_owned()]));
-    // with v1 gone and the disk deleted the family's current image is
-    // still v2: still refused
+    // with v1 gone the family's current image is still v2: still refused
     let run = imagecat(&["-c", &url, "delete", "--yes", &id("golden-v2")], &env()).await;
     assert_eq!(run.code, 4, "{}", run.stderr);
 }
