@@ -82,6 +82,10 @@ pub(crate) struct EmulateArgs {
     /// GCE: the own project (also the catalog URL's `?project=`).
     #[arg(long, default_value = imagecat_emulators::gce::PROJECT)]
     project: String,
+    /// GCE: more writable projects, each a near copy of the own one's
+    /// images (for diffs; comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    more_projects: Vec<String>,
     /// GCE: public image projects served read-only (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "debian-cloud")]
     public_projects: Vec<String>,
@@ -317,6 +321,9 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
                 .map_err(bind_error)?;
             emulator.server().delete_faults().set(args.delete_fault());
             announce(&emulator.catalog_url())?;
+            for project in &args.more_projects {
+                eprintln!("more: {}", emulator.catalog_url_for(project));
+            }
             eprintln!(
                 "GCE emulator with {} images in project {} (public: {}) and {} disks, {} instances; credentials: GOOGLE_OAUTH_ACCESS_TOKEN={}",
                 args.images,
@@ -373,6 +380,7 @@ fn gce_config(args: &EmulateArgs) -> GceEmulatorConfig {
     let n = args.instances as u64;
     GceEmulatorConfig {
         project: args.project.clone(),
+        more_projects: args.more_projects.clone(),
         public_projects: args.public_projects.clone(),
         images: args.images as u64,
         seed: args.seed,

@@ -88,12 +88,20 @@ pub(crate) struct State {
     pub(crate) projects: BTreeMap<String, Project>,
     pub(crate) links: Links,
     pub(crate) tokens: Vec<String>,
+    /// No token is checked (the configuration listed none).
+    pub(crate) anonymous: bool,
+    /// Self-signed service-account JWTs are accepted as bearer tokens.
+    pub(crate) self_signed_jwt: bool,
+    /// The own project (the metadata server names it).
+    pub(crate) own_project: String,
     pub(crate) zones: Vec<String>,
     pub(crate) regions: Vec<String>,
     pub(crate) operation_polls: u32,
     pub(crate) unreachable: Vec<String>,
     pub(crate) delete_failures: VecDeque<OpError>,
     pub(crate) injected: VecDeque<OpError>,
+    /// How many image list pages still come back empty (with a token).
+    pub(crate) empty_pages: u32,
     /// The seed of generated ids; `sequence` counts what was generated.
     pub(crate) seed: u64,
     pub(crate) sequence: u64,
@@ -188,31 +196,52 @@ impl State {
             projects: BTreeMap::new(),
             links: Links { base },
             tokens: config.tokens.clone(),
+            anonymous: config.tokens.is_empty(),
+            self_signed_jwt: config.self_signed_jwt,
+            own_project: config.project.clone(),
             zones: config.zones.clone(),
             regions: config.regions.clone(),
             operation_polls: config.operation_polls,
             unreachable: Vec::new(),
             delete_failures: VecDeque::new(),
             injected: VecDeque::new(),
+            empty_pages: 0,
             seed: config.seed,
             sequence: 0,
         };
         let own = config.project.clone();
         state.project_mut(&own);
-        for project in &config.more_projects {
-            state.project_mut(project);
-        }
         let prefix = state.links.project(&own, "global/images/");
         for i in 0..config.images {
             let mut image = seeded_image(i, config.families, &prefix);
             image.id = Some(generated_id(config.seed, i));
             state.add_image(&own, image);
         }
+        // Each more project: a near copy of the own one, for diffs.
+        for (n, project) in config.more_projects.iter().enumerate() {
+            state.project_mut(project);
+            let prefix = state.links.project(project, "global/images/");
+            for i in (0..config.images).filter(|i| i % 5 != 2) {
+                let mut image = seeded_image(i, config.families, &prefix);
+                let recreated = i % 7 == 1;
+                let salt = if recreated { 0x2ec7 + n as u64 } else { 0 };
+                image.id = Some(generated_id(config.seed ^ salt, i));
+                if i % 6 == 0 {
+                    image.labels.insert("env".into(), "staging".into());
+                }
+                state.add_image(project, image);
+            }
+        }
         for project in &config.public_projects {
             for image in public_images(project, &state.links.base.clone()) {
                 state.add_image(project, image);
             }
             state.project_mut(project).public = true;
+        }
+        for project in super::STANDARD_IMAGE_PROJECTS {
+            if project != own {
+                state.project_mut(project).public = true;
+            }
         }
         for (n, record) in hostile.iter().enumerate() {
             let mut image = GceImage::at_hour(record.name.clone(), -1 - n as i64);

@@ -55,6 +55,46 @@ fn decode_segment(s: &str) -> String {
 }
 
 async fn dispatch(AxumState(state): AxumState<Shared>, request: Request) -> Response {
+    let path = request.uri().path();
+    if path == "/batch/compute/v1" && request.method() == Method::POST {
+        return batch(&state, request).await;
+    }
+    if path == "/token" && request.method() == Method::POST {
+        let body = to_bytes(request.into_body(), MAX_BODY)
+            .await
+            .unwrap_or_default();
+        return super::auth::token(&mut lock(&state), &body);
+    }
+    if (path == "/" || path.starts_with("/computeMetadata/v1/")) && request.method() == Method::GET
+    {
+        let path = path.to_owned();
+        return super::auth::metadata(&mut lock(&state), &path, request.headers());
+    }
+    single(&state, request).await
+}
+
+/// A batch: its parts answered in order by [`single`].
+async fn batch(state: &Shared, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(boundary) = super::batch::boundary(&parts.headers) else {
+        return invalid("A batch request must be multipart/mixed with a boundary.");
+    };
+    let Ok(body) = to_bytes(body, 16 * MAX_BODY).await else {
+        return invalid("The request body is too large.");
+    };
+    let inner = match super::batch::parts(&body, &boundary, &parts.headers) {
+        Ok(inner) => inner,
+        Err(why) => return invalid(&why),
+    };
+    let mut answers = Vec::with_capacity(inner.len());
+    for part in inner {
+        answers.push((part.content_id, single(state, part.request).await));
+    }
+    super::batch::answer(answers).await
+}
+
+/// One call under `/compute/v1/`.
+async fn single(state: &Shared, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let Some(rest) = path.strip_prefix("/compute/v1/projects/") else {
@@ -77,18 +117,22 @@ async fn dispatch(AxumState(state): AxumState<Shared>, request: Request) -> Resp
     let Some(route) = Route::of(&call.method, &segs) else {
         return wire::no_such_path(&path);
     };
-    let mut state = lock(&state);
+    let mut state = lock(state);
     // The bearer token.
-    if !state.tokens.is_empty() {
+    if !state.anonymous {
         let header = parts
             .headers
             .get("authorization")
             .and_then(|v| v.to_str().ok());
+        let accepted = |token: &str| {
+            let token = token.trim();
+            state.tokens.iter().any(|t| t == token)
+                || (state.self_signed_jwt
+                    && super::auth::self_signed_ok(token, chrono::Utc::now().timestamp()))
+        };
         match header.and_then(|h| h.strip_prefix("Bearer ")) {
             None => return wire::unauthenticated(true),
-            Some(token) if !state.tokens.iter().any(|t| t == token.trim()) => {
-                return wire::unauthenticated(false);
-            }
+            Some(token) if !accepted(token) => return wire::unauthenticated(false),
             Some(_) => {}
         }
     }
@@ -112,6 +156,8 @@ enum Route<'a> {
     Deprecate(&'a str),
     SetLabels(&'a str),
     GetIamPolicy(&'a str),
+    PatchImage(&'a str),
+    FamilyView(&'a str, &'a str),
     GetOperation(&'a str),
     WaitOperation(&'a str),
     Usage(super::usage::UsageRoute<'a>),
@@ -127,6 +173,8 @@ impl<'a> Route<'a> {
             [_, "global", "images", "family", f] if get => Route::Family(f),
             [_, "global", "images", i] if get => Route::GetImage(i),
             [_, "global", "images", i] if method == Method::DELETE => Route::DeleteImage(i),
+            [_, "global", "images", i] if method == Method::PATCH => Route::PatchImage(i),
+            [_, "zones", z, "imageFamilyViews", f] if get => Route::FamilyView(z, f),
             [_, "global", "images", i, "deprecate"] if post => Route::Deprecate(i),
             [_, "global", "images", i, "setLabels"] if post => Route::SetLabels(i),
             [_, "global", "images", i, "getIamPolicy"] if get => Route::GetIamPolicy(i),
@@ -150,6 +198,20 @@ impl<'a> Route<'a> {
                 None => not_found(&format!("projects/{project}/global/images/{name}")),
             },
             Route::DeleteImage(name) => delete_image(state, project, name, call),
+            Route::PatchImage(name) => patch_image(state, project, name, call),
+            Route::FamilyView(zone, family) => {
+                if !state.zones.iter().any(|z| z == zone) {
+                    return not_found(&format!("projects/{project}/zones/{zone}"));
+                }
+                match state.family_head(project, family) {
+                    Some(image) => {
+                        json_response(200, &json!({"image": wire::image(&state.links, image)}))
+                    }
+                    None => not_found(&format!(
+                        "projects/{project}/zones/{zone}/imageFamilyViews/{family}"
+                    )),
+                }
+            }
             Route::Deprecate(name) => deprecate(state, project, name, call),
             Route::SetLabels(name) => set_labels(state, project, name, call),
             Route::GetIamPolicy(name) => match state.find_image(project, name) {
@@ -229,7 +291,7 @@ pub(crate) fn query_hash(parts: &[&str]) -> u64 {
     })
 }
 
-fn list_images(state: &State, project: &str, call: &Call) -> Response {
+fn list_images(state: &mut State, project: &str, call: &Call) -> Response {
     let max = match max_results(call) {
         Ok(n) => n,
         Err(r) => return *r,
@@ -261,6 +323,20 @@ fn list_images(state: &State, project: &str, call: &Call) -> Response {
         Ok(k) => k,
         Err(r) => return *r,
     };
+    if state.empty_pages > 0 {
+        // A hostile page: nothing on it, and a token that resumes where
+        // this page began.
+        state.empty_pages -= 1;
+        let next = page_token(hash, after.as_deref().unwrap_or(""));
+        let doc = wire::list(
+            "compute#imageList",
+            &format!("projects/{project}/global/images"),
+            state.links.project(project, "global/images"),
+            Vec::new(),
+            Some(next),
+        );
+        return json_response(200, &doc);
+    }
     let Some(p) = state.projects.get(project) else {
         return not_found(&format!("projects/{project}"));
     };
@@ -276,27 +352,26 @@ fn list_images(state: &State, project: &str, call: &Call) -> Response {
             i.spec.name.clone()
         }
     };
-    let mut candidates: Vec<(String, &Image)> = if by_created {
+    // Name order walks the map from the token's key on, lazily; creation
+    // order sorts every image by its key first.
+    let candidates: Box<dyn Iterator<Item = &Image>> = if by_created {
         let mut all: Vec<_> = p.images.values().map(|i| (key(i), i)).collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
-        all
+        if let Some(after) = &after {
+            all.retain(|(k, _)| k > after);
+        }
+        Box::new(all.into_iter().map(|(_, i)| i))
     } else {
         use std::ops::Bound;
         let start = match &after {
             Some(k) => Bound::Excluded(k.clone()),
             None => Bound::Unbounded,
         };
-        p.images
-            .range((start, Bound::Unbounded))
-            .map(|(k, i)| (k.clone(), i))
-            .collect()
+        Box::new(p.images.range((start, Bound::Unbounded)).map(|(_, i)| i))
     };
-    if let Some(after) = &after {
-        candidates.retain(|(k, _)| k > after);
-    }
     let mut items = Vec::new();
     let mut next = None;
-    for (_, image) in candidates {
+    for image in candidates {
         let doc = wire::image(&state.links, image);
         if filter.as_ref().is_some_and(|f| !f.matches(&doc)) {
             continue;
@@ -439,31 +514,10 @@ fn deprecate(state: &mut State, project: &str, name: &str, call: &Call) -> Respo
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
-    let state_word = text("state").unwrap_or_default();
-    if !["", "ACTIVE", "DEPRECATED", "OBSOLETE", "DELETED"].contains(&state_word.as_str()) {
-        return invalid(&format!(
-            "Invalid value for field 'resource.state': '{state_word}'."
-        ));
-    }
-    let replacement = match text("replacement") {
-        None => None,
-        Some(r) => match image_link(state, project, &r) {
-            Some(link) => Some(link),
-            None => {
-                return invalid(&format!(
-                    "Invalid value for field 'resource.replacement': '{r}'."
-                ));
-            }
-        },
+    let new = match deprecation(state, project, &body) {
+        Ok(d) => d,
+        Err(r) => return *r,
     };
-    let new = (!state_word.is_empty() && state_word != "ACTIVE").then(|| Deprecation {
-        state: state_word.clone(),
-        replacement,
-        deprecated: text("deprecated"),
-        obsolete: text("obsolete"),
-        deleted: text("deleted"),
-    });
     let (real, id) = match writable(state, project, name, "compute.images.deprecate") {
         Ok(image) => {
             image.spec.deprecated = new;
@@ -482,6 +536,88 @@ fn deprecate(state: &mut State, project: &str, name: &str, call: &Call) -> Respo
     operation_answer(state, project, &op)
 }
 
+/// A `DeprecationStatus` body: `None` clears (empty, or ACTIVE); an
+/// unknown state or an unreadable replacement is 400.
+fn deprecation(state: &State, project: &str, body: &Value) -> Result<Option<Deprecation>, Refusal> {
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let state_word = text("state").unwrap_or_default();
+    if !["", "ACTIVE", "DEPRECATED", "OBSOLETE", "DELETED"].contains(&state_word.as_str()) {
+        return Err(Box::new(invalid(&format!(
+            "Invalid value for field 'resource.state': '{state_word}'."
+        ))));
+    }
+    let replacement = match text("replacement") {
+        None => None,
+        Some(r) => match image_link(state, project, &r) {
+            Some(link) => Some(link),
+            None => {
+                return Err(Box::new(invalid(&format!(
+                    "Invalid value for field 'resource.replacement': '{r}'."
+                ))));
+            }
+        },
+    };
+    Ok(
+        (!state_word.is_empty() && state_word != "ACTIVE").then(|| Deprecation {
+            state: state_word.clone(),
+            replacement,
+            deprecated: text("deprecated"),
+            obsolete: text("obsolete"),
+            deleted: text("deleted"),
+        }),
+    )
+}
+
+/// `images.patch`: only `family`, `description` and `deprecated` may
+/// change (the DD); other fields in the body are ignored.
+fn patch_image(state: &mut State, project: &str, name: &str, call: &Call) -> Response {
+    if let Some(r) = replayed(state, project, call) {
+        return r;
+    }
+    let body = match body_json(call) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let new_deprecation = match body.get("deprecated") {
+        Some(d) => match deprecation(state, project, d) {
+            Ok(d) => Some(d),
+            Err(r) => return *r,
+        },
+        None => None,
+    };
+    if let Some(family) = body.get("family").and_then(Value::as_str) {
+        if !family.is_empty() && !is_rfc1035(family) {
+            return invalid(&format!(
+                "Invalid value for field 'resource.family': '{family}'."
+            ));
+        }
+    }
+    let (real, id) = match writable(state, project, name, "compute.images.update") {
+        Ok(image) => {
+            if let Some(family) = body.get("family").and_then(Value::as_str) {
+                image.spec.family = (!family.is_empty()).then(|| family.to_owned());
+            }
+            if let Some(description) = body.get("description").and_then(Value::as_str) {
+                image.spec.description = description.to_owned();
+            }
+            if let Some(d) = new_deprecation {
+                image.spec.deprecated = d;
+            }
+            (image.spec.name.clone(), image.id)
+        }
+        Err(r) => return *r,
+    };
+    let op = state.start_operation(
+        project,
+        "patch",
+        (&real, id),
+        Effect::None,
+        None,
+        call.param("requestId").map(str::to_owned),
+    );
+    operation_answer(state, project, &op)
+}
+
 /// Whether a label key or value is as GCE allows (lower case letters,
 /// digits, `_` and `-`, at most 63; a key starts with a letter).
 fn label_ok(text: &str, key: bool) -> bool {
@@ -490,6 +626,23 @@ fn label_ok(text: &str, key: bool) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// Whether two base64 texts of a `bytes` field are the same bytes: proto3
+/// JSON accepts the standard and the URL-safe alphabet, padded or not
+/// (gcloud sends fingerprints URL-safe).
+fn same_bytes(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.trim_end_matches('=')
+            .chars()
+            .map(|c| match c {
+                '-' => '+',
+                '_' => '/',
+                c => c,
+            })
+            .collect()
+    };
+    !a.is_empty() && norm(a) == norm(b)
 }
 
 fn set_labels(state: &mut State, project: &str, name: &str, call: &Call) -> Response {
@@ -514,7 +667,7 @@ fn set_labels(state: &mut State, project: &str, name: &str, call: &Call) -> Resp
         .to_owned();
     let (real, id) = match writable(state, project, name, "compute.images.setLabels") {
         Ok(image) => {
-            if given != label_fingerprint(&image.spec.labels) {
+            if !same_bytes(&given, &label_fingerprint(&image.spec.labels)) {
                 let message = "Labels fingerprint either invalid or resource labels have changed";
                 let doc = wire::error_doc(412, "conditionNotMet", message, Some("If-Match"));
                 return json_response(412, &doc);

@@ -10,7 +10,8 @@
 //!   id, `getFromFamily` (the newest READY image of the family whose
 //!   deprecation state is absent or ACTIVE; a tie goes to the larger id),
 //!   `delete`, `deprecate`, `setLabels` (labelFingerprint, 412
-//!   `conditionNotMet`), `insert` and `getIamPolicy`; every write answers
+//!   `conditionNotMet`), `patch` (family, description, deprecation),
+//!   `insert`, `getIamPolicy` and `imageFamilyViews.get`; every write answers
 //!   a global Operation (`operations.rs`), DONE at once unless
 //!   [`GceEmulatorConfig::operation_polls`] says how many reads see it
 //!   RUNNING first, DONE with `error` when a failure was scripted;
@@ -31,7 +32,13 @@
 //!   document), 403 `forbidden` on writes to a public image project, 404
 //!   `notFound` with GCE's messages, errors scripted ahead
 //!   ([`GceEmulator::push_error`], e.g. 403 `rateLimitExceeded`), and the
-//!   shared fault modes and request log of [`crate::server`].
+//!   shared fault modes and request log of [`crate::server`];
+//! - where tokens come from (`auth.rs`): `POST /token` (the JWT-bearer
+//!   and refresh-token grants) and the metadata server
+//!   (`/computeMetadata/v1/…` with `Metadata-Flavor: Google`), each
+//!   issuing a token the API then accepts;
+//! - `POST /batch/compute/v1` (`batch.rs`): Google's multipart batch, which
+//!   gcloud sends when one command makes several requests.
 //!
 //! Seeded data (`data.rs`): [`GceEmulatorConfig::images`] images in the
 //! own project spread over [`GceEmulatorConfig::families`] families, some
@@ -50,6 +57,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use self::data::State;
 use crate::server::{EmulatorServer, ServeOptions};
 
+mod auth;
+mod batch;
 mod data;
 mod filter;
 mod handlers;
@@ -64,11 +73,36 @@ pub use self::filter::{Filter, FilterError};
 /// The bearer token the emulator accepts by default
 /// (`GOOGLE_OAUTH_ACCESS_TOKEN`, `CLOUDSDK_AUTH_ACCESS_TOKEN`).
 pub const TOKEN: &str = "ya29.gce-emulator-token";
+/// The refresh token the emulator's token endpoint accepts (an
+/// authorized-user credentials file's `refresh_token`).
+pub const REFRESH_TOKEN: &str = "1//gce-emulator-refresh-token";
 /// The own project by default.
 pub const PROJECT: &str = "emu-project";
 /// The base of every `selfLink` by default, as Google writes them (not the
 /// host that was called).
 pub const SELF_LINK_BASE: &str = "https://www.googleapis.com/compute/v1/";
+/// The public image projects gcloud lists beside the user's own (its
+/// `PUBLIC_IMAGE_PROJECTS`): always there, read-only, empty unless also in
+/// [`GceEmulatorConfig::public_projects`].
+pub const STANDARD_IMAGE_PROJECTS: [&str; 17] = [
+    "cos-cloud",
+    "debian-cloud",
+    "rocky-linux-cloud",
+    "ubuntu-os-cloud",
+    "centos-cloud",
+    "fedora-coreos-cloud",
+    "opensuse-cloud",
+    "oracle-linux-cloud",
+    "rhel-cloud",
+    "rhel-sap-cloud",
+    "rocky-linux-accelerator-cloud",
+    "suse-cloud",
+    "suse-sap-cloud",
+    "ubuntu-os-accelerator-images",
+    "ubuntu-os-pro-cloud",
+    "windows-cloud",
+    "windows-sql-cloud",
+];
 /// The label fingerprint of an empty label set, as GCE writes it.
 pub const EMPTY_LABEL_FINGERPRINT: &str = "42WmSpB8rSM=";
 /// The most items a list page holds (`maxResults` 0–500).
@@ -82,7 +116,10 @@ const EPOCH: i64 = 1_704_067_200;
 pub struct GceEmulatorConfig {
     /// The own project (writable), where seeded images live. Default `emu-project`.
     pub project: String,
-    /// More writable projects, empty at start (for diffs between projects).
+    /// More writable projects, each a near copy of the own project's
+    /// seeded images (for diffs between projects): image `i` is missing
+    /// when `i % 5 == 2`, recreated (another id) when `i % 7 == 1`,
+    /// labelled `env=staging` when `i % 6 == 0`; no usage resources.
     pub more_projects: Vec<String>,
     /// Public image projects: listed and read by anyone, refused (403) to
     /// writes. Default `debian-cloud`.
@@ -94,8 +131,14 @@ pub struct GceEmulatorConfig {
     pub families: u64,
     /// Seed of the generated ids.
     pub seed: u64,
-    /// Bearer tokens accepted; empty: no token is checked (anonymous mode).
+    /// Bearer tokens accepted (besides those `/token` and the metadata
+    /// server issue); empty: no token is checked (anonymous mode).
     pub tokens: Vec<String>,
+    /// Whether a self-signed service-account JWT (RS256, `aud` the Compute
+    /// service or a `scope`, unexpired; the signature not verified) is
+    /// accepted as a bearer token, as Google accepts the ones its generated
+    /// clients make from a key file. Default true.
+    pub self_signed_jwt: bool,
     /// The base of `selfLink`s. Default [`SELF_LINK_BASE`].
     pub self_link_base: String,
     /// How many reads (`operations.get` or `wait`) see a write's Operation
@@ -131,6 +174,7 @@ impl Default for GceEmulatorConfig {
             families: 4,
             seed: 0,
             tokens: vec![TOKEN.into()],
+            self_signed_jwt: true,
             self_link_base: SELF_LINK_BASE.into(),
             operation_polls: 0,
             zones: vec![
@@ -487,6 +531,27 @@ impl GceEmulator {
         p.groups.clear();
     }
 
+    /// The images the direct DELETEs received so far name, as
+    /// `projects/P/global/images/N` (the adapter's image ids), in order
+    /// (a batch's parts are not in the request log).
+    pub fn deleted_images(&self) -> Vec<String> {
+        self.server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .filter_map(|r| {
+                let rest = r.path.strip_prefix("/compute/v1/")?;
+                let parts: Vec<&str> = rest.split('/').collect();
+                match parts.as_slice() {
+                    ["projects", p, "global", "images", n] => {
+                        Some(format!("projects/{p}/global/images/{n}"))
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
     /// The names of `project`'s images, in name order.
     pub fn image_names(&self, project: &str) -> Vec<String> {
         self.state()
@@ -512,6 +577,13 @@ impl GceEmulator {
     /// How many reads see the next writes' Operations RUNNING.
     pub fn set_operation_polls(&self, polls: u32) {
         self.state().operation_polls = polls;
+    }
+
+    /// The next `n` image list pages come back empty, each with a
+    /// `nextPageToken` that resumes where it began (a client must page
+    /// until the token is absent, whatever a page holds).
+    pub fn set_empty_pages(&self, n: u32) {
+        self.state().empty_pages = n;
     }
 
     /// The next image delete fails: its Operation ends DONE with this

@@ -11,6 +11,11 @@
 //!   google-cloud-compute Python client (pinned, installed into
 //!   target/gce-clients by scripts/gce-clients/install.sh, which the test
 //!   runs) runs scripts/gce-clients/fidelity.py.
+//! - `google_auth_gets_tokens_from_the_token_endpoint_and_metadata_server`:
+//!   google-auth (the same install) exchanges a service-account JWT at the
+//!   emulator's `/token` and gets a token from its metadata server
+//!   (`GCE_METADATA_HOST`), then lists images with each
+//!   (scripts/gce-clients/auth.py).
 #![cfg(all(feature = "gce", unix))]
 
 use std::net::TcpListener;
@@ -20,7 +25,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use imagecat_emulators::Emulator;
-use imagecat_emulators::gce::{GceEmulator, GceEmulatorConfig, GceImage, TOKEN};
+use imagecat_emulators::gce::{
+    GceDisk, GceEmulator, GceEmulatorConfig, GceImage, GceTemplate, TOKEN,
+};
 use imagecat_emulators::server::ServeOptions;
 
 fn repo_root() -> PathBuf {
@@ -172,6 +179,22 @@ async fn gcloud_lists_describes_deprecates_and_deletes_against_the_emulator() {
         lines(&gcloud.ok(&all).await),
         ["base-1", "golden-v1", "golden-v2", "old-1"]
     );
+    // Without --no-standard-images: one batch over the public image
+    // projects and the own one.
+    emu.server().clear_requests();
+    let standard = gcloud
+        .ok(&["compute", "images", "list", "--format=value(name)"])
+        .await;
+    assert_eq!(
+        lines(&standard),
+        ["debian-v20260301", "base-1", "golden-v1", "golden-v2"],
+        "the public projects' parts first, deprecated images hidden"
+    );
+    let batches = emu
+        .server()
+        .count_requests(|r| r.method == "POST" && r.path == "/batch/compute/v1");
+    assert_eq!(batches, 1, "{:?}", emu.requests());
+
     // --filter: gcloud sends its regex form, which the emulator applies.
     emu.server().clear_requests();
     let mut filtered = list.to_vec();
@@ -223,6 +246,30 @@ async fn gcloud_lists_describes_deprecates_and_deletes_against_the_emulator() {
         "--format=value(name)",
     ];
     assert_eq!(lines(&gcloud.ok(&family).await), ["golden-v2"]);
+
+    // add-labels: get, then setLabels with the fingerprint gcloud re-encodes
+    // URL-safe, then the image again.
+    let before = emu.image_json("emu-project", "golden-v1").expect("exists");
+    let out = gcloud
+        .run(&[
+            "compute",
+            "images",
+            "add-labels",
+            "golden-v1",
+            "--labels=owner=me",
+        ])
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = emu.image_json("emu-project", "golden-v1").expect("exists");
+    assert_eq!(
+        after["labels"],
+        serde_json::json!({"owner": "me", "team": "infra"})
+    );
+    assert_ne!(after["labelFingerprint"], before["labelFingerprint"]);
 
     // deprecate, with the replacement gcloud builds from its endpoint override.
     let out = gcloud
@@ -298,6 +345,41 @@ async fn gcloud_lists_describes_deprecates_and_deletes_against_the_emulator() {
     assert!(
         emu.image_names("emu-project")
             .contains(&"base-1".to_owned())
+    );
+
+    // What uses images, through gcloud's aggregated lists.
+    emu.add_disk(
+        "emu-project",
+        GceDisk::from_image("d-1", "us-central1-a", "emu-project", "golden-v1"),
+    );
+    emu.add_template(
+        "emu-project",
+        GceTemplate {
+            name: "t-1".into(),
+            region: None,
+            source_image: "projects/emu-project/global/images/family/golden".into(),
+        },
+    );
+    let disks = gcloud
+        .ok(&[
+            "compute",
+            "disks",
+            "list",
+            "--format=value(name,zone.basename(),sourceImage.basename())",
+        ])
+        .await;
+    assert_eq!(lines(&disks), ["d-1\tus-central1-a\tgolden-v1"]);
+    let templates = gcloud
+        .ok(&[
+            "compute",
+            "instance-templates",
+            "list",
+            "--format=value(name,properties.disks[0].initializeParams.sourceImage)",
+        ])
+        .await;
+    assert_eq!(
+        lines(&templates),
+        ["t-1\tprojects/emu-project/global/images/family/golden"]
     );
 
     // Errors: GCE's 404 text, and a refused token.
@@ -396,5 +478,65 @@ async fn google_cloud_compute_pages_gets_deprecates_and_deletes() {
         trapped.load(Ordering::SeqCst),
         0,
         "the client called another host"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_auth_gets_tokens_from_the_token_endpoint_and_metadata_server() {
+    let python = tokio::task::spawn_blocking(python_client)
+        .await
+        .expect("joins");
+    let emu = emulator().await;
+    let addr = emu.server().addr().to_string();
+    let script = repo_root().join("scripts/gce-clients/auth.py");
+    let (proxy, trapped) = proxy_trap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .args([addr.as_str(), "emu-project"])
+            .env("GCE_METADATA_HOST", &addr)
+            .env("HTTPS_PROXY", &proxy)
+            .env("HTTP_PROXY", &proxy)
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .output()
+            .expect("python runs")
+    })
+    .await
+    .expect("joins");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names = "base-1,golden-v1,golden-v2,old-1";
+    assert_eq!(
+        lines(&stdout),
+        [
+            format!("service-account True {names}"),
+            format!("self-signed {names}"),
+            format!("metadata True {names}")
+        ]
+    );
+    let token_posts = emu
+        .server()
+        .count_requests(|r| r.method == "POST" && r.path == "/token");
+    assert_eq!(
+        token_posts, 1,
+        "one JWT-bearer exchange; the self-signed JWT needs none"
+    );
+    let jwt_bearers = emu.server().count_requests(|r| {
+        r.header("authorization")
+            .is_some_and(|a| a.starts_with("Bearer ey") && a.matches('.').count() == 2)
+    });
+    assert!(jwt_bearers >= 1, "the client sent its own JWT");
+    let flavored = emu.server().count_requests(|r| {
+        r.path.starts_with("/computeMetadata/") && r.header("metadata-flavor") == Some("Google")
+    });
+    assert!(flavored >= 1, "{:?}", emu.requests());
+    assert_eq!(
+        trapped.load(Ordering::SeqCst),
+        0,
+        "google-auth called another host"
     );
 }

@@ -1,100 +1,15 @@
-//! The GCE emulator over HTTP: what the Compute v1 API answers for the
-//! calls emulated (`docs/fidelity/gce.md`), through a plain HTTP client.
+//! The GCE emulator's images over HTTP: what the Compute v1 API answers
+//! for the image calls emulated (`docs/fidelity/gce.md`), through a plain
+//! HTTP client. Usage resources and tokens: `gce_resources`.
 #![cfg(feature = "gce")]
 
 use std::collections::BTreeSet;
 
-use imagecat_emulators::gce::{
-    GceDisk, GceEmulator, GceEmulatorConfig, GceGroupManager, GceImage, GceInstance, GceScope,
-    GceTemplate, TOKEN,
-};
-use imagecat_emulators::server::ServeOptions;
-use imagecat_http::reqwest::{Client, Method};
-use serde_json::{Value, json};
+use imagecat_emulators::gce::{GceEmulatorConfig, GceImage};
+use imagecat_http::reqwest::Method;
+use serde_json::json;
 
-/// Sends a request with the emulator's token; returns status and JSON body.
-async fn call(emu: &GceEmulator, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    call_as(emu, Some(TOKEN), method, path, body).await
-}
-
-async fn call_as(
-    emu: &GceEmulator,
-    token: Option<&str>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let url = format!("{}{path}", emu.endpoint());
-    let mut request = Client::new().request(method, url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_string());
-    }
-    let response = request.send().await.expect("the emulator answers");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("a body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-async fn get(emu: &GceEmulator, path: &str) -> (u16, Value) {
-    call(emu, Method::GET, path, None).await
-}
-
-fn names(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|i| i["name"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Every page of a list, following `nextPageToken` with the same query.
-async fn all_pages(emu: &GceEmulator, path_and_query: &str) -> (Vec<String>, usize) {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let sep = if path_and_query.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        let path = match &token {
-            Some(t) => format!("{path_and_query}{sep}pageToken={t}"),
-            None => path_and_query.to_owned(),
-        };
-        let (status, page) = get(emu, &path).await;
-        assert_eq!(status, 200, "{path}: {page}");
-        pages += 1;
-        out.extend(names(&page));
-        match page["nextPageToken"].as_str() {
-            Some(t) => token = Some(t.to_owned()),
-            None => return (out, pages),
-        }
-        assert!(pages < 1000, "paging does not end");
-    }
-}
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-async fn start(config: GceEmulatorConfig) -> GceEmulator {
-    GceEmulator::start(config, ServeOptions::default())
-        .await
-        .expect("starts")
-}
+use crate::gce_support::*;
 
 #[tokio::test]
 async fn list_pages_by_token_in_name_order_and_binds_the_token_to_its_query() {
@@ -169,6 +84,10 @@ async fn list_pages_by_token_in_name_order_and_binds_the_token_to_its_query() {
             .unwrap_or_default()
             .contains("Specifying both a list filter and sort order")
     );
+    // Empty pages with a token (hostile): paging still sees every image once.
+    emu.set_empty_pages(3);
+    let (again, pages) = all_pages(&emu, "projects/emu-project/global/images?maxResults=5").await;
+    assert_eq!((again, pages), (all.clone(), 8));
     // returnPartialSuccess and the global parameters are accepted.
     let (status, _) = get(
         &emu,
@@ -459,6 +378,10 @@ async fn delete_answers_an_operation_that_removes_the_image_when_done() {
     assert_eq!(op["httpErrorStatusCode"], 400);
     assert_eq!(op["error"]["errors"][0]["message"], "in use by 'x'");
     assert_eq!(
+        op["error"]["errors"][0]["code"],
+        "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE"
+    );
+    assert_eq!(
         get(&emu, "projects/emu-project/global/images/image-000002")
             .await
             .0,
@@ -494,6 +417,16 @@ async fn delete_answers_an_operation_that_removes_the_image_when_done() {
         404
     );
     assert!(emu.server().deleted_image_ids().contains("image-000000"));
+    assert_eq!(
+        emu.deleted_images(),
+        [
+            "projects/emu-project/global/images/image-000000",
+            "projects/emu-project/global/images/image-000001",
+            "projects/emu-project/global/images/image-000002",
+            "projects/emu-project/global/images/image-000002",
+            "projects/emu-project/global/images/image-000002",
+        ]
+    );
 }
 
 #[tokio::test]
@@ -565,12 +498,28 @@ async fn deprecate_set_labels_and_insert_change_the_image_as_gce_does() {
     assert_eq!(status, 200);
     let (_, image) = get(&emu, &format!("{base}/golden-v2")).await;
     assert_eq!(image["labels"], json!({"team": "infra"}));
+    // The same fingerprint URL-safe and unpadded, as gcloud re-encodes it.
+    let now = image["labelFingerprint"].as_str().unwrap_or_default();
+    let url_safe: String = now
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_");
+    let (status, _) = call(
+        &emu,
+        Method::POST,
+        &format!("{base}/golden-v2/setLabels"),
+        Some(json!({"labels": {"team": "infra", "x": "y"}, "labelFingerprint": url_safe})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, image) = get(&emu, &format!("{base}/golden-v2")).await;
+    assert_eq!(image["labels"], json!({"team": "infra", "x": "y"}));
     assert_ne!(image["labelFingerprint"], json!(fp));
     let (status, doc) = call(
         &emu,
         Method::POST,
         &format!("{base}/golden-v2/setLabels"),
-        Some(json!({"labels": {}, "labelFingerprint": fp})),
+        Some(json!({"labels": {}, "labelFingerprint": fp.clone()})),
     )
     .await;
     assert_eq!(status, 412);
@@ -617,191 +566,95 @@ async fn deprecate_set_labels_and_insert_change_the_image_as_gce_does() {
 }
 
 #[tokio::test]
-async fn usage_resources_list_aggregated_over_scopes_with_gce_s_warnings() {
+async fn patch_reassigns_family_and_description_and_family_views_answer_per_zone() {
     let emu = start(GceEmulatorConfig::default().images(0)).await;
     let p = "emu-project";
-    emu.add_image(p, GceImage::at_hour("golden-v1", 1).family("golden"));
-    emu.add_image(p, GceImage::at_hour("golden-v2", 2).family("golden"));
-    emu.add_disk(
-        p,
-        GceDisk::from_image("d-a", "us-central1-a", p, "golden-v1"),
-    );
-    emu.add_disk(
-        p,
-        GceDisk::from_image("d-b", "us-central1-b", p, "golden-v1"),
-    );
-    let mut regional = GceDisk::from_image("d-r", "unused", p, "golden-v2");
-    regional.scope = GceScope::Region("us-central1".into());
-    emu.add_disk(p, regional);
-    emu.add_instance(
-        p,
-        GceInstance {
-            name: "vm-1".into(),
-            zone: "us-central1-a".into(),
-            boot_disk: "d-a".into(),
-            status: "RUNNING".into(),
-        },
-    );
-    emu.add_template(
-        p,
-        GceTemplate {
-            name: "t-fam".into(),
-            region: None,
-            source_image: "projects/emu-project/global/images/family/golden".into(),
-        },
-    );
-    emu.add_template(
-        p,
-        GceTemplate {
-            name: "t-reg".into(),
-            region: Some("europe-west1".into()),
-            source_image: "global/images/golden-v1".into(),
-        },
-    );
-    emu.add_group_manager(p, GceGroupManager { name: "mig".into(), scope: GceScope::Zone("us-central1-a".into()), template: "https://www.googleapis.com/compute/v1/projects/emu-project/global/instanceTemplates/t-fam".into(), target_size: 2 });
-
-    let (status, disks) = get(
+    emu.add_image(p, GceImage::at_hour("a-1", 1).family("a"));
+    emu.add_image(p, GceImage::at_hour("b-1", 2).family("b"));
+    let base = "projects/emu-project/global/images";
+    let (status, op) = call(
         &emu,
-        "projects/emu-project/aggregated/disks?returnPartialSuccess=true",
+        Method::PATCH,
+        &format!("{base}/b-1"),
+        Some(json!({"family": "a", "description": "moved", "labels": {"ignored": "x"}})),
     )
     .await;
-    assert_eq!(status, 200);
-    assert_eq!(disks["kind"], "compute#diskAggregatedList");
-    let d = &disks["items"]["zones/us-central1-a"]["disks"][0];
+    assert_eq!((status, op["operationType"].clone()), (200, json!("patch")));
+    let (_, image) = get(&emu, &format!("{base}/b-1")).await;
     assert_eq!(
-        d["sourceImage"],
-        "https://www.googleapis.com/compute/v1/projects/emu-project/global/images/golden-v1"
+        (image["family"].clone(), image["description"].clone()),
+        (json!("a"), json!("moved"))
     );
-    let v1_id = get(&emu, "projects/emu-project/global/images/golden-v1")
-        .await
-        .1["id"]
-        .clone();
-    assert_eq!(d["sourceImageId"], v1_id);
-    assert_eq!(
-        d["users"][0],
-        "https://www.googleapis.com/compute/v1/projects/emu-project/zones/us-central1-a/instances/vm-1"
+    assert!(
+        image.get("labels").is_none(),
+        "patch does not change labels"
     );
     assert_eq!(
-        disks["items"]["regions/us-central1"]["disks"][0]["name"],
-        "d-r"
+        get(&emu, &format!("{base}/family/a")).await.1["name"],
+        "b-1"
     );
-    assert_eq!(
-        disks["items"]["zones/europe-west1-b"]["warning"]["code"],
-        "NO_RESULTS_ON_PAGE"
-    );
+    assert_eq!(get(&emu, &format!("{base}/family/b")).await.0, 404);
+    let (status, _) = call(
+        &emu,
+        Method::PATCH,
+        &format!("{base}/b-1"),
+        Some(json!({"family": "Bad"})),
+    )
+    .await;
+    assert_eq!(status, 400);
 
-    // Paged across scopes: one disk a page, three pages.
-    let mut seen = Vec::new();
-    let mut token = String::new();
-    loop {
-        let (_, page) = get(
+    let (status, view) = get(
+        &emu,
+        "projects/emu-project/zones/us-central1-a/imageFamilyViews/a",
+    )
+    .await;
+    assert_eq!((status, view["image"]["name"].clone()), (200, json!("b-1")));
+    assert_eq!(
+        get(
             &emu,
-            &format!("projects/emu-project/aggregated/disks?maxResults=1&pageToken={token}"),
+            "projects/emu-project/zones/nowhere-1/imageFamilyViews/a"
         )
-        .await;
-        for scope in page["items"].as_object().expect("a scope map").values() {
-            for disk in scope["disks"].as_array().into_iter().flatten() {
-                seen.push(disk["name"].as_str().unwrap_or_default().to_owned());
-            }
-        }
-        match page["nextPageToken"].as_str() {
-            Some(t) => token = t.to_owned(),
-            None => break,
-        }
-    }
-    seen.sort();
-    assert_eq!(seen, ["d-a", "d-b", "d-r"]);
-
-    // Deleting the image: the disk keeps sourceImageId only.
-    call(
-        &emu,
-        Method::DELETE,
-        "projects/emu-project/global/images/golden-v1",
-        None,
-    )
-    .await;
-    let (_, disk) = get(&emu, "projects/emu-project/zones/us-central1-a/disks/d-a").await;
-    assert!(disk.get("sourceImage").is_none(), "{disk}");
-    assert_eq!(disk["sourceImageId"], v1_id);
-
-    let (_, instances) = get(&emu, "projects/emu-project/aggregated/instances").await;
-    let vm = &instances["items"]["zones/us-central1-a"]["instances"][0];
-    assert_eq!(vm["disks"][0]["boot"], true);
-    assert!(
-        vm["disks"][0]["source"]
-            .as_str()
-            .unwrap_or_default()
-            .ends_with("/zones/us-central1-a/disks/d-a")
-    );
-    let (_, templates) = get(&emu, "projects/emu-project/aggregated/instanceTemplates").await;
-    assert_eq!(
-        templates["items"]["global"]["instanceTemplates"][0]["properties"]["disks"][0]["initializeParams"]
-            ["sourceImage"],
-        "projects/emu-project/global/images/family/golden"
+        .await
+        .0,
+        404
     );
     assert_eq!(
-        templates["items"]["regions/europe-west1"]["instanceTemplates"][0]["name"],
-        "t-reg"
+        get(
+            &emu,
+            "projects/emu-project/zones/us-central1-a/imageFamilyViews/zzz"
+        )
+        .await
+        .0,
+        404
     );
-    let (_, regional) = get(
-        &emu,
-        "projects/emu-project/regions/europe-west1/instanceTemplates",
-    )
-    .await;
-    assert_eq!(names(&regional), ["t-reg"]);
-    let (_, global) = get(&emu, "projects/emu-project/global/instanceTemplates").await;
-    assert_eq!(names(&global), ["t-fam"]);
-    let (_, migs) = get(
-        &emu,
-        "projects/emu-project/aggregated/instanceGroupManagers",
-    )
-    .await;
-    let mig = &migs["items"]["zones/us-central1-a"]["instanceGroupManagers"][0];
-    assert!(
-        mig["versions"][0]["instanceTemplate"]
-            .as_str()
-            .unwrap_or_default()
-            .ends_with("/global/instanceTemplates/t-fam")
-    );
-
-    // An unreachable scope: named, warned, its items left out.
-    emu.set_unreachable(&["zones/us-central1-b"]);
-    let (_, disks) = get(&emu, "projects/emu-project/aggregated/disks").await;
-    assert_eq!(disks["unreachables"], json!(["zones/us-central1-b"]));
-    assert_eq!(
-        disks["items"]["zones/us-central1-b"]["warning"]["code"],
-        "UNREACHABLE"
-    );
-    let (_, zones) = get(&emu, "projects/emu-project/zones").await;
-    assert_eq!(names(&zones).len(), 3);
-    let (_, regions) = get(&emu, "projects/emu-project/regions").await;
-    assert_eq!(names(&regions), ["us-central1", "europe-west1"]);
 }
 
 #[tokio::test]
-async fn generated_usage_names_seeded_images_families_and_templates() {
-    let emu = start(GceEmulatorConfig::default().usage(10, 4, 2, 2)).await;
-    let (_, disks) = get(&emu, "projects/emu-project/aggregated/disks").await;
-    let count: usize = disks["items"]
-        .as_object()
-        .expect("scopes")
-        .values()
-        .map(|s| s["disks"].as_array().map_or(0, Vec::len))
-        .sum();
-    assert_eq!(count, 10);
-    let (_, migs) = get(
-        &emu,
-        "projects/emu-project/aggregated/instanceGroupManagers",
-    )
-    .await;
-    assert_eq!(
-        migs["items"]["regions/us-central1"]["instanceGroupManagers"][0]["name"],
-        "group-0001"
+async fn more_projects_are_near_copies_of_the_own_for_diffs() {
+    let config = GceEmulatorConfig {
+        more_projects: vec!["other".into()],
+        ..GceEmulatorConfig::default().images(10)
+    };
+    let emu = start(config).await;
+    let (own, _) = all_pages(&emu, "projects/emu-project/global/images").await;
+    let (other, _) = all_pages(&emu, "projects/other/global/images").await;
+    assert_eq!(own.len(), 10);
+    assert_eq!(other.len(), 8, "images 2 and 7 missing");
+    assert!(!other.contains(&"image-000002".to_owned()));
+    let id = |p: &str, n: &str| emu.image_json(p, n).map(|d| d["id"].clone());
+    assert_ne!(
+        id("emu-project", "image-000001"),
+        id("other", "image-000001"),
+        "recreated"
     );
-    let (_, templates) = get(&emu, "projects/emu-project/aggregated/instanceTemplates").await;
     assert_eq!(
-        templates["items"]["global"]["instanceTemplates"][0]["properties"]["disks"][0]["initializeParams"]
-            ["sourceImage"],
-        "projects/emu-project/global/images/family/family-0"
+        id("emu-project", "image-000003"),
+        id("other", "image-000003")
+    );
+    let labels = emu.image_json("other", "image-000006").expect("exists")["labels"].clone();
+    assert_eq!(labels["env"], "staging");
+    assert_eq!(
+        emu.catalog_url_for("other"),
+        format!("gce+http://{}?project=other", emu.server().addr())
     );
 }

@@ -5,6 +5,8 @@ mod churn;
 mod dcmgr_fidelity;
 mod dcmgr_routes;
 mod gce_fidelity;
+mod gce_resources;
 mod gce_routes;
+mod gce_support;
 mod glance_fidelity;
 mod toast_fidelity;
