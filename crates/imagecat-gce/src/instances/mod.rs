@@ -54,10 +54,12 @@ use wire::{
     resource_path,
 };
 
-/// How many walks keep their state at once (a walk abandoned by its
-/// reader is dropped when a newer one needs the room; its next page then
-/// fails, which makes that scan unknown, never unused).
-pub(crate) const OPEN_WALKS: usize = 16;
+/// How many walks keep their state at once: as many as the most deletes
+/// `apply` and `delete` run at once (each re-checks with its own scan).
+/// The walk read least recently is dropped when a new one needs the room
+/// (an abandoned walk); a dropped walk's next page fails, which makes that
+/// scan unknown, never unused.
+pub(crate) const OPEN_WALKS: usize = 64;
 
 /// The prefix of every usage-listing token.
 const TOKEN_PREFIX: &str = "gce-usage";
@@ -158,12 +160,14 @@ impl Walks {
         (id, walk)
     }
 
+    /// The walk, now the most recently read.
     fn find(&self, id: u64) -> Option<Walk> {
-        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.1
-            .iter()
-            .find(|(w, _)| *w == id)
-            .map(|(_, walk)| Arc::clone(walk))
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let at = open.1.iter().position(|(w, _)| *w == id)?;
+        let entry = open.1.remove(at)?;
+        let walk = Arc::clone(&entry.1);
+        open.1.push_back(entry);
+        Some(walk)
     }
 
     fn end(&self, id: u64) {
@@ -805,13 +809,18 @@ mod tests {
     }
 
     #[test]
-    fn only_the_newest_walks_stay_open() {
+    fn the_walks_read_least_recently_are_dropped_first() {
         let walks = Walks::default();
         let first = walks.start().0;
-        for _ in 0..OPEN_WALKS {
+        let second = walks.start().0;
+        for _ in 0..OPEN_WALKS - 2 {
             walks.start();
+            // the first walk is still being read
+            assert!(walks.find(first).is_some());
         }
-        assert!(walks.find(first).is_none());
+        walks.start();
+        assert!(walks.find(second).is_none(), "the idle walk goes first");
+        assert!(walks.find(first).is_some());
         let (last, _) = walks.start();
         assert!(walks.find(last).is_some());
         walks.end(last);
