@@ -509,3 +509,22 @@ async fn assert_unresolved(world: GceWorld, who: &str) {
         "in_use"
     );
 }
+
+#[tokio::test]
+async fn scans_at_once_on_one_catalog_keep_their_own_walks() {
+    let fake = GceFake::start(every_kind()).await.unwrap();
+    let catalog = catalog(&fake);
+    let (a, b, c) = tokio::join!(
+        scan(&catalog, Some(1)),
+        scan(&catalog, Some(2)),
+        scan(&catalog, None)
+    );
+    for name in ["a-detached", "b-booted", "c-template", "e-group", "g-by-id"] {
+        let i = image(&catalog, name).await;
+        let want = c.usage_of(&i);
+        assert_eq!(want.as_str(), "in_use", "{name}");
+        assert_eq!(a.usage_of(&i), want, "{name}");
+        assert_eq!(b.usage_of(&i), want, "{name}");
+    }
+    assert!(a.is_complete() && b.is_complete() && c.is_complete());
+}
