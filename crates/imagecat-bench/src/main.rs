@@ -9,13 +9,14 @@
 //!
 //! Sections (any subset, in this order): `throughput` (1), `latency` (2),
 //! `memory` (3), `script` (4), `decode` (5), `latest` (6), `fanout` (7),
-//! `glance` (8, a real Glance).
+//! `glance` (8, a real Glance), `deletes` (9), `gce-usage` (10).
 //! See docs/benchmarks.md.
 
 mod alloc;
 mod children;
 mod decode;
 mod deletes;
+mod gce_usage;
 mod latency;
 mod limits;
 mod lookups;
@@ -63,6 +64,8 @@ enum Section {
     Glance,
     /// 9. Parallel deletes: a 200-delete plan, concurrency 8 against 1.
     Deletes,
+    /// 10. A GCE usage scan: 10,000 disks in 20 zones, the requests counted.
+    GceUsage,
 }
 
 /// Benchmarks of imagecat against the emulators on loopback.
@@ -231,6 +234,7 @@ fn run(args: Args) -> Res<()> {
             Section::Fanout,
             Section::Glance,
             Section::Deletes,
+            Section::GceUsage,
         ];
     }
     sections.sort();
@@ -271,7 +275,7 @@ fn run(args: Args) -> Res<()> {
     println!();
     println!(
         "command: cargo run --release -p imagecat-bench -- {}{}",
-        if names.len() == 9 {
+        if names.len() == 10 {
             "all".to_owned()
         } else {
             names.join(" ")
@@ -304,6 +308,7 @@ fn run(args: Args) -> Res<()> {
             Section::Fanout => lookups::fanout(&mut ctx),
             Section::Glance => lookups::real_glance(&mut ctx),
             Section::Deletes => deletes::section(&mut ctx),
+            Section::GceUsage => gce_usage::section(&mut ctx),
         };
         if let Err(e) = result {
             eprintln!("imagecat-bench: section {section:?} failed: {e}");

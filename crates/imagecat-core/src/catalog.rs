@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::IdRule;
-use crate::model::{BackendKind, Image, ImageId};
+use crate::model::{BackendKind, Image, ImageId, Visibility};
 use crate::query::{ListQuery, SortKey};
 use crate::retire::{RetireRequest, RetireSupport};
 use crate::usage::{InstanceRef, UsageScope};
@@ -565,6 +565,11 @@ pub struct Capabilities {
     /// What retiring an image does here (see [`crate::retire`]); `None`:
     /// the backend cannot retire images, and `retire` is `NotSupported`.
     pub retire: Option<RetireSupport>,
+    /// Whether the catalog can tell, for one image, who besides the
+    /// caller's tenant may use it ([`ImageCatalog::audience`], GCE's image
+    /// IAM policy): asked only for delete candidates that a scan of the
+    /// caller's own tenant could not call unused.
+    pub audience: bool,
 }
 
 impl Capabilities {
@@ -585,12 +590,19 @@ impl Capabilities {
             usage: None,
             ids: IdRule::Exact,
             retire: None,
+            audience: false,
         }
     }
 
     /// Sets what retiring does here (builder style; `None`: cannot retire).
     pub fn retire(mut self, support: Option<RetireSupport>) -> Self {
         self.retire = support;
+        self
+    }
+
+    /// Sets whether [`ImageCatalog::audience`] answers (builder style).
+    pub fn audience(mut self, yes: bool) -> Self {
+        self.audience = yes;
         self
     }
 
@@ -785,6 +797,20 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
     fn instances(&self, query: InstanceQuery) -> InstanceStream {
         self.instance_listing(query).stream
     }
+
+    /// Who besides the caller's tenant may use this image, as the backend
+    /// can prove right now from the image's own grants (GCE: its IAM
+    /// policy): `Private` when nobody else is granted it, `Shared` or
+    /// `Public` otherwise. Asked only for a delete candidate that a usage
+    /// scan of the caller's own tenant would otherwise leave unknown
+    /// ([`ImageCatalogExt::candidate_usage`](crate::ImageCatalogExt::candidate_usage)),
+    /// never for every image. The default, `Ok(None)`, cannot tell: the
+    /// answer stays unknown. [`Capabilities::audience`] says whether a
+    /// catalog answers.
+    async fn audience(&self, image: &Image) -> Result<Option<Visibility>> {
+        let _ = image;
+        Ok(None)
+    }
 }
 
 /// A catalog held behind dynamic dispatch, the way tools share one.
@@ -840,6 +866,10 @@ macro_rules! forward_image_catalog {
 
             fn instances(&self, query: InstanceQuery) -> InstanceStream {
                 (**self).instances(query)
+            }
+
+            async fn audience(&self, image: &Image) -> Result<Option<Visibility>> {
+                (**self).audience(image).await
             }
         }
     )*};

@@ -89,14 +89,57 @@ pub trait ImageCatalogExt: ImageCatalog {
     }
 
     /// The usage of each image, in order, from one fresh scan (filtered to
-    /// the image when there is only one).
+    /// the image when there is only one), each settled as a delete
+    /// candidate ([`candidate_usage`](Self::candidate_usage)): these are
+    /// the images a caller asks about by id, not a whole catalog.
     async fn usage_of(&self, images: &[Image]) -> Vec<ImageUsage> {
         let query = match images {
             [one] => InstanceQuery::new().image(one.id.clone()),
             _ => InstanceQuery::new(),
         };
         let scan = self.usage_scan(query).await;
-        images.iter().map(|image| scan.usage_of(image)).collect()
+        let mut answers = Vec::with_capacity(images.len());
+        for image in images {
+            answers.push(self.candidate_usage(&scan, image).await);
+        }
+        answers
+    }
+
+    /// The usage of one delete candidate: the scan's answer, except where
+    /// that is unknown only because the scan sees the caller's own tenant
+    /// and the image is not known to be private
+    /// ([`UnknownReason::OutOfScope`]). Then a catalog that can tell
+    /// ([`Capabilities::audience`](crate::Capabilities::audience)) is asked
+    /// who else may use the image ([`ImageCatalog::audience`]), and the
+    /// scan answers again for the visibility it proves: a private image
+    /// nobody in the scan uses is unused, a shared one stays unknown. A
+    /// check that fails, or cannot tell, leaves the answer unknown (the
+    /// failure named). Asked for candidates only, one request each, never
+    /// for a whole catalog.
+    async fn candidate_usage(&self, scan: &UsageScan, image: &Image) -> ImageUsage {
+        let usage = scan.usage_of(image);
+        let out_of_scope = matches!(
+            usage,
+            ImageUsage::Unknown {
+                reason: UnknownReason::OutOfScope { .. }
+            }
+        );
+        if !out_of_scope || !self.info().capabilities.audience {
+            return usage;
+        }
+        match self.audience(image).await {
+            Ok(Some(visibility)) => {
+                let mut seen = image.clone();
+                seen.visibility = Some(visibility);
+                scan.usage_of(&seen)
+            }
+            Ok(None) => usage,
+            Err(e) => ImageUsage::Unknown {
+                reason: UnknownReason::AudienceUnknown {
+                    message: e.to_string(),
+                },
+            },
+        }
     }
 
     /// Every image matching the query, collected into a vector.

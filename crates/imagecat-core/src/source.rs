@@ -14,7 +14,7 @@ use crate::catalog::{
     InstanceListing, InstanceQuery, Page, PageToken,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Image, ImageId};
+use crate::model::{Image, ImageId, Visibility};
 use crate::paging::{PagingOptions, paginate};
 use crate::query::ListQuery;
 use crate::retire::{RetireRequest, not_supported};
@@ -100,6 +100,13 @@ pub trait PageSource: fmt::Debug + Send + Sync + 'static {
             "this catalog cannot list instances",
         )
         .with_backend(self.info().backend))
+    }
+
+    /// Who besides the caller's tenant may use this image (see
+    /// [`ImageCatalog::audience`]); the default cannot tell.
+    async fn audience(&self, image: &Image) -> Result<Option<Visibility>> {
+        let _ = image;
+        Ok(None)
     }
 }
 
@@ -262,5 +269,12 @@ impl<S: PageSource + Clone> ImageCatalog for Catalog<S> {
             );
         }
         paginate(Arc::new(self.source.clone()), query, self.paging)
+    }
+
+    async fn audience(&self, image: &Image) -> Result<Option<Visibility>> {
+        if !self.source.info().capabilities.audience {
+            return Ok(None);
+        }
+        self.source.audience(image).await
     }
 }

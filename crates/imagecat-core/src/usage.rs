@@ -262,6 +262,13 @@ pub enum UnknownReason {
         /// The image the scan was filtered to.
         scanned: ImageId,
     },
+    /// The listing saw only the caller's tenant, and the check of who else
+    /// may use the image ([`ImageCatalog::audience`](crate::ImageCatalog::audience))
+    /// failed.
+    AudienceUnknown {
+        /// The error, as displayed.
+        message: String,
+    },
     /// No walk of the instance listing could prove it saw every instance
     /// (the listing shifted between pages, ended short of its total, or
     /// counted fewer instances than its total), within the walks and the
@@ -295,6 +302,10 @@ impl fmt::Display for UnknownReason {
                     UsageScope::AllTenants => "all tenants",
                     UsageScope::OwnTenant => "the caller's own tenant",
                 }
+            ),
+            UnknownReason::AudienceUnknown { message } => write!(
+                f,
+                "the instance listing sees only the caller's own tenant and who else may use the image could not be checked: {message}"
             ),
             UnknownReason::NotScanned { scanned } => {
                 write!(f, "the scan looked only for the users of image {scanned}")

@@ -26,6 +26,7 @@ mod auth;
 mod config;
 mod error;
 mod identity;
+mod instances;
 mod source;
 mod wire;
 

@@ -18,7 +18,8 @@ use async_trait::async_trait;
 use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
 use imagecat_core::{
     Capabilities, Catalog, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, IdRule, Image,
-    ImageId, ListQuery, PagingStyle, Result, ServerFilters,
+    ImageId, InstanceQuery, InstanceRef, ListQuery, PagingStyle, Result, ServerFilters, UsageScope,
+    Visibility,
 };
 use imagecat_http::reqwest::Method;
 use imagecat_http::{HttpClient, HttpResponse, Idempotency, TokenSource, Url, endpoint};
@@ -41,6 +42,7 @@ struct Inner {
     target: GceTarget,
     auth: TokenSource<GceGrant>,
     operation_polls: u32,
+    walks: crate::instances::Walks,
 }
 
 impl fmt::Debug for GceSource {
@@ -57,10 +59,14 @@ impl fmt::Debug for GceSource {
 /// (marker-style paging whose token the engine carries as a link), at most
 /// 500 per page, no total, a native `get`, hard delete, no server filter
 /// yet (issue 25 sends the filter expression later), ids by
-/// [`IdRule::GcePath`].
+/// [`IdRule::GcePath`]; usage by the project's disks, instances, templates
+/// and groups (the caller's own tenant), with an image's IAM policy read
+/// for delete candidates (`audience`).
 pub(crate) fn capabilities() -> Capabilities {
     Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         .ids(IdRule::GcePath)
+        .usage(Some(UsageScope::OwnTenant))
+        .audience(true)
         .reports_total(false)
         .get(GetSupport::Native)
         .delete(true)
@@ -231,6 +237,7 @@ impl GceSource {
                 target,
                 auth,
                 operation_polls,
+                walks: crate::instances::Walks::default(),
             }),
         }
     }
@@ -245,13 +252,18 @@ impl GceSource {
         &self.inner.target.endpoint
     }
 
-    fn url(&self, segments: &[&str]) -> Result<Url> {
+    /// The usage listing's open walks.
+    pub(crate) fn walks(&self) -> &crate::instances::Walks {
+        &self.inner.walks
+    }
+
+    pub(crate) fn url(&self, segments: &[&str]) -> Result<Url> {
         imagecat_http::endpoint::join_segments(BACKEND, &self.inner.target.endpoint, segments)
     }
 
     /// One request with the catalog's bearer token (renewed and resent once
     /// when refused, see [`TokenSource::send`]).
-    async fn authed<T>(
+    pub(crate) async fn authed<T>(
         &self,
         what: &str,
         idempotency: Idempotency,
@@ -422,6 +434,22 @@ impl PageSource for GceSource {
             },
         )
         .await
+    }
+
+    /// One page of the usage listing: disks, instances, instance templates
+    /// and managed instance groups, each an aggregated list (see the
+    /// `instances` module).
+    async fn instance_page(
+        &self,
+        query: &InstanceQuery,
+        token: Option<PageToken>,
+    ) -> Result<Page<InstanceRef>> {
+        crate::instances::page(self, query, token).await
+    }
+
+    /// Who besides the project may use the image: its IAM policy.
+    async fn audience(&self, image: &Image) -> Result<Option<Visibility>> {
+        crate::instances::audience(self, image).await
     }
 
     /// `DELETE …/projects/{p}/global/images/{name}`, then the Operation

@@ -15,7 +15,9 @@
 //!   real AWS clients (awscli, boto3) beside it;
 //! - [`start`]: an emulator of each backend started with its defaults;
 //! - `hostile` (feature `hostile`): proptest strategies for hostile input;
-//! - `secrets` (feature `secrets`): a capture of all logging.
+//! - `secrets` (feature `secrets`): a capture of all logging;
+//! - `gce_fake` (feature `gce-fake`): a small Compute API for the GCE
+//!   usage tests.
 
 /// Ends a conformance case with `Err(message)` unless the condition holds.
 macro_rules! ensure {
@@ -27,6 +29,8 @@ macro_rules! ensure {
 }
 
 pub mod conformance;
+#[cfg(feature = "gce-fake")]
+pub mod gce_fake;
 #[cfg(feature = "hostile")]
 pub mod hostile;
 pub mod listing;

@@ -28,3 +28,7 @@ pub use imagecat_glance as glance;
 /// The AWS EC2 AMI backend (feature `ec2`).
 #[cfg(feature = "ec2")]
 pub use imagecat_ec2 as ec2;
+
+/// The Google Compute Engine images backend (feature `gce`).
+#[cfg(feature = "gce")]
+pub use imagecat_gce as gce;

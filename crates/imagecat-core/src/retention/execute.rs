@@ -22,6 +22,7 @@ use super::sizes::PlanSizes;
 use super::usage_scan;
 use crate::catalog::{DeleteDetail, DeleteOptions, Deleted, DynImageCatalog};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ext::ImageCatalogExt;
 use crate::model::{ImageId, ImageStatus};
 use crate::retire::RetireRequest;
 
@@ -403,9 +404,8 @@ async fn recheck(entry: &PlanEntry, step: &Step<'_>) -> Result<Checked> {
         why.extend(mode_gate(mode, &caps, &image, chrono::Utc::now()));
     }
     // Fresh usage, never the plan's: an instance started since is seen.
-    let usage = usage_scan(step.catalog, Some(&entry.id))
-        .await
-        .usage_of(&image);
+    let scan = usage_scan(step.catalog, Some(&entry.id)).await;
+    let usage = step.catalog.candidate_usage(&scan, &image).await;
     why.extend(blockers(
         &image,
         step.caller,

@@ -14,6 +14,7 @@ use super::policy::{Mode, PolicyError, RetentionPolicy};
 use super::usage_scan;
 use crate::catalog::{Capabilities, DeleteDetail, DeleteOptions, DynImageCatalog};
 use crate::error::Error;
+use crate::ext::ImageCatalogExt;
 use crate::family::{family_key, family_of};
 use crate::model::{BackendKind, Image, ImageId, ImageStatus, Visibility};
 use crate::retire::{Retirement, last_launched, retirement};
@@ -429,7 +430,7 @@ pub async fn plan(
                 source,
             })?;
         let scan = usage_scan(&target.catalog, None).await;
-        entries.extend(plan_catalog(policy, target, images, &scan, now)?);
+        entries.extend(plan_catalog(policy, target, images, &scan, now).await?);
     }
     Ok(Plan {
         version: Plan::version_for(policy),
@@ -527,7 +528,7 @@ pub(super) fn mode_gate(
     why.into_iter().collect()
 }
 
-fn plan_catalog(
+async fn plan_catalog(
     policy: &RetentionPolicy,
     target: &PlanTarget,
     images: Vec<Image>,
@@ -584,7 +585,9 @@ fn plan_catalog(
                 }
             }
             if reasons.is_empty() {
-                let usage = scan.usage_of(&image);
+                // a candidate: the backend may settle an answer the scan's
+                // own-tenant view leaves unknown (who else may use it)
+                let usage = target.catalog.candidate_usage(scan, &image).await;
                 reasons = blockers(&image, caller, &usage, policy.allow_unknown_usage);
             }
             let action = if reasons.is_empty() {

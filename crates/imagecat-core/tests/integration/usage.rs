@@ -297,3 +297,115 @@ async fn the_narrowest_scope_any_page_reported_wins_even_with_no_instances() {
         "unknown"
     );
 }
+
+/// The seeded memory catalog (own tenant) whose `audience` answers as
+/// told, counting the questions.
+#[derive(Debug)]
+struct Audience {
+    inner: InMemoryCatalog,
+    answers: bool,
+    answer: std::result::Result<Option<Visibility>, ErrorKind>,
+    asked: std::sync::Mutex<Vec<ImageId>>,
+}
+
+impl Audience {
+    fn new(answers: bool, answer: std::result::Result<Option<Visibility>, ErrorKind>) -> Self {
+        Audience {
+            inner: seeded().usage_scope(Some(UsageScope::OwnTenant)),
+            answers,
+            answer,
+            asked: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn asked(&self) -> Vec<ImageId> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl ImageCatalog for Audience {
+    fn info(&self) -> CatalogInfo {
+        let mut info = self.inner.info();
+        info.capabilities.audience = self.answers;
+        info
+    }
+    fn list(&self, query: ListQuery) -> imagecat_core::ImageStream {
+        self.inner.list(query)
+    }
+    async fn get(&self, id: &ImageId) -> Result<Image> {
+        self.inner.get(id).await
+    }
+    async fn delete(&self, id: &ImageId) -> Result<Deleted> {
+        self.inner.delete(id).await
+    }
+    fn instance_listing(&self, query: InstanceQuery) -> imagecat_core::InstanceListing {
+        self.inner.instance_listing(query)
+    }
+    async fn audience(&self, image: &Image) -> Result<Option<Visibility>> {
+        self.asked.lock().unwrap().push(image.id.clone());
+        self.answer
+            .map_err(|kind| Error::new(kind, "policy unreadable").with_backend(BackendKind::Memory))
+    }
+}
+
+#[tokio::test]
+async fn a_candidate_is_settled_by_the_audience_check_only_when_out_of_scope() {
+    let mut unknown_visibility = image("img-x", Visibility::Private);
+    unknown_visibility.visibility = None;
+    let used_public = image("img-c", Visibility::Public);
+    let private = image("img-b", Visibility::Private);
+
+    let proves_private = Audience::new(true, Ok(Some(Visibility::Private)));
+    let scan = proves_private.usage_scan(InstanceQuery::new()).await;
+    assert_eq!(
+        proves_private
+            .candidate_usage(&scan, &unknown_visibility)
+            .await,
+        ImageUsage::NotInUse
+    );
+    // in use, or already private: never asked
+    assert_eq!(
+        users(&proves_private.candidate_usage(&scan, &used_public).await),
+        ["i-3"]
+    );
+    assert_eq!(
+        proves_private.candidate_usage(&scan, &private).await,
+        ImageUsage::NotInUse
+    );
+    assert_eq!(proves_private.asked(), [ImageId::from("img-x")]);
+    // usage_of (delete's check) goes through it too
+    assert_eq!(
+        proves_private
+            .usage_of(std::slice::from_ref(&unknown_visibility))
+            .await[0],
+        ImageUsage::NotInUse
+    );
+
+    for (answer, want) in [
+        (Ok(Some(Visibility::Shared)), "out_of_scope"),
+        (Ok(Some(Visibility::Public)), "out_of_scope"),
+        (Ok(None), "out_of_scope"),
+        (Err(ErrorKind::PermissionDenied), "audience_unknown"),
+    ] {
+        let cat = Audience::new(true, answer);
+        let scan = cat.usage_scan(InstanceQuery::new()).await;
+        let usage = cat.candidate_usage(&scan, &unknown_visibility).await;
+        let json = serde_json::to_value(&usage).unwrap();
+        assert_eq!(json["usage"], "unknown", "{answer:?}: {json}");
+        assert_eq!(json["reason"], want, "{answer:?}: {json}");
+        assert_eq!(cat.asked().len(), 1);
+    }
+
+    // a catalog that does not declare the capability is never asked
+    let silent = Audience::new(false, Ok(Some(Visibility::Private)));
+    let scan = silent.usage_scan(InstanceQuery::new()).await;
+    assert_eq!(
+        silent
+            .candidate_usage(&scan, &unknown_visibility)
+            .await
+            .as_str(),
+        "unknown"
+    );
+    assert!(silent.asked().is_empty());
+}
