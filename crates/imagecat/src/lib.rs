@@ -22,3 +22,7 @@ pub use imagecat_dcmgr as dcmgr;
 /// The OpenStack Image v2 (Glance) backend (feature `glance`).
 #[cfg(feature = "glance")]
 pub use imagecat_glance as glance;
+
+/// The Google Compute Engine images backend (feature `gce`).
+#[cfg(feature = "gce")]
+pub use imagecat_gce as gce;

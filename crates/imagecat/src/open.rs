@@ -54,6 +54,7 @@ const SCHEMES: &[Scheme] = &[
     adapter!("toast", imagecat_toast::ToastBuilder),
     adapter!("dcmgr", imagecat_dcmgr::DcmgrBuilder),
     adapter!("glance", imagecat_glance::GlanceBuilder),
+    adapter!("gce", imagecat_gce::GceBuilder),
     Scheme {
         name: "memory",
         schemes: &["memory"],
@@ -100,6 +101,9 @@ pub const KNOWN_SCHEMES: [&str; SCHEME_COUNT] = {
 ///   (or `glance:` with `OS_CLOUD`) takes the endpoint from the cloud too;
 ///   `compute=URL` and `volume=URL` name the Nova and Cinder endpoints for
 ///   usage when no Keystone catalog does;
+/// - `gce://PROJECT` (the Compute API; credentials as Google's tools find
+///   them, see the gce crate), `gce+http://HOST:PORT?project=P` (an
+///   emulator);
 /// - `memory:` or `memory:?images=N`, an in-memory catalog of sample images.
 ///
 /// An unknown scheme or query key is a `Config` error listing the valid
@@ -227,6 +231,33 @@ mod tests {
         let e = open("glance://h").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotSupported);
         assert!(e.to_string().contains("`glance` feature"), "{e}");
+    }
+
+    #[cfg(not(feature = "gce"))]
+    #[test]
+    fn gce_without_its_feature_is_not_supported() {
+        let e = open("gce://my-project").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotSupported);
+        assert!(e.to_string().contains("`gce` feature"), "{e}");
+    }
+
+    #[cfg(feature = "gce")]
+    #[test]
+    fn gce_urls_open_a_project_catalog() {
+        let options = OpenOptions::new().credentials(Credentials::token(
+            imagecat_http::SecretString::new("ya29.t"),
+        ));
+        let c = open_with("gce+http://127.0.0.1:9?project=p1", &options).unwrap();
+        assert_eq!(c.info().backend.as_str(), "gce");
+        assert!(
+            c.info().endpoint.contains("project p1"),
+            "{}",
+            c.info().endpoint
+        );
+        let c = open_with("gce://debian-cloud", &options).unwrap();
+        assert!(c.info().endpoint.contains("project debian-cloud"));
+        let e = open_with("gce+http://127.0.0.1:9", &options).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
     }
 
     #[test]

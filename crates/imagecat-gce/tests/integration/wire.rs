@@ -5,7 +5,7 @@ use imagecat_core::raw::PageToken;
 use imagecat_core::{ErrorKind, Image, ImageStatus};
 use imagecat_gce::{BACKEND, decode_image_body, decode_page_body};
 
-const LIST: &[u8] = include_bytes!("fixtures/image-list-p1.json");
+const LIST: &[u8] = include_bytes!("../fixtures/image-list-p1.json");
 
 fn by_name<'a>(images: &'a [Image], name: &str) -> &'a Image {
     images

@@ -21,7 +21,7 @@ use imagecat_http::{Grant, HttpClient, HttpOptions, TokenSource};
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use serde_json::Value;
 
-const KEY_FILE: &[u8] = include_bytes!("fixtures/test-service-account-THROWAWAY.json");
+const KEY_FILE: &[u8] = include_bytes!("../fixtures/test-service-account-THROWAWAY.json");
 
 #[derive(Clone, Default)]
 struct Seen(Arc<Mutex<Vec<(Method, HeaderMap, String)>>>);

@@ -15,7 +15,7 @@ use imagecat_gce::{
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use serde_json::Value;
 
-const KEY_FILE: &[u8] = include_bytes!("fixtures/test-service-account-THROWAWAY.json");
+const KEY_FILE: &[u8] = include_bytes!("../fixtures/test-service-account-THROWAWAY.json");
 
 fn key_file() -> Value {
     serde_json::from_slice(KEY_FILE).unwrap()

@@ -384,7 +384,7 @@ fn the_builder_reads_urls_and_refuses_what_it_cannot_use() {
     }
 }
 
-const KEY_FILE: &[u8] = include_bytes!("fixtures/test-service-account-THROWAWAY.json");
+const KEY_FILE: &[u8] = include_bytes!("../fixtures/test-service-account-THROWAWAY.json");
 
 #[tokio::test]
 async fn tokens_from_a_key_file_or_the_metadata_server_and_a_refused_static_token_replaced() {

@@ -8,7 +8,7 @@ use imagecat_gce::{
 };
 use proptest::prelude::*;
 
-const LIST: &[u8] = include_bytes!("fixtures/image-list-p1.json");
+const LIST: &[u8] = include_bytes!("../fixtures/image-list-p1.json");
 
 fn check_page(body: &[u8]) {
     if let Err(e) = decode_page_body(body, None) {

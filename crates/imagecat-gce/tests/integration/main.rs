@@ -1,0 +1,11 @@
+//! The integration tests of imagecat-gce, one binary (each module is one
+//! area: the key file and its assertion, the token exchanges, the error
+//! documents, hostile bodies, the catalog against a served Compute API,
+//! the wire decoders).
+
+mod auth;
+mod errors;
+mod hostile;
+mod source;
+mod token_exchange;
+mod wire;
