@@ -3,6 +3,7 @@
 //! documents, hostile bodies, the catalog against a served Compute API,
 //! the wire decoders).
 
+mod adc;
 mod auth;
 mod errors;
 mod hostile;
