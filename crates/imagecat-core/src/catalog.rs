@@ -430,6 +430,11 @@ pub struct Capabilities {
     /// How the backend spells image ids: the usage index compares an
     /// instance's image reference and a catalog's image id by this rule.
     pub ids: IdRule,
+    /// Whether the backend answers "the newest usable image of an image
+    /// family" in one request (GCE's `getFromFamily`): then
+    /// [`ImageCatalog::family_latest`] asks the server instead of walking
+    /// the listing.
+    pub family_lookup: bool,
 }
 
 impl Capabilities {
@@ -449,7 +454,14 @@ impl Capabilities {
             tags: false,
             usage: None,
             ids: IdRule::Exact,
+            family_lookup: false,
         }
+    }
+
+    /// Sets `family_lookup` (builder style).
+    pub fn family_lookup(mut self, yes: bool) -> Self {
+        self.family_lookup = yes;
+        self
     }
 
     /// Sets the identity rule of image ids (builder style).
@@ -620,6 +632,17 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
     fn instances(&self, query: InstanceQuery) -> InstanceStream {
         self.instance_listing(query).stream
     }
+
+    /// The newest usable image of the image family `family`: where the
+    /// capabilities say [`family_lookup`](Capabilities::family_lookup),
+    /// the backend's own answer in one request (GCE's `getFromFamily`:
+    /// the newest image of the family that is not deprecated); otherwise
+    /// (the default) the newest active image of the listing whose property
+    /// `family` is `family` ([`crate::family::newest_in_family`]).
+    /// `NotFound` when the family has none.
+    async fn family_latest(&self, family: &str) -> Result<Image> {
+        crate::family::newest_in_family(self, family).await
+    }
 }
 
 /// A catalog held behind dynamic dispatch, the way tools share one.
@@ -659,6 +682,10 @@ macro_rules! forward_image_catalog {
 
             fn instances(&self, query: InstanceQuery) -> InstanceStream {
                 (**self).instances(query)
+            }
+
+            async fn family_latest(&self, family: &str) -> Result<Image> {
+                (**self).family_latest(family).await
             }
         }
     )*};

@@ -50,6 +50,31 @@ pub const ENV_CLOUDSDK_CONFIG: &str = "CLOUDSDK_CONFIG";
 /// configuration directory (`gcloud auth application-default login`).
 pub const ADC_FILE_NAME: &str = "application_default_credentials.json";
 
+/// The public image projects gcloud lists with `images list` (gcloud
+/// 528's `PUBLIC_IMAGE_PROJECTS`): a catalog of one of them lists its
+/// images read-only, as not the caller's (no delete is ever sent). There
+/// is no API that lists them; [`GceBuilder::read_only`] marks any other
+/// project so.
+pub const PUBLIC_IMAGE_PROJECTS: [&str; 17] = [
+    "centos-cloud",
+    "cos-cloud",
+    "debian-cloud",
+    "fedora-coreos-cloud",
+    "opensuse-cloud",
+    "oracle-linux-cloud",
+    "rhel-cloud",
+    "rhel-sap-cloud",
+    "rocky-linux-accelerator-cloud",
+    "rocky-linux-cloud",
+    "suse-cloud",
+    "suse-sap-cloud",
+    "ubuntu-os-accelerator-images",
+    "ubuntu-os-cloud",
+    "ubuntu-os-pro-cloud",
+    "windows-cloud",
+    "windows-sql-cloud",
+];
+
 /// Where a `gce` catalog URL points: one project on one Compute v1 base.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GceTarget {
@@ -191,6 +216,7 @@ pub struct GceBuilder {
     key_file: Option<PathBuf>,
     metadata: Option<Url>,
     token_endpoint: Option<Url>,
+    read_only: Option<bool>,
     operation_polls: u32,
     settings: BuilderSettings,
     renew_margin: Duration,
@@ -205,6 +231,7 @@ impl Default for GceBuilder {
             key_file: None,
             metadata: None,
             token_endpoint: None,
+            read_only: None,
             operation_polls: DEFAULT_OPERATION_POLLS,
             settings: BuilderSettings::default(),
             renew_margin: DEFAULT_RENEW_MARGIN,
@@ -224,6 +251,7 @@ impl fmt::Debug for GceBuilder {
                 "token_endpoint",
                 &self.token_endpoint.as_ref().map(Url::as_str),
             )
+            .field("read_only", &self.read_only)
             .field("operation_polls", &self.operation_polls)
             .field("settings", &self.settings)
             .field("renew_margin", &self.renew_margin)
@@ -356,6 +384,14 @@ impl GceBuilder {
         self
     }
 
+    /// Whether the project's images are listed read-only, as not the
+    /// caller's (no delete is sent; default: when the project is one of
+    /// [`PUBLIC_IMAGE_PROJECTS`]).
+    pub fn read_only(mut self, yes: bool) -> Self {
+        self.read_only = Some(yes);
+        self
+    }
+
     /// How many times a delete's Operation is read before giving up
     /// (default [`DEFAULT_OPERATION_POLLS`]; at least one).
     pub fn operation_polls(mut self, polls: u32) -> Self {
@@ -457,12 +493,16 @@ impl GceBuilder {
             BACKEND,
             self.settings.http.allow_http(endpoint.scheme() == "http"),
         )?;
+        let read_only = self
+            .read_only
+            .unwrap_or_else(|| PUBLIC_IMAGE_PROJECTS.contains(&project.as_str()));
         let target = GceTarget { project, endpoint };
         Ok(Catalog::new(GceSource::from_parts(
             http,
             target,
             auth,
             self.operation_polls,
+            read_only,
         ))
         .paging_options(self.settings.paging))
     }

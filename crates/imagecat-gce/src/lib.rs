@@ -28,6 +28,7 @@ mod auth;
 mod config;
 mod error;
 mod identity;
+mod query;
 mod source;
 mod wire;
 
@@ -40,7 +41,7 @@ pub use auth::{
 pub use config::{
     ADC_FILE_NAME, BACKEND, DEFAULT_ENDPOINT, DEFAULT_OPERATION_POLLS, DEFAULT_PAGE_SIZE,
     DEFAULT_RENEW_MARGIN, ENV_ACCESS_TOKEN, ENV_APPLICATION_CREDENTIALS, ENV_CLOUDSDK_CONFIG,
-    ENV_METADATA_HOST, GceBuilder, GceTarget, MAX_PAGE_SIZE, SCHEMES,
+    ENV_METADATA_HOST, GceBuilder, GceTarget, MAX_PAGE_SIZE, PUBLIC_IMAGE_PROJECTS, SCHEMES,
 };
 pub use error::decode_error;
 pub use identity::{ImageReference, qualify_reference};
