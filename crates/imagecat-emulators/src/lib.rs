@@ -1,6 +1,6 @@
 //! Emulators of the imagecat backends' APIs: loopback HTTP servers (axum)
 //! that answer as the real TOAST, DCMGR and Glance (with Keystone and Nova)
-//! do, with fault injection and catalog churn. A product, not test
+//! do, and Google Compute Engine's images, with fault injection and catalog churn. A product, not test
 //! support: `imagecat emulate`, `imagecat demo` and the bench serve them,
 //! and every adapter's tests run against them (as a dev-dependency).
 //!
@@ -25,6 +25,8 @@ pub mod churn;
 pub mod dcmgr;
 pub mod delete_faults;
 pub mod faults;
+#[cfg(feature = "gce")]
+pub mod gce;
 #[cfg(feature = "glance")]
 pub mod glance;
 pub mod hostile;
@@ -65,7 +67,12 @@ pub trait Emulator: Send + Sync {
         Self: Sized;
 }
 
-#[cfg(any(feature = "toast", feature = "dcmgr", feature = "glance"))]
+#[cfg(any(
+    feature = "toast",
+    feature = "dcmgr",
+    feature = "glance",
+    feature = "gce"
+))]
 /// Implements [`Emulator`] (and the inherent `server()`) for a handle
 /// with a `server` field and an inherent `endpoint()`; the last argument is its default catalog URL,
 /// an expression over the handle named by the closure-like binder.
@@ -100,7 +107,12 @@ macro_rules! impl_emulator {
         }
     };
 }
-#[cfg(any(feature = "toast", feature = "dcmgr", feature = "glance"))]
+#[cfg(any(
+    feature = "toast",
+    feature = "dcmgr",
+    feature = "glance",
+    feature = "gce"
+))]
 pub(crate) use impl_emulator;
 
 #[cfg(any(feature = "toast", feature = "glance"))]

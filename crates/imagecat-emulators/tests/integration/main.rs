@@ -4,5 +4,6 @@
 mod churn;
 mod dcmgr_fidelity;
 mod dcmgr_routes;
+mod gce_routes;
 mod glance_fidelity;
 mod toast_fidelity;
