@@ -18,6 +18,10 @@
 //! | `properties` | | `gce.id`, `family`, `deprecated.state`, `deprecated.replacement` (as a canonical path when it is one), `deprecated.deprecated`/`.obsolete`/`.deleted`, `storage_locations` (comma-joined), `label_fingerprint`, `self_link`, `source_disk`, `source_image`, `source_snapshot`, and `label.{key}` per label |
 //! | `native` | the image object | verbatim |
 //!
+//! A list answer must say `"kind": "compute#imageList"` (Google's always
+//! does): a 200 of any other shape is refused rather than read as an
+//! empty last page, which would end a listing early in silence.
+//!
 //! Visibility stays unknown (it needs the IAM policy or the public-project
 //! list, not in this document). A page is `{items?, nextPageToken?}`:
 //! `items` may be absent (an empty page), `nextPageToken` absent or empty
@@ -40,6 +44,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ListWire<'a> {
+    #[serde(default)]
+    kind: Option<String>,
     #[serde(default, borrow)]
     items: Option<Vec<&'a RawValue>>,
     #[serde(default)]
@@ -116,6 +122,15 @@ pub(crate) fn decode_list(response: &HttpResponse, project: Option<&str>) -> Res
     }
     let wire: ListWire<'_> = serde_json::from_slice(&response.body)
         .map_err(|e| response.invalid(format!("cannot decode the image list: {e}")))?;
+    // Every list answer names its kind; a 200 of another shape (a proxy's,
+    // a broken server's) would otherwise read as an empty last page and
+    // end the listing early without an error.
+    if wire.kind.as_deref() != Some("compute#imageList") {
+        return Err(response.invalid(match wire.kind.as_deref() {
+            Some(kind) => format!("the answer is a {kind:?}, not a compute#imageList"),
+            None => "the answer has no kind: it is not a compute#imageList".to_owned(),
+        }));
+    }
     let images = wire
         .items
         .unwrap_or_default()
@@ -283,18 +298,18 @@ mod tests {
 
     #[test]
     fn without_a_self_link_the_known_project_names_the_image() {
-        let body = br#"{"items":[{"name":"a","status":"READY"}]}"#;
+        let body = br#"{"kind":"compute#imageList","items":[{"name":"a","status":"READY"}]}"#;
         let response = HttpResponse::from_body(BACKEND, 200, body.to_vec());
         let page = decode_list(&response, Some("p1")).unwrap();
         assert_eq!(page.items[0].id.as_str(), "projects/p1/global/images/a");
         assert_eq!(page.items[0].properties.get("self_link"), None);
         assert!(decode_list(&response, None).is_err());
         // the self link wins over the project asked for
-        let body = br#"{"items":[{"name":"a","status":"READY","selfLink":"projects/p2/global/images/a"}]}"#;
+        let body = br#"{"kind":"compute#imageList","items":[{"name":"a","status":"READY","selfLink":"projects/p2/global/images/a"}]}"#;
         let response = HttpResponse::from_body(BACKEND, 200, body.to_vec());
         let page = decode_list(&response, Some("p1")).unwrap();
         assert_eq!(page.items[0].owner.as_deref(), Some("p2"));
-        let bad = br#"{"items":[{"name":"A","status":"READY"}]}"#;
+        let bad = br#"{"kind":"compute#imageList","items":[{"name":"A","status":"READY"}]}"#;
         let response = HttpResponse::from_body(BACKEND, 200, bad.to_vec());
         assert!(decode_list(&response, Some("p1")).is_err());
     }

@@ -47,8 +47,14 @@ pub(crate) async fn run(session: &Session, args: LatestArgs) -> Result<(), CliEr
     let ctx = session.open()?;
     let query = args.filter.query();
     if !args.image_family.is_empty() {
-        return image_families(&ctx.catalogs, &ctx.view, &query, &args.image_family, args.raw)
-            .await;
+        return image_families(
+            &ctx.catalogs,
+            &ctx.view,
+            &query,
+            &args.image_family,
+            args.raw,
+        )
+        .await;
     }
     match args.group.group() {
         Some(group) => per_family(&ctx.catalogs, &ctx.view, query, &group, args.raw).await,

@@ -256,7 +256,7 @@ async fn the_metadata_server_named_by_its_host() {
                 r#"{"error":{"code":401,"message":"no"}}"#,
             );
         }
-        answer(StatusCode::OK, "{}")
+        answer(StatusCode::OK, r#"{"kind":"compute#imageList"}"#)
     }))
     .await;
     let host = base.trim_start_matches("http://");

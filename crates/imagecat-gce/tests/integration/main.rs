@@ -5,6 +5,7 @@
 
 mod adc;
 mod auth;
+mod emulator;
 mod errors;
 mod hostile;
 mod source;
