@@ -15,6 +15,7 @@ mod cli_usage_churn;
 mod clouds;
 mod errors;
 mod exec_safety;
+mod gce;
 mod golden;
 mod golden_matrix;
 mod prune;
