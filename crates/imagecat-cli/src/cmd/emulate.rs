@@ -10,6 +10,7 @@ use imagecat_emulators::churn::Churn;
 use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig, Layout};
 use imagecat_emulators::delete_faults::DeleteFault;
 use imagecat_emulators::faults::{FaultKind, FaultPlan, InstanceFaults};
+use imagecat_emulators::gce::{GceEmulator, GceEmulatorConfig};
 use imagecat_emulators::glance::{
     GlanceCaller, GlanceEmulator, GlanceEmulatorConfig, KeystoneUser, MEMBER_TOKEN, VolumeFault,
 };
@@ -30,6 +31,8 @@ pub(crate) enum Backend {
     Dcmgr,
     /// OpenStack Image v2 (Glance).
     Glance,
+    /// Google Compute Engine v1 images, disks, instances, templates, groups.
+    Gce,
 }
 
 /// TOAST marker semantics.
@@ -76,6 +79,15 @@ pub(crate) struct EmulateArgs {
     /// DCMGR: API layout.
     #[arg(long, value_enum, default_value_t = LayoutArg::V1203)]
     layout: LayoutArg,
+    /// GCE: the own project (also the catalog URL's `?project=`).
+    #[arg(long, default_value = imagecat_emulators::gce::PROJECT)]
+    project: String,
+    /// GCE: public image projects served read-only (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "debian-cloud")]
+    public_projects: Vec<String>,
+    /// GCE: how many reads see an Operation RUNNING before it is DONE.
+    #[arg(long, default_value_t = 0)]
+    operation_polls: u32,
     /// DCMGR: the account put in the printed catalog URL.
     #[arg(long, default_value = "a-shpoolxx")]
     account: String,
@@ -205,7 +217,7 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
     if args.backend != Backend::Glance && args.volume_fault != VolumeFault::None {
         return Err(CliError::usage("--volume-fault needs the glance backend"));
     }
-    if args.backend == Backend::Glance && args.churn().is_some() {
+    if matches!(args.backend, Backend::Glance | Backend::Gce) && args.churn().is_some() {
         return Err(CliError::usage(
             "--churn-per-request is emulated by the toast and dcmgr emulators only",
         ));
@@ -299,6 +311,29 @@ pub(crate) async fn run(_session: &Session, args: EmulateArgs) -> Result<(), Cli
             }
             Box::new(emulator)
         }
+        Backend::Gce => {
+            let emulator = GceEmulator::start(gce_config(args), serve)
+                .await
+                .map_err(bind_error)?;
+            emulator.server().delete_faults().set(args.delete_fault());
+            announce(&emulator.catalog_url())?;
+            eprintln!(
+                "GCE emulator with {} images in project {} (public: {}) and {} disks, {} instances; credentials: GOOGLE_OAUTH_ACCESS_TOKEN={}",
+                args.images,
+                args.project,
+                args.public_projects.join(", "),
+                args.instances * 2,
+                args.instances,
+                imagecat_emulators::gce::TOKEN
+            );
+            eprintln!(
+                "gcloud: CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE={} CLOUDSDK_AUTH_ACCESS_TOKEN={} CLOUDSDK_CORE_PROJECT={}",
+                emulator.endpoint(),
+                imagecat_emulators::gce::TOKEN,
+                args.project
+            );
+            Box::new(emulator)
+        }
     };
     eprintln!("serving until Ctrl-C");
     tokio::signal::ctrl_c().await.map_err(|e| {
@@ -329,6 +364,22 @@ fn glance_config(args: &EmulateArgs) -> GlanceEmulatorConfig {
         .project_token(MEMBER_TOKEN, GlanceCaller::member(project.clone()))
         .keystone(user("admin", true))
         .keystone_user(user("member", false))
+}
+
+/// The GCE emulator `emulate gce` serves: the images, twice as many disks
+/// as instances (half of them unattached), four templates (two naming a
+/// family) and two group managers.
+fn gce_config(args: &EmulateArgs) -> GceEmulatorConfig {
+    let n = args.instances as u64;
+    GceEmulatorConfig {
+        project: args.project.clone(),
+        public_projects: args.public_projects.clone(),
+        images: args.images as u64,
+        seed: args.seed,
+        operation_polls: args.operation_polls,
+        ..GceEmulatorConfig::default()
+    }
+    .usage(2 * n, n, 4, 2)
 }
 
 fn announce(url: &str) -> Result<(), CliError> {

@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod cli_emulate_gce;
 mod cli_emulate_members;
 mod cli_extras;
 mod cli_hostile;

@@ -214,6 +214,11 @@ impl State {
             }
             state.project_mut(project).public = true;
         }
+        for project in super::STANDARD_IMAGE_PROJECTS {
+            if project != own {
+                state.project_mut(project).public = true;
+            }
+        }
         for (n, record) in hostile.iter().enumerate() {
             let mut image = GceImage::at_hour(record.name.clone(), -1 - n as i64);
             image.description = record.text.clone();
@@ -303,7 +308,7 @@ impl State {
     /// The next generated id.
     pub(crate) fn next_id(&mut self) -> u64 {
         self.sequence += 1;
-        generated_id(self.seed ^ 0x5eed_0f_1d5, self.sequence)
+        generated_id(self.seed ^ 0x5eed_f1d5, self.sequence)
     }
 
     /// Adds or replaces an image.

@@ -23,6 +23,9 @@ const MAX_BODY: usize = 1 << 20;
 
 type Shared = Arc<Mutex<State>>;
 
+/// A refused call: the answer to send instead (boxed: a `Response` is large).
+pub(crate) type Refusal = Box<Response>;
+
 /// The emulator's router.
 pub(crate) fn router(state: Shared) -> Router {
     Router::new().fallback(dispatch).with_state(state)
@@ -52,6 +55,34 @@ fn decode_segment(s: &str) -> String {
 }
 
 async fn dispatch(AxumState(state): AxumState<Shared>, request: Request) -> Response {
+    if request.uri().path() == "/batch/compute/v1" && request.method() == Method::POST {
+        return batch(&state, request).await;
+    }
+    single(&state, request).await
+}
+
+/// A batch: its parts answered in order by [`single`].
+async fn batch(state: &Shared, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(boundary) = super::batch::boundary(&parts.headers) else {
+        return invalid("A batch request must be multipart/mixed with a boundary.");
+    };
+    let Ok(body) = to_bytes(body, 16 * MAX_BODY).await else {
+        return invalid("The request body is too large.");
+    };
+    let inner = match super::batch::parts(&body, &boundary, &parts.headers) {
+        Ok(inner) => inner,
+        Err(why) => return invalid(&why),
+    };
+    let mut answers = Vec::with_capacity(inner.len());
+    for part in inner {
+        answers.push((part.content_id, single(state, part.request).await));
+    }
+    super::batch::answer(answers).await
+}
+
+/// One call under `/compute/v1/`.
+async fn single(state: &Shared, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let Some(rest) = path.strip_prefix("/compute/v1/projects/") else {
@@ -74,7 +105,7 @@ async fn dispatch(AxumState(state): AxumState<Shared>, request: Request) -> Resp
     let Some(route) = Route::of(&call.method, &segs) else {
         return wire::no_such_path(&path);
     };
-    let mut state = lock(&state);
+    let mut state = lock(state);
     // The bearer token.
     if !state.tokens.is_empty() {
         let header = parts
@@ -109,6 +140,8 @@ enum Route<'a> {
     Deprecate(&'a str),
     SetLabels(&'a str),
     GetIamPolicy(&'a str),
+    PatchImage(&'a str),
+    FamilyView(&'a str, &'a str),
     GetOperation(&'a str),
     WaitOperation(&'a str),
     Usage(super::usage::UsageRoute<'a>),
@@ -124,6 +157,8 @@ impl<'a> Route<'a> {
             [_, "global", "images", "family", f] if get => Route::Family(f),
             [_, "global", "images", i] if get => Route::GetImage(i),
             [_, "global", "images", i] if method == Method::DELETE => Route::DeleteImage(i),
+            [_, "global", "images", i] if method == Method::PATCH => Route::PatchImage(i),
+            [_, "zones", z, "imageFamilyViews", f] if get => Route::FamilyView(z, f),
             [_, "global", "images", i, "deprecate"] if post => Route::Deprecate(i),
             [_, "global", "images", i, "setLabels"] if post => Route::SetLabels(i),
             [_, "global", "images", i, "getIamPolicy"] if get => Route::GetIamPolicy(i),
@@ -147,6 +182,20 @@ impl<'a> Route<'a> {
                 None => not_found(&format!("projects/{project}/global/images/{name}")),
             },
             Route::DeleteImage(name) => delete_image(state, project, name, call),
+            Route::PatchImage(name) => patch_image(state, project, name, call),
+            Route::FamilyView(zone, family) => {
+                if !state.zones.iter().any(|z| z == zone) {
+                    return not_found(&format!("projects/{project}/zones/{zone}"));
+                }
+                match state.family_head(project, family) {
+                    Some(image) => {
+                        json_response(200, &json!({"image": wire::image(&state.links, image)}))
+                    }
+                    None => not_found(&format!(
+                        "projects/{project}/zones/{zone}/imageFamilyViews/{family}"
+                    )),
+                }
+            }
             Route::Deprecate(name) => deprecate(state, project, name, call),
             Route::SetLabels(name) => set_labels(state, project, name, call),
             Route::GetIamPolicy(name) => match state.find_image(project, name) {
@@ -165,25 +214,25 @@ impl<'a> Route<'a> {
 }
 
 /// `maxResults`: 0–500, 0 or absent the default 500.
-pub(crate) fn max_results(call: &Call) -> Result<usize, Response> {
+pub(crate) fn max_results(call: &Call) -> Result<usize, Refusal> {
     let Some(text) = call.param("maxResults") else {
         return Ok(MAX_RESULTS as usize);
     };
     match text.parse::<u32>() {
         Ok(0) => Ok(MAX_RESULTS as usize),
         Ok(n) if n <= MAX_RESULTS => Ok(n as usize),
-        Ok(_) => Err(invalid(&format!(
+        Ok(_) => Err(Box::new(invalid(&format!(
             "Invalid value for field 'maxResults': '{text}'. Must be less than or equal to 500"
-        ))),
-        Err(_) => Err(invalid(&format!(
+        )))),
+        Err(_) => Err(Box::new(invalid(&format!(
             "Invalid value at 'max_results' (TYPE_UINT32), \"{text}\""
-        ))),
+        )))),
     }
 }
 
 /// The parsed `filter`, or its 400.
-pub(crate) fn filter(call: &Call) -> Result<Option<Filter>, Response> {
-    Filter::parse(call.param("filter").unwrap_or("")).map_err(|e| invalid(&e.0))
+pub(crate) fn filter(call: &Call) -> Result<Option<Filter>, Refusal> {
+    Filter::parse(call.param("filter").unwrap_or("")).map_err(|e| Box::new(invalid(&e.0)))
 }
 
 /// A page token: the hex of `{query hash}:{last key}`, so a token is only
@@ -194,11 +243,15 @@ pub(crate) fn page_token(query: u64, key: &str) -> String {
 }
 
 /// The last key a token carries, or the 400 of a bad or foreign token.
-pub(crate) fn token_key(call: &Call, query: u64) -> Result<Option<String>, Response> {
+pub(crate) fn token_key(call: &Call, query: u64) -> Result<Option<String>, Refusal> {
     let Some(token) = call.param("pageToken").filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    let bad = || invalid(&format!("Invalid value for field 'pageToken': '{token}'."));
+    let bad = || {
+        Box::new(invalid(&format!(
+            "Invalid value for field 'pageToken': '{token}'."
+        )))
+    };
     let bytes: Option<Vec<u8>> = (0..token.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
@@ -225,12 +278,12 @@ pub(crate) fn query_hash(parts: &[&str]) -> u64 {
 fn list_images(state: &State, project: &str, call: &Call) -> Response {
     let max = match max_results(call) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let filter_text = call.param("filter").unwrap_or("");
     let filter = match filter(call) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let order = call.param("orderBy").unwrap_or("");
     let by_created = match order {
@@ -252,7 +305,7 @@ fn list_images(state: &State, project: &str, call: &Call) -> Response {
     let hash = query_hash(&[filter_text, order]);
     let after = match token_key(call, hash) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(p) = state.projects.get(project) else {
         return not_found(&format!("projects/{project}"));
@@ -269,27 +322,26 @@ fn list_images(state: &State, project: &str, call: &Call) -> Response {
             i.spec.name.clone()
         }
     };
-    let mut candidates: Vec<(String, &Image)> = if by_created {
+    // Name order walks the map from the token's key on, lazily; creation
+    // order sorts every image by its key first.
+    let candidates: Box<dyn Iterator<Item = &Image>> = if by_created {
         let mut all: Vec<_> = p.images.values().map(|i| (key(i), i)).collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
-        all
+        if let Some(after) = &after {
+            all.retain(|(k, _)| k > after);
+        }
+        Box::new(all.into_iter().map(|(_, i)| i))
     } else {
         use std::ops::Bound;
         let start = match &after {
             Some(k) => Bound::Excluded(k.clone()),
             None => Bound::Unbounded,
         };
-        p.images
-            .range((start, Bound::Unbounded))
-            .map(|(k, i)| (k.clone(), i))
-            .collect()
+        Box::new(p.images.range((start, Bound::Unbounded)).map(|(_, i)| i))
     };
-    if let Some(after) = &after {
-        candidates.retain(|(k, _)| k > after);
-    }
     let mut items = Vec::new();
     let mut next = None;
-    for (_, image) in candidates {
+    for image in candidates {
         let doc = wire::image(&state.links, image);
         if filter.as_ref().is_some_and(|f| !f.matches(&doc)) {
             continue;
@@ -335,22 +387,22 @@ fn writable<'s>(
     project: &str,
     name: &str,
     permission: &str,
-) -> Result<&'s mut Image, Response> {
+) -> Result<&'s mut Image, Refusal> {
     let resource = format!("projects/{project}/global/images/{name}");
     let public = state.projects.get(project).is_some_and(|p| p.public);
     let found = state.find_image(project, name).map(|i| i.spec.name.clone());
     match found {
-        None => Err(not_found(&resource)),
-        Some(_) if public => Err(wire::error(
+        None => Err(Box::new(not_found(&resource))),
+        Some(_) if public => Err(Box::new(wire::error(
             403,
             "forbidden",
             &format!("Required '{permission}' permission for '{resource}'"),
-        )),
+        ))),
         Some(real) => state
             .projects
             .get_mut(project)
             .and_then(|p| p.images.get_mut(&real))
-            .ok_or_else(|| not_found(&resource)),
+            .ok_or_else(|| Box::new(not_found(&resource))),
     }
 }
 
@@ -380,7 +432,7 @@ fn delete_image(state: &mut State, project: &str, name: &str, call: &Call) -> Re
             }
             (image.spec.name.clone(), image.id)
         }
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let failure = state.delete_failures.pop_front();
     let op = state.start_operation(
@@ -397,15 +449,15 @@ fn delete_image(state: &mut State, project: &str, name: &str, call: &Call) -> Re
     operation_answer(state, project, &op)
 }
 
-fn body_json(call: &Call) -> Result<Value, Response> {
+fn body_json(call: &Call) -> Result<Value, Refusal> {
     if call.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
     serde_json::from_slice(&call.body).map_err(|e| {
-        invalid(&format!(
+        Box::new(invalid(&format!(
             "Invalid JSON payload received. {}",
             e.to_string().replace('\n', " ")
-        ))
+        )))
     })
 }
 
@@ -430,43 +482,104 @@ fn deprecate(state: &mut State, project: &str, name: &str, call: &Call) -> Respo
     }
     let body = match body_json(call) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
+    let new = match deprecation(state, project, &body) {
+        Ok(d) => d,
+        Err(r) => return *r,
+    };
+    let (real, id) = match writable(state, project, name, "compute.images.deprecate") {
+        Ok(image) => {
+            image.spec.deprecated = new;
+            (image.spec.name.clone(), image.id)
+        }
+        Err(r) => return *r,
+    };
+    let op = state.start_operation(
+        project,
+        "deprecate",
+        (&real, id),
+        Effect::None,
+        None,
+        call.param("requestId").map(str::to_owned),
+    );
+    operation_answer(state, project, &op)
+}
+
+/// A `DeprecationStatus` body: `None` clears (empty, or ACTIVE); an
+/// unknown state or an unreadable replacement is 400.
+fn deprecation(state: &State, project: &str, body: &Value) -> Result<Option<Deprecation>, Refusal> {
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     let state_word = text("state").unwrap_or_default();
     if !["", "ACTIVE", "DEPRECATED", "OBSOLETE", "DELETED"].contains(&state_word.as_str()) {
-        return invalid(&format!(
+        return Err(Box::new(invalid(&format!(
             "Invalid value for field 'resource.state': '{state_word}'."
-        ));
+        ))));
     }
     let replacement = match text("replacement") {
         None => None,
         Some(r) => match image_link(state, project, &r) {
             Some(link) => Some(link),
             None => {
-                return invalid(&format!(
+                return Err(Box::new(invalid(&format!(
                     "Invalid value for field 'resource.replacement': '{r}'."
-                ));
+                ))));
             }
         },
     };
-    let new = (!state_word.is_empty() && state_word != "ACTIVE").then(|| Deprecation {
-        state: state_word.clone(),
-        replacement,
-        deprecated: text("deprecated"),
-        obsolete: text("obsolete"),
-        deleted: text("deleted"),
-    });
-    let (real, id) = match writable(state, project, name, "compute.images.deprecate") {
+    Ok(
+        (!state_word.is_empty() && state_word != "ACTIVE").then(|| Deprecation {
+            state: state_word.clone(),
+            replacement,
+            deprecated: text("deprecated"),
+            obsolete: text("obsolete"),
+            deleted: text("deleted"),
+        }),
+    )
+}
+
+/// `images.patch`: only `family`, `description` and `deprecated` may
+/// change (the DD); other fields in the body are ignored.
+fn patch_image(state: &mut State, project: &str, name: &str, call: &Call) -> Response {
+    if let Some(r) = replayed(state, project, call) {
+        return r;
+    }
+    let body = match body_json(call) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let new_deprecation = match body.get("deprecated") {
+        Some(d) => match deprecation(state, project, d) {
+            Ok(d) => Some(d),
+            Err(r) => return *r,
+        },
+        None => None,
+    };
+    if let Some(family) = body.get("family").and_then(Value::as_str) {
+        if !family.is_empty() && !is_rfc1035(family) {
+            return invalid(&format!(
+                "Invalid value for field 'resource.family': '{family}'."
+            ));
+        }
+    }
+    let (real, id) = match writable(state, project, name, "compute.images.update") {
         Ok(image) => {
-            image.spec.deprecated = new;
+            if let Some(family) = body.get("family").and_then(Value::as_str) {
+                image.spec.family = (!family.is_empty()).then(|| family.to_owned());
+            }
+            if let Some(description) = body.get("description").and_then(Value::as_str) {
+                image.spec.description = description.to_owned();
+            }
+            if let Some(d) = new_deprecation {
+                image.spec.deprecated = d;
+            }
             (image.spec.name.clone(), image.id)
         }
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let op = state.start_operation(
         project,
-        "deprecate",
+        "patch",
         (&real, id),
         Effect::None,
         None,
@@ -488,7 +601,7 @@ fn label_ok(text: &str, key: bool) -> bool {
 fn set_labels(state: &mut State, project: &str, name: &str, call: &Call) -> Response {
     let body = match body_json(call) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut labels = BTreeMap::new();
     if let Some(map) = body.get("labels").and_then(Value::as_object) {
@@ -515,7 +628,7 @@ fn set_labels(state: &mut State, project: &str, name: &str, call: &Call) -> Resp
             image.spec.labels = labels;
             (image.spec.name.clone(), image.id)
         }
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let op = state.start_operation(project, "setLabels", (&real, id), Effect::None, None, None);
     operation_answer(state, project, &op)
@@ -536,7 +649,7 @@ fn insert_image(state: &mut State, project: &str, call: &Call) -> Response {
     }
     let body = match body_json(call) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let name = body["name"].as_str().unwrap_or_default().to_owned();
     if !is_rfc1035(&name) {

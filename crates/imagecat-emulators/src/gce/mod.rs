@@ -10,7 +10,8 @@
 //!   id, `getFromFamily` (the newest READY image of the family whose
 //!   deprecation state is absent or ACTIVE; a tie goes to the larger id),
 //!   `delete`, `deprecate`, `setLabels` (labelFingerprint, 412
-//!   `conditionNotMet`), `insert` and `getIamPolicy`; every write answers
+//!   `conditionNotMet`), `patch` (family, description, deprecation),
+//!   `insert`, `getIamPolicy` and `imageFamilyViews.get`; every write answers
 //!   a global Operation (`operations.rs`), DONE at once unless
 //!   [`GceEmulatorConfig::operation_polls`] says how many reads see it
 //!   RUNNING first, DONE with `error` when a failure was scripted;
@@ -31,7 +32,9 @@
 //!   document), 403 `forbidden` on writes to a public image project, 404
 //!   `notFound` with GCE's messages, errors scripted ahead
 //!   ([`GceEmulator::push_error`], e.g. 403 `rateLimitExceeded`), and the
-//!   shared fault modes and request log of [`crate::server`].
+//!   shared fault modes and request log of [`crate::server`];
+//! - `POST /batch/compute/v1` (`batch.rs`): Google's multipart batch, which
+//!   gcloud sends when one command makes several requests.
 //!
 //! Seeded data (`data.rs`): [`GceEmulatorConfig::images`] images in the
 //! own project spread over [`GceEmulatorConfig::families`] families, some
@@ -50,6 +53,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use self::data::State;
 use crate::server::{EmulatorServer, ServeOptions};
 
+mod batch;
 mod data;
 mod filter;
 mod handlers;
@@ -69,6 +73,28 @@ pub const PROJECT: &str = "emu-project";
 /// The base of every `selfLink` by default, as Google writes them (not the
 /// host that was called).
 pub const SELF_LINK_BASE: &str = "https://www.googleapis.com/compute/v1/";
+/// The public image projects gcloud lists beside the user's own (its
+/// `PUBLIC_IMAGE_PROJECTS`): always there, read-only, empty unless also in
+/// [`GceEmulatorConfig::public_projects`].
+pub const STANDARD_IMAGE_PROJECTS: [&str; 17] = [
+    "cos-cloud",
+    "debian-cloud",
+    "rocky-linux-cloud",
+    "ubuntu-os-cloud",
+    "centos-cloud",
+    "fedora-coreos-cloud",
+    "opensuse-cloud",
+    "oracle-linux-cloud",
+    "rhel-cloud",
+    "rhel-sap-cloud",
+    "rocky-linux-accelerator-cloud",
+    "suse-cloud",
+    "suse-sap-cloud",
+    "ubuntu-os-accelerator-images",
+    "ubuntu-os-pro-cloud",
+    "windows-cloud",
+    "windows-sql-cloud",
+];
 /// The label fingerprint of an empty label set, as GCE writes it.
 pub const EMPTY_LABEL_FINGERPRINT: &str = "42WmSpB8rSM=";
 /// The most items a list page holds (`maxResults` 0–500).
@@ -435,6 +461,11 @@ impl GceEmulator {
     /// `CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE` is set to).
     pub fn endpoint(&self) -> String {
         format!("{}/compute/v1/", self.server.base_url())
+    }
+
+    /// The own project's catalog URL: `gce+http://127.0.0.1:PORT?project=P`.
+    pub fn catalog_url(&self) -> String {
+        self.catalog_url_for(&self.project)
     }
 
     /// The catalog URL of a project: `gce+http://127.0.0.1:PORT?project=P`.

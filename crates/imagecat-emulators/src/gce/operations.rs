@@ -86,7 +86,7 @@ impl Operation {
         if let (true, Some(e)) = (done, &self.error) {
             doc.insert(
                 "error".into(),
-                json!({"errors": [{"code": e.reason.to_uppercase(), "message": e.message}]}),
+                json!({"errors": [{"code": upper_snake(&e.reason), "message": e.message}]}),
             );
             doc.insert("httpErrorStatusCode".into(), json!(e.status));
             doc.insert("httpErrorMessage".into(), json!(http_reason(e.status)));
@@ -97,6 +97,20 @@ impl Operation {
         );
         Value::Object(doc)
     }
+}
+
+/// An operation error's `code` as GCE writes them: the reason in upper
+/// snake case (`resourceInUseByAnotherResource` →
+/// `RESOURCE_IN_USE_BY_ANOTHER_RESOURCE`).
+fn upper_snake(reason: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in reason.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 /// The reason phrase GCE puts in `httpErrorMessage`.

@@ -6,11 +6,20 @@
 //! emulator was told cannot be reached, also named in `unreachables[]`;
 //! paged across scopes in scope then name order); and `zones`, `regions`.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
 use super::GceScope;
 use super::data::{Disk, Links, State};
-use super::handlers::{Call, filter, max_results, page_token, query_hash, token_key};
+use super::handlers::{Call, Refusal, filter, max_results, page_token, query_hash, token_key};
+
+/// A resource's document, written when a page takes it.
+type Lazy<'a> = Box<dyn Fn() -> Value + 'a>;
+/// Resources as `(scope key, name, document)`, the document still to write.
+type Listed<'a> = Vec<(String, String, Lazy<'a>)>;
+/// A page's resources, written.
+type Written = Vec<(String, String, Value)>;
 use super::wire::{self, not_found, timestamp};
 use crate::server::json_response;
 
@@ -101,7 +110,7 @@ impl<'a> UsageRoute<'a> {
                     .into_iter()
                     .find(|(s, n, _)| s == scope && n == name);
                 match found {
-                    Some((_, _, doc)) => json_response(200, &doc),
+                    Some((_, _, doc)) => json_response(200, &doc()),
                     None => not_found(&format!("projects/{project}/{scope}/disks/{name}")),
                 }
             }
@@ -186,39 +195,54 @@ fn disk_doc(state: &State, project: &str, disk: &Disk, users: Vec<String>) -> Va
 }
 
 /// Every resource of a kind in the project: `(scope key, name, document)`.
-fn resources(state: &State, project: &str, kind: Kind) -> Vec<(String, String, Value)> {
+fn resources<'a>(state: &'a State, project: &'a str, kind: Kind) -> Listed<'a> {
     let Some(p) = state.projects.get(project) else {
         return Vec::new();
     };
     let links = &state.links;
-    let id = |name: &str| {
+    let id = move |name: &str| {
         let h = crate::seed::splitmix64(name.bytes().fold(kind as u64, |h, b| {
             crate::seed::splitmix64(h ^ u64::from(b))
         }));
         (1_000_000_000_000_000_000 + h % 8_000_000_000_000_000_000).to_string()
     };
     match kind {
-        Kind::Disks => p
-            .disks
-            .iter()
-            .map(|d| {
-                let users = p
-                    .instances
-                    .iter()
-                    .filter(|i| {
-                        d.spec.scope == GceScope::Zone(i.zone.clone()) && i.boot_disk == d.spec.name
-                    })
-                    .map(|i| links.scoped(project, &d.spec.scope, "instances", &i.name))
-                    .collect();
-                (d.spec.scope.key(), d.spec.name.clone(), disk_doc(state, project, d, users))
-            })
-            .collect(),
+        Kind::Disks => {
+            // The instances booting from each disk, indexed once.
+            let mut users: HashMap<(&str, &str), Vec<String>> = HashMap::new();
+            for i in &p.instances {
+                let scope = GceScope::Zone(i.zone.clone());
+                users
+                    .entry((i.zone.as_str(), i.boot_disk.as_str()))
+                    .or_default()
+                    .push(links.scoped(project, &scope, "instances", &i.name));
+            }
+            let users = std::rc::Rc::new(users);
+            p.disks
+                .iter()
+                .map(|d| {
+                    let users = std::rc::Rc::clone(&users);
+                    let doc: Lazy<'a> = Box::new(move || {
+                        let of = match &d.spec.scope {
+                            GceScope::Zone(z) => users
+                                .get(&(z.as_str(), d.spec.name.as_str()))
+                                .cloned()
+                                .unwrap_or_default(),
+                            GceScope::Region(_) => Vec::new(),
+                        };
+                        disk_doc(state, project, d, of)
+                    });
+                    (d.spec.scope.key(), d.spec.name.clone(), doc)
+                })
+                .collect()
+        }
         Kind::Instances => p
             .instances
             .iter()
             .map(|i| {
                 let scope = GceScope::Zone(i.zone.clone());
-                let doc = json!({
+                let key = scope.key();
+                let doc: Lazy<'a> = Box::new(move || json!({
                     "kind": "compute#instance",
                     "id": id(&i.name),
                     "name": i.name,
@@ -237,8 +261,8 @@ fn resources(state: &State, project: &str, kind: Kind) -> Vec<(String, String, V
                         "interface": "SCSI",
                     }],
                     "selfLink": links.scoped(project, &scope, "instances", &i.name),
-                });
-                (scope.key(), i.name.clone(), doc)
+                }));
+                (key, i.name.clone(), doc)
             })
             .collect(),
         Kind::Templates => p
@@ -256,6 +280,7 @@ fn resources(state: &State, project: &str, kind: Kind) -> Vec<(String, String, V
                         links.project(project, &format!("global/instanceTemplates/{}", t.name)),
                     ),
                 };
+                let doc: Lazy<'a> = Box::new(move || {
                 let mut doc = json!({
                     "kind": "compute#instanceTemplate",
                     "id": id(&t.name),
@@ -276,6 +301,8 @@ fn resources(state: &State, project: &str, kind: Kind) -> Vec<(String, String, V
                 if let Some(r) = &t.region {
                     doc["region"] = json!(links.project(project, &format!("regions/{r}")));
                 }
+                doc
+                });
                 (scope, t.name.clone(), doc)
             })
             .collect(),
@@ -283,6 +310,7 @@ fn resources(state: &State, project: &str, kind: Kind) -> Vec<(String, String, V
             .groups
             .iter()
             .map(|g| {
+                let doc: Lazy<'a> = Box::new(move || {
                 let mut doc = Map::new();
                 doc.insert("kind".into(), json!("compute#instanceGroupManager"));
                 doc.insert("id".into(), json!(id(&g.name)));
@@ -299,7 +327,9 @@ fn resources(state: &State, project: &str, kind: Kind) -> Vec<(String, String, V
                     "selfLink".into(),
                     json!(links.scoped(project, &g.scope, "instanceGroupManagers", &g.name)),
                 );
-                (g.scope.key(), g.name.clone(), Value::Object(doc))
+                Value::Object(doc)
+                });
+                (g.scope.key(), g.name.clone(), doc)
             })
             .collect(),
     }
@@ -321,11 +351,9 @@ fn scopes(state: &State, kind: Kind) -> Vec<String> {
     all
 }
 
-/// One page of `items` (sorted by key), after `after`, passing the filter.
-fn page(
-    call: &Call,
-    mut items: Vec<(String, String, Value)>,
-) -> Result<(Vec<(String, String, Value)>, Option<String>), Response> {
+/// One page of `items` (sorted by key here), after the token's key,
+/// passing the filter; only what the page looks at is written.
+fn page(call: &Call, mut items: Listed<'_>) -> Result<(Written, Option<String>), Refusal> {
     let max = max_results(call)?;
     let filter_text = call.param("filter").unwrap_or("");
     let filter = filter(call)?;
@@ -333,7 +361,7 @@ fn page(
     let after = token_key(call, hash)?;
     items.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     let key = |s: &str, n: &str| format!("{s}\u{1}{n}");
-    let mut out = Vec::new();
+    let mut out: Written = Vec::new();
     let mut next = None;
     for (scope, name, doc) in items {
         if after
@@ -342,12 +370,14 @@ fn page(
         {
             continue;
         }
+        let doc = doc();
         if filter.as_ref().is_some_and(|f| !f.matches(&doc)) {
             continue;
         }
         if out.len() == max {
-            let (s, n, _): &(String, String, Value) = &out[out.len() - 1];
-            next = Some(page_token(hash, &key(s, n)));
+            if let Some((s, n, _)) = out.last() {
+                next = Some(page_token(hash, &key(s, n)));
+            }
             break;
         }
         out.push((scope, name, doc));
@@ -363,7 +393,7 @@ fn aggregated(state: &State, project: &str, kind: Kind, call: &Call) -> Response
         .collect();
     let (page, next) = match page(call, items) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut map = Map::new();
     for scope in scopes(state, kind) {
@@ -431,7 +461,7 @@ fn scoped(state: &State, project: &str, kind: Kind, scope: &str, call: &Call) ->
         .collect();
     let (page, next) = match page(call, items) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let path = if scope == "global" {
         format!("global/{}", kind.word())

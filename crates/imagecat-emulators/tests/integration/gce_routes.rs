@@ -459,6 +459,10 @@ async fn delete_answers_an_operation_that_removes_the_image_when_done() {
     assert_eq!(op["httpErrorStatusCode"], 400);
     assert_eq!(op["error"]["errors"][0]["message"], "in use by 'x'");
     assert_eq!(
+        op["error"]["errors"][0]["code"],
+        "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE"
+    );
+    assert_eq!(
         get(&emu, "projects/emu-project/global/images/image-000002")
             .await
             .0,
@@ -493,10 +497,7 @@ async fn delete_answers_an_operation_that_removes_the_image_when_done() {
         .0,
         404
     );
-    assert_eq!(
-        emu.server().deleted_image_ids().contains("image-000000"),
-        true
-    );
+    assert!(emu.server().deleted_image_ids().contains("image-000000"));
 }
 
 #[tokio::test]
@@ -806,5 +807,114 @@ async fn generated_usage_names_seeded_images_families_and_templates() {
         templates["items"]["global"]["instanceTemplates"][0]["properties"]["disks"][0]["initializeParams"]
             ["sourceImage"],
         "projects/emu-project/global/images/family/family-0"
+    );
+}
+
+#[tokio::test]
+async fn large_catalogs_page_completely_at_the_largest_page_size() {
+    let zones: Vec<String> = (0..20).map(|z| format!("zone-{z:02}")).collect();
+    let config = GceEmulatorConfig {
+        zones,
+        ..GceEmulatorConfig::default()
+            .images(10_000)
+            .usage(10_000, 0, 0, 0)
+    };
+    let emu = start(config).await;
+    let (images, pages) =
+        all_pages(&emu, "projects/emu-project/global/images?maxResults=500").await;
+    assert_eq!((images.len(), pages), (10_000, 20));
+    assert_eq!(images.iter().collect::<BTreeSet<_>>().len(), 10_000);
+
+    let mut disks = BTreeSet::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let (status, page) = get(
+            &emu,
+            &format!("projects/emu-project/aggregated/disks?maxResults=500&pageToken={token}"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        pages += 1;
+        let scopes = page["items"].as_object().expect("a scope map");
+        assert_eq!(scopes.len(), 22, "every zone and region on every page");
+        for scope in scopes.values() {
+            for disk in scope["disks"].as_array().into_iter().flatten() {
+                assert!(disks.insert(disk["name"].as_str().unwrap_or_default().to_owned()));
+            }
+        }
+        match page["nextPageToken"].as_str() {
+            Some(t) => token = t.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(
+        (disks.len(), pages),
+        (10_000, 20),
+        "one aggregated listing, not one per zone"
+    );
+}
+
+#[tokio::test]
+async fn patch_reassigns_family_and_description_and_family_views_answer_per_zone() {
+    let emu = start(GceEmulatorConfig::default().images(0)).await;
+    let p = "emu-project";
+    emu.add_image(p, GceImage::at_hour("a-1", 1).family("a"));
+    emu.add_image(p, GceImage::at_hour("b-1", 2).family("b"));
+    let base = "projects/emu-project/global/images";
+    let (status, op) = call(
+        &emu,
+        Method::PATCH,
+        &format!("{base}/b-1"),
+        Some(json!({"family": "a", "description": "moved", "labels": {"ignored": "x"}})),
+    )
+    .await;
+    assert_eq!((status, op["operationType"].clone()), (200, json!("patch")));
+    let (_, image) = get(&emu, &format!("{base}/b-1")).await;
+    assert_eq!(
+        (image["family"].clone(), image["description"].clone()),
+        (json!("a"), json!("moved"))
+    );
+    assert!(
+        image.get("labels").is_none(),
+        "patch does not change labels"
+    );
+    assert_eq!(
+        get(&emu, &format!("{base}/family/a")).await.1["name"],
+        "b-1"
+    );
+    assert_eq!(get(&emu, &format!("{base}/family/b")).await.0, 404);
+    let (status, _) = call(
+        &emu,
+        Method::PATCH,
+        &format!("{base}/b-1"),
+        Some(json!({"family": "Bad"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    let (status, view) = get(
+        &emu,
+        "projects/emu-project/zones/us-central1-a/imageFamilyViews/a",
+    )
+    .await;
+    assert_eq!((status, view["image"]["name"].clone()), (200, json!("b-1")));
+    assert_eq!(
+        get(
+            &emu,
+            "projects/emu-project/zones/nowhere-1/imageFamilyViews/a"
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        get(
+            &emu,
+            "projects/emu-project/zones/us-central1-a/imageFamilyViews/zzz"
+        )
+        .await
+        .0,
+        404
     );
 }

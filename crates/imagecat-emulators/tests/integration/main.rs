@@ -4,6 +4,7 @@
 mod churn;
 mod dcmgr_fidelity;
 mod dcmgr_routes;
+mod gce_fidelity;
 mod gce_routes;
 mod glance_fidelity;
 mod toast_fidelity;
