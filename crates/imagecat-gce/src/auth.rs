@@ -526,8 +526,8 @@ impl AuthorizedUser {
 /// error naming it.
 #[derive(Debug)]
 pub enum CredentialsFile {
-    /// A service-account key.
-    ServiceAccount(ServiceAccountKey),
+    /// A service-account key (boxed: the parsed RSA key is large).
+    ServiceAccount(Box<ServiceAccountKey>),
     /// A user's refresh token.
     AuthorizedUser(AuthorizedUser),
 }
@@ -552,9 +552,8 @@ impl CredentialsFile {
             .as_object()
             .ok_or_else(|| bad("not a JSON object".to_owned()))?;
         match object.get("type").and_then(Value::as_str) {
-            Some("service_account") => {
-                ServiceAccountKey::from_json(text).map(CredentialsFile::ServiceAccount)
-            }
+            Some("service_account") => ServiceAccountKey::from_json(text)
+                .map(|k| CredentialsFile::ServiceAccount(Box::new(k))),
             Some("authorized_user") => {
                 AuthorizedUser::from_object(object).map(CredentialsFile::AuthorizedUser)
             }

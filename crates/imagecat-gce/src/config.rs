@@ -448,7 +448,7 @@ impl GceBuilder {
                             key.token_uri = uri;
                         }
                         GceGrant::ServiceAccount(Box::new(ServiceAccountGrant::new(
-                            key,
+                            *key,
                             &[COMPUTE_SCOPE],
                         )))
                     }
