@@ -294,3 +294,99 @@ async fn a_public_image_project_is_listed_and_never_deleted() {
         prune.stdout
     );
 }
+
+#[tokio::test]
+async fn golden_over_image_families_is_one_request_per_family_and_project() {
+    let mut config = GceEmulatorConfig::default().images(8);
+    config.more_projects = vec!["other-project".into()];
+    let emu = emulator(config).await;
+    let url = emu.catalog_url_for(PROJECT);
+    let heads = imagecat(
+        &[
+            "-c",
+            &url,
+            "-o",
+            "json",
+            "latest",
+            "--image-family",
+            "family-0",
+            "--image-family",
+            "family-1",
+        ],
+        ENV,
+    )
+    .await;
+    assert_eq!(heads.code, 0, "{}", heads.stderr);
+    let heads = heads.column("name");
+    // the other project: family-0's head under the same name (current),
+    // family-1's an older build (stale), family-2 alone (extra in A only)
+    emu.add_image(
+        "other-project",
+        GceImage::at_hour(heads[0].clone(), 1).family("family-0"),
+    );
+    emu.add_image(
+        "other-project",
+        GceImage::at_hour("family-1-older", -50).family("family-1"),
+    );
+    emu.server().clear_requests();
+    let other = emu.catalog_url_for("other-project");
+    let run = imagecat(
+        &[
+            "-c",
+            &url,
+            "-c",
+            &other,
+            "-o",
+            "json",
+            "golden",
+            "--image-family",
+            "family-0",
+            "--image-family",
+            "family-1",
+        ],
+        ENV,
+    )
+    .await;
+    assert_eq!(
+        run.code, 10,
+        "drift exits 10: {} {}",
+        run.stdout, run.stderr
+    );
+    let families = run.json();
+    let states: Vec<(String, Vec<String>)> = families
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["family"].as_str().unwrap().to_owned(),
+                f["cells"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["state"].as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (
+                "family-0".to_owned(),
+                vec!["current".to_owned(), "current".to_owned()]
+            ),
+            (
+                "family-1".to_owned(),
+                vec!["current".to_owned(), "stale".to_owned()]
+            ),
+        ]
+    );
+    let requests = emu.server().requests();
+    assert_eq!(requests.len(), 4, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path.contains("/global/images/family/"))
+    );
+}
