@@ -409,13 +409,26 @@ impl Grant for ServiceAccountGrant {
 #[derive(Debug, Clone)]
 pub struct MetadataGrant {
     url: url::Url,
+    last_resort: bool,
 }
 
 impl MetadataGrant {
     /// The metadata server's token URL ([`METADATA_TOKEN_URL`]), or another
     /// (tests, `GCE_METADATA_HOST`).
     pub fn new(url: url::Url) -> Self {
-        MetadataGrant { url }
+        MetadataGrant {
+            url,
+            last_resort: false,
+        }
+    }
+
+    /// Marks the grant as chosen because no other credentials were found
+    /// (builder style): a metadata server that cannot be reached is then a
+    /// `Config` error saying so and naming where credentials are looked
+    /// for, not a bare transport error.
+    pub fn as_last_resort(mut self, yes: bool) -> Self {
+        self.last_resort = yes;
+        self
     }
 }
 
@@ -429,17 +442,36 @@ impl Grant for MetadataGrant {
     type Extra = ();
 
     async fn fetch(&self, http: &HttpClient) -> Result<Issued<()>> {
-        http.send(
-            "obtain a token from the metadata server",
-            Idempotency::Idempotent,
-            |client| {
-                client
-                    .get(self.url.clone())
-                    .header(METADATA_FLAVOR.0, METADATA_FLAVOR.1)
-            },
-            |response| issued(&response),
-        )
-        .await
+        let answer = http
+            .send(
+                "obtain a token from the metadata server",
+                Idempotency::Idempotent,
+                |client| {
+                    client
+                        .get(self.url.clone())
+                        .header(METADATA_FLAVOR.0, METADATA_FLAVOR.1)
+                },
+                |response| issued(&response),
+            )
+            .await;
+        match answer {
+            Err(e)
+                if self.last_resort
+                    && matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) =>
+            {
+                Err(Error::config(
+                    Some(BACKEND),
+                    format!(
+                        "no credentials found (GOOGLE_OAUTH_ACCESS_TOKEN, \
+                         GOOGLE_APPLICATION_CREDENTIALS, gcloud's application-default \
+                         credentials file) and the metadata server at {} cannot be \
+                         reached (not on GCE?): {e}",
+                        imagecat_http::endpoint::display(&self.url)
+                    ),
+                ))
+            }
+            other => other,
+        }
     }
 }
 

@@ -215,6 +215,8 @@ pub struct GceBuilder {
     token: Option<SecretString>,
     key_file: Option<PathBuf>,
     metadata: Option<Url>,
+    /// The metadata server was chosen because nothing else was found.
+    metadata_fallback: bool,
     token_endpoint: Option<Url>,
     read_only: Option<bool>,
     operation_polls: u32,
@@ -230,6 +232,7 @@ impl Default for GceBuilder {
             token: None,
             key_file: None,
             metadata: None,
+            metadata_fallback: false,
             token_endpoint: None,
             read_only: None,
             operation_polls: DEFAULT_OPERATION_POLLS,
@@ -295,6 +298,7 @@ impl GceBuilder {
         builder.metadata = match var(ENV_METADATA_HOST) {
             Some(host) => metadata_token_url(host.trim()),
             None if builder.token.is_none() && builder.key_file.is_none() => {
+                builder.metadata_fallback = true;
                 Url::parse(METADATA_TOKEN_URL).ok()
             }
             None => None,
@@ -381,6 +385,7 @@ impl GceBuilder {
     /// Tokens from a metadata server's token URL (tests, emulators).
     pub fn metadata_url(mut self, url: Url) -> Self {
         self.metadata = Some(url);
+        self.metadata_fallback = false;
         self
     }
 
@@ -461,7 +466,9 @@ impl GceBuilder {
                     }
                 })
             }
-            (None, Some(url)) => Some(GceGrant::Metadata(MetadataGrant::new(url.clone()))),
+            (None, Some(url)) => Some(GceGrant::Metadata(
+                MetadataGrant::new(url.clone()).as_last_resort(self.metadata_fallback),
+            )),
             (None, None) => None,
         };
         let token = self.token.filter(|t| !t.is_empty());

@@ -273,3 +273,42 @@ async fn the_metadata_server_named_by_its_host() {
     assert_eq!(seen[0].1["metadata-flavor"], "Google");
     assert!(catalog.info().endpoint.contains("p1"));
 }
+
+#[tokio::test]
+async fn an_unreachable_metadata_server_as_the_last_resort_says_no_credentials() {
+    // a port nothing listens on (bound, then released)
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = url::Url::parse(&format!(
+        "http://127.0.0.1:{port}/computeMetadata/v1/instance/service-accounts/default/token"
+    ))
+    .unwrap();
+    let http = imagecat_http::HttpClient::new(
+        imagecat_gce::BACKEND,
+        imagecat_http::HttpOptions::default()
+            .allow_http(true)
+            .retry(imagecat_http::RetryPolicy::default().max_attempts(1)),
+    )
+    .unwrap();
+    use imagecat_http::Grant as _;
+    let e = imagecat_gce::MetadataGrant::new(url.clone())
+        .as_last_resort(true)
+        .fetch(&http)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    assert!(
+        e.message().contains("no credentials found")
+            && e.message().contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        "{e}"
+    );
+    // chosen on purpose (GCE_METADATA_HOST, metadata_url): the transport error as it is
+    let e = imagecat_gce::MetadataGrant::new(url)
+        .fetch(&http)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+}
