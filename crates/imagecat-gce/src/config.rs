@@ -597,6 +597,7 @@ mod tests {
             b.metadata.as_ref().map(Url::as_str),
             Some(METADATA_TOKEN_URL)
         );
+        assert!(b.metadata_fallback, "chosen because nothing else was found");
         // the file once it exists; GOOGLE_APPLICATION_CREDENTIALS wins over it
         std::fs::write(&adc, b"{}").unwrap();
         let b = GceBuilder::from_lookup(lookup(vec![(ENV_CLOUDSDK_CONFIG, dir_text.clone())]));
@@ -630,6 +631,7 @@ mod tests {
                 "http://127.0.0.1:8089/computeMetadata/v1/instance/service-accounts/default/token"
             )
         );
+        assert!(!b.metadata_fallback);
         // a static token alone does not fall back to the metadata server
         let b = GceBuilder::from_lookup(lookup(vec![(ENV_ACCESS_TOKEN, "t".into())]));
         assert!(b.metadata.is_none());
