@@ -258,10 +258,13 @@ impl GceSource {
         self.inner.read_only
     }
 
-    /// An image as this catalog shows it: public in a read-only project.
+    /// An image as this catalog shows it: in a read-only project, public
+    /// and protected from deletion (so a clean-up plan keeps it as
+    /// `protected` even when told the project is the caller's).
     fn shown(&self, mut image: Image) -> Image {
         if self.inner.read_only {
             image.visibility = Some(Visibility::Public);
+            image.protected = Some(true);
         }
         image
     }

@@ -293,6 +293,16 @@ async fn a_public_image_project_is_listed_and_never_deleted() {
         "prune sent a DELETE: {}",
         prune.stdout
     );
+    // the plan keeps every image as protected, even told they are the caller's
+    let planned = entries(&prune);
+    assert_eq!(planned.len(), ids.len());
+    assert!(
+        planned
+            .iter()
+            .all(|e| e["action"] == "keep" && crate::support::has_reason(e, "protected")),
+        "{}",
+        prune.stdout
+    );
 }
 
 #[tokio::test]

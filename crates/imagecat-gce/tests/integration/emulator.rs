@@ -243,6 +243,7 @@ async fn a_public_image_project_lists_read_only() {
         images
             .iter()
             .all(|i| i.visibility == Some(Visibility::Public)
+                && i.protected == Some(true)
                 && i.owner.as_deref() == Some("debian-cloud"))
     );
     emu.server().clear_requests();
