@@ -340,7 +340,17 @@ impl GceBuilder {
     /// alone, until the server refuses it.
     pub fn access_token(mut self, token: SecretString) -> Self {
         self.token = Some(token);
+        self.drop_last_resort();
         self
+    }
+
+    /// Credentials were given after `from_env` found none: the metadata
+    /// server it chose as the last resort is not used.
+    fn drop_last_resort(&mut self) {
+        if self.metadata_fallback {
+            self.metadata = None;
+            self.metadata_fallback = false;
+        }
     }
 
     /// A service-account key file (JSON), read when the catalog is built
@@ -353,6 +363,7 @@ impl GceBuilder {
     /// `authorized_user`, read when the catalog is built.
     pub fn credentials_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.key_file = Some(path.into());
+        self.drop_last_resort();
         self
     }
 
@@ -632,6 +643,15 @@ mod tests {
             )
         );
         assert!(!b.metadata_fallback);
+        // a token given after the lookup found nothing replaces the last resort
+        let b = GceBuilder::from_lookup(lookup(vec![])).access_token(SecretString::new("t"));
+        assert!(b.metadata.is_none() && !b.metadata_fallback);
+        let b = GceBuilder::from_lookup(lookup(vec![(ENV_METADATA_HOST, "127.0.0.1:1".into())]))
+            .access_token(SecretString::new("t"));
+        assert!(
+            b.metadata.is_some(),
+            "a metadata server named on purpose stays"
+        );
         // a static token alone does not fall back to the metadata server
         let b = GceBuilder::from_lookup(lookup(vec![(ENV_ACCESS_TOKEN, "t".into())]));
         assert!(b.metadata.is_none());

@@ -400,3 +400,45 @@ async fn golden_over_image_families_is_one_request_per_family_and_project() {
             .all(|r| r.path.contains("/global/images/family/"))
     );
 }
+
+#[tokio::test]
+async fn an_access_token_from_the_config_file() {
+    use std::io::Write as _;
+    let emu = emulator(GceEmulatorConfig::default().images(3)).await;
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    write!(
+        file,
+        r#"
+[catalogs.gce-lab]
+url = "{}"
+token = {{ env = "E2E_GCE_TOKEN" }}
+"#,
+        emu.catalog_url_for(PROJECT)
+    )
+    .unwrap();
+    let config = file.path().to_str().unwrap().to_owned();
+    // no GOOGLE_* variable: the entry's token is the only credential
+    let envs = [
+        ("IMAGECAT_CONFIG", config.as_str()),
+        ("E2E_GCE_TOKEN", TOKEN),
+        ("CLOUDSDK_CONFIG", "/nonexistent/imagecat-e2e-gcloud"),
+    ];
+    let run = imagecat(&["-c", "gce-lab", "-o", "json", "list"], &envs).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.column("id").len(), 3);
+    let auth = emu.server().requests()[0]
+        .header("authorization")
+        .map(str::to_owned);
+    assert_eq!(auth, Some(format!("Bearer {TOKEN}")));
+    // a wrong token is refused, and never printed
+    let wrong = [
+        ("IMAGECAT_CONFIG", config.as_str()),
+        ("E2E_GCE_TOKEN", "ya29.wrong-config-token"),
+        ("CLOUDSDK_CONFIG", "/nonexistent/imagecat-e2e-gcloud"),
+    ];
+    let run = imagecat(&["-c", "gce-lab", "list"], &wrong).await;
+    assert_ne!(run.code, 0);
+    // refused by the server, not replaced through a metadata server
+    assert!(!run.stderr.contains("metadata"), "{}", run.stderr);
+    assert!(!run.stderr.contains("wrong-config-token"), "{}", run.stderr);
+}
