@@ -92,6 +92,7 @@ fn script_list(python: &Path, emulator: &Emulator) -> Command {
         Backend::Toast => "toast",
         Backend::Dcmgr => "dcmgr",
         Backend::Glance => "glance",
+        Backend::Gce => "gce",
     });
     command.arg(emulator.endpoint());
     if emulator.backend() == Backend::Toast {
@@ -111,7 +112,7 @@ pub(crate) fn script_path() -> PathBuf {
 /// images the server lists with `state=alive`, its reported total).
 fn ids_on_wire(ctx: &Ctx, emulator: &Emulator, images: usize) -> Res<u64> {
     match emulator.backend() {
-        Backend::Toast | Backend::Glance => Ok(images as u64),
+        Backend::Toast | Backend::Glance | Backend::Gce => Ok(images as u64),
         Backend::Dcmgr => {
             let listing = emulator.listing(1)?;
             let body = ctx.rt.block_on(async {

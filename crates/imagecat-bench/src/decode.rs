@@ -58,8 +58,14 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
         ],
     );
     for backend in ctx.backends.clone() {
-        let emulator = Emulator::start(&ctx.emu_rt, backend, 2 * PAGE as usize, Duration::ZERO)?;
-        let listing = emulator.listing(PAGE)?;
+        // GCE pages at most 500 images
+        let page = if backend == Backend::Gce {
+            imagecat_gce::MAX_PAGE_SIZE
+        } else {
+            PAGE
+        };
+        let emulator = Emulator::start(&ctx.emu_rt, backend, 2 * page as usize, Duration::ZERO)?;
+        let listing = emulator.listing(page)?;
         let body = ctx.rt.block_on(async {
             let client = plain_client()?;
             limits::fetch(&client, &listing, listing.page_url(None, 0)).await
@@ -70,12 +76,13 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
                 Backend::Toast => imagecat_toast::decode_page_body(body, None)?.items.len(),
                 Backend::Dcmgr => imagecat_dcmgr::decode_page_body(body, None)?.items.len(),
                 Backend::Glance => imagecat_glance::decode_page_body(body, None)?.items.len(),
+                Backend::Gce => imagecat_gce::decode_page_body(body, None)?.items.len(),
             })
         };
         let images = decode(&body)?;
-        if images != PAGE as usize {
+        if images != page as usize {
             eprintln!(
-                "warning: the {} page holds {images} images, not {PAGE}",
+                "warning: the {} page holds {images} images, not {page}",
                 backend.name()
             );
         }
@@ -110,6 +117,7 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
                     Backend::Toast => "imagecat_toast::decode_page_body -> Page",
                     Backend::Dcmgr => "imagecat_dcmgr::decode_page_body -> Page",
                     Backend::Glance => "imagecat_glance::decode_page_body -> Page",
+                    Backend::Gce => "imagecat_gce::decode_page_body -> Page",
                 },
                 ours,
                 our_allocs,

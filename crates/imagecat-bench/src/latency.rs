@@ -38,7 +38,7 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
     // What the listing must be: the emulator's own order of the default query.
     let truth: Vec<String> = match &emulator {
         Emulator::Dcmgr(e) => e.default_listing(None),
-        Emulator::Toast(_) | Emulator::Glance(_) => Vec::new(),
+        Emulator::Toast(_) | Emulator::Glance(_) | Emulator::Gce(_) => Vec::new(),
     };
     let query = ListQuery::new().page_size(PAGE_SIZE);
     let mut pagers = Vec::new();

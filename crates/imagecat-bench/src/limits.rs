@@ -73,6 +73,15 @@ fn step(listing: &Listing, page: &Value, start: u64) -> Res<(u64, Next)> {
             };
             Ok((n, next))
         }
+        Paging::Token => {
+            // `items` is absent on an empty page
+            let n = page["items"].as_array().map_or(0, Vec::len) as u64;
+            let next = match page["nextPageToken"].as_str() {
+                Some(token) if !token.is_empty() => Next::Marker(token.to_owned()),
+                _ => Next::End,
+            };
+            Ok((n, next))
+        }
         Paging::Offset => {
             let index = &page[0];
             let n = index["results"]

@@ -102,6 +102,9 @@ enum BackendArg {
     Dcmgr,
     /// OpenStack Glance v2, `next` links (sections 1 and 5 only).
     Glance,
+    /// Google Compute Engine, opaque `pageToken` at 500 a page (sections
+    /// 1 and 5 only).
+    Gce,
 }
 
 /// Catalog sizes and sample lengths.
@@ -261,6 +264,7 @@ fn run(args: Args) -> Res<()> {
                         Backend::Toast => BackendArg::Toast,
                         Backend::Dcmgr => BackendArg::Dcmgr,
                         Backend::Glance => BackendArg::Glance,
+                        Backend::Gce => BackendArg::Gce,
                     })
             })
             .collect(),

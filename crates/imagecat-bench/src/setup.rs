@@ -8,9 +8,11 @@ use std::time::Duration;
 use imagecat_core::{ImageCatalog, PagingOptions};
 use imagecat_dcmgr::DcmgrCatalog;
 use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_emulators::gce::{GceEmulator, GceEmulatorConfig};
 use imagecat_emulators::glance::{GlanceEmulator, GlanceEmulatorConfig};
 use imagecat_emulators::server::ServeOptions;
 use imagecat_emulators::toast::{ToastEmulator, ToastEmulatorConfig};
+use imagecat_gce::GceCatalog;
 use imagecat_glance::GlanceCatalog;
 use imagecat_http::reqwest::{self, Client, header::HeaderMap, header::HeaderValue};
 use imagecat_http::{HttpOptions, SecretString, Url};
@@ -25,23 +27,30 @@ pub(crate) enum Backend {
     Toast,
     Dcmgr,
     Glance,
+    Gce,
 }
 
 impl Backend {
-    pub(crate) const ALL: [Backend; 3] = [Backend::Toast, Backend::Dcmgr, Backend::Glance];
+    pub(crate) const ALL: [Backend; 4] = [
+        Backend::Toast,
+        Backend::Dcmgr,
+        Backend::Glance,
+        Backend::Gce,
+    ];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
             Backend::Toast => "TOAST",
             Backend::Dcmgr => "DCMGR",
             Backend::Glance => "Glance",
+            Backend::Gce => "GCE",
         }
     }
 
     /// Whether the CLI sections (memory, the naive script) cover it:
     /// `bench/naive_list.py` speaks TOAST and DCMGR only.
     pub(crate) fn in_cli_sections(self) -> bool {
-        self != Backend::Glance
+        matches!(self, Backend::Toast | Backend::Dcmgr)
     }
 
     /// imagecat's default page size for the backend.
@@ -50,6 +59,8 @@ impl Backend {
             Backend::Toast => imagecat_toast::DEFAULT_PAGE_SIZE,
             Backend::Dcmgr => imagecat_dcmgr::DEFAULT_PAGE_SIZE,
             Backend::Glance => imagecat_glance::DEFAULT_PAGE_SIZE,
+            // the default is the largest, 500
+            Backend::Gce => imagecat_gce::MAX_PAGE_SIZE,
         }
     }
 }
@@ -66,6 +77,7 @@ pub(crate) enum Emulator {
     Toast(ToastEmulator),
     Dcmgr(DcmgrEmulator),
     Glance(GlanceEmulator),
+    Gce(GceEmulator),
 }
 
 impl Emulator {
@@ -104,6 +116,10 @@ impl Emulator {
                     )
                     .await?,
                 ),
+                Backend::Gce => Emulator::Gce(
+                    GceEmulator::start(GceEmulatorConfig::default().images(images as u64), serve)
+                        .await?,
+                ),
             })
         })
     }
@@ -113,6 +129,7 @@ impl Emulator {
             Emulator::Toast(_) => Backend::Toast,
             Emulator::Dcmgr(_) => Backend::Dcmgr,
             Emulator::Glance(_) => Backend::Glance,
+            Emulator::Gce(_) => Backend::Gce,
         }
     }
 
@@ -122,6 +139,7 @@ impl Emulator {
             Emulator::Toast(e) => e.endpoint(),
             Emulator::Dcmgr(e) => e.endpoint(),
             Emulator::Glance(e) => e.endpoint(),
+            Emulator::Gce(e) => e.endpoint(),
         }
     }
 
@@ -132,6 +150,7 @@ impl Emulator {
             Emulator::Toast(e) => e.catalog_url(),
             Emulator::Dcmgr(e) => e.catalog_url(None),
             Emulator::Glance(e) => e.catalog_url(),
+            Emulator::Gce(e) => e.catalog_url_for(e.project()),
         }
     }
 
@@ -141,6 +160,7 @@ impl Emulator {
             Emulator::Toast(e) => e.server().request_count(),
             Emulator::Dcmgr(e) => e.server().request_count(),
             Emulator::Glance(e) => e.server().request_count(),
+            Emulator::Gce(e) => e.server().request_count(),
         }
     }
 
@@ -171,6 +191,14 @@ impl Emulator {
                 .paging_options(paging)
                 .build()
                 .map(|c| Arc::new(c) as Arc<dyn ImageCatalog>),
+            Emulator::Gce(e) => GceCatalog::builder()
+                .project(e.project())
+                .endpoint(self.endpoint())
+                .access_token(SecretString::new(imagecat_emulators::gce::TOKEN))
+                .http_options(HttpOptions::default())
+                .paging_options(paging)
+                .build()
+                .map(|c| Arc::new(c) as Arc<dyn ImageCatalog>),
         };
         Ok(built?)
     }
@@ -193,6 +221,12 @@ impl Emulator {
             Emulator::Glance(e) => {
                 headers.insert("X-Auth-Token", HeaderValue::from_str(&glance_token(e))?);
                 (join(&base, &["v2", "images"]), Paging::Link)
+            }
+            Emulator::Gce(e) => {
+                let bearer = format!("Bearer {}", imagecat_emulators::gce::TOKEN);
+                headers.insert("authorization", HeaderValue::from_str(&bearer)?);
+                let url = join(&base, &["projects", e.project(), "global", "images"]);
+                (url, Paging::Token)
             }
         };
         Ok(Listing {
@@ -228,6 +262,9 @@ pub(crate) enum Paging {
     Offset,
     /// Glance: `limit` and the marker of the page's `next` link.
     Link,
+    /// GCE: `maxResults` and the previous page's opaque `nextPageToken`
+    /// as `pageToken`.
+    Token,
 }
 
 /// The requests of one listing, built exactly as the adapters build them.
@@ -251,6 +288,12 @@ impl Listing {
                     pairs.append_pair("limit", &self.page_size.to_string());
                     if let Some(marker) = marker {
                         pairs.append_pair("marker", marker);
+                    }
+                }
+                Paging::Token => {
+                    pairs.append_pair("maxResults", &self.page_size.to_string());
+                    if let Some(token) = marker {
+                        pairs.append_pair("pageToken", token);
                     }
                 }
                 Paging::Offset => {

@@ -35,7 +35,9 @@ impl Variant {
             (Variant::BytesSequential, _) => "bytes only (emulator ceiling)",
             (Variant::ValueSequential, _) => "fetch + serde_json::Value",
             (Variant::ImagecatSequential, Backend::Dcmgr) => "imagecat, read_ahead 1",
-            (Variant::ImagecatSequential, Backend::Toast | Backend::Glance) => "imagecat (default)",
+            (Variant::ImagecatSequential, Backend::Toast | Backend::Glance | Backend::Gce) => {
+                "imagecat (default)"
+            }
             (Variant::BytesConcurrent, _) => "bytes only (emulator ceiling)",
             (Variant::ValueConcurrent, _) => "fetch + serde_json::Value, handed over",
             (Variant::ValueInTasks, _) => "fetch + serde_json::Value, dropped in its task",
@@ -152,7 +154,7 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
         let variants: &[Variant] = match backend {
             // Marker paging is sequential by nature: imagecat's default
             // pages one after the other.
-            Backend::Toast | Backend::Glance => &[
+            Backend::Toast | Backend::Glance | Backend::Gce => &[
                 Variant::BytesSequential,
                 Variant::ValueSequential,
                 Variant::ImagecatSequential,
@@ -288,6 +290,7 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
                 Backend::Toast => ", filtered on the client",
                 Backend::Dcmgr => "; the server filters them with state=alive",
                 Backend::Glance => "; Glance v2 lists none",
+                Backend::Gce => "; GCE lists an image deprecated DELETED, filtered on the client",
             }
         ));
         if variants.contains(&Variant::ValueInTasks) {
@@ -366,7 +369,7 @@ pub(crate) fn section(ctx: &mut Ctx) -> Res<()> {
                 "{} throughput, sequential (imagecat {} vs Value loop)",
                 backend.name(),
                 match backend {
-                    Backend::Toast | Backend::Glance => "default",
+                    Backend::Toast | Backend::Glance | Backend::Gce => "default",
                     Backend::Dcmgr => "read_ahead 1",
                 }
             ),

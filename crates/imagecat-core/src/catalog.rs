@@ -570,6 +570,11 @@ pub struct Capabilities {
     /// IAM policy): asked only for delete candidates that a scan of the
     /// caller's own tenant could not call unused.
     pub audience: bool,
+    /// Whether the backend answers "the newest usable image of an image
+    /// family" in one request (GCE's `getFromFamily`): then
+    /// [`ImageCatalog::family_latest`] asks the server instead of walking
+    /// the listing.
+    pub family_lookup: bool,
 }
 
 impl Capabilities {
@@ -591,6 +596,7 @@ impl Capabilities {
             ids: IdRule::Exact,
             retire: None,
             audience: false,
+            family_lookup: false,
         }
     }
 
@@ -603,6 +609,12 @@ impl Capabilities {
     /// Sets whether [`ImageCatalog::audience`] answers (builder style).
     pub fn audience(mut self, yes: bool) -> Self {
         self.audience = yes;
+        self
+    }
+
+    /// Sets `family_lookup` (builder style).
+    pub fn family_lookup(mut self, yes: bool) -> Self {
+        self.family_lookup = yes;
         self
     }
 
@@ -811,6 +823,17 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
         let _ = image;
         Ok(None)
     }
+
+    /// The newest usable image of the image family `family`: where the
+    /// capabilities say [`family_lookup`](Capabilities::family_lookup),
+    /// the backend's own answer in one request (GCE's `getFromFamily`:
+    /// the newest image of the family that is not deprecated); otherwise
+    /// (the default) the newest active image of the listing whose property
+    /// `family` is `family` ([`crate::family::newest_in_family`]).
+    /// `NotFound` when the family has none.
+    async fn family_latest(&self, family: &str) -> Result<Image> {
+        crate::family::newest_in_family(self, family).await
+    }
 }
 
 /// A catalog held behind dynamic dispatch, the way tools share one.
@@ -870,6 +893,10 @@ macro_rules! forward_image_catalog {
 
             async fn audience(&self, image: &Image) -> Result<Option<Visibility>> {
                 (**self).audience(image).await
+            }
+
+            async fn family_latest(&self, family: &str) -> Result<Image> {
+                (**self).family_latest(family).await
             }
         }
     )*};

@@ -74,6 +74,37 @@ impl GroupBy {
     }
 }
 
+/// The property that names an image's image family (GCE's `family`; any
+/// backend's property of that name).
+pub const FAMILY_PROPERTY: &str = "family";
+
+/// The newest active image whose property [`FAMILY_PROPERTY`] is `family`,
+/// from the listing: what [`ImageCatalog::family_latest`] does where the
+/// backend has no call of its own. `NotFound` (naming the family) when
+/// there is none.
+///
+/// [`ImageCatalog::family_latest`]: crate::ImageCatalog::family_latest
+pub async fn newest_in_family<C: crate::ImageCatalog + ?Sized>(
+    catalog: &C,
+    family: &str,
+) -> crate::Result<Image> {
+    use crate::ImageCatalogExt as _;
+    let query = crate::ListQuery::new()
+        .property(FAMILY_PROPERTY, family)
+        .status(crate::ImageStatus::Active);
+    catalog.latest(query).await.map_err(|e| {
+        if e.kind() == crate::ErrorKind::NotFound {
+            crate::Error::new(
+                crate::ErrorKind::NotFound,
+                format!("no active image of family {family:?}"),
+            )
+            .with_backend(catalog.info().backend)
+        } else {
+            e
+        }
+    })
+}
+
 /// The family an image belongs to under a grouping, or `None` when it has
 /// none: no name (by name or regex) or no such property. Callers treat an
 /// image without a family as a family of its own (never grouped with
@@ -243,5 +274,42 @@ mod tests {
         assert!("property:".parse::<GroupBy>().is_err());
         assert!("size".parse::<GroupBy>().is_err());
         assert!(serde_json::from_str::<GroupBy>("\"regex:[\"").is_err());
+    }
+}
+
+#[cfg(test)]
+mod family_latest_tests {
+    use chrono::{TimeZone, Utc};
+
+    use crate::model::{BackendKind, ImageStatus};
+    use crate::{ErrorKind, Image, ImageCatalog, InMemoryCatalog};
+
+    fn img(id: &str, family: &str, day: u32, status: ImageStatus) -> Image {
+        let mut image = Image::new(id, BackendKind::Memory, status, "x").with_name(id);
+        image.created_at = Some(Utc.with_ymd_and_hms(2026, 1, day, 0, 0, 0).unwrap());
+        image.properties.insert(super::FAMILY_PROPERTY, family);
+        image
+    }
+
+    #[tokio::test]
+    async fn without_a_family_call_the_listing_answers() {
+        let catalog = InMemoryCatalog::from_images(vec![
+            img("g1", "golden", 1, ImageStatus::Active),
+            img("g2", "golden", 2, ImageStatus::Active),
+            img("g3", "golden", 3, ImageStatus::Failed),
+            img("o9", "other", 9, ImageStatus::Active),
+        ]);
+        assert!(!catalog.info().capabilities.family_lookup);
+        let newest = catalog.family_latest("golden").await.unwrap();
+        assert_eq!(newest.id.as_str(), "g2");
+        let e = catalog.family_latest("none").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.to_string().contains("none"), "{e}");
+        // through Arc<dyn …> too
+        let shared: crate::DynImageCatalog = std::sync::Arc::new(catalog);
+        assert_eq!(
+            shared.family_latest("other").await.unwrap().id.as_str(),
+            "o9"
+        );
     }
 }

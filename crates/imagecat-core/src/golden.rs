@@ -405,6 +405,30 @@ impl CatalogFamilies {
         }
         Ok(out)
     }
+
+    /// The heads of these image families in `catalog`, one
+    /// [`ImageCatalog::family_latest`] each (on GCE one `getFromFamily`
+    /// request per family), grouped by the property `family`; a family the
+    /// catalog has no usable image of is absent from it, a head that does
+    /// not match `query` too; any other error is the catalog's.
+    pub async fn from_family_heads(
+        name: impl Into<String>,
+        catalog: &dyn ImageCatalog,
+        families: &[String],
+        query: &ListQuery,
+    ) -> Result<Self> {
+        let group = GroupBy::Property(crate::family::FAMILY_PROPERTY.to_owned());
+        let mut out = CatalogFamilies::new(name);
+        for family in families {
+            match catalog.family_latest(family).await {
+                Ok(image) if query.matches(&image) => out.add(&group, image),
+                Ok(_) => {}
+                Err(e) if e.kind() == crate::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Whether `a` is newer than `b` by creation time (no time: oldest; equal
@@ -536,6 +560,32 @@ pub async fn golden_catalogs(
         }
     }
     (golden_matrix(&answered, group, by), failures)
+}
+
+/// [`golden_catalogs`] over the image families the backends know: each
+/// catalog's head of each family by [`CatalogFamilies::from_family_heads`]
+/// (one request per family and catalog where the backend has the call),
+/// rows by the property `family`.
+pub async fn golden_image_families(
+    catalogs: &[(&str, &dyn ImageCatalog)],
+    families: &[String],
+    query: &ListQuery,
+    by: &BuildKey,
+) -> (GoldenMatrix, Vec<(String, Error)>) {
+    let heads = futures::future::join_all(catalogs.iter().map(|(name, catalog)| {
+        CatalogFamilies::from_family_heads(*name, *catalog, families, query)
+    }))
+    .await;
+    let mut answered = Vec::new();
+    let mut failures = Vec::new();
+    for ((name, _), heads) in catalogs.iter().zip(heads) {
+        match heads {
+            Ok(families) => answered.push(families),
+            Err(e) => failures.push(((*name).to_owned(), e)),
+        }
+    }
+    let group = GroupBy::Property(crate::family::FAMILY_PROPERTY.to_owned());
+    (golden_matrix(&answered, &group, by), failures)
 }
 
 #[cfg(test)]

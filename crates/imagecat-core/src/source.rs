@@ -84,6 +84,17 @@ pub trait PageSource: fmt::Debug + Send + Sync + 'static {
         Ok(None)
     }
 
+    /// The newest usable image of an image family in one request, when
+    /// the capabilities say `family_lookup` (only then does the catalog
+    /// call it). The default says it is not supported.
+    async fn family_latest(&self, family: &str) -> Result<Image> {
+        Err(Error::new(
+            ErrorKind::NotSupported,
+            format!("no call answers the newest image of family {family:?}"),
+        )
+        .with_backend(self.info().backend))
+    }
+
     /// Fetches one page of instances not in a final state (adapters drop
     /// only final states: DCMGR `terminated`, Nova `DELETED`), with the
     /// scope it could see ([`Page::with_scope`]); `token` is `None` for the
@@ -255,6 +266,14 @@ impl<S: PageSource + Clone> ImageCatalog for Catalog<S> {
 
     async fn caller(&self) -> Result<Option<String>> {
         self.source.caller().await
+    }
+
+    async fn family_latest(&self, family: &str) -> Result<Image> {
+        if self.source.info().capabilities.family_lookup {
+            self.source.family_latest(family).await
+        } else {
+            crate::family::newest_in_family(self, family).await
+        }
     }
 
     fn instance_listing(&self, query: InstanceQuery) -> InstanceListing {

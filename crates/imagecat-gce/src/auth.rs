@@ -31,8 +31,16 @@
 //! 6. [`GceGrant`]: either of them, the grant of the catalog's
 //!    `TokenSource` (the choice among the credentials is `GceBuilder`'s).
 //!
-//! TODO (issue 25): the authorized-user refresh token, the
-//! application-default credentials file lookup, probing the metadata server.
+//! 7. [`AuthorizedUser`] (an `authorized_user` file, what
+//!    `gcloud auth application-default login` writes): its refresh token
+//!    exchanged at `token_uri` (default [`GOOGLE_TOKEN_URL`]) with
+//!    `grant_type=refresh_token&client_id=…&client_secret=…&refresh_token=…`
+//!    ([`AuthorizedUserGrant`]); [`CredentialsFile`] reads either kind of
+//!    file by its `type`.
+//!
+//! Where the credentials are found (the environment, the
+//! application-default credentials file, the metadata server) is
+//! `GceBuilder::from_env`'s, in `config.rs`.
 
 use std::time::Duration;
 
@@ -47,6 +55,10 @@ use rustls_pki_types::pem::PemObject;
 use serde_json::{Map, Value, json};
 
 use crate::config::BACKEND;
+
+/// Google's OAuth2 token endpoint: where a refresh token is exchanged when
+/// the file names no `token_uri`.
+pub const GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 
 /// Read and write access to Compute Engine.
 pub const COMPUTE_SCOPE: &str = "https://www.googleapis.com/auth/compute";
@@ -126,7 +138,7 @@ impl ServiceAccountKey {
             Some("service_account") => {}
             Some("authorized_user") => {
                 return Err(key_error(
-                    "an authorized_user file is not a service-account key (not supported yet)",
+                    "an authorized_user file is not a service-account key (CredentialsFile reads both)",
                 ));
             }
             Some(_) => return Err(key_error("\"type\" is not \"service_account\"")),
@@ -397,13 +409,26 @@ impl Grant for ServiceAccountGrant {
 #[derive(Debug, Clone)]
 pub struct MetadataGrant {
     url: url::Url,
+    last_resort: bool,
 }
 
 impl MetadataGrant {
     /// The metadata server's token URL ([`METADATA_TOKEN_URL`]), or another
     /// (tests, `GCE_METADATA_HOST`).
     pub fn new(url: url::Url) -> Self {
-        MetadataGrant { url }
+        MetadataGrant {
+            url,
+            last_resort: false,
+        }
+    }
+
+    /// Marks the grant as chosen because no other credentials were found
+    /// (builder style): a metadata server that cannot be reached is then a
+    /// `Config` error saying so and naming where credentials are looked
+    /// for, not a bare transport error.
+    pub fn as_last_resort(mut self, yes: bool) -> Self {
+        self.last_resort = yes;
+        self
     }
 }
 
@@ -417,13 +442,190 @@ impl Grant for MetadataGrant {
     type Extra = ();
 
     async fn fetch(&self, http: &HttpClient) -> Result<Issued<()>> {
+        let answer = http
+            .send(
+                "obtain a token from the metadata server",
+                Idempotency::Idempotent,
+                |client| {
+                    client
+                        .get(self.url.clone())
+                        .header(METADATA_FLAVOR.0, METADATA_FLAVOR.1)
+                },
+                |response| issued(&response),
+            )
+            .await;
+        match answer {
+            Err(e)
+                if self.last_resort
+                    && matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) =>
+            {
+                Err(Error::config(
+                    Some(BACKEND),
+                    format!(
+                        "no credentials found (GOOGLE_OAUTH_ACCESS_TOKEN, \
+                         GOOGLE_APPLICATION_CREDENTIALS, gcloud's application-default \
+                         credentials file) and the metadata server at {} cannot be \
+                         reached (not on GCE?): {e}",
+                        imagecat_http::endpoint::display(&self.url)
+                    ),
+                ))
+            }
+            other => other,
+        }
+    }
+}
+
+/// An `authorized_user` credentials file (what `gcloud auth
+/// application-default login` writes): a user's OAuth client and refresh
+/// token. The secret and the refresh token are redacted in Debug.
+pub struct AuthorizedUser {
+    /// `client_id`.
+    pub client_id: String,
+    /// `token_uri` (Google's [`GOOGLE_TOKEN_URL`] when the file has none).
+    pub token_uri: String,
+    /// `quota_project_id`, sent as `x-goog-user-project` when present.
+    pub quota_project_id: Option<String>,
+    client_secret: SecretString,
+    refresh_token: SecretString,
+}
+
+impl std::fmt::Debug for AuthorizedUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizedUser")
+            .field("client_id", &self.client_id)
+            .field("token_uri", &self.token_uri)
+            .field("quota_project_id", &self.quota_project_id)
+            .field("client_secret", &"[redacted]")
+            .field("refresh_token", &"[redacted]")
+            .finish()
+    }
+}
+
+fn user_error(message: impl std::fmt::Display) -> Error {
+    Error::config(
+        Some(BACKEND),
+        format!("the authorized_user credentials file cannot be used: {message}"),
+    )
+}
+
+impl AuthorizedUser {
+    /// Reads an `authorized_user` file's JSON object. A `Config` error
+    /// names the missing or mistyped field, never the file's text.
+    fn from_object(object: &Map<String, Value>) -> Result<AuthorizedUser> {
+        let field = |name: &str| -> Result<Option<&str>> {
+            match object.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str()).filter(|s| !s.is_empty())),
+                Some(_) => Err(user_error(format_args!("{name:?} is not a string"))),
+            }
+        };
+        let required = |name: &str| -> Result<&str> {
+            field(name)?.ok_or_else(|| user_error(format_args!("no {name:?}")))
+        };
+        // Registered in the scrub set before anything can fail on them.
+        let client_secret = SecretString::new(required("client_secret")?);
+        let refresh_token = SecretString::new(required("refresh_token")?);
+        let token_uri = field("token_uri")?.unwrap_or(GOOGLE_TOKEN_URL).to_owned();
+        if !(token_uri.starts_with("https://") || token_uri.starts_with("http://")) {
+            return Err(user_error("\"token_uri\" is not an http(s) URL"));
+        }
+        Ok(AuthorizedUser {
+            client_id: required("client_id")?.to_owned(),
+            token_uri,
+            quota_project_id: field("quota_project_id")?.map(str::to_owned),
+            client_secret,
+            refresh_token,
+        })
+    }
+
+    /// The form body of the refresh request
+    /// (`application/x-www-form-urlencoded`).
+    pub fn refresh_request_body(&self) -> SecretString {
+        SecretString::new(
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "refresh_token")
+                .append_pair("client_id", &self.client_id)
+                .append_pair("client_secret", self.client_secret.expose_secret())
+                .append_pair("refresh_token", self.refresh_token.expose_secret())
+                .finish(),
+        )
+    }
+}
+
+/// A credentials file as Google's tools read it, by its `type`:
+/// `service_account` or `authorized_user`. Any other type
+/// (`external_account`, `impersonated_service_account`, …) is a `Config`
+/// error naming it.
+#[derive(Debug)]
+pub enum CredentialsFile {
+    /// A service-account key (boxed: the parsed RSA key is large).
+    ServiceAccount(Box<ServiceAccountKey>),
+    /// A user's refresh token.
+    AuthorizedUser(AuthorizedUser),
+}
+
+impl CredentialsFile {
+    /// Reads a credentials file's JSON; errors never quote the file.
+    pub fn from_json(text: &[u8]) -> Result<CredentialsFile> {
+        let bad = |message: String| {
+            Error::config(
+                Some(BACKEND),
+                format!("the credentials file cannot be used: {message}"),
+            )
+        };
+        let value: Value = serde_json::from_slice(text).map_err(|e| {
+            bad(format!(
+                "not JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let object = value
+            .as_object()
+            .ok_or_else(|| bad("not a JSON object".to_owned()))?;
+        match object.get("type").and_then(Value::as_str) {
+            Some("service_account") => ServiceAccountKey::from_json(text)
+                .map(|k| CredentialsFile::ServiceAccount(Box::new(k))),
+            Some("authorized_user") => {
+                AuthorizedUser::from_object(object).map(CredentialsFile::AuthorizedUser)
+            }
+            Some(other) => Err(bad(format!(
+                "its type {:?} is not supported (service_account and authorized_user are)",
+                imagecat_http::scrub(other)
+            ))),
+            None => Err(bad("no \"type\"".to_owned())),
+        }
+    }
+}
+
+/// Tokens from a user's refresh token, exchanged at its `token_uri`.
+#[derive(Debug)]
+pub struct AuthorizedUserGrant {
+    user: AuthorizedUser,
+}
+
+impl AuthorizedUserGrant {
+    /// A grant for `user` (the scopes are the refresh token's own).
+    pub fn new(user: AuthorizedUser) -> Self {
+        AuthorizedUserGrant { user }
+    }
+}
+
+impl Grant for AuthorizedUserGrant {
+    type Extra = ();
+
+    async fn fetch(&self, http: &HttpClient) -> Result<Issued<()>> {
+        let body = self.user.refresh_request_body();
+        let url = url::Url::parse(&self.user.token_uri).map_err(user_error)?;
         http.send(
-            "obtain a token from the metadata server",
+            "exchange the refresh token for a token",
             Idempotency::Idempotent,
             |client| {
                 client
-                    .get(self.url.clone())
-                    .header(METADATA_FLAVOR.0, METADATA_FLAVOR.1)
+                    .post(url.clone())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("accept", "application/json")
+                    .body(body.expose_secret().to_owned())
             },
             |response| issued(&response),
         )
@@ -431,13 +633,16 @@ impl Grant for MetadataGrant {
     }
 }
 
-/// The grant of a GCE catalog: a service-account key or the metadata
-/// server (one `TokenSource` type whichever the builder chose).
+/// The grant of a GCE catalog: a service-account key, a user's refresh
+/// token or the metadata server (one `TokenSource` type whichever the
+/// builder chose).
 #[derive(Debug)]
 pub enum GceGrant {
     /// A service-account key file's signed assertion (boxed: the parsed
     /// RSA key is large).
     ServiceAccount(Box<ServiceAccountGrant>),
+    /// An authorized-user file's refresh token.
+    AuthorizedUser(AuthorizedUserGrant),
     /// The metadata server of the instance the process runs on.
     Metadata(MetadataGrant),
 }
@@ -448,6 +653,7 @@ impl Grant for GceGrant {
     async fn fetch(&self, http: &HttpClient) -> Result<Issued<()>> {
         match self {
             GceGrant::ServiceAccount(grant) => grant.fetch(http).await,
+            GceGrant::AuthorizedUser(grant) => grant.fetch(http).await,
             GceGrant::Metadata(grant) => grant.fetch(http).await,
         }
     }

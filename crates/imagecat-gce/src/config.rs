@@ -12,8 +12,8 @@ use imagecat_http::{BuilderSettings, HttpClient, OpenOptions, SecretString, Toke
 use url::Url;
 
 use crate::auth::{
-    COMPUTE_SCOPE, GceGrant, METADATA_TOKEN_URL, MetadataGrant, ServiceAccountGrant,
-    ServiceAccountKey, TOKEN_HEADER,
+    AuthorizedUserGrant, COMPUTE_SCOPE, CredentialsFile, GceGrant, METADATA_TOKEN_URL,
+    MetadataGrant, ServiceAccountGrant, TOKEN_HEADER,
 };
 use crate::source::{GceCatalog, GceSource};
 
@@ -37,6 +37,43 @@ pub const ENV_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
 
 /// An access token given directly.
 pub const ENV_ACCESS_TOKEN: &str = "GOOGLE_OAUTH_ACCESS_TOKEN";
+
+/// The metadata server's `HOST[:PORT]`, instead of
+/// `metadata.google.internal` (as google-auth reads it).
+pub const ENV_METADATA_HOST: &str = "GCE_METADATA_HOST";
+
+/// gcloud's configuration directory, where the application-default
+/// credentials file is (`~/.config/gcloud` when unset).
+pub const ENV_CLOUDSDK_CONFIG: &str = "CLOUDSDK_CONFIG";
+
+/// The application-default credentials file's name in gcloud's
+/// configuration directory (`gcloud auth application-default login`).
+pub const ADC_FILE_NAME: &str = "application_default_credentials.json";
+
+/// The public image projects gcloud lists with `images list` (gcloud
+/// 528's `PUBLIC_IMAGE_PROJECTS`): a catalog of one of them lists its
+/// images read-only, as not the caller's (no delete is ever sent). There
+/// is no API that lists them; [`GceBuilder::read_only`] marks any other
+/// project so.
+pub const PUBLIC_IMAGE_PROJECTS: [&str; 17] = [
+    "centos-cloud",
+    "cos-cloud",
+    "debian-cloud",
+    "fedora-coreos-cloud",
+    "opensuse-cloud",
+    "oracle-linux-cloud",
+    "rhel-cloud",
+    "rhel-sap-cloud",
+    "rocky-linux-accelerator-cloud",
+    "rocky-linux-cloud",
+    "suse-cloud",
+    "suse-sap-cloud",
+    "ubuntu-os-accelerator-images",
+    "ubuntu-os-cloud",
+    "ubuntu-os-pro-cloud",
+    "windows-cloud",
+    "windows-sql-cloud",
+];
 
 /// Where a `gce` catalog URL points: one project on one Compute v1 base.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +158,27 @@ pub(crate) fn is_project(project: &str) -> bool {
             .is_some()
 }
 
+/// The metadata server's token URL on `host` (`HOST[:PORT]`, as
+/// `GCE_METADATA_HOST` gives it); `None` when it does not make a URL.
+fn metadata_token_url(host: &str) -> Option<Url> {
+    let url = Url::parse(&format!(
+        "http://{host}/computeMetadata/v1/instance/service-accounts/default/token"
+    ))
+    .ok()?;
+    let plain = url.host_str().is_some_and(|h| !h.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.path() == "/computeMetadata/v1/instance/service-accounts/default/token";
+    plain.then_some(url)
+}
+
+/// A header value of plain visible ASCII.
+fn reqwest_header_value(text: &str) -> Option<imagecat_http::reqwest::header::HeaderValue> {
+    imagecat_http::reqwest::header::HeaderValue::from_str(text).ok()
+}
+
 /// How long before its expiry an issued token is renewed, by default.
 pub const DEFAULT_RENEW_MARGIN: Duration = Duration::from_secs(60);
 
@@ -157,6 +215,10 @@ pub struct GceBuilder {
     token: Option<SecretString>,
     key_file: Option<PathBuf>,
     metadata: Option<Url>,
+    /// The metadata server was chosen because nothing else was found.
+    metadata_fallback: bool,
+    token_endpoint: Option<Url>,
+    read_only: Option<bool>,
     operation_polls: u32,
     settings: BuilderSettings,
     renew_margin: Duration,
@@ -170,6 +232,9 @@ impl Default for GceBuilder {
             token: None,
             key_file: None,
             metadata: None,
+            metadata_fallback: false,
+            token_endpoint: None,
+            read_only: None,
             operation_polls: DEFAULT_OPERATION_POLLS,
             settings: BuilderSettings::default(),
             renew_margin: DEFAULT_RENEW_MARGIN,
@@ -185,6 +250,11 @@ impl fmt::Debug for GceBuilder {
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("key_file", &self.key_file)
             .field("metadata", &self.metadata.as_ref().map(Url::as_str))
+            .field(
+                "token_endpoint",
+                &self.token_endpoint.as_ref().map(Url::as_str),
+            )
+            .field("read_only", &self.read_only)
             .field("operation_polls", &self.operation_polls)
             .field("settings", &self.settings)
             .field("renew_margin", &self.renew_margin)
@@ -198,9 +268,15 @@ impl GceBuilder {
         Self::default()
     }
 
-    /// A builder from `GOOGLE_OAUTH_ACCESS_TOKEN` and
-    /// `GOOGLE_APPLICATION_CREDENTIALS`; unset or empty variables leave
-    /// their setting unset (this never fails, [`GceBuilder::build`] does).
+    /// A builder with the credentials Google's tools would find, in their
+    /// order: an access token in `GOOGLE_OAUTH_ACCESS_TOKEN` (used as it
+    /// is); the credentials file `GOOGLE_APPLICATION_CREDENTIALS` names,
+    /// else the application-default credentials file
+    /// (`$CLOUDSDK_CONFIG/application_default_credentials.json`, else
+    /// `~/.config/gcloud/…`) when it exists; the metadata server at
+    /// `GCE_METADATA_HOST` when set; and, when nothing else was found, the
+    /// metadata server of a GCE instance. Unset or empty variables count as
+    /// unset; this never fails ([`GceBuilder::build`] does).
     pub fn from_env() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -210,7 +286,23 @@ impl GceBuilder {
         let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut builder = Self::new();
         builder.token = var(ENV_ACCESS_TOKEN).map(|t| SecretString::new(t.trim()));
-        builder.key_file = var(ENV_APPLICATION_CREDENTIALS).map(PathBuf::from);
+        builder.key_file = var(ENV_APPLICATION_CREDENTIALS)
+            .map(PathBuf::from)
+            .or_else(|| {
+                let dir = match var(ENV_CLOUDSDK_CONFIG) {
+                    Some(dir) => PathBuf::from(dir),
+                    None => PathBuf::from(var("HOME")?).join(".config").join("gcloud"),
+                };
+                Some(dir.join(ADC_FILE_NAME)).filter(|path| path.is_file())
+            });
+        builder.metadata = match var(ENV_METADATA_HOST) {
+            Some(host) => metadata_token_url(host.trim()),
+            None if builder.token.is_none() && builder.key_file.is_none() => {
+                builder.metadata_fallback = true;
+                Url::parse(METADATA_TOKEN_URL).ok()
+            }
+            None => None,
+        };
         builder
     }
 
@@ -248,12 +340,38 @@ impl GceBuilder {
     /// alone, until the server refuses it.
     pub fn access_token(mut self, token: SecretString) -> Self {
         self.token = Some(token);
+        self.drop_last_resort();
         self
     }
 
-    /// A service-account key file (JSON), read when the catalog is built.
-    pub fn service_account_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+    /// Credentials were given after `from_env` found none: the metadata
+    /// server it chose as the last resort is not used.
+    fn drop_last_resort(&mut self) {
+        if self.metadata_fallback {
+            self.metadata = None;
+            self.metadata_fallback = false;
+        }
+    }
+
+    /// A service-account key file (JSON), read when the catalog is built
+    /// (the same as [`GceBuilder::credentials_file`]).
+    pub fn service_account_key_file(self, path: impl Into<PathBuf>) -> Self {
+        self.credentials_file(path)
+    }
+
+    /// A credentials file (JSON) of type `service_account` or
+    /// `authorized_user`, read when the catalog is built.
+    pub fn credentials_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.key_file = Some(path.into());
+        self.drop_last_resort();
+        self
+    }
+
+    /// The token endpoint the credentials file's grant uses instead of its
+    /// `token_uri` (tests, a proxy); a service-account assertion's audience
+    /// follows it.
+    pub fn token_endpoint(mut self, url: Url) -> Self {
+        self.token_endpoint = Some(url);
         self
     }
 
@@ -263,9 +381,30 @@ impl GceBuilder {
         self.metadata_url(Url::parse(METADATA_TOKEN_URL).expect("a valid URL"))
     }
 
+    /// Tokens from the metadata server at `HOST[:PORT]` (what
+    /// `GCE_METADATA_HOST` says); a `Config` error when it is not one.
+    pub fn metadata_host(self, host: &str) -> Result<Self> {
+        let url = metadata_token_url(host.trim()).ok_or_else(|| {
+            Error::config(
+                Some(BACKEND),
+                format!("{host:?} is not a metadata server's HOST[:PORT]"),
+            )
+        })?;
+        Ok(self.metadata_url(url))
+    }
+
     /// Tokens from a metadata server's token URL (tests, emulators).
     pub fn metadata_url(mut self, url: Url) -> Self {
         self.metadata = Some(url);
+        self.metadata_fallback = false;
+        self
+    }
+
+    /// Whether the project's images are listed read-only, as not the
+    /// caller's (no delete is sent; default: when the project is one of
+    /// [`PUBLIC_IMAGE_PROJECTS`]).
+    pub fn read_only(mut self, yes: bool) -> Self {
+        self.read_only = Some(yes);
         self
     }
 
@@ -308,25 +447,43 @@ impl GceBuilder {
             let path = format!("{}/", endpoint.path());
             endpoint.set_path(&path);
         }
+        let mut quota_project = None;
         let grant = match (&self.key_file, &self.metadata) {
             (Some(path), _) => {
                 let text = std::fs::read(path).map_err(|e| {
                     bad(format!(
-                        "cannot read the service-account key file {}: {}",
+                        "cannot read the credentials file {}: {}",
                         path.display(),
                         e.kind()
                     ))
                 })?;
-                let key = ServiceAccountKey::from_json(&text)?;
-                Some(GceGrant::ServiceAccount(Box::new(
-                    ServiceAccountGrant::new(key, &[COMPUTE_SCOPE]),
-                )))
+                let token_uri = self.token_endpoint.as_ref().map(|u| u.as_str().to_owned());
+                Some(match CredentialsFile::from_json(&text)? {
+                    CredentialsFile::ServiceAccount(mut key) => {
+                        if let Some(uri) = token_uri {
+                            key.token_uri = uri;
+                        }
+                        GceGrant::ServiceAccount(Box::new(ServiceAccountGrant::new(
+                            *key,
+                            &[COMPUTE_SCOPE],
+                        )))
+                    }
+                    CredentialsFile::AuthorizedUser(mut user) => {
+                        if let Some(uri) = token_uri {
+                            user.token_uri = uri;
+                        }
+                        quota_project = user.quota_project_id.clone();
+                        GceGrant::AuthorizedUser(AuthorizedUserGrant::new(user))
+                    }
+                })
             }
-            (None, Some(url)) => Some(GceGrant::Metadata(MetadataGrant::new(url.clone()))),
+            (None, Some(url)) => Some(GceGrant::Metadata(
+                MetadataGrant::new(url.clone()).as_last_resort(self.metadata_fallback),
+            )),
             (None, None) => None,
         };
         let token = self.token.filter(|t| !t.is_empty());
-        let auth = TokenSource::new(
+        let mut auth = TokenSource::new(
             BACKEND,
             TOKEN_HEADER,
             token
@@ -334,19 +491,36 @@ impl GceBuilder {
                 .as_ref(),
             grant,
             self.renew_margin,
-            "set an access token (GOOGLE_OAUTH_ACCESS_TOKEN), a service-account key file \
-             (GOOGLE_APPLICATION_CREDENTIALS) or the metadata server",
+            "set an access token (GOOGLE_OAUTH_ACCESS_TOKEN), a credentials file \
+             (GOOGLE_APPLICATION_CREDENTIALS, gcloud's application-default credentials) \
+             or the metadata server (GCE_METADATA_HOST)",
         )?;
+        if let Some(project) = quota_project {
+            // the project billed for a user's requests, as google-auth sends it
+            let value = reqwest_header_value(&project).ok_or_else(|| {
+                bad(format!(
+                    "the quota project {project:?} is not a header value"
+                ))
+            })?;
+            auth = auth.with_header(
+                imagecat_http::reqwest::header::HeaderName::from_static("x-goog-user-project"),
+                value,
+            );
+        }
         let http = HttpClient::new(
             BACKEND,
             self.settings.http.allow_http(endpoint.scheme() == "http"),
         )?;
+        let read_only = self
+            .read_only
+            .unwrap_or_else(|| PUBLIC_IMAGE_PROJECTS.contains(&project.as_str()));
         let target = GceTarget { project, endpoint };
         Ok(Catalog::new(GceSource::from_parts(
             http,
             target,
             auth,
             self.operation_polls,
+            read_only,
         ))
         .paging_options(self.settings.paging))
     }
@@ -410,6 +584,81 @@ mod tests {
             (ENV_APPLICATION_CREDENTIALS, ""),
         ]));
         assert!(b.token.is_none() && b.key_file.is_none());
+    }
+
+    #[test]
+    fn the_application_default_file_and_the_metadata_host() {
+        let dir = std::env::temp_dir().join(format!("imagecat-gce-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let adc = dir.join(ADC_FILE_NAME);
+        let _ = std::fs::remove_file(&adc);
+        let dir_text = dir.to_str().unwrap().to_owned();
+        let lookup = |pairs: Vec<(&'static str, String)>| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.clone())
+            }
+        };
+        // no file in CLOUDSDK_CONFIG: nothing found, the metadata server
+        let b = GceBuilder::from_lookup(lookup(vec![(ENV_CLOUDSDK_CONFIG, dir_text.clone())]));
+        assert!(b.key_file.is_none());
+        assert_eq!(
+            b.metadata.as_ref().map(Url::as_str),
+            Some(METADATA_TOKEN_URL)
+        );
+        assert!(b.metadata_fallback, "chosen because nothing else was found");
+        // the file once it exists; GOOGLE_APPLICATION_CREDENTIALS wins over it
+        std::fs::write(&adc, b"{}").unwrap();
+        let b = GceBuilder::from_lookup(lookup(vec![(ENV_CLOUDSDK_CONFIG, dir_text.clone())]));
+        assert_eq!(b.key_file.as_deref(), Some(adc.as_path()));
+        assert!(b.metadata.is_none());
+        let b = GceBuilder::from_lookup(lookup(vec![
+            (ENV_CLOUDSDK_CONFIG, dir_text.clone()),
+            (ENV_APPLICATION_CREDENTIALS, "/keys/sa.json".into()),
+        ]));
+        assert_eq!(
+            b.key_file.as_deref(),
+            Some(std::path::Path::new("/keys/sa.json"))
+        );
+        // HOME/.config/gcloud when CLOUDSDK_CONFIG is unset
+        let home = dir.join("home");
+        std::fs::create_dir_all(home.join(".config/gcloud")).unwrap();
+        std::fs::write(home.join(".config/gcloud").join(ADC_FILE_NAME), b"{}").unwrap();
+        let b = GceBuilder::from_lookup(lookup(vec![("HOME", home.to_str().unwrap().into())]));
+        assert_eq!(
+            b.key_file.as_deref(),
+            Some(home.join(".config/gcloud").join(ADC_FILE_NAME).as_path())
+        );
+        // GCE_METADATA_HOST names the metadata server, whatever else is set
+        let b = GceBuilder::from_lookup(lookup(vec![
+            (ENV_METADATA_HOST, "127.0.0.1:8089".into()),
+            (ENV_ACCESS_TOKEN, "t".into()),
+        ]));
+        assert_eq!(
+            b.metadata.as_ref().map(Url::as_str),
+            Some(
+                "http://127.0.0.1:8089/computeMetadata/v1/instance/service-accounts/default/token"
+            )
+        );
+        assert!(!b.metadata_fallback);
+        // a token given after the lookup found nothing replaces the last resort
+        let b = GceBuilder::from_lookup(lookup(vec![])).access_token(SecretString::new("t"));
+        assert!(b.metadata.is_none() && !b.metadata_fallback);
+        let b = GceBuilder::from_lookup(lookup(vec![(ENV_METADATA_HOST, "127.0.0.1:1".into())]))
+            .access_token(SecretString::new("t"));
+        assert!(
+            b.metadata.is_some(),
+            "a metadata server named on purpose stays"
+        );
+        // a static token alone does not fall back to the metadata server
+        let b = GceBuilder::from_lookup(lookup(vec![(ENV_ACCESS_TOKEN, "t".into())]));
+        assert!(b.metadata.is_none());
+        for bad in ["", "a/b", "u:p@h", "h?x=1", "h#f"] {
+            assert!(GceBuilder::new().metadata_host(bad).is_err(), "{bad}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

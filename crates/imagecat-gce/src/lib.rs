@@ -9,8 +9,10 @@
 //! - `config`: [`BACKEND`], [`SCHEMES`], the page sizes, the environment
 //!   names and [`GceTarget`] (the `gce://PROJECT` and
 //!   `gce+http://HOST:PORT?project=P` URLs);
-//! - `auth`: the service-account key file, the RS256-signed JWT assertion
-//!   and the token answer ([`ServiceAccountKey`], [`TokenAnswer`]);
+//! - `auth`: the credentials files ([`CredentialsFile`]: a service-account
+//!   key, whose RS256-signed JWT assertion is exchanged, or an authorized
+//!   user's refresh token), the metadata server and the token answer
+//!   ([`TokenAnswer`]), as grants of the shared `TokenSource`;
 //! - `wire`: the image list and image documents into the model
 //!   ([`decode_page_body`], [`unified_status`]);
 //! - `error`: Google's JSON error document to imagecat errors
@@ -27,17 +29,20 @@ mod config;
 mod error;
 mod identity;
 mod instances;
+mod query;
 mod source;
 mod wire;
 
 pub use auth::{
-    AccessToken, COMPUTE_READONLY_SCOPE, COMPUTE_SCOPE, GceGrant, JWT_BEARER_GRANT,
-    METADATA_FLAVOR, METADATA_TOKEN_URL, MetadataGrant, ServiceAccountGrant, ServiceAccountKey,
-    TOKEN_HEADER, TokenAnswer, token_request_body,
+    AccessToken, AuthorizedUser, AuthorizedUserGrant, COMPUTE_READONLY_SCOPE, COMPUTE_SCOPE,
+    CredentialsFile, GOOGLE_TOKEN_URL, GceGrant, JWT_BEARER_GRANT, METADATA_FLAVOR,
+    METADATA_TOKEN_URL, MetadataGrant, ServiceAccountGrant, ServiceAccountKey, TOKEN_HEADER,
+    TokenAnswer, token_request_body,
 };
 pub use config::{
-    BACKEND, DEFAULT_ENDPOINT, DEFAULT_OPERATION_POLLS, DEFAULT_PAGE_SIZE, DEFAULT_RENEW_MARGIN,
-    ENV_ACCESS_TOKEN, ENV_APPLICATION_CREDENTIALS, GceBuilder, GceTarget, MAX_PAGE_SIZE, SCHEMES,
+    ADC_FILE_NAME, BACKEND, DEFAULT_ENDPOINT, DEFAULT_OPERATION_POLLS, DEFAULT_PAGE_SIZE,
+    DEFAULT_RENEW_MARGIN, ENV_ACCESS_TOKEN, ENV_APPLICATION_CREDENTIALS, ENV_CLOUDSDK_CONFIG,
+    ENV_METADATA_HOST, GceBuilder, GceTarget, MAX_PAGE_SIZE, PUBLIC_IMAGE_PROJECTS, SCHEMES,
 };
 pub use error::decode_error;
 pub use identity::{ImageReference, qualify_reference};

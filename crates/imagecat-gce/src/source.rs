@@ -9,7 +9,13 @@
 //!   (`GET {base}projects/{p}/global/operations/{op}`, with the HTTP retry
 //!   policy's backoff between reads, a bounded number of times) until it is
 //!   `DONE`. A `DONE` operation with an `error` is mapped as the error
-//!   document of the same status would be ([`crate::decode_error`]).
+//!   document of the same status would be ([`crate::decode_error`]);
+//! - `family_latest`: `GET {base}projects/{p}/global/images/family/{f}`
+//!   (`getFromFamily`: the newest image of the family that is not
+//!   deprecated), one request;
+//! - a read-only catalog (a public image project such as `debian-cloud`)
+//!   marks its images public, says no caller (so nothing in it is the
+//!   caller's) and refuses a delete before any request.
 
 use std::fmt;
 use std::sync::Arc;
@@ -43,6 +49,7 @@ struct Inner {
     auth: TokenSource<GceGrant>,
     operation_polls: u32,
     walks: crate::instances::Walks,
+    read_only: bool,
 }
 
 impl fmt::Debug for GceSource {
@@ -50,6 +57,7 @@ impl fmt::Debug for GceSource {
         f.debug_struct("GceCatalog")
             .field("endpoint", &endpoint::display(&self.inner.target.endpoint))
             .field("project", &self.inner.target.project)
+            .field("read_only", &self.inner.read_only)
             .field("auth", &self.inner.auth)
             .finish()
     }
@@ -57,21 +65,28 @@ impl fmt::Debug for GceSource {
 
 /// The capabilities of every GCE catalog: the opaque `nextPageToken`
 /// (marker-style paging whose token the engine carries as a link), at most
-/// 500 per page, no total, a native `get`, hard delete, no server filter
-/// yet (issue 25 sends the filter expression later), ids by
+/// 500 per page, no total, a native `get`, hard delete (none in a
+/// read-only catalog), name, status and property filters sent in the
+/// `filter` expression ([`crate::query`]), `getFromFamily`, ids by
 /// [`IdRule::GcePath`]; usage by the project's disks, instances, templates
 /// and groups (the caller's own tenant), with an image's IAM policy read
 /// for delete candidates (`audience`).
-pub(crate) fn capabilities() -> Capabilities {
+pub(crate) fn capabilities(read_only: bool) -> Capabilities {
     Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         .ids(IdRule::GcePath)
         .usage(Some(UsageScope::OwnTenant))
         .audience(true)
         .reports_total(false)
         .get(GetSupport::Native)
-        .delete(true)
+        .delete(!read_only)
         .soft_delete(false)
-        .server_filters(ServerFilters::none())
+        .family_lookup(true)
+        .server_filters(
+            ServerFilters::none()
+                .name(true)
+                .status(true)
+                .properties(true),
+        )
 }
 
 /// The catalog users hold: [`GceSource`] behind the core's [`Catalog`].
@@ -230,6 +245,7 @@ impl GceSource {
         target: GceTarget,
         auth: TokenSource<GceGrant>,
         operation_polls: u32,
+        read_only: bool,
     ) -> Self {
         GceSource {
             inner: Arc::new(Inner {
@@ -238,8 +254,26 @@ impl GceSource {
                 auth,
                 operation_polls,
                 walks: crate::instances::Walks::default(),
+                read_only,
             }),
         }
+    }
+
+    /// Whether this catalog lists its project read-only (a public image
+    /// project): no delete is sent, its images are not the caller's.
+    pub fn read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
+    /// An image as this catalog shows it: in a read-only project, public
+    /// and protected from deletion (so a clean-up plan keeps it as
+    /// `protected` even when told the project is the caller's).
+    fn shown(&self, mut image: Image) -> Image {
+        if self.inner.read_only {
+            image.visibility = Some(Visibility::Public);
+            image.protected = Some(true);
+        }
+        image
     }
 
     /// The project listed.
@@ -349,14 +383,20 @@ impl PageSource for GceSource {
                 endpoint::display(&self.inner.target.endpoint),
                 self.inner.target.project
             ),
-            capabilities(),
+            capabilities(self.inner.read_only),
         )
+    }
+
+    /// The project the catalog acts on, whose images are the caller's;
+    /// `None` for a read-only (public image) project.
+    async fn caller(&self) -> Result<Option<String>> {
+        Ok((!self.inner.read_only).then(|| self.inner.target.project.clone()))
     }
 
     /// One page: `maxResults` is the page size, `pageToken` the previous
     /// page's `nextPageToken`; no token (or an empty one), no next page.
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
-        let page_size = capabilities().page_size_for(query.page_size);
+        let page_size = capabilities(self.inner.read_only).page_size_for(query.page_size);
         let page_token = match token {
             None => None,
             Some(PageToken::Link(t)) => Some(t),
@@ -372,6 +412,10 @@ impl PageSource for GceSource {
         {
             let mut pairs = url.query_pairs_mut();
             pairs.append_pair("maxResults", &page_size.to_string());
+            // re-sent with every page, as Google's clients do
+            if let Some(filter) = crate::query::filter_expression(query) {
+                pairs.append_pair("filter", &filter);
+            }
             if let Some(t) = &page_token {
                 pairs.append_pair("pageToken", t);
             }
@@ -389,6 +433,10 @@ impl PageSource for GceSource {
             },
         )
         .await
+        .map(|mut page| {
+            page.items = page.items.into_iter().map(|i| self.shown(i)).collect();
+            page
+        })
     }
 
     /// A bare image name (in this catalog's project), a
@@ -434,6 +482,50 @@ impl PageSource for GceSource {
             },
         )
         .await
+        .map(|i| self.shown(i))
+    }
+
+    /// `GET …/projects/{p}/global/images/family/{family}` (`getFromFamily`),
+    /// the answer checked to be an image of this project and family. A
+    /// family that is not a GCE name is `InvalidInput` before any request;
+    /// a family without a usable image is `NotFound`.
+    async fn family_latest(&self, family: &str) -> Result<Image> {
+        if !is_resource_name(family) {
+            return Err(Error::invalid_input(
+                BACKEND,
+                format!(
+                    "{:?} is not a GCE image family ([a-z]([-a-z0-9]{{0,61}}[a-z0-9])?)",
+                    imagecat_http::scrub(family)
+                ),
+            ));
+        }
+        let project = self.project();
+        let url = self.url(&["projects", project, "global", "images", "family", family])?;
+        self.authed(
+            "get the newest image of a family",
+            Idempotency::Idempotent,
+            Method::GET,
+            &url,
+            |response| {
+                if !response.status.is_success() {
+                    return Err(error::decode_error(&response));
+                }
+                let image = wire::decode_show(&response, Some(project))?;
+                if image.owner.as_deref() != Some(project)
+                    || image.properties.get("family") != Some(family)
+                {
+                    return Err(response.invalid(format!(
+                        "asked for the newest image of family {family} in project {project}, \
+                         the server answered image {} of family {:?}",
+                        image.id,
+                        image.properties.get("family").unwrap_or_default()
+                    )));
+                }
+                Ok(image)
+            },
+        )
+        .await
+        .map(|i| self.shown(i))
     }
 
     /// One page of the usage listing: disks, instances, instance templates
@@ -459,6 +551,27 @@ impl PageSource for GceSource {
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
         let wanted = self.check_id(id)?;
         let (project, name) = project_and_name(&wanted);
+        if self.inner.read_only {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "project {} is a public image project, listed read-only: \
+                     image {wanted} is not deleted",
+                    self.project()
+                ),
+            )
+            .with_backend(BACKEND));
+        }
+        if project != self.project() {
+            return Err(Error::invalid_input(
+                BACKEND,
+                format!(
+                    "image {wanted} is not in project {}, the project of this catalog: \
+                     it is not deleted",
+                    self.project()
+                ),
+            ));
+        }
         let url = self.url(&["projects", project, "global", "images", name])?;
         let state = self
             .authed(
@@ -491,7 +604,9 @@ mod tests {
 
     #[test]
     fn capabilities_are_data() {
-        let caps = capabilities();
+        let caps = capabilities(false);
+        assert!(caps.family_lookup && caps.server_filters.name);
+        assert!(!capabilities(true).delete);
         assert_eq!(caps.paging, PagingStyle::Marker);
         assert!(!caps.reports_total);
         assert_eq!(caps.get, GetSupport::Native);

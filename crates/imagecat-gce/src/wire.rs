@@ -18,15 +18,21 @@
 //! | `properties` | | `gce.id`, `family`, `deprecated.state`, `deprecated.replacement` (as a canonical path when it is one), `deprecated.deprecated`/`.obsolete`/`.deleted`, `storage_locations` (comma-joined), `label_fingerprint`, `self_link`, `source_disk`, `source_image`, `source_snapshot`, and `label.{key}` per label |
 //! | `native` | the image object | verbatim |
 //!
+//! A list answer must say `"kind": "compute#imageList"` (Google's always
+//! does): a 200 of any other shape is refused rather than read as an
+//! empty last page, which would end a listing early in silence.
+//!
 //! Visibility stays unknown (it needs the IAM policy or the public-project
 //! list, not in this document). A page is `{items?, nextPageToken?}`:
 //! `items` may be absent (an empty page), `nextPageToken` absent or empty
 //! on the last page, and the token is opaque, carried as
 //! [`PageToken::Link`] (the engine's marker semantics do not apply).
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
-use imagecat_core::raw::lenient;
 use imagecat_core::raw::{Page, PageToken};
+use imagecat_core::raw::{compact_str, lenient};
 use imagecat_core::{Error, IdRule, Image, ImageStatus, NativeRecord, Properties, Result};
 use imagecat_http::HttpResponse;
 use serde::Deserialize;
@@ -40,50 +46,54 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ListWire<'a> {
+    #[serde(default)]
+    kind: Option<String>,
     #[serde(default, borrow)]
     items: Option<Vec<&'a RawValue>>,
     #[serde(default)]
     next_page_token: Option<String>,
 }
 
+/// One `compute#image`; the text fields borrow from the page where they
+/// hold no escape (most do), so decoding copies each once, into the model.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ImageWire {
+struct ImageWire<'a> {
     #[serde(default, deserialize_with = "lenient::opt_text")]
     id: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    self_link: Option<String>,
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    status: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    self_link: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient::opt_timestamp")]
     creation_timestamp: Option<DateTime<Utc>>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    family: Option<String>,
+    #[serde(default, borrow)]
+    description: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    family: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient::opt_u64")]
     archive_size_bytes: Option<u64>,
     #[serde(default, deserialize_with = "lenient::opt_u64")]
     disk_size_gb: Option<u64>,
-    #[serde(default)]
-    architecture: Option<String>,
+    #[serde(default, borrow)]
+    architecture: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient::properties")]
     labels: Properties,
-    #[serde(default)]
-    label_fingerprint: Option<String>,
-    #[serde(default)]
-    storage_locations: Option<Vec<String>>,
+    #[serde(default, borrow)]
+    label_fingerprint: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    storage_locations: Option<Vec<Cow<'a, str>>>,
     /// Read as an object only (see [`object`]).
-    #[serde(default)]
-    deprecated: Option<Box<RawValue>>,
-    #[serde(default)]
-    source_disk: Option<String>,
-    #[serde(default)]
-    source_image: Option<String>,
-    #[serde(default)]
-    source_snapshot: Option<String>,
+    #[serde(default, borrow)]
+    deprecated: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    source_disk: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    source_image: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    source_snapshot: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -116,6 +126,15 @@ pub(crate) fn decode_list(response: &HttpResponse, project: Option<&str>) -> Res
     }
     let wire: ListWire<'_> = serde_json::from_slice(&response.body)
         .map_err(|e| response.invalid(format!("cannot decode the image list: {e}")))?;
+    // Every list answer names its kind; a 200 of another shape (a proxy's,
+    // a broken server's) would otherwise read as an empty last page and
+    // end the listing early without an error.
+    if wire.kind.as_deref() != Some("compute#imageList") {
+        return Err(response.invalid(match wire.kind.as_deref() {
+            Some(kind) => format!("the answer is a {kind:?}, not a compute#imageList"),
+            None => "the answer has no kind: it is not a compute#imageList".to_owned(),
+        }));
+    }
     let images = wire
         .items
         .unwrap_or_default()
@@ -142,7 +161,7 @@ pub(crate) fn decode_show(response: &HttpResponse, project: Option<&str>) -> Res
 
 /// A document that must be a JSON object (serde's derive would also take
 /// an array of the fields in order).
-fn object<T: serde::de::DeserializeOwned>(raw: &RawValue) -> std::result::Result<T, String> {
+fn object<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> std::result::Result<T, String> {
     if !raw.get().starts_with('{') {
         return Err("not a JSON object".to_owned());
     }
@@ -191,55 +210,56 @@ pub(crate) fn decode_image(raw: &RawValue, project: Option<&str>) -> Result<Imag
         .status
         .as_deref()
         .ok_or_else(|| invalid(raw, "the image has no status"))?;
-    let deprecated: Option<DeprecationWire> = match &wire.deprecated {
+    let deprecated: Option<DeprecationWire> = match wire.deprecated {
         Some(text) => Some(object(text).map_err(|e| invalid(raw, format!("deprecated: {e}")))?),
         None => None,
     };
     let deprecation = deprecated.as_ref().and_then(|d| d.state.as_deref());
-    let mut image = Image::new(
-        id.clone(),
-        BACKEND,
-        unified_status(native, deprecation),
-        native,
-    )
-    .with_name(name)
-    .with_owner(project);
+    let (name, project) = (name.to_owned(), project.to_owned());
+    let mut image = Image::new(id, BACKEND, unified_status(native, deprecation), native)
+        .with_name(name)
+        .with_owner(project);
     image.created_at = wire.creation_timestamp;
     image.size_bytes = wire.archive_size_bytes;
     image.min_disk_gb = wire.disk_size_gb;
     image.arch = wire.architecture.as_deref().and_then(arch);
-    image.description = wire.description.filter(|d| !d.is_empty());
+    image.description = wire
+        .description
+        .filter(|d| !d.is_empty())
+        .map(Cow::into_owned);
+    // sized once: the fields below, the deprecation's five, the labels
+    image.properties = Properties::with_capacity(13 + wire.labels.len());
     let props = &mut image.properties;
-    let mut put = |key: &str, value: Option<String>| {
+    let mut put = |key: &str, value: Option<&str>| {
         if let Some(value) = value.filter(|v| !v.is_empty()) {
             props.insert(key, value);
         }
     };
-    put("gce.id", wire.id);
-    put("family", wire.family);
-    put("self_link", self_link.map(str::to_owned));
-    put("label_fingerprint", wire.label_fingerprint);
+    put("gce.id", wire.id.as_deref());
+    put("family", wire.family.as_deref());
+    put("self_link", self_link);
+    put("label_fingerprint", wire.label_fingerprint.as_deref());
     put(
         "storage_locations",
-        wire.storage_locations.map(|l| l.join(",")),
+        wire.storage_locations.map(|l| l.join(",")).as_deref(),
     );
-    put("source_disk", wire.source_disk);
-    put("source_image", wire.source_image);
-    put("source_snapshot", wire.source_snapshot);
+    put("source_disk", wire.source_disk.as_deref());
+    put("source_image", wire.source_image.as_deref());
+    put("source_snapshot", wire.source_snapshot.as_deref());
     if let Some(d) = deprecated {
-        put("deprecated.state", d.state);
+        put("deprecated.state", d.state.as_deref());
         let replacement = d.replacement.map(|r| {
             IdRule::GcePath
                 .canonical(&r)
                 .map_or(r, |id| id.as_str().to_owned())
         });
-        put("deprecated.replacement", replacement);
-        put("deprecated.deprecated", d.deprecated);
-        put("deprecated.obsolete", d.obsolete);
-        put("deprecated.deleted", d.deleted);
+        put("deprecated.replacement", replacement.as_deref());
+        put("deprecated.deprecated", d.deprecated.as_deref());
+        put("deprecated.obsolete", d.obsolete.as_deref());
+        put("deprecated.deleted", d.deleted.as_deref());
     }
     for (key, value) in wire.labels.iter() {
-        image.properties.insert(format!("label.{key}"), value);
+        props.insert(compact_str::format_compact!("label.{key}"), value);
     }
     image.native = Some(NativeRecord::from_raw(raw.to_owned()));
     Ok(image)
@@ -283,18 +303,18 @@ mod tests {
 
     #[test]
     fn without_a_self_link_the_known_project_names_the_image() {
-        let body = br#"{"items":[{"name":"a","status":"READY"}]}"#;
+        let body = br#"{"kind":"compute#imageList","items":[{"name":"a","status":"READY"}]}"#;
         let response = HttpResponse::from_body(BACKEND, 200, body.to_vec());
         let page = decode_list(&response, Some("p1")).unwrap();
         assert_eq!(page.items[0].id.as_str(), "projects/p1/global/images/a");
         assert_eq!(page.items[0].properties.get("self_link"), None);
         assert!(decode_list(&response, None).is_err());
         // the self link wins over the project asked for
-        let body = br#"{"items":[{"name":"a","status":"READY","selfLink":"projects/p2/global/images/a"}]}"#;
+        let body = br#"{"kind":"compute#imageList","items":[{"name":"a","status":"READY","selfLink":"projects/p2/global/images/a"}]}"#;
         let response = HttpResponse::from_body(BACKEND, 200, body.to_vec());
         let page = decode_list(&response, Some("p1")).unwrap();
         assert_eq!(page.items[0].owner.as_deref(), Some("p2"));
-        let bad = br#"{"items":[{"name":"A","status":"READY"}]}"#;
+        let bad = br#"{"kind":"compute#imageList","items":[{"name":"A","status":"READY"}]}"#;
         let response = HttpResponse::from_body(BACKEND, 200, bad.to_vec());
         assert!(decode_list(&response, Some("p1")).is_err());
     }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use clap::Args;
 use imagecat::ImageStatus;
-use imagecat::golden::{BuildKey, CellState, GoldenFamily, golden_catalogs};
+use imagecat::golden::{BuildKey, CellState, GoldenFamily, golden_catalogs, golden_image_families};
 
 use crate::args::{FilterArgs, GroupArgs};
 use crate::exit::{CliError, ExitCode};
@@ -29,6 +29,15 @@ pub(crate) struct GoldenArgs {
     /// Families (default: one per exact name).
     #[command(flatten)]
     group: GroupArgs,
+    /// Compare only the head of each image family NAME (repeatable): one
+    /// `getFromFamily` request per family and catalog on GCE, elsewhere
+    /// the newest active image whose property `family` is NAME.
+    #[arg(
+        long = "image-family",
+        value_name = "NAME",
+        conflicts_with_all = ["family", "group_by"]
+    )]
+    image_family: Vec<String>,
     /// Filters, applied to every catalog (`--status` defaults to active).
     #[command(flatten)]
     filter: FilterArgs,
@@ -272,7 +281,11 @@ pub(crate) async fn run(session: &Session, args: GoldenArgs) -> Result<(), CliEr
         .iter()
         .map(|c| (c.name.as_str(), &*c.catalog as &dyn imagecat::ImageCatalog))
         .collect();
-    let (matrix, failed) = golden_catalogs(&named, &query, &group, &args.by).await;
+    let (matrix, failed) = if args.image_family.is_empty() {
+        golden_catalogs(&named, &query, &group, &args.by).await
+    } else {
+        golden_image_families(&named, &args.image_family, &query, &args.by).await
+    };
     let failures: Vec<CliError> = failed
         .into_iter()
         .map(|(name, e)| {

@@ -1,5 +1,9 @@
 //! `imagecat latest`: the newest image matching the filters across the
-//! catalogs; with `--family` or `--group-by`, the newest of each family.
+//! catalogs; with `--family` or `--group-by`, the newest of each family;
+//! with `--image-family NAME`, the newest usable image of each image
+//! family as the backend answers it (GCE's `getFromFamily`, one request
+//! per family and catalog; elsewhere the listing's newest active image
+//! whose property `family` is NAME: `ImageCatalog::family_latest`).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -26,6 +30,16 @@ pub(crate) struct LatestArgs {
     /// Families.
     #[command(flatten)]
     group: GroupArgs,
+    /// The newest usable image of the image family NAME (repeatable): one
+    /// `getFromFamily` request per family and catalog on GCE, elsewhere
+    /// the newest active image whose property `family` is NAME. The
+    /// filters then apply to each family's image.
+    #[arg(
+        long = "image-family",
+        value_name = "NAME",
+        conflicts_with_all = ["family", "group_by"]
+    )]
+    image_family: Vec<String>,
     /// Include the backend's native record.
     #[arg(long)]
     raw: bool,
@@ -54,6 +68,16 @@ pub(crate) async fn run(session: &Session, args: LatestArgs) -> Result<(), CliEr
     session.check::<Row>()?;
     let ctx = session.open().await?;
     let query = args.filter.query();
+    if !args.image_family.is_empty() {
+        return image_families(
+            &ctx.catalogs,
+            &ctx.view,
+            &query,
+            &args.image_family,
+            args.raw,
+        )
+        .await;
+    }
     match args.group.group() {
         Some(group) => per_family(&ctx.catalogs, &ctx.view, query, &group, args.raw).await,
         None => newest(&ctx.catalogs, &ctx.view, query, args.raw).await,
@@ -116,6 +140,76 @@ async fn newest(
         }
         None => Err(last_error
             .unwrap_or_else(|| CliError::new(ExitCode::NotFound, "no image matches".into()))),
+    }
+}
+
+/// `latest --image-family NAME…`: each family's image from each catalog
+/// (`family_latest`), the newest across catalogs, one row per family in
+/// the order given. A family no catalog has is an error naming it after
+/// the rows; a catalog that fails is reported and counted as in any
+/// fan-out.
+async fn image_families(
+    catalogs: &[NamedCatalog],
+    view: &View,
+    query: &ListQuery,
+    families: &[String],
+    raw: bool,
+) -> Result<(), CliError> {
+    let several = catalogs.len() > 1;
+    let mut best: Vec<Option<(String, Image)>> = vec![None; families.len()];
+    let mut failures = Vec::new();
+    for named in catalogs {
+        let mut failed = None;
+        for (slot, family) in best.iter_mut().zip(families) {
+            match named.catalog.family_latest(family).await {
+                Ok(image) if query.matches(&image) => {
+                    if slot
+                        .as_ref()
+                        .is_none_or(|(_, b)| image.created_at > b.created_at)
+                    {
+                        *slot = Some((named.name.clone(), image));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => {
+                    failed = Some(CliError::from_error(Some(&named.name), e));
+                    break;
+                }
+            }
+        }
+        if let Some(failure) = failed {
+            failure.report_now();
+            failures.push(failure);
+        }
+    }
+    let missing: Vec<&str> = families
+        .iter()
+        .zip(&best)
+        .filter(|(_, b)| b.is_none())
+        .map(|(f, _)| f.as_str())
+        .collect();
+    let rows = best
+        .into_iter()
+        .flatten()
+        .map(|(catalog, image)| Row::new(image, several.then_some(catalog), raw))
+        .collect();
+    emit(&mut io::BufWriter::new(io::stdout().lock()), view, rows)?;
+    finish_fan_out(catalogs.len(), failures)?;
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            ExitCode::NotFound,
+            format!(
+                "no usable image of image family {}",
+                missing
+                    .iter()
+                    .map(|f| format!("{:?}", crate::sanitize::for_terminal(f)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
     }
 }
 

@@ -22,6 +22,7 @@ mod ec2_emulator;
 mod ec2_moto;
 mod errors;
 mod exec_safety;
+mod gce;
 mod golden;
 mod golden_matrix;
 mod prune;

@@ -3,7 +3,9 @@
 //! documents, hostile bodies, the catalog against a served Compute API,
 //! the wire decoders, who uses an image).
 
+mod adc;
 mod auth;
+mod emulator;
 mod errors;
 mod hostile;
 mod source;

@@ -135,6 +135,17 @@ async fn handle(
             json_answer(StatusCode::OK, page)
         }
         (&Method::GET, "/images/img-1") => json_answer(StatusCode::OK, image("img-1")),
+        (&Method::GET, "/images/family/golden") => {
+            let mut image = image("golden-v2");
+            image["family"] = "golden".into();
+            json_answer(StatusCode::OK, image)
+        }
+        (&Method::GET, "/images/family/liar") => {
+            let mut image = image("golden-v2");
+            image["family"] = "golden".into();
+            json_answer(StatusCode::OK, image)
+        }
+        (&Method::GET, "/images/family/none") => not_found("projects/p1/global/images/family/none"),
         (&Method::GET, "/images/gone") => not_found("projects/p1/global/images/gone"),
         (&Method::DELETE, "/images/img-run") => operation("RUNNING", json!({})),
         (&Method::GET, "/operations/operation-1700000000000-abc") => {
@@ -429,4 +440,122 @@ async fn tokens_from_a_key_file_or_the_metadata_server_and_a_refused_static_toke
         seen.iter()
             .any(|(_, _, a)| a.as_deref() == Some("Bearer stale-token-5678"))
     );
+}
+
+#[tokio::test]
+async fn the_newest_of_a_family_is_one_get_from_family() {
+    let (base, server) = serve().await;
+    let catalog = catalog(&base, TOKEN);
+    assert!(catalog.info().capabilities.family_lookup);
+    let image = catalog.family_latest("golden").await.unwrap();
+    assert_eq!(image.id.as_str(), "projects/p1/global/images/golden-v2");
+    assert_eq!(image.properties.get("family"), Some("golden"));
+    // an answer of another family is not taken for this one
+    let e = catalog.family_latest("liar").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
+    let e = catalog.family_latest("none").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    // a family that is not a GCE name is refused before any request
+    for bad in ["", "Golden", "../images", "a/b", "x?y"] {
+        let e = catalog.family_latest(bad).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}: {e}");
+    }
+    let seen = server.seen.lock().unwrap();
+    let mut paths: Vec<&str> = seen.iter().map(|(_, p, _)| p.as_str()).collect();
+    // (an answer that is not the one asked for is retried as the HTTP
+    // policy retries any invalid answer to a GET)
+    paths.dedup();
+    assert_eq!(
+        paths,
+        [
+            "/compute/v1/projects/p1/global/images/family/golden",
+            "/compute/v1/projects/p1/global/images/family/liar",
+            "/compute/v1/projects/p1/global/images/family/none",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_query_goes_to_the_server_as_a_filter_and_is_checked_again() {
+    let (base, server) = serve().await;
+    let catalog = catalog(&base, TOKEN);
+    // the served list ignores the filter: the engine still keeps only img-3
+    let images: Vec<_> = catalog
+        .list(
+            ListQuery::new()
+                .name("img-3")
+                .status(imagecat_core::ImageStatus::Active)
+                .property("label.env", "prod")
+                .page_size(2),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(images.is_empty(), "{images:?}"); // no label env on img-3
+    let images: Vec<_> = catalog
+        .list(ListQuery::new().name("img-3"))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(images.len(), 1);
+    let seen = server.seen.lock().unwrap();
+    let first = url::Url::parse(&format!("http://h{}", seen[0].1)).unwrap();
+    let pairs: Vec<(String, String)> = first.query_pairs().into_owned().collect();
+    assert_eq!(
+        pairs,
+        [
+            ("maxResults".to_owned(), "2".to_owned()),
+            (
+                "filter".to_owned(),
+                r#"(name = "img-3") (status = "READY") (labels.env = "prod")"#.to_owned()
+            ),
+        ]
+    );
+    // every page re-sends the filter with its token
+    assert!(
+        seen[1].1.contains("filter=") && seen[1].1.contains("pageToken=t2"),
+        "{}",
+        seen[1].1
+    );
+}
+
+#[tokio::test]
+async fn a_public_image_project_is_read_only() {
+    let (base, server) = serve().await;
+    let public = GceBuilder::new()
+        .project("debian-cloud")
+        .endpoint(format!("{base}/compute/v1/"))
+        .access_token(SecretString::new(TOKEN))
+        .build()
+        .unwrap();
+    assert!(public.source().read_only());
+    assert!(!public.info().capabilities.delete);
+    assert_eq!(public.caller().await.unwrap(), None);
+    let e = public
+        .delete(&ImageId::from("debian-12-bookworm-v20240110"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+    // a project of one's own, marked read-only, is the same
+    let marked = catalog_builder(&base).read_only(true).build().unwrap();
+    assert!(marked.delete(&ImageId::from("img-run")).await.is_err());
+    // a catalog deletes in its own project only
+    let own = catalog(&base, TOKEN);
+    assert_eq!(own.caller().await.unwrap().as_deref(), Some("p1"));
+    let e = own
+        .delete(&ImageId::from(
+            "projects/debian-cloud/global/images/debian-12",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    // no request reached the server
+    assert!(server.seen.lock().unwrap().is_empty());
+}
+
+fn catalog_builder(base: &str) -> GceBuilder {
+    GceBuilder::new()
+        .project("p1")
+        .endpoint(format!("{base}/compute/v1/"))
+        .access_token(SecretString::new(TOKEN))
 }

@@ -24,11 +24,11 @@ use serde_json::Value;
 const KEY_FILE: &[u8] = include_bytes!("../fixtures/test-service-account-THROWAWAY.json");
 
 #[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<(Method, HeaderMap, String)>>>);
+pub(crate) struct Seen(pub(crate) Arc<Mutex<Vec<(Method, HeaderMap, String)>>>);
 
-type Script = Arc<dyn Fn(&Method, &HeaderMap, &str) -> Response + Send + Sync>;
+pub(crate) type Script = Arc<dyn Fn(&Method, &HeaderMap, &str) -> Response + Send + Sync>;
 
-async fn serve(script: Script) -> (String, Seen) {
+pub(crate) async fn serve(script: Script) -> (String, Seen) {
     let seen = Seen::default();
     let state = (seen.clone(), script);
     async fn handle(
@@ -50,7 +50,7 @@ async fn serve(script: Script) -> (String, Seen) {
     (format!("http://{addr}"), seen)
 }
 
-fn json(status: StatusCode, body: &str) -> Response {
+pub(crate) fn json(status: StatusCode, body: &str) -> Response {
     (
         status,
         [("content-type", "application/json")],

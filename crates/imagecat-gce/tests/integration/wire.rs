@@ -104,8 +104,8 @@ fn the_status_table() {
 fn empty_and_last_pages() {
     for body in [
         &br#"{"kind":"compute#imageList","id":"projects/p1/global/images"}"#[..],
-        br#"{"items":[],"nextPageToken":""}"#,
-        br#"{"items":null,"warning":{"code":"NO_RESULTS_ON_PAGE","message":"none"}}"#,
+        br#"{"kind":"compute#imageList","items":[],"nextPageToken":""}"#,
+        br#"{"kind":"compute#imageList","items":null,"warning":{"code":"NO_RESULTS_ON_PAGE","message":"none"}}"#,
     ] {
         let page = decode_page_body(body, None).unwrap();
         assert!(page.items.is_empty());
@@ -113,7 +113,7 @@ fn empty_and_last_pages() {
     }
     // an empty page that says there is more is a page, not the end
     let page = decode_page_body(
-        br#"{"nextPageToken":"t2"}"#,
+        br#"{"kind":"compute#imageList","nextPageToken":"t2"}"#,
         Some(PageToken::Link("t1".into())),
     )
     .unwrap();
@@ -138,7 +138,7 @@ fn a_single_image_document() {
 #[test]
 fn hostile_bodies_are_typed_errors_naming_gce() {
     let huge = {
-        let mut b = br#"{"items":[],"x":""#.to_vec();
+        let mut b = br#"{"kind":"compute#imageList","items":[],"x":""#.to_vec();
         b.resize(imagecat_gce::MAX_BODY_BYTES + 1, b'a');
         b.extend_from_slice(b"\"}");
         b
@@ -146,7 +146,7 @@ fn hostile_bodies_are_typed_errors_naming_gce() {
     let deep = "[".repeat(100_000);
     let image = |fields: &str| {
         format!(
-            r#"{{"items":[{{"name":"a","status":"READY","selfLink":"https://h/compute/v1/projects/p1/global/images/a"{fields}}}]}}"#
+            r#"{{"kind":"compute#imageList","items":[{{"name":"a","status":"READY","selfLink":"https://h/compute/v1/projects/p1/global/images/a"{fields}}}]}}"#
         )
     };
     let cases: Vec<(String, Vec<u8>)> = vec![
@@ -155,16 +155,16 @@ fn hostile_bodies_are_typed_errors_naming_gce() {
         ("truncated".into(), LIST[..LIST.len() / 2].to_vec()),
         ("an array".into(), b"[]".to_vec()),
         ("a page as an array of fields".into(), br#"[[], "t"]"#.to_vec()),
-        ("an image as an array of fields".into(), br#"{"items":[["1","a","READY"]]}"#.to_vec()),
+        ("an image as an array of fields".into(), br#"{"kind":"compute#imageList","items":[["1","a","READY"]]}"#.to_vec()),
         ("deprecated as an array".into(), image(r#","deprecated":["OBSOLETE"]"#).into_bytes()),
-        ("items an object".into(), br#"{"items":{}}"#.to_vec()),
+        ("items an object".into(), br#"{"kind":"compute#imageList","items":{}}"#.to_vec()),
         ("token a number".into(), br#"{"nextPageToken":7}"#.to_vec()),
         ("deep".into(), deep.into_bytes()),
         ("huge".into(), huge),
-        ("no selfLink".into(), br#"{"items":[{"name":"a","status":"READY"}]}"#.to_vec()),
-        ("selfLink of a disk".into(), br#"{"items":[{"name":"a","status":"READY","selfLink":"projects/p1/zones/z/disks/a"}]}"#.to_vec()),
-        ("name differs from selfLink".into(), br#"{"items":[{"name":"b","status":"READY","selfLink":"projects/p1/global/images/a"}]}"#.to_vec()),
-        ("no status".into(), br#"{"items":[{"name":"a","selfLink":"projects/p1/global/images/a"}]}"#.to_vec()),
+        ("no selfLink".into(), br#"{"kind":"compute#imageList","items":[{"name":"a","status":"READY"}]}"#.to_vec()),
+        ("selfLink of a disk".into(), br#"{"kind":"compute#imageList","items":[{"name":"a","status":"READY","selfLink":"projects/p1/zones/z/disks/a"}]}"#.to_vec()),
+        ("name differs from selfLink".into(), br#"{"kind":"compute#imageList","items":[{"name":"b","status":"READY","selfLink":"projects/p1/global/images/a"}]}"#.to_vec()),
+        ("no status".into(), br#"{"kind":"compute#imageList","items":[{"name":"a","selfLink":"projects/p1/global/images/a"}]}"#.to_vec()),
         ("size negative".into(), image(r#","archiveSizeBytes":"-1""#).into_bytes()),
         ("size text".into(), image(r#","diskSizeGb":"ten""#).into_bytes()),
         ("size an object".into(), image(r#","diskSizeGb":{}"#).into_bytes()),
@@ -173,7 +173,7 @@ fn hostile_bodies_are_typed_errors_naming_gce() {
         ("label twice".into(), image(r#","labels":{"a":"1","a":"2"}"#).into_bytes()),
         ("status twice".into(), image(r#","status":"FAILED""#).into_bytes()),
         ("deprecated a string".into(), image(r#","deprecated":"OBSOLETE""#).into_bytes()),
-        ("name a number".into(), br#"{"items":[{"name":1,"status":"READY","selfLink":"projects/p1/global/images/a"}]}"#.to_vec()),
+        ("name a number".into(), br#"{"kind":"compute#imageList","items":[{"name":1,"status":"READY","selfLink":"projects/p1/global/images/a"}]}"#.to_vec()),
     ];
     for (what, body) in cases {
         let result = std::panic::catch_unwind(|| decode_page_body(&body, None));
@@ -188,5 +188,21 @@ fn hostile_bodies_are_typed_errors_naming_gce() {
             e.body().len() <= imagecat_http::SNIPPET_LIMIT + 4,
             "{what}: the snippet is capped"
         );
+    }
+}
+
+#[test]
+fn a_200_of_another_shape_is_not_an_empty_last_page() {
+    // what a proxy or a broken server may answer: read as an image list
+    // it would have no items and no next token, ending a listing early
+    for body in [
+        &br#"{"unexpected":{"shape":[1,2,3]}}"#[..],
+        br#"{}"#,
+        br#"{"kind":"compute#diskList","items":[]}"#,
+        br#"{"kind":"compute#operation","status":"DONE"}"#,
+    ] {
+        let e = decode_page_body(body, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
+        assert_eq!(e.backend(), Some(imagecat_gce::BACKEND));
     }
 }

@@ -31,7 +31,7 @@ pub(crate) async fn toast_in_use(images: usize) -> (ToastEmulator, String) {
 pub(crate) const IMAGECAT: &str = env!("CARGO_BIN_EXE_imagecat");
 
 /// The variables a test must not inherit from the shell that runs it.
-const INHERITED: [&str; 15] = [
+const INHERITED: [&str; 19] = [
     "IMAGECAT_CATALOG",
     "RUST_LOG",
     "IMAGECAT_TOAST_ENDPOINT",
@@ -47,6 +47,10 @@ const INHERITED: [&str; 15] = [
     "OS_CLOUD",
     "NO_COLOR",
     "IMAGECAT_CONFIG",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GCE_METADATA_HOST",
+    "CLOUDSDK_CONFIG",
 ];
 
 /// The one environment every run of the CLI in these tests gets (also
