@@ -183,23 +183,10 @@ async fn list_show_and_delete(rig: &Rig) {
     assert_eq!(image["visibility"], "private");
     assert_eq!(image["properties"]["tag:team"], "web");
 
-    // Without usage (not in this lane), delete refuses: usage unknown.
-    let refused = rig
-        .cli(&["-c", &url, "delete", "--yes", &s.id("web-1")])
-        .await;
-    assert_ne!(refused.code, 0, "{}", refused.stdout);
-    assert!(rig.state(region).await.0.contains(&s.id("web-1")));
-
-    // Deleted with its snapshot, each named.
+    // Deleted with its snapshot, each named: no instance, template or
+    // group uses it, and the usage scan proves that first (no --force).
     let deleted = rig
-        .cli(&[
-            "-c",
-            &url,
-            "delete",
-            "--yes",
-            "--force-in-use",
-            &s.id("web-1"),
-        ])
+        .cli(&["-c", &url, "delete", "--yes", &s.id("web-1")])
         .await;
     assert_eq!(deleted.code, 0, "{}", deleted.stderr);
     assert!(
@@ -221,7 +208,6 @@ async fn list_show_and_delete(rig: &Rig) {
             &url,
             "delete",
             "--yes",
-            "--force-in-use",
             "--keep-snapshots",
             &s.id("db-1"),
         ])
@@ -239,14 +225,7 @@ async fn list_show_and_delete(rig: &Rig) {
 
     // Deleted already: said so, nothing else touched.
     let again = rig
-        .cli(&[
-            "-c",
-            &url,
-            "delete",
-            "--yes",
-            "--force-in-use",
-            &s.id("web-1"),
-        ])
+        .cli(&["-c", &url, "delete", "--yes", &s.id("web-1")])
         .await;
     assert_ne!(
         again.code, 0,

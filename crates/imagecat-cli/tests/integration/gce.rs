@@ -210,8 +210,9 @@ async fn prune_plans_then_applies_exactly_the_deletes_on_the_request_log() {
 
 #[tokio::test]
 async fn diff_between_two_projects() {
-    let mut config = GceEmulatorConfig::default().images(6);
-    config.more_projects = vec!["other-project".into()];
+    let config = GceEmulatorConfig::default().images(6);
+    // "other-project" starts empty: the images added below are all it has
+    // (`more_projects` would seed it as a near copy of the own project).
     let emu = emulator(config).await;
     let names = emu.image_names(PROJECT);
     // the other project has the first four (the fourth rebuilt: another
@@ -307,8 +308,9 @@ async fn a_public_image_project_is_listed_and_never_deleted() {
 
 #[tokio::test]
 async fn golden_over_image_families_is_one_request_per_family_and_project() {
-    let mut config = GceEmulatorConfig::default().images(8);
-    config.more_projects = vec!["other-project".into()];
+    let config = GceEmulatorConfig::default().images(8);
+    // "other-project" starts empty: the images added below are all it has
+    // (`more_projects` would seed it as a near copy of the own project).
     let emu = emulator(config).await;
     let url = emu.catalog_url_for(PROJECT);
     let heads = imagecat(
