@@ -1,5 +1,5 @@
 //! Usage on EC2: every user of an AMI in the caller's account and region,
-//! listed as [`InstanceRef`]s through [`PageSource::instance_page`], so the
+//! listed as [`InstanceRef`]s through [`PageSource::instance_page`](imagecat_core::raw::PageSource::instance_page), so the
 //! core's engine (tokens, de-duplication, the scan rules of
 //! `paging/walk.rs`) judges the walk like any other backend's.
 //!
@@ -13,7 +13,7 @@
 //!    *every* version (`DescribeLaunchTemplateVersions LaunchTemplateId=…`,
 //!    paged to its end inside the page), each version that names an image
 //!    as `lt-… version N` ([`FoundVia::LaunchTemplate`]); a
-//!    `resolve:ssm:` image resolved through SSM ([`ssm`],
+//!    `resolve:ssm:` image resolved through SSM (`ssm.rs`,
 //!    [`FoundVia::Parameter`]) or unresolved;
 //! 3. `configurations`: Auto Scaling `DescribeLaunchConfigurations`
 //!    ([`FoundVia::LaunchConfiguration`]);
@@ -24,7 +24,7 @@
 //!    in a scan of every image, for the catalog's own AMIs ten at a time)
 //!    ([`FoundVia::ServerReference`]), asked only for what the phases
 //!    above do not cover: SSM parameters and Image Builder recipes. A
-//!    server without the call ([`references`]) ends the phase without
+//!    server without the call (`references.rs`) ends the phase without
 //!    failing the scan.
 //!
 //! Every page says [`UsageScope::OwnTenant`]: the calls see the caller's
