@@ -594,6 +594,16 @@ impl GceEmulator {
             .push_back(operations::OpError::new(http_status, reason, message));
     }
 
+    /// A concurrent writer: just before the next `setLabels` is read, the
+    /// image gets the label `key` = `value` (and so a new fingerprint: a
+    /// request carrying the one read before is refused 412, as Google
+    /// refuses it). Each call covers one `setLabels`.
+    pub fn relabel_before_next_set_labels(&self, key: &str, value: &str) {
+        self.state()
+            .relabels
+            .push_back((key.to_owned(), value.to_owned()));
+    }
+
     /// The next request (after the fault modes) is answered with this
     /// error document instead (e.g. 403 `rateLimitExceeded`).
     pub fn push_error(&self, status: u16, reason: &str, message: &str) {
