@@ -33,8 +33,9 @@ pub fn gcloud_path() -> PathBuf {
     path
 }
 
-/// A loopback port that counts the connections made to it.
-fn proxy_trap() -> (String, Arc<AtomicUsize>) {
+/// A loopback port that counts the connections made to it: the proxy
+/// every other host is sent to (a test asserts it saw none).
+pub fn proxy_trap() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
     let addr = listener.local_addr().expect("an address");
     let count = Arc::new(AtomicUsize::new(0));
