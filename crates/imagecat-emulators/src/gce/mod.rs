@@ -31,7 +31,9 @@
 //! - the bearer token (`Authorization: Bearer …`, 401 in Google's error
 //!   document), 403 `forbidden` on writes to a public image project, 404
 //!   `notFound` with GCE's messages, errors scripted ahead
-//!   ([`GceEmulator::push_error`], e.g. 403 `rateLimitExceeded`), and the
+//!   ([`GceEmulator::push_error`], e.g. 403 `rateLimitExceeded`), a
+//!   concurrent label writer that makes the next `setLabels`' fingerprint
+//!   stale ([`GceEmulator::relabel_before_next_set_labels`]), and the
 //!   shared fault modes and request log of [`crate::server`];
 //! - where tokens come from (`auth.rs`): `POST /token` (the JWT-bearer
 //!   and refresh-token grants) and the metadata server
