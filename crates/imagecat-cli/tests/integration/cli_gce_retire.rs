@@ -2,15 +2,17 @@
 //! emulator: `prune --retire --apply` (a `setLabels` and a `deprecate`
 //! `OBSOLETE` with the family's newest as replacement per image), `list
 //! --retired`, `restore` (`deprecate` `ACTIVE`, the label removed),
-//! `prune --delete-retired-after` (an image a disk was made from after its
-//! retire is kept), `latest --retire-older`; every write asserted on the
+//! `prune --delete-retired-after` (an image a disk was made from, or a
+//! template names, after its retire is kept), `latest --retire-older`; every write asserted on the
 //! emulator's request log and the images' state. Then gcloud (the one this
 //! machine carries) describes and lists what imagecat retired.
 
 use std::collections::HashSet;
 
 use imagecat::chrono::{Duration, Utc};
-use imagecat_emulators::gce::{GceDisk, GceEmulator, GceEmulatorConfig, GceImage, TOKEN};
+use imagecat_emulators::gce::{
+    GceDisk, GceEmulator, GceEmulatorConfig, GceImage, GceTemplate, TOKEN,
+};
 use imagecat_emulators::server::ServeOptions;
 use imagecat_testkit::gcloud::Gcloud;
 use serde_json::Value;
@@ -176,10 +178,11 @@ async fn gce_retire_list_restore_and_delete_retired_after() {
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(again.stdout.contains("is not retired"), "{}", again.stdout);
 
-    // Twenty days pass for web-1 and web-2; a disk is made from web-2.
+    // Twenty days pass for web-1, web-2 and web-0 (retired by an older
+    // run); a disk is made from web-2, a template names web-0.
     let old = (Utc::now() - Duration::days(20)).timestamp().to_string();
     let link = emu.endpoint() + &id(4);
-    for n in [1, 2] {
+    for n in [0, 1, 2] {
         emu.add_image(
             PROJECT,
             GceImage::at_hour(format!("web-{n}"), i64::from(n))
@@ -191,6 +194,14 @@ async fn gce_retire_list_restore_and_delete_retired_after() {
     emu.add_disk(
         PROJECT,
         GceDisk::from_image("data-1", "us-central1-a", PROJECT, "web-2"),
+    );
+    emu.add_template(
+        PROJECT,
+        GceTemplate {
+            name: "batch".into(),
+            region: None,
+            source_image: id(0),
+        },
     );
 
     // Phase two: web-1 only.
@@ -210,11 +221,12 @@ async fn gce_retire_list_restore_and_delete_retired_after() {
     assert_eq!(reasons(3), serde_json::json!(["not-retired"]));
     assert_eq!(reasons(4), serde_json::json!(["not-retired"]));
     assert_eq!(reasons(2), serde_json::json!(["in-use"]));
+    assert_eq!(reasons(0), serde_json::json!(["in-use"]));
     assert_eq!(ids_where(&done, "result", "deleted"), [id(1)].into());
     assert_eq!(writes_since(&emu, from), ["DELETE images/web-1"]);
     assert_eq!(
         emu.image_names(PROJECT),
-        ["web-2", "web-3", "web-4"].map(String::from)
+        ["web-0", "web-2", "web-3", "web-4"].map(String::from)
     );
 }
 
