@@ -21,6 +21,9 @@
 //!   a static access token, a service-account key file or the metadata
 //!   server) and `source` [`GceSource`] / [`GceCatalog`] (list, get,
 //!   delete through the Operation);
+//! - `retire`: retire by `deprecate` (`OBSOLETE` or `DEPRECATED`, the
+//!   family's newest as replacement) with the retired-at time in the label
+//!   [`RETIRED_AT_LABEL`]; restore by `deprecate` `ACTIVE`;
 //! - image references: [`imagecat_core::IdRule::GcePath`] in the core, and
 //!   [`qualify_reference`] for the project-relative forms.
 
@@ -30,6 +33,7 @@ mod error;
 mod identity;
 mod instances;
 mod query;
+mod retire;
 mod source;
 mod wire;
 
@@ -46,6 +50,7 @@ pub use config::{
 };
 pub use error::decode_error;
 pub use identity::{ImageReference, qualify_reference};
+pub use retire::RETIRED_AT_LABEL;
 pub use source::{GceCatalog, GceSource, is_resource_name};
 pub use wire::{MAX_BODY_BYTES, unified_status};
 

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
+use imagecat_core::retire::RetireRequest;
 use imagecat_core::{
     Capabilities, Catalog, CatalogInfo, Deleted, Error, ErrorKind, GetSupport, IdRule, Image,
     ImageId, InstanceQuery, InstanceRef, ListQuery, PagingStyle, Result, ServerFilters, UsageScope,
@@ -70,7 +71,8 @@ impl fmt::Debug for GceSource {
 /// `filter` expression ([`crate::query`]), `getFromFamily`, ids by
 /// [`IdRule::GcePath`]; usage by the project's disks, instances, templates
 /// and groups (the caller's own tenant), with an image's IAM policy read
-/// for delete candidates (`audience`).
+/// for delete candidates (`audience`); retire by deprecation (see
+/// `retire.rs`).
 pub(crate) fn capabilities(read_only: bool) -> Capabilities {
     Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         .ids(IdRule::GcePath)
@@ -81,6 +83,7 @@ pub(crate) fn capabilities(read_only: bool) -> Capabilities {
         .delete(!read_only)
         .soft_delete(false)
         .family_lookup(true)
+        .retire(Some(crate::retire::SUPPORT))
         .server_filters(
             ServerFilters::none()
                 .name(true)
@@ -145,7 +148,7 @@ struct OperationErrorItem {
 
 /// Where an operation stands.
 #[derive(Debug, PartialEq, Eq)]
-enum OpState {
+pub(crate) enum OpState {
     /// `PENDING` or `RUNNING`: read it again (its name).
     Running(String),
     /// `DONE` without an error.
@@ -153,8 +156,13 @@ enum OpState {
 }
 
 /// Reads an Operation answer: `DONE` with an `error` is that error, mapped
-/// as Google's error document of `httpErrorStatusCode` would be.
-fn decode_operation(response: &HttpResponse, wanted: &ImageId) -> Result<OpState> {
+/// as Google's error document of `httpErrorStatusCode` would be; `what`
+/// names the operation (`delete`, `deprecate`) in its errors.
+pub(crate) fn decode_operation(
+    response: &HttpResponse,
+    wanted: &ImageId,
+    what: &str,
+) -> Result<OpState> {
     if response.body.trim_ascii_start().first() != Some(&b'{') {
         return Err(response.invalid("the operation is not a JSON object"));
     }
@@ -171,6 +179,7 @@ fn decode_operation(response: &HttpResponse, wanted: &ImageId) -> Result<OpState
     match op.status.as_deref() {
         Some("DONE") => match op.error {
             Some(e) if !e.errors.is_empty() => Err(operation_error(
+                what,
                 op.http_error_status_code,
                 op.http_error_message,
                 e.errors,
@@ -202,6 +211,7 @@ fn is_operation_name(name: &str) -> bool {
 /// with `httpErrorStatusCode` (each `errors[].code` as a reason), mapped by
 /// [`error::decode_error`]; without a status, an `Api` error.
 fn operation_error(
+    what: &str,
     status: Option<u16>,
     http_message: Option<String>,
     errors: Vec<OperationErrorItem>,
@@ -216,7 +226,7 @@ fn operation_error(
         (true, Some(m)) => m,
         (true, None) => "the operation failed".to_owned(),
     };
-    let message = format!("the delete operation failed: {message}");
+    let message = format!("the {what} operation failed: {message}");
     let reasons: Vec<serde_json::Value> = errors
         .iter()
         .filter_map(|e| e.code.as_deref())
@@ -319,9 +329,42 @@ impl GceSource {
             .await
     }
 
-    /// Reads the operation `name` of `project` until it is `DONE`, at most
-    /// the configured number of times, with the retry policy's backoff.
-    async fn wait(&self, project: &str, mut name: String, wanted: &ImageId) -> Result<Deleted> {
+    /// [`authed`](Self::authed) with a JSON body (`deprecate`,
+    /// `setLabels`), sent again as it is when the token is renewed.
+    pub(crate) async fn authed_json<T>(
+        &self,
+        what: &str,
+        idempotency: Idempotency,
+        url: &Url,
+        body: &serde_json::Value,
+        handle: impl Fn(HttpResponse) -> Result<T>,
+    ) -> Result<T> {
+        let inner = &self.inner;
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        inner
+            .auth
+            .send_body(
+                &inner.http,
+                what,
+                idempotency,
+                Method::POST,
+                Some(("application/json", &bytes)),
+                |_| Ok(url.clone()),
+                |response, _| handle(response),
+            )
+            .await
+    }
+
+    /// Reads the `what` operation `name` of `project` until it is `DONE`,
+    /// at most the configured number of times, with the retry policy's
+    /// backoff.
+    async fn wait(
+        &self,
+        what: &str,
+        project: &str,
+        mut name: String,
+        wanted: &ImageId,
+    ) -> Result<()> {
         let polls = self.inner.operation_polls;
         let retry = self.inner.http.options().retry;
         for attempt in 1..=polls {
@@ -329,7 +372,7 @@ impl GceSource {
             let url = self.url(&["projects", project, "global", "operations", &name])?;
             let state = self
                 .authed(
-                    "wait for the delete operation",
+                    &format!("wait for the {what} operation"),
                     Idempotency::Idempotent,
                     Method::GET,
                     &url,
@@ -340,34 +383,79 @@ impl GceSource {
                             return Err(match e.kind() {
                                 ErrorKind::NotFound => Error::new(
                                     ErrorKind::Api,
-                                    format!("the delete operation {name} of image {wanted} cannot be read: {e}"),
+                                    format!("the {what} operation {name} of image {wanted} cannot be read: {e}"),
                                 )
                                 .with_backend(BACKEND)
                                 .with_status(response.status.as_u16()),
                                 _ => e,
                             });
                         }
-                        decode_operation(&response, wanted)
+                        decode_operation(&response, wanted, what)
                     },
                 )
                 .await?;
             match state {
-                OpState::Done => return Ok(Deleted::Deleted),
+                OpState::Done => return Ok(()),
                 OpState::Running(next) => name = next,
             }
         }
         Err(Error::new(
             ErrorKind::Timeout,
             format!(
-                "the delete operation {name} of image {wanted} was not DONE after {polls} reads"
+                "the {what} operation {name} of image {wanted} was not DONE after {polls} reads"
             ),
         )
         .with_backend(BACKEND))
     }
+
+    /// The canonical id of an image this catalog may change, checked
+    /// before any request: refused in a read-only (public image) project
+    /// and for an image of another project; `verb` says what is not done
+    /// (`deleted`, `retired`).
+    pub(crate) fn writable(&self, id: &ImageId, verb: &str) -> Result<ImageId> {
+        let wanted = self.check_id(id)?;
+        if self.inner.read_only {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "project {} is a public image project, listed read-only: \
+                     image {wanted} is not {verb}",
+                    self.project()
+                ),
+            )
+            .with_backend(BACKEND));
+        }
+        if project_and_name(&wanted).0 != self.project() {
+            return Err(Error::invalid_input(
+                BACKEND,
+                format!(
+                    "image {wanted} is not in project {}, the project of this catalog: \
+                     it is not {verb}",
+                    self.project()
+                ),
+            ));
+        }
+        Ok(wanted)
+    }
+
+    /// An operation's first answer carried to `DONE` (read again while it
+    /// runs).
+    pub(crate) async fn finish(
+        &self,
+        what: &str,
+        project: &str,
+        state: OpState,
+        wanted: &ImageId,
+    ) -> Result<()> {
+        match state {
+            OpState::Done => Ok(()),
+            OpState::Running(op) => self.wait(what, project, op, wanted).await,
+        }
+    }
 }
 
 /// The project and name of a canonical `projects/{p}/global/images/{n}`.
-fn project_and_name(id: &ImageId) -> (&str, &str) {
+pub(crate) fn project_and_name(id: &ImageId) -> (&str, &str) {
     let rest = id.as_str().strip_prefix("projects/").unwrap_or_default();
     let (project, rest) = rest.split_once('/').unwrap_or_default();
     (project, rest.rsplit('/').next().unwrap_or_default())
@@ -544,34 +632,24 @@ impl PageSource for GceSource {
         crate::instances::audience(self, image).await
     }
 
+    /// Stamps the `imagecat-retired-at` label, then deprecates (see
+    /// `retire.rs`).
+    async fn retire(&self, id: &ImageId, request: &RetireRequest) -> Result<()> {
+        crate::retire::retire(self, id, request).await
+    }
+
+    /// Clears the deprecation, then removes the label (see `retire.rs`).
+    async fn restore(&self, id: &ImageId) -> Result<()> {
+        crate::retire::restore(self, id).await
+    }
+
     /// `DELETE …/projects/{p}/global/images/{name}`, then the Operation
     /// waited for. A `notFound` document proves the image absent (a retried
     /// DELETE that finds it gone is `AlreadyDeleted`); a bare 404 proves
     /// nothing.
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
-        let wanted = self.check_id(id)?;
+        let wanted = self.writable(id, "deleted")?;
         let (project, name) = project_and_name(&wanted);
-        if self.inner.read_only {
-            return Err(Error::new(
-                ErrorKind::PermissionDenied,
-                format!(
-                    "project {} is a public image project, listed read-only: \
-                     image {wanted} is not deleted",
-                    self.project()
-                ),
-            )
-            .with_backend(BACKEND));
-        }
-        if project != self.project() {
-            return Err(Error::invalid_input(
-                BACKEND,
-                format!(
-                    "image {wanted} is not in project {}, the project of this catalog: \
-                     it is not deleted",
-                    self.project()
-                ),
-            ));
-        }
         let url = self.url(&["projects", project, "global", "images", name])?;
         let state = self
             .authed(
@@ -586,14 +664,17 @@ impl PageSource for GceSource {
                             .refused_delete(error::decode_error(&response), documented)
                             .map(Err);
                     }
-                    decode_operation(&response, &wanted).map(Ok)
+                    decode_operation(&response, &wanted, "delete").map(Ok)
                 },
             )
             .await?;
         match state {
             Err(already) => Ok(already),
             Ok(OpState::Done) => Ok(Deleted::Deleted),
-            Ok(OpState::Running(op)) => self.wait(project, op, &wanted).await,
+            Ok(OpState::Running(op)) => self
+                .wait("delete", project, op, &wanted)
+                .await
+                .map(|()| Deleted::Deleted),
         }
     }
 }
@@ -642,6 +723,7 @@ mod tests {
         decode_operation(
             &HttpResponse::from_body(BACKEND, 200, body.as_bytes().to_vec()),
             &wanted,
+            "delete",
         )
     }
 

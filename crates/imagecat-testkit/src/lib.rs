@@ -31,6 +31,8 @@ macro_rules! ensure {
 pub mod conformance;
 #[cfg(feature = "gce-fake")]
 pub mod gce_fake;
+#[cfg(unix)]
+pub mod gcloud;
 #[cfg(feature = "hostile")]
 pub mod hostile;
 pub mod listing;

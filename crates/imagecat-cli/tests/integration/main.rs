@@ -9,6 +9,7 @@ mod cli_emulate_ec2;
 mod cli_emulate_gce;
 mod cli_emulate_members;
 mod cli_extras;
+mod cli_gce_retire;
 mod cli_gce_usage;
 mod cli_hostile;
 mod cli_prune_sizes;

@@ -100,6 +100,9 @@ pub(crate) struct State {
     pub(crate) unreachable: Vec<String>,
     pub(crate) delete_failures: VecDeque<OpError>,
     pub(crate) injected: VecDeque<OpError>,
+    /// Labels another writer sets just before each next `setLabels` is
+    /// read (so that its fingerprint is stale): one per call.
+    pub(crate) relabels: VecDeque<(String, String)>,
     /// How many image list pages still come back empty (with a token).
     pub(crate) empty_pages: u32,
     /// The seed of generated ids; `sequence` counts what was generated.
@@ -204,6 +207,7 @@ impl State {
             operation_polls: config.operation_polls,
             unreachable: Vec::new(),
             delete_failures: VecDeque::new(),
+            relabels: VecDeque::new(),
             injected: VecDeque::new(),
             empty_pages: 0,
             seed: config.seed,

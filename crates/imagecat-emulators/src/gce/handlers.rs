@@ -665,8 +665,12 @@ fn set_labels(state: &mut State, project: &str, name: &str, call: &Call) -> Resp
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    let relabel = state.relabels.pop_front();
     let (real, id) = match writable(state, project, name, "compute.images.setLabels") {
         Ok(image) => {
+            if let Some((k, v)) = relabel {
+                image.spec.labels.insert(k, v);
+            }
             if !same_bytes(&given, &label_fingerprint(&image.spec.labels)) {
                 let message = "Labels fingerprint either invalid or resource labels have changed";
                 let doc = wire::error_doc(412, "conditionNotMet", message, Some("If-Match"));

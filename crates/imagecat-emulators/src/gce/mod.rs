@@ -31,7 +31,9 @@
 //! - the bearer token (`Authorization: Bearer …`, 401 in Google's error
 //!   document), 403 `forbidden` on writes to a public image project, 404
 //!   `notFound` with GCE's messages, errors scripted ahead
-//!   ([`GceEmulator::push_error`], e.g. 403 `rateLimitExceeded`), and the
+//!   ([`GceEmulator::push_error`], e.g. 403 `rateLimitExceeded`), a
+//!   concurrent label writer that makes the next `setLabels`' fingerprint
+//!   stale ([`GceEmulator::relabel_before_next_set_labels`]), and the
 //!   shared fault modes and request log of [`crate::server`];
 //! - where tokens come from (`auth.rs`): `POST /token` (the JWT-bearer
 //!   and refresh-token grants) and the metadata server
@@ -592,6 +594,16 @@ impl GceEmulator {
         self.state()
             .delete_failures
             .push_back(operations::OpError::new(http_status, reason, message));
+    }
+
+    /// A concurrent writer: just before the next `setLabels` is read, the
+    /// image gets the label `key` = `value` (and so a new fingerprint: a
+    /// request carrying the one read before is refused 412, as Google
+    /// refuses it). Each call covers one `setLabels`.
+    pub fn relabel_before_next_set_labels(&self, key: &str, value: &str) {
+        self.state()
+            .relabels
+            .push_back((key.to_owned(), value.to_owned()));
     }
 
     /// The next request (after the fault modes) is answered with this

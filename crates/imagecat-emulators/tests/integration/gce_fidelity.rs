@@ -6,7 +6,8 @@
 //!   `IMAGECAT_GCLOUD`), with the compute endpoint overridden, an access
 //!   token, a throwaway config dir, and every other host behind a proxy
 //!   trap that must see no connection. gcloud is not in the package
-//!   registries: when it is missing the test FAILS saying so.
+//!   registries: when it is missing the test FAILS saying so (the runner
+//!   is `imagecat_testkit::gcloud`, shared with the CLI's retire test).
 //! - `google_cloud_compute_pages_gets_deprecates_and_deletes`: the
 //!   google-cloud-compute Python client (pinned, installed into
 //!   target/gce-clients by scripts/gce-clients/install.sh, which the test
@@ -23,17 +24,16 @@
 //!   64-bit integers as strings, enums within their values.
 #![cfg(all(feature = "gce", unix))]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Command;
+use std::sync::atomic::Ordering;
 
 use imagecat_emulators::Emulator;
 use imagecat_emulators::gce::{
     GceDisk, GceEmulator, GceEmulatorConfig, GceImage, GceTemplate, TOKEN,
 };
 use imagecat_emulators::server::ServeOptions;
+use imagecat_testkit::gcloud::{Gcloud, gcloud_path, proxy_trap};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -66,105 +66,15 @@ async fn emulator() -> GceEmulator {
     emu
 }
 
-/// A loopback port that counts the connections made to it: the proxy
-/// every other host is sent to.
-fn proxy_trap() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
-    let addr = listener.local_addr().expect("an address");
-    let count = Arc::new(AtomicUsize::new(0));
-    let seen = Arc::clone(&count);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            seen.fetch_add(1, Ordering::SeqCst);
-            drop(stream);
-        }
-    });
-    (format!("http://{addr}"), count)
-}
-
-/// The gcloud to run: `IMAGECAT_GCLOUD`, else `gcloud` on PATH, else
-/// /usr/bin/gcloud; a clear failure when there is none.
-fn gcloud_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("IMAGECAT_GCLOUD") {
-        return PathBuf::from(path);
-    }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("gcloud"))
-            .find(|p| p.is_file())
-    });
-    let path = on_path.unwrap_or_else(|| PathBuf::from("/usr/bin/gcloud"));
-    assert!(
-        path.is_file(),
-        "gcloud is missing: this test runs the Google Cloud CLI that the machine image carries \
-         (/usr/bin/gcloud); it cannot be installed from the package registries. Install \
-         google-cloud-cli, or set IMAGECAT_GCLOUD to its path."
-    );
-    path
-}
-
-struct Gcloud {
-    bin: PathBuf,
-    config: tempfile::TempDir,
-    endpoint: String,
-    proxy: String,
-}
-
-impl Gcloud {
-    /// Runs gcloud with these arguments (off the async runtime).
-    async fn run(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(&self.bin);
-        command
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.config.path())
-            .env("CLOUDSDK_CONFIG", self.config.path())
-            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE", &self.endpoint)
-            .env("CLOUDSDK_AUTH_ACCESS_TOKEN", TOKEN)
-            .env("CLOUDSDK_CORE_PROJECT", "emu-project")
-            .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
-            .env("CLOUDSDK_CORE_DISABLE_USAGE_REPORTING", "true")
-            .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "true")
-            .env("CLOUDSDK_CORE_CHECK_GCE_METADATA", "false")
-            .env("HTTPS_PROXY", &self.proxy)
-            .env("HTTP_PROXY", &self.proxy)
-            .env("https_proxy", &self.proxy)
-            .env("http_proxy", &self.proxy)
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env("no_proxy", "127.0.0.1,localhost");
-        tokio::task::spawn_blocking(move || command.output().expect("gcloud runs"))
-            .await
-            .expect("joins")
-    }
-
-    /// Runs gcloud and returns its stdout, failing on a non-zero exit.
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(
-            out.status.success(),
-            "gcloud {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
 fn lines(text: &str) -> Vec<&str> {
     text.lines().filter(|l| !l.trim().is_empty()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gcloud_lists_describes_deprecates_and_deletes_against_the_emulator() {
-    let bin = gcloud_path();
+    gcloud_path();
     let emu = emulator().await;
-    let (proxy, trapped) = proxy_trap();
-    let gcloud = Gcloud {
-        bin,
-        config: tempfile::tempdir().expect("a config dir"),
-        endpoint: emu.endpoint(),
-        proxy,
-    };
+    let gcloud = Gcloud::new(&emu.endpoint(), "emu-project", TOKEN);
     let list = [
         "compute",
         "images",
@@ -402,7 +312,7 @@ async fn gcloud_lists_describes_deprecates_and_deletes_against_the_emulator() {
             .all(|r| r.header("authorization") == Some(&format!("Bearer {TOKEN}")))
     );
     assert_eq!(
-        trapped.load(Ordering::SeqCst),
+        gcloud.trapped(),
         0,
         "gcloud called a host other than the emulator"
     );

@@ -8,6 +8,7 @@ mod auth;
 mod emulator;
 mod errors;
 mod hostile;
+mod retire;
 mod source;
 mod token_exchange;
 mod usage;
