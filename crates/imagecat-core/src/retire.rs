@@ -157,6 +157,13 @@ pub enum InEffect {
         /// Its value while retired.
         value: &'static str,
     },
+    /// This property holds an RFC 3339 time that has come (EC2
+    /// `deprecationTime`: a deprecation scheduled later is not in effect
+    /// yet).
+    Since {
+        /// The property key.
+        key: &'static str,
+    },
 }
 
 impl InEffect {
@@ -164,6 +171,11 @@ impl InEffect {
         match self {
             InEffect::Deactivated => image.status == ImageStatus::Deactivated,
             InEffect::Property { key, value } => image.properties.get(key) == Some(value),
+            InEffect::Since { key } => image
+                .properties
+                .get(key)
+                .and_then(|t| DateTime::parse_from_rfc3339(t.trim()).ok())
+                .is_some_and(|t| t <= Utc::now()),
         }
     }
 }
