@@ -192,6 +192,10 @@ async fn send(source: &Ec2Source, what: &str, form: &Form) -> Result<()> {
 
 /// Reads `<{action}Response><return>true</return>`; anything else is an
 /// error (`false` an `Api` error, another document `InvalidResponse`).
+/// `CreateTags` and `DeleteTags` have no output in AWS's API model (the
+/// SDKs read nothing; moto sends no `<return>`): for them the response
+/// document alone is success, and a `<return>` other than `true` still an
+/// error.
 pub(crate) fn returned_true(response: &HttpResponse, action: &str) -> Result<()> {
     let invalid = |message: String| response.invalid(format!("{action}: {message}"));
     let root = xml::parse(&response.body).map_err(|e| invalid(e.to_string()))?;
@@ -210,6 +214,7 @@ pub(crate) fn returned_true(response: &HttpResponse, action: &str) -> Result<()>
         )
         .with_backend(BACKEND)
         .with_status(response.status.as_u16())),
+        None if matches!(action, "CreateTags" | "DeleteTags") => Ok(()),
         None => Err(invalid("no <return>".to_owned())),
     }
 }
