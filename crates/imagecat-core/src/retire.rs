@@ -388,6 +388,21 @@ mod tests {
     }
 
     #[test]
+    fn a_time_in_effect_holds_once_it_has_come() {
+        let since = InEffect::Since { key: "deprecated" };
+        let mut image = sample_image(1);
+        assert!(!since.holds(&image), "no time");
+        let past = (Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+        image.properties.insert("deprecated", past);
+        assert!(since.holds(&image));
+        let later = (Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+        image.properties.insert("deprecated", later);
+        assert!(!since.holds(&image), "scheduled, not yet");
+        image.properties.insert("deprecated", "soon");
+        assert!(!since.holds(&image), "not a time");
+    }
+
+    #[test]
     fn stamps_round_trip_in_both_formats_and_methods_are_named() {
         let at: DateTime<Utc> = "2026-12-07T14:00:00Z".parse().unwrap();
         for format in [StampFormat::Rfc3339, StampFormat::UnixSeconds] {

@@ -190,5 +190,10 @@ mod tests {
         };
         let l = listing(&ListQuery::new(), &options);
         assert!(l.include_deprecated && l.include_disabled && l.filters.is_empty());
+        // list --retired and the retire phases: disabled AMIs too.
+        let plain = SourceOptions::default();
+        assert!(!listing(&ListQuery::new(), &plain).include_disabled);
+        let retired = ListQuery::new().include_retired(true);
+        assert!(listing(&retired, &plain).include_disabled);
     }
 }
