@@ -3,8 +3,8 @@
 //! disables, `list --retired` finds the disabled AMIs a plain listing
 //! hides, `restore` enables and untags, `prune --delete-retired-after`
 //! deregisters only the AMI nobody uses nor launched since its retire; the
-//! `deprecate` method and its restore; every write asserted on the
-//! emulator's call log.
+//! `deprecate` method and its restore; `latest --retire-older`; every
+//! write asserted on the emulator's call log.
 
 use std::collections::HashSet;
 
@@ -99,10 +99,15 @@ async fn ec2_disable_list_restore_and_delete_retired_after() {
     let emu = web_family(6).await;
     let url = emu.catalog_url();
 
+    // The dry run plans five retires and sends no write.
+    let dry = entries(&imagecat(&prune(&url, &["--retire"]), &ENV).await);
+    let retired: HashSet<String> = (2..=6).map(ami).collect();
+    assert_eq!(ids_where(&dry, "action", "retire"), retired, "{dry:?}");
+    assert!(writes_since(&emu, 0).is_empty(), "the dry run wrote");
+
     // Phase one: web-2 … web-6 tagged, then disabled; nothing deregistered.
     let run = imagecat(&prune(&url, &["--retire", "--apply", "--yes"]), &ENV).await;
     let done = entries(&run);
-    let retired: HashSet<String> = (2..=6).map(ami).collect();
     assert_eq!(ids_where(&done, "result", "retired"), retired, "{done:?}");
     assert!(run.stderr.contains("retire = disable"), "{}", run.stderr);
     let sent = writes_since(&emu, 0);
@@ -257,7 +262,11 @@ async fn ec2_deprecate_retires_at_the_next_minute_and_restore_undoes_it() {
     let call = emu.calls_of("EnableImageDeprecation").remove(0);
     let at: imagecat::chrono::DateTime<Utc> = call.param("DeprecateAt").unwrap().parse().unwrap();
     assert_eq!(at.second(), 0, "on the minute: {at}");
-    assert!(at > before && at - before <= Duration::seconds(75), "{at}");
+    // Stamped between `before` and `after`; at least 10 s after the stamp
+    // (whole seconds), at most 70 s.
+    let after = Utc::now();
+    assert!(at >= before + Duration::seconds(9), "{at} {before}");
+    assert!(at <= after + Duration::seconds(70), "{at} {after}");
     let image = emu.image(REGION, &ami(2)).unwrap();
     assert_eq!(
         image.state, "available",
@@ -281,4 +290,45 @@ async fn ec2_deprecate_retires_at_the_next_minute_and_restore_undoes_it() {
     );
     let image = emu.image(REGION, &ami(2)).unwrap();
     assert_eq!((image.deprecation_time, image.tag(TAG)), (None, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ec2_latest_retire_older_disables_all_but_the_newest() {
+    let emu = web_family(3).await;
+    let url = emu.catalog_url();
+    let run = imagecat(
+        &[
+            "-c",
+            &url,
+            "-o",
+            "json",
+            "latest",
+            "--name",
+            "web-*",
+            "--owner",
+            ACCOUNT,
+            "--family",
+            "^(web)-",
+            "--retire-older",
+            "--apply",
+            "--yes",
+        ],
+        &ENV,
+    )
+    .await;
+    let done = entries(&run);
+    let expected: HashSet<String> = [ami(2), ami(3)].into();
+    assert_eq!(ids_where(&done, "result", "retired"), expected, "{done:?}");
+    let mut sent = writes_since(&emu, 0);
+    sent.sort();
+    assert_eq!(
+        sent,
+        [
+            format!("CreateTags {}", ami(2)),
+            format!("CreateTags {}", ami(3)),
+            format!("DisableImage {}", ami(2)),
+            format!("DisableImage {}", ami(3)),
+        ]
+    );
+    assert_eq!(emu.image(REGION, &ami(1)).unwrap().state, "available");
 }
