@@ -14,6 +14,11 @@ Usage:
   ec2_fixture.py ENDPOINT REGION state
       prints {"images": {"ami-…": "NAME"}, "snapshots": ["snap-…"]}: every
       AMI and snapshot the account owns in REGION.
+  ec2_fixture.py ENDPOINT REGION describe
+      prints {"ami-…": {"state": "available", "tags": {"KEY": "VALUE"}}}
+      for every AMI the account owns, disabled ones included
+  ec2_fixture.py ENDPOINT REGION tag AMI KEY VALUE
+      sets one tag on AMI, then prints what describe prints
 
 The key comes from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
 """
@@ -60,6 +65,14 @@ def state(ec2):
     return {"images": images, "snapshots": snapshots}
 
 
+def describe(ec2):
+    # Disabled AMIs too: AWS hides them unless asked (moto lists them anyway).
+    images = ec2.describe_images(Owners=["self"], IncludeDisabled=True)["Images"]
+    return {i["ImageId"]: {"state": i["State"],
+                           "tags": {t["Key"]: t["Value"] for t in i.get("Tags", [])}}
+            for i in images}
+
+
 def main():
     endpoint, region, command, *rest = sys.argv[1:]
     ec2 = client(endpoint, region)
@@ -67,6 +80,12 @@ def main():
         print(json.dumps(seed(ec2, rest)))
     elif command == "state":
         print(json.dumps(state(ec2)))
+    elif command == "describe":
+        print(json.dumps(describe(ec2)))
+    elif command == "tag":
+        resource, key, value = rest
+        ec2.create_tags(Resources=[resource], Tags=[{"Key": key, "Value": value}])
+        print(json.dumps(describe(ec2)))
     else:
         sys.exit(f"unknown command {command}")
 

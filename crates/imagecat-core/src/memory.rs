@@ -451,6 +451,12 @@ impl PageSource for MemorySource {
             InEffect::Property { key, value } => {
                 image.properties.insert(key, value);
             }
+            InEffect::Since { key } => {
+                let at = request
+                    .at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                image.properties.insert(key, at);
+            }
         }
         image.updated_at = Some(Utc::now());
         Ok(())

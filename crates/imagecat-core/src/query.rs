@@ -106,6 +106,9 @@ pub struct ListQuery {
     /// Also list deleted images (default false). Asking for the `deleted`
     /// status includes them too.
     pub include_deleted: bool,
+    /// Also list retired images where the backend hides them from a plain
+    /// listing (EC2 disabled AMIs; default false).
+    pub include_retired: bool,
     /// Images per request; `None` for the backend's default.
     pub page_size: Option<u32>,
     /// Stop after this many images.
@@ -202,6 +205,12 @@ impl ListQuery {
     /// Include deleted images.
     pub fn include_deleted(mut self, yes: bool) -> Self {
         self.include_deleted = yes;
+        self
+    }
+
+    /// Include retired images a backend would hide (EC2 disabled AMIs).
+    pub fn include_retired(mut self, yes: bool) -> Self {
+        self.include_retired = yes;
         self
     }
 

@@ -157,6 +157,13 @@ pub enum InEffect {
         /// Its value while retired.
         value: &'static str,
     },
+    /// This property holds an RFC 3339 time that has come (EC2
+    /// `deprecationTime`: a deprecation scheduled later is not in effect
+    /// yet).
+    Since {
+        /// The property key.
+        key: &'static str,
+    },
 }
 
 impl InEffect {
@@ -164,6 +171,11 @@ impl InEffect {
         match self {
             InEffect::Deactivated => image.status == ImageStatus::Deactivated,
             InEffect::Property { key, value } => image.properties.get(key) == Some(value),
+            InEffect::Since { key } => image
+                .properties
+                .get(key)
+                .and_then(|t| DateTime::parse_from_rfc3339(t.trim()).ok())
+                .is_some_and(|t| t <= Utc::now()),
         }
     }
 }
@@ -373,6 +385,21 @@ mod tests {
             retirement(&caps, &image),
             Retirement::Unreadable("last week".into())
         );
+    }
+
+    #[test]
+    fn a_time_in_effect_holds_once_it_has_come() {
+        let since = InEffect::Since { key: "deprecated" };
+        let mut image = sample_image(1);
+        assert!(!since.holds(&image), "no time");
+        let past = (Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+        image.properties.insert("deprecated", past);
+        assert!(since.holds(&image));
+        let later = (Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+        image.properties.insert("deprecated", later);
+        assert!(!since.holds(&image), "scheduled, not yet");
+        image.properties.insert("deprecated", "soon");
+        assert!(!since.holds(&image), "not a time");
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //! options `include_deprecated=true` and `include_disabled=true` ask for
 //! them on every listing (the owner always sees their own deprecated AMIs,
 //! so with the default `owner=self` only disabled ones are hidden);
-//! `--status deactivated` asks for disabled ones too.
+//! `--status deactivated` and [`ListQuery::include_retired`] (`list
+//! --retired`) ask for disabled ones too.
 
 use imagecat_core::{ImageStatus, ListQuery, NamePattern, Visibility};
 
@@ -58,7 +59,7 @@ fn plain(text: &str) -> bool {
 pub(crate) fn listing(query: &ListQuery, options: &SourceOptions) -> Listing {
     let mut out = Listing {
         include_deprecated: options.include_deprecated,
-        include_disabled: options.include_disabled,
+        include_disabled: options.include_disabled || query.include_retired,
         ..Listing::default()
     };
     match &query.name {
@@ -189,5 +190,10 @@ mod tests {
         };
         let l = listing(&ListQuery::new(), &options);
         assert!(l.include_deprecated && l.include_disabled && l.filters.is_empty());
+        // list --retired and the retire phases: disabled AMIs too.
+        let plain = SourceOptions::default();
+        assert!(!listing(&ListQuery::new(), &plain).include_disabled);
+        let retired = ListQuery::new().include_retired(true);
+        assert!(listing(&retired, &plain).include_disabled);
     }
 }

@@ -84,6 +84,7 @@ pub mod error;
 pub mod filters;
 pub mod query;
 pub mod regions;
+pub mod retire;
 pub mod sign;
 pub mod source;
 pub mod sts;

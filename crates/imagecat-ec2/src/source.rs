@@ -16,13 +16,16 @@
 //!   IncludeDeprecated=true`, never with `MaxResults` (EC2 refuses the pair
 //!   on DescribeInstances and may on DescribeImages) nor an owner;
 //! - `delete`: `DeregisterImage`, then the AMI's snapshots
-//!   ([`crate::delete`]).
+//!   ([`crate::delete`]);
+//! - `retire` / `restore`: disable or deprecate, tagged
+//!   `imagecat:retired-at` ([`crate::retire`]).
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use chrono::Utc;
 use imagecat_core::raw::{BuildSource, Page, PageSource, PageToken};
+use imagecat_core::retire::RetireRequest;
 use imagecat_core::usage::{InstanceRef, UsageScope};
 use imagecat_core::{
     Capabilities, Catalog, CatalogInfo, DeleteOptions, DeleteOutcome, Deleted, Error, ErrorKind,
@@ -188,6 +191,7 @@ impl Ec2Source {
             .tags(true)
             .ids(ID_RULE)
             .usage(Some(UsageScope::OwnTenant))
+            .retire(Some(crate::retire::SUPPORT))
     }
 
     /// Credentials for one operation, from the provider (the builder's
@@ -525,6 +529,17 @@ impl PageSource for Ec2Source {
         crate::usage::instance_page(self, query, token).await
     }
 
+    /// Tags `imagecat:retired-at`, then disables or deprecates (see
+    /// `retire.rs`).
+    async fn retire(&self, id: &ImageId, request: &RetireRequest) -> Result<()> {
+        crate::retire::retire(self, id, request).await
+    }
+
+    /// Enables or undeprecates, then removes the tag (see `retire.rs`).
+    async fn restore(&self, id: &ImageId) -> Result<()> {
+        crate::retire::restore(self, id).await
+    }
+
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
         Ok(self
             .delete_ami(id, &DeleteOptions::default())
@@ -561,6 +576,11 @@ mod tests {
         assert!(caps.delete && !caps.soft_delete);
         assert_eq!(caps.ids, ID_RULE);
         assert_eq!(caps.usage, Some(UsageScope::OwnTenant));
+        let retire = caps.retire.expect("EC2 can retire");
+        assert_eq!(retire.methods[0].name, "disable", "the default");
+        assert_eq!(retire.methods[1].name, "deprecate");
+        assert_eq!(retire.stamp.key, "tag:imagecat:retired-at");
+        assert_eq!(retire.last_launched, Some("lastLaunchedTime"));
         assert_eq!(max_results(&ListQuery::new()), 1000);
         assert_eq!(max_results(&ListQuery::new().page_size(5000)), 1000);
         assert_eq!(max_results(&ListQuery::new().page_size(1)), 5);

@@ -57,7 +57,11 @@ pub(crate) struct ListArgs {
 impl ListArgs {
     /// The query of a `list` command.
     pub(crate) fn query(&self) -> ListQuery {
-        let mut q = self.filter.query().include_deleted(self.include_deleted);
+        let mut q = self
+            .filter
+            .query()
+            .include_deleted(self.include_deleted)
+            .include_retired(self.retired);
         q.limit = self.limit;
         q.page_size = self.page_size;
         q.sort = self.sort;

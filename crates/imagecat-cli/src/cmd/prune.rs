@@ -53,8 +53,8 @@ pub(crate) struct PruneArgs {
     /// `imagecat restore`). A catalog that cannot retire plans nothing.
     #[arg(long, conflicts_with = "delete_retired_after")]
     pub(crate) retire: bool,
-    /// The backend's way to retire (Glance: deactivate); default the
-    /// backend's first.
+    /// The backend's way to retire (Glance: deactivate; EC2: disable or
+    /// deprecate); default the backend's first.
     #[arg(long, value_name = "METHOD", requires = "retire")]
     pub(crate) retire_method: Option<String>,
     /// Phase two: delete only images retired at least AGE ago (`14d`),

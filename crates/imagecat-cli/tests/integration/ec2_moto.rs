@@ -3,7 +3,8 @@
 //! request the CLI sends is signed with the IAM key moto made and checked
 //! by moto's own code.
 //!
-//! ONE moto serves this module: one test walks every step, each step in a
+//! ONE moto serves this module (and one more the retire test,
+//! `ec2_retire_against_moto`): one test walks every step, each step in a
 //! region of its own (moto keeps each region's state apart, as EC2 does),
 //! so no step sees another's images. moto is seeded and read back with
 //! boto3 (`scripts/moto/ec2_fixture.py`, the clients virtualenv), so what a delete did is
@@ -376,4 +377,106 @@ impl Rig {
     async fn cli_owned(&self, args: Vec<&str>) -> Run {
         self.cli(&args).await
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ec2_retire_against_moto() {
+    if skip() {
+        return;
+    }
+    let rig = Rig {
+        moto: Moto::start().await,
+    };
+    retire_restore_and_delete_retired(&rig).await;
+}
+
+/// Retire on moto (DisableImage, EnableImage, CreateTags, DeleteTags are
+/// there): `prune --retire --apply`, `list --retired`, `restore`, then
+/// `--delete-retired-after`, asserted on moto's state read with boto3.
+/// moto keeps disabled AMIs in a plain DescribeImages (AWS hides them
+/// unless `IncludeDisabled`) and has no `lastLaunchedTime`.
+async fn retire_restore_and_delete_retired(rig: &Rig) {
+    const TAG: &str = "imagecat:retired-at";
+    let region = "ap-northeast-2";
+    let url = rig.url(region);
+    let s = rig.seed(region, &["web-1", "web-2", "web-3"]).await;
+    let account = rig.moto.account.as_str();
+    let prune = |extra: &[&'static str]| {
+        let mut args = vec![
+            "-c",
+            url.as_str(),
+            "-o",
+            "json",
+            "prune",
+            "--owner",
+            account,
+            "--name",
+            "web-*",
+            "--family",
+            "^(web)-",
+            "--keep",
+            "1",
+        ];
+        args.extend(extra);
+        args
+    };
+    let state = |v: &Value, name: &str| {
+        let image = &v[s.id(name)];
+        (
+            image["state"].as_str().unwrap_or("").to_owned(),
+            image["tags"][TAG].as_str().map(str::to_owned),
+        )
+    };
+
+    // Phase one: web-1 and web-2 (older than web-3) tagged and disabled.
+    let run = rig.cli(&prune(&["--retire", "--apply", "--yes"])).await;
+    let done = entries(&run);
+    for name in ["web-1", "web-2"] {
+        assert_eq!(entry(&done, &s.id(name))["result"], "retired", "{done:?}");
+    }
+    assert_eq!(entry(&done, &s.id("web-3"))["action"], "keep");
+    let moto_state = rig.python(region, &["describe"]).await;
+    for name in ["web-1", "web-2"] {
+        let (st, tag) = state(&moto_state, name);
+        assert_eq!(st, "disabled", "{moto_state}");
+        assert!(tag.is_some_and(|t| t.ends_with('Z')), "{moto_state}");
+    }
+    assert_eq!(state(&moto_state, "web-3"), ("available".to_owned(), None));
+
+    // list --retired: the two; moto lists them in a plain listing too.
+    let retired = rig
+        .cli(&["-c", &url, "-o", "json", "list", "--retired"])
+        .await;
+    assert_eq!(ids(&retired), set(&[&s.id("web-1"), &s.id("web-2")]));
+    let plain = rig.cli(&["-c", &url, "-o", "json", "list"]).await;
+    assert_eq!(ids(&plain).len(), 3, "moto does not hide disabled AMIs");
+
+    // restore web-2: enabled and untagged.
+    let restored = rig.cli(&["-c", &url, "restore", &s.id("web-2")]).await;
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    let moto_state = rig.python(region, &["describe"]).await;
+    assert_eq!(state(&moto_state, "web-2"), ("available".to_owned(), None));
+
+    // Phase two after twenty days: web-1 deregistered, web-2 kept.
+    let old = (imagecat::chrono::Utc::now() - imagecat::chrono::Duration::days(20))
+        .to_rfc3339_opts(imagecat::chrono::SecondsFormat::Secs, true);
+    rig.python(region, &["tag", &s.id("web-1"), TAG, &old])
+        .await;
+    let run = rig
+        .cli(&prune(&[
+            "--delete-retired-after",
+            "14d",
+            "--apply",
+            "--yes",
+        ]))
+        .await;
+    let done = entries(&run);
+    assert_eq!(
+        entry(&done, &s.id("web-1"))["result"],
+        "deleted",
+        "{done:?}"
+    );
+    assert_eq!(entry(&done, &s.id("web-2"))["action"], "keep");
+    let left: BTreeSet<String> = rig.state(region).await.0;
+    assert_eq!(left, set(&[&s.id("web-2"), &s.id("web-3")]));
 }

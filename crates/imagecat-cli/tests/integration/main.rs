@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod cli_ec2_retire;
 mod cli_ec2_usage;
 mod cli_emulate_ec2;
 mod cli_emulate_gce;

@@ -240,6 +240,9 @@ impl RetentionPolicy {
             query = query.property(key.clone(), value.clone());
         }
         query.statuses.clone_from(&self.statuses);
+        // Retired images a backend hides (EC2 disabled AMIs) are listed in
+        // both retire phases.
+        query.include_retired = self.retire || self.delete_retired_after.is_some();
         query
     }
 }
