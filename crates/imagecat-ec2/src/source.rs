@@ -27,7 +27,7 @@ use imagecat_core::usage::{InstanceRef, UsageScope};
 use imagecat_core::{
     Capabilities, Catalog, CatalogInfo, DeleteOptions, DeleteOutcome, Deleted, Error, ErrorKind,
     GetSupport, IdRule, Image, ImageId, InstanceQuery, ListQuery, MarkerRule, PagingStyle, Result,
-    ServerFilters, async_trait,
+    ServerFilters, Visibility, async_trait,
 };
 use imagecat_http::reqwest::header::{CONTENT_TYPE, HOST};
 use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
@@ -188,6 +188,9 @@ impl Ec2Source {
             .tags(true)
             .ids(ID_RULE)
             .usage(Some(UsageScope::OwnTenant))
+            // DescribeImages' isPublic cannot tell a private AMI from one
+            // shared with accounts: launchPermission can (audience.rs).
+            .audience(true)
     }
 
     /// Credentials for one operation, from the provider (the builder's
@@ -525,6 +528,12 @@ impl PageSource for Ec2Source {
         crate::usage::instance_page(self, query, token).await
     }
 
+    /// Who may launch the AMI besides its owner: its launch permissions
+    /// ([`crate::audience`]), asked for delete candidates only.
+    async fn audience(&self, image: &Image) -> Result<Option<Visibility>> {
+        crate::audience::audience(self, image).await
+    }
+
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
         Ok(self
             .delete_ami(id, &DeleteOptions::default())
@@ -561,6 +570,7 @@ mod tests {
         assert!(caps.delete && !caps.soft_delete);
         assert_eq!(caps.ids, ID_RULE);
         assert_eq!(caps.usage, Some(UsageScope::OwnTenant));
+        assert!(caps.audience);
         assert_eq!(max_results(&ListQuery::new()), 1000);
         assert_eq!(max_results(&ListQuery::new().page_size(5000)), 1000);
         assert_eq!(max_results(&ListQuery::new().page_size(1)), 5);

@@ -1,5 +1,6 @@
 //! The integration tests of imagecat-ec2, one binary (docs/architecture.md).
 
+mod audience;
 mod botocore_ec2;
 mod catalog;
 mod credentials;
