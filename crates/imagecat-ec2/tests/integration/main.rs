@@ -8,6 +8,7 @@ mod emulator;
 mod error_document;
 mod moto;
 mod query;
+mod scenarios;
 mod sigv4_suite;
 mod usage_emulator;
 mod usage_faults;
