@@ -305,6 +305,33 @@ def script():
         return s.ec2.describe_image_attribute(ImageId=s.ids["fid-web-001"],
                                               Attribute="description")["Description"].get("Value")
 
+    @step("launch permissions granted and revoked")
+    def _(s):
+        image = s.ids["fid-web-001"]
+
+        def grants():
+            r = s.ec2.describe_image_attribute(ImageId=image, Attribute="launchPermission")
+            return sorted(sorted(g.items()) for g in r["LaunchPermissions"])
+
+        seen = [grants()]
+        s.ec2.modify_image_attribute(ImageId=image, LaunchPermission={"Add": [
+            {"UserId": "210987654321"},
+            {"OrganizationArn": "arn:aws:organizations::210987654321:organization/o-abc"},
+            {"OrganizationalUnitArn": "arn:aws:organizations::210987654321:ou/o-abc/ou-abc-def"},
+        ]})
+        seen.append(grants())
+        s.ec2.modify_image_attribute(ImageId=image, LaunchPermission={
+            "Add": [{"Group": "all"}], "Remove": [{"UserId": "210987654321"}]})
+        seen.append(grants())
+        public = s.ec2.describe_images(ImageIds=[image])["Images"][0]["Public"]
+        s.ec2.modify_image_attribute(ImageId=image, LaunchPermission={"Remove": [
+            {"Group": "all"},
+            {"OrganizationArn": "arn:aws:organizations::210987654321:organization/o-abc"},
+            {"OrganizationalUnitArn": "arn:aws:organizations::210987654321:ou/o-abc/ou-abc-def"},
+        ]})
+        seen.append(grants())
+        return [seen, public]
+
     @step("snapshots of the account")
     def _(s):
         snaps = s.ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]

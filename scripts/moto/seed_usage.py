@@ -11,7 +11,10 @@ state per region):
             Scaling group with mixed-instances overrides, an unused AMI;
   ssm-missing  a template naming a parameter that does not exist;
   cli       one AMI used only by a launch template, one only by a launch
-            configuration, two unused ones (the CLI's prune/delete tests).
+            configuration, two unused ones (the CLI's prune/delete tests);
+  shared    unused AMIs: one private, one shared with an account, one with
+            an organization, one with an OU, one public (ModifyImageAttribute
+            LaunchPermission.Add, as boto3 sends it).
 
 Usage: seed_usage.py ENDPOINT KEY SECRET SCENARIO REGION
 """
@@ -107,6 +110,18 @@ elif scenario == "cli":
                                     ImageId=out["lc_only"], InstanceType="t2.micro")
     ami("unused_a")
     ami("unused_b")
+elif scenario == "shared":
+    ami("private")
+    for name, grant in [
+        ("to_account", {"UserId": "210987654321"}),
+        ("to_org", {"OrganizationArn":
+                    "arn:aws:organizations::210987654321:organization/o-abc"}),
+        ("to_ou", {"OrganizationalUnitArn":
+                   "arn:aws:organizations::210987654321:ou/o-abc/ou-abc-def"}),
+        ("public", {"Group": "all"}),
+    ]:
+        ec2.modify_image_attribute(ImageId=ami(name),
+                                   LaunchPermission={"Add": [grant]})
 else:
     sys.exit(f"unknown scenario {scenario}")
 

@@ -567,8 +567,8 @@ pub struct Capabilities {
     pub retire: Option<RetireSupport>,
     /// Whether the catalog can tell, for one image, who besides the
     /// caller's tenant may use it ([`ImageCatalog::audience`], GCE's image
-    /// IAM policy): asked only for delete candidates that a scan of the
-    /// caller's own tenant could not call unused.
+    /// IAM policy, EC2's launch permissions): asked only for delete
+    /// candidates that a scan of the caller's own tenant found no user of.
     pub audience: bool,
     /// Whether the backend answers "the newest usable image of an image
     /// family" in one request (GCE's `getFromFamily`): then
@@ -814,7 +814,8 @@ pub trait ImageCatalog: fmt::Debug + Send + Sync {
     /// can prove right now from the image's own grants (GCE: its IAM
     /// policy): `Private` when nobody else is granted it, `Shared` or
     /// `Public` otherwise. Asked only for a delete candidate that a usage
-    /// scan of the caller's own tenant would otherwise leave unknown
+    /// scan of the caller's own tenant would otherwise leave unknown or call
+    /// unused (the listing's visibility may not know the shares: EC2)
     /// ([`ImageCatalogExt::candidate_usage`](crate::ImageCatalogExt::candidate_usage)),
     /// never for every image. The default, `Ok(None)`, cannot tell: the
     /// answer stays unknown. [`Capabilities::audience`] says whether a

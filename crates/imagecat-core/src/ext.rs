@@ -116,6 +116,12 @@ pub trait ImageCatalogExt: ImageCatalog {
     /// check that fails, or cannot tell, leaves the answer unknown (the
     /// failure named). Asked for candidates only, one request each, never
     /// for a whole catalog.
+    ///
+    /// A catalog that declares the check is asked as well when the scan
+    /// calls the image unused: its listing's visibility may not say who the
+    /// image is shared with (EC2's `isPublic=false` covers both a private
+    /// AMI and one shared with other accounts), so "unused" stands only
+    /// once the check proves the image private.
     async fn candidate_usage(&self, scan: &UsageScan, image: &Image) -> ImageUsage {
         let usage = scan.usage_of(image);
         let out_of_scope = matches!(
@@ -124,7 +130,8 @@ pub trait ImageCatalogExt: ImageCatalog {
                 reason: UnknownReason::OutOfScope { .. }
             }
         );
-        if !out_of_scope || !self.info().capabilities.audience {
+        let unused = matches!(usage, ImageUsage::NotInUse);
+        if !(out_of_scope || unused) || !self.info().capabilities.audience {
             return usage;
         }
         match self.audience(image).await {

@@ -206,11 +206,27 @@ impl Ec2Builder {
     }
 
     /// A builder from a catalog URL (see the module docs) and the caller's
-    /// options. `ec2://all` (the fan-out over every enabled region) is not
+    /// options: `OpenOptions::credentials` with a user name and password
+    /// are an access key id and secret access key (and its token the
+    /// session token), used instead of the credential chain. `ec2://all` (the fan-out over every enabled region) is not
     /// one catalog: `NotSupported`, pointing at [`crate::regions::expand`].
     pub fn from_url(url: &Url, options: &OpenOptions) -> Result<Self> {
         let parsed = CatalogUrl::parse(url, BACKEND, &URL_KEYS)?;
         let mut builder = Ec2Builder::from_env().open_options(options);
+        // Keys the caller passes (the facade's `Credentials::password`:
+        // access key id and secret access key; a token with them is the
+        // session token) replace the chain.
+        let given = &options.credentials;
+        if let (Some(key_id), Some(secret)) = (&given.username, &given.password) {
+            builder = builder.credentials_provider(std::sync::Arc::new(
+                crate::credentials::StaticProvider::new(crate::credentials::Credentials::new(
+                    key_id.clone(),
+                    secret.clone(),
+                    given.token.clone(),
+                    None,
+                )),
+            ));
+        }
         match url.scheme() {
             "ec2" => {
                 let region = url

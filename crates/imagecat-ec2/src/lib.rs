@@ -77,6 +77,7 @@
 //! ));
 //! ```
 
+pub mod audience;
 pub mod config;
 pub mod credentials;
 pub mod delete;

@@ -30,7 +30,7 @@ use imagecat_core::usage::{InstanceRef, UsageScope};
 use imagecat_core::{
     Capabilities, Catalog, CatalogInfo, DeleteOptions, DeleteOutcome, Deleted, Error, ErrorKind,
     GetSupport, IdRule, Image, ImageId, InstanceQuery, ListQuery, MarkerRule, PagingStyle, Result,
-    ServerFilters, async_trait,
+    ServerFilters, Visibility, async_trait,
 };
 use imagecat_http::reqwest::header::{CONTENT_TYPE, HOST};
 use imagecat_http::{HttpClient, HttpOptions, HttpResponse, Idempotency, Url, endpoint};
@@ -192,6 +192,9 @@ impl Ec2Source {
             .ids(ID_RULE)
             .usage(Some(UsageScope::OwnTenant))
             .retire(Some(crate::retire::SUPPORT))
+            // DescribeImages' isPublic cannot tell a private AMI from one
+            // shared with accounts: launchPermission can (audience.rs).
+            .audience(true)
     }
 
     /// Credentials for one operation, from the provider (the builder's
@@ -540,6 +543,12 @@ impl PageSource for Ec2Source {
         crate::retire::restore(self, id).await
     }
 
+    /// Who may launch the AMI besides its owner: its launch permissions
+    /// ([`crate::audience`]), asked for delete candidates only.
+    async fn audience(&self, image: &Image) -> Result<Option<Visibility>> {
+        crate::audience::audience(self, image).await
+    }
+
     async fn delete(&self, id: &ImageId) -> Result<Deleted> {
         Ok(self
             .delete_ami(id, &DeleteOptions::default())
@@ -581,6 +590,7 @@ mod tests {
         assert_eq!(retire.methods[1].name, "deprecate");
         assert_eq!(retire.stamp.key, "tag:imagecat:retired-at");
         assert_eq!(retire.last_launched, Some("lastLaunchedTime"));
+        assert!(caps.audience);
         assert_eq!(max_results(&ListQuery::new()), 1000);
         assert_eq!(max_results(&ListQuery::new().page_size(5000)), 1000);
         assert_eq!(max_results(&ListQuery::new().page_size(1)), 5);

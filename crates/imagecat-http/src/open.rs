@@ -12,7 +12,9 @@ use crate::{HttpOptions, SecretString};
 /// Credentials for a catalog, given by the config file or the caller
 /// (never by the URL). TOAST takes a token or a user name and API password;
 /// Glance takes a token (Keystone password auth comes from the `OS_*`
-/// environment); DCMGR needs none.
+/// environment); DCMGR needs none; GCE takes a token; EC2 takes an access
+/// key id and secret access key as user name and password (a token with
+/// them is the session token).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Credentials {

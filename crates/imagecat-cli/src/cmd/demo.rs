@@ -1,6 +1,8 @@
-//! `imagecat demo`: the embedded default. Starts both emulators in-process
-//! on loopback, opens them through the facade like any real cloud, lists
-//! across both, shows one image, deletes one and lists again.
+//! `imagecat demo`: the embedded default. Starts four emulators in-process
+//! on loopback (TOAST, DCMGR, AWS EC2 with SigV4 checked, GCE), opens them
+//! through the facade like any real cloud (credentials passed in
+//! [`OpenOptions`], never printed, never put in the environment), lists
+//! across all four, shows one image, deletes one and lists again.
 
 use std::io;
 
@@ -11,6 +13,8 @@ use imagecat::{
     list_all,
 };
 use imagecat_emulators::dcmgr::{DcmgrEmulator, DcmgrEmulatorConfig};
+use imagecat_emulators::ec2::{self, Ec2Emulator, Ec2EmulatorConfig};
+use imagecat_emulators::gce::{self, GceEmulator, GceEmulatorConfig};
 use imagecat_emulators::server::ServeOptions;
 use imagecat_emulators::toast::{ToastEmulator, ToastEmulatorConfig};
 
@@ -30,7 +34,7 @@ fn failed(what: &str, e: impl std::fmt::Display) -> CliError {
 
 /// Runs the demo.
 pub(crate) async fn run(_session: &Session, _args: DemoArgs) -> Result<(), CliError> {
-    println!("imagecat demo: two emulated clouds on loopback; no account or network needed.\n");
+    println!("imagecat demo: four emulated clouds on loopback; no account or network needed.\n");
 
     let toast_config = ToastEmulatorConfig {
         images: 8,
@@ -49,14 +53,37 @@ pub(crate) async fn run(_session: &Session, _args: DemoArgs) -> Result<(), CliEr
     .await
     .map_err(|e| failed("starting the DCMGR emulator", e))?;
 
+    let ec2_emu = Ec2Emulator::start(
+        Ec2EmulatorConfig {
+            images: 6,
+            ..Ec2EmulatorConfig::default().signed()
+        },
+        ServeOptions::default(),
+    )
+    .await
+    .map_err(|e| failed("starting the EC2 emulator", e))?;
+    let gce_emu = GceEmulator::start(
+        GceEmulatorConfig {
+            images: 6,
+            ..GceEmulatorConfig::default()
+        },
+        ServeOptions::default(),
+    )
+    .await
+    .map_err(|e| failed("starting the GCE emulator", e))?;
+
     let toast_url = toast.catalog_url();
     let dcmgr_url = dcmgr.catalog_url(Some(ACCOUNT));
+    let ec2_url = ec2_emu.catalog_url();
+    let gce_url = gce_emu.catalog_url();
     println!("1. Started the emulators and opened them through imagecat::open_with:");
     println!(
         "   NHN Cloud (TOAST)  {toast_url}   (token exchanged for user {})",
         toast_config.username
     );
-    println!("   Wakame-vdc DCMGR   {dcmgr_url}\n");
+    println!("   Wakame-vdc DCMGR   {dcmgr_url}");
+    println!("   AWS EC2            {ec2_url}   (every request SigV4-signed and checked)");
+    println!("   Google GCE         {gce_url}   (OAuth access token)\n");
 
     let credentials = Credentials::password(
         toast_config.username.clone(),
@@ -67,12 +94,25 @@ pub(crate) async fn run(_session: &Session, _args: DemoArgs) -> Result<(), CliEr
             .map_err(|e| CliError::from_error(Some("toast"), e))?;
     let dcmgr_catalog =
         imagecat::open(&dcmgr_url).map_err(|e| CliError::from_error(Some("dcmgr"), e))?;
+    // EC2: an access key id and secret access key, given in the options
+    // (never the environment: no other catalog or child process sees them).
+    let ec2_keys = Credentials::password(
+        ec2::ACCESS_KEY_ID,
+        SecretString::new(ec2::SECRET_ACCESS_KEY),
+    );
+    let ec2_catalog = imagecat::open_with(&ec2_url, &OpenOptions::new().credentials(ec2_keys))
+        .map_err(|e| CliError::from_error(Some("ec2"), e))?;
+    let gce_token = Credentials::token(SecretString::new(gce::TOKEN));
+    let gce_catalog = imagecat::open_with(&gce_url, &OpenOptions::new().credentials(gce_token))
+        .map_err(|e| CliError::from_error(Some("gce"), e))?;
     let catalogs = vec![
         NamedCatalog::new("toast", toast_catalog.clone()),
         NamedCatalog::new("dcmgr", dcmgr_catalog.clone()),
+        NamedCatalog::new("ec2", ec2_catalog),
+        NamedCatalog::new("gce", gce_catalog),
     ];
 
-    println!("2. Listing both catalogs at once (fan-out, one model):");
+    println!("2. Listing the four catalogs at once (fan-out, one model):");
     let images: Vec<_> = list_all(&catalogs, &ListQuery::new())
         .try_collect()
         .await
@@ -88,10 +128,12 @@ pub(crate) async fn run(_session: &Session, _args: DemoArgs) -> Result<(), CliEr
     )?;
     let from = |name: &str| images.iter().filter(|t| t.catalog == name).count();
     println!(
-        "   {} images: {} from toast, {} from dcmgr\n",
+        "   {} images: {} from toast, {} from dcmgr, {} from ec2, {} from gce\n",
         images.len(),
         from("toast"),
-        from("dcmgr")
+        from("dcmgr"),
+        from("ec2"),
+        from("gce")
     );
 
     let victim = images

@@ -478,4 +478,34 @@ async fn the_demo_runs_end_to_end() {
     }
     assert!(run.stdout.contains("is gone"), "{}", run.stdout);
     assert!(run.stdout.contains("refused as expected"), "{}", run.stdout);
+    // the listing spans the four clouds, each with images of its own
+    for cloud in ["toast", "dcmgr", "ec2", "gce"] {
+        let said = format!(" from {cloud}");
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.contains("images:"))
+            .unwrap_or_else(|| panic!("no count line:\n{}", run.stdout));
+        let count: usize = line
+            .split(',')
+            .find(|part| part.trim_end().ends_with(&said))
+            .and_then(|part| part.split_whitespace().rev().nth(2)?.parse().ok())
+            .unwrap_or_else(|| panic!("no count for {cloud}: {line}"));
+        assert!(count > 0, "{cloud}: {line}");
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.split_whitespace().last() == Some(cloud)),
+            "no {cloud} row:\n{}",
+            run.stdout
+        );
+    }
+    // no credential is printed
+    for secret in [
+        imagecat_emulators::ec2::SECRET_ACCESS_KEY,
+        imagecat_emulators::ec2::ACCESS_KEY_ID,
+        imagecat_emulators::gce::TOKEN,
+    ] {
+        assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+    }
 }

@@ -184,8 +184,10 @@ async fn list_show_and_delete(rig: &Rig) {
     assert_eq!(image["visibility"], "private");
     assert_eq!(image["properties"]["tag:team"], "web");
 
-    // Deleted with its snapshot, each named: no instance, template or
-    // group uses it, and the usage scan proves that first (no --force).
+    // The usage scan (instances, templates, Auto Scaling) finds no user
+    // and its launch permissions prove it private, so no --force-in-use:
+    // deleted with its snapshot, each named. (A shared AMI is refused:
+    // cli_ec2_usage::moto_shared_amis_are_kept_and_refused_the_private_one_goes.)
     let deleted = rig
         .cli(&["-c", &url, "delete", "--yes", &s.id("web-1")])
         .await;

@@ -1,5 +1,6 @@
 //! The integration tests of imagecat-ec2, one binary (docs/architecture.md).
 
+mod audience;
 mod botocore_ec2;
 mod catalog;
 mod credentials;
@@ -7,6 +8,7 @@ mod emulator;
 mod error_document;
 mod moto;
 mod query;
+mod scenarios;
 mod sigv4_suite;
 mod usage_emulator;
 mod usage_faults;

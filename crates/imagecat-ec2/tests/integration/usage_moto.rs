@@ -193,3 +193,45 @@ async fn every_user_of_an_ami_is_found_on_moto() {
         other => panic!("expected unknown, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_amis_are_never_unused_on_moto() {
+    if moto::skip() {
+        return;
+    }
+    // moto's DescribeImages says isPublic=false for all but the public
+    // one; its DescribeImageAttribute launchPermission tells them apart.
+    let moto = Moto::start().await;
+    let region = "eu-north-1";
+    let ids = seed(&moto, "shared", region);
+    let catalog = self::catalog(&moto, region);
+    let scan = catalog.usage_scan(InstanceQuery::new()).await;
+    assert!(scan.is_complete(), "{scan:?}");
+    for (name, want) in [
+        ("private", Some(imagecat_core::Visibility::Private)),
+        ("to_account", Some(imagecat_core::Visibility::Shared)),
+        ("to_org", Some(imagecat_core::Visibility::Shared)),
+        ("to_ou", Some(imagecat_core::Visibility::Shared)),
+        ("public", Some(imagecat_core::Visibility::Public)),
+    ] {
+        let image = catalog
+            .get(&ImageId::new(&ids[name]))
+            .await
+            .expect("the AMI exists");
+        assert_eq!(catalog.audience(&image).await.unwrap(), want, "{name}");
+        let usage = catalog.candidate_usage(&scan, &image).await;
+        if name == "private" {
+            assert_eq!(usage, ImageUsage::NotInUse);
+        } else {
+            assert!(
+                matches!(
+                    usage,
+                    ImageUsage::Unknown {
+                        reason: UnknownReason::OutOfScope { .. }
+                    }
+                ),
+                "{name}: {usage:?}"
+            );
+        }
+    }
+}

@@ -30,8 +30,12 @@ pub struct Ec2Image {
     pub description: Option<String>,
     /// `available`, `pending`, `failed`, `disabled`, ….
     pub state: String,
-    /// Public launch permission.
+    /// Public launch permission (`Group=all`).
     pub public: bool,
+    /// The other launch permissions, in the order granted: (`userId`,
+    /// `organizationArn` or `organizationalUnitArn`, the value), as
+    /// DescribeImageAttribute writes them.
+    pub launch_permissions: Vec<(String, String)>,
     /// `x86_64`, `arm64`, ….
     pub architecture: String,
     /// When it was registered.
@@ -79,6 +83,18 @@ pub struct BlockDevice {
 }
 
 impl Ec2Image {
+    /// Whether `account` may launch it: its owner, anyone when public,
+    /// an account granted by `userId` (organization and OU grants name no
+    /// account the emulator can place, so they grant nobody here).
+    pub fn launchable_by(&self, account: &str) -> bool {
+        self.public
+            || self.owner_id == account
+            || self
+                .launch_permissions
+                .iter()
+                .any(|(kind, value)| kind == "userId" && value == account)
+    }
+
     /// An available private x86_64 EBS AMI of `owner` created now, with
     /// one 8 GiB root snapshot `snapshot_id`.
     pub fn new(
@@ -95,6 +111,7 @@ impl Ec2Image {
             description: None,
             state: "available".to_owned(),
             public: false,
+            launch_permissions: Vec::new(),
             architecture: "x86_64".to_owned(),
             creation_date: Utc::now(),
             platform: None,

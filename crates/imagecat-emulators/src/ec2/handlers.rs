@@ -279,6 +279,7 @@ fn ec2(
         "EnableImageDeregistrationProtection" => images::set_protection(cx, r, p, true),
         "DisableImageDeregistrationProtection" => images::set_protection(cx, r, p, false),
         "DescribeImageAttribute" => images::describe_image_attribute(cx, r, p),
+        "ModifyImageAttribute" => images::modify_image_attribute(cx, r, p),
         "CreateTags" => images::tags(cx, r, p, true),
         "DeleteTags" => images::tags(cx, r, p, false),
         "DescribeSnapshots" => images::describe_snapshots(cx, r, p),

@@ -2,7 +2,7 @@
 //! executable-by, filters, real paging, deprecated and disabled
 //! visibility), DeregisterImage (with DeleteAssociatedSnapshots),
 //! Enable/DisableImage, Enable/DisableImageDeprecation,
-//! Enable/DisableImageDeregistrationProtection, DescribeImageAttribute,
+//! Enable/DisableImageDeregistrationProtection, DescribeImageAttribute, ModifyImageAttribute (launch permissions),
 //! CreateTags/DeleteTags, DescribeSnapshots and DeleteSnapshot.
 
 use std::collections::BTreeSet;
@@ -71,7 +71,7 @@ fn not_found(id: &str) -> ApiError {
 /// Whether the caller sees `i` at all (before Owner/ImageId selection).
 fn visible(cx: &Ctx<'_>, i: &Ec2Image, deprecated: bool, disabled: bool) -> bool {
     let own = i.owner_id == cx.account;
-    if !own && !i.public {
+    if !i.launchable_by(cx.account) {
         return false;
     }
     if i.state == "disabled" && !(own && disabled) {
@@ -196,8 +196,8 @@ pub(crate) fn describe_images(cx: &Ctx<'_>, r: &RegionState, p: &Params) -> ApiR
             executable.is_empty()
                 || executable.iter().any(|e| match e.as_str() {
                     "all" => i.public,
-                    "self" => i.public || i.owner_id == cx.account,
-                    account => i.public || i.owner_id == account,
+                    "self" => i.launchable_by(cx.account),
+                    account => i.launchable_by(account),
                 })
         })
         .filter(|i| filters.iter().all(|f| filter_matches(f, i)));
@@ -403,6 +403,9 @@ pub(crate) fn describe_image_attribute(
             if image.public {
                 x.open("item").el("group", "all").close("item");
             }
+            for (kind, value) in &image.launch_permissions {
+                x.open("item").el(kind, value).close("item");
+            }
             x.close("launchPermission");
         }
         other => {
@@ -413,6 +416,126 @@ pub(crate) fn describe_image_attribute(
         }
     }
     Ok(x.0)
+}
+
+/// ModifyImageAttribute: launch permissions (`LaunchPermission.Add.N.*` /
+/// `.Remove.N.*` with `UserId`, `Group`, `OrganizationArn`,
+/// `OrganizationalUnitArn`, as boto3 and awscli send them; the older
+/// `OperationType` + `UserId.N` / `UserGroup.N` form too) and
+/// `Description.Value`.
+pub(crate) fn modify_image_attribute(
+    cx: &Ctx<'_>,
+    r: &mut RegionState,
+    p: &Params,
+) -> ApiResult<String> {
+    let id = p.required("ImageId")?.to_owned();
+    let mut add = Vec::new();
+    let mut remove = Vec::new();
+    for (side, out) in [("Add", &mut add), ("Remove", &mut remove)] {
+        for grant in p.nested("LaunchPermission").indexed(side).into_values() {
+            for (name, value) in grant.pairs() {
+                out.push(grant_of(name, value)?);
+            }
+        }
+    }
+    let legacy = p
+        .list("UserId")
+        .into_iter()
+        .map(|v| ("UserId".to_owned(), v))
+        .chain(
+            p.list("UserGroup")
+                .into_iter()
+                .map(|v| ("Group".to_owned(), v)),
+        )
+        .map(|(name, value)| grant_of(&name, &value))
+        .collect::<ApiResult<Vec<_>>>()?;
+    if !legacy.is_empty() {
+        match p.get("OperationType") {
+            Some("add") => add.extend(legacy),
+            Some("remove") => remove.extend(legacy),
+            other => {
+                return Err(ApiError::invalid_value(
+                    "OperationType",
+                    other.unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    let description = p.get("Description.Value").map(str::to_owned);
+    if add.is_empty() && remove.is_empty() && description.is_none() {
+        return Err(ApiError::bad(
+            "InvalidParameterCombination",
+            "No attributes specified.",
+        ));
+    }
+    let image = own_image(cx, r, &id)?;
+    if cx.dry_run {
+        return Err(dry_run());
+    }
+    for grant in add {
+        match grant {
+            Grant::All => image.public = true,
+            Grant::Other(kind, value) => {
+                if !image
+                    .launch_permissions
+                    .iter()
+                    .any(|(k, v)| *k == kind && *v == value)
+                {
+                    image.launch_permissions.push((kind, value));
+                }
+            }
+        }
+    }
+    for grant in remove {
+        match grant {
+            Grant::All => image.public = false,
+            Grant::Other(kind, value) => image
+                .launch_permissions
+                .retain(|(k, v)| !(*k == kind && *v == value)),
+        }
+    }
+    if let Some(description) = description {
+        image.description = Some(description);
+    }
+    Ok("<return>true</return>".to_owned())
+}
+
+/// One launch permission of a ModifyImageAttribute request.
+enum Grant {
+    /// `Group=all`.
+    All,
+    /// (element name in answers, value).
+    Other(String, String),
+}
+
+/// Reads one `LaunchPermission` member: AWS refuses an account id that is
+/// not twelve digits and a group other than `all`.
+fn grant_of(name: &str, value: &str) -> ApiResult<Grant> {
+    let bad = || {
+        ApiError::bad(
+            "InvalidAMIAttributeItemValue",
+            format!("Invalid attribute item value \"{value}\" for {name} item type."),
+        )
+    };
+    match name {
+        "Group" if value == "all" => Ok(Grant::All),
+        "Group" => Err(bad()),
+        "UserId" if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Grant::Other("userId".to_owned(), value.to_owned()))
+        }
+        "UserId" => Err(bad()),
+        "OrganizationArn" if value.starts_with("arn:aws:organizations::") => {
+            Ok(Grant::Other("organizationArn".to_owned(), value.to_owned()))
+        }
+        "OrganizationalUnitArn" if value.starts_with("arn:aws:organizations::") => Ok(
+            Grant::Other("organizationalUnitArn".to_owned(), value.to_owned()),
+        ),
+        "OrganizationArn" | "OrganizationalUnitArn" => Err(bad()),
+        other => Err(ApiError::bad(
+            "UnknownParameter",
+            format!("The parameter LaunchPermission.{other} is not recognized"),
+        )),
+    }
 }
 
 /// CreateTags / DeleteTags on AMIs, snapshots and instances.

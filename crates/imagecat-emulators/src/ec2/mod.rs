@@ -12,7 +12,7 @@
 //!   DeregisterImage (+`DeleteAssociatedSnapshots`), RegisterImage,
 //!   CreateImage, CopyImage (across regions), Enable/DisableImage,
 //!   Enable/DisableImageDeprecation, Enable/DisableImage­Deregistration­
-//!   Protection (a protected AMI is refused), DescribeImageAttribute,
+//!   Protection (a protected AMI is refused), DescribeImageAttribute and ModifyImageAttribute (launch permissions),
 //!   Create/DeleteTags, Describe/DeleteSnapshot(s)
 //!   (`InvalidSnapshot.InUse`), DescribeRegions, DescribeInstances,
 //!   Run/TerminateInstances, launch templates and versions,

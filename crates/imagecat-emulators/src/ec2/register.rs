@@ -216,6 +216,7 @@ pub(crate) fn copy_image(
             .or(source.description.clone()),
         state: "available".to_owned(),
         public: false,
+        launch_permissions: Vec::new(),
         creation_date: cx.now,
         block_devices: devices,
         tags: if p.flag("CopyImageTags")? {
