@@ -121,7 +121,8 @@ pub trait ImageCatalogExt: ImageCatalog {
     /// calls the image unused: its listing's visibility may not say who the
     /// image is shared with (EC2's `isPublic=false` covers both a private
     /// AMI and one shared with other accounts), so "unused" stands only
-    /// once the check proves the image private.
+    /// once the check proves the image private (a check that cannot tell
+    /// leaves it unknown).
     async fn candidate_usage(&self, scan: &UsageScan, image: &Image) -> ImageUsage {
         let usage = scan.usage_of(image);
         let out_of_scope = matches!(
@@ -140,6 +141,16 @@ pub trait ImageCatalogExt: ImageCatalog {
                 seen.visibility = Some(visibility);
                 scan.usage_of(&seen)
             }
+            // Cannot tell: an unknown answer stays unknown, and a scan's
+            // "unused" does not stand on the listing's word alone (when in
+            // doubt, keep the image).
+            Ok(None) if unused => ImageUsage::Unknown {
+                reason: UnknownReason::AudienceUnknown {
+                    message:
+                        "the catalog could not tell who besides its own tenant may use this image"
+                            .into(),
+                },
+            },
             Ok(None) => usage,
             Err(e) => ImageUsage::Unknown {
                 reason: UnknownReason::AudienceUnknown {
