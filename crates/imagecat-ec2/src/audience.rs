@@ -23,14 +23,14 @@ use imagecat_core::{Error, Image, ImageId, Result, Visibility};
 use imagecat_http::Idempotency;
 
 use crate::config::BACKEND;
-use crate::query::{self, Form};
+use crate::protocol::{self, Form};
 use crate::source::Ec2Source;
 use crate::wire::xml::{self, XmlError};
 
 /// The visibility `image`'s launch permissions prove.
 pub(crate) async fn audience(source: &Ec2Source, image: &Image) -> Result<Option<Visibility>> {
     let id: ImageId = crate::config::validate_image_id(&image.id)?;
-    let mut form = Form::new("DescribeImageAttribute", query::EC2_VERSION);
+    let mut form = Form::new("DescribeImageAttribute", protocol::EC2_VERSION);
     form.param("ImageId", id.as_str())
         .param("Attribute", "launchPermission");
     source

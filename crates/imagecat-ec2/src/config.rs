@@ -24,7 +24,7 @@
 //!
 //! Options on every form: `include_deprecated=true` and
 //! `include_disabled=true` list deprecated and disabled AMIs too (EC2 hides
-//! them by default; see [`crate::filters`]); `keep_snapshots=true` makes
+//! them by default; see [`crate::query`]); `keep_snapshots=true` makes
 //! every delete keep the AMI's snapshots.
 //!
 //! Secrets never go in the URL: the credentials come from the AWS CLI's

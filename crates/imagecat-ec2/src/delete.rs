@@ -34,7 +34,7 @@ use imagecat_http::{HttpResponse, Idempotency};
 
 use crate::config::{BACKEND, validate_image_id};
 use crate::error;
-use crate::query::{self, Form};
+use crate::protocol::{self, Form};
 use crate::source::{Ec2Source, deregister_outcome};
 use crate::wire::xml::{self, Element};
 
@@ -99,7 +99,7 @@ impl Ec2Source {
             Err(e) if e.proves_absence() => Vec::new(),
             Err(e) => return Err(e),
         };
-        let mut form = Form::new("DeregisterImage", query::EC2_VERSION);
+        let mut form = Form::new("DeregisterImage", protocol::EC2_VERSION);
         form.param("ImageId", id.as_str());
         if !keep && !snapshots.is_empty() {
             form.flag("DeleteAssociatedSnapshots", true);
@@ -156,7 +156,7 @@ impl Ec2Source {
             return DeleteDetail::new(SNAPSHOT, snapshot, DetailResult::Failed)
                 .message("not a snapshot id: never sent");
         }
-        let mut form = Form::new("DeleteSnapshot", query::EC2_VERSION);
+        let mut form = Form::new("DeleteSnapshot", protocol::EC2_VERSION);
         form.param("SnapshotId", snapshot);
         let answer = self
             .send_signed(

@@ -12,7 +12,7 @@
 //!   machinery;
 //! - [`sts`], STS's `AssumeRole`, `AssumeRoleWithWebIdentity` and
 //!   `GetCallerIdentity` (the catalog's caller: the account);
-//! - [`query`], the request side of the Query protocol: form bodies with
+//! - [`protocol`], the request side of the Query protocol: form bodies with
 //!   EC2's list flattening and the query protocol's (Auto Scaling, STS);
 //! - [`wire`], the response side: a bounded quick-xml reader and the
 //!   `DescribeImages` decoder into [`Image`](imagecat_core::Image) and
@@ -26,14 +26,14 @@
 //!   `DescribeImages` pages go through the core's engine, `get` by
 //!   `ImageId.1` and `delete` by `DeregisterImage`.
 //!
-//! - [`filters`], the query's filters EC2 has sent as DescribeImages
+//! - [`query`], the query's filters EC2 has sent as DescribeImages
 //!   filters (the engine re-checks them), and the `include_deprecated` /
 //!   `include_disabled` options;
 //! - [`delete`], delete as users mean it: deregister, then the AMI's
 //!   snapshots no remaining AMI uses, each named in the outcome;
 //! - [`regions`], `ec2://all`: one catalog URL per enabled region.
 //!
-//! - [`usage`], every user of an AMI (instances, launch templates with
+//! - [`instances`], usage: every user of an AMI (instances, launch templates with
 //!   SSM-resolved images, Auto Scaling, the server's image references);
 //! - [`sts`], the caller and the chain's role calls.
 //!
@@ -82,14 +82,14 @@ pub mod config;
 pub mod credentials;
 pub mod delete;
 pub mod error;
-pub mod filters;
+pub mod instances;
+pub mod protocol;
 pub mod query;
 pub mod regions;
 pub mod retire;
 pub mod sign;
 pub mod source;
 pub mod sts;
-pub mod usage;
 pub mod wire;
 
 pub use config::{BACKEND, Ec2Builder, SCHEMES};

@@ -1,263 +1,199 @@
-//! The request side of the Query protocol: `Action=…&Version=…&…` form
-//! bodies, with both list flattenings AWS uses.
+//! A [`ListQuery`] as DescribeImages' server-side filters, where EC2 has
+//! them. The server's answer is always a superset of the query's: a filter
+//! whose EC2 meaning could be narrower than the query's (an escape, a
+//! character class) is not sent, and the pagination engine re-checks every
+//! filter on the client anyway.
 //!
-//! - [`ListStyle::Ec2`] (EC2's `ec2` protocol, botocore's `EC2Serializer`):
-//!   `Owner.1=self`, `Filter.1.Name=name&Filter.1.Value.1=golden-*`; an empty
-//!   list sends nothing.
-//! - [`ListStyle::Query`] (the plain `query` protocol of Auto Scaling and
-//!   STS, botocore's `QuerySerializer`):
-//!   `LaunchConfigurationNames.member.1=a`,
-//!   `Filters.member.1.Name=tag:env&Filters.member.1.Values.member.1=prod`;
-//!   an empty list sends `Name=`.
+//! | query | EC2 |
+//! |---|---|
+//! | `name` exact, or a glob of `*` and `?` only | `Filter name` (EC2's `*`/`?` wildcards); an exact name holding `*`, `?` or `\` and a glob with `[…]` or `\` stay on the client |
+//! | `statuses` | `Filter state` (`active` → `available`, `queued` → `pending`, `saving` → `transient`, `deactivated` → `disabled`, `failed` → `failed`/`invalid`/`error`, `deleted` → `deregistered`); any other status keeps the whole filter on the client. `deactivated` also sets `IncludeDisabled` (EC2 hides disabled AMIs) |
+//! | `visibility` public / private | `Filter is-public` `true` / `false` (shared and community stay on the client) |
+//! | `tags` (keys) | one `Filter tag-key` each (AND'ed) |
+//! | property `tag:KEY=V` | `Filter tag:KEY` `V` |
+//! | property `architecture=V` | `Filter architecture` `V` |
 //!
-//! The wire names are the caller's (EC2's `Owner`/`Filter`/`Value` against
-//! Auto Scaling's `Filters`/`Values`): each style only flattens. Values are
-//! percent-encoded as botocore's `urlencode` does (everything but
-//! `A-Za-z0-9-_.~` escaped, a space as `+`), so a body signed here is the
-//! body botocore would send; parameters stay in the order they were added.
-//!
-//! ```
-//! use imagecat_ec2::query::{DescribeImages, Filter};
-//!
-//! let request = DescribeImages {
-//!     owners: vec!["self".into()],
-//!     filters: vec![Filter::new("name", ["golden-*"])],
-//!     max_results: Some(500),
-//!     ..DescribeImages::default()
-//! };
-//! assert_eq!(
-//!     request.form().encode(),
-//!     "Action=DescribeImages&Version=2016-11-15&Owner.1=self\
-//!      &Filter.1.Name=name&Filter.1.Value.1=golden-%2A&MaxResults=500"
-//! );
-//! ```
+//! Deprecated and disabled AMIs: EC2 lists neither unless asked. The URL
+//! options `include_deprecated=true` and `include_disabled=true` ask for
+//! them on every listing (the owner always sees their own deprecated AMIs,
+//! so with the default `owner=self` only disabled ones are hidden);
+//! `--status deactivated` and [`ListQuery::include_retired`] (`list
+//! --retired`) ask for disabled ones too.
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use imagecat_core::{ImageStatus, ListQuery, NamePattern, Visibility};
 
-/// EC2's API version.
-pub const EC2_VERSION: &str = "2016-11-15";
-/// Auto Scaling's API version.
-pub const AUTOSCALING_VERSION: &str = "2011-01-01";
-/// The content type of every Query-protocol body.
-pub const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+use crate::protocol::Filter;
+use crate::source::SourceOptions;
 
-/// What botocore leaves unescaped (Python's `quote_plus` safe set).
-const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b' ');
-
-/// How a list parameter is flattened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListStyle {
-    /// EC2: `Name.N`; an empty list sends nothing.
-    Ec2,
-    /// The plain query protocol (Auto Scaling, STS): `Name.member.N`; an
-    /// empty list sends `Name=`.
-    Query,
-}
-
-impl ListStyle {
-    /// The key of the `index`th (1-based) member of the list `name`.
-    pub fn key(self, name: &str, index: usize) -> String {
-        match self {
-            ListStyle::Ec2 => format!("{name}.{index}"),
-            ListStyle::Query => format!("{name}.member.{index}"),
-        }
-    }
-}
-
-/// A filter: a name and the values it accepts (OR'ed; several filters are
-/// AND'ed by the server).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Filter {
-    /// The filter's name (`name`, `state`, `tag:KEY`, `is-public`, …).
-    pub name: String,
-    /// The accepted values (`*` and `?` are wildcards on EC2).
-    pub values: Vec<String>,
-}
-
-impl Filter {
-    /// A filter from its name and values.
-    pub fn new<V: Into<String>>(
-        name: impl Into<String>,
-        values: impl IntoIterator<Item = V>,
-    ) -> Self {
-        Filter {
-            name: name.into(),
-            values: values.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-/// A Query-protocol form: its parameters in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Form {
-    params: Vec<(String, String)>,
-}
-
-impl Form {
-    /// A form for `action` of API `version`.
-    pub fn new(action: &str, version: &str) -> Self {
-        Form {
-            params: vec![
-                ("Action".to_owned(), action.to_owned()),
-                ("Version".to_owned(), version.to_owned()),
-            ],
-        }
-    }
-
-    /// Adds one parameter.
-    pub fn param(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
-        self.params.push((name.into(), value.into()));
-        self
-    }
-
-    /// Adds a boolean as `true`/`false`.
-    pub fn flag(&mut self, name: &str, value: bool) -> &mut Self {
-        self.param(name, if value { "true" } else { "false" })
-    }
-
-    /// Adds a list of strings flattened in `style`.
-    pub fn list<V: AsRef<str>>(&mut self, style: ListStyle, name: &str, values: &[V]) -> &mut Self {
-        if values.is_empty() {
-            if style == ListStyle::Query {
-                self.param(name, "");
-            }
-            return self;
-        }
-        for (i, value) in values.iter().enumerate() {
-            self.param(style.key(name, i + 1), value.as_ref());
-        }
-        self
-    }
-
-    /// Adds filters flattened in `style`: `{list}.N.Name` and
-    /// `{list}.N.{values}.M` (EC2: `list` = `Filter`, `values` = `Value`;
-    /// Auto Scaling: `Filters` and `Values`).
-    pub fn filters(
-        &mut self,
-        style: ListStyle,
-        list: &str,
-        values: &str,
-        filters: &[Filter],
-    ) -> &mut Self {
-        if filters.is_empty() {
-            if style == ListStyle::Query {
-                self.param(list, "");
-            }
-            return self;
-        }
-        for (i, filter) in filters.iter().enumerate() {
-            let prefix = style.key(list, i + 1);
-            self.param(format!("{prefix}.Name"), filter.name.as_str());
-            self.list(style, &format!("{prefix}.{values}"), &filter.values);
-        }
-        self
-    }
-
-    /// The parameters in order, not encoded.
-    pub fn params(&self) -> &[(String, String)] {
-        &self.params
-    }
-
-    /// The `application/x-www-form-urlencoded` body.
-    pub fn encode(&self) -> String {
-        let mut body = String::new();
-        for (i, (name, value)) in self.params.iter().enumerate() {
-            if i > 0 {
-                body.push('&');
-            }
-            body.push_str(&encode(name));
-            body.push('=');
-            body.push_str(&encode(value));
-        }
-        body
-    }
-}
-
-fn encode(text: &str) -> String {
-    utf8_percent_encode(text, ESCAPED)
-        .to_string()
-        .replace(' ', "+")
-}
-
-/// A DescribeImages request (reference §2a). Build it with `..Default`;
-/// the catalog always fills `owners` (`self` by default: without an owner
-/// EC2 lists every public AMI too) and never sends `max_results` with
-/// `image_ids`.
+/// What one listing sends beyond owners and paging.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DescribeImages {
-    /// `Owner.N`: account ids, `self`, `amazon`, `aws-marketplace`, ….
-    pub owners: Vec<String>,
-    /// `ImageId.N`.
-    pub image_ids: Vec<String>,
-    /// `ExecutableBy.N`.
-    pub executable_users: Vec<String>,
-    /// `Filter.N.Name` / `Filter.N.Value.M`.
-    pub filters: Vec<Filter>,
-    /// `IncludeDeprecated` (sent only when set).
-    pub include_deprecated: Option<bool>,
-    /// `IncludeDisabled` (sent only when set).
-    pub include_disabled: Option<bool>,
-    /// `MaxResults`.
-    pub max_results: Option<u32>,
-    /// `NextToken`, the previous page's `nextToken`.
-    pub next_token: Option<String>,
+pub(crate) struct Listing {
+    /// The `Filter.N` list.
+    pub(crate) filters: Vec<Filter>,
+    /// `IncludeDeprecated=true`.
+    pub(crate) include_deprecated: bool,
+    /// `IncludeDisabled=true`.
+    pub(crate) include_disabled: bool,
 }
 
-impl DescribeImages {
-    /// The request as an EC2 form. botocore sends the caller's order; this
-    /// is the order of the reference's wire capture (lists, filters, flags,
-    /// then paging), so the two bodies can be compared byte for byte.
-    pub fn form(&self) -> Form {
-        let style = ListStyle::Ec2;
-        let mut form = Form::new("DescribeImages", EC2_VERSION);
-        form.list(style, "ExecutableBy", &self.executable_users)
-            .list(style, "ImageId", &self.image_ids)
-            .list(style, "Owner", &self.owners)
-            .filters(style, "Filter", "Value", &self.filters);
-        if let Some(value) = self.include_deprecated {
-            form.flag("IncludeDeprecated", value);
+/// The EC2 states a unified status stands for (`None`: no EC2 state).
+fn states(status: &ImageStatus) -> Option<&'static [&'static str]> {
+    Some(match status {
+        ImageStatus::Active => &["available"],
+        ImageStatus::Queued => &["pending"],
+        ImageStatus::Saving => &["transient"],
+        ImageStatus::Deactivated => &["disabled"],
+        ImageStatus::Failed => &["failed", "invalid", "error"],
+        ImageStatus::Deleted => &["deregistered"],
+        _ => return None,
+    })
+}
+
+/// Whether a filter value means the same on EC2 as it does here: no
+/// backslash, EC2's only escape.
+fn plain(text: &str) -> bool {
+    !text.contains('\\')
+}
+
+/// The listing a query asks for, under the catalog's options.
+pub(crate) fn listing(query: &ListQuery, options: &SourceOptions) -> Listing {
+    let mut out = Listing {
+        include_deprecated: options.include_deprecated,
+        include_disabled: options.include_disabled || query.include_retired,
+        ..Listing::default()
+    };
+    match &query.name {
+        Some(NamePattern::Exact(name)) if plain(name) && !name.contains(['*', '?']) => {
+            out.filters.push(Filter::new("name", [name.as_str()]));
         }
-        if let Some(value) = self.include_disabled {
-            form.flag("IncludeDisabled", value);
+        Some(NamePattern::Glob(glob)) if plain(glob.as_str()) && !glob.as_str().contains('[') => {
+            out.filters.push(Filter::new("name", [glob.as_str()]));
         }
-        if let Some(n) = self.max_results {
-            form.param("MaxResults", n.to_string());
-        }
-        if let Some(token) = &self.next_token {
-            form.param("NextToken", token.as_str());
-        }
-        form
+        _ => {}
     }
+    if !query.statuses.is_empty() {
+        let mapped: Option<Vec<&str>> = query
+            .statuses
+            .iter()
+            .map(|s| states(s).map(<[&str]>::to_vec))
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.concat());
+        if let Some(values) = mapped {
+            out.filters.push(Filter::new("state", values));
+        }
+        if query.statuses.contains(&ImageStatus::Deactivated) {
+            out.include_disabled = true;
+        }
+    }
+    match query.visibility {
+        Some(Visibility::Public) => out.filters.push(Filter::new("is-public", ["true"])),
+        Some(Visibility::Private) => out.filters.push(Filter::new("is-public", ["false"])),
+        _ => {}
+    }
+    for key in query
+        .tags
+        .iter()
+        .filter(|k| plain(k) && !k.contains(['*', '?']))
+    {
+        out.filters.push(Filter::new("tag-key", [key.as_str()]));
+    }
+    for (key, value) in &query.properties {
+        if !plain(value) || value.contains(['*', '?']) {
+            continue;
+        }
+        if let Some(tag) = key.strip_prefix("tag:") {
+            if plain(tag) && !tag.contains(['*', '?']) && !tag.is_empty() {
+                out.filters
+                    .push(Filter::new(key.as_str(), [value.as_str()]));
+            }
+        } else if key == "architecture" {
+            out.filters
+                .push(Filter::new("architecture", [value.as_str()]));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn sent(query: &ListQuery) -> Vec<(String, Vec<String>)> {
+        listing(query, &SourceOptions::default())
+            .filters
+            .into_iter()
+            .map(|f| (f.name, f.values))
+            .collect()
+    }
+
+    fn f(name: &str, values: &[&str]) -> (String, Vec<String>) {
+        (
+            name.to_owned(),
+            values.iter().map(|v| (*v).to_owned()).collect(),
+        )
+    }
+
     #[test]
-    fn the_reference_wire_capture_is_reproduced() {
-        // Reference §1b: botocore talking to moto, byte for byte.
-        let request = DescribeImages {
-            owners: vec!["self".into()],
-            filters: vec![
-                Filter::new("name", ["golden-*"]),
-                Filter::new("tag:family", ["web", "api"]),
-            ],
-            include_deprecated: Some(true),
-            max_results: Some(500),
-            next_token: Some("tok".into()),
-            ..DescribeImages::default()
-        };
+    fn the_filters_ec2_has_are_sent() {
+        let query = ListQuery::new()
+            .name("golden-web-*")
+            .status(ImageStatus::Active)
+            .visibility(Visibility::Private)
+            .tag("team")
+            .property("tag:env", "prod")
+            .property("architecture", "arm64")
+            .property("bootMode", "uefi");
         assert_eq!(
-            request.form().encode(),
-            "Action=DescribeImages&Version=2016-11-15&Owner.1=self&Filter.1.Name=name\
-             &Filter.1.Value.1=golden-%2A&Filter.2.Name=tag%3Afamily&Filter.2.Value.1=web\
-             &Filter.2.Value.2=api&IncludeDeprecated=true&MaxResults=500&NextToken=tok"
+            sent(&query),
+            [
+                f("name", &["golden-web-*"]),
+                f("state", &["available"]),
+                f("is-public", &["false"]),
+                f("tag-key", &["team"]),
+                f("architecture", &["arm64"]),
+                f("tag:env", &["prod"]),
+            ]
         );
+        let l = listing(&query, &SourceOptions::default());
+        assert!(!l.include_disabled && !l.include_deprecated);
+    }
+
+    #[test]
+    fn what_ec2_would_read_otherwise_stays_on_the_client() {
+        for query in [
+            ListQuery::new().name("web-[0-9]"),
+            ListQuery::new().name(r"a\*b"),
+            ListQuery::new().status(ImageStatus::Unknown("frozen".into())),
+            ListQuery::new().visibility(Visibility::Shared),
+            ListQuery::new().tag("te*m"),
+            ListQuery::new().property("tag:env", "pr?d"),
+            ListQuery::new().property("description", "x"),
+        ] {
+            assert_eq!(sent(&query), [], "{query:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_and_the_include_options() {
+        let query = ListQuery::new()
+            .status(ImageStatus::Failed)
+            .status(ImageStatus::Deactivated);
+        assert_eq!(
+            sent(&query),
+            [f("state", &["failed", "invalid", "error", "disabled"])]
+        );
+        assert!(listing(&query, &SourceOptions::default()).include_disabled);
+        let options = SourceOptions {
+            include_deprecated: true,
+            include_disabled: true,
+            keep_snapshots: false,
+        };
+        let l = listing(&ListQuery::new(), &options);
+        assert!(l.include_deprecated && l.include_disabled && l.filters.is_empty());
+        // list --retired and the retire phases: disabled AMIs too.
+        let plain = SourceOptions::default();
+        assert!(!listing(&ListQuery::new(), &plain).include_disabled);
+        let retired = ListQuery::new().include_retired(true);
+        assert!(listing(&retired, &plain).include_disabled);
     }
 }

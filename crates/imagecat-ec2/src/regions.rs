@@ -20,7 +20,7 @@ use imagecat_http::{Idempotency, OpenOptions, Url};
 
 use crate::config::{ALL_REGIONS, BACKEND, ENV_DEFAULT_REGION, ENV_REGION, Ec2Builder};
 use crate::credentials::Env;
-use crate::query::{self, Form};
+use crate::protocol::{self, Form};
 use crate::source::Ec2Source;
 use crate::wire::xml;
 
@@ -31,7 +31,7 @@ impl Ec2Source {
     /// The regions enabled for the account (`DescribeRegions`), in the
     /// server's order.
     pub async fn enabled_regions(&self) -> Result<Vec<String>> {
-        let form = Form::new("DescribeRegions", query::EC2_VERSION);
+        let form = Form::new("DescribeRegions", protocol::EC2_VERSION);
         self.call("list regions", Idempotency::Idempotent, &form, |response| {
             decode_regions(&response.body)
                 .map_err(|message| response.invalid(format!("DescribeRegions: {message}")))

@@ -21,7 +21,7 @@
 //!
 //! Disabled AMIs are hidden from DescribeImages unless `IncludeDisabled`:
 //! `get` always asks for them; `prune`'s default statuses (active and
-//! deactivated) send `IncludeDisabled=true` ([`crate::filters`]); `list
+//! deactivated) send `IncludeDisabled=true` ([`crate::query`]); `list
 //! --retired` sets [`ListQuery::include_retired`](imagecat_core::ListQuery),
 //! which sends it too.
 //!
@@ -39,7 +39,7 @@ use imagecat_core::{Error, ErrorKind, Image, ImageId, ImageStatus, Result};
 use imagecat_http::{HttpResponse, Idempotency};
 
 use crate::config::{BACKEND, validate_image_id};
-use crate::query::{EC2_VERSION, Form};
+use crate::protocol::{EC2_VERSION, Form};
 use crate::source::Ec2Source;
 use crate::wire::xml;
 

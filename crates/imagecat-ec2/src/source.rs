@@ -2,7 +2,7 @@
 //! the core's [`Catalog`] over it, the `ImageCatalog` users hold.
 //!
 //! Every call is a signed `POST /` of a Query-protocol form
-//! ([`crate::query`]) through the shared [`HttpClient`] (retries with
+//! ([`crate::protocol`]) through the shared [`HttpClient`] (retries with
 //! backoff on throttling and 5xx, the body cap, the time budget, secret
 //! scrubbing); each attempt is signed afresh ([`crate::sign`]), so a retry
 //! never replays a stale `X-Amz-Date`.
@@ -11,7 +11,7 @@
 //!   [IncludeDisabled] MaxResults=… [NextToken=…]`, the opaque `nextToken`
 //!   carried as [`PageToken::Link`] (an absent or empty one ends the
 //!   listing); the query's filters that EC2 has go to the server
-//!   ([`crate::filters`]) and the engine re-checks every one;
+//!   ([`crate::query`]) and the engine re-checks every one;
 //! - `get`: `DescribeImages ImageId.1=… IncludeDisabled=true
 //!   IncludeDeprecated=true`, never with `MaxResults` (EC2 refuses the pair
 //!   on DescribeInstances and may on DescribeImages) nor an owner;
@@ -40,7 +40,7 @@ use crate::config::{
 };
 use crate::credentials::{CredentialProvider, Credentials};
 use crate::error;
-use crate::query::{CONTENT_TYPE as FORM_CONTENT_TYPE, DescribeImages, Form};
+use crate::protocol::{CONTENT_TYPE as FORM_CONTENT_TYPE, DescribeImages, Form};
 use crate::sign::{self, Scope};
 use crate::sts::{self, StsTarget};
 use crate::wire::{self, xml};
@@ -172,7 +172,7 @@ impl Ec2Source {
     pub fn capabilities() -> Capabilities {
         // EC2's opaque `nextToken` is a next-page link to the engine:
         // marker paging, exclusive (a token never repeats an image), no
-        // total. The filters EC2 has go to the server too (filters.rs);
+        // total. The filters EC2 has go to the server too (query.rs);
         // the engine applies every one on the client anyway.
         Capabilities::new(PagingStyle::Marker, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
             .marker(MarkerRule::Exclusive)
@@ -483,7 +483,7 @@ impl PageSource for Ec2Source {
     }
 
     async fn page(&self, query: &ListQuery, token: Option<PageToken>) -> Result<Page> {
-        let listing = crate::filters::listing(query, &self.inner.options);
+        let listing = crate::query::listing(query, &self.inner.options);
         let request = DescribeImages {
             owners: self.inner.owners.clone(),
             filters: listing.filters,
@@ -523,13 +523,13 @@ impl PageSource for Ec2Source {
     }
 
     /// The usage listing: instances, every launch-template version, Auto
-    /// Scaling and the server's image references ([`crate::usage`]).
+    /// Scaling and the server's image references ([`crate::instances`]).
     async fn instance_page(
         &self,
         query: &InstanceQuery,
         token: Option<PageToken>,
     ) -> Result<Page<InstanceRef>> {
-        crate::usage::instance_page(self, query, token).await
+        crate::instances::instance_page(self, query, token).await
     }
 
     /// Tags `imagecat:retired-at`, then disables or deprecates (see

@@ -28,7 +28,7 @@ use imagecat_http::{HttpClient, HttpResponse, Idempotency, SecretString, Url, en
 use crate::config::{BACKEND, dns_suffix};
 use crate::credentials::{Credentials, Env, Source};
 use crate::error;
-use crate::query::{CONTENT_TYPE as FORM_CONTENT_TYPE, Form};
+use crate::protocol::{CONTENT_TYPE as FORM_CONTENT_TYPE, Form};
 use crate::sign::{self, Scope};
 use crate::wire::xml::{self, Element};
 

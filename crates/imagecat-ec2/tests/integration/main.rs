@@ -7,7 +7,7 @@ mod credentials;
 mod emulator;
 mod error_document;
 mod moto;
-mod query;
+mod protocol;
 mod scenarios;
 mod sigv4_suite;
 mod usage_emulator;

@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use imagecat_core::{ImageCatalog, ListQuery};
 use imagecat_ec2::Ec2Builder;
 use imagecat_ec2::credentials::{ChainEndpoints, CredentialChain, Credentials, Source};
-use imagecat_ec2::query::{CONTENT_TYPE, Form};
+use imagecat_ec2::protocol::{CONTENT_TYPE, Form};
 use imagecat_ec2::sign::{self, Scope};
 use imagecat_ec2::sts::{self, StsTarget};
 use imagecat_http::{HttpClient, HttpOptions, OpenOptions, SecretString, Url};

@@ -35,7 +35,7 @@ use imagecat_http::{HttpResponse, Idempotency};
 use super::wire::{self, Listed, Reference};
 use crate::config::{MAX_PAGE_SIZE, MIN_PAGE_SIZE, validate_image_id};
 use crate::error;
-use crate::query::{self, CONTENT_TYPE as FORM_CONTENT_TYPE, DescribeImages, Form};
+use crate::protocol::{self, CONTENT_TYPE as FORM_CONTENT_TYPE, DescribeImages, Form};
 use crate::source::{Call, Ec2Source};
 
 /// The most AMIs one `DescribeImageReferences` call may name.
@@ -180,9 +180,9 @@ async fn ask(
     size: u32,
     next: Option<String>,
 ) -> Result<Option<Listed<Reference>>> {
-    let mut form = Form::new("DescribeImageReferences", query::EC2_VERSION);
+    let mut form = Form::new("DescribeImageReferences", protocol::EC2_VERSION);
     let ids: Vec<&str> = ids.iter().map(ImageId::as_str).collect();
-    form.list(query::ListStyle::Ec2, "ImageId", &ids);
+    form.list(protocol::ListStyle::Ec2, "ImageId", &ids);
     for (k, kind) in RESOURCE_TYPES.iter().enumerate() {
         form.param(format!("ResourceType.{}.ResourceType", k + 1), *kind);
     }

@@ -54,7 +54,7 @@ use imagecat_http::{HttpResponse, Idempotency};
 
 use crate::config::{BACKEND, MAX_PAGE_SIZE, MIN_PAGE_SIZE};
 use crate::error;
-use crate::query::{self, CONTENT_TYPE as FORM_CONTENT_TYPE, Form};
+use crate::protocol::{self, CONTENT_TYPE as FORM_CONTENT_TYPE, Form};
 use crate::source::{Call, Ec2Source};
 use wire::Listed;
 
@@ -225,7 +225,7 @@ async fn instances(
     size: u32,
     next: Option<String>,
 ) -> Result<Listed<InstanceRef>> {
-    let mut form = Form::new("DescribeInstances", query::EC2_VERSION);
+    let mut form = Form::new("DescribeInstances", protocol::EC2_VERSION);
     let max = size.clamp(MIN_PAGE_SIZE, MAX_PAGE_SIZE);
     paged(&mut form, "MaxResults", max, next.as_deref());
     query(source, "list instances", "ec2", &form, wire::instances).await
@@ -277,7 +277,7 @@ async fn templates(
     size: u32,
     next: Option<String>,
 ) -> Result<Listed<InstanceRef>> {
-    let form = Form::new("DescribeLaunchTemplates", query::EC2_VERSION);
+    let form = Form::new("DescribeLaunchTemplates", protocol::EC2_VERSION);
     let page = template_call(
         source,
         "list launch templates",
@@ -309,7 +309,7 @@ async fn template_versions(
     template: &wire::Template,
     size: u32,
 ) -> Result<Vec<wire::Version>> {
-    let mut form = Form::new("DescribeLaunchTemplateVersions", query::EC2_VERSION);
+    let mut form = Form::new("DescribeLaunchTemplateVersions", protocol::EC2_VERSION);
     form.param("LaunchTemplateId", &template.id);
     let what = format!("list the versions of launch template {}", template.id);
     let mut versions: Vec<wire::Version> = Vec::new();
@@ -404,7 +404,10 @@ async fn configurations(
     size: u32,
     next: Option<String>,
 ) -> Result<Listed<InstanceRef>> {
-    let mut form = Form::new("DescribeLaunchConfigurations", query::AUTOSCALING_VERSION);
+    let mut form = Form::new(
+        "DescribeLaunchConfigurations",
+        protocol::AUTOSCALING_VERSION,
+    );
     paged(
         &mut form,
         "MaxRecords",
@@ -450,7 +453,7 @@ async fn groups(
     size: u32,
     next: Option<String>,
 ) -> Result<Listed<InstanceRef>> {
-    let mut form = Form::new("DescribeAutoScalingGroups", query::AUTOSCALING_VERSION);
+    let mut form = Form::new("DescribeAutoScalingGroups", protocol::AUTOSCALING_VERSION);
     paged(
         &mut form,
         "MaxRecords",

@@ -1,6 +1,6 @@
 //! Query-protocol forms: EC2's and Auto Scaling's list flattening.
 
-use imagecat_ec2::query::{AUTOSCALING_VERSION, DescribeImages, Filter, Form, ListStyle};
+use imagecat_ec2::protocol::{AUTOSCALING_VERSION, DescribeImages, Filter, Form, ListStyle};
 
 #[test]
 fn both_list_styles() {
